@@ -1,0 +1,82 @@
+package dev.airlock.policy;
+
+import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.model.Rule;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The result of one decision. Built only through {@link #deny} and {@link #allow}: a deny is what
+ * every early return produces, and each carries a reason.
+ *
+ * @param target    the canonical name or address decided on, or the raw text (escaped) when it
+ *                  could not be canonicalised
+ * @param rule      the rule that decided, when one did
+ * @param addresses on allow, the vetted addresses to dial and nothing else; on deny, the
+ *                  candidates that were examined (for the audit record)
+ * @param offending the address that failed the address gate, when one did
+ * @param detail    one sentence for humans: why, naming the rule or the address
+ */
+public record Decision(Verdict verdict, Reason reason, String target, int port, Optional<Rule> rule,
+        List<IpAddress> addresses, Optional<IpAddress> offending, String detail) {
+
+    public Decision {
+        addresses = List.copyOf(addresses);
+        if (verdict == Verdict.ALLOW && (reason != Reason.ALLOWED || rule.isEmpty() || addresses.isEmpty())) {
+            throw new IllegalArgumentException("an allow needs its rule and the addresses it vetted");
+        }
+    }
+
+    static Decision deny(Reason reason, String target, int port, Rule rule, String detail) {
+        return new Decision(Verdict.DENY, reason, target, port, Optional.ofNullable(rule), List.of(), Optional.empty(), detail);
+    }
+
+    static Decision denyAddress(Reason reason, String target, int port, Rule rule, List<IpAddress> examined,
+            IpAddress offending, String detail) {
+        return new Decision(Verdict.DENY, reason, target, port, Optional.ofNullable(rule), examined,
+                Optional.of(offending), detail);
+    }
+
+    static Decision allow(String target, int port, Rule rule, List<IpAddress> addresses) {
+        return new Decision(Verdict.ALLOW, Reason.ALLOWED, target, port, Optional.of(rule), addresses, Optional.empty(),
+                "allowed by " + rule.describe() + " at " + rule.position());
+    }
+
+    /** Any reason, for gateway-side denials (limits, SNI, DNS) that the engine does not produce. */
+    public static Decision denied(Reason reason, String target, int port, String detail) {
+        if (reason == Reason.ALLOWED) {
+            throw new IllegalArgumentException("a denial needs a deny reason");
+        }
+        return deny(reason, target, port, null, detail);
+    }
+
+    public boolean allowed() {
+        return verdict == Verdict.ALLOW;
+    }
+
+    /**
+     * What a user could add under {@code network.allow} in {@code airlock.yaml} to allow this, or
+     * why nothing can. Production denials never suggest allowing.
+     */
+    public String suggestion() {
+        return switch (reason) {
+            case ALLOWED -> "";
+            case PRODUCTION -> "production: cannot be allowed";
+            case DENY_RULE -> rule.map(r -> "remove or narrow the deny rule " + r.describe() + " at " + r.position())
+                    .orElse("remove the deny rule");
+            case NO_RULE, PORT_NOT_ALLOWED -> port == 80 || port == 443 ? "- " + target : "- " + target + ":" + port;
+            case PROTECTED_ADDRESS, IP_LITERAL -> offending.map(this::cidrSuggestion)
+                    .orElse("write the address as a canonical dotted quad or RFC 5952 IPv6, and allow it with a cidr rule");
+            default -> "";
+        };
+    }
+
+    private String cidrSuggestion(IpAddress a) {
+        return "- cidr: " + a + "/" + a.family().bits + "\n  ports: [" + port + "]";
+    }
+
+    /** The rule as a reviewer reads it: {@code *.github.com:80,443 (airlock.yaml:7:7, network.allow)}. */
+    public String ruleText() {
+        return rule.map(Rule::toString).orElse("-");
+    }
+}

@@ -1,0 +1,37 @@
+package dev.airlock.policy;
+
+/**
+ * Why a connection was allowed or denied: the fixed vocabulary of the audit record's
+ * {@code reason} field and the {@code reason} metric label. Documented in the README; only ever
+ * extended, never renamed.
+ */
+public enum Reason {
+    ALLOWED("allowed", "a rule allows this name or address on this port"),
+    NO_RULE("no-rule", "no allow rule matches the name"),
+    PORT_NOT_ALLOWED("port-not-allowed", "an allow rule matches the name, but not on this port"),
+    DENY_RULE("deny-rule", "a project deny rule matches"),
+    PRODUCTION("production", "the organisation's production set matches; it cannot be allowed"),
+    PROTECTED_ADDRESS("protected-address", "the name resolves to a protected address and no CIDR rule allows it"),
+    IP_LITERAL("ip-literal", "an IP address was requested directly and no CIDR rule allows it, or it was not in canonical form"),
+    SNI_MISMATCH("sni-mismatch", "the TLS server name differs from the name the connection was authorised for"),
+    NO_SNI("no-sni", "a TLS connection without a server name"),
+    NOT_TLS("not-tls", "bytes that are not TLS on a port that requires TLS"),
+    DNS_FAILURE("dns-failure", "the name could not be resolved (failure, timeout, no address)"),
+    LIMIT("limit", "a connection, tunnel or rate limit was reached"),
+    BAD_REQUEST("bad-request", "the request or host name is malformed"),
+    FAIL_CLOSED("fail-closed", "Airlock could not decide (for example, the audit log is failing), so it denied");
+
+    /** The exact string written to audit records and metric labels. */
+    public final String code;
+    public final String meaning;
+
+    Reason(String code, String meaning) {
+        this.code = code;
+        this.meaning = meaning;
+    }
+
+    @Override
+    public String toString() {
+        return code;
+    }
+}

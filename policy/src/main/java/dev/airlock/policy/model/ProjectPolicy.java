@@ -1,0 +1,44 @@
+package dev.airlock.policy.model;
+
+import java.util.List;
+import java.util.Optional;
+
+/** A project's {@code airlock.yaml}, validated. Presets are resolved when the engine is compiled. */
+public record ProjectPolicy(
+        String file,
+        String project,
+        List<PresetRef> presets,
+        List<Rule> allow,
+        List<Rule> deny,
+        List<Rule> setupAllow,
+        Optional<Workspace> workspace,
+        Resources resources,
+        PoolSettings pool) {
+
+    public ProjectPolicy {
+        presets = List.copyOf(presets);
+        allow = List.copyOf(allow);
+        deny = List.copyOf(deny);
+        setupAllow = List.copyOf(setupAllow);
+    }
+
+    /** A preset named in {@code network.presets}, with where it was named. */
+    public record PresetRef(String name, SourcePosition position) {
+    }
+
+    public record Workspace(String source, String ref, List<String> setup, List<String> cacheKey) {
+        public Workspace {
+            setup = List.copyOf(setup);
+            cacheKey = List.copyOf(cacheKey);
+        }
+    }
+
+    /** cgroup limits. Defaults: 4 GiB, 2 CPUs, 2048 pids. */
+    public record Resources(long memoryBytes, double cpus, int pids) {
+        public static final Resources DEFAULT = new Resources(4L << 30, 2.0, 2048);
+    }
+
+    public record PoolSettings(int min, int max, double targetHitRate) {
+        public static final PoolSettings DEFAULT = new PoolSettings(0, 10, 0.95);
+    }
+}

@@ -1,0 +1,149 @@
+package dev.airlock.policy.name;
+
+import java.net.IDN;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Canonical host names: UTS-46 mapping to lower-case Punycode, one trailing dot stripped, labels
+ * and length checked.
+ *
+ * <p>Design: {@link IDN} implements IDNA 2003, whose Nameprep mapping (NFKC and case folding) is the
+ * transitional UTS-46 mapping for the characters that matter here: full-width letters and dots
+ * fold to ASCII, and look-alike letters from other scripts stay distinct, so {@code gіthub.com}
+ * (Cyrillic і) never equals {@code github.com}. After mapping, the result must be plain LDH
+ * labels; anything else is rejected rather than repaired.
+ */
+public final class HostNames {
+
+    /** RFC 1035: 253 characters of text (255 octets on the wire). */
+    public static final int MAX_NAME_LENGTH = 253;
+    /** RFC 1035: 63 octets per label. */
+    public static final int MAX_LABEL_LENGTH = 63;
+    /** Input longer than this is rejected before any Unicode processing, to bound the work. */
+    private static final int MAX_RAW_LENGTH = 1024;
+
+    private HostNames() {
+    }
+
+    /** Either the canonical name or why there is none. */
+    public sealed interface Result permits Canonical, Invalid {
+    }
+
+    public record Canonical(String name) implements Result {
+    }
+
+    public record Invalid(String why) implements Result {
+    }
+
+    public static Result canonicalize(String raw) {
+        if (raw == null || raw.isEmpty()) {
+            return new Invalid("empty host name");
+        }
+        if (raw.length() > MAX_RAW_LENGTH) {
+            return new Invalid("host name longer than " + MAX_RAW_LENGTH + " characters");
+        }
+        boolean ascii = true;
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c <= 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F)) {
+                return new Invalid("control character or space in host name");
+            }
+            if (c >= 0x80) {
+                ascii = false;
+            } else if (!isLdh(c) && c != '.' && !(c >= 'A' && c <= 'Z')) {
+                return new Invalid("character '" + c + "' is not allowed in a host name");
+            }
+        }
+        String mapped;
+        if (ascii) {
+            mapped = raw.toLowerCase(Locale.ROOT);
+        } else {
+            try {
+                // ALLOW_UNASSIGNED stays off: unassigned code points are refused, as UTS-46 does.
+                mapped = IDN.toASCII(raw, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+            } catch (IllegalArgumentException e) {
+                return new Invalid("not a valid internationalised name: " + e.getMessage());
+            }
+        }
+        return check(mapped);
+    }
+
+    /** Convenience for callers that have already rejected invalid input. */
+    public static Optional<String> canonicalOrEmpty(String raw) {
+        return canonicalize(raw) instanceof Canonical c ? Optional.of(c.name()) : Optional.empty();
+    }
+
+    private static Result check(String name) {
+        String n = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        if (n.isEmpty()) {
+            return new Invalid("empty host name");
+        }
+        if (n.length() > MAX_NAME_LENGTH) {
+            return new Invalid("host name longer than " + MAX_NAME_LENGTH + " characters");
+        }
+        int start = 0;
+        while (start <= n.length()) {
+            int dot = n.indexOf('.', start);
+            int end = dot < 0 ? n.length() : dot;
+            String label = n.substring(start, end);
+            String problem = checkLabel(label);
+            if (problem != null) {
+                return new Invalid(problem);
+            }
+            if (dot < 0) {
+                break;
+            }
+            start = dot + 1;
+        }
+        return new Canonical(n);
+    }
+
+    private static String checkLabel(String label) {
+        if (label.isEmpty()) {
+            return "empty label (two dots in a row, or a leading dot)";
+        }
+        if (label.length() > MAX_LABEL_LENGTH) {
+            return "label longer than " + MAX_LABEL_LENGTH + " characters";
+        }
+        for (int i = 0; i < label.length(); i++) {
+            if (!isLdh(label.charAt(i))) {
+                return "character '" + label.charAt(i) + "' is not allowed in a host name";
+            }
+        }
+        if (label.charAt(0) == '-' || label.charAt(label.length() - 1) == '-') {
+            return "label '" + label + "' starts or ends with a hyphen";
+        }
+        if (label.startsWith("xn--")) {
+            // A Punycode label must decode and re-encode to itself, or it is not canonical.
+            String unicode = IDN.toUnicode(label, IDN.USE_STD3_ASCII_RULES);
+            if (unicode.equals(label)) {
+                return "label '" + label + "' is not valid Punycode";
+            }
+            String again;
+            try {
+                again = IDN.toASCII(unicode, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+            } catch (IllegalArgumentException e) {
+                return "label '" + label + "' is not valid Punycode";
+            }
+            if (!again.equals(label)) {
+                return "label '" + label + "' is not canonical Punycode (it maps to " + again + ")";
+            }
+        }
+        return null;
+    }
+
+    private static boolean isLdh(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    }
+
+    /** True when {@code name} equals {@code parent} or ends with "." + parent (a label boundary). */
+    public static boolean isSameOrSubdomain(String name, String parent) {
+        return name.equals(parent) || isStrictSubdomain(name, parent);
+    }
+
+    public static boolean isStrictSubdomain(String name, String parent) {
+        return name.length() > parent.length() + 1 && name.endsWith(parent)
+                && name.charAt(name.length() - parent.length() - 1) == '.';
+    }
+}
