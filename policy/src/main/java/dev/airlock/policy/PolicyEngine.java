@@ -29,6 +29,10 @@ import java.util.Map;
  * fails. Production is checked first at both gates, so no project rule can open it. Every early
  * return is a deny with a reason; the only allow is the last line.
  *
+ * <p>A name passes the name gate only through a name rule. CIDR rules open IP-literal requests,
+ * and open protected addresses for names that a name rule already allows; they never open a name
+ * by itself, because finding out would mean resolving arbitrary names, which leaks them.
+ *
  * <p>Matching is sub-linear in the number of rules: names through a reversed-label trie, addresses
  * through a binary prefix tree. The engine is immutable after construction, so it is thread-safe;
  * a policy reload builds a new engine and swaps the reference.
@@ -152,7 +156,7 @@ public final class PolicyEngine {
             return new Screening.Final(denial);
         }
         List<Rule> nameAllows = allowNames.matches(name);
-        if (first(nameAllows, port) == null && allowCidrs.size() == 0) {
+        if (first(nameAllows, port) == null) {
             return new Screening.Final(nameDenial(name, port, nameAllows));
         }
         return new Screening.Resolve(name);
@@ -177,11 +181,9 @@ public final class PolicyEngine {
         Rule allow = first(nameAllows, port);
         List<IpAddress> addresses = req.addresses();
         if (allow == null) {
-            // A name with no name rule passes only if a CIDR rule allows every address it has.
-            allow = addresses.isEmpty() ? null : cidrAllowForAll(addresses, port);
-            if (allow == null) {
-                return nameDenial(name, port, nameAllows);
-            }
+            // CIDR rules never open a name: otherwise every name would have to be resolved to find
+            // out, and resolving arbitrary names is a DNS exfiltration channel.
+            return nameDenial(name, port, nameAllows);
         }
         if (addresses.isEmpty()) {
             return Decision.deny(Reason.DNS_FAILURE, name, port, null, name + " has no address");
@@ -318,18 +320,6 @@ public final class PolicyEngine {
             }
         }
         return Decision.allow(name, port, nameRule, addresses);
-    }
-
-    private Rule cidrAllowForAll(List<IpAddress> addresses, int port) {
-        Rule any = null;
-        for (IpAddress a : addresses) {
-            Rule r = cidrAllow(a, port);
-            if (r == null) {
-                return null;
-            }
-            any = any == null ? r : any;
-        }
-        return any;
     }
 
     /** A CIDR allow covering the address, or an IPv4 address it embeds, on this port. */

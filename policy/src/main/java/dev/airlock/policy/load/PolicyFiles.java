@@ -58,6 +58,11 @@ public final class PolicyFiles {
         return parseOrg(path.toString(), read(path));
     }
 
+    /** The text of a policy file, refusing directories, huge files and non-UTF-8 with a fix. */
+    public static String readText(Path path) throws PolicyException {
+        return read(path);
+    }
+
     static String read(Path path) throws PolicyException {
         String name = path.toString();
         try {

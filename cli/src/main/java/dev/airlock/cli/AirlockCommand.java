@@ -1,0 +1,48 @@
+package dev.airlock.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import picocli.CommandLine.Command;
+
+@Command(name = "airlock",
+        mixinStandardHelpOptions = true,
+        versionProvider = AirlockCommand.Version.class,
+        description = {
+            "Runs AI coding agents in sandboxes that reach what development needs and never production.",
+            "",
+            "Start with:  airlock policy explain --policy airlock.yaml TARGET"
+        },
+        subcommands = {PolicyCommand.class},
+        footer = {"", "Exit codes: 0 success; 1 invalid input; 3 denied (policy explain); 125 Airlock error.",
+            "Documentation: README.md and docs/ in the Airlock repository."})
+final class AirlockCommand implements Runnable {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+
+    static final class Version implements picocli.CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"airlock " + version(), "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+        }
+    }
+
+    /** The version the build stamped into the jar. */
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = AirlockCommand.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        return p.getProperty("version", "unknown");
+    }
+}

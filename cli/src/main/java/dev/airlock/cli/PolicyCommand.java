@@ -1,0 +1,20 @@
+package dev.airlock.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+@Command(name = "policy",
+        mixinStandardHelpOptions = true,
+        description = "Validate a policy and explain its decisions.",
+        subcommands = {PolicyCheckCommand.class, PolicyExplainCommand.class})
+final class PolicyCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+}

@@ -1,0 +1,62 @@
+package dev.airlock.cli;
+
+import dev.airlock.gateway.resolve.DnsResolver;
+import dev.airlock.gateway.resolve.HostsFile;
+import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import picocli.CommandLine.Option;
+
+/** The --policy, --org and --hosts options shared by commands, with DESIGN.md §2's defaults. */
+final class PolicySources {
+
+    static final Path SYSTEM_ORG = Path.of("/etc/airlock/org.yaml");
+    /** How long explain waits for the system resolver before reporting dns-failure. */
+    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
+
+    @Option(names = "--policy", paramLabel = "FILE", defaultValue = "airlock.yaml",
+            description = "Project policy (default: ./airlock.yaml).")
+    Path policy;
+
+    @Option(names = "--org", paramLabel = "FILE",
+            description = "Organisation policy (default: $AIRLOCK_ORG, then /etc/airlock/org.yaml if it exists).")
+    Path org;
+
+    @Option(names = "--hosts", paramLabel = "FILE",
+            description = "A hosts map in /etc/hosts format that replaces the system resolver.")
+    Path hosts;
+
+    ProjectPolicy project() throws PolicyException {
+        return PolicyFiles.loadProject(policy);
+    }
+
+    OrgPolicy orgPolicy() throws PolicyException {
+        Optional<Path> path = orgPath(org);
+        return path.isPresent() ? PolicyFiles.loadOrg(path.get()) : OrgPolicy.NONE;
+    }
+
+    static Optional<Path> orgPath(Path explicit) {
+        if (explicit != null) {
+            return Optional.of(explicit);
+        }
+        String env = System.getenv("AIRLOCK_ORG");
+        if (env != null && !env.isBlank()) {
+            return Optional.of(Path.of(env));
+        }
+        return Files.exists(SYSTEM_ORG) ? Optional.of(SYSTEM_ORG) : Optional.empty();
+    }
+
+    Resolver resolver() throws PolicyException {
+        return hosts != null ? HostsFile.load(hosts) : new DnsResolver(DNS_TIMEOUT);
+    }
+
+    String resolverName() {
+        return hosts != null ? "hosts map " + hosts : "system DNS";
+    }
+}
