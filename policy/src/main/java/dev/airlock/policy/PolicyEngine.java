@@ -162,6 +162,37 @@ public final class PolicyEngine {
         return new Screening.Resolve(name);
     }
 
+    /**
+     * The name gate for DNS, which has no port: a name may be answered when some allow rule
+     * matches it on some port and neither production nor a port-less deny rule matches it (nor
+     * any of its aliases). The connection that follows is decided again, port and all.
+     */
+    public Screening screenName(String host) {
+        Object target = target(host, 443);
+        if (target instanceof Decision d) {
+            return new Screening.Final(d);
+        }
+        if (target instanceof IpAddress a) {
+            return new Screening.Final(Decision.deny(Reason.IP_LITERAL, a.toString(), 0, null,
+                    a + " is an address, not a name to resolve"));
+        }
+        String name = (String) target;
+        for (Rule p : productionNames.matches(name)) {
+            return new Screening.Final(Decision.deny(Reason.PRODUCTION, name, 0, p,
+                    name + " is in the organisation's production set (" + p.describe() + " at " + p.position() + ")"));
+        }
+        for (Rule d : denyNames.matches(name)) {
+            if (d.ports().isAny()) {
+                return new Screening.Final(Decision.deny(Reason.DENY_RULE, name, 0, d,
+                        name + " matches the deny rule " + d.describe() + " at " + d.position()));
+            }
+        }
+        if (allowNames.matches(name).isEmpty()) {
+            return new Screening.Final(Decision.deny(Reason.NO_RULE, name, 0, null, "no allow rule matches " + name));
+        }
+        return new Screening.Resolve(name);
+    }
+
     /** Both gates. Pure and thread-safe. */
     public Decision decide(EgressRequest req) {
         int port = req.port();
@@ -216,7 +247,8 @@ public final class PolicyEngine {
         }
         return switch (HostNames.canonicalize(raw)) {
             case HostNames.Invalid inv -> Decision.deny(Reason.BAD_REQUEST, Printable.escape(raw), port, null,
-                    "\"" + Printable.escape(raw) + "\" is not a valid host name: " + inv.why());
+                    // why() can quote the raw input (java.net.IDN puts it in its messages): escape it too.
+                    "\"" + Printable.escape(raw) + "\" is not a valid host name: " + Printable.escape(inv.why()));
             // Full-width digits and similar become a numeric host only after UTS-46 mapping.
             case HostNames.Canonical c -> IpLiterals.shape(c.name()) instanceof IpLiterals.NotNumeric ? c.name()
                     : Decision.deny(Reason.IP_LITERAL, c.name(), port, null,

@@ -16,6 +16,7 @@ public enum Reason {
     SNI_MISMATCH("sni-mismatch", "the TLS server name differs from the name the connection was authorised for"),
     NO_SNI("no-sni", "a TLS connection without a server name"),
     NOT_TLS("not-tls", "bytes that are not TLS on a port that requires TLS"),
+    HOST_MISMATCH("host-mismatch", "the HTTP Host header differs from the name the connection was authorised for"),
     DNS_FAILURE("dns-failure", "the name could not be resolved (failure, timeout, no address)"),
     LIMIT("limit", "a connection, tunnel or rate limit was reached"),
     BAD_REQUEST("bad-request", "the request or host name is malformed"),

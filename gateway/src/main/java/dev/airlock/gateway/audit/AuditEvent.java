@@ -1,0 +1,41 @@
+package dev.airlock.gateway.audit;
+
+import java.util.List;
+
+/**
+ * One thing the gateway must record: a decision or the close of an allowed connection. The writer
+ * adds {@code seq}, {@code time}, {@code prev} and {@code hash} (DESIGN.md §2) when it appends.
+ * Strings from the network ({@code name}) are escaped by the writer, never written raw.
+ *
+ * @param decision "allow" or "deny"
+ * @param rule     the deciding rule as text, or "-"
+ * @param reason   a {@link dev.airlock.policy.Reason} code
+ */
+public record AuditEvent(Event event, String sandbox, String project, Via via, String client, String name, int port,
+        List<String> addresses, String decision, String rule, String reason, long bytesUp, long bytesDown,
+        long durationMs) {
+
+    public AuditEvent {
+        addresses = List.copyOf(addresses);
+    }
+
+    public enum Event {
+        DECISION("decision"), CLOSE("close");
+
+        public final String code;
+
+        Event(String code) {
+            this.code = code;
+        }
+    }
+
+    public enum Via {
+        TRANSPARENT("transparent"), EXPLICIT("explicit"), DNS("dns");
+
+        public final String code;
+
+        Via(String code) {
+            this.code = code;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package dev.airlock.gateway.proxy;
+
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.AuditSink;
+import dev.airlock.gateway.decide.ResolvingDecider;
+import dev.airlock.gateway.registry.Sandbox;
+import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.policy.Decision;
+import dev.airlock.policy.EgressRequest;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.Printable;
+import dev.airlock.policy.Reason;
+import dev.airlock.policy.address.IpAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Decides one connection end to end: the name gate inline (pure and fast), resolution off the event
+ * loop on a bounded executor, the address gate, the tunnel limits, and the audit record.
+ *
+ * <p>Design: the decision is recorded <em>before</em> anything is dialled. If the audit sink cannot
+ * take the record, the connection is denied with {@code fail-closed} (unless the operator chose
+ * fail-open), so no allowed connection is ever unrecorded. An allowed connection holds a
+ * {@link Tunnel}; closing it releases the limits and records the close with bytes and duration.
+ */
+public final class ConnectionAuthorizer {
+
+    private final Resolver resolver;
+    private final AuditSink audit;
+    private final GatewayMetrics metrics;
+    private final GatewayLimits limits;
+    private final Executor resolveExecutor;
+    private final boolean failOpen;
+    private final AtomicInteger totalTunnels = new AtomicInteger();
+
+    public ConnectionAuthorizer(Resolver resolver, AuditSink audit, GatewayMetrics metrics, GatewayLimits limits,
+            Executor resolveExecutor, boolean failOpen) {
+        this.resolver = resolver;
+        this.audit = audit;
+        this.metrics = metrics;
+        this.limits = limits;
+        this.resolveExecutor = resolveExecutor;
+        this.failOpen = failOpen;
+    }
+
+    /** The outcome: a decision, and for an allow the tunnel that must be closed exactly once. */
+    public record Authorization(Decision decision, PolicyEngine engine, Tunnel tunnel) {
+        public boolean allowed() {
+            return decision.allowed() && tunnel != null;
+        }
+    }
+
+    /** Completes on the resolver's thread or the caller's; never exceptionally. */
+    public CompletableFuture<Authorization> authorize(Sandbox sandbox, AuditEvent.Via via, String client, String host, int port) {
+        PolicyEngine engine = sandbox.engine();
+        return switch (engine.screen(host, port)) {
+            case PolicyEngine.Screening.Final f -> CompletableFuture.completedFuture(admit(sandbox, engine, via, client, f.decision()));
+            case PolicyEngine.Screening.Resolve r -> {
+                try {
+                    yield CompletableFuture.supplyAsync(
+                                    () -> new ResolvingDecider(engine, resolver).decide(r.name(), port).decision(), resolveExecutor)
+                            .exceptionally(t -> Decision.denied(Reason.DNS_FAILURE, r.name(), port, "resolution failed: " + t))
+                            .thenApply(d -> admit(sandbox, engine, via, client, d));
+                } catch (RejectedExecutionException e) {
+                    yield CompletableFuture.completedFuture(admit(sandbox, engine, via, client,
+                            Decision.denied(Reason.LIMIT, r.name(), port, "too many name resolutions in flight")));
+                }
+            }
+        };
+    }
+
+    /** Decides a connection whose name the gateway already knows (transparent path, SNI checks). */
+    public Authorization deny(Sandbox sandbox, AuditEvent.Via via, String client, Decision denial) {
+        return admit(sandbox, sandbox.engine(), via, client, denial);
+    }
+
+    private Authorization admit(Sandbox sandbox, PolicyEngine engine, AuditEvent.Via via, String client, Decision d) {
+        Tunnel tunnel = null;
+        if (d.allowed()) {
+            if (totalTunnels.incrementAndGet() > limits.tunnelsTotal()) {
+                totalTunnels.decrementAndGet();
+                d = Decision.denied(Reason.LIMIT, d.target(), d.port(), "the gateway holds " + limits.tunnelsTotal() + " tunnels, its limit");
+            } else if (sandbox.tunnels().incrementAndGet() > limits.tunnelsPerSandbox()) {
+                sandbox.tunnels().decrementAndGet();
+                totalTunnels.decrementAndGet();
+                d = Decision.denied(Reason.LIMIT, d.target(), d.port(),
+                        "sandbox " + sandbox.id() + " holds " + limits.tunnelsPerSandbox() + " tunnels, its limit");
+            } else {
+                tunnel = new Tunnel(sandbox, via, client, d);
+            }
+        }
+        if (!audit.submit(event(AuditEvent.Event.DECISION, sandbox, via, client, d, 0, 0, 0)) && !failOpen) {
+            if (tunnel != null) {
+                tunnel.release();
+                tunnel = null;
+            }
+            d = Decision.denied(Reason.FAIL_CLOSED, d.target(), d.port(), "the audit log cannot take records, so Airlock denies");
+        }
+        metrics.decided(sandbox.project(), d);
+        if (tunnel != null) {
+            metrics.active(sandbox.project()).incrementAndGet();
+        }
+        return new Authorization(d, engine, tunnel);
+    }
+
+    private static AuditEvent event(AuditEvent.Event kind, Sandbox sandbox, AuditEvent.Via via, String client, Decision d,
+            long up, long down, long ms) {
+        List<String> addresses = new ArrayList<>(d.addresses().size());
+        for (IpAddress a : d.addresses()) {
+            addresses.add(a.toString());
+        }
+        return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
+                addresses, d.allowed() ? "allow" : "deny", d.rule().map(r -> r.describe() + " @ " + r.position()).orElse("-"),
+                d.reason().code, up, down, ms);
+    }
+
+    public int openTunnels() {
+        return totalTunnels.get();
+    }
+
+    /** An allowed connection's hold on the limits; {@link #close} records bytes and duration once. */
+    public final class Tunnel {
+        private final Sandbox sandbox;
+        private final AuditEvent.Via via;
+        private final String client;
+        private final Decision decision;
+        private final long startNanos = System.nanoTime();
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        Tunnel(Sandbox sandbox, AuditEvent.Via via, String client, Decision decision) {
+            this.sandbox = sandbox;
+            this.via = via;
+            this.client = client;
+            this.decision = decision;
+        }
+
+        private void release() {
+            sandbox.tunnels().decrementAndGet();
+            totalTunnels.decrementAndGet();
+        }
+
+        public void close(long bytesUp, long bytesDown) {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            release();
+            metrics.active(sandbox.project()).decrementAndGet();
+            long ms = (System.nanoTime() - startNanos) / 1_000_000;
+            // A close that cannot be recorded is still counted by the sink as rejected.
+            audit.submit(event(AuditEvent.Event.CLOSE, sandbox, via, client, decision, bytesUp, bytesDown, ms));
+        }
+
+        public Decision decision() {
+            return decision;
+        }
+
+        /** Same engine, same name, one address: the dialer checks again right before it dials. */
+        public boolean recheck(PolicyEngine engine, IpAddress address) {
+            if (!decision.addresses().contains(address)) {
+                return false;
+            }
+            return engine.decide(EgressRequest.of(decision.target(), decision.port(), List.of(address))).allowed();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.airlock.gateway.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Copies bytes from one channel to its peer, one read at a time: the next read happens only after
+ * the previous write was flushed, so a slow reader slows the writer instead of filling memory
+ * (AUTO_READ is off). Half-closes propagate: when one side stops sending, the peer's output is
+ * shut down, and the pair is closed once both directions are done. Idle tunnels are closed.
+ */
+final class Relay extends ChannelInboundHandlerAdapter {
+
+    private final Channel peer;
+    private final AtomicLong bytes;
+    private final Runnable onClose;
+    private boolean inputDone;
+
+    /**
+     * @param bytes   counter of bytes moved from this channel to the peer
+     * @param onClose run once, when both channels are closed (from either side)
+     */
+    Relay(Channel peer, AtomicLong bytes, Runnable onClose) {
+        this.peer = peer;
+        this.bytes = bytes;
+        this.onClose = onClose;
+    }
+
+    /** Wires two channels into a relay pair and starts reading both. */
+    static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose) {
+        Runnable once = new Runnable() {
+            private boolean ran;
+
+            @Override
+            public synchronized void run() {
+                if (!ran) {
+                    ran = true;
+                    onClose.run();
+                }
+            }
+        };
+        a.pipeline().addLast("relay", new Relay(b, aToB, once));
+        b.pipeline().addLast("relay", new Relay(a, bToA, once));
+        a.closeFuture().addListener(f -> closeWhenFlushed(b));
+        b.closeFuture().addListener(f -> closeWhenFlushed(a));
+        a.closeFuture().addListener(f -> {
+            if (!b.isOpen()) {
+                once.run();
+            }
+        });
+        b.closeFuture().addListener(f -> {
+            if (!a.isOpen()) {
+                once.run();
+            }
+        });
+        a.read();
+        b.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            bytes.addAndGet(buf.readableBytes());
+        }
+        if (!peer.isActive()) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        peer.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                ctx.channel().read();
+            } else {
+                f.channel().close();
+                ctx.close();
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputDone = true;
+            if (peer instanceof DuplexChannel d && peer.isActive()) {
+                // Half-close: the peer gets our FIN after everything already written.
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
+            }
+            closeIfBothDone(ctx);
+        } else if (evt instanceof IdleStateEvent) {
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    private void closeIfBothDone(ChannelHandlerContext ctx) {
+        if (ctx.channel() instanceof DuplexChannel d && d.isInputShutdown() && d.isOutputShutdown()) {
+            ctx.close();
+        }
+        if (peer instanceof DuplexChannel p && p.isInputShutdown() && p.isOutputShutdown()) {
+            peer.close();
+        }
+        if (inputDone && peer instanceof DuplexChannel p && p.isInputShutdown()) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closeWhenFlushed(peer);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    static void closeWhenFlushed(Channel ch) {
+        if (ch.isActive()) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else if (ch.isOpen()) {
+            ch.close();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.airlock.gateway.proxy;
+
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.address.IpAddress;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Promise;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+/**
+ * Dials exactly the addresses a decision vetted, in order, and nothing else: never a name.
+ * Right before each attempt the address is checked again against the same engine (Smokescreen's
+ * dial-time check), so a bug between decision and dial cannot reach an unvetted address.
+ */
+public final class UpstreamDialer {
+
+    /** Why dialling failed, for the 502/504 mapping. */
+    public static final class DialFailure extends Exception {
+        private static final long serialVersionUID = 1L;
+        final Denials.UpstreamFailure kind;
+
+        DialFailure(Denials.UpstreamFailure kind, String message, Throwable cause) {
+            super(message, cause);
+            this.kind = kind;
+        }
+
+        public Denials.UpstreamFailure kind() {
+            return kind;
+        }
+    }
+
+    private final int connectTimeoutMillis;
+
+    public UpstreamDialer(int connectTimeoutMillis) {
+        this.connectTimeoutMillis = connectTimeoutMillis;
+    }
+
+    /** Connects on {@code loop} (the client's own loop, so relaying needs no thread hops). */
+    public Promise<Channel> dial(EventLoop loop, ConnectionAuthorizer.Tunnel tunnel, PolicyEngine engine) {
+        Promise<Channel> promise = loop.newPromise();
+        attempt(loop, tunnel, engine, tunnel.decision().addresses(), 0, promise, null);
+        return promise;
+    }
+
+    private void attempt(EventLoop loop, ConnectionAuthorizer.Tunnel tunnel, PolicyEngine engine, List<IpAddress> addresses,
+            int index, Promise<Channel> promise, Throwable last) {
+        if (index >= addresses.size()) {
+            boolean timeout = last instanceof ConnectTimeoutException;
+            promise.tryFailure(new DialFailure(timeout ? Denials.UpstreamFailure.TIMEOUT : Denials.UpstreamFailure.REFUSED,
+                    "no address of " + tunnel.decision().target() + " accepted the connection", last));
+            return;
+        }
+        IpAddress address = addresses.get(index);
+        if (!tunnel.recheck(engine, address)) {
+            // Fail closed: this is a bug, not a policy outcome, so it is loud.
+            promise.tryFailure(new IllegalStateException("dial-time check refused " + address + " for " + tunnel.decision().target()));
+            return;
+        }
+        InetSocketAddress remote;
+        try {
+            remote = new InetSocketAddress(InetAddress.getByAddress(address.toBytes()), tunnel.decision().port());
+        } catch (UnknownHostException e) {
+            promise.tryFailure(e);
+            return;
+        }
+        ChannelFuture f = new Bootstrap().group(loop).channel(Transport.channel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        // Handlers are added by the caller once it knows what the tunnel carries.
+                    }
+                })
+                .connect(remote);
+        f.addListener(done -> {
+            if (done.isSuccess()) {
+                if (!promise.trySuccess(f.channel())) {
+                    f.channel().close();
+                }
+            } else {
+                attempt(loop, tunnel, engine, addresses, index + 1, promise, done.cause());
+            }
+        });
+    }
+}

@@ -1,0 +1,80 @@
+package dev.airlock.gateway.registry;
+
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.address.Cidr;
+import dev.airlock.policy.address.IpAddress;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Sandbox → project policy, link addresses and resolved names. Identity always comes from where a
+ * connection arrives (its link address, or the per-sandbox explicit listener it arrived on),
+ * never from anything the sandbox sends. The sandbox runtime registers and unregisters.
+ */
+public final class SandboxRegistry {
+
+    /** The default range synthetic DNS answers come from; see docs/dns.md. */
+    public static final Cidr DEFAULT_SYNTHETIC_RANGE = Cidr.of("100.80.0.0/16");
+    /** Names one sandbox may resolve before DNS answers stop (a limit, recorded as such). */
+    public static final int DEFAULT_NAMES_PER_SANDBOX = 4096;
+
+    private final ConcurrentHashMap<String, Sandbox> byId = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<IpAddress, Sandbox> byLink = new ConcurrentHashMap<>();
+    private final Cidr syntheticRange;
+    private final int namesPerSandbox;
+
+    public SandboxRegistry(Cidr syntheticRange, int namesPerSandbox) {
+        this.syntheticRange = syntheticRange;
+        this.namesPerSandbox = namesPerSandbox;
+    }
+
+    public SandboxRegistry() {
+        this(DEFAULT_SYNTHETIC_RANGE, DEFAULT_NAMES_PER_SANDBOX);
+    }
+
+    public Sandbox register(String id, String project, List<IpAddress> linkAddresses, PolicyEngine engine) {
+        Sandbox s = new Sandbox(id, project, linkAddresses, engine, new SyntheticNames(syntheticRange, namesPerSandbox));
+        if (byId.putIfAbsent(id, s) != null) {
+            throw new IllegalStateException("sandbox " + id + " is already registered");
+        }
+        for (IpAddress a : linkAddresses) {
+            Sandbox other = byLink.putIfAbsent(a, s);
+            if (other != null) {
+                unregister(id);
+                throw new IllegalStateException("link address " + a + " already belongs to sandbox " + other.id());
+            }
+        }
+        return s;
+    }
+
+    public void unregister(String id) {
+        Sandbox s = byId.remove(id);
+        if (s != null) {
+            s.linkAddresses().forEach(a -> byLink.remove(a, s));
+        }
+    }
+
+    public Optional<Sandbox> byId(String id) {
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    /** The sandbox whose link address a connection or query came from. */
+    public Optional<Sandbox> byLinkAddress(IpAddress source) {
+        return Optional.ofNullable(byLink.get(source));
+    }
+
+    /** Atomic policy swap for every sandbox of a project (hot reload). */
+    public void updatePolicy(String project, PolicyEngine engine) {
+        byId.values().stream().filter(s -> s.project().equals(project)).forEach(s -> s.engine(engine));
+    }
+
+    public Collection<Sandbox> all() {
+        return List.copyOf(byId.values());
+    }
+
+    public Cidr syntheticRange() {
+        return syntheticRange;
+    }
+}

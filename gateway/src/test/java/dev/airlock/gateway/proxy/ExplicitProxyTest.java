@@ -1,0 +1,346 @@
+package dev.airlock.gateway.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.airlock.gateway.audit.AuditEvent;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The explicit proxy against loopback origins (egress-cases B, C, F). Every denial has its positive
+ * control: the same origin answers when reached directly, without Airlock, in the same test.
+ */
+class ExplicitProxyTest {
+
+    private Origins.Echo echo;
+    private Origins.Http http;
+    private Origins.Http other;
+    private TestGateway gw;
+
+    @BeforeEach
+    void start() throws Exception {
+        echo = new Origins.Echo("127.0.0.1");
+        http = new Origins.Http("127.0.0.1", "hello from app");
+        other = new Origins.Http("127.0.0.2", "hello from other");
+        gw = gateway(GatewayLimits.DEFAULT);
+    }
+
+    private TestGateway gateway(GatewayLimits limits) throws Exception {
+        // Loopback is protected: the cidr rules open exactly the origins' ports, nothing else.
+        String policy = """
+                version: 1
+                project: demo
+                network:
+                  allow:
+                    - host: git.test
+                      ports: [%d]
+                    - host: app.test
+                      ports: [%d]
+                    - host: internal.test
+                      ports: [%d]
+                    - cidr: 127.0.0.1/32
+                      ports: [%d, %d]
+                  deny:
+                    - "*.blocked.test"
+                """.formatted(echo.port(), http.port(), other.port(), echo.port(), http.port());
+        String org = "version: 1\nproduction:\n  - payments.prod.test\n";
+        String hosts = """
+                127.0.0.1 git.test app.test payments.prod.test x.blocked.test
+                127.0.0.2 internal.test other.test
+                """;
+        return new TestGateway(policy, org, hosts, limits);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        gw.close();
+        echo.close();
+        http.close();
+        other.close();
+    }
+
+    private static String echoThrough(Socket s, String text) throws IOException {
+        TestGateway.send(s, text);
+        return new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void connect_allowedName_tunnelsBytesAndRecordsDecisionAndClose() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\nHost: git.test:" + echo.port() + "\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            assertThat(echoThrough(s, "ping over the tunnel")).isEqualTo("ping over the tunnel");
+        }
+        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> {
+            assertThat(e.decision()).isEqualTo("allow");
+            assertThat(e.name()).isEqualTo("git.test");
+            assertThat(e.via()).isEqualTo(AuditEvent.Via.EXPLICIT);
+            assertThat(e.addresses()).containsExactly("127.0.0.1");
+        });
+        awaitClose();
+        assertThat(gw.audit.closes()).singleElement().satisfies(e -> {
+            assertThat(e.bytesUp()).isEqualTo(20);
+            assertThat(e.bytesDown()).isEqualTo(20);
+        });
+    }
+
+    @Test
+    void connect_allowedNameOnUnlistedPort_isDeniedWithTheYamlThatWouldAllowIt() throws Exception {
+        // Positive control: the origin answers on that port when reached directly.
+        try (Socket direct = new Socket("127.0.0.1", http.port())) {
+            assertThat(direct.isConnected()).isTrue();
+        }
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + http.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.headers().get("x-airlock-reason"))
+                    .isEqualTo("port-not-allowed; target=git.test:" + http.port() + "; allow=\"- git.test:" + http.port() + "\"");
+            assertThat(r.body()).contains("Airlock denied CONNECT git.test:" + http.port())
+                    .contains("to allow it, add under network.allow in airlock.yaml:").contains("  - git.test:" + http.port());
+        }
+        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("port-not-allowed"));
+    }
+
+    @Test
+    void connect_productionName_isDeniedAndNeverSuggestsAllowing() throws Exception {
+        try (Socket direct = new Socket("127.0.0.1", echo.port())) {
+            assertThat(echoThrough(direct, "direct")).isEqualTo("direct");
+        }
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT payments.prod.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("production;").endsWith("production: cannot be allowed");
+            assertThat(r.body()).contains("production: cannot be allowed").doesNotContain("network.allow");
+        }
+    }
+
+    @Test
+    void connect_allowedNameResolvingToUnopenedLoopback_isProtectedAddress() throws Exception {
+        try (Socket direct = new Socket("127.0.0.2", other.port())) {
+            assertThat(direct.isConnected()).isTrue();
+        }
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT internal.test:" + other.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("protected-address;");
+            assertThat(r.body()).contains("- cidr: 127.0.0.2/32").contains("ports: [" + other.port() + "]");
+        }
+    }
+
+    @Test
+    void connect_smuggledAuthorities_areBadRequests() throws Exception {
+        for (String target : new String[] {"evil.test:443.git.test", "git.test@evil.test:443", "git.test#x:443",
+                "git.test\\x:443", "git%2etest:443", "git.test", "[::1]", "git.test:0443", "git.test:+443", "git.test:https"}) {
+            try (Socket s = gw.client()) {
+                TestGateway.send(s, "CONNECT " + target + " HTTP/1.1\r\n\r\n");
+                TestGateway.Response r = TestGateway.read(s);
+                assertThat(r.status()).as(target).isEqualTo(400);
+                assertThat(r.headers().get("x-airlock-reason")).as(target).startsWith("bad-request;");
+            }
+        }
+    }
+
+    @Test
+    void connect_hostHeaderDisagreeing_isBadRequest() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\nHost: evil.test:443\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(400);
+        }
+    }
+
+    @Test
+    void get_allowedName_relaysResponseAndStripsIdentityAndHopByHopHeaders() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/x?y=1 HTTP/1.1\r\nHost: app.test:" + http.port()
+                    + "\r\nProxy-Authorization: Basic c2J4LTI6c2VjcmV0\r\nX-Airlock-Sandbox: sbx-2\r\n"
+                    + "X-Upstream-Proxy: evil.test:3128\r\nConnection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\nX-Keep: 1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("hello from app /x?y=1");
+            assertThat(r.headers()).doesNotContainKey("keep-alive");
+        }
+        assertThat(http.requests).singleElement().satisfies(h -> {
+            assertThat(h).containsKey("X-keep");
+            assertThat(h.keySet()).noneMatch(k -> k.toLowerCase().startsWith("proxy-") || k.toLowerCase().startsWith("x-airlock")
+                    || k.equalsIgnoreCase("x-drop-me") || k.equalsIgnoreCase("x-upstream-proxy"));
+        });
+    }
+
+    @Test
+    void get_keepAliveSecondRequestToDeniedHost_isAuthorisedAgainAndDenied() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/one HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");
+            assertThat(TestGateway.read(s).body()).isEqualTo("hello from app /one");
+            TestGateway.send(s, "GET http://x.blocked.test:" + http.port() + "/two HTTP/1.1\r\nHost: x.blocked.test:" + http.port() + "\r\n\r\n");
+            TestGateway.Response second = TestGateway.read(s);
+            assertThat(second.status()).isEqualTo(403);
+            assertThat(second.headers().get("x-airlock-reason")).startsWith("deny-rule;");
+        }
+        assertThat(gw.audit.decisions()).extracting(AuditEvent::decision).containsExactly("allow", "deny");
+        assertThat(http.requests).hasSize(1);
+    }
+
+    @Test
+    void get_keepAliveSecondAllowedRequest_usesAFreshUpstream() throws Exception {
+        try (Socket s = gw.client()) {
+            for (String path : new String[] {"/a", "/b", "/c"}) {
+                TestGateway.send(s, "GET http://app.test:" + http.port() + path + " HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");
+                assertThat(TestGateway.read(s).body()).isEqualTo("hello from app " + path);
+            }
+        }
+        assertThat(gw.audit.decisions()).hasSize(3).allSatisfy(e -> assertThat(e.decision()).isEqualTo("allow"));
+    }
+
+    @Test
+    void get_hostDifferentFromUri_isBadRequest() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: payments.prod.test\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body()).contains("Host header names payments.prod.test:80");
+        }
+        assertThat(http.requests).isEmpty();
+    }
+
+    @Test
+    void get_duplicateHostHeaders_isBadRequest() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: app.test:" + http.port()
+                    + "\r\nHost: payments.prod.test\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(400);
+        }
+        assertThat(http.requests).isEmpty();
+    }
+
+    @Test
+    void get_originFormWithoutAbsoluteUri_isBadRequest() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET / HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(400);
+        }
+    }
+
+    @Test
+    void request_headerOver8KiB_isRefusedAsLimit() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: app.test:" + http.port()
+                    + "\r\nX-Big: " + "a".repeat(9000) + "\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(431);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("limit;");
+        }
+    }
+
+    @Test
+    void request_thousandsOfHeaders_isRefusedAsLimit() throws Exception {
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            many.append("X-H").append(i).append(": v\r\n");
+        }
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n" + many + "\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(431);
+        }
+    }
+
+    @Test
+    void request_slowHeader_isClosedAfterTheHeaderTimeout() throws Exception {
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: ap");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void connect_tunnelLimitPerSandbox_deniesTheNextWith429() throws Exception {
+        gw.close();
+        gw = gateway(new GatewayLimits(2, 20_000, Duration.ofSeconds(5), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket a = gw.client(); Socket b = gw.client(); Socket c = gw.client()) {
+            for (Socket s : new Socket[] {a, b}) {
+                TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+                assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            }
+            TestGateway.send(c, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(c);
+            assertThat(r.status()).isEqualTo(429);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("limit;");
+        }
+        awaitClose();
+        // Closed tunnels give their places back.
+        try (Socket d = gw.client()) {
+            TestGateway.send(d, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            assertThat(TestGateway.read(d).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void connect_auditSinkFailing_failsClosed() throws Exception {
+        gw.audit.failing = true;
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("fail-closed;");
+        }
+        assertThat(gw.gateway.authorizer().openTunnels()).isZero();
+    }
+
+    @Test
+    void connect_unknownName_isDnsFailure502() throws Exception {
+        String policy = "version: 1\nproject: demo\nnetwork:\n  allow: [nowhere.test]\n";
+        try (TestGateway g = new TestGateway(policy, null, "127.0.0.1 git.test\n", GatewayLimits.DEFAULT); Socket s = g.client()) {
+            TestGateway.send(s, "CONNECT nowhere.test:443 HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("dns-failure;");
+        }
+    }
+
+    @Test
+    void connect_halfClose_propagatesAndTheTunnelEnds() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            TestGateway.send(s, "last words");
+            s.shutdownOutput();
+            InputStream in = s.getInputStream();
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("last words");
+        }
+        awaitClose();
+        assertThat(gw.gateway.authorizer().openTunnels()).isZero();
+    }
+
+    @Test
+    void connect_clientVanishes_tunnelIsReleased() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            Socket s = gw.client();
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            s.setSoLinger(true, 0);
+            s.close();
+        }
+        awaitClose();
+        assertThat(gw.gateway.authorizer().openTunnels()).isZero();
+        assertThat(gw.audit.closes()).hasSize(20);
+    }
+
+    /** Waits (bounded) until every tunnel has closed; a leak fails the assertions that follow. */
+    private void awaitClose() throws InterruptedException {
+        for (int i = 0; i < 200 && gw.gateway.authorizer().openTunnels() > 0; i++) {
+            Thread.sleep(10);
+        }
+    }
+}
