@@ -354,18 +354,16 @@ public final class PolicyEngine {
         return Decision.allow(name, port, nameRule, addresses);
     }
 
-    /** A CIDR allow covering the address, or an IPv4 address it embeds, on this port. */
+    /**
+     * A CIDR allow covering the address exactly as it will be dialled, on this port. Embedded IPv4
+     * views do not count here (they only ever make an address stricter), and Airlock's own link
+     * addresses are never opened: the gateway and other sandboxes stay unreachable.
+     */
     private Rule cidrAllow(IpAddress a, int port) {
-        if (allowCidrs.size() == 0) {
+        if (allowCidrs.size() == 0 || classifier.classify(a) == AddressClass.AIRLOCK_LINK) {
             return null;
         }
-        for (IpAddress v : AddressClassifier.views(a)) {
-            Rule r = firstCidr(allowCidrs, v, port);
-            if (r != null) {
-                return r;
-            }
-        }
-        return null;
+        return firstCidr(allowCidrs, a, port);
     }
 
     private static String describeView(IpAddress a, IpAddress v) {

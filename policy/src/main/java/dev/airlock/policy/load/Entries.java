@@ -1,6 +1,7 @@
 package dev.airlock.policy.load;
 
 import dev.airlock.policy.address.Cidr;
+import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.model.Destination;
 import dev.airlock.policy.model.PortSet;
@@ -25,6 +26,8 @@ final class Entries {
     private static final Map<String, Integer> WELL_KNOWN = Map.of(
             "http", 80, "https", 443, "ssh", 22, "git", 9418, "postgres", 5432, "postgresql", 5432,
             "mysql", 3306, "redis", 6379, "dns", 53, "smtp", 25);
+
+    private static final Cidr MAPPED = Cidr.of("::ffff:0.0.0.0/96");
 
     private final List<Problem> problems;
 
@@ -207,15 +210,28 @@ final class Entries {
 
     Optional<Cidr> cidr(SourcePosition at, String text) {
         Optional<Cidr> c = Cidr.parse(text);
+        if (c.isPresent() && MAPPED.covers(c.get())) {
+            // ::ffff:a.b.c.d/n would never match the plain IPv4 addresses it means: refuse it.
+            Cidr v4 = new Cidr(IpAddress.ipv4((int) c.get().network().lo()), Math.max(0, c.get().prefixLength() - 96));
+            problems.add(new Problem(at, "\"" + text + "\" is written as IPv4-mapped IPv6",
+                    "write the IPv4 form: " + v4));
+            return Optional.empty();
+        }
         if (c.isPresent()) {
             return c;
         }
         int slash = text.indexOf('/');
         String addr = slash < 0 ? text : text.substring(0, slash);
         IpLiterals.Shape shape = IpLiterals.shape(addr);
-        if (shape instanceof IpLiterals.Canonical can && slash >= 0) {
+        if (addr.startsWith("[") && shape instanceof IpLiterals.Canonical can) {
+            // Cidr.parse refuses brackets; without this the message would blame host bits.
+            String bare = can.address() + (slash >= 0 ? text.substring(slash) : "");
+            problems.add(new Problem(at, "\"" + text + "\" is written with brackets",
+                    "CIDRs take the address without brackets: write \"" + bare + "\""));
+        } else if (shape instanceof IpLiterals.Canonical can && slash >= 0) {
             String len = text.substring(slash + 1);
-            if (len.matches("[0-9]{1,3}") && Integer.parseInt(len) <= can.address().family().bits) {
+            // Only a well-formed length can be blamed on host bits; "/08" is a malformed length.
+            if (len.matches("0|[1-9][0-9]{0,2}") && Integer.parseInt(len) <= can.address().family().bits) {
                 int l = Integer.parseInt(len);
                 String masked = new Cidr(can.address(), l).toString();
                 problems.add(new Problem(at, "\"" + text + "\" has host bits set after /" + l,

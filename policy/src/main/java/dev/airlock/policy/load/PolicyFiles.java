@@ -34,6 +34,8 @@ public final class PolicyFiles {
     private static final long MAX_FILE_BYTES = 4L << 20;
     private static final Pattern PROJECT_NAME = Pattern.compile("[a-z0-9-]{1,40}");
     private static final Pattern MEMORY = Pattern.compile("([1-9][0-9]{0,12})(B|KiB|MiB|GiB|TiB)?");
+    /** Far beyond any machine; it only keeps the arithmetic from overflowing. */
+    private static final long MAX_MEMORY_BYTES = 64L << 40;
     private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
 
     private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool");
@@ -226,8 +228,12 @@ public final class PolicyFiles {
                     case "TiB" -> 1L << 40;
                     default -> 1L;
                 };
-                memory = Long.parseLong(mm.group(1)) * unit;
-                if (memory < (16L << 20)) {
+                long value = Long.parseLong(mm.group(1));
+                memory = value > MAX_MEMORY_BYTES / unit ? Long.MAX_VALUE : value * unit;
+                if (memory > MAX_MEMORY_BYTES) {
+                    problems.add(new Problem(m.get().position(), "memory " + text + " is above 64TiB",
+                            "give the sandbox what one machine can hold, such as \"memory: 4GiB\""));
+                } else if (memory < (16L << 20)) {
                     problems.add(new Problem(m.get().position(), "memory " + text + " is below 16MiB",
                             "give the sandbox at least 16MiB, such as \"memory: 4GiB\""));
                 }

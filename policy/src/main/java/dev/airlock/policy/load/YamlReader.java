@@ -18,7 +18,9 @@ import java.util.List;
  */
 final class YamlReader {
 
-    private static final YAMLFactory FACTORY = YAMLFactory.builder().build();
+    // An empty value ("key:" with nothing after it) is null, as YAML and editors read it.
+    private static final YAMLFactory FACTORY = YAMLFactory.builder()
+            .enable(com.fasterxml.jackson.dataformat.yaml.YAMLParser.Feature.EMPTY_STRING_AS_NULL).build();
     /** Nesting bound: real policies are 4 levels deep; this stops pathological input early. */
     private static final int MAX_DEPTH = 32;
 
@@ -35,7 +37,8 @@ final class YamlReader {
         try (JsonParser p = FACTORY.createParser(text)) {
             JsonToken t = p.nextToken();
             if (t == null) {
-                problems.add(new Problem(SourcePosition.of(file), "the file is empty",
+                // 1:1, so that even this problem reads file:line:col like every other (DESIGN.md §2).
+                problems.add(new Problem(new SourcePosition(file, 1, 1), "the file is empty",
                         "start with \"version: 1\""));
                 return null;
             }
