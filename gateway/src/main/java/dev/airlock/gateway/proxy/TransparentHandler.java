@@ -105,7 +105,9 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
             case ClientHelloPeek.NoSni n -> deny(ctx, Reason.NO_SNI, "the ClientHello names no server; " + name + " was resolved");
             case ClientHelloPeek.Hello h -> {
                 Optional<String> sni = h.soleName();
-                if (sni.isEmpty()) {
+                if (sni.isEmpty() && h.rejectedNames().stream().anyMatch(n -> n.problem() == ClientHelloPeek.Problem.IP_LITERAL)) {
+                    deny(ctx, Reason.IP_LITERAL, "the ClientHello names an IP address as its server; " + name + " was expected");
+                } else if (sni.isEmpty()) {
                     deny(ctx, Reason.SNI_MISMATCH, "the ClientHello names " + h.serverNames().size() + " acceptable and "
                             + h.rejectedNames().size() + " unacceptable servers; exactly " + name + " was expected");
                 } else if (!sni.get().equals(name)) {
@@ -123,9 +125,9 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
             case HttpHeadPeek.Malformed m -> deny(ctx, Reason.BAD_REQUEST, "request head: " + m.why());
             case HttpHeadPeek.Request req -> {
                 Optional<String> host = HostNames.canonicalOrEmpty(req.authority().host());
-                if (host.isEmpty() || !host.get().equals(name)) {
-                    deny(ctx, Reason.HOST_MISMATCH, "the Host header names " + req.authority().host()
-                            + " but the connection is to " + name);
+                if (host.isEmpty() || !host.get().equals(name) || req.authority().port() != destination.getPort()) {
+                    deny(ctx, Reason.HOST_MISMATCH, "the Host header names " + req.authority()
+                            + " but the connection is to " + name + ":" + destination.getPort());
                 } else {
                     decide(ctx);
                 }
