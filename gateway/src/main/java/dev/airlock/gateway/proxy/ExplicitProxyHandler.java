@@ -276,10 +276,30 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
             this.upgradeRequested = upgradeRequested;
         }
 
+        private boolean switched;
+
         @Override
         public void channelRead(ChannelHandlerContext uctx, Object msg) {
+            if (switched) {
+                // After a 101 the decoder ends the HTTP exchange with an empty last content and then
+                // passes raw bytes; the former is dropped, the latter go to the client as they are.
+                if (msg instanceof HttpContent c) {
+                    if (c.content().isReadable()) {
+                        down.addAndGet(c.content().readableBytes());
+                        client.writeAndFlush(c.content().retain());
+                    }
+                    c.release();
+                } else {
+                    if (msg instanceof ByteBuf b) {
+                        down.addAndGet(b.readableBytes());
+                    }
+                    client.writeAndFlush(msg);
+                }
+                return;
+            }
             if (msg instanceof HttpResponse resp) {
                 if (upgradeRequested && resp.status().equals(HttpResponseStatus.SWITCHING_PROTOCOLS)) {
+                    switched = true;
                     switchProtocols(uctx, resp, msg);
                     return;
                 }
@@ -323,7 +343,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelInactive(ChannelHandlerContext uctx) {
-            if (state == State.AWAITING_RESPONSE || state == State.FORWARDING_BODY) {
+            if (switched || state == State.AWAITING_RESPONSE || state == State.FORWARDING_BODY) {
                 // The upstream went away mid-exchange: the client cannot get a complete response.
                 closeBoth(client);
             }

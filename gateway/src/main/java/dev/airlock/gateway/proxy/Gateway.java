@@ -102,7 +102,7 @@ public final class Gateway implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("codec", new HttpServerCodec(limits.maxHeaderBytes(), limits.maxHeaderBytes(), 8192));
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toSeconds(), TimeUnit.SECONDS));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("proxy", new ExplicitProxyHandler(sandbox.get(), authorizer, dialer, limits,
                                 config.policyLabel()));
                     }
@@ -143,7 +143,7 @@ public final class Gateway implements AutoCloseable {
                             ch.close();
                             return;
                         }
-                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toSeconds(), TimeUnit.SECONDS));
+                        ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("transparent", new TransparentHandler(sandbox.get(), destination.apply(ch),
                                 authorizer, dialer, limits, ports));
                     }

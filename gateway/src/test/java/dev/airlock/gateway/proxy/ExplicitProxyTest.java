@@ -343,4 +343,79 @@ class ExplicitProxyTest {
             Thread.sleep(10);
         }
     }
+
+    /** An origin that answers any request with 101 and then echoes: a WebSocket server, minimally. */
+    private static java.net.ServerSocket upgradeOrigin() throws IOException {
+        java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+        Thread t = new Thread(() -> {
+            try (Socket s = server.accept()) {
+                InputStream in = s.getInputStream();
+                int matched = 0;
+                while (matched < 4) {
+                    int b = in.read();
+                    if (b < 0) {
+                        return;
+                    }
+                    matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+                }
+                s.getOutputStream().write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                byte[] buf = new byte[1024];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    s.getOutputStream().write(buf, 0, n);
+                }
+            } catch (IOException ignored) {
+                // test over
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return server;
+    }
+
+    @Test
+    void upgrade_toTheAuthorisedHost_switchesToARawStreamWithThatHost() throws Exception {
+        try (java.net.ServerSocket ws = upgradeOrigin()) {
+            String policy = "version: 1\nproject: demo\nnetwork:\n  allow:\n    - ws.test:" + ws.getLocalPort()
+                    + "\n    - cidr: 127.0.0.1/32\n      ports: [" + ws.getLocalPort() + "]\n";
+            try (TestGateway g = new TestGateway(policy, null, "127.0.0.1 ws.test\n", GatewayLimits.DEFAULT); Socket s = g.client()) {
+                TestGateway.send(s, "GET http://ws.test:" + ws.getLocalPort() + "/chat HTTP/1.1\r\nHost: ws.test:" + ws.getLocalPort()
+                        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+                TestGateway.Response r = TestGateway.read(s);
+                assertThat(r.status()).isEqualTo(101);
+                assertThat(echoThrough(s, "frames after the upgrade")).isEqualTo("frames after the upgrade");
+            }
+        }
+    }
+
+    @Test
+    void upgrade_toAHostThatIsNotAllowed_isDeniedBeforeAnyUpgrade() throws Exception {
+        try (java.net.ServerSocket ws = upgradeOrigin(); Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://x.blocked.test:" + ws.getLocalPort() + "/chat HTTP/1.1\r\nHost: x.blocked.test:"
+                    + ws.getLocalPort() + "\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(403);
+        }
+    }
+
+    @Test
+    void connect_unresponsiveUpstreamAfterClientHalfClose_isClosedByTheIdleTimeout() throws Exception {
+        try (Origins.Silent silent = new Origins.Silent("127.0.0.1")) {
+            String policy = "version: 1\nproject: demo\nnetwork:\n  allow:\n    - quiet.test:" + silent.port()
+                    + "\n    - cidr: 127.0.0.1/32\n      ports: [" + silent.port() + "]\n";
+            GatewayLimits shortIdle = new GatewayLimits(512, 20_000, Duration.ofSeconds(5), Duration.ofMillis(300),
+                    Duration.ofSeconds(5), 8192, 8);
+            try (TestGateway g = new TestGateway(policy, null, "127.0.0.1 quiet.test\n", shortIdle)) {
+                try (Socket s = g.client()) {
+                    TestGateway.send(s, "CONNECT quiet.test:" + silent.port() + " HTTP/1.1\r\n\r\n");
+                    assertThat(TestGateway.read(s).status()).isEqualTo(200);
+                    TestGateway.send(s, "hello?");
+                }
+                // A half-closed tunnel whose upstream says nothing is idle: the idle timeout ends it.
+                for (int i = 0; i < 500 && g.gateway.authorizer().openTunnels() > 0; i++) {
+                    Thread.sleep(10);
+                }
+                assertThat(g.gateway.authorizer().openTunnels()).isZero();
+            }
+        }
+    }
 }

@@ -1,0 +1,135 @@
+package dev.airlock.cli;
+
+import dev.airlock.gateway.proxy.GatewayLimits;
+import dev.airlock.gateway.server.GatewayServer;
+import dev.airlock.policy.Authority;
+import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.address.IpLiterals;
+import dev.airlock.policy.load.PolicyException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "gateway",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the egress gateway for one project in the foreground: an explicit HTTP/CONNECT proxy,",
+            "and optionally the transparent (TPROXY) listener, the DNS responder and /metrics.",
+            "Every decision is written to the hash-chained audit log. The policy files are reloaded",
+            "when they change; a broken file keeps the old policy in force. Stop with Ctrl-C."
+        },
+        footer = {"", "Example:",
+            "  airlock gateway --policy examples/airlock.yaml --hosts examples/hosts --listen 127.0.0.1:3128 \\",
+            "                  --metrics 127.0.0.1:9464 --audit-log /tmp/airlock-audit.log",
+            "  HTTPS_PROXY=http://127.0.0.1:3128 curl https://github.com/",
+            "", "Exit codes: 0 stopped; 1 invalid policy or options; 125 could not start."})
+final class GatewayCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    PolicySources sources;
+
+    @Option(names = "--listen", paramLabel = "ADDR:PORT", defaultValue = "127.0.0.1:3128",
+            description = "Explicit proxy address (default: ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--transparent", paramLabel = "ADDR:PORT", description = "Also listen for TPROXY-redirected TCP (root, Linux).")
+    String transparent;
+
+    @Option(names = "--dns", paramLabel = "ADDR:PORT", description = "Also answer DNS (UDP and TCP) for the sandbox addresses.")
+    String dns;
+
+    @Option(names = "--metrics", paramLabel = "ADDR:PORT", description = "Serve Prometheus metrics at http://ADDR:PORT/metrics.")
+    String metrics;
+
+    @Option(names = "--sandbox-address", paramLabel = "IP", description = "A link address whose transparent and DNS traffic is this project's (repeatable).")
+    List<String> sandboxAddresses = new ArrayList<>();
+
+    @Option(names = "--audit-log", paramLabel = "FILE",
+            description = "Audit log (default: $AIRLOCK_STATE/audit.log, else /var/lib/airlock/audit.log as root, else ~/.local/state/airlock/audit.log).")
+    Path auditLog;
+
+    @Option(names = "--fail-open", description = "Allow connections even when the audit log fails. Off by default: Airlock fails closed.")
+    boolean failOpen;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
+        GatewayServer.Options options;
+        try {
+            List<IpAddress> addresses = new ArrayList<>();
+            for (String a : sandboxAddresses) {
+                if (!(IpLiterals.shape(a) instanceof IpLiterals.Canonical c)) {
+                    throw new IllegalArgumentException("--sandbox-address " + a + " is not a canonical IP address");
+                }
+                addresses.add(c.address());
+            }
+            options = new GatewayServer.Options(sources.policy, PolicySources.orgPath(sources.org), Optional.ofNullable(sources.hosts),
+                    address("--listen", listen), optional("--transparent", transparent), optional("--dns", dns),
+                    optional("--metrics", metrics), auditLog == null ? StateDirectory.auditLog() : auditLog, failOpen, addresses,
+                    threads, GatewayLimits.DEFAULT);
+        } catch (IllegalArgumentException e) {
+            spec.commandLine().getErr().println("airlock: " + e.getMessage());
+            return ExitCodes.BAD_INPUT;
+        }
+        GatewayServer server;
+        try {
+            server = GatewayServer.start(options, err);
+        } catch (PolicyException e) {
+            PolicyCheckCommand.print(spec.commandLine().getErr(), e.problems());
+            return ExitCodes.BAD_INPUT;
+        } catch (java.io.IOException | RuntimeException e) {
+            spec.commandLine().getErr().println("airlock: the gateway could not start: " + e.getMessage());
+            return ExitCodes.AIRLOCK_ERROR;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "airlock-stop"));
+        err.println("airlock gateway " + AirlockCommand.version() + ", policy " + options.policy());
+        server.endpoints().forEach(e -> err.println("  " + e));
+        stopped.await();
+        return ExitCodes.OK;
+    }
+
+    private static Optional<InetSocketAddress> optional(String option, String value) {
+        return value == null ? Optional.empty() : Optional.of(address(option, value));
+    }
+
+    static InetSocketAddress address(String option, String value) {
+        if (!(Authority.parse(value, -1) instanceof Authority.Ok ok)) {
+            throw new IllegalArgumentException(option + " " + value + ": write ADDRESS:PORT, such as 127.0.0.1:3128");
+        }
+        String host = ok.authority().host();
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        if (!(IpLiterals.shape(host) instanceof IpLiterals.Canonical)) {
+            throw new IllegalArgumentException(option + " " + value + ": the address must be an IP address, such as 127.0.0.1");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), ok.authority().port());
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(option + " " + value + ": " + e.getMessage());
+        }
+    }
+}

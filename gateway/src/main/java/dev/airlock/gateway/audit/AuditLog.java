@@ -1,0 +1,544 @@
+package dev.airlock.gateway.audit;
+
+import dev.airlock.policy.Printable;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongSupplier;
+
+/**
+ * The audit log: appends one hash-chained JSON line per {@link AuditEvent} to a file
+ * (docs/audit-log.md has the format and the exact hash definition; {@link AuditCodec} implements it).
+ *
+ * <p>Design. Gateway threads call {@link #submit}, which only stamps the time and offers the event
+ * to a bounded queue, so a slow disk never stalls the event loop for longer than
+ * {@link Options#submitWait}. One writer thread owns everything after that: it assigns {@code seq},
+ * chains {@code prev}, writes through a buffer, hands the buffer to the OS whenever the queue
+ * drains, and forces it to disk at most once per {@link Options#forceInterval} (and on close).
+ * Because seq and prev belong to one thread, the chain needs no locking.
+ *
+ * <p>Failing closed. When a write or a force fails, the sink turns unhealthy for good: it prints one
+ * line to stderr, every later {@link #submit} returns false (the gateway then denies, reason
+ * {@code fail-closed}), and every record it had accepted but not handed to the OS is counted as
+ * {@code failed}, never dropped silently. A full queue also makes {@link #submit} return false
+ * (counted as {@code rejected}), and says so once per episode. A failed sink leaves the file as it
+ * was, possibly ending in a partial line; {@link #open} then refuses to extend it until an operator
+ * has moved it aside, because a chain must not continue from something it cannot check.
+ *
+ * <p>The file is created 0600 (parents 0700), never through a symbolic link, and is locked so that
+ * two gateways cannot interleave two chains in one file.
+ */
+public final class AuditLog implements AuditSink {
+
+    /**
+     * @param queueCapacity records that may wait for the writer; beyond it, submit returns false
+     * @param submitWait    how long submit may wait for queue space; zero means not at all
+     * @param forceInterval the least time between two forces (fsync) of the file
+     */
+    public record Options(int queueCapacity, Duration submitWait, Duration forceInterval) {
+
+        /** 64 Ki records is seconds of peak traffic, a few tens of MiB at most: enough to ride out a slow disk. */
+        public static final int DEFAULT_QUEUE_CAPACITY = 65_536;
+
+        /**
+         * Capacity 65536; submit never waits (the event loop must not block); force at most once a
+         * second, which bounds what a power cut can lose without an fsync per connection.
+         */
+        public static final Options DEFAULTS = new Options(DEFAULT_QUEUE_CAPACITY, Duration.ZERO, Duration.ofSeconds(1));
+
+        public Options {
+            if (queueCapacity < 1) {
+                throw new IllegalArgumentException("queueCapacity must be at least 1: " + queueCapacity);
+            }
+            if (submitWait.isNegative() || forceInterval.isNegative()) {
+                throw new IllegalArgumentException("durations must not be negative");
+            }
+        }
+
+        public Options withQueueCapacity(int capacity) {
+            return new Options(capacity, submitWait, forceInterval);
+        }
+
+        public Options withSubmitWait(Duration wait) {
+            return new Options(queueCapacity, wait, forceInterval);
+        }
+
+        public Options withForceInterval(Duration interval) {
+            return new Options(queueCapacity, submitWait, interval);
+        }
+    }
+
+    /**
+     * What happened to the records submitted so far. Every accepted record ends up written or
+     * failed; until then it is queued.
+     *
+     * @param written  handed to the OS (and forced to disk at the next force)
+     * @param rejected refused by submit: queue full, sink failed or closed, or an invalid event
+     * @param failed   accepted, then lost because the sink failed
+     */
+    public record Counts(long written, long rejected, long failed) {
+    }
+
+    /** Where the writer's bytes go: the file in production, a fake in tests. */
+    interface Storage {
+        /** Unbuffered; the log buffers it. */
+        OutputStream out();
+
+        void force() throws IOException;
+
+        void close() throws IOException;
+    }
+
+    /** The 0600 file every record goes to. */
+    private static final String FILE_MODE = "rw-------";
+    /** Its parents, when the log creates them: only root reads audit state. */
+    private static final String DIR_MODE = "rwx------";
+    /** One write system call per 64 KiB under load; a drain flushes sooner. */
+    private static final int BUFFER_BYTES = 64 * 1024;
+    /** Marks the end of the queue for the writer; compared by identity. */
+    private static final Pending STOP = new Pending(null, null);
+
+    private record Pending(AuditEvent event, Instant time) {
+    }
+
+    private final String path;
+    private final Storage storage;
+    private final OutputStream out;
+    private final Clock clock;
+    private final Options options;
+    private final PrintStream err;
+    private final LongSupplier nanoTime;
+    private final BlockingQueue<Pending> queue;
+    /** Submitters hold the read side while they offer, so close() can fence them off before STOP. */
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+    private final AtomicBoolean healthy = new AtomicBoolean(true);
+    private final AtomicBoolean saturated = new AtomicBoolean();
+    private final AtomicLong written = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private volatile ChainHead head;
+    private final MeterRegistry registry;
+    private final List<Meter> meters = new ArrayList<>();
+    private final Thread writer;
+
+    // Owned by the writer thread alone.
+    private long seq;
+    private String prev;
+    private ChainHead bufferedHead;
+    private int unflushed;
+    private Pending inHand;
+
+    private AuditLog(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
+            PrintStream err, LongSupplier nanoTime) {
+        this.path = path;
+        this.storage = storage;
+        this.out = new BufferedOutputStream(storage.out(), BUFFER_BYTES);
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.options = Objects.requireNonNull(options, "options");
+        this.err = err;
+        this.nanoTime = nanoTime;
+        this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.head = start;
+        this.bufferedHead = start;
+        this.seq = start.seq();
+        this.prev = start.hash();
+        this.registry = registry;
+        this.writer = Thread.ofPlatform().name("airlock-audit-writer").daemon(true).unstarted(this::runWriter);
+    }
+
+    /** Opens (or creates) the log at {@code path} with the default options and no metrics. */
+    public static AuditLog open(Path path, Clock clock) throws IOException {
+        return open(path, clock, Options.DEFAULTS);
+    }
+
+    public static AuditLog open(Path path, Clock clock, Options options) throws IOException {
+        return open(path, clock, options, Optional.empty());
+    }
+
+    /** As {@link #open(Path, Clock, Options)}, counting records in {@code registry}. */
+    public static AuditLog open(Path path, Clock clock, Options options, MeterRegistry registry) throws IOException {
+        return open(path, clock, options, Optional.of(registry));
+    }
+
+    private static AuditLog open(Path path, Clock clock, Options options, Optional<MeterRegistry> registry) throws IOException {
+        FileStorage storage = FileStorage.open(path);
+        ChainHead start;
+        try {
+            start = storage.head(path);
+        } catch (IOException | RuntimeException e) {
+            storage.close();
+            throw e;
+        }
+        return start(path.toString(), storage, start, clock, options, registry.orElse(null), System.err, System::nanoTime);
+    }
+
+    /** Starts a log over any storage; tests inject failing or blocking storage here. */
+    static AuditLog start(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
+            PrintStream err, LongSupplier nanoTime) {
+        AuditLog log = new AuditLog(path, storage, start, clock, options, registry, err, nanoTime);
+        if (registry != null) {
+            log.registerMeters(registry);
+        }
+        log.writer.start();
+        return log;
+    }
+
+    private void registerMeters(MeterRegistry r) {
+        // Exposed as airlock_audit_records_total{result} and airlock_audit_sink_healthy (docs/audit-log.md).
+        String records = "airlock.audit.records";
+        String help = "Audit records by outcome: written to the file, rejected at submit, or failed after acceptance";
+        meters.add(FunctionCounter.builder(records, written, AtomicLong::doubleValue).tag("result", "written").description(help).register(r));
+        meters.add(FunctionCounter.builder(records, rejected, AtomicLong::doubleValue).tag("result", "rejected").description(help).register(r));
+        meters.add(FunctionCounter.builder(records, failed, AtomicLong::doubleValue).tag("result", "failed").description(help).register(r));
+        meters.add(Gauge.builder("airlock.audit.sink.healthy", healthy, h -> h.get() ? 1 : 0).strongReference(true)
+                .description("1 while the audit log accepts records; 0 once it has failed (the gateway then fails closed)").register(r));
+        meters.add(Gauge.builder("airlock.audit.queue.depth", queue, BlockingQueue::size).strongReference(true)
+                .description("Audit records waiting for the writer").register(r));
+    }
+
+    // ---- the gateway's side -------------------------------------------------------------------------
+
+    @Override
+    public boolean submit(AuditEvent event) {
+        if (!valid(event)) {
+            rejected.incrementAndGet();
+            return false;
+        }
+        ReentrantReadWriteLock.ReadLock lock = gate.readLock();
+        if (!lock.tryLock()) { // close() holds the write side: we are closing
+            rejected.incrementAndGet();
+            return false;
+        }
+        try {
+            if (closed || !healthy.get()) {
+                rejected.incrementAndGet();
+                return false;
+            }
+            Pending p = new Pending(event, clock.instant());
+            boolean accepted = options.submitWait().isZero() ? queue.offer(p)
+                    : queue.offer(p, options.submitWait().toNanos(), TimeUnit.NANOSECONDS);
+            if (!accepted) {
+                rejected.incrementAndGet();
+                if (saturated.compareAndSet(false, true)) {
+                    err.println("airlock: audit log " + path + ": " + options.queueCapacity() + " records are waiting to be"
+                            + " written; connections are denied until the writer catches up (fail-closed)");
+                    err.flush();
+                }
+            }
+            return accepted;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            rejected.incrementAndGet();
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** An event the writer could not encode would fail the whole sink; refuse it here instead. */
+    private static boolean valid(AuditEvent e) {
+        return e != null && e.event() != null && e.via() != null
+                && ("allow".equals(e.decision()) || "deny".equals(e.decision()))
+                && e.port() >= 0 && e.port() <= 65535
+                && e.bytesUp() >= 0 && e.bytesDown() >= 0 && e.durationMs() >= 0;
+    }
+
+    @Override
+    public boolean healthy() {
+        return healthy.get();
+    }
+
+    public Counts counts() {
+        return new Counts(written.get(), rejected.get(), failed.get());
+    }
+
+    /** The last record handed to the OS: publish it somewhere else to anchor the chain. */
+    public ChainHead head() {
+        return head;
+    }
+
+    /**
+     * Stops accepting, writes and forces everything accepted so far, and closes the file. Blocks
+     * until the writer is done; safe to call more than once.
+     */
+    @Override
+    public void close() {
+        boolean first;
+        gate.writeLock().lock();
+        try {
+            first = !closed;
+            closed = true;
+        } finally {
+            gate.writeLock().unlock();
+        }
+        boolean interrupted = false;
+        if (first) {
+            // The writer drains in every state (writing, or counting failures), so this put returns.
+            while (true) {
+                try {
+                    queue.put(STOP);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        while (true) {
+            try {
+                writer.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (first && registry != null) {
+            meters.forEach(registry::remove);
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- the writer thread --------------------------------------------------------------------------
+
+    private void runWriter() {
+        try {
+            writeUntilStopped();
+            return;
+        } catch (Throwable t) { // anything at all: fail closed rather than die quietly
+            failed.addAndGet(unflushed + (inHand != null ? 1 : 0));
+            unflushed = 0;
+            inHand = null;
+            fail(t);
+            try {
+                storage.close();
+            } catch (IOException | RuntimeException ignored) {
+                // already failed and said so; the close error adds nothing
+            }
+        }
+        countUntilStopped();
+    }
+
+    private void writeUntilStopped() throws IOException, InterruptedException {
+        long forceNanos = options.forceInterval().toNanos();
+        long lastForce = nanoTime.getAsLong();
+        boolean unforced = false;
+        while (true) {
+            Pending p = queue.poll();
+            if (p == null) {
+                if (unflushed > 0) { // the queue drained: let readers see everything so far
+                    flush();
+                    unforced = true;
+                }
+                saturated.set(false);
+                if (unforced) {
+                    long wait = forceNanos - (nanoTime.getAsLong() - lastForce);
+                    if (wait <= 0) {
+                        storage.force();
+                        unforced = false;
+                        lastForce = nanoTime.getAsLong();
+                        continue;
+                    }
+                    p = queue.poll(wait, TimeUnit.NANOSECONDS);
+                    if (p == null) {
+                        continue;
+                    }
+                } else {
+                    p = queue.take();
+                }
+            }
+            if (p == STOP) {
+                break;
+            }
+            inHand = p;
+            append(p);
+            inHand = null;
+            if (nanoTime.getAsLong() - lastForce >= forceNanos) { // under steady load the queue may never drain
+                flush();
+                storage.force();
+                unforced = false;
+                lastForce = nanoTime.getAsLong();
+            }
+        }
+        flush();
+        storage.force();
+        storage.close();
+    }
+
+    private void append(Pending p) throws IOException {
+        AuditCodec.Sealed sealed = AuditCodec.seal(seq + 1, p.time(), p.event(), prev);
+        AuditRecord r = sealed.record();
+        out.write(sealed.line());
+        seq = r.seq();
+        prev = r.hash();
+        bufferedHead = r.head();
+        unflushed++;
+    }
+
+    private void flush() throws IOException {
+        out.flush();
+        written.addAndGet(unflushed);
+        unflushed = 0;
+        head = bufferedHead;
+    }
+
+    private void fail(Throwable cause) {
+        if (healthy.compareAndSet(true, false)) {
+            String why = cause.getMessage() == null ? cause.getClass().getName() : cause.getMessage();
+            err.println("airlock: audit log " + path + " failed: " + Printable.escape(why)
+                    + "; the gateway now denies every connection (fail-closed)");
+            err.flush();
+        }
+    }
+
+    /** After a failure: keep taking what was accepted, count it as failed, until close(). */
+    private void countUntilStopped() {
+        while (true) {
+            Pending p;
+            try {
+                p = queue.take();
+            } catch (InterruptedException e) {
+                continue;
+            }
+            if (p == STOP) {
+                return;
+            }
+            failed.incrementAndGet();
+        }
+    }
+
+    // ---- the file -----------------------------------------------------------------------------------
+
+    /** The log file: created 0600, never through a symbolic link, locked against a second writer. */
+    private static final class FileStorage implements Storage {
+        private final FileChannel channel;
+        private final OutputStream out;
+
+        private FileStorage(FileChannel channel) {
+            this.channel = channel;
+            this.out = Channels.newOutputStream(channel);
+        }
+
+        static FileStorage open(Path path) throws IOException {
+            Path parent = path.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(DIR_MODE)));
+            }
+            refuseOddFile(path);
+            FileChannel ch;
+            try {
+                // APPEND keeps working when an operator marks the file append-only (chattr +a).
+                ch = FileChannel.open(path,
+                        Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
+                                LinkOption.NOFOLLOW_LINKS),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)));
+            } catch (FileSystemException e) {
+                refuseOddFile(path); // a link that appeared after the first check
+                throw e;
+            }
+            try {
+                FileLock lock = ch.tryLock();
+                if (lock == null) {
+                    throw alreadyOpen(path);
+                }
+            } catch (OverlappingFileLockException e) {
+                ch.close();
+                throw alreadyOpen(path);
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            return new FileStorage(ch);
+        }
+
+        private static void refuseOddFile(Path path) throws IOException {
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                return;
+            }
+            if (a.isSymbolicLink()) {
+                throw new IOException("refusing audit log " + path + ": it is a symbolic link, and the log is never written"
+                        + " through one; fix: configure the path of the real file");
+            }
+            if (!a.isRegularFile()) {
+                throw new IOException("refusing audit log " + path + ": it is not a regular file; fix: configure a file path");
+            }
+        }
+
+        private static IOException alreadyOpen(Path path) {
+            return new IOException("audit log " + path + " is already open for writing by another Airlock gateway;"
+                    + " two writers would break its chain; fix: stop the other gateway or give this one its own file");
+        }
+
+        /** Where the chain continues: the last record's head, which must verify on its own. */
+        ChainHead head(Path path) throws IOException {
+            Optional<AuditLogReader.Line> last;
+            try (FileChannel read = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                last = AuditLogReader.lastLine(read);
+            }
+            if (last.isEmpty()) {
+                return ChainHead.EMPTY;
+            }
+            String why = switch (last.get()) {
+                case AuditLogReader.Unreadable u -> u.why();
+                case AuditLogReader.Entry e -> e.hashMatches() ? null : "hash mismatch: the record was changed after it was written";
+            };
+            if (why != null) {
+                throw new IOException("audit log " + path + " cannot be continued: its last line is not a valid record (" + why
+                        + "), and Airlock does not extend a chain it cannot check; fix: run 'airlock log verify --file " + path
+                        + "', move the file aside (mv " + path + " " + path + ".broken) and start again: a new file starts a new chain");
+            }
+            return ((AuditLogReader.Entry) last.get()).record().head();
+        }
+
+        @Override
+        public OutputStream out() {
+            return out;
+        }
+
+        @Override
+        public void force() throws IOException {
+            channel.force(true);
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+}
