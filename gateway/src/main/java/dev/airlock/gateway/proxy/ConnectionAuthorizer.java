@@ -119,6 +119,15 @@ public final class ConnectionAuthorizer {
                 d.reason().code, up, down, ms);
     }
 
+    /** The audit record's {@code client}: {@code address:port}, IPv6 in brackets, no leading slash. */
+    public static String client(java.net.SocketAddress remote) {
+        if (remote instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+            String host = a.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
+        return String.valueOf(remote);
+    }
+
     public int openTunnels() {
         return totalTunnels.get();
     }

@@ -491,7 +491,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static String client(ChannelHandlerContext ctx) {
-        return String.valueOf(ctx.channel().remoteAddress());
+        return ConnectionAuthorizer.client(ctx.channel().remoteAddress());
     }
 
     @Override

@@ -122,6 +122,17 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
+     * Connections a sandbox makes to its own gateway address on this port are served by the
+     * explicit proxy (HTTP_PROXY), still identified by their source. Every other destination goes
+     * through the transparent path.
+     */
+    public void explicitOnTransparent(int port) {
+        this.explicitHandoffPort = port;
+    }
+
+    private volatile int explicitHandoffPort = -1;
+
+    /**
      * For tests without the kernel: {@code destination} stands in for the original destination
      * TPROXY would have preserved. Identity still comes from the source address.
      */
@@ -143,8 +154,16 @@ public final class Gateway implements AutoCloseable {
                             ch.close();
                             return;
                         }
+                        InetSocketAddress dst = destination.apply(ch);
                         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast("transparent", new TransparentHandler(sandbox.get(), destination.apply(ch),
+                        if (dst.getPort() == explicitHandoffPort && sandbox.get().gatewayAddresses()
+                                .contains(IpAddress.fromBytes(dst.getAddress().getAddress()))) {
+                            ch.pipeline().addLast("codec", new HttpServerCodec(limits.maxHeaderBytes(), limits.maxHeaderBytes(), 8192));
+                            ch.pipeline().addLast("proxy", new ExplicitProxyHandler(sandbox.get(), authorizer, dialer, limits,
+                                    config.policyLabel()));
+                            return;
+                        }
+                        ch.pipeline().addLast("transparent", new TransparentHandler(sandbox.get(), dst,
                                 authorizer, dialer, limits, ports));
                     }
                 });

@@ -138,7 +138,7 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
     private void decide(ChannelHandlerContext ctx) {
         decided = true;
         cancelTimer();
-        String client = String.valueOf(ctx.channel().remoteAddress());
+        String client = ConnectionAuthorizer.client(ctx.channel().remoteAddress());
         authorizer.authorize(sandbox, AuditEvent.Via.TRANSPARENT, client, name, destination.getPort())
                 .whenComplete((auth, error) -> ctx.executor().execute(() -> {
                     if (error != null || auth == null || !auth.allowed()) {
@@ -174,7 +174,7 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
     private void deny(ChannelHandlerContext ctx, Reason reason, String detail) {
         decided = true;
         cancelTimer();
-        authorizer.deny(sandbox, AuditEvent.Via.TRANSPARENT, String.valueOf(ctx.channel().remoteAddress()),
+        authorizer.deny(sandbox, AuditEvent.Via.TRANSPARENT, ConnectionAuthorizer.client(ctx.channel().remoteAddress()),
                 Decision.denied(reason, name, destination.getPort(), detail));
         reset(ctx);
     }

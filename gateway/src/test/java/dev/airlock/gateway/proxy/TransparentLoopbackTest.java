@@ -181,8 +181,8 @@ class TransparentLoopbackTest {
     void unknownSource_isResetWithoutDeciding() throws Exception {
         gateway.registry().unregister("sbx-t");
         try (Socket s = connectAs(ip("100.80.0.1"), echo.port())) {
-            s.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
             assertThatThrownBy(() -> {
+                s.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
                 s.getOutputStream().write("more".getBytes(StandardCharsets.US_ASCII));
                 if (s.getInputStream().read() >= 0) {
                     throw new AssertionError("an unknown source got bytes back");
