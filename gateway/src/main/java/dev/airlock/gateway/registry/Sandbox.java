@@ -16,14 +16,17 @@ public final class Sandbox {
     private final String id;
     private final String project;
     private final List<IpAddress> linkAddresses;
+    private final List<IpAddress> gatewayAddresses;
     private final AtomicReference<PolicyEngine> engine;
     private final SyntheticNames names;
     private final AtomicInteger tunnels = new AtomicInteger();
 
-    Sandbox(String id, String project, List<IpAddress> linkAddresses, PolicyEngine engine, SyntheticNames names) {
+    Sandbox(String id, String project, List<IpAddress> linkAddresses, List<IpAddress> gatewayAddresses, PolicyEngine engine,
+            SyntheticNames names) {
         this.id = id;
         this.project = project;
         this.linkAddresses = List.copyOf(linkAddresses);
+        this.gatewayAddresses = List.copyOf(gatewayAddresses);
         this.engine = new AtomicReference<>(engine);
         this.names = names;
     }
@@ -38,6 +41,11 @@ public final class Sandbox {
 
     public List<IpAddress> linkAddresses() {
         return linkAddresses;
+    }
+
+    /** The host side of this sandbox's link: where its explicit proxy and DNS are reached. */
+    public List<IpAddress> gatewayAddresses() {
+        return gatewayAddresses;
     }
 
     public PolicyEngine engine() {

@@ -35,7 +35,14 @@ public final class SandboxRegistry {
     }
 
     public Sandbox register(String id, String project, List<IpAddress> linkAddresses, PolicyEngine engine) {
-        Sandbox s = new Sandbox(id, project, linkAddresses, engine, new SyntheticNames(syntheticRange, namesPerSandbox));
+        return register(id, project, linkAddresses, List.of(), engine);
+    }
+
+    /** @param gatewayAddresses the host side of the sandbox's link, where it reaches the explicit proxy */
+    public Sandbox register(String id, String project, List<IpAddress> linkAddresses, List<IpAddress> gatewayAddresses,
+            PolicyEngine engine) {
+        Sandbox s = new Sandbox(id, project, linkAddresses, gatewayAddresses, engine,
+                new SyntheticNames(syntheticRange, namesPerSandbox));
         if (byId.putIfAbsent(id, s) != null) {
             throw new IllegalStateException("sandbox " + id + " is already registered");
         }
