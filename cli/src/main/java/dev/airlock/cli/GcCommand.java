@@ -1,0 +1,46 @@
+package dev.airlock.cli;
+
+import dev.airlock.runtime.demo.DemoWorld;
+import dev.airlock.sandbox.ReapReport;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.SandboxLauncher;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+@Command(name = "gc",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Remove what crashed runs left behind (root): namespaces, links, nftables tables, cgroups",
+            "and policy routes named with Airlock's alk prefix whose owner is gone. Objects without the",
+            "prefix are never touched. airlock run does this on every start too."
+        },
+        footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
+final class GcCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            SandboxLauncher.checkHost();
+        } catch (SandboxException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.AIRLOCK_ERROR;
+        }
+        DemoWorld.reap();
+        try (SandboxLauncher launcher = SandboxLauncher.system(StateDirectory.root().resolve("sandboxes"))) {
+            ReapReport r = launcher.reap();
+            r.removed().forEach(o -> out.println("removed " + o));
+            r.failures().forEach(f -> err.println("airlock: could not remove " + f));
+            out.println(r.removed().isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
+                    + r.sandboxes().size() + " sandboxes");
+            return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+        }
+    }
+}

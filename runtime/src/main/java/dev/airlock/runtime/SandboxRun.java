@@ -1,0 +1,222 @@
+package dev.airlock.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.dns.DnsAnswerer;
+import dev.airlock.gateway.dns.DnsResponder;
+import dev.airlock.gateway.proxy.Gateway;
+import dev.airlock.gateway.proxy.GatewayLimits;
+import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.registry.SandboxRegistry;
+import dev.airlock.gateway.resolve.CachingResolver;
+import dev.airlock.gateway.resolve.DnsResolver;
+import dev.airlock.gateway.resolve.HostsFile;
+import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.policy.Phase;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.GatewayPorts;
+import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.ReapReport;
+import dev.airlock.sandbox.Resources;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.SandboxSpec;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code airlock run}: one command in one fresh sandbox on this host, with the gateway in this
+ * process. Wired by hand, in one place.
+ *
+ * <p>Order matters for safety: the gateway listens before the sandbox's rules point at it; the
+ * sandbox is registered before the command starts; and on every exit path the sandbox's kernel
+ * objects are destroyed before the gateway stops, so the sandbox never outlives its gateway with
+ * a live link (and if this process is killed, the rules send its traffic to a port nobody
+ * answers: no egress at all until the next start reaps it).
+ */
+public final class SandboxRun {
+
+    /** Exit code for Airlock's own failures (DESIGN.md §2). */
+    public static final int AIRLOCK_ERROR = 125;
+    public static final int NOT_RUNNABLE = 126;
+    public static final int NOT_FOUND = 127;
+    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
+
+    public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
+            Optional<Path> events, List<String> command, Path stateDir) {
+    }
+
+    private final PrintStream err;
+
+    public SandboxRun(PrintStream err) {
+        this.err = err;
+    }
+
+    public int run(Options o) {
+        if (o.command().isEmpty()) {
+            err.println("airlock: no command given; write: airlock run -- COMMAND [ARGS...]");
+            return AIRLOCK_ERROR;
+        }
+        Path workspace = o.workspace().toAbsolutePath().normalize();
+        if (!Files.isDirectory(workspace)) {
+            err.println("airlock: workspace " + workspace + " is not a directory; pass --workspace DIR");
+            return AIRLOCK_ERROR;
+        }
+        Optional<CommandLookup.Problem> lookup = CommandLookup.check(o.command().get(0), workspace);
+        if (lookup.isPresent()) {
+            boolean missing = lookup.get() == CommandLookup.Problem.NOT_FOUND;
+            err.println("airlock: " + o.command().get(0) + ": " + (missing ? "command not found in the sandbox (PATH "
+                    + CommandLookup.SANDBOX_PATH + ", or a path in the workspace)" : "not executable"));
+            return missing ? NOT_FOUND : NOT_RUNNABLE;
+        }
+        try {
+            SandboxLauncher.checkHost();
+        } catch (SandboxException e) {
+            err.println("airlock: " + e.getMessage());
+            return AIRLOCK_ERROR;
+        }
+        ProjectPolicy project;
+        PolicyEngine engine;
+        Resolver resolver;
+        try {
+            project = PolicyFiles.loadProject(o.policy());
+            OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of());
+            resolver = CachingResolver.of(o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT));
+        } catch (PolicyException e) {
+            e.problems().forEach(err::println);
+            return AIRLOCK_ERROR;
+        }
+        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir().resolve("sandboxes"))) {
+            ReapReport reaped = launcher.reap();
+            if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
+                err.println("airlock: removed leftovers of earlier runs: " + reaped);
+            }
+            return runIn(o, workspace, project, engine, resolver, launcher);
+        } catch (SandboxException e) {
+            err.println("airlock: " + e.getMessage());
+            return AIRLOCK_ERROR;
+        } catch (IOException | RuntimeException e) {
+            err.println("airlock: " + e);
+            return AIRLOCK_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("airlock: interrupted");
+            return AIRLOCK_ERROR;
+        }
+    }
+
+    private int runIn(Options o, Path workspace, ProjectPolicy project, PolicyEngine engine, Resolver resolver,
+            SandboxLauncher launcher) throws IOException, InterruptedException, SandboxException {
+        RunEvents events = new RunEvents(AuditLog.open(o.stateDir().resolve("audit.log"), Clock.systemUTC()));
+        SandboxRegistry registry = new SandboxRegistry();
+        Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
+                false, o.policy().toString()), registry);
+        DnsResponder dns = null;
+        PreparedSandbox prepared = null;
+        Process process = null;
+        try {
+            InetAddress any = InetAddress.getByName("0.0.0.0");
+            int transparentPort = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
+            // HTTP_PROXY points at the sandbox's gateway address; the transparent listener hands
+            // those connections to the explicit proxy. This port is only ever reached that way.
+            int explicitPort = 3128;
+            gateway.explicitOnTransparent(explicitPort);
+            dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(resolver),
+                    events);
+            dns.start();
+            ProjectPolicy.Resources r = project.resources();
+            prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
+                    new GatewayPorts(transparentPort, dns.udpPort())));
+            registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
+                    engine);
+            Map<String, String> env = new LinkedHashMap<>();
+            String proxy = "http://" + prepared.hostAddress() + ":" + explicitPort;
+            for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
+                env.put(k, proxy);
+            }
+            env.put("AIRLOCK_SANDBOX", prepared.id());
+            env.put("AIRLOCK_PROJECT", project.project());
+            env.putAll(o.env());
+            process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
+                    ProcessBuilder.Redirect.INHERIT);
+            Process started = process;
+            Thread forward = new Thread(() -> {
+                // SIGTERM/SIGINT to airlock: pass it on, then let the normal path clean up.
+                if (started.isAlive()) {
+                    started.destroy();
+                }
+            }, "airlock-signal");
+            Runtime.getRuntime().addShutdownHook(forward);
+            int code = process.waitFor();
+            try {
+                Runtime.getRuntime().removeShutdownHook(forward);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting: cleanup below still runs in this thread first
+            }
+            return code;
+        } finally {
+            if (process != null && process.isAlive()) {
+                process.destroyForcibly();
+            }
+            if (prepared != null) {
+                launcher.destroy(prepared);
+            }
+            if (dns != null) {
+                dns.close();
+            }
+            gateway.close();
+            events.close();
+            List<AuditEvent> mine = events.events();
+            err.print(BlockedSummary.render(BlockedSummary.of(mine)));
+            if (o.events().isPresent()) {
+                writeEvents(o.events().get(), mine);
+            }
+        }
+    }
+
+    private void writeEvents(Path file, List<AuditEvent> events) {
+        ObjectMapper json = new ObjectMapper();
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            for (AuditEvent e : events) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("event", e.event().code);
+                m.put("sandbox", e.sandbox());
+                m.put("project", e.project());
+                m.put("via", e.via().code);
+                m.put("client", e.client());
+                m.put("name", e.name());
+                m.put("port", e.port());
+                m.put("addresses", new ArrayList<>(e.addresses()));
+                m.put("decision", e.decision());
+                m.put("rule", e.rule());
+                m.put("reason", e.reason());
+                m.put("bytesUp", e.bytesUp());
+                m.put("bytesDown", e.bytesDown());
+                m.put("durationMs", e.durationMs());
+                w.write(json.writeValueAsString(m));
+                w.write('\n');
+            }
+        } catch (IOException e) {
+            err.println("airlock: could not write --events " + file + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package dev.airlock.sandbox;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * bubblewrap's command line for one sandbox, and the check {@link SystemKernelOps#start} applies to
+ * it again at the privileged point.
+ *
+ * <p>What the sandbox gets: new user (without the right to create more: {@code --disable-userns}),
+ * mount, PID, IPC, UTS and cgroup namespaces; the network namespace it was started in (the
+ * launcher's, entered before bubblewrap); no capabilities; {@code no_new_privs}; the host's /usr
+ * (and the /bin, /sbin, /lib* links or directories) read-only; a curated /etc ({@link EtcFiles});
+ * its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace, also its
+ * home. Everything else of the host is absent: /root, /home, /run (sockets, docker.sock), /var
+ * (Airlock's state and audit log), /sys, other workspaces. The root itself is read-only.
+ */
+final class BwrapArgs {
+
+    /** The top-level host directories of the system, bound read-only (or recreated as the links they are). */
+    private static final List<String> SYSTEM_DIRS = List.of("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32");
+    static final String WORKSPACE = "/workspace";
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /** Every option {@link #build} uses, with its number of arguments: the closed set {@link #check} accepts. */
+    private static final Map<String, Integer> ARITY = Map.ofEntries(
+            Map.entry("--unshare-user", 0), Map.entry("--disable-userns", 0), Map.entry("--unshare-pid", 0),
+            Map.entry("--unshare-ipc", 0), Map.entry("--unshare-uts", 0), Map.entry("--unshare-cgroup-try", 0),
+            Map.entry("--die-with-parent", 0), Map.entry("--new-session", 0), Map.entry("--clearenv", 0),
+            Map.entry("--cap-drop", 1), Map.entry("--uid", 1), Map.entry("--gid", 1), Map.entry("--hostname", 1),
+            Map.entry("--chdir", 1), Map.entry("--dir", 1), Map.entry("--proc", 1), Map.entry("--dev", 1),
+            Map.entry("--tmpfs", 1), Map.entry("--remount-ro", 1),
+            Map.entry("--setenv", 2), Map.entry("--ro-bind", 2), Map.entry("--ro-bind-try", 2), Map.entry("--bind", 2),
+            Map.entry("--symlink", 2));
+    private static final List<String> REQUIRED = List.of("--unshare-user", "--disable-userns", "--unshare-pid",
+            "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--clearenv");
+
+    private BwrapArgs() {
+    }
+
+    /**
+     * @param newSession {@code --new-session} (setsid): the sandbox cannot push keystrokes into the
+     *     caller's terminal with TIOCSTI. Only when stdin is not a terminal: with a terminal, setsid
+     *     would detach the command from it, and an interactive shell would lose job control
+     *     (Ctrl-C, Ctrl-Z, foreground reads). See docs/sandbox.md for that trade-off.
+     */
+    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, boolean newSession,
+            Map<String, String> env) {
+        List<String> a = new ArrayList<>(List.of(
+                "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent"));
+        if (newSession) {
+            a.add("--new-session");
+        }
+        a.addAll(List.of("--cap-drop", "ALL", "--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid()),
+                "--hostname", "airlock", "--clearenv"));
+        for (Map.Entry<String, String> e : environment(env).entrySet()) {
+            a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+        }
+        a.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        for (String d : SYSTEM_DIRS) {
+            Path p = Path.of(d);
+            if (Files.isSymbolicLink(p)) {
+                try {
+                    a.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), d));
+                } catch (java.io.IOException e) {
+                    // unreadable link: leave it out
+                }
+            } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                a.addAll(List.of("--ro-bind", d, d));
+            }
+        }
+        a.addAll(List.of("--dir", "/etc"));
+        for (String name : etcGenerated.keySet()) {
+            a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
+        }
+        for (String name : EtcFiles.HOST_ENTRIES) {
+            if (!etcGenerated.containsKey(name)) {
+                a.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
+            }
+        }
+        a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                "--bind", workspace.toString(), WORKSPACE, "--chdir", WORKSPACE,
+                "--remount-ro", "/"));
+        return List.copyOf(a);
+    }
+
+    /** The sandbox's environment: defaults, then the caller's (which may override them). */
+    static Map<String, String> environment(Map<String, String> env) {
+        Map<String, String> all = new TreeMap<>();
+        all.put("PATH", DEFAULT_PATH);
+        all.put("HOME", WORKSPACE);
+        all.put("USER", SandboxUser.NAME);
+        all.put("LOGNAME", SandboxUser.NAME);
+        all.putAll(env);
+        return all;
+    }
+
+    /** Refuses an environment variable bubblewrap or the command could not take as given. */
+    static void checkEnvironment(Map<String, String> env) throws SandboxException {
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String k = e.getKey();
+            if (k == null || k.isEmpty() || k.contains("=") || k.indexOf('\0') >= 0 || e.getValue() == null
+                    || e.getValue().indexOf('\0') >= 0) {
+                throw new SandboxException("invalid environment variable " + k + ". Fix: names are non-empty without '=' or NUL,"
+                        + " values without NUL.");
+            }
+        }
+    }
+
+    /**
+     * The check at the privileged point ({@code etcDir}: this sandbox's generated /etc files): only options of the closed set, with their arguments; the
+     * namespace, capability and session flags present; the user as given; the only read-write bind
+     * the workspace, and nothing mounted over /proc or /dev but their fresh instances.
+     */
+    static void check(List<String> args, int uid, int gid, Path etcDir) throws SandboxException {
+        List<String> options = new ArrayList<>();
+        int i = 0;
+        while (i < args.size()) {
+            String opt = args.get(i);
+            Integer n = ARITY.get(opt);
+            if (n == null) {
+                throw new SandboxException("refused: bubblewrap option '" + opt + "' is not one the launcher uses. This is a bug in the caller.");
+            }
+            if (i + n >= args.size()) {
+                throw new SandboxException("refused: bubblewrap option " + opt + " lacks its arguments");
+            }
+            List<String> operands = args.subList(i + 1, i + 1 + n);
+            switch (opt) {
+                case "--cap-drop" -> require(operands.get(0).equals("ALL"), "--cap-drop must be ALL");
+                case "--uid" -> require(operands.get(0).equals(Integer.toString(uid)) && uid > 0, "--uid must be " + uid + " and not 0");
+                case "--gid" -> require(operands.get(0).equals(Integer.toString(gid)) && gid > 0, "--gid must be " + gid + " and not 0");
+                case "--proc" -> require(operands.get(0).equals("/proc"), "--proc only at /proc");
+                case "--dev" -> require(operands.get(0).equals("/dev"), "--dev only at /dev");
+                case "--bind" -> require(operands.get(1).equals(WORKSPACE), "the only read-write bind is " + WORKSPACE);
+                case "--ro-bind", "--ro-bind-try" -> require(readOnlySource(operands.get(0), operands.get(1), etcDir),
+                        "read-only binds are the system directories, allowlisted /etc entries and the sandbox's generated /etc;"
+                                + " not " + operands.get(0) + " at " + operands.get(1));
+                case "--symlink" -> require(SYSTEM_DIRS.contains(operands.get(1)), "symlinks are only recreated for " + SYSTEM_DIRS);
+                case "--dir" -> require(operands.get(0).equals("/etc"), "--dir only for /etc");
+                case "--tmpfs" -> require(operands.get(0).equals("/tmp"), "--tmpfs only at /tmp");
+                case "--chdir" -> require(operands.get(0).equals(WORKSPACE), "--chdir only to " + WORKSPACE);
+                case "--remount-ro" -> require(operands.get(0).equals("/"), "--remount-ro only for /");
+                default -> {
+                    // no operands to check
+                }
+            }
+            options.add(opt);
+            i += 1 + n;
+        }
+        for (String r : REQUIRED) {
+            require(options.contains(r), "bubblewrap without " + r + " is no sandbox");
+        }
+        require(options.contains("--cap-drop") && options.contains("--uid") && options.contains("--gid"),
+                "bubblewrap needs --cap-drop ALL, --uid and --gid");
+        require(Collections.frequency(options, "--bind") == 1, "exactly one read-write bind, the workspace");
+        // The root is made read-only last: anything after it could still mount over the sandbox.
+        require(options.get(options.size() - 1).equals("--remount-ro") && args.get(args.size() - 1).equals("/"),
+                "the last option must be --remount-ro /");
+    }
+
+    /** A read-only bind of the closed set: system directories, allowlisted /etc entries, generated /etc files. */
+    private static boolean readOnlySource(String source, String dest, Path etcDir) {
+        if (source.equals("/usr") || SYSTEM_DIRS.contains(source)) {
+            return dest.equals(source);
+        }
+        if (source.startsWith("/etc/") && EtcFiles.HOST_ENTRIES.contains(source.substring(5))) {
+            return dest.equals(source);
+        }
+        Path p = Path.of(source);
+        return p.isAbsolute() && p.normalize().equals(p) && etcDir.equals(p.getParent()) && dest.equals("/etc/" + p.getFileName());
+    }
+
+    private static void require(boolean ok, String why) throws SandboxException {
+        if (!ok) {
+            throw new SandboxException("refused: " + why + ". This is a bug in the caller; nothing was started.");
+        }
+    }
+}

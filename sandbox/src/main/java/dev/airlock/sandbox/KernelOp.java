@@ -1,0 +1,96 @@
+package dev.airlock.sandbox;
+
+import dev.airlock.policy.address.IpAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The closed set of privileged operations the launcher asks of the kernel. Every kernel object a
+ * sandbox has is created and removed through one of these records, and {@link KernelOps#execute}
+ * handles them in one switch with no default (the compiler checks the switch is exhaustive), where
+ * each operation's preconditions are checked again before anything runs.
+ *
+ * <p>A {@code netns} of {@code null} means the host's namespace. The records carry values only; they
+ * check nothing themselves, so that a wrong value reaches the privileged point and is refused there.
+ * Objects made inside a sandbox's namespace (its addresses, route, sysctls and nftables table)
+ * have no delete operation: they die with the namespace.
+ *
+ * <p>There is no "move link" operation: {@link CreateVethPair} creates the sandbox end directly in
+ * the sandbox's namespace, so it never sits in the host's.
+ */
+public sealed interface KernelOp {
+
+    /** {@code ip netns add name}. */
+    record CreateNetns(String name) implements KernelOp {
+    }
+
+    /** {@code ip netns del name}; nothing when it does not exist. */
+    record DeleteNetns(String name) implements KernelOp {
+    }
+
+    /** {@code ip link add host type veth peer name peer netns peerNetns}. */
+    record CreateVethPair(String host, String peer, String peerNetns) implements KernelOp {
+    }
+
+    /** {@code ip link del name} in the host namespace (both ends of a veth go); nothing when absent. */
+    record DeleteLink(String name) implements KernelOp {
+    }
+
+    /** Sets each of {@code keys} to {@code value}, in {@code netns} (null: the host, per-link keys only). */
+    record Sysctl(String netns, List<String> keys, String value) implements KernelOp {
+    }
+
+    /** {@code ip addr add address/prefixLength dev link}. */
+    record AddAddress(String netns, String link, IpAddress address, int prefixLength) implements KernelOp {
+    }
+
+    /** {@code ip link set link up}. */
+    record SetLinkUp(String netns, String link) implements KernelOp {
+    }
+
+    /** {@code ip route add default via via} inside a sandbox namespace (never the host's). */
+    record AddDefaultRoute(String netns, IpAddress via) implements KernelOp {
+    }
+
+    /**
+     * Replaces table {@code inet table} with {@code ruleset} in one {@code nft -f} transaction:
+     * the ruleset defines exactly that table and nothing else.
+     */
+    record ApplyNftRuleset(String netns, String table, String ruleset) implements KernelOp {
+    }
+
+    /** Deletes table {@code inet table} from the host namespace; nothing when absent. */
+    record DeleteNftTable(String table) implements KernelOp {
+    }
+
+    /**
+     * The TPROXY policy route shared by every sandbox: {@code ip rule add fwmark mark lookup table
+     * pref priority} and {@code ip route replace local 0.0.0.0/0 dev lo table table}.
+     */
+    record AddPolicyRule(int mark, int table, int priority) implements KernelOp {
+    }
+
+    /** Removes every copy of the rule {@code fwmark mark lookup table} and flushes {@code table}. */
+    record DeletePolicyRule(int mark, int table) implements KernelOp {
+    }
+
+    /** Adds missing {@code controllers} to {@code root/cgroup.subtree_control} (cgroup v2 root only). */
+    record EnableControllers(Path root, List<String> controllers) implements KernelOp {
+    }
+
+    /** {@code mkdir dir}: a sandbox cgroup directly under a cgroup root. */
+    record CreateCgroup(Path dir) implements KernelOp {
+    }
+
+    /** Writes {@code value} to the limit file {@code dir/file}. */
+    record SetCgroupLimit(Path dir, String file, String value) implements KernelOp {
+    }
+
+    /** Ends every process in {@code dir} and waits until it is empty; nothing when absent. */
+    record KillCgroup(Path dir) implements KernelOp {
+    }
+
+    /** {@code rmdir dir}; nothing when absent. */
+    record DeleteCgroup(Path dir) implements KernelOp {
+    }
+}

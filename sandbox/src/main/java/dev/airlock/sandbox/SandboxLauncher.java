@@ -1,0 +1,679 @@
+package dev.airlock.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Builds, starts, tears down and reaps sandboxes: one network namespace per sandbox whose only link
+ * leads to the host, where nftables hands all of its TCP to the gateway and its DNS to the
+ * gateway's responder and drops everything else; cgroup limits; and bubblewrap for everything but
+ * the network. See docs/sandbox.md for the picture and the reasons.
+ *
+ * <p>Design: the cleanup guarantee. A sandbox's record names its owner (PID and start time) and
+ * every object it will have, and is written, in the state directory and as a machine-wide lease
+ * ({@link Registry}), before the first object exists. {@link #destroy} removes the objects, then the
+ * record. A shutdown hook destroys what this launcher still holds when the JVM exits (SIGTERM,
+ * SIGINT, a normal exit); after a kill -9, {@link #reap()} (by this host's next launcher) finds
+ * records whose owner is dead, and {@code alk} objects without any live lease, and removes them.
+ * Nothing whose name lacks the exact {@code alk} shape is ever removed ({@link Names}), and the only
+ * processes ever killed are those inside the sandbox's own cgroups.
+ *
+ * <p>All privileged work goes through {@link KernelOps}: the closed set of {@link KernelOp}s and
+ * one privileged start, each checked again where the privilege is used.
+ *
+ * <p>Thread-safe: prepare, claim and destroy may run concurrently for different sandboxes.
+ */
+public final class SandboxLauncher implements AutoCloseable {
+
+    /** Kernel and system directories a workspace may neither be nor contain, nor sit inside (the first five). */
+    private static final List<Path> NEVER_INSIDE = Stream.of("/proc", "/sys", "/dev", "/run", "/boot").map(Path::of).toList();
+    private static final List<Path> NEVER_CONTAIN = Stream.of("/etc", "/usr", "/var", "/root", "/home", "/bin", "/lib")
+            .map(Path::of).toList();
+    private static final Pattern PROJECT = Pattern.compile("[a-z0-9-]{1,40}");
+
+    private final Path records;
+    private final LinkRange range;
+    private final KernelOps ops;
+    private final CgroupLayout layout;
+    private final Registry registry;
+    private final SandboxUser user;
+    private final Consumer<String> warnings;
+    /** Prepared by this launcher and not yet destroyed, by id. */
+    private final Map<String, SandboxRecord> live = new ConcurrentHashMap<>();
+    private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+    /** The process each claim started (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
+    private final Map<String, Process> commands = new ConcurrentHashMap<>();
+    private final Thread hook = new Thread(this::destroyAll, "airlock-sandbox-cleanup");
+    private volatile boolean closed;
+
+    public SandboxLauncher(Path stateDir, LinkRange range, KernelOps ops) {
+        this(stateDir, range, ops, SandboxUser.fromEnvironment(System.getenv()), m -> System.err.println("airlock: " + m));
+    }
+
+    SandboxLauncher(Path stateDir, LinkRange range, KernelOps ops, SandboxUser user, Consumer<String> warnings) {
+        this.records = stateDir.toAbsolutePath().normalize().resolve("sandboxes");
+        this.range = range;
+        this.ops = ops;
+        this.layout = ops.cgroups();
+        this.registry = new Registry(ops.runDir());
+        this.user = user;
+        this.warnings = warnings;
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /**
+     * The real host, the default link range. Call {@link #checkHost()} first: it says, with a fix,
+     * what this host lacks; here a host that cannot run sandboxes is an {@link IllegalStateException}.
+     */
+    public static SandboxLauncher system(Path stateDir) {
+        try {
+            return new SandboxLauncher(stateDir, LinkRange.DEFAULT, KernelOps.system());
+        } catch (SandboxException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The host
+
+    /**
+     * Fails with a message and a fix when this host cannot run sandboxes: not Linux, not root
+     * (with CAP_SYS_ADMIN and CAP_NET_ADMIN), bwrap/nft/ip/nsenter/setpriv missing, no cgroup
+     * hierarchy with the memory, cpu and pids controllers, an nftables without TPROXY, or a kernel
+     * that refuses bubblewrap's unprivileged user namespace. Takes a few tens of milliseconds.
+     */
+    public static void checkHost() throws SandboxException {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            throw new SandboxException("sandboxes need Linux (namespaces, nftables, cgroups); this is " + System.getProperty("os.name")
+                    + ". Fix: run Airlock on a Linux host or VM.");
+        }
+        Map<String, String> status = procStatus();
+        String[] uids = status.getOrDefault("Uid", "-1 -1").split("\\s+");
+        if (uids.length < 2 || !"0".equals(uids[1])) {
+            throw new SandboxException("sandboxes need root to create namespaces, links, nftables tables and cgroups."
+                    + " Fix: run `sudo airlock …` (files in the workspace stay yours: the sandbox runs as $SUDO_UID).");
+        }
+        long caps = Long.parseUnsignedLong(status.getOrDefault("CapEff", "0").trim(), 16);
+        if ((caps & (1L << 12)) == 0 || (caps & (1L << 21)) == 0) {
+            throw new SandboxException("root here lacks CAP_NET_ADMIN or CAP_SYS_ADMIN (a container without --privileged?)."
+                    + " Fix: run Airlock on the host, or give its container those capabilities.");
+        }
+        Tools tools = Tools.resolve();
+        CgroupLayout.detect();
+        Host host = new SystemKernelOps.SystemHost(tools);
+        Host.Result nft = host.exec(List.of(tools.nft().toString(), "--check", "-f", "-"),
+                "table inet alk_probe { chain p { type filter hook prerouting priority mangle; "
+                        + "meta l4proto tcp tproxy ip to :9 meta mark set 1 accept; }; }\n");
+        if (!nft.ok()) {
+            throw new SandboxException("the kernel refuses nftables TPROXY: " + nft.err().strip()
+                    + ". Fix: a kernel with CONFIG_NFT_TPROXY and CONFIG_NFT_SOCKET (Debian's has them), nftables >= 0.9.");
+        }
+        Host.Result bwrap = host.exec(List.of(tools.setpriv().toString(), "--reuid=" + SandboxUser.NOBODY, "--regid=" + SandboxUser.NOBODY,
+                "--clear-groups", "--no-new-privs", "--", tools.bwrap().toString(), "--unshare-user", "--disable-userns",
+                "--unshare-pid", "--ro-bind", "/", "/", "--", "/bin/true"), "");
+        if (!bwrap.ok()) {
+            throw new SandboxException("bubblewrap cannot create its sandbox as an unprivileged user: " + bwrap.err().strip()
+                    + ". Fix: bubblewrap >= 0.8 (for --disable-userns), and unprivileged user namespaces enabled"
+                    + " (sysctl kernel.unprivileged_userns_clone=1 on Debian, user.max_user_namespaces > 0; on Ubuntu 24.04,"
+                    + " an AppArmor profile that allows bwrap).");
+        }
+    }
+
+    private static Map<String, String> procStatus() {
+        Map<String, String> m = new LinkedHashMap<>();
+        String text = SystemKernelOps.readQuietly(Path.of("/proc/self/status"));
+        if (text != null) {
+            for (String line : text.split("\n")) {
+                int c = line.indexOf(':');
+                if (c > 0) {
+                    m.put(line.substring(0, c), line.substring(c + 1).trim());
+                }
+            }
+        }
+        return m;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Prepare
+
+    /**
+     * Builds a sandbox's network, rules and cgroups: everything but the command. Recorded first;
+     * on any failure, everything built so far is removed before the exception is thrown.
+     */
+    public PreparedSandbox prepare(SandboxSpec spec) throws SandboxException {
+        if (closed) {
+            throw new SandboxException("this launcher is closed. Fix: create a new one.");
+        }
+        if (!PROJECT.matcher(spec.project()).matches()) {
+            throw new SandboxException("project name '" + spec.project() + "' is not [a-z0-9-]{1,40}. Fix: use the project of airlock.yaml.");
+        }
+        Path workspace = checkWorkspace(spec.workspace());
+        Owner self = ops.self();
+        SandboxRecord record = registry.locked(() -> {
+            Map<String, Registry.Lease> leases = registry.leases();
+            Set<Integer> used = new HashSet<>();
+            for (Registry.Lease l : leases.values()) {
+                l.record().ifPresent(r -> range.indexOf(r.link()).ifPresent(used::add));
+            }
+            OptionalInt slot = range.firstFree(used);
+            if (slot.isEmpty()) {
+                throw new SandboxException("all " + range.slots() + " links of " + range.range() + " are taken. Fix: destroy idle"
+                        + " sandboxes, run `airlock gc` to reap crashed ones, or configure a larger link range.");
+            }
+            String id = Names.newId();
+            while (leases.containsKey(id) || live.containsKey(id)) {
+                id = Names.newId();
+            }
+            if (leases.isEmpty()) {
+                // The first sandbox on the host adds the shared TPROXY route; the last one removes it.
+                ops.execute(new KernelOp.AddPolicyRule(PolicyRoute.MARK, PolicyRoute.TABLE, PolicyRoute.PRIORITY));
+            }
+            int i = slot.getAsInt();
+            SandboxRecord r = new SandboxRecord(id, spec.project(), self, i, range.slot(i), range.hostAddress(i), range.sandboxAddress(i),
+                    workspace, layout.dirs(id), layout.primary(id), registry.files(id), System.currentTimeMillis());
+            writeRecord(r);
+            registry.writeLease(r);
+            return r;
+        });
+        live.put(record.id(), record);
+        try {
+            Network n = network(record, spec.gateway());
+            ops.execute(n.create());
+            inParallel(n.sandboxSide(), n.hostSide());
+            ops.execute(layout.create(record.id(), spec.resources()));
+            writeEtc(record);
+            return record.prepared();
+        } catch (SandboxException | RuntimeException e) {
+            List<String> errors = teardown(record.id(), record.cgroups());
+            errors.forEach(m -> e.addSuppressed(new SandboxException(m)));
+            forget(record, errors);
+            throw e;
+        }
+    }
+
+    /**
+     * The network of one sandbox: the namespace and the link first, then each side configured in
+     * its own order, rules before addresses and before its end of the link goes up. The two sides
+     * are independent and run concurrently (each {@code ip}/{@code nft} is a fork and exec, and the
+     * kernel work of one side overlaps the other's); no packet can cross before both ends are up,
+     * and each end goes up only after its side's rules exist.
+     */
+    record Network(List<KernelOp> create, List<KernelOp> sandboxSide, List<KernelOp> hostSide) {
+    }
+
+    static Network network(SandboxRecord r, GatewayPorts gateway) {
+        String ns = r.netns();
+        return new Network(
+                List.of(new KernelOp.CreateNetns(ns),
+                        // Both ends start down: neither has an address, IPv6 or otherwise, until the rules exist.
+                        new KernelOp.CreateVethPair(r.hostLink(), r.sandboxLink(), ns)),
+                List.of(new KernelOp.Sysctl(ns, List.of("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"), "1"),
+                        new KernelOp.ApplyNftRuleset(ns, r.nftTable(), Rulesets.sandbox(r.nftTable(), r.sandboxLink(), r.hostAddress(),
+                                r.sandboxAddress())),
+                        new KernelOp.SetLinkUp(ns, "lo"),
+                        new KernelOp.AddAddress(ns, r.sandboxLink(), r.sandboxAddress(), 30),
+                        new KernelOp.SetLinkUp(ns, r.sandboxLink()),
+                        new KernelOp.AddDefaultRoute(ns, r.hostAddress())),
+                List.of(new KernelOp.Sysctl(null, List.of("net.ipv6.conf." + r.hostLink() + ".disable_ipv6"), "1"),
+                        new KernelOp.ApplyNftRuleset(null, r.nftTable(), Rulesets.host(r.nftTable(), r.hostLink(), r.hostAddress(), gateway)),
+                        new KernelOp.AddAddress(null, r.hostLink(), r.hostAddress(), 30),
+                        new KernelOp.SetLinkUp(null, r.hostLink())));
+    }
+
+    /** Executes {@code a} here and {@code b} on a virtual thread; waits for both; the first failure wins. */
+    private void inParallel(List<KernelOp> a, List<KernelOp> b) throws SandboxException {
+        Exception[] other = new Exception[1];
+        // A platform thread: the commands it starts die with the thread that started them (pdeathsig),
+        // and a virtual thread's carrier could end while they run.
+        Thread t = Thread.ofPlatform().daemon().name("airlock-prepare-host-side").start(() -> {
+            try {
+                ops.execute(b);
+            } catch (SandboxException | RuntimeException e) {
+                other[0] = e;
+            }
+        });
+        Exception first = null;
+        try {
+            ops.execute(a);
+        } catch (SandboxException | RuntimeException e) {
+            first = e;
+        }
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            try {
+                t.join(); // the side must finish before the caller tears it down
+            } catch (InterruptedException again) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (first == null) {
+            first = other[0];
+        } else if (other[0] != null) {
+            first.addSuppressed(other[0]);
+        }
+        if (first instanceof SandboxException se) {
+            throw se;
+        }
+        if (first instanceof RuntimeException re) {
+            throw re;
+        }
+    }
+
+    /**
+     * The workspace, as a real path: an existing directory that neither is nor contains the host's
+     * system directories or Airlock's state, and that the sandbox user can reach (bubblewrap binds
+     * it as that user).
+     */
+    private Path checkWorkspace(Path given) throws SandboxException {
+        Path ws;
+        try {
+            ws = given.toRealPath();
+        } catch (IOException e) {
+            throw new SandboxException("workspace " + given + " does not exist: " + e.getMessage() + ". Fix: create it or pass --workspace.", e);
+        }
+        if (!Files.isDirectory(ws)) {
+            throw new SandboxException("workspace " + ws + " is not a directory. Fix: pass a directory.");
+        }
+        List<Path> protectedDirs = new ArrayList<>(NEVER_CONTAIN);
+        protectedDirs.add(records.getParent());
+        protectedDirs.add(registry.dir());
+        for (Path p : protectedDirs) {
+            if (p.startsWith(ws)) {
+                throw new SandboxException("workspace " + ws + " contains " + p + ", which a sandbox must never see. Fix: use the project's own directory.");
+            }
+        }
+        List<Path> neverInside = new ArrayList<>(NEVER_INSIDE);
+        neverInside.add(records.getParent());
+        neverInside.add(registry.dir());
+        for (Path p : neverInside) {
+            if (ws.startsWith(p)) {
+                throw new SandboxException("workspace " + ws + " is inside " + p + ". Fix: use the project's own directory.");
+            }
+        }
+        for (Path p = ws.getParent(); p != null; p = p.getParent()) {
+            if (!searchable(p)) {
+                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach workspace " + ws + ": " + p
+                        + " is not searchable for it. Fix: chmod o+x " + p + " (or run through sudo as the workspace's owner).");
+            }
+        }
+        return ws;
+    }
+
+    private boolean searchable(Path dir) {
+        try {
+            int mode = (Integer) Files.getAttribute(dir, "unix:mode");
+            int uid = (Integer) Files.getAttribute(dir, "unix:uid");
+            int gid = (Integer) Files.getAttribute(dir, "unix:gid");
+            if (uid == user.uid()) {
+                return (mode & 0100) != 0;
+            }
+            if (gid == user.gid()) {
+                return (mode & 0010) != 0;
+            }
+            return (mode & 0001) != 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return true; // cannot tell: bubblewrap says so itself if it cannot
+        }
+    }
+
+    private void writeEtc(SandboxRecord r) throws SandboxException {
+        Path etc = r.runFiles().resolve("etc");
+        try {
+            Files.createDirectories(etc);
+            Files.setPosixFilePermissions(r.runFiles(), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setPosixFilePermissions(etc, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (IOException e) {
+            throw new SandboxException("cannot create " + etc + ": " + e + ". Fix: run as root.", e);
+        }
+        for (Path p = etc; p != null; p = p.getParent()) {
+            if (!searchable(p)) {
+                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach its generated /etc in " + etc + ": " + p
+                        + " is not searchable for it. Fix: chmod o+x " + p + ".");
+            }
+        }
+        for (Map.Entry<String, String> f : EtcFiles.generated(user, r.hostAddress()).entrySet()) {
+            Registry.writeAtomically(etc.resolve(f.getKey()), f.getValue(), PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Claim
+
+    /**
+     * Starts {@code command} in the prepared sandbox: joins its cgroups, enters its network
+     * namespace, becomes the sandbox user, then bubblewrap (see {@link BwrapArgs}). The environment
+     * is exactly {@code env} over a few defaults (PATH, HOME=/workspace, USER, LOGNAME); nothing of
+     * this JVM's. A command that is not found exits 127, one that cannot be run 126. A sandbox runs
+     * one command: a second claim is refused.
+     */
+    public Process claim(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
+            ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) throws SandboxException {
+        SandboxRecord r = live.get(p.id());
+        if (r == null || !r.prepared().equals(p)) {
+            throw new SandboxException("sandbox " + p.id() + " was not prepared by this launcher, or was destroyed. Fix: prepare a new one.");
+        }
+        if (command.isEmpty()) {
+            throw new SandboxException("no command to run. Fix: give a command after `--`.");
+        }
+        BwrapArgs.checkEnvironment(env);
+        if (!claimed.add(p.id())) {
+            throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
+        }
+        boolean tty = in == ProcessBuilder.Redirect.INHERIT && stdinIsTerminal();
+        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), !tty, env);
+        // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
+        // the command line promises, where bubblewrap's own execvp failure would be 1.
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\"", "airlock"));
+        cmd.addAll(command);
+        try {
+            Process started = ops.start(new Launch(layout.dirs(r.id()), r.netns(), user.uid(), user.gid(), args, cmd, in, out, err));
+            commands.put(p.id(), started);
+            return started;
+        } catch (SandboxException | RuntimeException e) {
+            claimed.remove(p.id());
+            throw e;
+        }
+    }
+
+    /** True when this JVM's stdin is a terminal (so the sandbox shares it, and setsid is off). */
+    static boolean stdinIsTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Destroy
+
+    /**
+     * Removes every kernel object of {@code p}: its processes (killed through its cgroups), cgroups,
+     * nftables table, link and namespace, then its files, record and lease, and the shared TPROXY
+     * rule when it was the host's last sandbox. Idempotent. It never throws: what it cannot remove
+     * is reported on stderr and left to {@link #reap()} (its record is handed to no owner).
+     */
+    public void destroy(PreparedSandbox p) {
+        if (!Names.isId(p.id())) {
+            warnings.accept("not a sandbox id, nothing destroyed: " + p.id());
+            return;
+        }
+        SandboxRecord r = live.get(p.id());
+        if (r == null) {
+            r = Registry.read(records.resolve(p.id() + ".json")).orElse(null);
+        }
+        List<Path> cgroups = r != null ? r.cgroups() : layout.dirs(p.id());
+        // The command this launcher started, by its own handle first: it may not have joined the
+        // cgroups yet (the wrapper joins them one after the other), and must not join them later.
+        // bubblewrap's --die-with-parent takes whatever it had started.
+        Process command = commands.remove(p.id());
+        if (command != null) {
+            command.destroyForcibly();
+        }
+        List<String> errors = teardown(p.id(), cgroups);
+        if (r == null) {
+            // Already destroyed (or never recorded): the objects are gone; drop the lease if one is left.
+            try {
+                registry.locked(() -> {
+                    registry.deleteLease(p.id());
+                    dropRuleIfLast();
+                    return null;
+                });
+            } catch (SandboxException e) {
+                warnings.accept("sandbox " + p.id() + ": " + e.getMessage());
+            }
+            return;
+        }
+        forget(r, errors);
+    }
+
+    /** After a teardown: remove files, record and lease, or, if the teardown failed, hand them to the reaper. */
+    private void forget(SandboxRecord r, List<String> errors) {
+        live.remove(r.id());
+        claimed.remove(r.id());
+        commands.remove(r.id());
+        if (!errors.isEmpty()) {
+            warnings.accept("sandbox " + r.id() + " was not fully removed; `airlock gc` will retry: " + String.join("; ", errors));
+            try {
+                SandboxRecord orphan = r.withOwner(Owner.NONE);
+                writeRecord(orphan);
+                registry.locked(() -> {
+                    registry.writeLease(orphan);
+                    return null;
+                });
+            } catch (SandboxException e) {
+                warnings.accept("sandbox " + r.id() + ": " + e.getMessage());
+            }
+            return;
+        }
+        try {
+            registry.deleteFiles(r.id());
+            Files.deleteIfExists(records.resolve(r.id() + ".json"));
+            registry.locked(() -> {
+                registry.deleteLease(r.id());
+                dropRuleIfLast();
+                return null;
+            });
+        } catch (SandboxException | IOException e) {
+            warnings.accept("sandbox " + r.id() + ": " + e.getMessage());
+        }
+    }
+
+    private Void dropRuleIfLast() throws SandboxException {
+        if (registry.leases().isEmpty()) {
+            ops.execute(new KernelOp.DeletePolicyRule(PolicyRoute.MARK, PolicyRoute.TABLE));
+        }
+        return null;
+    }
+
+    /**
+     * Removes sandbox {@code id}'s kernel objects, in the reverse order of their creation (after
+     * killing its processes, which would otherwise keep the namespace alive). Each group runs even
+     * when an earlier one failed; the failures are returned.
+     */
+    private List<String> teardown(String id, List<Path> cgroups) {
+        List<Path> dirs = new ArrayList<>(cgroups);
+        layout.dirs(id).stream().filter(d -> !dirs.contains(d)).forEach(dirs::add);
+        List<KernelOp> kill = new ArrayList<>();
+        killOrder(dirs).forEach(d -> kill.add(new KernelOp.KillCgroup(d)));
+        List<KernelOp> rmdir = new ArrayList<>();
+        List<Path> reversed = new ArrayList<>(dirs);
+        Collections.reverse(reversed);
+        reversed.forEach(d -> rmdir.add(new KernelOp.DeleteCgroup(d)));
+        List<List<KernelOp>> groups = List.of(kill, rmdir,
+                List.of(new KernelOp.DeleteNftTable(Names.nftTable(id))),
+                List.of(new KernelOp.DeleteLink(Names.hostLink(id)), new KernelOp.DeleteNetns(Names.netns(id))));
+        List<String> errors = new ArrayList<>();
+        for (List<KernelOp> g : groups) {
+            try {
+                ops.execute(g);
+            } catch (SandboxException | RuntimeException e) {
+                errors.add(e.getMessage());
+            }
+        }
+        return errors;
+    }
+
+    /** The freezer first (v1): it stops the members, so the kills that follow race nothing. */
+    private static List<Path> killOrder(List<Path> dirs) {
+        List<Path> out = new ArrayList<>();
+        dirs.stream().filter(d -> d.getParent() != null && d.getParent().getFileName() != null
+                && d.getParent().getFileName().toString().contains("freezer")).forEach(out::add);
+        dirs.stream().filter(d -> !out.contains(d)).forEach(out::add);
+        return out;
+    }
+
+    private void writeRecord(SandboxRecord r) throws SandboxException {
+        try {
+            Files.createDirectories(records);
+            Files.setPosixFilePermissions(records, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new SandboxException("cannot create " + records + ": " + e + ". Fix: check the state directory (--state or AIRLOCK_STATE).", e);
+        }
+        Registry.writeAtomically(records.resolve(r.id() + ".json"), r.toJson(), PosixFilePermissions.fromString("rw-------"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Reap
+
+    /**
+     * Removes what crashed runs left: every sandbox whose record or lease names a dead owner (PID
+     * gone, or reused: the start time differs), and every object of the exact {@code alk} shapes
+     * (namespace, link, nftables table, cgroup, files) that no live lease claims. Their processes
+     * are killed only through their own cgroups. Removes the shared TPROXY rule when no lease is
+     * left. Runs under the machine-wide lock; never throws, reports.
+     */
+    public ReapReport reap() {
+        List<String> sandboxes = new ArrayList<>();
+        List<String> removed = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
+        try {
+            registry.locked(() -> {
+                // A command a crashed owner had started dies with it (pdeathsig), but the system
+                // call it was in completes first: an object can appear just after the first pass
+                // looked. So when a pass removed something, look again (bounded).
+                for (int pass = 0; pass < REAP_PASSES; pass++) {
+                    if (pass > 0) {
+                        pause(20L << pass);
+                    }
+                    int before = sandboxes.size();
+                    reapOnce(sandboxes, removed, failures);
+                    if (sandboxes.size() == before || !failures.isEmpty()) {
+                        break;
+                    }
+                }
+                if (registry.leases().isEmpty() && ops.inventory().policyRule()) {
+                    ops.execute(new KernelOp.DeletePolicyRule(PolicyRoute.MARK, PolicyRoute.TABLE));
+                    removed.add("ip rule fwmark " + PolicyRoute.markHex() + " lookup " + PolicyRoute.table());
+                }
+                return null;
+            });
+        } catch (SandboxException | RuntimeException e) {
+            failures.add(e.getMessage());
+        }
+        return new ReapReport(List.copyOf(new java.util.LinkedHashSet<>(sandboxes)), removed, failures);
+    }
+
+    /** How many times one reap looks (see {@link #reap()}). */
+    private static final int REAP_PASSES = 3;
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One look at the host: tears down every sandbox no live process owns. Holds the registry lock. */
+    private void reapOnce(List<String> sandboxes, List<String> removed, List<String> failures) throws SandboxException {
+        KernelInventory inv = ops.inventory();
+        Map<String, Registry.Lease> leases = registry.leases();
+        Map<String, Optional<SandboxRecord>> own = ownRecords();
+        Set<String> liveIds = new HashSet<>(live.keySet());
+        leases.values().forEach(l -> l.record().filter(r -> ops.alive(r.owner())).ifPresent(r -> liveIds.add(l.id())));
+        own.forEach((id, r) -> r.filter(x -> ops.alive(x.owner())).ifPresent(x -> liveIds.add(id)));
+
+        Map<String, List<String>> found = new java.util.TreeMap<>();
+        leases.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("lease " + registry.dir().resolve(id + ".json")));
+        own.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("record " + records.resolve(id + ".json")));
+        inv.netns().forEach(n -> Names.idOf(Names.NETNS, n).ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("netns " + n)));
+        inv.links().forEach(n -> Names.idOf(Names.HOST_LINK, n).or(() -> Names.idOf(Names.SANDBOX_LINK, n))
+                .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("link " + n)));
+        inv.nftTables().forEach(n -> Names.idOf(Names.NFT_TABLE, n)
+                .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("nft table inet " + n)));
+        inv.cgroups().stream().filter(c -> c.getParent() != null && layout.roots().contains(c.getParent()))
+                .forEach(c -> Names.idOf(Names.CGROUP, c.getFileName().toString())
+                        .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("cgroup " + c)));
+        registry.fileDirs().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("files " + registry.files(id)));
+
+        for (Map.Entry<String, List<String>> e : found.entrySet()) {
+            String id = e.getKey();
+            if (liveIds.contains(id)) {
+                continue;
+            }
+            List<Path> cgroups = new ArrayList<>(layout.dirs(id));
+            Optional.ofNullable(leases.get(id)).flatMap(Registry.Lease::record).ifPresent(r -> r.cgroups().stream()
+                    .filter(c -> !cgroups.contains(c)).forEach(cgroups::add));
+            List<String> errors = teardown(id, cgroups);
+            if (!errors.isEmpty()) {
+                failures.add(id + ": " + String.join("; ", errors));
+                continue;
+            }
+            try {
+                registry.deleteFiles(id);
+                Files.deleteIfExists(records.resolve(id + ".json"));
+                registry.deleteLease(id);
+            } catch (IOException | SandboxException ex) {
+                failures.add(id + ": " + ex);
+                continue;
+            }
+            sandboxes.add(id);
+            removed.addAll(e.getValue());
+        }
+    }
+
+    /** This launcher's records, by id (empty when unreadable). */
+    private Map<String, Optional<SandboxRecord>> ownRecords() {
+        Map<String, Optional<SandboxRecord>> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(records)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(".json") && Names.isId(name.substring(0, name.length() - 5))
+                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    out.put(name.substring(0, name.length() - 5), Registry.read(p));
+                }
+            }
+        } catch (IOException e) {
+            // no records yet
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Close
+
+    /** The ids of the sandboxes this launcher holds (prepared, not yet destroyed). */
+    public Set<String> held() {
+        return Collections.unmodifiableSet(new TreeSet<>(live.keySet()));
+    }
+
+    /** Destroys every sandbox this launcher still holds. */
+    @Override
+    public void close() {
+        closed = true;
+        destroyAll();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook is running or has run
+        }
+    }
+
+    private void destroyAll() {
+        for (SandboxRecord r : List.copyOf(live.values())) {
+            destroy(r.prepared());
+        }
+    }
+}

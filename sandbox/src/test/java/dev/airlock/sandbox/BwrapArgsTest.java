@@ -1,0 +1,111 @@
+package dev.airlock.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.airlock.policy.address.Cidr;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BwrapArgsTest {
+
+    private static final SandboxUser USER = new SandboxUser(1000, 1000);
+    private static final Path RUN = Path.of("/run/airlock/sandbox/alk0123abcd/etc");
+
+    private static List<String> build(boolean newSession, Map<String, String> env) {
+        return BwrapArgs.build(USER, Path.of("/srv/payments"), Path.of("/run/airlock/sandbox/alk0123abcd/etc"),
+                EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), newSession, env);
+    }
+
+    @Test
+    void build_passesThePrivilegedCheck() throws SandboxException {
+        BwrapArgs.check(build(true, Map.of()), 1000, 1000, RUN);
+        BwrapArgs.check(build(false, Map.of("A", "--cap-add")), 1000, 1000, RUN);
+    }
+
+    @Test
+    void build_bindsOnlySystemDirsTheCuratedEtcAndTheWorkspace() {
+        List<String> a = build(true, Map.of());
+        List<String> sources = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i).startsWith("--") && a.get(i).contains("bind")) {
+                sources.add(a.get(i + 1));
+            }
+        }
+        assertThat(sources).allMatch(s -> s.equals("/usr") || s.matches("/(bin|sbin|lib|lib32|lib64|libx32)")
+                || s.startsWith("/etc/") || s.startsWith("/run/airlock/sandbox/alk0123abcd/etc/") || s.equals("/srv/payments"));
+        assertThat(sources).doesNotContain("/", "/etc", "/root", "/home", "/run", "/var", "/var/lib/airlock", "/etc/shadow",
+                "/etc/passwd", "/run/docker.sock", "/sys", "/proc");
+        String joined = String.join(" ", a);
+        assertThat(joined).contains("--ro-bind /run/airlock/sandbox/alk0123abcd/etc/passwd /etc/passwd",
+                "--ro-bind /run/airlock/sandbox/alk0123abcd/etc/resolv.conf /etc/resolv.conf",
+                "--proc /proc --dev /dev --tmpfs /tmp --bind /srv/payments /workspace --chdir /workspace --remount-ro /");
+    }
+
+    @Test
+    void build_newSession_onlyWithoutATerminal() {
+        assertThat(build(true, Map.of())).contains("--new-session");
+        assertThat(build(false, Map.of())).doesNotContain("--new-session");
+    }
+
+    @Test
+    void environment_defaultsThenTheCallers_andNothingElse() {
+        List<String> a = build(true, Map.of("HOME", "/workspace/h", "TERM", "dumb"));
+        assertThat(a.indexOf("--clearenv")).isLessThan(a.indexOf("--setenv"));
+        assertThat(BwrapArgs.environment(Map.of("HOME", "/workspace/h"))).containsOnlyKeys("PATH", "HOME", "USER", "LOGNAME")
+                .containsEntry("HOME", "/workspace/h").containsEntry("USER", "airlock");
+    }
+
+    @Test
+    void checkEnvironment_refusesNamesWithEqualsOrNul() {
+        assertThatThrownBy(() -> BwrapArgs.checkEnvironment(Map.of("A=B", "x"))).isInstanceOf(SandboxException.class);
+        assertThatThrownBy(() -> BwrapArgs.checkEnvironment(Map.of("", "x"))).isInstanceOf(SandboxException.class);
+        assertThatThrownBy(() -> BwrapArgs.checkEnvironment(Map.of("A", "x\0y"))).isInstanceOf(SandboxException.class);
+    }
+
+    @Test
+    void check_refusesTheRootUserAndAMissingFinalRemount() {
+        assertThatThrownBy(() -> BwrapArgs.check(build(true, Map.of()), 0, 0, RUN)).isInstanceOf(SandboxException.class);
+        List<String> a = new ArrayList<>(build(true, Map.of()));
+        a.subList(a.size() - 2, a.size()).clear();
+        assertThatThrownBy(() -> BwrapArgs.check(a, 1000, 1000, RUN)).hasMessageContaining("--remount-ro /");
+        List<String> b = new ArrayList<>(build(true, Map.of()));
+        b.addAll(b.size() - 2, List.of("--tmpfs", "/proc"));
+        assertThatThrownBy(() -> BwrapArgs.check(b, 1000, 1000, RUN)).hasMessageContaining("--tmpfs only at /tmp");
+        List<String> c = new ArrayList<>(build(true, Map.of()));
+        c.add(c.size() - 2, "--setenv");
+        assertThatThrownBy(() -> BwrapArgs.check(c, 1000, 1000, RUN)).isInstanceOf(SandboxException.class);
+        for (List<String> bind : List.of(List.of("--ro-bind", "/run/docker.sock", "/run/docker.sock"), List.of("--ro-bind", "/", "/host"),
+                List.of("--ro-bind-try", "/etc/shadow", "/etc/shadow"), List.of("--ro-bind", "/etc/ssl", "/usr"),
+                List.of("--ro-bind", "/run/airlock/sandbox/alk99999999/etc/passwd", "/etc/passwd"),
+                List.of("--ro-bind", "/run/airlock/sandbox/alk0123abcd/etc/../../../../etc/shadow", "/etc/passwd"),
+                List.of("--symlink", "usr/bin", "/workspace"), List.of("--dir", "/proc/x"))) {
+            List<String> d = new ArrayList<>(build(true, Map.of()));
+            d.addAll(d.size() - 2, bind);
+            assertThatThrownBy(() -> BwrapArgs.check(d, 1000, 1000, RUN)).as(bind.toString()).isInstanceOf(SandboxException.class);
+        }
+    }
+
+    @Test
+    void etc_generatedFiles_nameTheUserAndTheOnlyResolver() {
+        Map<String, String> f = EtcFiles.generated(USER, Cidr.of("100.96.0.5").network());
+        assertThat(f.get("resolv.conf").lines().filter(l -> l.startsWith("nameserver"))).containsExactly("nameserver 100.96.0.5");
+        assertThat(f.get("passwd")).contains("airlock:x:1000:1000:Airlock sandbox:/workspace:/bin/sh\n");
+        assertThat(f.get("group")).contains("airlock:x:1000:\n");
+        assertThat(f).doesNotContainKeys("shadow", "gshadow", "sudoers");
+        assertThat(EtcFiles.HOST_ENTRIES).doesNotContain("shadow", "gshadow", "sudoers", "ssh", "airlock", "passwd", "group");
+    }
+
+    @Test
+    void sandboxUser_fromSudo_elseNobody_neverRoot() {
+        assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "1001", "SUDO_GID", "1002"))).isEqualTo(new SandboxUser(1001, 1002));
+        assertThat(SandboxUser.fromEnvironment(Map.of())).isEqualTo(new SandboxUser(65534, 65534));
+        assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "0", "SUDO_GID", "0"))).isEqualTo(new SandboxUser(65534, 65534));
+        assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "1000"))).isEqualTo(new SandboxUser(65534, 65534));
+        assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "-5", "SUDO_GID", "x"))).isEqualTo(new SandboxUser(65534, 65534));
+        assertThatThrownBy(() -> new SandboxUser(0, 1000)).isInstanceOf(IllegalArgumentException.class);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.airlock.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * A recording {@link KernelOps}: it keeps the kernel's objects as sets, applies every operation to
+ * them as the kernel would (creating an existing object fails, deleting a missing one is nothing),
+ * and remembers every operation in order. Processes are owners that the test declares alive.
+ */
+final class FakeKernel implements KernelOps {
+
+    static final Path V2_ROOT = Path.of("/sys/fs/cgroup");
+
+    final List<KernelOp> executed = new ArrayList<>();
+    final List<Launch> launches = new ArrayList<>();
+    final Set<String> netns = new LinkedHashSet<>();
+    final Set<String> links = new LinkedHashSet<>();
+    final Set<String> tables = new LinkedHashSet<>();
+    final Set<Path> cgroups = new LinkedHashSet<>();
+    final Set<Path> killed = new LinkedHashSet<>();
+    final Set<Owner> alive = new HashSet<>();
+    boolean policyRule;
+    Owner self = new Owner(4242, 1000);
+    /** Throws an injected failure instead of executing the first operation that matches. */
+    Predicate<KernelOp> failOn = op -> false;
+    /** What {@link #start} really runs (the test's stand-in for the sandboxed command). */
+    List<String> startCommand = List.of("true");
+    /** Called before each operation executes (to look at the records at that moment). */
+    Consumer<KernelOp> before = op -> { };
+
+    private final Path runDir;
+    private final CgroupLayout layout;
+
+    FakeKernel(Path runDir) {
+        this(runDir, new CgroupLayout.Unified(V2_ROOT));
+    }
+
+    FakeKernel(Path runDir, CgroupLayout layout) {
+        this.runDir = runDir;
+        this.layout = layout;
+        alive.add(self);
+    }
+
+    /** The same kernel seen from another process, {@code owner} (which the test declares alive or dead). */
+    KernelOps as(Owner owner) {
+        FakeKernel k = this;
+        return new KernelOps() {
+            @Override
+            public void execute(List<KernelOp> ops) throws SandboxException {
+                k.execute(ops);
+            }
+
+            @Override
+            public Process start(Launch l) throws SandboxException {
+                return k.start(l);
+            }
+
+            @Override
+            public KernelInventory inventory() {
+                return k.inventory();
+            }
+
+            @Override
+            public CgroupLayout cgroups() {
+                return k.cgroups();
+            }
+
+            @Override
+            public Path runDir() {
+                return k.runDir();
+            }
+
+            @Override
+            public Owner self() {
+                return owner;
+            }
+
+            @Override
+            public boolean alive(Owner o) {
+                return k.alive(o);
+            }
+        };
+    }
+
+    @Override
+    public synchronized void execute(List<KernelOp> ops) throws SandboxException {
+        for (KernelOp op : ops) {
+            before.accept(op);
+            if (failOn.test(op)) {
+                failOn = x -> false;
+                throw new SandboxException("injected failure at " + op);
+            }
+            executed.add(op);
+            apply(op);
+        }
+    }
+
+    private void apply(KernelOp op) throws SandboxException {
+        switch (op) {
+            case KernelOp.CreateNetns o -> create(netns, o.name());
+            case KernelOp.DeleteNetns o -> netns.remove(o.name());
+            case KernelOp.CreateVethPair o -> {
+                require(netns.contains(o.peerNetns()), "no netns " + o.peerNetns());
+                create(links, o.host());
+            }
+            case KernelOp.DeleteLink o -> links.remove(o.name());
+            case KernelOp.Sysctl o -> { }
+            case KernelOp.AddAddress o -> { }
+            case KernelOp.SetLinkUp o -> { }
+            case KernelOp.AddDefaultRoute o -> require(netns.contains(o.netns()), "no netns " + o.netns());
+            case KernelOp.ApplyNftRuleset o -> {
+                if (o.netns() == null) {
+                    tables.add(o.table());
+                }
+            }
+            case KernelOp.DeleteNftTable o -> tables.remove(o.table());
+            case KernelOp.AddPolicyRule o -> policyRule = true;
+            case KernelOp.DeletePolicyRule o -> policyRule = false;
+            case KernelOp.EnableControllers o -> { }
+            case KernelOp.CreateCgroup o -> create(cgroups, o.dir());
+            case KernelOp.SetCgroupLimit o -> require(cgroups.contains(o.dir()), "no cgroup " + o.dir());
+            case KernelOp.KillCgroup o -> {
+                if (cgroups.contains(o.dir())) {
+                    killed.add(o.dir());
+                }
+            }
+            case KernelOp.DeleteCgroup o -> cgroups.remove(o.dir());
+        }
+    }
+
+    private static <T> void create(Set<T> set, T name) throws SandboxException {
+        require(set.add(name), name + " exists");
+    }
+
+    private static void require(boolean ok, String why) throws SandboxException {
+        if (!ok) {
+            throw new SandboxException("fake kernel: " + why);
+        }
+    }
+
+    @Override
+    public Process start(Launch launch) throws SandboxException {
+        launches.add(launch);
+        try {
+            return new ProcessBuilder(startCommand).start();
+        } catch (IOException e) {
+            throw new SandboxException("cannot start true", e);
+        }
+    }
+
+    @Override
+    public KernelInventory inventory() {
+        return new KernelInventory(netns, links, tables, cgroups, policyRule);
+    }
+
+    @Override
+    public CgroupLayout cgroups() {
+        return layout;
+    }
+
+    @Override
+    public Path runDir() {
+        return runDir;
+    }
+
+    @Override
+    public Owner self() {
+        return self;
+    }
+
+    @Override
+    public boolean alive(Owner owner) {
+        return alive.contains(owner);
+    }
+
+    /** Every object of the fake kernel, for "nothing is left" assertions. */
+    List<String> objects() {
+        List<String> all = new ArrayList<>();
+        netns.forEach(n -> all.add("netns " + n));
+        links.forEach(n -> all.add("link " + n));
+        tables.forEach(n -> all.add("table " + n));
+        cgroups.forEach(n -> all.add("cgroup " + n));
+        if (policyRule) {
+            all.add("policy rule");
+        }
+        return all;
+    }
+}
