@@ -377,7 +377,7 @@ public final class AuditLog implements AuditSink {
                         continue;
                     }
                 } else {
-                    p = queue.take();
+                    p = idlePoll();
                 }
             }
             if (p == STOP) {
@@ -397,6 +397,30 @@ public final class AuditLog implements AuditSink {
         storage.force();
         storage.close();
     }
+
+    /**
+     * Waits for the next record without being signalled for a short while before blocking: under
+     * load, records arrive within a millisecond and the writer picks them up without a wake-up
+     * per record (two per tunnel), which measurably cut the gateway's CPU per tunnel.
+     */
+    private Pending idlePoll() throws InterruptedException {
+        for (int i = 0; i < IDLE_POLLS; i++) {
+            java.util.concurrent.locks.LockSupport.parkNanos(IDLE_POLL_NANOS);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            Pending p = queue.poll();
+            if (p != null) {
+                return p;
+            }
+        }
+        return queue.take();
+    }
+
+    /** 1 ms: well under any human-visible delay for a record to reach the file. */
+    private static final long IDLE_POLL_NANOS = 1_000_000L;
+    /** 10 polls: after 10 ms without records the writer blocks, so an idle gateway costs nothing. */
+    private static final int IDLE_POLLS = 10;
 
     private void append(Pending p) throws IOException {
         AuditCodec.Sealed sealed = AuditCodec.seal(seq + 1, p.time(), p.event(), prev);

@@ -32,13 +32,17 @@ public final class ResolvingDecider {
             case PolicyEngine.Screening.Final f -> new Outcome(f.decision(), Optional.empty());
             case PolicyEngine.Screening.Resolve r -> {
                 Resolution res = resolver.resolve(r.name());
-                Decision d = switch (res) {
-                    case Resolution.Answer a -> engine.decide(new EgressRequest(r.name(), port, a.addresses(), a.aliases()));
-                    case Resolution.Failure f -> Decision.denied(Reason.DNS_FAILURE, r.name(), port,
-                            r.name() + ": " + f.kind().description + " (" + f.detail() + ")");
-                };
-                yield new Outcome(d, Optional.of(res));
+                yield new Outcome(decide(engine, r.name(), port, res), Optional.of(res));
             }
+        };
+    }
+
+    /** The address gate on one resolution: a failure denies as dns-failure. */
+    public static Decision decide(PolicyEngine engine, String name, int port, Resolution res) {
+        return switch (res) {
+            case Resolution.Answer a -> engine.decide(new EgressRequest(name, port, a.addresses(), a.aliases()));
+            case Resolution.Failure f -> Decision.denied(Reason.DNS_FAILURE, name, port,
+                    name + ": " + f.kind().description + " (" + f.detail() + ")");
         };
     }
 }

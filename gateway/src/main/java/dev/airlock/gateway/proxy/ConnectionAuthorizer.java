@@ -61,6 +61,14 @@ public final class ConnectionAuthorizer {
         return switch (engine.screen(host, port)) {
             case PolicyEngine.Screening.Final f -> CompletableFuture.completedFuture(admit(sandbox, engine, via, client, f.decision()));
             case PolicyEngine.Screening.Resolve r -> {
+                // A fresh cached answer is decided right here: no thread hand-off for the common case.
+                if (resolver instanceof dev.airlock.gateway.resolve.CachingResolver cache) {
+                    dev.airlock.gateway.resolve.Resolution hit = cache.peek(r.name());
+                    if (hit != null) {
+                        yield CompletableFuture.completedFuture(admit(sandbox, engine, via, client,
+                                ResolvingDecider.decide(engine, r.name(), port, hit)));
+                    }
+                }
                 try {
                     yield CompletableFuture.supplyAsync(
                                     () -> new ResolvingDecider(engine, resolver).decide(r.name(), port).decision(), resolveExecutor)

@@ -110,6 +110,14 @@ public final class CachingResolver implements Resolver {
         return new Builder(delegate);
     }
 
+    /**
+     * The cached resolution if it is still fresh, or null; never calls the delegate, so it is
+     * cheap enough for an event loop.
+     */
+    public Resolution peek(String canonicalName) {
+        return cached(canonicalName);
+    }
+
     @Override
     public Resolution resolve(String canonicalName) {
         Resolution cached = cached(canonicalName);
