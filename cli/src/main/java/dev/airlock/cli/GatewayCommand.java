@@ -70,6 +70,10 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "Event loop threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--max-tunnels", paramLabel = "N", defaultValue = "512",
+            description = "Open connections this project may hold; more are answered 429 (default: ${DEFAULT-VALUE}).")
+    int maxTunnels;
+
     @Override
     public Integer call() throws Exception {
         PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
@@ -85,7 +89,7 @@ final class GatewayCommand implements Callable<Integer> {
             options = new GatewayServer.Options(sources.policy, PolicySources.orgPath(sources.org), Optional.ofNullable(sources.hosts),
                     address("--listen", listen), optional("--transparent", transparent), optional("--dns", dns),
                     optional("--metrics", metrics), auditLog == null ? StateDirectory.auditLog() : auditLog, failOpen, addresses,
-                    threads, GatewayLimits.DEFAULT);
+                    threads, limits(maxTunnels));
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("airlock: " + e.getMessage());
             return ExitCodes.BAD_INPUT;
@@ -109,6 +113,15 @@ final class GatewayCommand implements Callable<Integer> {
         server.endpoints().forEach(e -> err.println("  " + e));
         stopped.await();
         return ExitCodes.OK;
+    }
+
+    private static GatewayLimits limits(int maxTunnels) {
+        if (maxTunnels < 1 || maxTunnels > 1_000_000) {
+            throw new IllegalArgumentException("--max-tunnels " + maxTunnels + ": write a number from 1 to 1000000");
+        }
+        GatewayLimits d = GatewayLimits.DEFAULT;
+        return new GatewayLimits(maxTunnels, Math.max(maxTunnels, d.tunnelsTotal()), d.headerReadTimeout(), d.idleTimeout(),
+                d.connectTimeout(), d.maxHeaderBytes(), d.maxResolutions());
     }
 
     private static Optional<InetSocketAddress> optional(String option, String value) {

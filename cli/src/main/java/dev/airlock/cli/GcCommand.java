@@ -34,7 +34,7 @@ final class GcCommand implements Callable<Integer> {
             return ExitCodes.AIRLOCK_ERROR;
         }
         DemoWorld.reap();
-        try (SandboxLauncher launcher = SandboxLauncher.system(StateDirectory.root().resolve("sandboxes"))) {
+        try (SandboxLauncher launcher = SandboxLauncher.system(StateDirectory.root())) {
             ReapReport r = launcher.reap();
             r.removed().forEach(o -> out.println("removed " + o));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));

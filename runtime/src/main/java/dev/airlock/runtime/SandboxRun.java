@@ -105,7 +105,7 @@ public final class SandboxRun {
             e.problems().forEach(err::println);
             return AIRLOCK_ERROR;
         }
-        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir().resolve("sandboxes"))) {
+        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
                 err.println("airlock: removed leftovers of earlier runs: " + reaped);

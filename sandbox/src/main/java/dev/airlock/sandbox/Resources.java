@@ -15,9 +15,8 @@ public record Resources(long memoryBytes, double cpus, int pids) {
         if (memoryBytes < (1L << 20)) {
             throw new IllegalArgumentException("memory limit must be at least 1 MiB, not " + memoryBytes + " bytes");
         }
-        // 0.01 CPU = 1000 µs per 100000 µs: cpu.max refuses quotas below 1000 µs.
-        if (!(cpus >= 0.01) || cpus > 4096) {
-            throw new IllegalArgumentException("cpus must be between 0.01 and 4096, not " + cpus);
+        if (!(cpus > 0) || Double.isInfinite(cpus)) {
+            throw new IllegalArgumentException("cpus must be a positive number, not " + cpus);
         }
         // 8 pids: bwrap's monitor, its init, the shell and a few children.
         if (pids < 8) {
@@ -25,10 +24,16 @@ public record Resources(long memoryBytes, double cpus, int pids) {
         }
     }
 
-    /** The quota of {@code cpu.max} (and v1 {@code cpu.cfs_quota_us}) per {@link #CPU_PERIOD_US}. */
+    /**
+     * The quota of {@code cpu.max} (and v1 {@code cpu.cfs_quota_us}) per {@link #CPU_PERIOD_US}:
+     * cpus × 100000, and at least 1000 µs (0.01 CPU), the smallest quota the kernel accepts.
+     */
     public long cpuQuotaMicros() {
-        return Math.round(cpus * CPU_PERIOD_US);
+        return Math.max(MIN_QUOTA_US, Math.round(cpus * CPU_PERIOD_US));
     }
+
+    /** The kernel refuses CFS quotas below 1 ms. */
+    static final long MIN_QUOTA_US = 1000;
 
     /** The CFS period: the kernel's default, so that cpus × period is the quota. */
     public static final long CPU_PERIOD_US = 100_000;
