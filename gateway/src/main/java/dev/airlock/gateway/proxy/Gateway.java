@@ -87,12 +87,7 @@ public final class Gateway implements AutoCloseable {
     private InetSocketAddress explicit(InetSocketAddress bind, Function<Channel, Optional<Sandbox>> identity)
             throws InterruptedException {
         GatewayLimits limits = config.limits();
-        Channel server = new ServerBootstrap().group(group).channel(Transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+        Channel server = listener(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         Optional<Sandbox> sandbox = identity.apply(ch);
@@ -139,12 +134,7 @@ public final class Gateway implements AutoCloseable {
     InetSocketAddress transparent(InetSocketAddress bind, Function<Channel, InetSocketAddress> destination,
             TransparentHandler.Ports ports, boolean ipTransparent) throws InterruptedException {
         GatewayLimits limits = config.limits();
-        ServerBootstrap b = new ServerBootstrap().group(group).channel(Transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+        ServerBootstrap b = listener(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         Optional<Sandbox> sandbox = registry.byLinkAddress(IpAddress.fromBytes(
@@ -176,6 +166,19 @@ public final class Gateway implements AutoCloseable {
         Channel server = b.bind(bind).sync().channel();
         listeners.add(server);
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /**
+     * A server bootstrap with the options every listener shares: reads only on demand (AUTO_READ
+     * off, so the other side is ready first), half-close allowed (FINs propagate), no Nagle delay.
+     */
+    private ServerBootstrap listener(ChannelInitializer<SocketChannel> init) {
+        return new ServerBootstrap().group(group).channel(Transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(init);
     }
 
     @Override
