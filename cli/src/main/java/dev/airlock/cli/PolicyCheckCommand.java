@@ -68,7 +68,7 @@ final class PolicyCheckCommand implements Callable<Integer> {
 
     private boolean check(Path file, OrgPolicy orgPolicy, PrintWriter out, PrintWriter err) {
         try {
-            String text = PolicyFilesAccess.read(file);
+            String text = PolicyFiles.readText(file);
             if (PolicyKind.detect(text) == PolicyKind.ORG) {
                 OrgPolicy o = PolicyFiles.parseOrg(file.toString(), text);
                 out.println(file + ": valid organisation policy (" + o.production().size() + " production rules, "

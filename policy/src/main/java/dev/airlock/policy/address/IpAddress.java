@@ -1,7 +1,5 @@
 package dev.airlock.policy.address;
 
-import java.util.Arrays;
-
 /**
  * An IPv4 or IPv6 address as a value. IPv4 lives in the low 32 bits of {@code lo}.
  *
@@ -95,10 +93,5 @@ public record IpAddress(Family family, long hi, long lo) implements Comparable<I
         }
         c = Long.compareUnsigned(hi, o.hi);
         return c != 0 ? c : Long.compareUnsigned(lo, o.lo);
-    }
-
-    /** A stable equality independent of record semantics, for byte comparisons in tests. */
-    public boolean sameBytes(byte[] other) {
-        return Arrays.equals(toBytes(), other);
     }
 }

@@ -1,6 +1,5 @@
 package dev.airlock.policy.load;
 
-import dev.airlock.policy.model.Destination;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.PortSet;
 import dev.airlock.policy.model.Preset;
@@ -409,7 +408,7 @@ public final class PolicyFiles {
     }
 
     /** Used by presets: a list of allow entries from a resource. */
-    static List<Rule> allowEntries(String file, YamlNode list, String source, List<Problem> problems) {
+    static List<Rule> allowEntries(YamlNode list, String source, List<Problem> problems) {
         Entries entries = new Entries(problems);
         List<Rule> rules = new ArrayList<>();
         if (list instanceof YamlNode.Sequence seq) {
@@ -420,10 +419,5 @@ public final class PolicyFiles {
             problems.add(new Problem(list.position(), "allow must be a list", "write \"allow: [host.example]\""));
         }
         return rules;
-    }
-
-    /** True for rules naming hosts (as opposed to addresses). */
-    static boolean isNameRule(Rule r) {
-        return r.destination() instanceof Destination.Names;
     }
 }

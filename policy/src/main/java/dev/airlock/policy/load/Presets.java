@@ -70,7 +70,7 @@ public final class Presets {
                 sources.add(s.text());
             }
         }
-        List<Rule> rules = f.get("allow").map(a -> PolicyFiles.allowEntries(file, a, "preset " + name + " " + version, problems))
+        List<Rule> rules = f.get("allow").map(a -> PolicyFiles.allowEntries(a, "preset " + name + " " + version, problems))
                 .orElse(List.of());
         if (name == null || version == null || sources.isEmpty() || rules.isEmpty()) {
             problems.add(new Problem(f.position(), "a preset needs name, version, sources and allow", "fill in the missing keys"));
