@@ -1,0 +1,2 @@
+/** See DESIGN.md §1: the audit module. */
+package dev.airlock.audit;

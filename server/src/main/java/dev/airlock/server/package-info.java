@@ -1,0 +1,2 @@
+/** See DESIGN.md §1: the server module. */
+package dev.airlock.server;
