@@ -59,8 +59,8 @@ public final class SandboxLauncher implements AutoCloseable {
     /** Prepared by this launcher and not yet destroyed, by id. */
     private final Map<String, SandboxRecord> live = new ConcurrentHashMap<>();
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
-    /** The process each claim started (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
-    private final Map<String, Process> commands = new ConcurrentHashMap<>();
+    /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
+    private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
     private final Thread hook = new Thread(this::destroyAll, "airlock-sandbox-cleanup");
     private volatile boolean closed;
 
@@ -368,6 +368,31 @@ public final class SandboxLauncher implements AutoCloseable {
      */
     public Process claim(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
             ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) throws SandboxException {
+        return start(p, command, env, in, out, err, true);
+    }
+
+    /**
+     * Starts one more command in a sandbox this launcher prepared (the daemon's exec): the same
+     * network namespace, cgroups and workspace, a fresh bubblewrap (own PID and mount namespaces).
+     */
+    public Process exec(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
+            ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) throws SandboxException {
+        return start(p, command, env, in, out, err, false);
+    }
+
+    /**
+     * Starts the sandbox's init now and its command later (the warm pool): bubblewrap, the
+     * namespaces, mounts and cgroups are all in place, and a shell waits on its stdin for the
+     * command and environment {@link Standby#go} sends. This counts as the sandbox's claim.
+     */
+    public Standby standby(PreparedSandbox p) throws SandboxException {
+        Process init = start(p, Standby.INIT, Map.of(), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE, true);
+        return new Standby(p, init);
+    }
+
+    private Process start(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
+            ProcessBuilder.Redirect out, ProcessBuilder.Redirect err, boolean first) throws SandboxException {
         SandboxRecord r = live.get(p.id());
         if (r == null || !r.prepared().equals(p)) {
             throw new SandboxException("sandbox " + p.id() + " was not prepared by this launcher, or was destroyed. Fix: prepare a new one.");
@@ -376,7 +401,7 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("no command to run. Fix: give a command after `--`.");
         }
         BwrapArgs.checkEnvironment(env);
-        if (!claimed.add(p.id())) {
+        if (first && !claimed.add(p.id())) {
             throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
         }
         boolean tty = in == ProcessBuilder.Redirect.INHERIT && stdinIsTerminal();
@@ -387,10 +412,17 @@ public final class SandboxLauncher implements AutoCloseable {
         cmd.addAll(command);
         try {
             Process started = ops.start(new Launch(layout.dirs(r.id()), r.netns(), user.uid(), user.gid(), args, cmd, in, out, err));
-            commands.put(p.id(), started);
+            commands.computeIfAbsent(p.id(), k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(started);
+            if (!live.containsKey(p.id())) {
+                // destroyed while starting: this process must not outlive its sandbox
+                started.destroyForcibly();
+                throw new SandboxException("sandbox " + p.id() + " was destroyed while its command started. Fix: prepare a new one.");
+            }
             return started;
         } catch (SandboxException | RuntimeException e) {
-            claimed.remove(p.id());
+            if (first) {
+                claimed.remove(p.id());
+            }
             throw e;
         }
     }
@@ -427,9 +459,11 @@ public final class SandboxLauncher implements AutoCloseable {
         // The command this launcher started, by its own handle first: it may not have joined the
         // cgroups yet (the wrapper joins them one after the other), and must not join them later.
         // bubblewrap's --die-with-parent takes whatever it had started.
-        Process command = commands.remove(p.id());
-        if (command != null) {
-            command.destroyForcibly();
+        List<Process> started = commands.remove(p.id());
+        if (started != null) {
+            synchronized (started) {
+                started.forEach(Process::destroyForcibly);
+            }
         }
         List<String> errors = teardown(p.id(), cgroups);
         if (r == null) {

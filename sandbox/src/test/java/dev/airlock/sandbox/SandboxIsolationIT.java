@@ -204,6 +204,46 @@ class SandboxIsolationIT {
                 .containsExactly("AGENT_TOKEN", "HOME", "LOGNAME", "PATH", "PWD", "USER");
     }
 
+    @Test
+    void standby_go_runsTheCommandWithTheClaimsEnvironment_inTheWorkspace_withStdinAfterTheHeader() throws Exception {
+        PreparedSandbox p = prepare("ws-standby");
+        Standby s = launcher.standby(p);
+        assertThat(s.process().isAlive()).as("the init waits for its command").isTrue();
+        s.go(List.of("/bin/sh", "-c", "pwd; echo \"$AGENT_TOKEN\"; env -0 | xargs -0 -n1 sh -c 'echo \"${0%%=*}\"' | sort | tr '\\n' ' '; echo; cat; exit 3"),
+                Map.of("AGENT_TOKEN", "it's \"quoted\"\nand multi-line"));
+        KernelSupport.Result r = KernelSupport.finish("standby", s.process(), "from stdin\n", SCRIPT);
+        assertThat(r.exit()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("/workspace\nit's \"quoted\"\nand multi-line\n"
+                + "AGENT_TOKEN HOME LOGNAME PATH PWD USER \nfrom stdin\n");
+    }
+
+    @Test
+    void standby_go_twice_isRefused_andACutHeaderNeverStartsTheCommand() throws Exception {
+        PreparedSandbox p = prepare("ws-standby-twice");
+        Standby s = launcher.standby(p);
+        s.go(List.of("true"), Map.of());
+        assertThat(s.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(s.process().exitValue()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.go(List.of("true"), Map.of()))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("already started");
+
+        Standby cut = launcher.standby(prepare("ws-standby-cut"));
+        cut.process().getOutputStream().write("1\0PATH=/usr/bin".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        cut.process().getOutputStream().close();
+        assertThat(cut.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(cut.process().exitValue()).isEqualTo(125);
+    }
+
+    @Test
+    void exec_startsFurtherCommands_inTheSameWorkspaceAndNetwork() throws Exception {
+        PreparedSandbox p = prepare("ws-exec");
+        assertThat(inSandbox(launcher, p, SCRIPT, "echo one > note.txt").exit()).isZero();
+        Process second = launcher.exec(p, List.of("/bin/sh", "-c", "cat note.txt; ip -o link show | grep -c alk"), Map.of(),
+                NO_INPUT, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE);
+        KernelSupport.Result r = KernelSupport.finish("exec", second, "", SCRIPT);
+        assertThat(r.out()).isEqualTo("one\n1\n");
+    }
+
     /** The limit files of sandbox {@code id} and the values they must hold (v2 or v1 layout). */
     private static Map<String, String> limitFiles(String id) {
         Map<String, String> m = new LinkedHashMap<>();
