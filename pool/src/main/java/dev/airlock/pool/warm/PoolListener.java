@@ -1,0 +1,38 @@
+package dev.airlock.pool.warm;
+
+import java.time.Duration;
+
+/** What a pool reports as it works: the daemon turns it into metrics and the usage history. */
+public interface PoolListener {
+
+    enum Result {
+        WARM, COLD, FAILED;
+
+        public String code() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** A claim ended: how, how long it took, and how long the member had been ready (warm claims). */
+    void claimed(String project, Result result, Duration took, Duration age);
+
+    /** A background build finished in {@code took}. */
+    void refilled(String project, Duration took);
+
+    /** A background build failed; the pool backs off. */
+    void refillFailed(String project, Throwable error);
+
+    PoolListener NONE = new PoolListener() {
+        @Override
+        public void claimed(String project, Result result, Duration took, Duration age) {
+        }
+
+        @Override
+        public void refilled(String project, Duration took) {
+        }
+
+        @Override
+        public void refillFailed(String project, Throwable error) {
+        }
+    };
+}

@@ -1,0 +1,177 @@
+package dev.airlock.pool.warm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class WarmPoolTest {
+
+    /** Members are numbers; the factory remembers which exist, so a test sees leaks and reuse. */
+    static final class Members implements MemberFactory<Integer> {
+        final AtomicInteger next = new AtomicInteger();
+        final Set<Integer> alive = ConcurrentHashMap.newKeySet();
+        final Set<Integer> destroyed = ConcurrentHashMap.newKeySet();
+        final AtomicBoolean failing = new AtomicBoolean();
+
+        @Override
+        public Integer create(String project) throws Exception {
+            if (failing.get()) {
+                throw new Exception("setup exploded");
+            }
+            int m = next.incrementAndGet();
+            alive.add(m);
+            return m;
+        }
+
+        @Override
+        public void destroy(Integer member) {
+            assertThat(destroyed.add(member)).as("destroyed once: " + member).isTrue();
+            alive.remove(member);
+        }
+    }
+
+    final ScheduledExecutorService background = Executors.newScheduledThreadPool(4);
+    final Members members = new Members();
+
+    @AfterEach
+    void stop() {
+        background.shutdownNow();
+    }
+
+    WarmPool<Integer> pool(int desired, WarmPool.Settings s) {
+        return new WarmPool<>("payments", s, members, () -> desired, background, System::nanoTime, PoolListener.NONE);
+    }
+
+    static void eventually(BooleanSupplier condition, String what) throws InterruptedException {
+        for (int i = 0; i < 1000 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(condition.getAsBoolean()).as(what).isTrue();
+    }
+
+    @Test
+    void refill_buildsUpToTheDesiredSize_andClaimsAreWarm() throws Exception {
+        WarmPool<Integer> p = pool(3, WarmPool.Settings.DEFAULT);
+        p.refill();
+        eventually(() -> p.status().ready() == 3, "three ready");
+        WarmPool.Claim<Integer> c = p.claim();
+        assertThat(c.warm()).isTrue();
+        eventually(() -> p.status().ready() == 3, "refilled after the claim");
+        assertThat(p.status().inUse()).isEqualTo(1);
+        assertThat(p.status().warmHitRate()).isEqualTo(1.0);
+    }
+
+    @Test
+    void claim_onAnEmptyPool_isACold_start() throws Exception {
+        WarmPool<Integer> p = pool(0, WarmPool.Settings.DEFAULT);
+        WarmPool.Claim<Integer> c = p.claim();
+        assertThat(c.warm()).isFalse();
+        assertThat(p.status().coldStartRate()).isEqualTo(1.0);
+        assertThat(members.alive).containsExactly(c.member());
+    }
+
+    @Test
+    void claim_fiftyConcurrent_neverShareAMember() throws Exception {
+        WarmPool<Integer> p = pool(20, new WarmPool.Settings(100, Duration.ofMillis(10), Duration.ofSeconds(1)));
+        p.refill();
+        eventually(() -> p.status().ready() == 20, "twenty ready");
+        ExecutorService claimers = Executors.newFixedThreadPool(50);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<WarmPool.Claim<Integer>>> claims = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            claims.add(claimers.submit(() -> {
+                go.await();
+                return p.claim();
+            }));
+        }
+        go.countDown();
+        Set<Integer> got = new HashSet<>();
+        int warm = 0;
+        for (Future<WarmPool.Claim<Integer>> f : claims) {
+            WarmPool.Claim<Integer> c = f.get(30, TimeUnit.SECONDS);
+            assertThat(got.add(c.member())).as("member " + c.member() + " handed out twice").isTrue();
+            warm += c.warm() ? 1 : 0;
+        }
+        claimers.shutdown();
+        assertThat(warm).isBetween(1, 50);
+        assertThat(p.status().inUse()).isEqualTo(50);
+        assertThat(p.status().warmClaims() + p.status().coldClaims()).isEqualTo(50);
+    }
+
+    @Test
+    void release_destroysTheMember_neverReusesIt() throws Exception {
+        WarmPool<Integer> p = pool(1, WarmPool.Settings.DEFAULT);
+        p.refill();
+        eventually(() -> p.status().ready() == 1, "one ready");
+        Integer first = p.claim().member();
+        p.release(first);
+        eventually(() -> members.destroyed.contains(first), "released member destroyed");
+        eventually(() -> p.status().ready() == 1, "refilled");
+        assertThat(p.claim().member()).isNotEqualTo(first);
+    }
+
+    @Test
+    void claim_atTheHardLimit_failsWithTheFix() throws Exception {
+        WarmPool<Integer> p = pool(0, new WarmPool.Settings(2, Duration.ofMillis(10), Duration.ofSeconds(1)));
+        p.claim();
+        p.claim();
+        assertThatThrownBy(p::claim).isInstanceOf(WarmPool.ClaimException.class).hasMessageContaining("hard limit")
+                .hasMessageContaining("Fix:");
+        assertThat(p.status().failedClaims()).isEqualTo(1);
+    }
+
+    @Test
+    void refill_failing_backsOff_showsTheFailure_andRecovers() throws Exception {
+        members.failing.set(true);
+        WarmPool<Integer> p = pool(2, new WarmPool.Settings(10, Duration.ofMillis(20), Duration.ofMillis(200)));
+        p.refill();
+        eventually(() -> p.status().consecutiveFailures() >= 2, "failures counted");
+        assertThat(p.status().lastFailure()).contains("setup exploded");
+        assertThat(p.status().ready()).isZero();
+        members.failing.set(false);
+        eventually(() -> p.status().ready() == 2, "recovered after the backoff");
+        assertThat(p.status().lastFailure()).isEmpty();
+    }
+
+    @Test
+    void rotate_replacesIdleMembers_notThoseInUse() throws Exception {
+        WarmPool<Integer> p = pool(2, WarmPool.Settings.DEFAULT);
+        p.refill();
+        eventually(() -> p.status().ready() == 2, "two ready");
+        Integer busy = p.claim().member();
+        eventually(() -> p.status().ready() == 2, "refilled");
+        Set<Integer> idle = new HashSet<>(members.alive);
+        idle.remove(busy);
+        p.rotate();
+        eventually(() -> members.destroyed.containsAll(idle) && p.status().ready() == 2, "idle members rotated");
+        assertThat(members.alive).contains(busy).doesNotContainAnyElementsOf(idle);
+    }
+
+    @Test
+    void close_destroysEverything_andLeaksNothing() throws Exception {
+        WarmPool<Integer> p = pool(3, WarmPool.Settings.DEFAULT);
+        p.refill();
+        eventually(() -> p.status().ready() == 3, "three ready");
+        p.claim();
+        p.close();
+        eventually(() -> members.alive.isEmpty(), "nothing left");
+        assertThatThrownBy(p::claim).isInstanceOf(WarmPool.ClaimException.class);
+    }
+}
