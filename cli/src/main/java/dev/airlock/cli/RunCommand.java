@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
             "Run COMMAND in a fresh sandbox (root): its own network namespace whose only exit is",
             "Airlock's gateway, enforced by nftables; bubblewrap for files and processes; cgroup limits.",
             "stdio and the terminal pass through; afterwards stderr gets a summary of what was blocked,",
-            "with the YAML that would allow it."
+            "with the YAML that would allow it. When a daemon runs and pools this project, the sandbox",
+            "comes from its warm pool (workspace: the project at HEAD) unless --workspace or --no-daemon is given."
         },
         footer = {"", "Example:", "  sudo ./airlock run --policy airlock.yaml -- bash",
             "", "Exit codes: COMMAND's own; 125 Airlock error (not root, missing kernel feature or package,",
@@ -38,9 +39,13 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     PolicySources sources;
 
-    @Option(names = "--workspace", paramLabel = "DIR", defaultValue = ".",
-            description = "Directory mounted read-write at /workspace and used as the working directory (default: .).")
+    @Option(names = "--workspace", paramLabel = "DIR",
+            description = {"Directory mounted read-write at /workspace and used as the working directory (default: .).",
+                "Given, it also means: run here, not in the daemon's pool."})
     Path workspace;
+
+    @Option(names = "--no-daemon", description = "Build a fresh sandbox here even when a daemon with a warm pool runs.")
+    boolean noDaemon;
 
     @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for COMMAND (repeatable).")
     List<String> env = new ArrayList<>();
@@ -63,8 +68,14 @@ final class RunCommand implements Callable<Integer> {
             vars.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        if (!noDaemon && workspace == null && events == null) {
+            Optional<Integer> pooled = PooledRun.attempt(sources.policy, command, vars, err);
+            if (pooled.isPresent()) {
+                return pooled.get();
+            }
+        }
         return new SandboxRun(err).run(new SandboxRun.Options(sources.policy, PolicySources.orgPath(sources.org),
-                Optional.ofNullable(sources.hosts), workspace, vars, Optional.ofNullable(events), command,
+                Optional.ofNullable(sources.hosts), workspace == null ? Path.of(".") : workspace, vars, Optional.ofNullable(events), command,
                 StateDirectory.root()));
     }
 }

@@ -10,12 +10,17 @@ import java.util.Map;
  * What a run tried and was refused, grouped by target and reason, with the YAML that would allow
  * each one, or why nothing can. Printed to stderr after the command ends.
  */
-final class BlockedSummary {
+public final class BlockedSummary {
 
     private BlockedSummary() {
     }
 
     record Line(String target, String reason, int count, String fix) {
+    }
+
+    /** The summary printed after a command: what was blocked, how often, and the YAML that would allow it. */
+    public static String text(List<AuditEvent> events) {
+        return render(of(events));
     }
 
     static List<Line> of(List<AuditEvent> events) {

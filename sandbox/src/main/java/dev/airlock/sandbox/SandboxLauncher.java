@@ -437,6 +437,22 @@ public final class SandboxLauncher implements AutoCloseable {
         }
     }
 
+    /**
+     * Creates {@code dir} (and its parents) as a workspace the sandbox user owns, mode 0700: a
+     * sandbox runs as that user and writes its workspace. An existing directory is only re-owned.
+     */
+    public Path userWorkspace(Path dir) throws SandboxException {
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            Files.setAttribute(dir, "unix:uid", user.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(dir, "unix:gid", user.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return dir;
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new SandboxException("cannot create the workspace " + dir + ": " + e + ". Fix: check the state directory.", e);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Destroy
 

@@ -1,0 +1,68 @@
+package dev.airlock.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.airlock.server.DaemonClient;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "status",
+        mixinStandardHelpOptions = true,
+        description = {"Per project: desired, ready, warming and in-use sandboxes, warm hit rate, cold start rate,",
+            "claim p50/p99 and age at claim, from the running daemon."},
+        footer = {"", "Exit codes: 0 shown; 125 no daemon answers (start one with `airlock daemon`)."})
+final class PoolStatusCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--json", description = "Print the daemon's JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        Optional<DaemonClient> c = DaemonClient.ifRunning(DaemonSocket.path());
+        if (c.isEmpty()) {
+            spec.commandLine().getErr().println("airlock: no daemon answers on " + DaemonSocket.path()
+                    + ". Fix: start one with `sudo airlock daemon --config FILE`, or set AIRLOCK_DAEMON_SOCKET.");
+            return 125;
+        }
+        DaemonClient.Response r = c.get().get("/v1/status");
+        if (!r.ok()) {
+            spec.commandLine().getErr().println("airlock: " + r.error());
+            return 125;
+        }
+        if (json) {
+            out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r.body()));
+            return 0;
+        }
+        out.printf("%-20s %7s %5s %7s %6s %8s %9s %9s %9s %9s  %s%n", "PROJECT", "DESIRED", "READY", "WARMING", "IN-USE", "HIT-RATE",
+                "COLD-RATE", "CLAIM-P50", "CLAIM-P99", "AGE-P50", "LAST FAILURE");
+        for (JsonNode p : r.body().path("projects")) {
+            out.printf("%-20s %7d %5d %7d %6d %8s %9s %9s %9s %9s  %s%n", p.path("project").asText(), p.path("desired").asInt(),
+                    p.path("ready").asInt(), p.path("warming").asInt(), p.path("inUse").asInt(), rate(p.get("warmHitRate")),
+                    rate(p.get("coldStartRate")), millis(p.get("claimP50Ms")), millis(p.get("claimP99Ms")), millis(p.get("ageAtClaimP50Ms")),
+                    p.path("lastFailure").isNull() ? "-" : p.path("lastFailure").asText());
+        }
+        return 0;
+    }
+
+    private static String rate(JsonNode n) {
+        return n == null || n.isNull() ? "-" : String.format(Locale.ROOT, "%.1f%%", n.asDouble() * 100);
+    }
+
+    private static String millis(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return "-";
+        }
+        double ms = n.asDouble();
+        return ms >= 1000 ? String.format(Locale.ROOT, "%.1fs", ms / 1000) : String.format(Locale.ROOT, "%.1fms", ms);
+    }
+}

@@ -1,0 +1,466 @@
+package dev.airlock.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One API connection. Requests are small JSON documents, except the two that run a command
+ * ({@code exec} and {@code run}): their body is one JSON line followed by the command's stdin, and
+ * their response streams NDJSON lines ({@code {"stream":"stdout","data":BASE64}}) ending with
+ * {@code {"exit":N}}. Stdin is written on its own thread, so a command that does not read it never
+ * stalls the event loop. When the connection drops during {@code run}, the command is killed and its
+ * sandbox released: nothing outlives a client that died.
+ *
+ * <p>All errors leave through {@link #error}: JSON {@code {"error": message}} with 400, 401, 404,
+ * 409 or 500.
+ */
+final class ApiHandler extends ChannelInboundHandlerAdapter {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec)?");
+    /** A small JSON body; larger ones are refused (commands carry stdin in exec/run, not here). */
+    private static final int MAX_JSON = 64 * 1024;
+
+    private final Daemon daemon;
+    private final Optional<String> token;
+
+    private HttpRequest request;
+    private ByteBuf body;
+    private Exec exec;
+
+    ApiHandler(Daemon daemon, Optional<String> token) {
+        this.daemon = daemon;
+        this.token = token;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof HttpRequest r) {
+                request = r;
+                body = null;
+                exec = null;
+                if (!authorized(r)) {
+                    error(ctx, HttpResponseStatus.UNAUTHORIZED, "this listener needs `Authorization: Bearer TOKEN`"
+                            + " (the daemon's tokenFile). Fix: send the token, or use the unix socket.");
+                    request = null;
+                    return;
+                }
+                String path = new QueryStringDecoder(r.uri()).path();
+                if (r.method().equals(HttpMethod.POST) && (path.equals("/v1/run") || path.endsWith("/exec"))) {
+                    exec = new Exec(ctx, path);
+                }
+            }
+            if (msg instanceof HttpContent c && request != null) {
+                if (exec != null) {
+                    exec.content(c.content());
+                } else {
+                    if (body == null) {
+                        body = ctx.alloc().buffer();
+                    }
+                    if (body.readableBytes() + c.content().readableBytes() > MAX_JSON) {
+                        error(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request body over " + MAX_JSON + " bytes");
+                        request = null;
+                        body.release();
+                        body = null;
+                        return;
+                    }
+                    body.writeBytes(c.content());
+                }
+                if (msg instanceof LastHttpContent) {
+                    if (exec != null) {
+                        exec.end();
+                    } else {
+                        String text = body == null ? "" : body.toString(StandardCharsets.UTF_8);
+                        if (body != null) {
+                            body.release();
+                            body = null;
+                        }
+                        route(ctx, request, text);
+                    }
+                    request = null;
+                }
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+        if (exec != null) {
+            exec.disconnected();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    private boolean authorized(HttpRequest r) {
+        if (token.isEmpty()) {
+            return true; // the unix socket: its file mode is the credential
+        }
+        String given = Optional.ofNullable(r.headers().get(HttpHeaderNames.AUTHORIZATION)).filter(h -> h.startsWith("Bearer "))
+                .map(h -> h.substring(7)).orElseGet(() -> {
+                    List<String> q = new QueryStringDecoder(r.uri()).parameters().get("token");
+                    return q == null || q.isEmpty() ? "" : q.get(0);
+                });
+        return MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token.get().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void route(ChannelHandlerContext ctx, HttpRequest r, String text) {
+        QueryStringDecoder q = new QueryStringDecoder(r.uri());
+        String path = q.path();
+        HttpMethod m = r.method();
+        try {
+            if (m.equals(HttpMethod.GET) && (path.equals("/") || path.equals("/dashboard"))) {
+                String tok = q.parameters().getOrDefault("token", List.of("")).get(0);
+                send(ctx, HttpResponseStatus.OK, "text/html; charset=utf-8", Dashboard.render(daemon, tok));
+            } else if (m.equals(HttpMethod.GET) && path.equals("/metrics")) {
+                send(ctx, HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", daemon.meters().scrape());
+            } else if (m.equals(HttpMethod.GET) && path.equals("/v1/status")) {
+                json(ctx, HttpResponseStatus.OK, StatusView.status(daemon));
+            } else if (m.equals(HttpMethod.GET) && path.equals("/v1/sandboxes")) {
+                json(ctx, HttpResponseStatus.OK, StatusView.sandboxes(daemon));
+            } else if (m.equals(HttpMethod.POST) && path.equals("/v1/claims")) {
+                JsonNode req = parse(text);
+                Daemon.Session s = daemon.claim(text(req, "project"));
+                json(ctx, HttpResponseStatus.CREATED, StatusView.claim(s));
+            } else if (m.equals(HttpMethod.DELETE) && SANDBOX.matcher(path).matches()) {
+                Matcher mt = SANDBOX.matcher(path);
+                mt.matches();
+                if (mt.group(2) != null) {
+                    error(ctx, HttpResponseStatus.NOT_FOUND, "DELETE " + path + ": no such resource. Fix: DELETE /v1/sandboxes/ID.");
+                    return;
+                }
+                String summary = daemon.release(mt.group(1));
+                ObjectNode o = JSON.createObjectNode().put("released", mt.group(1)).put("summary", summary);
+                json(ctx, HttpResponseStatus.OK, o);
+            } else {
+                error(ctx, HttpResponseStatus.NOT_FOUND, m + " " + path + ": no such endpoint. Fix: see docs/daemon.md for the API.");
+            }
+        } catch (BadRequest e) {
+            error(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
+        } catch (DaemonException e) {
+            HttpResponseStatus status = e.getMessage().startsWith("no ") ? HttpResponseStatus.NOT_FOUND : HttpResponseStatus.CONFLICT;
+            error(ctx, status, e.getMessage());
+        } catch (RuntimeException e) {
+            error(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
+        }
+    }
+
+    static final class BadRequest extends Exception {
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    static JsonNode parse(String text) throws BadRequest {
+        try {
+            JsonNode n = JSON.readTree(text.isEmpty() ? "{}" : text);
+            if (n == null || !n.isObject()) {
+                throw new BadRequest("the body must be a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new BadRequest("the body is not JSON: " + e.getMessage());
+        }
+    }
+
+    static String text(JsonNode n, String field) throws BadRequest {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+            throw new BadRequest("`" + field + "` is required and must be a string");
+        }
+        return v.asText();
+    }
+
+    static List<String> command(JsonNode n) throws BadRequest {
+        JsonNode v = n.get("command");
+        if (v == null || !v.isArray() || v.isEmpty()) {
+            throw new BadRequest("`command` is required: a non-empty array of strings, e.g. [\"make\", \"test\"]");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode a : v) {
+            if (!a.isTextual()) {
+                throw new BadRequest("`command` must hold only strings");
+            }
+            out.add(a.asText());
+        }
+        return out;
+    }
+
+    static Map<String, String> env(JsonNode n) throws BadRequest {
+        JsonNode v = n.get("env");
+        Map<String, String> out = new LinkedHashMap<>();
+        if (v == null) {
+            return out;
+        }
+        if (!v.isObject()) {
+            throw new BadRequest("`env` must be an object of strings");
+        }
+        for (Map.Entry<String, JsonNode> e : v.properties()) {
+            if (!e.getValue().isTextual()) {
+                throw new BadRequest("`env." + e.getKey() + "` must be a string");
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        }
+        return out;
+    }
+
+    private static void json(ChannelHandlerContext ctx, HttpResponseStatus status, Object value) {
+        try {
+            send(ctx, status, "application/json", JSON.writeValueAsString(value));
+        } catch (IOException e) {
+            send(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "application/json", "{\"error\":\"cannot render\"}");
+        }
+    }
+
+    static void error(ChannelHandlerContext ctx, HttpResponseStatus status, String message) {
+        json(ctx, status, JSON.createObjectNode().put("error", message));
+    }
+
+    private static void send(ChannelHandlerContext ctx, HttpResponseStatus status, String type, String text) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+        res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        HttpUtil.setContentLength(res, res.content().readableBytes());
+        ctx.writeAndFlush(res);
+    }
+
+    /**
+     * A command streaming through this connection: {@code POST /v1/sandboxes/ID/exec} in a claimed
+     * sandbox, or {@code POST /v1/run}, which claims, runs and releases in one request.
+     */
+    private final class Exec {
+        private final ChannelHandlerContext ctx;
+        private final String path;
+        private final ByteBuf header;
+        private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
+        private Process process;
+        private OutputStream stdin;
+        private String releaseOnEnd;
+        private volatile boolean finished;
+        private boolean failed;
+
+        Exec(ChannelHandlerContext ctx, String path) {
+            this.ctx = ctx;
+            this.path = path;
+            this.header = ctx.alloc().buffer();
+        }
+
+        void content(ByteBuf data) {
+            if (failed) {
+                return;
+            }
+            if (process == null) {
+                int nl = data.indexOf(data.readerIndex(), data.writerIndex(), (byte) '\n');
+                if (nl < 0) {
+                    if (header.readableBytes() + data.readableBytes() > MAX_JSON) {
+                        fail(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the command line (first body line) is over " + MAX_JSON + " bytes");
+                        return;
+                    }
+                    header.writeBytes(data);
+                    return;
+                }
+                header.writeBytes(data, nl - data.readerIndex());
+                data.skipBytes(1);
+                if (!begin(header.toString(StandardCharsets.UTF_8))) {
+                    return;
+                }
+            }
+            if (data.isReadable()) {
+                byte[] bytes = ByteBufUtil.getBytes(data);
+                stdinWriter.execute(() -> {
+                    try {
+                        stdin.write(bytes);
+                        stdin.flush();
+                    } catch (IOException e) {
+                        // the command closed its stdin: drop the rest, as a pipe would
+                    }
+                });
+            }
+        }
+
+        void end() {
+            if (failed) {
+                return;
+            }
+            if (process == null && !begin(header.toString(StandardCharsets.UTF_8))) {
+                return;
+            }
+            stdinWriter.execute(this::closeStdin);
+        }
+
+        private void closeStdin() {
+            try {
+                stdin.close();
+            } catch (IOException e) {
+                // already closed
+            }
+        }
+
+        private boolean begin(String line) {
+            header.release();
+            Daemon.Session claimed = null;
+            try {
+                JsonNode req = parse(line);
+                List<String> command = command(req);
+                Map<String, String> env = env(req);
+                String id;
+                if (path.equals("/v1/run")) {
+                    claimed = daemon.claim(text(req, "project"));
+                    id = claimed.id();
+                    releaseOnEnd = id;
+                } else {
+                    Matcher mt = SANDBOX.matcher(path);
+                    if (!mt.matches()) {
+                        throw new BadRequest("POST " + path + ": no such endpoint. Fix: POST /v1/sandboxes/ID/exec.");
+                    }
+                    id = mt.group(1);
+                }
+                process = daemon.exec(id, command, env);
+                stdin = process.getOutputStream();
+                HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
+                res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                ctx.write(res);
+                ObjectNode start = JSON.createObjectNode().put("sandbox", id);
+                if (claimed != null) {
+                    start.put("warm", claimed.warm).put("claimMs", claimed.took.toNanos() / 1e6);
+                }
+                line(start);
+                pump();
+                return true;
+            } catch (BadRequest e) {
+                fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+            } catch (DaemonException e) {
+                fail(e.getMessage().startsWith("no ") ? HttpResponseStatus.NOT_FOUND : HttpResponseStatus.CONFLICT, e.getMessage());
+            }
+            if (releaseOnEnd != null) {
+                release();
+            }
+            return false;
+        }
+
+        private void fail(HttpResponseStatus status, String message) {
+            failed = true;
+            error(ctx, status, message);
+            stdinWriter.shutdown();
+        }
+
+        private void pump() {
+            Thread out = Thread.ofVirtual().start(() -> copy(process.getInputStream(), "stdout"));
+            Thread err = Thread.ofVirtual().start(() -> copy(process.getErrorStream(), "stderr"));
+            Thread.ofVirtual().start(() -> {
+                try {
+                    int code = process.waitFor();
+                    out.join();
+                    err.join();
+                    ObjectNode last = JSON.createObjectNode().put("exit", code);
+                    if (releaseOnEnd != null) {
+                        last.put("summary", release());
+                    }
+                    finished = true;
+                    line(last);
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    stdinWriter.shutdown();
+                }
+            });
+        }
+
+        private void copy(InputStream in, String stream) {
+            byte[] buf = new byte[16384];
+            try (in) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    line(JSON.createObjectNode().put("stream", stream).put("data", Base64.getEncoder().encodeToString(
+                            java.util.Arrays.copyOf(buf, n))));
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        }
+
+        private void line(ObjectNode n) {
+            try {
+                byte[] b = (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+                ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b)));
+            } catch (IOException e) {
+                ctx.close();
+            }
+        }
+
+        private synchronized String release() {
+            String id = releaseOnEnd;
+            releaseOnEnd = null;
+            if (id == null) {
+                return "";
+            }
+            try {
+                return daemon.release(id);
+            } catch (DaemonException e) {
+                return "";
+            }
+        }
+
+        /** The client went away: a run's command dies with it and its sandbox is released. */
+        void disconnected() {
+            if (header.refCnt() > 0) {
+                header.release();
+            }
+            if (!finished && process != null) {
+                process.destroyForcibly();
+                release();
+            }
+            stdinWriter.shutdown();
+        }
+    }
+}

@@ -1,0 +1,342 @@
+package dev.airlock.server;
+
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.resolve.CachingResolver;
+import dev.airlock.gateway.resolve.DnsResolver;
+import dev.airlock.gateway.resolve.HostsFile;
+import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.policy.Phase;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.pool.warm.MemberFactory;
+import dev.airlock.pool.warm.WarmPool;
+import dev.airlock.runtime.BlockedSummary;
+import dev.airlock.runtime.SandboxHost;
+import dev.airlock.sandbox.Resources;
+import dev.airlock.sandbox.SandboxException;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The daemon's core, without its API: one {@link SandboxHost} (the shared gateway and launcher),
+ * one warm pool per configured project, the claimed sandboxes, the metrics, and the SQLite state.
+ *
+ * <p>Recovery: at start the host reaps every sandbox whose owner is dead (the kernel objects of a
+ * daemon killed with {@code kill -9}), the member table of the last run is read, reported and
+ * cleared, and the pools refill. Claimed sandboxes are never handed to anyone else and are
+ * destroyed on release; the daemon's own shutdown destroys everything it holds.
+ */
+public final class Daemon implements AutoCloseable {
+
+    /** A claimed sandbox: its member, its project's pool, and whether its first command started. */
+    static final class Session {
+        final SandboxHost.Member member;
+        final ProjectPool pool;
+        final Instant claimed;
+        final boolean warm;
+        final Duration took;
+        private boolean started;
+
+        Session(SandboxHost.Member member, ProjectPool pool, Instant claimed, boolean warm, Duration took) {
+            this.member = member;
+            this.pool = pool;
+            this.claimed = claimed;
+            this.warm = warm;
+            this.took = took;
+        }
+
+        String id() {
+            return member.id();
+        }
+
+        /** True once: the first command uses the waiting init, later ones a fresh bubblewrap. */
+        synchronized boolean firstStart() {
+            boolean first = !started;
+            started = true;
+            return first;
+        }
+    }
+
+    /** One project: its policy, its compiled engine, and its pool. */
+    record ProjectPool(String project, ProjectPolicy policy, PolicyEngine engine, WarmPool<SandboxHost.Member> pool,
+            DaemonConfig.Project config) {
+    }
+
+    private final DaemonConfig config;
+    private final PrintStream log;
+    private final Clock clock;
+    private final PrometheusMeterRegistry meters;
+    private final PoolMetrics poolMetrics;
+    private final DaemonEvents events;
+    private final SandboxHost host;
+    private final MemberRecords records;
+    private final ScheduledExecutorService background;
+    private final Map<String, ProjectPool> projects = new LinkedHashMap<>();
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final List<MemberRecords.Row> recovered;
+
+    private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
+            MemberRecords records, ScheduledExecutorService background, List<MemberRecords.Row> recovered) {
+        this.config = config;
+        this.log = log;
+        this.clock = clock;
+        this.meters = meters;
+        this.poolMetrics = new PoolMetrics(meters, clock);
+        this.events = events;
+        this.host = host;
+        this.records = records;
+        this.background = background;
+        this.recovered = recovered;
+    }
+
+    /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
+    public static Daemon start(DaemonConfig config, PrintStream log) throws DaemonException {
+        Map<ProjectPolicyKey, ProjectPolicy> loaded = new LinkedHashMap<>();
+        Map<ProjectPolicyKey, PolicyEngine> engines = new LinkedHashMap<>();
+        OrgPolicy org;
+        Resolver resolver;
+        try {
+            org = config.org().isPresent() ? PolicyFiles.loadOrg(config.org().get()) : OrgPolicy.NONE;
+            for (DaemonConfig.Project p : config.projects()) {
+                ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
+                loaded.put(new ProjectPolicyKey(p), policy);
+                engines.put(new ProjectPolicyKey(p), PolicyEngine.compile(policy, org, Phase.RUN, List.of()));
+            }
+            resolver = CachingResolver.of(config.hosts().isPresent() ? HostsFile.load(config.hosts().get())
+                    : new DnsResolver(Duration.ofSeconds(3)));
+        } catch (PolicyException e) {
+            throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
+        }
+        Map<String, ProjectPolicy> byName = new LinkedHashMap<>();
+        for (ProjectPolicy p : loaded.values()) {
+            if (byName.put(p.project(), p) != null) {
+                throw new DaemonException(config.file() + ": two policies name project '" + p.project()
+                        + "'. Fix: each project appears once; its name comes from `project:` in airlock.yaml.");
+            }
+        }
+        try {
+            Files.createDirectories(config.state());
+            Files.setPosixFilePermissions(config.state(), PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new DaemonException("cannot create the state directory " + config.state() + ": " + e + ". Fix: check `state:` in "
+                    + config.file() + ".");
+        }
+        MemberRecords records;
+        List<MemberRecords.Row> previous;
+        try {
+            records = MemberRecords.open(config.state().resolve("airlock.db"));
+            previous = records.all();
+            records.clear();
+        } catch (SQLException e) {
+            throw new DaemonException("cannot open the daemon database " + config.state().resolve("airlock.db") + ": " + e.getMessage()
+                    + ". Fix: check the state directory; move a corrupt database aside.");
+        }
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        DaemonEvents events;
+        SandboxHost host;
+        try {
+            events = new DaemonEvents(AuditLog.open(config.state().resolve("audit.log"), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters));
+            host = SandboxHost.start(new SandboxHost.Config(config.state(), resolver, events, new GatewayMetrics(meters), 2));
+        } catch (IOException | SandboxException e) {
+            records.close();
+            throw new DaemonException(e.getMessage());
+        }
+        ScheduledExecutorService background = Executors.newScheduledThreadPool(4, Thread.ofVirtual().name("airlock-pool-", 0).factory());
+        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, background, previous);
+        if (!previous.isEmpty()) {
+            log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
+                    + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
+        }
+        for (Map.Entry<ProjectPolicyKey, ProjectPolicy> e : loaded.entrySet()) {
+            d.addProject(e.getKey().project(), e.getValue(), engines.get(e.getKey()));
+        }
+        d.projects.values().forEach(p -> p.pool().refill());
+        return d;
+    }
+
+    private record ProjectPolicyKey(DaemonConfig.Project project) {
+    }
+
+    private void addProject(DaemonConfig.Project cfg, ProjectPolicy policy, PolicyEngine engine) {
+        ProjectPolicy.Resources r = policy.resources();
+        Resources resources = new Resources(r.memoryBytes(), r.cpus(), r.pids());
+        String project = policy.project();
+        MemberFactory<SandboxHost.Member> factory = new MemberFactory<>() {
+            @Override
+            public SandboxHost.Member create(String p) throws Exception {
+                Path ws = host.launcher().userWorkspace(workspaces(project).resolve("w-" + UUID.randomUUID().toString().substring(0, 8)));
+                try {
+                    SandboxHost.Member m = host.prepare(project, engine, resources, ws);
+                    records.put(m.id(), project, clock.instant(), "ready");
+                    return m;
+                } catch (SandboxException | SQLException | RuntimeException e) {
+                    Workspaces.delete(ws);
+                    throw e;
+                }
+            }
+
+            @Override
+            public void destroy(SandboxHost.Member m) {
+                host.destroy(m);
+                Workspaces.delete(m.sandbox().workspace());
+                try {
+                    records.remove(m.id());
+                } catch (SQLException e) {
+                    log.println("airlock daemon: cannot update the database for " + m.id() + ": " + e.getMessage());
+                }
+            }
+        };
+        int min = policy.pool().min();
+        int max = policy.pool().max();
+        java.util.function.IntSupplier desired = cfg.size().isPresent()
+                ? () -> cfg.size().get()
+                : () -> Math.max(min, Math.min(max, min));
+        WarmPool<SandboxHost.Member> pool = new WarmPool<>(project,
+                new WarmPool.Settings(cfg.hardLimit(), Duration.ofSeconds(1), Duration.ofMinutes(5)), factory, desired, background,
+                System::nanoTime, poolMetrics);
+        poolMetrics.watch(project, pool::status);
+        projects.put(project, new ProjectPool(project, policy, engine, pool, cfg));
+    }
+
+    /**
+     * Where this project's members get their workspaces: beside the state directory, never in it
+     * (the launcher refuses workspaces inside Airlock's state), searchable but not listable by
+     * others (0711), so the sandbox user's bubblewrap can reach its own directory and nothing more.
+     */
+    private Path workspaces(String project) throws IOException {
+        Path root = config.state().resolveSibling(config.state().getFileName() + "-workspaces");
+        Path dir = root.resolve(project);
+        Files.createDirectories(dir);
+        for (Path p : List.of(root, dir)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
+        }
+        return dir;
+    }
+
+    /** Claims a sandbox of {@code project}: a ready member when there is one, else one built now. */
+    Session claim(String project) throws DaemonException {
+        ProjectPool p = projects.get(project);
+        if (p == null) {
+            throw new DaemonException("no project '" + project + "' in " + config.file() + ". Fix: one of " + projects.keySet() + ".");
+        }
+        long start = System.nanoTime();
+        WarmPool.Claim<SandboxHost.Member> c;
+        try {
+            c = p.pool().claim();
+        } catch (WarmPool.ClaimException e) {
+            throw new DaemonException(e.getMessage());
+        }
+        Session s = new Session(c.member(), p, clock.instant(), c.warm(), Duration.ofNanos(System.nanoTime() - start));
+        events.track(s.id());
+        sessions.put(s.id(), s);
+        try {
+            records.state(s.id(), "claimed");
+        } catch (SQLException e) {
+            log.println("airlock daemon: cannot update the database for " + s.id() + ": " + e.getMessage());
+        }
+        return s;
+    }
+
+    /** Starts {@code command} in a claimed sandbox; its stdio are the returned process's. */
+    Process exec(String id, List<String> command, Map<String, String> env) throws DaemonException {
+        Session s = session(id);
+        try {
+            return s.firstStart() ? host.start(s.member, command, env) : host.exec(s.member, command, env);
+        } catch (SandboxException e) {
+            throw new DaemonException(e.getMessage());
+        }
+    }
+
+    /** Destroys a claimed sandbox and returns the summary of what it was denied. */
+    String release(String id) throws DaemonException {
+        Session s = sessions.remove(id);
+        if (s == null) {
+            throw new DaemonException("no claimed sandbox " + id + ". Fix: list them with GET /v1/sandboxes.");
+        }
+        List<AuditEvent> denied = events.untrack(id);
+        s.pool.pool().release(s.member);
+        return BlockedSummary.text(denied);
+    }
+
+    Session session(String id) throws DaemonException {
+        Session s = sessions.get(id);
+        if (s == null) {
+            throw new DaemonException("no claimed sandbox " + id + ". Fix: claim one with POST /v1/claims.");
+        }
+        return s;
+    }
+
+    List<Session> sessions() {
+        return new ArrayList<>(sessions.values());
+    }
+
+    Map<String, ProjectPool> projects() {
+        return projects;
+    }
+
+    PoolMetrics poolMetrics() {
+        return poolMetrics;
+    }
+
+    DaemonEvents events() {
+        return events;
+    }
+
+    public PrometheusMeterRegistry meters() {
+        return meters;
+    }
+
+    DaemonConfig config() {
+        return config;
+    }
+
+    List<MemberRecords.Row> recovered() {
+        return recovered;
+    }
+
+    Optional<ProjectPool> project(String name) {
+        return Optional.ofNullable(projects.get(name));
+    }
+
+    @Override
+    public void close() {
+        for (Session s : List.copyOf(sessions.values())) {
+            sessions.remove(s.id());
+            host.destroy(s.member);
+            Workspaces.delete(s.member.sandbox().workspace());
+        }
+        projects.values().forEach(p -> p.pool().close());
+        background.shutdownNow();
+        host.close();
+        events.close();
+        try {
+            records.clear();
+        } catch (SQLException e) {
+            log.println("airlock daemon: cannot clear the database: " + e.getMessage());
+        }
+        records.close();
+    }
+}

@@ -1,0 +1,263 @@
+package dev.airlock.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The command line's side of the daemon API, over its unix socket: one request per connection,
+ * HTTP/1.1 written by hand (the JDK's HTTP client does not speak unix sockets). {@link #run} streams
+ * stdin up and stdout, stderr and the exit code down.
+ */
+public final class DaemonClient {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A response: its status and its JSON body. */
+    public record Response(int status, JsonNode body) {
+        public boolean ok() {
+            return status / 100 == 2;
+        }
+
+        public String error() {
+            return body.path("error").asText("HTTP " + status);
+        }
+    }
+
+    private final Path socket;
+
+    private DaemonClient(Path socket) {
+        this.socket = socket;
+    }
+
+    /** A client when a daemon answers on {@code socket}, else empty (no socket, or nobody listening). */
+    public static Optional<DaemonClient> ifRunning(Path socket) {
+        if (!Files.exists(socket)) {
+            return Optional.empty();
+        }
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            return Optional.of(new DaemonClient(socket));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public Response get(String path) throws IOException {
+        return request("GET", path, null);
+    }
+
+    public Response post(String path, JsonNode body) throws IOException {
+        return request("POST", path, body);
+    }
+
+    public Response delete(String path) throws IOException {
+        return request("DELETE", path, null);
+    }
+
+    private Response request(String method, String path, JsonNode body) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            byte[] b = body == null ? new byte[0] : JSON.writeValueAsBytes(body);
+            OutputStream out = Channels.newOutputStream(ch);
+            out.write((method + " " + path + " HTTP/1.1\r\nHost: airlock\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(b);
+            out.flush();
+            InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
+            Head head = head(in);
+            byte[] content = head.chunked ? readChunked(in) : in.readNBytes(head.length);
+            JsonNode n = JSON.readTree(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
+            return new Response(head.status, n);
+        }
+    }
+
+    /**
+     * Runs {@code command} in a sandbox of {@code project} from the daemon's pool: claims, runs,
+     * releases. {@code started} gets the first line (sandbox id, warm, claim time); the returned
+     * node is the last ({@code exit} and {@code summary}).
+     */
+    public JsonNode run(String project, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
+            OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try (ch) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            OutputStream out = Channels.newOutputStream(ch);
+            ObjectNode req = JSON.createObjectNode().put("project", project);
+            req.putPOJO("command", command);
+            req.putPOJO("env", env);
+            synchronized (out) {
+                out.write(("POST /v1/run HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                chunk(out, (JSON.writeValueAsString(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
+            }
+            Thread up = Thread.ofPlatform().daemon().name("airlock-stdin").start(() -> {
+                byte[] buf = new byte[16384];
+                try {
+                    for (int n; (n = stdin.read(buf)) > 0; ) {
+                        synchronized (out) {
+                            chunk(out, buf, 0, n);
+                        }
+                    }
+                    synchronized (out) {
+                        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                } catch (IOException e) {
+                    // the run ended, or the daemon went away: the reader reports which
+                }
+            });
+            InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
+            Head head = head(in);
+            if (!head.chunked) {
+                byte[] content = in.readNBytes(head.length);
+                JsonNode n = JSON.readTree(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
+                throw new DaemonException(n.path("error").asText("the daemon answered HTTP " + head.status));
+            }
+            ChunkedLines lines = new ChunkedLines(in);
+            JsonNode last = null;
+            for (String line; (line = lines.next()) != null; ) {
+                JsonNode n = JSON.readTree(line);
+                if (n.has("stream")) {
+                    byte[] data = Base64.getDecoder().decode(n.get("data").asText());
+                    OutputStream target = n.get("stream").asText().equals("stderr") ? stderr : stdout;
+                    target.write(data);
+                    target.flush();
+                } else if (n.has("exit")) {
+                    last = n;
+                } else if (n.has("sandbox")) {
+                    started.accept(n);
+                }
+            }
+            up.interrupt();
+            if (last == null) {
+                throw new DaemonException("the daemon ended the run without an exit code (did it stop?). Fix: see its log.");
+            }
+            return last;
+        }
+    }
+
+    private static void chunk(OutputStream out, byte[] b, int off, int len) throws IOException {
+        int n = len < 0 ? b.length : len;
+        out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(b, off, n);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private record Head(int status, boolean chunked, int length) {
+    }
+
+    private static Head head(InputStream in) throws IOException {
+        String status = line(in);
+        if (status == null || !status.startsWith("HTTP/1.1 ")) {
+            throw new IOException("not an HTTP response from the daemon: " + status);
+        }
+        int code = Integer.parseInt(status.substring(9, 12));
+        boolean chunked = false;
+        int length = 0;
+        for (String h; (h = line(in)) != null && !h.isEmpty(); ) {
+            String lower = h.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+                chunked = true;
+            } else if (lower.startsWith("content-length:")) {
+                length = Integer.parseInt(h.substring(15).trim());
+            }
+        }
+        return new Head(code, chunked, length);
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int c; (c = in.read()) != -1; ) {
+            if (c == '\n') {
+                String s = b.toString(StandardCharsets.US_ASCII);
+                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            }
+            b.write(c);
+        }
+        return b.size() == 0 ? null : b.toString(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] readChunked(InputStream in) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        while (true) {
+            String size = line(in);
+            if (size == null) {
+                return all.toByteArray();
+            }
+            int n = Integer.parseInt(size.trim(), 16);
+            if (n == 0) {
+                line(in);
+                return all.toByteArray();
+            }
+            all.write(in.readNBytes(n));
+            line(in);
+        }
+    }
+
+    /** NDJSON lines across HTTP chunks (a line may span chunks, a chunk may hold several lines). */
+    private static final class ChunkedLines {
+        private final InputStream in;
+        private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+        private int left;
+        private boolean done;
+
+        ChunkedLines(InputStream in) {
+            this.in = in;
+        }
+
+        String next() throws IOException {
+            while (true) {
+                if (left == 0) {
+                    if (done) {
+                        return null;
+                    }
+                    String size = line(in);
+                    if (size == null) {
+                        done = true;
+                        return null;
+                    }
+                    if (size.isEmpty()) {
+                        continue;
+                    }
+                    left = Integer.parseInt(size.trim(), 16);
+                    if (left == 0) {
+                        done = true;
+                        return null;
+                    }
+                }
+                int c = in.read();
+                if (c == -1) {
+                    done = true;
+                    return null;
+                }
+                left--;
+                if (c == '\n') {
+                    String s = pending.toString(StandardCharsets.UTF_8);
+                    pending.reset();
+                    return s;
+                }
+                pending.write(c);
+            }
+        }
+    }
+}

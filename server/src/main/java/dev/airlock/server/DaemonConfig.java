@@ -1,0 +1,141 @@
+package dev.airlock.server;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The daemon's configuration file ({@code airlock daemon --config F}): where its state lives, how
+ * its API is reached, and the projects it keeps pools for. Relative paths are relative to the file.
+ *
+ * <pre>
+ * version: 1
+ * state: /var/lib/airlock            # default: /var/lib/airlock
+ * socket: /run/airlock/daemon.sock   # default: STATE/daemon.sock
+ * listen: 127.0.0.1:7070             # optional TCP listener; needs tokenFile
+ * tokenFile: /etc/airlock/daemon.token
+ * org: /etc/airlock/org.yaml         # optional
+ * hosts: /etc/airlock/hosts          # optional: replaces the system resolver
+ * projects:
+ *   - policy: /srv/payments/airlock.yaml
+ *     workspace: /srv/payments        # used when the policy has no workspace.source
+ *     size: auto                      # auto (from usage, within pool.min..max) or a number
+ *     hardLimit: 16                   # at most this many sandboxes of the project at once
+ * </pre>
+ */
+public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
+        Optional<Path> hosts, List<Project> projects) {
+
+    public static final Path DEFAULT_STATE = Path.of("/var/lib/airlock");
+
+    /** A project the daemon pools; {@code size} empty means auto. */
+    public record Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit) {
+    }
+
+    /** Thrown with a message that names the file, the line and the fix. */
+    public static final class ConfigException extends Exception {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+
+    record RawProject(@JsonProperty(value = "policy", required = true) String policy, @JsonProperty("workspace") String workspace,
+            @JsonProperty("size") String size, @JsonProperty("hardLimit") Integer hardLimit) {
+        @JsonCreator
+        RawProject {
+        }
+    }
+
+    record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
+            @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
+            @JsonProperty("org") String org, @JsonProperty("hosts") String hosts,
+            @JsonProperty(value = "projects", required = true) List<RawProject> projects) {
+        @JsonCreator
+        Raw {
+        }
+    }
+
+    public static DaemonConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage() + ". Fix: pass an existing file to --config.");
+        }
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        Raw raw;
+        try {
+            raw = yaml.readValue(text, Raw.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException(at(file, e.getLocation()) + "unknown key '" + e.getPropertyName() + "'. Fix: use one of "
+                    + e.getKnownPropertyIds() + ".");
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(at(file, e.getLocation()) + e.getOriginalMessage().lines().findFirst().orElse("invalid")
+                    + ". Fix: see docs/daemon.md for the format.");
+        }
+        if (raw == null) {
+            throw new ConfigException(file + ": empty. Fix: see docs/daemon.md for the format.");
+        }
+        if (raw.version() != 1) {
+            throw new ConfigException(file + ": version " + raw.version() + " is not supported. Fix: write `version: 1`.");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Path state = raw.state() == null ? DEFAULT_STATE : dir.resolve(raw.state()).normalize();
+        Path socket = raw.socket() == null ? state.resolve("daemon.sock") : dir.resolve(raw.socket()).normalize();
+        Optional<String> listen = Optional.ofNullable(raw.listen());
+        Optional<Path> token = Optional.ofNullable(raw.tokenFile()).map(t -> dir.resolve(t).normalize());
+        if (listen.isPresent()) {
+            if (!listen.get().matches("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\]):\\d{1,5}")) {
+                throw new ConfigException(file + ": listen '" + listen.get() + "' is not ADDRESS:PORT. Fix: e.g. `listen: 127.0.0.1:7070`.");
+            }
+            if (token.isEmpty()) {
+                throw new ConfigException(file + ": `listen` needs `tokenFile`: the TCP API is only served with a token."
+                        + " Fix: add `tokenFile: /etc/airlock/daemon.token` (one line, at least 32 characters).");
+            }
+        }
+        if (raw.projects().isEmpty()) {
+            throw new ConfigException(file + ": no projects. Fix: list at least one under `projects:` with its `policy:`.");
+        }
+        List<Project> projects = new java.util.ArrayList<>();
+        Set<Path> seen = new HashSet<>();
+        for (RawProject p : raw.projects()) {
+            Path policy = dir.resolve(p.policy()).normalize();
+            if (!seen.add(policy)) {
+                throw new ConfigException(file + ": project policy " + policy + " is listed twice. Fix: list each project once.");
+            }
+            Optional<Integer> size;
+            if (p.size() == null || p.size().equals("auto")) {
+                size = Optional.empty();
+            } else if (p.size().matches("\\d{1,4}")) {
+                size = Optional.of(Integer.parseInt(p.size()));
+            } else {
+                throw new ConfigException(file + ": size '" + p.size() + "' of " + p.policy() + " is neither `auto` nor a number."
+                        + " Fix: write `size: auto` or e.g. `size: 2`.");
+            }
+            int hard = p.hardLimit() == null ? 16 : p.hardLimit();
+            if (hard < 1 || hard > 1024) {
+                throw new ConfigException(file + ": hardLimit " + hard + " of " + p.policy() + " is outside 1..1024. Fix: e.g. `hardLimit: 16`.");
+            }
+            projects.add(new Project(policy, Optional.ofNullable(p.workspace()).map(w -> dir.resolve(w).normalize()), size, hard));
+        }
+        return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
+                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects));
+    }
+
+    private static String at(Path file, JsonLocation l) {
+        return l == null ? file + ": " : file + ":" + l.getLineNr() + ":" + l.getColumnNr() + ": ";
+    }
+}

@@ -1,0 +1,127 @@
+package dev.airlock.server;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code airlock daemon}: the {@link Daemon} behind its API, for as long as the process lives. One
+ * daemon per state directory (an exclusive lock on {@code STATE/daemon.lock}, which the kernel
+ * releases when the process dies, even by {@code kill -9}).
+ */
+public final class DaemonServer implements AutoCloseable {
+
+    private final FileChannel lockFile;
+    private final Daemon daemon;
+    private final ApiServer api;
+
+    private DaemonServer(FileChannel lockFile, Daemon daemon, ApiServer api) {
+        this.lockFile = lockFile;
+        this.daemon = daemon;
+        this.api = api;
+    }
+
+    public static DaemonServer start(DaemonConfig config, PrintStream log) throws DaemonException {
+        Optional<String> token = Optional.empty();
+        Optional<InetSocketAddress> tcp = Optional.empty();
+        if (config.listen().isPresent()) {
+            token = Optional.of(readToken(config.tokenFile().orElseThrow()));
+            tcp = Optional.of(address(config.listen().get()));
+        }
+        FileChannel lock = lock(config.state());
+        Daemon daemon = null;
+        try {
+            daemon = Daemon.start(config, log);
+            ApiServer api = ApiServer.start(daemon, config.socket(), tcp, token);
+            log.println("airlock daemon: serving " + daemon.projects().keySet() + " on " + config.socket()
+                    + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));
+            return new DaemonServer(lock, daemon, api);
+        } catch (IOException | DaemonException | RuntimeException e) {
+            if (daemon != null) {
+                daemon.close();
+            }
+            closeQuietly(lock);
+            throw e instanceof DaemonException de ? de : new DaemonException(e.getMessage());
+        }
+    }
+
+    private static FileChannel lock(Path state) throws DaemonException {
+        try {
+            Files.createDirectories(state);
+            FileChannel ch = FileChannel.open(state.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock l = ch.tryLock();
+            if (l == null) {
+                ch.close();
+                throw new DaemonException("another daemon runs on " + state + ". Fix: stop it first, or give this one another `state:`.");
+            }
+            return ch;
+        } catch (IOException e) {
+            throw new DaemonException("cannot lock " + state.resolve("daemon.lock") + ": " + e.getMessage() + ". Fix: run as root.");
+        }
+    }
+
+    static String readToken(Path file) throws DaemonException {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.GROUP_READ)) {
+                throw new DaemonException(file + ": the token file is readable by others. Fix: chmod 600 " + file + ".");
+            }
+            String t = Files.readString(file, StandardCharsets.UTF_8).strip();
+            if (t.length() < 32 || t.lines().count() != 1) {
+                throw new DaemonException(file + ":1: the token must be one line of at least 32 characters."
+                        + " Fix: e.g. `openssl rand -hex 32 > " + file + "`.");
+            }
+            return t;
+        } catch (IOException e) {
+            throw new DaemonException(file + ": cannot read the token: " + e.getMessage() + ". Fix: create it (mode 600).");
+        }
+    }
+
+    private static InetSocketAddress address(String listen) throws DaemonException {
+        int colon = listen.lastIndexOf(':');
+        String host = listen.substring(0, colon).replace("[", "").replace("]", "");
+        int port = Integer.parseInt(listen.substring(colon + 1));
+        if (port > 65535) {
+            throw new DaemonException("listen " + listen + ": port over 65535. Fix: e.g. 127.0.0.1:7070.");
+        }
+        try {
+            // a literal (DaemonConfig checked its shape): no name lookup happens
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (IOException e) {
+            throw new DaemonException("listen " + listen + ": not an IP address. Fix: e.g. 127.0.0.1:7070.");
+        }
+    }
+
+    public Daemon daemon() {
+        return daemon;
+    }
+
+    public Optional<InetSocketAddress> tcpAddress() {
+        return api.tcpAddress();
+    }
+
+    @Override
+    public void close() {
+        api.close();
+        daemon.close();
+        closeQuietly(lockFile);
+    }
+
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // the lock goes with the process anyway
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.airlock.server;
+
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.pool.warm.WarmPool;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SortedMap;
+
+/**
+ * The one-page dashboard: the pools, the warm hit rate per hour, the recent denials and the last
+ * audit. Rendered on the server (no scripts, no external assets), refreshed by the browser every
+ * five seconds. Every value from outside (names a sandbox asked for, failure messages) is escaped.
+ */
+final class Dashboard {
+
+    private Dashboard() {
+    }
+
+    static String render(Daemon d, String token) {
+        StringBuilder h = new StringBuilder(8192);
+        h.append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">")
+                .append("<title>Airlock daemon</title><style>")
+                .append("body{font:14px system-ui,sans-serif;margin:24px;color:#1b1f24}h1{font-size:20px}h2{font-size:16px;margin-top:28px}")
+                .append("table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #d0d7de;text-align:left}")
+                .append("th{background:#f6f8fa}.bad{color:#b42318;font-weight:600}.ok{color:#067647;font-weight:600}")
+                .append(".bar{fill:#2f6feb}.muted{color:#57606a}</style></head><body>")
+                .append("<h1>Airlock daemon</h1><p class=\"muted\">").append(esc(d.config().file().toString()))
+                .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
+        pools(h, d);
+        hitRate(h, d.poolMetrics().hourly());
+        denials(h, d.events().recentDenials());
+        audit(h, d);
+        h.append("</body></html>");
+        return h.toString();
+    }
+
+    private static void pools(StringBuilder h, Daemon d) {
+        h.append("<h2>Pools</h2><table id=\"pools\"><tr><th>project</th><th>sizing</th><th>desired</th><th>ready</th><th>warming</th>")
+                .append("<th>in use</th><th>warm hit rate</th><th>cold start rate</th><th>claim p50</th><th>claim p99</th><th>last failure</th></tr>");
+        for (Daemon.ProjectPool p : d.projects().values()) {
+            WarmPool.Status s = p.pool().status();
+            h.append("<tr data-project=\"").append(esc(s.project())).append("\"><td>").append(esc(s.project())).append("</td><td>")
+                    .append(p.config().size().isPresent() ? "fixed" : "auto").append("</td><td class=\"desired\">").append(s.desired())
+                    .append("</td><td class=\"ready\">").append(s.ready()).append("</td><td class=\"warming\">").append(s.warming())
+                    .append("</td><td class=\"in-use\">").append(s.inUse()).append("</td><td class=\"hit-rate\">").append(percent(s.warmHitRate()))
+                    .append("</td><td class=\"cold-rate\">").append(percent(s.coldStartRate())).append("</td><td>")
+                    .append(ms(d.poolMetrics().claimQuantile(s.project(), 0.5))).append("</td><td>")
+                    .append(ms(d.poolMetrics().claimQuantile(s.project(), 0.99))).append("</td><td")
+                    .append(s.lastFailure().isPresent() ? " class=\"bad\">" + esc(s.lastFailure().get()) : ">—").append("</td></tr>");
+        }
+        h.append("</table>");
+    }
+
+    /** One bar per hour with claims: its height is the warm hit rate of that hour. */
+    private static void hitRate(StringBuilder h, SortedMap<Long, long[]> hourly) {
+        h.append("<h2>Warm hit rate per hour</h2>");
+        if (hourly.isEmpty()) {
+            h.append("<p id=\"hit-rate-chart\" class=\"muted\">no claims yet</p>");
+            return;
+        }
+        List<Map.Entry<Long, long[]>> last = hourly.entrySet().stream().skip(Math.max(0, hourly.size() - 48)).toList();
+        int w = 14;
+        h.append("<svg id=\"hit-rate-chart\" width=\"").append(last.size() * w + 40).append("\" height=\"120\" role=\"img\" aria-label=\"warm hit rate per hour\">");
+        int x = 30;
+        for (Map.Entry<Long, long[]> e : last) {
+            long warm = e.getValue()[0];
+            long all = warm + e.getValue()[1];
+            double rate = all == 0 ? 0 : (double) warm / all;
+            int height = (int) Math.round(rate * 100);
+            h.append("<rect class=\"bar\" x=\"").append(x).append("\" y=\"").append(105 - height).append("\" width=\"").append(w - 2)
+                    .append("\" height=\"").append(height).append("\"><title>").append(Instant.ofEpochSecond(e.getKey() * 3600))
+                    .append(": ").append(warm).append(" warm of ").append(all).append("</title></rect>");
+            x += w;
+        }
+        h.append("<text x=\"0\" y=\"12\" font-size=\"10\">100%</text><text x=\"0\" y=\"105\" font-size=\"10\">0%</text></svg>");
+    }
+
+    private static void denials(StringBuilder h, List<AuditEvent> recent) {
+        h.append("<h2>Recent denials</h2>");
+        if (recent.isEmpty()) {
+            h.append("<p id=\"denials\" class=\"muted\">none</p>");
+            return;
+        }
+        h.append("<table id=\"denials\"><tr><th>sandbox</th><th>project</th><th>target</th><th>reason</th><th>rule</th></tr>");
+        for (AuditEvent e : recent.subList(0, Math.min(25, recent.size()))) {
+            h.append("<tr><td>").append(esc(e.sandbox())).append("</td><td>").append(esc(e.project())).append("</td><td>")
+                    .append(esc(String.valueOf(e.name()))).append(':').append(e.port()).append("</td><td class=\"reason\">")
+                    .append(esc(e.reason())).append("</td><td>").append(esc(String.valueOf(e.rule()))).append("</td></tr>");
+        }
+        h.append("</table>");
+    }
+
+    private static void audit(StringBuilder h, Daemon d) {
+        h.append("<h2>Last audit</h2><p id=\"last-audit\" class=\"muted\">no audit has run yet (`airlock audit`)</p>");
+    }
+
+    static String percent(double v) {
+        return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, "%.1f%%", v * 100);
+    }
+
+    static String ms(Duration d) {
+        return d == null ? "—" : String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+    }
+
+    static String esc(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '&' -> b.append("&amp;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(c < 0x20 ? '?' : c);
+            }
+        }
+        return b.toString();
+    }
+}

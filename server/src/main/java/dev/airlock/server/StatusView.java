@@ -1,0 +1,84 @@
+package dev.airlock.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.airlock.pool.warm.WarmPool;
+import dev.airlock.runtime.SandboxHost;
+import java.time.Duration;
+
+/** The daemon's state as the API returns it (JSON), and as {@code airlock pool status} prints it. */
+final class StatusView {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private StatusView() {
+    }
+
+    static ObjectNode status(Daemon d) {
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode projects = root.putArray("projects");
+        for (Daemon.ProjectPool p : d.projects().values()) {
+            WarmPool.Status s = p.pool().status();
+            ObjectNode o = projects.addObject();
+            o.put("project", s.project());
+            o.put("desired", s.desired());
+            o.put("ready", s.ready());
+            o.put("warming", s.warming());
+            o.put("inUse", s.inUse());
+            o.put("warmClaims", s.warmClaims());
+            o.put("coldClaims", s.coldClaims());
+            o.put("failedClaims", s.failedClaims());
+            number(o, "warmHitRate", s.warmHitRate());
+            number(o, "coldStartRate", s.coldStartRate());
+            millis(o, "claimP50Ms", d.poolMetrics().claimQuantile(s.project(), 0.5));
+            millis(o, "claimP99Ms", d.poolMetrics().claimQuantile(s.project(), 0.99));
+            millis(o, "ageAtClaimP50Ms", d.poolMetrics().ageQuantile(s.project(), 0.5));
+            o.put("sizing", p.config().size().isPresent() ? "fixed" : "auto");
+            if (s.lastFailure().isPresent()) {
+                o.put("lastFailure", s.lastFailure().get());
+                o.put("consecutiveFailures", s.consecutiveFailures());
+            } else {
+                o.putNull("lastFailure");
+            }
+        }
+        root.put("recoveredFromUncleanStop", d.recovered().size());
+        return root;
+    }
+
+    static ArrayNode sandboxes(Daemon d) {
+        ArrayNode out = JSON.createArrayNode();
+        for (Daemon.Session s : d.sessions()) {
+            out.add(claim(s).put("state", "claimed").put("claimedAt", s.claimed.toString()));
+        }
+        for (Daemon.ProjectPool p : d.projects().values()) {
+            for (SandboxHost.Member m : p.pool().members()) {
+                if (!p.pool().inUse(m)) {
+                    out.addObject().put("sandbox", m.id()).put("project", m.project()).put("state", "ready");
+                }
+            }
+        }
+        return out;
+    }
+
+    static ObjectNode claim(Daemon.Session s) {
+        return JSON.createObjectNode().put("sandbox", s.id()).put("project", s.member.project()).put("warm", s.warm)
+                .put("claimMs", s.took.toNanos() / 1e6).put("address", s.member.sandbox().sandboxAddress().toString());
+    }
+
+    private static void number(ObjectNode o, String k, double v) {
+        if (Double.isNaN(v)) {
+            o.putNull(k);
+        } else {
+            o.put(k, v);
+        }
+    }
+
+    private static void millis(ObjectNode o, String k, Duration d) {
+        if (d == null) {
+            o.putNull(k);
+        } else {
+            o.put(k, d.toNanos() / 1e6);
+        }
+    }
+}
