@@ -1,0 +1,151 @@
+package dev.airlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The daemon against the real kernel, through its unix-socket API: runs, 50 concurrent claims, and
+ * recovery after {@code kill -9}. Traffic stays on the sandbox's own link: the only target a
+ * command dials is the gateway itself (the host side of its link), which denies it.
+ */
+class DaemonIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long SELF = ProcessHandle.current().pid();
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void root() {
+        Root.require();
+    }
+
+    static void eventually(BooleanSupplier c, String what) throws InterruptedException {
+        for (int i = 0; i < 600 && !c.getAsBoolean(); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(c.getAsBoolean()).as(what).isTrue();
+    }
+
+    static JsonNode status(DaemonClient c) {
+        try {
+            return c.get("/v1/status").body().path("projects").get(0);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void run_fromTheWarmPool_streamsStdio_returnsTheExitCode_andSummarisesDenials() throws Exception {
+        Path config = DaemonFixture.write(tmp, 1, 4);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            eventually(() -> status(c).path("ready").asInt() == 1, "one sandbox warm");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            List<JsonNode> started = new ArrayList<>();
+            // A name no rule allows, through the explicit proxy: the gateway denies it and never resolves or dials it.
+            JsonNode last = c.run("daemon-it", List.of("/bin/bash", "-c",
+                    "echo \"$AIRLOCK_PROJECT $TASK $(pwd)\"; cat; echo oops >&2;"
+                            + " gw=${HTTP_PROXY#http://}; exec 3<>/dev/tcp/${gw%:*}/${gw#*:};"
+                            + " printf 'GET http://prod.example.test/ HTTP/1.1\\r\\nHost: prod.example.test\\r\\n\\r\\n' >&3;"
+                            + " head -1 <&3 | cut -c1-12; exit 7"),
+                    Map.of("TASK", "t-42"), new ByteArrayInputStream("stdin line\n".getBytes(StandardCharsets.UTF_8)), out, err, started::add);
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("daemon-it t-42 /workspace\nstdin line\nHTTP/1.1 403\n");
+            assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("oops\n");
+            assertThat(last.path("exit").asInt()).isEqualTo(7);
+            assertThat(started).singleElement().satisfies(s -> assertThat(s.path("warm").asBoolean()).isTrue());
+            assertThat(last.path("summary").asText()).contains("prod.example.test:80").contains("no-rule").contains("- prod.example.test");
+            String id = started.get(0).path("sandbox").asText();
+            eventually(() -> !DaemonFixture.netnsExists(id), "the released sandbox is destroyed");
+            eventually(() -> status(c).path("ready").asInt() == 1, "refilled");
+            assertThat(status(c).path("warmClaims").asInt()).isEqualTo(1);
+        }
+        assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
+    }
+
+    @Test
+    void claim_fiftyConcurrent_getFiftyDistinctSandboxes() throws Exception {
+        Path config = DaemonFixture.write(tmp, 4, 64);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            eventually(() -> status(c).path("ready").asInt() == 4, "four warm");
+            ExecutorService pool = Executors.newFixedThreadPool(50);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<DaemonClient.Response>> claims = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                claims.add(pool.submit(() -> {
+                    go.await();
+                    return c.post("/v1/claims", JSON.createObjectNode().put("project", "daemon-it"));
+                }));
+            }
+            go.countDown();
+            Set<String> ids = new HashSet<>();
+            int warm = 0;
+            for (Future<DaemonClient.Response> f : claims) {
+                DaemonClient.Response r = f.get(300, TimeUnit.SECONDS);
+                assertThat(r.status()).as(r.body().toString()).isEqualTo(201);
+                assertThat(ids.add(r.body().path("sandbox").asText())).as("a sandbox handed out twice").isTrue();
+                warm += r.body().path("warm").asBoolean() ? 1 : 0;
+            }
+            pool.shutdown();
+            assertThat(ids).hasSize(50);
+            assertThat(warm).isBetween(1, 50);
+            assertThat(c.get("/v1/sandboxes").body().findValuesAsText("state").stream().filter("claimed"::equals)).hasSize(50);
+            for (String id : ids) {
+                assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
+            }
+            assertThat(c.delete("/v1/sandboxes/" + ids.iterator().next()).status()).as("released twice").isEqualTo(404);
+        }
+        assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
+    }
+
+    @Test
+    void killNine_thenRestart_reapsTheOrphans_recordsTheRecovery_andRefills() throws Exception {
+        Path config = DaemonFixture.write(tmp, 2, 8);
+        Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), DaemonMain.class.getName(), config.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
+        List<String> orphans;
+        try {
+            eventually(() -> DaemonFixture.leasesOfQuietly(child.pid()).size() == 2
+                    && DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).map(c -> status(c).path("ready").asInt() == 2).orElse(false),
+                    "the child daemon warmed two sandboxes");
+            orphans = DaemonFixture.leasesOf(child.pid());
+        } finally {
+            child.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            child.waitFor(30, TimeUnit.SECONDS);
+        }
+        assertThat(orphans).allMatch(DaemonFixture::netnsExists);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            assertThat(orphans).noneMatch(DaemonFixture::netnsExists);
+            assertThat(server.daemon().recovered()).extracting(MemberRecords.Row::id).containsExactlyInAnyOrderElementsOf(orphans);
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            assertThat(status(c).path("project").asText()).isEqualTo("daemon-it");
+            eventually(() -> status(c).path("ready").asInt() == 2, "refilled after the restart");
+        }
+        assertThat(DaemonFixture.leasesOf(SELF)).isEmpty();
+        assertThat(DaemonFixture.leasesOf(child.pid())).isEmpty();
+    }
+}
