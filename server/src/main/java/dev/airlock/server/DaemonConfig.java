@@ -78,13 +78,17 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         Raw raw;
         try {
+            checkKeys(file, yaml, text);
             raw = yaml.readValue(text, Raw.class);
         } catch (UnrecognizedPropertyException e) {
-            throw new ConfigException(at(file, e.getLocation()) + "unknown key '" + e.getPropertyName() + "'. Fix: use one of "
+            JsonLocation where = e.getProcessor() instanceof com.fasterxml.jackson.core.JsonParser p ? p.currentTokenLocation() : e.getLocation();
+            throw new ConfigException(at(file, where) + "unknown key '" + e.getPropertyName() + "'. Fix: use one of "
                     + e.getKnownPropertyIds() + ".");
         } catch (JsonProcessingException e) {
             throw new ConfigException(at(file, e.getLocation()) + e.getOriginalMessage().lines().findFirst().orElse("invalid")
                     + ". Fix: see docs/daemon.md for the format.");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot parse: " + e.getMessage() + ". Fix: see docs/daemon.md for the format.");
         }
         if (raw == null) {
             throw new ConfigException(file + ": empty. Fix: see docs/daemon.md for the format.");
@@ -133,6 +137,42 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         }
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
                 Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects));
+    }
+
+    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "projects");
+    private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit");
+
+    /**
+     * Unknown keys, with the line and column of the key itself (data binding into records only
+     * learns of them after reading the whole object, and would point past it).
+     */
+    private static void checkKeys(Path file, ObjectMapper yaml, String text) throws IOException, ConfigException {
+        try (com.fasterxml.jackson.core.JsonParser p = yaml.getFactory().createParser(text)) {
+            java.util.Deque<String> path = new java.util.ArrayDeque<>();
+            String lastKey = null;
+            for (com.fasterxml.jackson.core.JsonToken t; (t = p.nextToken()) != null; ) {
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> {
+                        path.push(lastKey == null ? "" : lastKey);
+                        lastKey = null;
+                    }
+                    case END_OBJECT, END_ARRAY -> path.pop();
+                    case FIELD_NAME -> {
+                        lastKey = p.currentName();
+                        List<String> allowed = path.size() == 1 ? TOP_KEYS
+                                : path.size() == 3 && "projects".equals(List.copyOf(path).get(1)) ? PROJECT_KEYS : null;
+                        if (allowed != null && !allowed.contains(lastKey)) {
+                            throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "
+                                    + allowed + ".");
+                        }
+                    }
+                    default -> lastKey = path.isEmpty() ? null : lastKey;
+                }
+                if (t.isScalarValue()) {
+                    lastKey = null;
+                }
+            }
+        }
     }
 
     private static String at(Path file, JsonLocation l) {

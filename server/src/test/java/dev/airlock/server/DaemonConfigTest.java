@@ -1,0 +1,88 @@
+package dev.airlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DaemonConfigTest {
+
+    @TempDir
+    Path dir;
+
+    Path write(String text) throws Exception {
+        Path f = dir.resolve("daemon.yaml");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void load_minimal_appliesTheDefaults_andResolvesPathsAgainstTheFile() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nprojects:\n  - policy: p/airlock.yaml\n"));
+        assertThat(c.state()).isEqualTo(DaemonConfig.DEFAULT_STATE);
+        assertThat(c.socket()).isEqualTo(DaemonConfig.DEFAULT_STATE.resolve("daemon.sock"));
+        assertThat(c.listen()).isEmpty();
+        assertThat(c.projects()).singleElement().satisfies(p -> {
+            assertThat(p.policy()).isEqualTo(dir.resolve("p/airlock.yaml"));
+            assertThat(p.size()).as("auto").isEmpty();
+            assertThat(p.hardLimit()).isEqualTo(16);
+        });
+    }
+
+    @Test
+    void load_fixedSize_andHardLimit() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nstate: s\nprojects:\n  - policy: a.yaml\n    size: 3\n    hardLimit: 5\n"));
+        assertThat(c.state()).isEqualTo(dir.resolve("s"));
+        assertThat(c.projects().get(0).size()).isEqualTo(Optional.of(3));
+        assertThat(c.projects().get(0).hardLimit()).isEqualTo(5);
+    }
+
+    @Test
+    void load_unknownKey_namesFileLineAndTheKnownKeys() throws Exception {
+        Path f = write("version: 1\nprojects:\n  - policy: a.yaml\n    sise: 3\n");
+        assertThatThrownBy(() -> DaemonConfig.load(f)).hasMessageStartingWith(f + ":4:")
+                .hasMessageContaining("unknown key 'sise'").hasMessageContaining("Fix:").hasMessageContaining("size");
+    }
+
+    @Test
+    void load_listenWithoutToken_isRefused() throws Exception {
+        Path f = write("version: 1\nlisten: 127.0.0.1:7070\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(f)).hasMessageContaining("needs `tokenFile`").hasMessageContaining("Fix:");
+    }
+
+    @Test
+    void load_listenNotAnAddress_isRefused() throws Exception {
+        Path f = write("version: 1\nlisten: localhost:7070\ntokenFile: t\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(f)).hasMessageContaining("not ADDRESS:PORT");
+    }
+
+    @Test
+    void load_badSize_noProjects_duplicates_badVersion_areRefusedWithTheFix() throws Exception {
+        assertThatThrownBy(() -> DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n    size: lots\n")))
+                .hasMessageContaining("neither `auto` nor a number");
+        assertThatThrownBy(() -> DaemonConfig.load(write("version: 1\nprojects: []\n"))).hasMessageContaining("no projects");
+        assertThatThrownBy(() -> DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n  - policy: ./a.yaml\n")))
+                .hasMessageContaining("listed twice");
+        assertThatThrownBy(() -> DaemonConfig.load(write("version: 2\nprojects:\n  - policy: a.yaml\n"))).hasMessageContaining("version 2");
+        assertThatThrownBy(() -> DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n    hardLimit: 0\n")))
+                .hasMessageContaining("outside 1..1024");
+        assertThatThrownBy(() -> DaemonConfig.load(dir.resolve("missing.yaml"))).hasMessageContaining("cannot read");
+    }
+
+    @Test
+    void readToken_refusesAGroupReadableOrShortToken() throws Exception {
+        Path t = dir.resolve("token");
+        Files.writeString(t, "short\n");
+        Files.setPosixFilePermissions(t, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThatThrownBy(() -> DaemonServer.readToken(t)).hasMessageContaining("at least 32");
+        Files.writeString(t, "x".repeat(40));
+        Files.setPosixFilePermissions(t, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertThatThrownBy(() -> DaemonServer.readToken(t)).hasMessageContaining("chmod 600");
+        Files.setPosixFilePermissions(t, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThat(DaemonServer.readToken(t)).hasSize(40);
+    }
+}
