@@ -138,6 +138,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        System.err.println("airlock daemon: API connection failed: " + cause);
         ctx.close();
     }
 
@@ -316,7 +317,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             }
             if (data.isReadable()) {
                 byte[] bytes = ByteBufUtil.getBytes(data);
-                stdinWriter.execute(() -> {
+                toStdin(() -> {
                     try {
                         stdin.write(bytes);
                         stdin.flush();
@@ -334,7 +335,16 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (process == null && !begin(header.toString(StandardCharsets.UTF_8))) {
                 return;
             }
-            stdinWriter.execute(this::closeStdin);
+            toStdin(this::closeStdin);
+        }
+
+        /** Stdin work, in order, off the event loop; once the command has ended there is nothing to write to. */
+        private void toStdin(Runnable r) {
+            try {
+                stdinWriter.execute(r);
+            } catch (java.util.concurrent.RejectedExecutionException ended) {
+                // the command exited and its stdin is gone
+            }
         }
 
         private void closeStdin() {

@@ -97,15 +97,29 @@ public final class DaemonClient {
      */
     public JsonNode run(String project, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        ObjectNode req = JSON.createObjectNode().put("project", project);
+        req.putPOJO("command", command);
+        req.putPOJO("env", env);
+        return stream("/v1/run", req, stdin, stdout, stderr, started);
+    }
+
+    /** Runs {@code command} in a sandbox claimed earlier ({@code POST /v1/claims}); the sandbox stays claimed. */
+    public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
+            OutputStream stderr) throws IOException, DaemonException {
+        ObjectNode req = JSON.createObjectNode();
+        req.putPOJO("command", command);
+        req.putPOJO("env", env);
+        return stream("/v1/sandboxes/" + sandbox + "/exec", req, stdin, stdout, stderr, n -> { });
+    }
+
+    private JsonNode stream(String path, ObjectNode req, InputStream stdin, OutputStream stdout, OutputStream stderr,
+            Consumer<JsonNode> started) throws IOException, DaemonException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try (ch) {
             ch.connect(UnixDomainSocketAddress.of(socket));
             OutputStream out = Channels.newOutputStream(ch);
-            ObjectNode req = JSON.createObjectNode().put("project", project);
-            req.putPOJO("command", command);
-            req.putPOJO("env", env);
             synchronized (out) {
-                out.write(("POST /v1/run HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
+                out.write(("POST " + path + " HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 chunk(out, (JSON.writeValueAsString(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
             }

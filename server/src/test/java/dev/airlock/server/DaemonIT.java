@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,6 +84,27 @@ class DaemonIT {
             assertThat(status(c).path("warmClaims").asInt()).isEqualTo(1);
         }
         assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
+    }
+
+    @Test
+    void exec_inAClaimedSandbox_runsSeveralCommands_inOneWorkspace() throws Exception {
+        Path config = DaemonFixture.write(tmp, 1, 4);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            DaemonClient.Response claim = c.post("/v1/claims", JSON.createObjectNode().put("project", "daemon-it"));
+            assertThat(claim.status()).isEqualTo(201);
+            String id = claim.body().path("sandbox").asText();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            JsonNode first = c.exec(id, List.of("/bin/sh", "-c", "echo one > note; echo first"), Map.of(),
+                    new ByteArrayInputStream(new byte[0]), out, OutputStream.nullOutputStream());
+            JsonNode second = c.exec(id, List.of("/bin/sh", "-c", "cat note; exit 3"), Map.of(),
+                    new ByteArrayInputStream(new byte[0]), out, OutputStream.nullOutputStream());
+            assertThat(first.path("exit").asInt()).isZero();
+            assertThat(second.path("exit").asInt()).isEqualTo(3);
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("first\none\n");
+            assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
+            assertThat(c.post("/v1/sandboxes/" + id + "/exec", JSON.createObjectNode()).status()).as("released").isIn(400, 404);
+        }
     }
 
     @Test
