@@ -2,7 +2,20 @@
 # Order: $AIRLOCK_JAVA_HOME, $JAVA_HOME, java on PATH, then /usr/lib/jvm/* (newest first).
 AIRLOCK_MIN_JAVA=21
 
+# The JDK's `release` file names its version without starting a JVM (~0.2 s per candidate saved);
+# a java without one is asked directly.
 airlock_java_feature() {
+  local home release v
+  home="$(dirname "$(dirname "$(readlink -f "$1")")")"
+  release="$home/release"
+  if [[ -f "$release" ]]; then
+    v="$(sed -n 's/^JAVA_VERSION="\{0,1\}\([0-9][0-9.]*\).*/\1/p' "$release" | head -1)"
+    v="${v#1.}"
+    if [[ "$v" =~ ^[0-9]+ ]]; then
+      echo "$v"
+      return
+    fi
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
 }
 
