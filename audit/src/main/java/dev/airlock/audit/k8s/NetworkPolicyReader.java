@@ -75,7 +75,7 @@ public final class NetworkPolicyReader {
                     r.problems.add(new Problem(SourcePosition.of(f.toString()), "larger than 16 MiB", "split the file"));
                     continue;
                 }
-                out.addAll(r.read(f.toString(), Files.readString(f, StandardCharsets.UTF_8)));
+                out.addAll(r.parse(f.toString(), Files.readString(f, StandardCharsets.UTF_8)));
             } catch (ManifestException e) {
                 r.problems.addAll(e.problems());
             } catch (IOException e) {
@@ -89,19 +89,16 @@ public final class NetworkPolicyReader {
     }
 
     /** Reads the NetworkPolicies of one file's text. */
-    public static List<NetworkPolicy> read(String file, String text, int[] skippedOut) throws ManifestException {
+    public static Result read(String file, String text) throws ManifestException {
         NetworkPolicyReader r = new NetworkPolicyReader();
-        List<NetworkPolicy> out = r.read(file, text);
+        List<NetworkPolicy> out = r.parse(file, text);
         if (!r.problems.isEmpty()) {
             throw new ManifestException(r.problems);
         }
-        if (skippedOut != null && skippedOut.length > 0) {
-            skippedOut[0] = r.skipped;
-        }
-        return out;
+        return new Result(out, r.skipped, 1);
     }
 
-    private List<NetworkPolicy> read(String file, String text) throws ManifestException {
+    private List<NetworkPolicy> parse(String file, String text) throws ManifestException {
         List<NetworkPolicy> out = new ArrayList<>();
         for (Node doc : Yaml.documents(file, text)) {
             object(file, doc, out, 0);

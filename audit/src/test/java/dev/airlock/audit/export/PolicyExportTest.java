@@ -70,7 +70,7 @@ class PolicyExportTest {
     @Test
     void k8s_agentsCanReachOnlyTheGateway_asTheStaticCheckSees() throws Exception {
         String out = export(ExportFormat.K8S);
-        var policies = NetworkPolicyReader.read("export.yaml", out, null);
+        var policies = NetworkPolicyReader.read("export.yaml", out).policies();
         StaticCheck.Report agents = StaticCheck.check(policies, PodLabels.parse("app=airlock-agent"), "default", org().production());
         StaticCheck.Report gateway = StaticCheck.check(policies, PodLabels.parse("app=airlock-gateway"), "default", org().production());
         // Positive control: pods the export does not select are open, and production is reachable for them.

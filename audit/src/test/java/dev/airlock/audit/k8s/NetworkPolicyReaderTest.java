@@ -25,7 +25,7 @@ class NetworkPolicyReaderTest {
     })
     void read_refusesWithPosition(String name, String spec, String where, String message) {
         ManifestException e = catchThrowableOfType(ManifestException.class,
-                () -> NetworkPolicyReader.read("np.yaml", HEAD + spec.replace("\\n", "\n"), null));
+                () -> NetworkPolicyReader.read("np.yaml", HEAD + spec.replace("\\n", "\n")));
         assertThat(e).as(name).isNotNull();
         Problem p = e.problems().get(0);
         assertThat(p.position().line() + ":" + p.position().column()).isEqualTo(where);
@@ -40,20 +40,20 @@ class NetworkPolicyReaderTest {
         "no kind                    | 'apiVersion: v1\n'                                       | has no kind",
     })
     void read_refusesDocuments(String name, String text, String message) {
-        ManifestException e = catchThrowableOfType(ManifestException.class, () -> NetworkPolicyReader.read("np.yaml", text.replace("\\n", "\n"), null));
+        ManifestException e = catchThrowableOfType(ManifestException.class, () -> NetworkPolicyReader.read("np.yaml", text.replace("\\n", "\n")));
         assertThat(e).as(name).isNotNull();
         assertThat(e.problems().get(0).message()).contains(message);
     }
 
     @org.junit.jupiter.api.Test
     void read_skipsOtherKinds_andReadsListItems() throws Exception {
-        int[] skipped = new int[1];
-        var policies = NetworkPolicyReader.read("np.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
-                + "apiVersion: v1\nkind: List\nitems:\n- " + HEAD.replace("\n", "\n  ").strip() + "\n", skipped);
+        NetworkPolicyReader.Result read = NetworkPolicyReader.read("np.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+                + "apiVersion: v1\nkind: List\nitems:\n- " + HEAD.replace("\n", "\n  ").strip() + "\n");
+        var policies = read.policies();
         assertThat(policies).singleElement().satisfies(p -> {
             assertThat(p.qualifiedName()).isEqualTo("default/p");
             assertThat(p.affectsEgress()).isFalse();
         });
-        assertThat(skipped[0]).isEqualTo(1);
+        assertThat(read.skippedDocuments()).isEqualTo(1);
     }
 }

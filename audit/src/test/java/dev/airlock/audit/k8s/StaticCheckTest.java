@@ -31,7 +31,7 @@ class StaticCheckTest {
 
     static Report check(String org, String manifests) throws Exception {
         OrgPolicy o = PolicyFiles.parseOrg("org.yaml", org);
-        List<NetworkPolicy> policies = NetworkPolicyReader.read("np.yaml", manifests, null);
+        List<NetworkPolicy> policies = NetworkPolicyReader.read("np.yaml", manifests).policies();
         return StaticCheck.check(policies, PodLabels.parse("app=agent,tier=dev"), "agents", o.production());
     }
 
