@@ -6,8 +6,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "policy",
         mixinStandardHelpOptions = true,
-        description = "Validate a policy and explain its decisions.",
-        subcommands = {PolicyCheckCommand.class, PolicyExplainCommand.class})
+        description = "Validate a policy, explain its decisions, export it.",
+        subcommands = {PolicyCheckCommand.class, PolicyExplainCommand.class, PolicyExportCommand.class})
 final class PolicyCommand implements Runnable {
 
     @Spec

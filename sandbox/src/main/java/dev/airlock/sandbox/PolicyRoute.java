@@ -29,6 +29,16 @@ final class PolicyRoute {
         return Integer.toUnsignedString(TABLE);
     }
 
+    /** The {@code ip} arguments (one string) of the route that delivers every marked packet locally. */
+    static String routeCommand() {
+        return "route replace local 0.0.0.0/0 dev lo table " + table();
+    }
+
+    /** The {@code ip} arguments of the rule that sends marked packets to {@link #TABLE}. */
+    static java.util.List<String> ruleArguments() {
+        return java.util.List.of("rule", "add", "fwmark", markHex(), "lookup", table(), "pref", Integer.toString(PRIORITY));
+    }
+
     private PolicyRoute() {
     }
 }

@@ -221,19 +221,20 @@ public final class SandboxLauncher implements AutoCloseable {
 
     static Network network(SandboxRecord r, GatewayPorts gateway) {
         String ns = r.netns();
+        // The same rendering `airlock policy export --format nftables` prints (NetworkRules).
+        NetworkRules rules = NetworkRules.of(r, gateway);
         return new Network(
                 List.of(new KernelOp.CreateNetns(ns),
                         // Both ends start down: neither has an address, IPv6 or otherwise, until the rules exist.
                         new KernelOp.CreateVethPair(r.hostLink(), r.sandboxLink(), ns)),
                 List.of(new KernelOp.Sysctl(ns, List.of("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"), "1"),
-                        new KernelOp.ApplyNftRuleset(ns, r.nftTable(), Rulesets.sandbox(r.nftTable(), r.sandboxLink(), r.hostAddress(),
-                                r.sandboxAddress())),
+                        new KernelOp.ApplyNftRuleset(ns, rules.table(), rules.sandboxRuleset()),
                         new KernelOp.SetLinkUp(ns, "lo"),
                         new KernelOp.AddAddress(ns, r.sandboxLink(), r.sandboxAddress(), 30),
                         new KernelOp.SetLinkUp(ns, r.sandboxLink()),
                         new KernelOp.AddDefaultRoute(ns, r.hostAddress())),
                 List.of(new KernelOp.Sysctl(null, List.of("net.ipv6.conf." + r.hostLink() + ".disable_ipv6"), "1"),
-                        new KernelOp.ApplyNftRuleset(null, r.nftTable(), Rulesets.host(r.nftTable(), r.hostLink(), r.hostAddress(), gateway)),
+                        new KernelOp.ApplyNftRuleset(null, rules.table(), rules.hostRuleset()),
                         new KernelOp.AddAddress(null, r.hostLink(), r.hostAddress(), 30),
                         new KernelOp.SetLinkUp(null, r.hostLink())));
     }

@@ -197,10 +197,10 @@ final class SystemKernelOps implements KernelOps {
                     throw refused(op, "the TPROXY rule's priority is " + PolicyRoute.PRIORITY);
                 }
                 yield List.of(
-                        new Ip(null, "route replace local 0.0.0.0/0 dev lo table " + PolicyRoute.table(), null),
+                        new Ip(null, PolicyRoute.routeCommand(), null),
                         // Another launcher may have added it first: "File exists" means it is there.
-                        new Exec(List.of(tools.ip().toString(), "rule", "add", "fwmark", PolicyRoute.markHex(), "lookup",
-                                PolicyRoute.table(), "pref", Integer.toString(PolicyRoute.PRIORITY)), "", "File exists"));
+                        new Exec(java.util.stream.Stream.concat(java.util.stream.Stream.of(tools.ip().toString()),
+                                PolicyRoute.ruleArguments().stream()).toList(), "", "File exists"));
             }
             case KernelOp.DeletePolicyRule o -> {
                 ourRule(o.mark(), o.table(), op);

@@ -1,0 +1,32 @@
+package dev.airlock.audit.export;
+
+import dev.airlock.policy.Phase;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.Rule;
+import java.util.List;
+
+/**
+ * {@code airlock policy export}: a project's policy, with its organisation's, as enforcement
+ * configuration. The allows are the ones in force while the agent runs (the project's own and its
+ * presets'; {@code network.setup.allow} is for workspace setup only and is not exported).
+ * Output is deterministic: the same files give the same bytes.
+ */
+public final class PolicyExport {
+
+    private PolicyExport() {
+    }
+
+    public static String render(ExportFormat format, ProjectPolicy project, OrgPolicy org, ExportSettings settings) throws PolicyException {
+        // Compiling refuses what the engine would refuse (unknown presets, for one), as `policy check` does.
+        PolicyEngine.compile(project, org, Phase.RUN, List.of());
+        List<Rule> allows = PolicyEngine.effectiveAllows(project, org, Phase.RUN);
+        return switch (format) {
+            case NFTABLES -> NftablesExport.render(project, settings);
+            case K8S -> KubernetesExport.render(project, org, settings);
+            case CILIUM -> CiliumExport.render(project, org, allows, settings);
+        };
+    }
+}
