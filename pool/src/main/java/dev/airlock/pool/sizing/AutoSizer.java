@@ -8,7 +8,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -43,8 +42,7 @@ public final class AutoSizer {
             throws ClaimStoreException {
         Instant now = clock.instant();
         List<ClaimRecord> records = store.query(project, now.minus(window));
-        Instant from = records.isEmpty() ? now : records.getFirst().time().atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant();
-        Demand demand = Demand.fromClaims(records, from, now, zone, Optional.empty());
+        Demand demand = Demand.recent(records, now, window, zone, Optional.empty());
         return new AutoSizer(Recommendation.compute(project, demand, settings), clock);
     }
 

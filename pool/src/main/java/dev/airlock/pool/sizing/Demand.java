@@ -109,6 +109,38 @@ public record Demand(Instant from, Instant to, ZoneId zone, long claims, List<Ho
         return measure(times, from, to, zone, refill);
     }
 
+    /**
+     * Demand from a store's recent history: the last {@code window} before {@code now}, or from the
+     * first claim's hour if that is later, so time before anything was recorded does not dilute the
+     * rates. With no claims at all the window is empty and every hour has rate 0.
+     */
+    public static Demand recent(List<ClaimRecord> records, Instant now, Duration window, ZoneId zone, Optional<Duration> refillOverride) {
+        Instant from = now.minus(window);
+        Optional<Instant> first = records.stream().map(ClaimRecord::time).filter(t -> !t.isAfter(now)).min(Instant::compareTo);
+        if (first.isEmpty()) {
+            from = now;
+        } else {
+            Instant firstHour = first.get().atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant();
+            from = firstHour.isAfter(from) ? firstHour : from;
+        }
+        return fromClaims(records, from, now, zone, refillOverride);
+    }
+
+    /**
+     * Demand from a trace: the window runs from the start of the first claim's hour to the end of the
+     * last claim's hour, so the trace's own span (not the time it is read) decides the exposure.
+     */
+    public static Demand covering(List<Instant> claimTimes, ZoneId zone, RefillEstimate refill) {
+        if (claimTimes.isEmpty()) {
+            throw new IllegalArgumentException("there are no claims to measure");
+        }
+        Instant first = claimTimes.stream().min(Instant::compareTo).orElseThrow();
+        Instant last = claimTimes.stream().max(Instant::compareTo).orElseThrow();
+        Instant from = first.atZone(zone).truncatedTo(ChronoUnit.HOURS).toInstant();
+        Instant to = last.atZone(zone).truncatedTo(ChronoUnit.HOURS).plusHours(1).toInstant();
+        return measure(claimTimes, from, to, zone, refill);
+    }
+
     /** Seconds of {@code [from, to)} in each hour of the week, walking wall-clock hour boundaries (DST-safe). */
     private static double[] exposure(Instant from, Instant to, ZoneId zone) {
         double[] exposure = new double[HourOfWeek.COUNT];

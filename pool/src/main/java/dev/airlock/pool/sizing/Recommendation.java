@@ -68,6 +68,59 @@ public record Recommendation(String project, PoolSettings settings, Demand deman
         return new HourPlan(h.hour(), h, a, Choice.of(size, a), smaller, Choice.of(size + 1, a), meets);
     }
 
+    /**
+     * Consecutive hours of the week with the same recommended size, for a compact listing. Within a
+     * span the hit rates shown are the worst hour's (what the span guarantees at least) and the idle
+     * members and claims per hour are the span's means.
+     *
+     * @param first          the span's first hour
+     * @param last           the span's last hour (inclusive)
+     * @param claimsPerHour  mean arrival rate over the span, claims per hour
+     * @param observed       whether every hour of the span was in the history window
+     */
+    public record Span(HourOfWeek first, HourOfWeek last, double claimsPerHour, boolean observed, boolean meetsTarget,
+            Choice chosen, Optional<Choice> smaller, Choice larger) {
+    }
+
+    /** The week as spans of equal size (and equal target verdict), Monday 00:00 first. */
+    public List<Span> spans() {
+        List<Span> spans = new ArrayList<>();
+        int start = 0;
+        for (int h = 1; h <= HourOfWeek.COUNT; h++) {
+            if (h == HourOfWeek.COUNT || hours.get(h).chosen().size() != hours.get(start).chosen().size()
+                    || hours.get(h).meetsTarget() != hours.get(start).meetsTarget()) {
+                spans.add(span(hours.subList(start, h)));
+                start = h;
+            }
+        }
+        return spans;
+    }
+
+    private static Span span(List<HourPlan> plans) {
+        double claims = 0;
+        boolean observed = true;
+        for (HourPlan p : plans) {
+            claims += p.demand().ratePerHour();
+            observed &= p.demand().observed();
+        }
+        HourPlan firstPlan = plans.getFirst();
+        Optional<Choice> smaller = firstPlan.smaller().isEmpty() ? Optional.empty()
+                : Optional.of(merge(plans.stream().map(p -> p.smaller().orElseThrow()).toList()));
+        return new Span(firstPlan.hour(), plans.getLast().hour(), claims / plans.size(), observed, firstPlan.meetsTarget(),
+                merge(plans.stream().map(HourPlan::chosen).toList()), smaller, merge(plans.stream().map(HourPlan::larger).toList()));
+    }
+
+    /** Same-size choices of several hours as one: the worst hit rate, the mean idle. */
+    private static Choice merge(List<Choice> choices) {
+        double worst = 1.0;
+        double idle = 0;
+        for (Choice c : choices) {
+            worst = Math.min(worst, c.hitRate());
+            idle += c.idleMembers();
+        }
+        return new Choice(choices.getFirst().size(), worst, idle / choices.size());
+    }
+
     public HourPlan at(HourOfWeek hour) {
         return hours.get(hour.index());
     }

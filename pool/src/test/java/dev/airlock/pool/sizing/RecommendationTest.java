@@ -87,4 +87,14 @@ class RecommendationTest {
         assertThat(r.weeklyHitRate()).as("only Monday 09:00 has claims").isCloseTo(0.9816154296633519, within(1e-12));
         assertThat(r.weeklyIdleSandboxHours()).isCloseTo(5.091922851683241, within(1e-12));
     }
+
+    @Test
+    void spans_collapseEqualConsecutiveHours() {
+        Recommendation r = Recommendation.compute("payments", LOAD_5, new PoolSettings(0, 20, 0.98));
+        assertThat(r.spans()).extracting(s -> s.first().index() + "-" + s.last().index() + ":" + s.chosen().size())
+                .containsExactly("0-8:0", "9-9:10", "10-167:0");
+        Recommendation.Span busy = r.spans().get(1);
+        assertThat(busy.claimsPerHour()).isCloseTo(60.0, within(1e-9));
+        assertThat(busy.smaller().orElseThrow().size()).isEqualTo(9);
+    }
 }
