@@ -74,6 +74,22 @@ final class PoolInputs {
         return mine;
     }
 
+    /**
+     * The usage database named by --db or --state (default: STATE/airlock.db). It must exist: the
+     * pool commands only read history, and opening a missing file would create an empty database.
+     */
+    static Path database(Path db, Path state) throws BadInput {
+        if (db != null && state != null) {
+            throw new BadInput("--db and --state both name the database; pass one");
+        }
+        Path file = db != null ? db : (state != null ? state : StateDirectory.root()).resolve("airlock.db");
+        if (!Files.exists(file)) {
+            throw new BadInput("no usage history at " + file + "; the daemon records claims there"
+                    + " (pass --state DIR or --db FILE if it keeps its state elsewhere), or pass --trace FILE");
+        }
+        return file;
+    }
+
     static ZoneId zone(String option) throws BadInput {
         if (option == null) {
             return ZoneId.systemDefault();

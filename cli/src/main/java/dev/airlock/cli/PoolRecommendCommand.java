@@ -15,7 +15,6 @@ import dev.airlock.pool.usage.ClaimRecord;
 import dev.airlock.pool.usage.ClaimStore;
 import dev.airlock.pool.usage.ClaimStoreException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -118,14 +117,7 @@ final class PoolRecommendCommand implements Callable<Integer> {
                 r = Recommendation.compute(p, demand, policyChoice.get().settings());
                 historySource = "trace " + trace;
             } else {
-                if (db != null && state != null) {
-                    throw new PoolInputs.BadInput("--db and --state both name the database; pass one");
-                }
-                Path file = db != null ? db : (state != null ? state : StateDirectory.root()).resolve("airlock.db");
-                if (!Files.exists(file)) {
-                    throw new PoolInputs.BadInput("no usage history at " + file + "; the daemon records claims there"
-                            + " (pass --state DIR or --db FILE if it keeps its state elsewhere), or pass --trace FILE");
-                }
+                Path file = PoolInputs.database(db, state);
                 String p = project != null ? project : policyChoice.get().project().orElseThrow(() -> new PoolInputs.BadInput(
                         "which project? pass --project P, or --policy F (no airlock.yaml here)"));
                 Instant now = Clock.systemUTC().instant();

@@ -14,6 +14,8 @@ import dev.airlock.pool.sizing.Demand;
 import dev.airlock.pool.sizing.ErlangB;
 import dev.airlock.pool.sizing.Recommendation;
 import dev.airlock.pool.sizing.RefillEstimate;
+import dev.airlock.pool.usage.ClaimStore;
+import dev.airlock.pool.usage.ClaimStoreException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -39,18 +41,29 @@ import picocli.CommandLine.Spec;
             "Each claim takes a ready member and starts a refill lasting --refill; a claim that finds none",
             "ready is a cold start. Deterministic for a given --seed."
         },
-        footer = {"", "DUR is 45s, 500ms, 2m or 1h (fixed) or exp:45s (exponential with that mean).",
+        footer = {"", "Claims come from --trace FILE, or from the daemon's history with --db FILE or --state DIR",
+            "(recorded claims keep no hold time: pass --hold for the in-use figures).",
+            "", "DUR is 45s, 500ms, 2m or 1h (fixed) or exp:45s (exponential with that mean).",
             "", "Examples:",
             "  airlock pool simulate --trace examples/pool-trace.csv --size 3 --refill 2m",
             "  airlock pool simulate --trace examples/pool-trace.csv --policy examples/airlock.yaml --refill exp:2m --zone UTC",
-            "", "Exit codes: 0 simulated; 1 invalid input."})
+            "", "Exit codes: 0 simulated; 1 invalid input; 125 the database cannot be read."})
 final class PoolSimulateCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--trace", paramLabel = "FILE", required = true, description = "The claims to replay (CSV time,project,durationSeconds).")
+    @Option(names = "--trace", paramLabel = "FILE", description = "The claims to replay (CSV time,project,durationSeconds).")
     Path trace;
+
+    @Option(names = "--db", paramLabel = "FILE", description = "Replay the daemon's recorded claims from this database instead of a trace.")
+    Path db;
+
+    @Option(names = "--state", paramLabel = "DIR", description = "Replay the recorded claims in DIR/airlock.db instead of a trace.")
+    Path state;
+
+    @Option(names = "--weeks", paramLabel = "N", defaultValue = "4", description = "Weeks of database history to replay (default: 4).")
+    int weeks;
 
     @Option(names = "--size", paramLabel = "N", description = "Keep a fixed pool of N members.")
     Integer size;
@@ -80,6 +93,10 @@ final class PoolSimulateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (trace == null && db == null && state == null) {
+            err.println("airlock: pass the claims to replay: --trace FILE, or --db FILE/--state DIR for the daemon's history");
+            return ExitCodes.BAD_INPUT;
+        }
         if ((size == null) == (policy == null)) {
             err.println("airlock: pass exactly one of --size N (a fixed pool) and --policy F (auto mode)");
             return ExitCodes.BAD_INPUT;
@@ -87,6 +104,7 @@ final class PoolSimulateCommand implements Callable<Integer> {
         SimulationReport report;
         SizingPolicy sizing;
         String p;
+        String source;
         List<TraceClaim> claims;
         double predicted;
         Distribution refillTime;
@@ -94,7 +112,29 @@ final class PoolSimulateCommand implements Callable<Integer> {
             refillTime = PoolInputs.distribution("--refill", refill);
             Optional<Distribution> holdTime = hold == null ? Optional.empty() : Optional.of(PoolInputs.distribution("--hold", hold));
             ZoneId zoneId = PoolInputs.zone(zone);
-            List<TraceClaim> all = TraceFile.read(trace);
+            List<TraceClaim> all;
+            if (trace != null) {
+                if (db != null || state != null) {
+                    throw new PoolInputs.BadInput("--trace replaces the database; drop --db/--state, or drop --trace");
+                }
+                all = TraceFile.read(trace);
+                source = trace.toString();
+            } else {
+                if (weeks < 1 || weeks > 52) {
+                    throw new PoolInputs.BadInput("invalid --weeks " + weeks + "; write a whole number of weeks from 1 to 52");
+                }
+                Path file = PoolInputs.database(db, state);
+                try (ClaimStore store = ClaimStore.open(file)) {
+                    all = TraceFile.fromRecords(store.queryAll(Clock.systemUTC().instant().minus(Duration.ofDays(7L * weeks))));
+                } catch (ClaimStoreException e) {
+                    err.println("airlock: " + e.getMessage());
+                    return ExitCodes.AIRLOCK_ERROR;
+                }
+                if (all.isEmpty()) {
+                    throw new PoolInputs.BadInput(file + " holds no claims from the last " + weeks + " weeks; pass --trace FILE, or more --weeks");
+                }
+                source = file.toString();
+            }
             PoolInputs.PolicyChoice choice;
             if (policy != null) {
                 Optional<PoolInputs.PolicyChoice> loaded = PoolInputs.policy(policy, err);
@@ -108,8 +148,8 @@ final class PoolSimulateCommand implements Callable<Integer> {
                 }
                 choice = new PoolInputs.PolicyChoice(Optional.empty(), dev.airlock.policy.model.ProjectPolicy.PoolSettings.DEFAULT, "--size");
             }
-            p = PoolInputs.project(project, choice, all, trace);
-            claims = PoolInputs.ofProject(all, p, trace);
+            p = PoolInputs.project(project, choice, all, Path.of(source));
+            claims = PoolInputs.ofProject(all, p, Path.of(source));
             Demand demand = Demand.covering(claims.stream().map(TraceClaim::time).toList(), zoneId, RefillEstimate.given(refillTime.mean()));
             if (size != null) {
                 sizing = new SizingPolicy.Fixed(size);
@@ -130,7 +170,7 @@ final class PoolSimulateCommand implements Callable<Integer> {
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("project", p);
-            m.put("trace", trace.toString());
+            m.put("claimsFrom", source);
             m.put("policy", sizing instanceof SizingPolicy.Fixed ? "fixed" : "auto");
             m.put("size", size);
             m.put("refill", refillTime.toString());
@@ -149,7 +189,7 @@ final class PoolSimulateCommand implements Callable<Integer> {
             m.put("refills", report.refills());
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
         } else {
-            out.printf(Locale.ROOT, "replayed %d claims of %s from %s against %s, refill %s, seed %d%n", report.claims(), p, trace,
+            out.printf(Locale.ROOT, "replayed %d claims of %s from %s against %s, refill %s, seed %d%n", report.claims(), p, source,
                     policyText, refillTime, seed);
             out.printf(Locale.ROOT, "  warm hit rate      %s (%d warm, %d cold)%n", PoolRecommendCommand.percent(report.hitRate()),
                     report.warm(), report.cold());

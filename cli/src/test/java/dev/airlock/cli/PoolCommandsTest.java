@@ -181,4 +181,32 @@ class PoolCommandsTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("replayed 2960 claims of payments").contains("warm hit rate");
     }
+
+    @Test
+    void simulate_database_replaysTheRecordedClaims() throws Exception {
+        Path db = dir.resolve("airlock.db");
+        Instant start = Instant.now().minus(Duration.ofDays(3));
+        List<ClaimRecord> records = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            records.add(ClaimRecord.cold("payments", start.plusSeconds(600L * i), Duration.ofSeconds(3), Duration.ofSeconds(3)));
+        }
+        records.add(ClaimRecord.failed("billing", start, Duration.ZERO));
+        try (ClaimStore store = ClaimStore.open(db)) {
+            store.appendAll(records);
+        }
+        Cli r = Cli.run("pool", "simulate", "--db", db.toString(), "--project", "payments", "--size", "1", "--refill", "1m", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("claimsFrom").asText()).isEqualTo(db.toString());
+        assertThat(j.get("claims").asInt()).isEqualTo(30);
+        // Claims 10 minutes apart, refills of 1 minute: one member serves every claim.
+        assertThat(j.get("warm").asInt()).isEqualTo(30);
+    }
+
+    @Test
+    void simulate_noClaimSource_saysWhichOptions() {
+        Cli r = Cli.run("pool", "simulate", "--size", "1", "--refill", "1m");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("--trace FILE, or --db FILE/--state DIR");
+    }
 }
