@@ -30,6 +30,10 @@ import java.util.Optional;
  * schema in one transaction and refuses a database written by a newer Airlock instead of guessing.
  * Times are stored as epoch microseconds and durations as microseconds (finer values are truncated).
  *
+ * <p>{@code user_version} is one number per database file, and this class owns it. A component that
+ * adds tables to the same file must add its statements as further {@link #MIGRATIONS} entries (so one
+ * list orders every migration), or keep its own file.
+ *
  * <p>Thread-safe: one connection, every method synchronised. Claims arrive at human rates, so
  * serialising them costs nothing that matters.
  */

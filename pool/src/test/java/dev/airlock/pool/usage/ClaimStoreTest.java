@@ -176,4 +176,33 @@ class ClaimStoreTest {
         assertThatThrownBy(() -> ClaimRecord.failed("payments", NOW, Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("negative");
     }
+
+    /** The daemon records claims from many request threads at once; none may be lost or torn. */
+    @Test
+    void append_fromManyThreads_keepsEveryClaim() throws Exception {
+        int threads = 8;
+        int each = 50;
+        try (ClaimStore store = open()) {
+            List<Thread> running = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                running.add(Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < each; i++) {
+                        try {
+                            store.append(warm("p" + id, NOW.minusSeconds(i)));
+                        } catch (ClaimStoreException e) {
+                            failures.add(e);
+                        }
+                    }
+                }));
+            }
+            for (Thread t : running) {
+                t.join();
+            }
+            assertThat(failures).isEmpty();
+            assertThat(store.queryAll(Instant.EPOCH)).hasSize(threads * each);
+            assertThat(store.query("p3", Instant.EPOCH)).hasSize(each);
+        }
+    }
 }
