@@ -13,6 +13,10 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.pool.sizing.AutoSizer;
+import dev.airlock.pool.usage.ClaimRecord;
+import dev.airlock.pool.usage.ClaimStore;
+import dev.airlock.pool.usage.ClaimStoreException;
 import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
@@ -93,13 +97,19 @@ public final class Daemon implements AutoCloseable {
     private final DaemonEvents events;
     private final SandboxHost host;
     private final MemberRecords records;
+    private final ClaimStore usage;
+    private final UsageRecorder recorder;
     private final ScheduledExecutorService background;
     private final Map<String, ProjectPool> projects = new LinkedHashMap<>();
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    /** Auto-sized projects and their current sizer (empty while the history cannot be read). */
+    private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
+    /** How much usage history auto mode reads (DESIGN: sizing per hour of the week). */
+    private static final Duration SIZING_WINDOW = Duration.ofDays(28);
     private final List<MemberRecords.Row> recovered;
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
-            MemberRecords records, ScheduledExecutorService background, List<MemberRecords.Row> recovered) {
+            MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered) {
         this.config = config;
         this.log = log;
         this.clock = clock;
@@ -108,6 +118,8 @@ public final class Daemon implements AutoCloseable {
         this.events = events;
         this.host = host;
         this.records = records;
+        this.usage = usage;
+        this.recorder = new UsageRecorder(usage, poolMetrics, clock, log);
         this.background = background;
         this.recovered = recovered;
     }
@@ -146,11 +158,18 @@ public final class Daemon implements AutoCloseable {
         }
         MemberRecords records;
         List<MemberRecords.Row> previous;
+        ClaimStore usage;
+        try {
+            usage = ClaimStore.open(config.state().resolve("airlock.db"));
+        } catch (ClaimStoreException e) {
+            throw new DaemonException(e.getMessage());
+        }
         try {
             records = MemberRecords.open(config.state().resolve("airlock.db"));
             previous = records.all();
             records.clear();
-        } catch (SQLException e) {
+ } catch (SQLException e) {
+            closeQuietly(usage, log);
             throw new DaemonException("cannot open the daemon database " + config.state().resolve("airlock.db") + ": " + e.getMessage()
                     + ". Fix: check the state directory; move a corrupt database aside.");
         }
@@ -162,10 +181,12 @@ public final class Daemon implements AutoCloseable {
             host = SandboxHost.start(new SandboxHost.Config(config.state(), resolver, events, new GatewayMetrics(meters), 2));
         } catch (IOException | SandboxException e) {
             records.close();
+            closeQuietly(usage, log);
             throw new DaemonException(e.getMessage());
         }
         ScheduledExecutorService background = Executors.newScheduledThreadPool(4, Thread.ofVirtual().name("airlock-pool-", 0).factory());
-        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, background, previous);
+        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous);
+        d.reloadHistory();
         if (!previous.isEmpty()) {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
                     + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
@@ -174,6 +195,10 @@ public final class Daemon implements AutoCloseable {
             d.addProject(e.getKey().project(), e.getValue(), engines.get(e.getKey()));
         }
         d.projects.values().forEach(p -> p.pool().refill());
+        // auto sizes follow the hour of the week: re-read the history hourly, reconcile every minute
+        background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
+        background.scheduleAtFixedRate(() -> d.projects.values().forEach(p -> p.pool().refill()), 1, 1,
+                java.util.concurrent.TimeUnit.MINUTES);
         return d;
     }
 
@@ -209,16 +234,61 @@ public final class Daemon implements AutoCloseable {
                 }
             }
         };
-        int min = policy.pool().min();
-        int max = policy.pool().max();
-        java.util.function.IntSupplier desired = cfg.size().isPresent()
-                ? () -> cfg.size().get()
-                : () -> Math.max(min, Math.min(max, min));
+        java.util.function.IntSupplier desired;
+        if (cfg.size().isPresent()) {
+            int fixed = cfg.size().get();
+            desired = () -> fixed;
+        } else {
+            sizers.put(project, sizer(project, policy));
+            desired = () -> sizers.get(project).map(AutoSizer::desiredSize).orElse(policy.pool().min());
+        }
         WarmPool<SandboxHost.Member> pool = new WarmPool<>(project,
                 new WarmPool.Settings(cfg.hardLimit(), Duration.ofSeconds(1), Duration.ofMinutes(5)), factory, desired, background,
-                System::nanoTime, poolMetrics);
+                System::nanoTime, recorder);
         poolMetrics.watch(project, pool::status);
         projects.put(project, new ProjectPool(project, policy, engine, pool, cfg));
+    }
+
+    private static void closeQuietly(ClaimStore store, PrintStream log) {
+        try {
+            store.close();
+        } catch (ClaimStoreException e) {
+            log.println("airlock daemon: closing the usage history: " + e.getMessage());
+        }
+    }
+
+    /** Auto mode: the recommendation from this project's usage history (empty when it cannot be read). */
+    private Optional<AutoSizer> sizer(String project, ProjectPolicy policy) {
+        try {
+            return Optional.of(AutoSizer.fromHistory(usage, project, policy.pool(), SIZING_WINDOW, java.time.ZoneId.systemDefault(), clock));
+        } catch (ClaimStoreException | RuntimeException e) {
+            log.println("airlock daemon: cannot size the pool of " + project + " from its history (" + e.getMessage()
+                    + "); keeping pool.min until the next hourly try");
+            return Optional.empty();
+        }
+    }
+
+    /** Recomputes every auto-sized pool's recommendation from the history, then reconciles. */
+    private void resize() {
+        for (ProjectPool p : projects.values()) {
+            if (sizers.containsKey(p.project())) {
+                sizers.put(p.project(), sizer(p.project(), p.policy()));
+            }
+            p.pool().refill();
+        }
+    }
+
+    /** The hourly warm/cold series of the dashboard, from the recorded history. */
+    private void reloadHistory() {
+        try {
+            for (ClaimRecord r : usage.queryAll(clock.instant().minus(Duration.ofDays(14)))) {
+                if (r.result() != ClaimRecord.Result.FAILED) {
+                    poolMetrics.history(r.time(), r.result() == ClaimRecord.Result.WARM);
+                }
+            }
+        } catch (ClaimStoreException e) {
+            log.println("airlock daemon: cannot read the usage history: " + e.getMessage());
+        }
     }
 
     /**
@@ -330,6 +400,8 @@ public final class Daemon implements AutoCloseable {
         }
         projects.values().forEach(p -> p.pool().close());
         background.shutdownNow();
+        recorder.close();
+        closeQuietly(usage, log);
         host.close();
         events.close();
         try {

@@ -77,7 +77,7 @@ final class PoolMetrics implements PoolListener {
     }
 
     @Override
-    public void claimed(String project, Result result, Duration took, Duration age) {
+    public void claimed(String project, Result result, Duration took, Duration age, Duration built) {
         counter(project, result).increment();
         Timer.builder("airlock.claim.duration").tag("result", result.code()).publishPercentiles(0.5, 0.99).register(registry).record(took);
         if (result == Result.COLD) {

@@ -13,7 +13,7 @@ final class DaemonFixture {
     private DaemonFixture() {
     }
 
-    /** Writes the files and returns the config path. {@code extra} lines are appended to the config. */
+    /** Writes the files and returns the config path ({@code size} below 0: auto). {@code extra} lines are appended to the config. */
     static Path write(Path dir, int size, int hardLimit, String... extra) throws IOException {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
@@ -33,7 +33,7 @@ final class DaemonFixture {
                 "hosts: hosts",
                 "projects:",
                 "  - policy: airlock.yaml",
-                "    size: " + size,
+                "    size: " + (size < 0 ? "auto" : Integer.toString(size)),
                 "    hardLimit: " + hardLimit), Stream.of(extra)).toList()) + "\n";
         Path file = dir.resolve("daemon.yaml");
         Files.writeString(file, config);

@@ -108,6 +108,38 @@ class DaemonIT {
     }
 
     @Test
+    void autoSize_followsTheRecordedUsage_andClaimsAreRecorded() throws Exception {
+        Path config = DaemonFixture.write(tmp, -1, 8);
+        java.nio.file.Files.createDirectories(tmp.resolve("state"));
+        java.time.Instant now = java.time.Instant.now();
+        try (dev.airlock.pool.usage.ClaimStore store = dev.airlock.pool.usage.ClaimStore.open(tmp.resolve("state/airlock.db"))) {
+            // four weeks of two claims a minute, each member having taken a minute to build: λT = 2
+            List<dev.airlock.pool.usage.ClaimRecord> history = new ArrayList<>();
+            for (long m = 28L * 24 * 60; m > 1; m--) {
+                for (int k = 0; k < 2; k++) {
+                    history.add(dev.airlock.pool.usage.ClaimRecord.warm("daemon-it", now.minusSeconds(m * 60 + k * 20),
+                            java.time.Duration.ofMillis(1), java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)));
+                }
+            }
+            store.appendAll(history);
+        }
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            JsonNode s = status(c);
+            assertThat(s.path("sizing").asText()).isEqualTo("auto");
+            // Erlang-B: the smallest S with 1 - B(S, 2) >= 0.9 is 4 (B(4,2) = 0.095), the policy's max
+            assertThat(s.path("desired").asInt()).isEqualTo(4);
+            eventually(() -> status(c).path("ready").asInt() == 4, "auto-sized pool filled");
+            assertThat(c.delete("/v1/sandboxes/" + c.post("/v1/claims", JSON.createObjectNode().put("project", "daemon-it"))
+                    .body().path("sandbox").asText()).status()).isEqualTo(200);
+        }
+        try (dev.airlock.pool.usage.ClaimStore store = dev.airlock.pool.usage.ClaimStore.open(tmp.resolve("state/airlock.db"))) {
+            assertThat(store.query("daemon-it", now.minusSeconds(5))).singleElement()
+                    .satisfies(r -> assertThat(r.result()).isEqualTo(dev.airlock.pool.usage.ClaimRecord.Result.WARM));
+        }
+    }
+
+    @Test
     void claim_fiftyConcurrent_getFiftyDistinctSandboxes() throws Exception {
         Path config = DaemonFixture.write(tmp, 4, 64);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {

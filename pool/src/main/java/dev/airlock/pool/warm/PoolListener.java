@@ -13,8 +13,11 @@ public interface PoolListener {
         }
     }
 
-    /** A claim ended: how, how long it took, and how long the member had been ready (warm claims). */
-    void claimed(String project, Result result, Duration took, Duration age);
+    /**
+     * A claim ended: how, how long it took, how long the member had been ready (warm claims), and how
+     * long building it took (warm: in the background; cold: during the claim; failed: zero).
+     */
+    void claimed(String project, Result result, Duration took, Duration age, Duration built);
 
     /** A background build finished in {@code took}. */
     void refilled(String project, Duration took);
@@ -24,7 +27,7 @@ public interface PoolListener {
 
     PoolListener NONE = new PoolListener() {
         @Override
-        public void claimed(String project, Result result, Duration took, Duration age) {
+        public void claimed(String project, Result result, Duration took, Duration age, Duration built) {
         }
 
         @Override

@@ -68,7 +68,7 @@ public final class WarmPool<M> implements AutoCloseable {
         }
     }
 
-    private record Ready<M>(M member, long readySince) {
+    private record Ready<M>(M member, long readySince, Duration built) {
     }
 
     private final String project;
@@ -128,7 +128,8 @@ public final class WarmPool<M> implements AutoCloseable {
                 failedClaims++;
                 String why = "project " + project + " has " + total() + " sandboxes, its hard limit. Fix: release some, or raise"
                         + " the hard limit in the daemon configuration.";
-                listener.claimed(project, PoolListener.Result.FAILED, Duration.ofNanos(nanoTime.getAsLong() - start), Duration.ZERO);
+                listener.claimed(project, PoolListener.Result.FAILED, Duration.ofNanos(nanoTime.getAsLong() - start), Duration.ZERO,
+                        Duration.ZERO);
                 throw new ClaimException(why, null);
             } else {
                 warming++; // counted against the hard limit while it builds
@@ -137,7 +138,7 @@ public final class WarmPool<M> implements AutoCloseable {
         refill();
         if (r != null) {
             Duration age = Duration.ofNanos(start - r.readySince());
-            listener.claimed(project, PoolListener.Result.WARM, Duration.ofNanos(nanoTime.getAsLong() - start), age);
+            listener.claimed(project, PoolListener.Result.WARM, Duration.ofNanos(nanoTime.getAsLong() - start), age, r.built());
             return new Claim<>(r.member(), true, age);
         }
         M built;
@@ -148,7 +149,8 @@ public final class WarmPool<M> implements AutoCloseable {
                 warming--;
                 failedClaims++;
             }
-            listener.claimed(project, PoolListener.Result.FAILED, Duration.ofNanos(nanoTime.getAsLong() - start), Duration.ZERO);
+            listener.claimed(project, PoolListener.Result.FAILED, Duration.ofNanos(nanoTime.getAsLong() - start), Duration.ZERO,
+                    Duration.ZERO);
             throw new ClaimException("could not build a sandbox for " + project + ": " + e.getMessage(), e);
         }
         boolean keep;
@@ -165,7 +167,7 @@ public final class WarmPool<M> implements AutoCloseable {
             throw new ClaimException("the pool of " + project + " closed during the claim", null);
         }
         Duration took = Duration.ofNanos(nanoTime.getAsLong() - start);
-        listener.claimed(project, PoolListener.Result.COLD, took, Duration.ZERO);
+        listener.claimed(project, PoolListener.Result.COLD, took, Duration.ZERO, took);
         return new Claim<>(built, false, Duration.ZERO);
     }
 
@@ -195,7 +197,11 @@ public final class WarmPool<M> implements AutoCloseable {
         });
     }
 
-    /** Starts builds until {@code ready + warming} reaches the desired size, within the hard limit and the backoff. */
+    /**
+     * Starts builds until {@code ready + warming} reaches the desired size, within the hard limit and
+     * the backoff; above it, destroys the oldest idle members. Call it whenever the desired size may
+     * have changed.
+     */
     public void refill() {
         int toBuild;
         synchronized (lock) {
@@ -216,6 +222,15 @@ public final class WarmPool<M> implements AutoCloseable {
                 return;
             }
             int want = Math.max(0, desired.getAsInt());
+            if (ready.size() > want) {
+                // the desired size fell (auto mode, a quiet hour): the oldest idle members go first
+                List<M> extra = new ArrayList<>();
+                while (ready.size() > want) {
+                    extra.add(ready.pollFirst().member());
+                }
+                background.execute(() -> extra.forEach(factory::destroy));
+                return;
+            }
             toBuild = Math.min(want - ready.size() - warming, settings.hardLimit() - total());
             // after a failure, one build at a time until one succeeds
             if (consecutiveFailures > 0) {
@@ -254,7 +269,7 @@ public final class WarmPool<M> implements AutoCloseable {
             warming--;
             keep = !closed;
             if (keep) {
-                ready.addLast(new Ready<>(m, nanoTime.getAsLong()));
+                ready.addLast(new Ready<>(m, nanoTime.getAsLong(), Duration.ofNanos(nanoTime.getAsLong() - start)));
                 consecutiveFailures = 0;
                 lastFailure = null;
             }

@@ -165,6 +165,20 @@ class WarmPoolTest {
     }
 
     @Test
+    void refill_whenTheDesiredSizeFalls_destroysTheOldestIdleMembers() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger desired = new java.util.concurrent.atomic.AtomicInteger(3);
+        WarmPool<Integer> p = new WarmPool<>("payments", WarmPool.Settings.DEFAULT, members, desired::get, background, System::nanoTime,
+                PoolListener.NONE);
+        p.refill();
+        eventually(() -> p.status().ready() == 3, "three ready");
+        desired.set(1);
+        p.refill();
+        eventually(() -> members.destroyed.size() == 2, "two idle members destroyed");
+        assertThat(p.status().ready()).isEqualTo(1);
+        assertThat(members.alive).hasSize(1);
+    }
+
+    @Test
     void close_destroysEverything_andLeaksNothing() throws Exception {
         WarmPool<Integer> p = pool(3, WarmPool.Settings.DEFAULT);
         p.refill();
