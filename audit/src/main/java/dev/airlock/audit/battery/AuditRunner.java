@@ -282,15 +282,39 @@ public final class AuditRunner {
         List<String> bwrap = process.descendants().map(ProcessHandle::info)
                 .filter(i -> i.command().map(c -> c.endsWith("/bwrap")).orElse(false)).findFirst()
                 .flatMap(i -> i.arguments().map(List::of)).orElse(List.of("(bubblewrap's command line could not be read from /proc)"));
+        Map<String, String> limits = cgroupLimits(sb.cgroup());
+        return new BatteryRun.Isolation(bwrap, proc, ns, mounts, limits);
+    }
+
+    /**
+     * The limits the kernel holds for the sandbox's cgroup: cgroup v2 files in its directory, or,
+     * on a host with v1 hierarchies (its directory is then the one in the pids hierarchy), the
+     * v1 files of the same name in the memory and cpu hierarchies.
+     */
+    static Map<String, String> cgroupLimits(Path cgroup) {
         Map<String, String> limits = new LinkedHashMap<>();
-        for (String f : List.of("memory.max", "cpu.max", "pids.max")) {
-            try {
-                limits.put(f, Files.readString(sb.cgroup().resolve(f)).strip());
-            } catch (IOException e) {
-                limits.put(f, "(not readable: " + e.getMessage() + ")");
+        Path name = cgroup.getFileName();
+        Path root = cgroup.getParent() != null ? cgroup.getParent().getParent() : null;
+        List<Path> candidates = new ArrayList<>(List.of(cgroup.resolve("memory.max"), cgroup.resolve("cpu.max"), cgroup.resolve("pids.max")));
+        if (root != null && name != null) {
+            for (String dir : List.of("memory", "cpu", "cpu,cpuacct")) {
+                Path d = root.resolve(dir).resolve(name);
+                candidates.addAll(List.of(d.resolve("memory.limit_in_bytes"), d.resolve("cpu.cfs_quota_us"), d.resolve("cpu.cfs_period_us")));
             }
         }
-        return new BatteryRun.Isolation(bwrap, proc, ns, mounts, limits);
+        for (Path f : candidates) {
+            if (Files.isRegularFile(f) && !limits.containsKey(f.getFileName().toString())) {
+                try {
+                    limits.put(f.getFileName().toString(), Files.readString(f).strip());
+                } catch (IOException e) {
+                    limits.put(f.getFileName().toString(), "(not readable: " + e.getMessage() + ")");
+                }
+            }
+        }
+        if (limits.isEmpty()) {
+            limits.put("cgroup", "(no limit files found under " + cgroup + ")");
+        }
+        return limits;
     }
 
     private static String readLink(Path p) {
