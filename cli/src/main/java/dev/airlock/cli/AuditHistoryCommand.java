@@ -38,6 +38,7 @@ final class AuditHistoryCommand implements Callable<Integer> {
         }
         problems.forEach(p -> spec.commandLine().getErr().println("airlock: " + p));
         spec.commandLine().getOut().print(json ? HistoryJson.render(entries) : ReportText.history(entries));
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 }

@@ -32,6 +32,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -146,7 +147,7 @@ public final class AuditRunner {
                 BatteryRun.Enforcement enforcement = new BatteryRun.Enforcement("inet " + sb.nftTable(),
                         host("nft", "list", "table", "inet", sb.nftTable()),
                         host("ip", "netns", "exec", sb.netns(), "nft", "list", "table", "inet", sb.nftTable()));
-                Instant started = clock.instant();
+                Instant started = clock.instant().truncatedTo(ChronoUnit.MILLIS);
                 String kernel = host("uname", "-srvmo").strip();
                 progress.println("airlock audit: " + probes.size() + " probes in sandbox " + sb.id() + " (" + project.project() + ")");
                 List<ProbeResult> results = new ArrayList<>();
@@ -186,7 +187,7 @@ public final class AuditRunner {
                 if (o.hosts().isEmpty()) {
                     notes.add("names were resolved with the system resolver; pass --hosts for an air-gapped host");
                 }
-                return new BatteryRun(subject, started, clock.instant(), kernel, sb.id(), o.scope(), enforcement, isolation, results, notes);
+                return new BatteryRun(subject, started, clock.instant().truncatedTo(ChronoUnit.MILLIS), kernel, sb.id(), o.scope(), enforcement, isolation, results, notes);
             }
         } catch (SandboxException e) {
             throw new AuditException(e.getMessage(), e);

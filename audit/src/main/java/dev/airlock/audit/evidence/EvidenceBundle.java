@@ -163,8 +163,9 @@ public final class EvidenceBundle {
             }
         }
 
+        // The latest full audit; a quick one (a warm-pool claim's subset) only when no full one exists.
         Optional<ReportStore.Entry> latest = audits.stream().filter(a -> a.project().equals(name))
-                .max(Comparator.comparing(ReportStore.Entry::started));
+                .max(Comparator.comparing((ReportStore.Entry a) -> "full".equals(a.scope())).thenComparing(ReportStore.Entry::started));
         h.h3("Isolation boundaries and enforcement, as the latest audit saw them");
         if (latest.isEmpty()) {
             String gap = name + ": no audit report yet; run: sudo airlock audit --policy " + policyFile;
@@ -176,7 +177,7 @@ public final class EvidenceBundle {
         Path copy = out.resolve("audits").resolve(a.dir().getFileName().toString());
         copyTree(a.dir(), copy);
         JsonNode report = JSON.readTree(a.dir().resolve("report.json").toFile());
-        h.p("Audit of " + a.started() + ": " + a.result().toUpperCase(Locale.ROOT) + " (" + a.counts() + "), policy sha256 "
+        h.p("Audit (" + a.scope() + " battery) of " + a.started() + ": " + a.result().toUpperCase(Locale.ROOT) + " (" + a.counts() + "), policy sha256 "
                 + a.policySha256() + ".");
         for (String f : List.of("report.html", "report.md", "report.json")) {
             if (Files.exists(copy.resolve(f))) {

@@ -25,7 +25,7 @@ public final class ReportHtml {
             .verdict{display:inline-block;padding:.3rem .8rem;border-radius:4px;font-weight:700;color:#fff}
             .verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}
             table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
-            th{background:#f6f8fa}td.status{font-weight:700;white-space:nowrap}
+            th{background:#f6f8fa}td code{word-break:break-all}td.status{font-weight:700;white-space:nowrap}
             tr.pass td.status{color:#1a7f37}tr.fail td.status{color:#cf222e;background:#ffebe9}
             tr.error td.status{color:#9a6700;background:#fff8c5}tr.not-reachable-here td.status{color:#57606a;background:#f6f8fa}
             pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:12px;max-height:30rem}

@@ -110,12 +110,12 @@ public final class ReportStore {
                 org.isObject() ? Optional.of(org.path("sha256").asText()) : Optional.empty(), counts, statuses);
     }
 
-    /** The changes between consecutive reports of the same project, in order. */
+    /** The changes between consecutive reports of the same project and scope (full to full, quick to quick), in order. */
     public static List<Change> changes(List<Entry> entries) {
         List<Change> out = new ArrayList<>();
         Map<String, Entry> last = new LinkedHashMap<>();
         for (Entry e : entries) {
-            Entry prev = last.put(e.project(), e);
+            Entry prev = last.put(e.project() + " " + e.scope(), e);
             if (prev != null) {
                 out.add(diff(prev, e));
             }

@@ -72,6 +72,26 @@ class ReportStoreTest {
     }
 
     @Test
+    void changes_quickAuditsAreComparedOnlyWithQuickOnes() throws Exception {
+        ReportStore store = new ReportStore(state);
+        var full = RunFixtures.mixed(Instant.parse("2026-11-20T00:00:00Z"));
+        store.save(full, EnumSet.noneOf(Format.class), Optional.empty());
+        var quick = new dev.airlock.audit.battery.BatteryRun(full.subject(), Instant.parse("2026-11-21T00:00:00Z"),
+                Instant.parse("2026-11-21T00:00:05Z"), full.kernel(), full.sandboxId(), dev.airlock.audit.battery.Battery.Scope.QUICK,
+                full.enforcement(), full.isolation(), List.of(RunFixtures.probe("files:state-dir", "files", Status.PASS)), List.of());
+        store.save(quick, EnumSet.noneOf(Format.class), Optional.empty());
+        store.save(RunFixtures.mixed(Instant.parse("2026-11-22T00:00:00Z")), EnumSet.noneOf(Format.class), Optional.empty());
+
+        List<ReportStore.Change> changes = ReportStore.changes(store.list(new ArrayList<>()));
+
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(c.previous().started()).isEqualTo(Instant.parse("2026-11-20T00:00:00Z"));
+            assertThat(c.statusChanges()).isEmpty();
+            assertThat(c.removed()).isEmpty();
+        });
+    }
+
+    @Test
     void list_unreadableReport_isNamedAndSkipped() throws Exception {
         Files.createDirectories(state.resolve("audits/20260101T000000.000Z"));
         Files.writeString(state.resolve("audits/20260101T000000.000Z/report.json"), "{not json");
