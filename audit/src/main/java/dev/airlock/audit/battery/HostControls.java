@@ -83,11 +83,43 @@ public final class HostControls implements AutoCloseable {
         });
     }
 
+    /**
+     * Answers like a small HTTP server: reads the request head first (bounded), then writes the
+     * marker and half-closes. Closing with the request unread would reset the connection, and the
+     * client could lose the answer: a leak would then look like a pass.
+     */
     private void answer(Socket s) {
-        try (s; OutputStream out = s.getOutputStream()) {
+        try (s) {
+            s.setSoTimeout(2000);
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[8192];
+            int n = 0;
+            try {
+                while (n < buf.length) {
+                    int r = in.read(buf, n, buf.length - n);
+                    if (r < 0) {
+                        break;
+                    }
+                    n += r;
+                    if (new String(buf, 0, n, StandardCharsets.ISO_8859_1).contains("\r\n\r\n")) {
+                        break;
+                    }
+                }
+            } catch (SocketTimeoutException e) {
+                // a client that sends nothing (or not HTTP) still gets the marker
+            }
+            OutputStream out = s.getOutputStream();
             out.write(("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" + marker + "\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
+            s.shutdownOutput();
+            try {
+                while (in.read(buf) >= 0) {
+                    // drain until the client closes, so the close is never a reset
+                }
+            } catch (SocketTimeoutException e) {
+                // the client keeps it open: close anyway
+            }
         } catch (IOException e) {
             // the peer left: nothing to answer
         }

@@ -39,6 +39,14 @@ class AuditBatteryIT {
         dir = Files.createTempDirectory("alk-audit-it-");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         world = DemoWorld.create(dir.resolve("world"));
+        // The public resolvers and addresses some probes aim at go to the world's link too, so that
+        // nothing of this test can leave the machine even if a rule were missing. They go with the link.
+        for (String a : new String[] {"8.8.8.8/32", "1.1.1.1/32"}) {
+            String out = host("ip", "route", "replace", a, "dev", "alkdemoh");
+            if (out.startsWith("FAILED")) {
+                throw new IllegalStateException(out);
+            }
+        }
         Files.writeString(dir.resolve("airlock.yaml"), """
                 version: 1
                 project: audit-demo
@@ -47,6 +55,7 @@ class AuditBatteryIT {
                     - git.demo.test:9418
                     - host: registry.demo.test
                       ports: [80]
+                    - missing.demo.test
                 """);
         Files.writeString(dir.resolve("org.yaml"), """
                 version: 1
@@ -97,6 +106,9 @@ class AuditBatteryIT {
         Map<String, ProbeResult> r = byId(run);
         assertThat(r.get("allowed:registry.demo.test:80").status()).isEqualTo(Status.PASS);
         assertThat(r.get("allowed:git.demo.test:9418").status()).isEqualTo(Status.PASS);
+        // Allowed, but the hosts map does not know it: reported, never passed.
+        assertThat(r.get("allowed:missing.demo.test:80").status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        assertThat(r.get("allowed:missing.demo.test:443").status()).isEqualTo(Status.NOT_REACHABLE_HERE);
         ProbeResult webhook = r.get("production:api.payments.prod.demo.test:proxy");
         assertThat(webhook.status()).isEqualTo(Status.PASS);
         assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
@@ -117,6 +129,7 @@ class AuditBatteryIT {
         ProbeResult leak = byId(run).get("host-service:listener");
         assertThat(leak.status()).isEqualTo(Status.FAIL);
         assertThat(leak.observed()).contains("REACHED").contains("ALK-CONTROL-");
+        assertThat(byId(run).get("proxy-bypass:host-listener:no-proxy").status()).isEqualTo(Status.FAIL);
         // Everything the weakening did not touch still holds.
         assertThat(byId(run).get("production:api.payments.prod.demo.test:proxy").status()).isEqualTo(Status.PASS);
     }
