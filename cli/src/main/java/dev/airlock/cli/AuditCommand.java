@@ -68,7 +68,7 @@ final class AuditCommand implements Callable<Integer> {
         try {
             Audits.Done done = audits.run(sources.policy, PolicySources.orgPath(sources.org), Optional.ofNullable(sources.hosts),
                     quick ? Battery.Scope.QUICK : Battery.Scope.FULL, formats, Optional.ofNullable(report));
-            spec.commandLine().getOut().print(ReportText.summary(done.run(), report != null ? report : done.dir()));
+            spec.commandLine().getOut().print(ReportText.summary(done.run(), done.dir(), Optional.ofNullable(report)));
             spec.commandLine().getOut().flush();
             return done.passed() ? ExitCodes.OK : FAILED;
         } catch (AuditException e) {

@@ -49,6 +49,7 @@ public final class SandboxSession implements AutoCloseable {
     private final List<PreparedSandbox> others = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
     private final ProjectPolicy project;
+    private boolean closed;
 
     private SandboxSession(SandboxLauncher launcher, RunEvents events, Gateway gateway, DnsResponder dns, int transparentPort,
             PreparedSandbox sandbox, ProjectPolicy project) {
@@ -151,8 +152,13 @@ public final class SandboxSession implements AutoCloseable {
         return events.events();
     }
 
+    /** Idempotent: the second call does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         for (Process p : processes) {
             if (p.isAlive()) {
                 p.destroyForcibly();

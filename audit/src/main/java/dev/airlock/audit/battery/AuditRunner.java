@@ -138,9 +138,10 @@ public final class AuditRunner {
                         controls.onLoopback(), controls.udpOnHost(sb.hostAddress().toString()),
                         hiddenPaths(o.stateDir(), neighbourWorkspace, canary));
                 List<Probe> probes = Battery.plan(context, o.scope());
-                for (Probe p : probes) {
-                    Path f = workspace.resolve("probes").resolve(p.fileName() + ".sh");
-                    Files.writeString(f, p.script());
+                for (int i = 0; i < probes.size(); i++) {
+                    // Named by position: ids may hold characters a file name should not.
+                    Path f = workspace.resolve("probes").resolve("p" + i + ".sh");
+                    Files.writeString(f, probes.get(i).script());
                     Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
                 }
                 Files.writeString(workspace.resolve("probes/_isolation.sh"), ISOLATION);
@@ -161,10 +162,10 @@ public final class AuditRunner {
                     agent.awaitReady(AGENT_START);
                     isolation = isolation(agent.run("_isolation").output(), process, sb);
                     eventMarks.add(settled(session));
-                    for (Probe p : probes) {
-                        Optional<ControlResult> control = p.control().map(HostControls::check);
+                    for (int i = 0; i < probes.size(); i++) {
+                        Optional<ControlResult> control = probes.get(i).control().map(HostControls::check);
                         long t0 = System.nanoTime();
-                        Outcome out = agent.run(p.fileName());
+                        Outcome out = agent.run("p" + i);
                         durations.add((System.nanoTime() - t0) / 1_000_000);
                         outcomes.add(out);
                         controlResults.add(control);

@@ -185,8 +185,9 @@ public final class HostControls implements AutoCloseable {
     private static ControlResult file(LocalTarget.File f) {
         Path p = Path.of(f.path());
         String what = "the host reads " + p;
-        boolean ok = Files.isDirectory(p) ? Files.isReadable(p) : Files.isRegularFile(p) && Files.isReadable(p);
-        return new ControlResult(what, ok, ok ? (Files.isDirectory(p) ? "a readable directory" : "a readable file") : "absent or unreadable");
+        boolean ok = Files.exists(p) && Files.isReadable(p);
+        String kind = Files.isDirectory(p) ? "a readable directory" : Files.isRegularFile(p) ? "a readable file" : "present (not a regular file)";
+        return new ControlResult(what, ok, ok ? kind : "absent or unreadable");
     }
 
     @Override

@@ -26,9 +26,4 @@ public record Probe(String id, String category, String target, Expect expect, St
             throw new IllegalArgumentException("probe id '" + id + "' is not [a-z0-9][a-z0-9._:@[]-]*");
         }
     }
-
-    /** The file name the agent runs: ids may hold ':' and brackets, file names keep to a safe set. */
-    public String fileName() {
-        return id.replaceAll("[^a-z0-9._-]", "_");
-    }
 }

@@ -15,6 +15,10 @@ public final class ReportText {
     }
 
     /** Failures and errors in full, the rest counted, then where the reports are. */
+    public static String summary(BatteryRun run, Path dir, java.util.Optional<Path> copy) {
+        return summary(run, dir) + copy.map(c -> "copied to: " + c + "\n").orElse("");
+    }
+
     public static String summary(BatteryRun run, Path dir) {
         StringBuilder b = new StringBuilder();
         for (ProbeResult r : run.results()) {
@@ -26,7 +30,7 @@ public final class ReportText {
         b.append(String.format(Locale.ROOT, "%s: %d probes, %d pass, %d fail, %d not reachable here, %d error%n",
                 run.passed() ? "PASS" : "FAIL", run.results().size(), run.count(Status.PASS), run.count(Status.FAIL),
                 run.count(Status.NOT_REACHABLE_HERE), run.count(Status.ERROR)));
-        b.append("reports: ").append(dir).append('\n');
+        b.append("reports kept in: ").append(dir).append('\n');
         return b.toString();
     }
 
