@@ -122,7 +122,7 @@ class AuditBatteryIT {
     }
 
     @Test
-    void audit_hostTableWeakenedToAcceptTcpToTheHost_failsAndNamesTheHostServiceProbe(@TempDir Path state) throws Exception {
+    void audit_rulesWeakenedToLetTcpAndUdpReachTheHost_failsAndNamesTheProbesThatGotThrough(@TempDir Path state) throws Exception {
         BatteryRun run = audit(state, p -> weaken(p));
 
         assertThat(run.passed()).isFalse();
@@ -130,19 +130,52 @@ class AuditBatteryIT {
         assertThat(leak.status()).isEqualTo(Status.FAIL);
         assertThat(leak.observed()).contains("REACHED").contains("ALK-CONTROL-");
         assertThat(byId(run).get("proxy-bypass:host-listener:no-proxy").status()).isEqualTo(Status.FAIL);
+        ProbeResult udp = byId(run).get("rogue-dns:host-udp");
+        assertThat(udp.status()).isEqualTo(Status.FAIL);
+        assertThat(udp.observed()).contains("a datagram came back");
         // Everything the weakening did not touch still holds.
         assertThat(byId(run).get("production:api.payments.prod.demo.test:proxy").status()).isEqualTo(Status.PASS);
+        assertThat(byId(run).get("rogue-dns:8.8.8.8").status()).isEqualTo(Status.PASS);
+        assertThat(run.results().stream().filter(r -> r.status() == Status.FAIL).map(ProbeResult::id))
+                .containsExactlyInAnyOrder("host-service:listener", "proxy-bypass:host-listener:no-proxy", "rogue-dns:host-udp");
     }
 
-    /** The deliberate hole: TCP from the sandbox to its host-side address, other than the proxy port, is accepted before TPROXY. */
+    @Test
+    void quick_demoWorld_passesAndIsTheLastResultForTheMetrics(@TempDir Path state) throws Exception {
+        dev.airlock.audit.report.Audits audits = new dev.airlock.audit.report.Audits(state, "test",
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+
+        dev.airlock.audit.report.Audits.Done done = audits.quick(dir.resolve("airlock.yaml"), Optional.of(dir.resolve("org.yaml")),
+                Optional.of(dir.resolve("hosts")));
+
+        assertThat(done.passed()).isTrue();
+        assertThat(done.run().results()).hasSizeBetween(5, 9);
+        assertThat(audits.last()).hasValueSatisfying(e -> {
+            assertThat(e.result()).isEqualTo("pass");
+            assertThat(e.scope()).isEqualTo("quick");
+            assertThat(e.counts()).containsEntry("fail", 0L).containsEntry("error", 0L);
+            assertThat(e.dir()).isEqualTo(done.dir());
+        });
+    }
+
+    /**
+     * The deliberate holes, host and sandbox side: TCP from the sandbox to its host-side address
+     * (other than the proxy port) is accepted before TPROXY, and UDP to it (other than DNS) passes.
+     */
     private static void weaken(PreparedSandbox p) {
         String table = p.nftTable();
-        String rule = "iifname \"" + p.hostVeth() + "\" ip daddr " + p.hostAddress() + " tcp dport != 3128 accept";
-        for (String chain : new String[] {"prerouting", "input"}) {
-            String out = host("nft", "insert", "rule", "inet", table, chain, rule);
-            if (out.startsWith("FAILED")) {
-                throw new IllegalStateException(out);
-            }
+        String in = "iifname \"" + p.hostVeth() + "\" ip daddr " + p.hostAddress() + " ";
+        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "tcp dport != 3128 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "input", in + "tcp dport != 3128 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "udp dport != 53 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "input", in + "udp dport != 53 accept"));
+        must(host("ip", "netns", "exec", p.netns(), "nft", "insert", "rule", "inet", table, "output",
+                "ip daddr " + p.hostAddress() + " udp dport != 53 accept"));
+    }
+
+    private static void must(String out) {
+        if (out.startsWith("FAILED")) {
+            throw new IllegalStateException(out);
         }
     }
 
