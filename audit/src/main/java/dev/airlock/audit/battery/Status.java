@@ -15,15 +15,6 @@ public enum Status {
         this.code = code;
     }
 
-    public static Status of(String code) {
-        for (Status s : values()) {
-            if (s.code.equals(code)) {
-                return s;
-            }
-        }
-        throw new IllegalArgumentException("unknown status '" + code + "'; one of pass, fail, not-reachable-here, error");
-    }
-
     /** True for the statuses that make {@code airlock audit} exit 1. */
     public boolean failsAudit() {
         return this == FAIL || this == ERROR;
