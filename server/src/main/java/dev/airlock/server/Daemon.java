@@ -197,8 +197,7 @@ public final class Daemon implements AutoCloseable {
         d.projects.values().forEach(p -> p.pool().refill());
         // auto sizes follow the hour of the week: re-read the history hourly, reconcile every minute
         background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
-        background.scheduleAtFixedRate(() -> d.projects.values().forEach(p -> p.pool().refill()), 1, 1,
-                java.util.concurrent.TimeUnit.MINUTES);
+        background.scheduleAtFixedRate(d::everyMinute, 1, 1, java.util.concurrent.TimeUnit.MINUTES);
         return d;
     }
 
@@ -275,6 +274,19 @@ public final class Daemon implements AutoCloseable {
                 sizers.put(p.project(), sizer(p.project(), p.policy()));
             }
             p.pool().refill();
+        }
+    }
+
+    /** Reconciles every pool with its desired size, and records the sizes (the evidence's pool size over time). */
+    private void everyMinute() {
+        for (ProjectPool p : projects.values()) {
+            p.pool().refill();
+            WarmPool.Status s = p.pool().status();
+            try {
+                records.sample(p.project(), clock.instant(), s.desired(), s.ready(), s.warming(), s.inUse());
+            } catch (SQLException e) {
+                log.println("airlock daemon: cannot record the pool size of " + p.project() + ": " + e.getMessage());
+            }
         }
     }
 

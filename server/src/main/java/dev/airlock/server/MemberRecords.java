@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The daemon's record of the sandboxes it built, in its SQLite database. After a {@code kill -9}
+ * The daemon's record of the sandboxes it built, and of its pools' size each minute, in its SQLite
+ * database (beside the usage history, whose schema version it leaves alone: these tables are created
+ * if missing and never migrated). After a {@code kill -9}
  * the next daemon reads what the last one had (the kernel objects themselves are reaped by the
  * launcher, whose own records name their dead owner), says so, and starts clean. Each change is one
  * autocommitted statement in WAL mode, so a crash loses at most the statement in flight.
@@ -35,6 +37,9 @@ final class MemberRecords implements AutoCloseable {
             s.execute("PRAGMA busy_timeout=5000");
             s.execute("CREATE TABLE IF NOT EXISTS daemon_members (id TEXT PRIMARY KEY, project TEXT NOT NULL,"
                     + " created_ms INTEGER NOT NULL, state TEXT NOT NULL)");
+            s.execute("CREATE TABLE IF NOT EXISTS daemon_pool_samples (project TEXT NOT NULL, time_ms INTEGER NOT NULL,"
+                    + " desired INTEGER NOT NULL, ready INTEGER NOT NULL, warming INTEGER NOT NULL, in_use INTEGER NOT NULL)");
+            s.execute("CREATE INDEX IF NOT EXISTS daemon_pool_samples_time ON daemon_pool_samples (time_ms)");
         } catch (SQLException e) {
             c.close();
             throw e;
@@ -75,6 +80,23 @@ final class MemberRecords implements AutoCloseable {
             }
         }
         return rows;
+    }
+
+    /** One minute's pool size (the evidence bundle's "pool size over a window"); samples older than 60 days are dropped. */
+    synchronized void sample(String project, Instant time, int desired, int ready, int warming, int inUse) throws SQLException {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO daemon_pool_samples VALUES (?, ?, ?, ?, ?, ?)")) {
+            p.setString(1, project);
+            p.setLong(2, time.toEpochMilli());
+            p.setInt(3, desired);
+            p.setInt(4, ready);
+            p.setInt(5, warming);
+            p.setInt(6, inUse);
+            p.executeUpdate();
+        }
+        try (PreparedStatement p = db.prepareStatement("DELETE FROM daemon_pool_samples WHERE time_ms < ?")) {
+            p.setLong(1, time.minus(java.time.Duration.ofDays(60)).toEpochMilli());
+            p.executeUpdate();
+        }
     }
 
     synchronized void clear() throws SQLException {

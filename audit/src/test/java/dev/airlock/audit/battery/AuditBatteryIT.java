@@ -1,0 +1,194 @@
+package dev.airlock.audit.battery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.airlock.audit.report.ReportText;
+import dev.airlock.runtime.demo.DemoWorld;
+import dev.airlock.sandbox.PreparedSandbox;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The battery against a real sandbox and the demo world (fake hosts in 198.18.0.0/24 and a fake
+ * metadata service, routed only into the world's own namespace): with Airlock's rules the audit
+ * passes; with the rules deliberately weakened it fails and names the probe that got through.
+ */
+class AuditBatteryIT {
+
+    static DemoWorld world;
+    static Path dir;
+
+    @BeforeAll
+    static void world() throws IOException, InterruptedException {
+        KernelAudit.requireRoot();
+        dir = Files.createTempDirectory("alk-audit-it-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        world = DemoWorld.create(dir.resolve("world"));
+        // The public resolvers and addresses some probes aim at go to the world's link too, so that
+        // nothing of this test can leave the machine even if a rule were missing. They go with the link.
+        for (String a : new String[] {"8.8.8.8/32", "1.1.1.1/32"}) {
+            String out = host("ip", "route", "replace", a, "dev", "alkdemoh");
+            if (out.startsWith("FAILED")) {
+                throw new IllegalStateException(out);
+            }
+        }
+        Files.writeString(dir.resolve("airlock.yaml"), """
+                version: 1
+                project: audit-demo
+                network:
+                  allow:
+                    - git.demo.test:9418
+                    - host: registry.demo.test
+                      ports: [80]
+                    - missing.demo.test
+                """);
+        Files.writeString(dir.resolve("org.yaml"), """
+                version: 1
+                production:
+                  - "*.prod.demo.test"
+                  - cidr: 198.18.0.12/31
+                """);
+        Files.writeString(dir.resolve("hosts"), world.hostsMap());
+    }
+
+    @AfterAll
+    static void close() {
+        if (world != null) {
+            world.close();
+        }
+    }
+
+    private BatteryRun audit(Path state, Consumer<PreparedSandbox> afterPrepare) throws Exception {
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        BatteryRun run = new AuditRunner(new PrintStream(progress, true, StandardCharsets.UTF_8), Clock.systemUTC(), afterPrepare)
+                .run(new AuditRunner.Options(dir.resolve("airlock.yaml"), Optional.of(dir.resolve("org.yaml")), Optional.of(dir.resolve("hosts")),
+                        state, Battery.Scope.FULL, "test"));
+        System.out.println(ReportText.summary(run, state));
+        // To look at the reports of a run: AIRLOCK_AUDIT_IT_REPORTS=/some/dir
+        String keep = System.getenv("AIRLOCK_AUDIT_IT_REPORTS");
+        if (keep != null) {
+            new dev.airlock.audit.report.ReportStore(Path.of(keep)).save(run, java.util.EnumSet.allOf(dev.airlock.audit.report.Format.class),
+                    Optional.empty());
+        }
+        return run;
+    }
+
+    private static Map<String, ProbeResult> byId(BatteryRun run) {
+        return run.results().stream().collect(Collectors.toMap(ProbeResult::id, r -> r));
+    }
+
+    @Test
+    void audit_demoWorld_passesWithEveryAllowedEntryReached(@TempDir Path state) throws Exception {
+        // Positive control for the world itself: from the host, the production webhook answers.
+        assertThat(host("curl", "-sS", "-m", "5", "--noproxy", "*", "http://198.18.0.12/")).isNotBlank();
+
+        BatteryRun run = audit(state, p -> {
+        });
+
+        assertThat(run.results().stream().filter(r -> r.status().failsAudit()).map(r -> r.id() + ": " + r.observed()))
+                .as("failed or errored probes").isEmpty();
+        assertThat(run.passed()).isTrue();
+        Map<String, ProbeResult> r = byId(run);
+        assertThat(r.get("allowed:registry.demo.test:80").status()).isEqualTo(Status.PASS);
+        assertThat(r.get("allowed:git.demo.test:9418").status()).isEqualTo(Status.PASS);
+        // Allowed, but the hosts map does not know it: reported, never passed.
+        assertThat(r.get("allowed:missing.demo.test:80").status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        assertThat(r.get("allowed:missing.demo.test:443").status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        ProbeResult webhook = r.get("production:api.payments.prod.demo.test:proxy");
+        assertThat(webhook.status()).isEqualTo(Status.PASS);
+        assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
+        assertThat(r.get("production:198.18.0.12:80:transparent").records()).anySatisfy(e -> assertThat(e.decision()).isEqualTo("deny"));
+        ProbeResult hostService = r.get("host-service:listener");
+        assertThat(hostService.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
+        assertThat(r.get("tampering:nft-flush").status()).isEqualTo(Status.PASS);
+        assertThat(run.enforcement().hostRuleset()).contains("tproxy");
+        assertThat(run.isolation().process().get("NoNewPrivs")).isEqualTo("1");
+        assertThat(run.isolation().process().get("CapEff")).isEqualTo("0000000000000000");
+    }
+
+    @Test
+    void audit_rulesWeakenedToLetTcpAndUdpReachTheHost_failsAndNamesTheProbesThatGotThrough(@TempDir Path state) throws Exception {
+        BatteryRun run = audit(state, p -> weaken(p));
+
+        assertThat(run.passed()).isFalse();
+        ProbeResult leak = byId(run).get("host-service:listener");
+        assertThat(leak.status()).isEqualTo(Status.FAIL);
+        assertThat(leak.observed()).contains("REACHED").contains("ALK-CONTROL-");
+        assertThat(byId(run).get("proxy-bypass:host-listener:no-proxy").status()).isEqualTo(Status.FAIL);
+        ProbeResult udp = byId(run).get("rogue-dns:host-udp");
+        assertThat(udp.status()).isEqualTo(Status.FAIL);
+        assertThat(udp.observed()).contains("a datagram came back");
+        // Everything the weakening did not touch still holds.
+        assertThat(byId(run).get("production:api.payments.prod.demo.test:proxy").status()).isEqualTo(Status.PASS);
+        assertThat(byId(run).get("rogue-dns:8.8.8.8").status()).isEqualTo(Status.PASS);
+        assertThat(run.results().stream().filter(r -> r.status() == Status.FAIL).map(ProbeResult::id))
+                .containsExactlyInAnyOrder("host-service:listener", "proxy-bypass:host-listener:no-proxy", "rogue-dns:host-udp");
+    }
+
+    @Test
+    void quick_demoWorld_passesAndIsTheLastResultForTheMetrics(@TempDir Path state) throws Exception {
+        dev.airlock.audit.report.Audits audits = new dev.airlock.audit.report.Audits(state, "test",
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+
+        dev.airlock.audit.report.Audits.Done done = audits.quick(dir.resolve("airlock.yaml"), Optional.of(dir.resolve("org.yaml")),
+                Optional.of(dir.resolve("hosts")));
+
+        assertThat(done.passed()).isTrue();
+        assertThat(done.run().results()).hasSizeBetween(5, 9);
+        assertThat(audits.last()).hasValueSatisfying(e -> {
+            assertThat(e.result()).isEqualTo("pass");
+            assertThat(e.scope()).isEqualTo("quick");
+            assertThat(e.counts()).containsEntry("fail", 0L).containsEntry("error", 0L);
+            assertThat(e.dir()).isEqualTo(done.dir());
+        });
+    }
+
+    /**
+     * The deliberate holes, host and sandbox side: TCP from the sandbox to its host-side address
+     * (other than the proxy port) is accepted before TPROXY, and UDP to it (other than DNS) passes.
+     */
+    private static void weaken(PreparedSandbox p) {
+        String table = p.nftTable();
+        String in = "iifname \"" + p.hostVeth() + "\" ip daddr " + p.hostAddress() + " ";
+        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "tcp dport != 3128 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "input", in + "tcp dport != 3128 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "udp dport != 53 accept"));
+        must(host("nft", "insert", "rule", "inet", table, "input", in + "udp dport != 53 accept"));
+        must(host("ip", "netns", "exec", p.netns(), "nft", "insert", "rule", "inet", table, "output",
+                "ip daddr " + p.hostAddress() + " udp dport != 53 accept"));
+    }
+
+    private static void must(String out) {
+        if (out.startsWith("FAILED")) {
+            throw new IllegalStateException(out);
+        }
+    }
+
+    private static String host(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                return "FAILED " + String.join(" ", cmd) + ": " + out;
+            }
+            return out;
+        } catch (IOException | InterruptedException e) {
+            return "FAILED " + e;
+        }
+    }
+}

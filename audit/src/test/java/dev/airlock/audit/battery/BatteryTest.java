@@ -1,0 +1,162 @@
+package dev.airlock.audit.battery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.airlock.policy.address.Cidr;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BatteryTest {
+
+    @TempDir
+    Path dir;
+    BatteryContext context;
+
+    @BeforeEach
+    void context() throws Exception {
+        Path policy = Files.writeString(dir.resolve("airlock.yaml"), """
+                version: 1
+                project: payments
+                network:
+                  allow:
+                    - github.com
+                    - host: staging.acme.dev
+                      ports: [443, 8443]
+                    - cidr: 198.18.7.0/24
+                      ports: [5432]
+                """);
+        Path org = Files.writeString(dir.resolve("org.yaml"), """
+                version: 1
+                production:
+                  - api.acme.com
+                  - "*.prod.acme.internal"
+                  - cidr: 10.20.0.0/16
+                  - cidr: 2001:db8:20::/48
+                """);
+        ProjectPolicy project = PolicyFiles.loadProject(policy);
+        OrgPolicy o = PolicyFiles.loadOrg(org);
+        Map<String, List<String>> dns = Map.of("api.acme.com", List.of("198.18.9.1", "198.18.9.2"), "db.prod.acme.internal",
+                List.of("198.18.9.3"));
+        context = new BatteryContext(project, o, AuditRunner.allowRules(project, o), List.of("db.prod.acme.internal", "github.com"),
+                n -> dns.getOrDefault(n, List.of()), "100.96.0.1", "100.96.0.2", "100.96.0.5", "100.96.0.6", 40000, 40001, 3128,
+                new LocalTarget.Tcp("100.96.0.1", 41000, "M"), new LocalTarget.Tcp("127.0.0.1", 41001, "M"),
+                new LocalTarget.Udp("100.96.0.1", 41002, "M"),
+                List.of(new BatteryContext.HiddenPath("state-dir", "Airlock's state", Path.of("/var/lib/air'lock"))));
+    }
+
+    private Map<String, Probe> full() {
+        return Battery.plan(context, Battery.Scope.FULL).stream().collect(Collectors.toMap(Probe::id, p -> p));
+    }
+
+    @Test
+    void plan_everyProductionNameIsProbedByNameAndByEachOfItsAddresses() {
+        Map<String, Probe> p = full();
+        assertThat(p).containsKeys("production:api.acme.com:443:transparent", "production:api.acme.com:80:transparent",
+                "production:api.acme.com:proxy", "production:api.acme.com@198.18.9.1:443", "production:api.acme.com@198.18.9.2:80");
+        assertThat(p.get("production:api.acme.com@198.18.9.2:80").script()).contains("tcp 198.18.9.2 80 http");
+    }
+
+    @Test
+    void plan_wildcardProductionEntry_usesTheNamesTheHostsMapKnows() {
+        assertThat(full()).containsKeys("production:db.prod.acme.internal:443:transparent", "production:db.prod.acme.internal@198.18.9.3:443");
+    }
+
+    @Test
+    void plan_productionCidrs_probeTheirFirstAndLastUsableAddresses() {
+        assertThat(full()).containsKeys("production:10.20.0.1:443:transparent", "production:10.20.255.254:443:transparent",
+                "production:2001:db8:20::1:80:transparent", "production:2001:db8:20:ffff:ffff:ffff:ffff:ffff:80:transparent");
+    }
+
+    @Test
+    void representatives_smallRanges() {
+        assertThat(Battery.representatives(Cidr.of("198.18.0.12/31"))).containsExactly("198.18.0.12", "198.18.0.13");
+        assertThat(Battery.representatives(Cidr.of("198.18.0.12/32"))).containsExactly("198.18.0.12");
+        assertThat(Battery.representatives(Cidr.of("10.0.0.0/30"))).containsExactly("10.0.0.1", "10.0.0.2");
+    }
+
+    @Test
+    void plan_full_coversEveryCategory() {
+        Set<String> categories = Battery.plan(context, Battery.Scope.FULL).stream().map(Probe::category).collect(Collectors.toSet());
+        assertThat(categories).containsExactlyInAnyOrderElementsOf(Battery.CATEGORIES);
+    }
+
+    @Test
+    void plan_localTargets_carryTheirPositiveControl() {
+        Map<String, Probe> p = full();
+        for (String id : List.of("host-service:listener", "loopback:proxy", "ip-literal:octal", "rogue-dns:host-udp", "files:state-dir")) {
+            assertThat(p.get(id).control()).as(id).isPresent();
+        }
+        assertThat(p.get("ip-literal:octal").script()).contains("GET 'http://0177.0.0.1:41001/'");
+    }
+
+    @Test
+    void plan_allowedEntries_expectReachabilityOnEachListedPort() {
+        Map<String, Probe> p = full();
+        assertThat(p.get("allowed:github.com:443").expect()).isEqualTo(Expect.REACHABLE);
+        assertThat(p.get("allowed:github.com:80").script()).contains("tcp github.com 80 http");
+        assertThat(p).containsKeys("allowed:staging.acme.dev:8443", "allowed:198.18.7.1:5432", "allowed:198.18.7.254:5432");
+    }
+
+    @Test
+    void plan_unlistedPort_usesAPortTheRuleDoesNotList() {
+        assertThat(full().get("unlisted-port:github.com").script()).contains("tcp github.com 8081");
+    }
+
+    @Test
+    void plan_pathsAreShellQuoted() {
+        assertThat(full().get("files:state-dir").script()).contains("visible '/var/lib/air'\\''lock'");
+    }
+
+    @Test
+    void plan_isStableAndIdsAreUnique() {
+        List<Probe> a = Battery.plan(context, Battery.Scope.FULL);
+        assertThat(Battery.plan(context, Battery.Scope.FULL)).isEqualTo(a);
+        Set<String> ids = new HashSet<>();
+        a.forEach(p -> assertThat(ids.add(p.id())).as(p.id()).isTrue());
+    }
+
+    @Test
+    void plan_tamperingComesLast() {
+        List<Probe> a = Battery.plan(context, Battery.Scope.FULL);
+        assertThat(a.get(a.size() - 1).category()).isEqualTo("tampering");
+    }
+
+    @Test
+    void plan_quick_isASmallSubsetOfTheFullBattery() {
+        List<Probe> quick = Battery.plan(context, Battery.Scope.QUICK);
+        Set<String> fullIds = full().keySet();
+        assertThat(quick).hasSizeLessThan(10).allSatisfy(p -> assertThat(fullIds).contains(p.id()));
+        assertThat(quick.stream().map(Probe::category)).contains("production", "host-service", "protected-range", "rogue-dns", "tampering",
+                "files");
+    }
+
+    @Test
+    void probe_badId_isRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Probe("Bad Id", "files", "t", Expect.BLOCKED, "x", "",
+                java.util.Optional.empty())).hasMessageContaining("Bad Id");
+    }
+
+    @Test
+    void hostNames_readsEveryNameOfAHostsMap() throws Exception {
+        Path hosts = Files.writeString(dir.resolve("hosts"), "# comment\n198.18.0.10 git.demo.test Git.Alias # tail\n\n198.18.0.11 r.test\n");
+        assertThat(AuditRunner.hostNames(hosts)).containsExactly("git.demo.test", "git.alias", "r.test");
+    }
+
+    @Test
+    void policyLoad_failsWithPosition() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PolicyFiles.loadProject(Files.writeString(dir.resolve("bad.yaml"), "version: 2\n")))
+                .isInstanceOf(PolicyException.class);
+    }
+}

@@ -1,0 +1,119 @@
+package dev.airlock.audit.battery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class VerdictTest {
+
+    private static Probe probe(Expect e) {
+        return new Probe("p:1", "production", "t", e, "x", "", Optional.empty());
+    }
+
+    private static Outcome said(String line) {
+        return Outcome.parse(0, line + "\n");
+    }
+
+    private static final Evidence DNS_FAILURE = new Evidence(4, "dns", "a.dev", 0, "deny", "dns-failure", "-");
+    private static final Evidence NO_RULE = new Evidence(5, "transparent", "a.dev", 443, "deny", "no-rule", "-");
+    private static final Optional<ControlResult> CONTROL_OK = Optional.of(new ControlResult("tcp", true, "answered"));
+
+    @Test
+    void judge_blockedTargetThatStayedBlocked_passes() {
+        assertThat(Verdict.judge(probe(Expect.BLOCKED), said("@result blocked no byte"), CONTROL_OK, List.of()).status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_blockedTargetThatAnswered_fails() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result reached received: HTTP/1.0 200"), CONTROL_OK, List.of());
+        assertThat(j.status()).isEqualTo(Status.FAIL);
+        assertThat(j.observed()).startsWith("REACHED").contains("HTTP/1.0 200");
+    }
+
+    @Test
+    void judge_positiveControlDidNotReachTheTarget_isAnErrorEvenWhenBlocked() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result blocked"),
+                Optional.of(new ControlResult("tcp 1.2.3.4:5", false, "refused")), List.of());
+        assertThat(j.status()).isEqualTo(Status.ERROR);
+        assertThat(j.observed()).contains("positive control failed").contains("refused");
+    }
+
+    @Test
+    void judge_missingTool_isAnErrorNeverAPass() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result cannot-run nft is not installed in the sandbox"), Optional.empty(),
+                List.of());
+        assertThat(j.status()).isEqualTo(Status.ERROR);
+        assertThat(j.observed()).contains("probe could not run").contains("nft is not installed");
+    }
+
+    @Test
+    void judge_noResultLine_isAnError() {
+        assertThat(Verdict.judge(probe(Expect.BLOCKED), Outcome.parse(2, "bash: syntax error"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.ERROR);
+        assertThat(Verdict.judge(probe(Expect.BLOCKED), Outcome.lost("agent gone"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.ERROR);
+    }
+
+    @Test
+    void judge_privilegedCommandThatWorked_fails() {
+        assertThat(Verdict.judge(probe(Expect.COMMAND_FAILS), said("@result succeeded exit 0"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.FAIL);
+        assertThat(Verdict.judge(probe(Expect.COMMAND_FAILS), said("@result failed exit 1: Operation not permitted"), Optional.empty(), List.of())
+                .status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_allowedEntryReached_passes() {
+        assertThat(Verdict.judge(probe(Expect.REACHABLE), said("@result reached HTTP 200"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_allowedEntryUnreachableBecauseDnsFailed_isNotReachableHereNeverAPass() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.REACHABLE), said("@result blocked curl exit 6"), Optional.empty(), List.of(DNS_FAILURE));
+        assertThat(j.status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        assertThat(j.observed()).contains("not reachable here").contains("seq 4");
+    }
+
+    @Test
+    void judge_allowedEntryUnreachableWithoutAnyRecord_isNotReachableHere() {
+        assertThat(Verdict.judge(probe(Expect.REACHABLE), said("@result blocked"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.NOT_REACHABLE_HERE);
+    }
+
+    @Test
+    void judge_allowedEntryDeniedByThePolicyEngine_fails() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.REACHABLE), said("@result blocked"), Optional.empty(), List.of(DNS_FAILURE, NO_RULE));
+        assertThat(j.status()).isEqualTo(Status.FAIL);
+        assertThat(j.observed()).contains("seq 5").contains("no-rule");
+    }
+
+    @Test
+    void judge_outcomeThisProbeCannotProduce_isAnError() {
+        assertThat(Verdict.judge(probe(Expect.BLOCKED), said("@result succeeded"), Optional.empty(), List.of()).status()).isEqualTo(Status.ERROR);
+    }
+
+    @Test
+    void parse_lastResultLineCounts() {
+        Outcome o = Outcome.parse(0, "noise\n@result blocked first\nmore\n@result reached second try\n");
+        assertThat(o.kind()).contains("reached");
+        assertThat(o.detail()).isEqualTo("second try");
+    }
+
+    @Test
+    void parse_timedOutProbe_saysSo() {
+        Outcome o = Outcome.parse(124, "");
+        assertThat(o.kind()).isEmpty();
+        assertThat(o.detail()).contains("time bound");
+    }
+
+    @Test
+    void status_onlyFailAndErrorFailTheAudit() {
+        assertThat(Status.FAIL.failsAudit()).isTrue();
+        assertThat(Status.ERROR.failsAudit()).isTrue();
+        assertThat(Status.PASS.failsAudit()).isFalse();
+        assertThat(Status.NOT_REACHABLE_HERE.failsAudit()).isFalse();
+    }
+}

@@ -1,0 +1,175 @@
+package dev.airlock.runtime;
+
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.dns.DnsAnswerer;
+import dev.airlock.gateway.dns.DnsResponder;
+import dev.airlock.gateway.proxy.Gateway;
+import dev.airlock.gateway.proxy.GatewayLimits;
+import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.registry.SandboxRegistry;
+import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.GatewayPorts;
+import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.Resources;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.SandboxSpec;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One sandbox with its gateway kept open while the caller drives it: what {@code airlock audit}
+ * needs (start a command with pipes, look at the rules in force, prepare a neighbour sandbox, read
+ * the decisions) and {@link SandboxRun} does not expose. The wiring and its order are the same as
+ * {@link SandboxRun}'s: the gateway listens before the rules point at it, the sandbox is
+ * registered before any command starts, and {@link #close} destroys the sandboxes before the
+ * gateway stops.
+ */
+public final class SandboxSession implements AutoCloseable {
+
+    /** The port of the explicit proxy, reached through the transparent listener (as in {@link SandboxRun}). */
+    public static final int EXPLICIT_PORT = 3128;
+
+    private final SandboxLauncher launcher;
+    private final RunEvents events;
+    private final Gateway gateway;
+    private final DnsResponder dns;
+    private final int transparentPort;
+    private final PreparedSandbox sandbox;
+    private final List<PreparedSandbox> others = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
+    private final ProjectPolicy project;
+    private boolean closed;
+
+    private SandboxSession(SandboxLauncher launcher, RunEvents events, Gateway gateway, DnsResponder dns, int transparentPort,
+            PreparedSandbox sandbox, ProjectPolicy project) {
+        this.launcher = launcher;
+        this.events = events;
+        this.gateway = gateway;
+        this.dns = dns;
+        this.transparentPort = transparentPort;
+        this.sandbox = sandbox;
+        this.project = project;
+    }
+
+    /**
+     * Starts a gateway (audit records to {@code stateDir/audit.log}) and prepares one sandbox for
+     * {@code project} under {@code engine}, with {@code workspace} at /workspace. The launcher is the
+     * caller's and stays open; on failure everything built here is removed.
+     */
+    public static SandboxSession open(SandboxLauncher launcher, Path stateDir, ProjectPolicy project, PolicyEngine engine,
+            Resolver resolver, Path workspace) throws IOException, SandboxException, InterruptedException {
+        RunEvents events = new RunEvents(AuditLog.open(stateDir.resolve("audit.log"), Clock.systemUTC()));
+        SandboxRegistry registry = new SandboxRegistry();
+        Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
+                false, project.file()), registry);
+        DnsResponder dns = null;
+        PreparedSandbox prepared = null;
+        try {
+            InetAddress any = InetAddress.getByName("0.0.0.0");
+            int transparentPort = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
+            gateway.explicitOnTransparent(EXPLICIT_PORT);
+            dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(resolver),
+                    events);
+            dns.start();
+            ProjectPolicy.Resources r = project.resources();
+            prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
+                    new GatewayPorts(transparentPort, dns.udpPort())));
+            registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
+                    engine);
+            return new SandboxSession(launcher, events, gateway, dns, transparentPort, prepared, project);
+        } catch (IOException | SandboxException | InterruptedException | RuntimeException e) {
+            if (prepared != null) {
+                launcher.destroy(prepared);
+            }
+            if (dns != null) {
+                dns.close();
+            }
+            gateway.close();
+            events.close();
+            throw e;
+        }
+    }
+
+    public PreparedSandbox sandbox() {
+        return sandbox;
+    }
+
+    /** The gateway's ports on the host: the transparent TCP listener and the DNS responder. */
+    public GatewayPorts gatewayPorts() {
+        return new GatewayPorts(transparentPort, dns.udpPort());
+    }
+
+    /** {@code http://<host link address>:3128}, as HTTP_PROXY is set in the sandbox. */
+    public String proxyUrl() {
+        return "http://" + sandbox.hostAddress() + ":" + EXPLICIT_PORT;
+    }
+
+    /** The environment {@code airlock run} gives a command: the proxies and the sandbox's identity. */
+    public Map<String, String> environment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
+            env.put(k, proxyUrl());
+        }
+        env.put("AIRLOCK_SANDBOX", sandbox.id());
+        env.put("AIRLOCK_PROJECT", project.project());
+        return env;
+    }
+
+    /** Starts {@code command} in the sandbox as its user, with stdin and stdout as pipes and stderr merged into stdout. */
+    public Process start(List<String> command, Map<String, String> extraEnv) throws SandboxException {
+        Map<String, String> env = environment();
+        env.putAll(extraEnv);
+        Process p = launcher.claim(sandbox, command, env, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE);
+        processes.add(p);
+        return p;
+    }
+
+    /**
+     * Prepares a second sandbox (no command, not registered at the gateway): a neighbour whose
+     * addresses the first must not reach. Destroyed by {@link #close}.
+     */
+    public PreparedSandbox neighbour(Path workspace) throws SandboxException {
+        PreparedSandbox n = launcher.prepare(new SandboxSpec(project.project(), workspace, Resources.DEFAULT,
+                gatewayPorts()));
+        others.add(n);
+        return n;
+    }
+
+    /** This session's decisions so far, in the order the gateway submitted them. */
+    public List<AuditEvent> events() {
+        return events.events();
+    }
+
+    /** Idempotent: the second call does nothing. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Process p : processes) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        }
+        for (PreparedSandbox n : others) {
+            launcher.destroy(n);
+        }
+        launcher.destroy(sandbox);
+        dns.close();
+        gateway.close();
+        events.close();
+    }
+}
