@@ -19,11 +19,16 @@ import java.util.regex.Pattern;
  *       whose directories are 0700 root, so the tree is visible only through the overlay.</li>
  * </ul>
  */
-final class Overlays {
+public final class Overlays {
 
     static final String MOUNTS = "overlays";
     static final String COW = "sandboxes";
     static final String TEMPLATES = "templates";
+    /**
+     * Where a template tree is built and its setup runs, as a plain writable workspace, before it
+     * moves under {@link #TEMPLATES}: the one place inside the state directory a workspace may be.
+     */
+    public static final String STAGING = "staging";
     /**
      * The characters a path handed to {@code mount -o lowerdir=…} may hold: overlayfs splits its
      * options at commas and its lower directories at colons, and a backslash escapes both. A path

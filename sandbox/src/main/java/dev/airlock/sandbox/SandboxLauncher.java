@@ -395,7 +395,11 @@ public final class SandboxLauncher implements AutoCloseable {
             }
         }
         List<Path> neverInside = new ArrayList<>(NEVER_INSIDE);
-        neverInside.add(records.getParent());
+        Path staging = ownState().map(st -> st.resolve(Overlays.STAGING)).orElse(null);
+        // A template's setup runs in its staging tree: inside the state directory, but only below staging/.
+        if (staging == null || !ws.startsWith(staging) || ws.getNameCount() < staging.getNameCount() + 2) {
+            neverInside.add(records.getParent());
+        }
         neverInside.add(registry.dir());
         for (Path p : neverInside) {
             if (ws.startsWith(p)) {
