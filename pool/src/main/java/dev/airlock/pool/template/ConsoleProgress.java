@@ -1,6 +1,6 @@
 package dev.airlock.pool.template;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /** The two console renderings of {@link ProgressSink}. */
 final class ConsoleProgress {
@@ -13,10 +13,10 @@ final class ConsoleProgress {
 
     /** A terminal: the current line is redrawn with {@code \r}; a finished phase keeps its line. */
     static final class Bar implements ProgressSink {
-        private final PrintStream out;
+        private final PrintWriter out;
         private boolean open;
 
-        Bar(PrintStream out) {
+        Bar(PrintWriter out) {
             this.out = out;
         }
 
@@ -64,11 +64,11 @@ final class ConsoleProgress {
 
     /** Not a terminal (a log, CI): whole lines only, and a transfer line only at each new 25%. */
     static final class Lines implements ProgressSink {
-        private final PrintStream out;
+        private final PrintWriter out;
         private String stage = "";
         private int lastQuarter = -1;
 
-        Lines(PrintStream out) {
+        Lines(PrintWriter out) {
             this.out = out;
         }
 

@@ -1,6 +1,7 @@
 package dev.airlock.pool.template;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /**
  * Where a template build reports how far it has come. {@link #console} draws a bar on a terminal
@@ -41,6 +42,11 @@ public interface ProgressSink {
 
     /** On a terminal ({@code tty}), one line redrawn in place with a bar; otherwise plain lines. */
     static ProgressSink console(PrintStream out, boolean tty) {
+        return console(new PrintWriter(out, true), tty);
+    }
+
+    /** As {@link #console(PrintStream, boolean)}, on a writer (flushed after every update). */
+    static ProgressSink console(PrintWriter out, boolean tty) {
         return tty ? new ConsoleProgress.Bar(out) : new ConsoleProgress.Lines(out);
     }
 }
