@@ -247,12 +247,19 @@ final class TemplateStore {
      * its overlay's lower layer). A launcher of another state directory cannot mount it at all.
      */
     boolean inUse(Template t) {
-        String tree = t.tree().toString();
+        // The record's JSON names the lower layer as "overlayLower": "<tree>" (template paths hold no character JSON escapes).
+        // The launcher records the tree's real path: compare with both spellings.
+        String real = t.tree().toString();
+        try {
+            real = t.tree().toRealPath().toString();
+        } catch (IOException e) {
+            // gone: compare as given
+        }
+        Pattern lower = Pattern.compile("\"overlayLower\"\\s*:\\s*\"(" + Pattern.quote(t.tree().toString()) + "|" + Pattern.quote(real) + ")\"");
         try (Stream<Path> s = Files.list(state.resolve("sandboxes"))) {
             for (Path r : s.filter(p -> p.getFileName().toString().endsWith(".json")).toList()) {
                 try {
-                    if (Files.readString(r).contains("\"overlayLower\":\"" + tree.replace("/", "\\/") + "\"")
-                            || Files.readString(r).contains("\"overlayLower\":\"" + tree + "\"")) {
+                    if (lower.matcher(Files.readString(r)).find()) {
                         return true;
                     }
                 } catch (IOException e) {

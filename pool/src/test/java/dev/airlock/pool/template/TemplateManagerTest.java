@@ -228,7 +228,7 @@ class TemplateManagerTest {
     void gc_keepsATemplateASandboxStillMounts() throws Exception {
         Template first = built(manager.build(policy(), progress));
         Files.createDirectories(state.resolve("sandboxes"));
-        Files.writeString(state.resolve("sandboxes/alk0000beef.json"), "{\"id\":\"alk0000beef\",\"overlayLower\":\"" + first.tree() + "\"}");
+        Files.writeString(state.resolve("sandboxes/alk0000beef.json"), "{\"id\": \"alk0000beef\", \"overlayLower\": \"" + first.tree() + "\"}");
         for (int i = 0; i < 2; i++) {
             source.commit("package-lock.json", "{\"lock\":" + (10 + i) + "}\n");
             clock.advance();
