@@ -621,7 +621,11 @@ final class SystemKernelOps implements KernelOps {
         try {
             for (Path d : List.of(mounts, cow.getParent())) {
                 if (!host.exists(d)) {
-                    host.mkdir(d);
+                    try {
+                        host.mkdir(d);
+                    } catch (java.nio.file.FileAlreadyExistsException raced) {
+                        // another sandbox being prepared made it first
+                    }
                 }
             }
             // 0711: the sandbox user's bubblewrap must reach its mount point, and may list none of them.

@@ -11,7 +11,7 @@ final class ConsoleProgress {
     private ConsoleProgress() {
     }
 
-    /** A terminal: the current line is redrawn with {@code \r}; a finished phase keeps its line. */
+    /** A terminal: each phase prints its line, and its progress is one line below it, redrawn with {@code \r}. */
     static final class Bar implements ProgressSink {
         private final PrintWriter out;
         private boolean open;
@@ -23,9 +23,7 @@ final class ConsoleProgress {
         @Override
         public synchronized void phase(String phase, String message) {
             end();
-            out.print("airlock: " + message);
-            out.flush();
-            open = true;
+            out.println("airlock: " + message);
         }
 
         @Override
