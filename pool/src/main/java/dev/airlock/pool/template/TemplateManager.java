@@ -5,7 +5,6 @@ import dev.airlock.sandbox.SandboxUser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
@@ -316,9 +315,5 @@ public final class TemplateManager {
 
     private static String shortCommit(String c) {
         return c.substring(0, 12);
-    }
-
-    static boolean isDirectory(Path p) {
-        return Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
     }
 }
