@@ -99,6 +99,7 @@ public final class TemplateManager {
         ProjectPolicy.Workspace ws = workspace(policy);
         String project = policy.project();
         try (AutoCloseable lock = store.lock(project)) {
+            store.removeStaleStaging(project);
             Path mirror = store.mirror(project);
             progress.phase("fetch", (Files.isDirectory(mirror.resolve("objects")) ? "fetching " : "cloning ") + ws.source());
             git.mirror(ws.source(), mirror, new GitProgress(progress));

@@ -112,6 +112,24 @@ final class TemplateStore {
         }
     }
 
+    /**
+     * Removes the project's staging directories: called under the project's build lock, so any
+     * that exists was left by a build that died (kill -9) before its own cleanup.
+     */
+    void removeStaleStaging(String project) throws TemplateException {
+        Path s = state.resolve(dev.airlock.sandbox.Overlays.STAGING);
+        Pattern mine = Pattern.compile(Pattern.quote(project) + "-[0-9a-f]{8}");
+        try (Stream<Path> dirs = Files.list(s)) {
+            for (Path d : dirs.filter(p -> mine.matcher(p.getFileName().toString()).matches()).toList()) {
+                deleteTree(d);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no staging yet
+        } catch (IOException e) {
+            throw io("remove stale staging directories of " + project + " in " + s, e);
+        }
+    }
+
     /** Holds the project's build lock (an flock: released when the process dies) until closed. */
     AutoCloseable lock(String project) throws TemplateException {
         Path file = project(project).resolve("lock");

@@ -241,6 +241,15 @@ class TemplateManagerTest {
     }
 
     @Test
+    void build_removesStagingLeftByADeadBuildOfTheSameProject_only() throws Exception {
+        Path dead = Files.createDirectories(state.resolve("staging/demo-0badc0de/tree"));
+        Path other = Files.createDirectories(state.resolve("staging/demo-two-0badc0de/tree"));
+        built(manager.build(policy(), progress));
+        assertThat(dead.getParent()).doesNotExist();
+        assertThat(other).exists();
+    }
+
+    @Test
     void build_withoutAWorkspaceSection_saysHowToAddOne() throws Exception {
         ProjectPolicy none = PolicyFiles.parseProject("airlock.yaml", "version: 1\nproject: demo\n");
         assertThatThrownBy(() -> manager.build(none, progress)).isInstanceOf(TemplateException.class)
