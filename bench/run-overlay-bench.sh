@@ -29,10 +29,14 @@ WORK="${WORK:-$(mktemp -d /var/tmp/alk-overlay-bench.XXXXXX)}"
 mkdir -p "$WORK"
 cleanup() {
   # Only our own mounts: alk-prefixed mount points under $WORK.
-  grep -o " $WORK/mnt/alk[^ ]*" /proc/self/mountinfo 2>/dev/null | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+  # (No match is no error: under set -e and pipefail, a failing grep would end the trap early.)
+  { grep -o " $WORK/mnt/alk[^ ]*" /proc/self/mountinfo 2>/dev/null || true; } | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" || true
+  done
   if [[ "${KEEP:-0}" != 1 ]]; then rm -rf -- "$WORK"; else echo "kept $WORK" >&2; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 now_ns() { date +%s%N; }
 
