@@ -60,8 +60,20 @@ public final class SandboxRun {
     public static final int NOT_FOUND = 127;
     private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
 
+    /**
+     * What to run. {@code phase} picks the project's rules ({@link Phase#SETUP} adds
+     * {@code network.setup.allow}, for a template's setup; production still applies). With
+     * {@code output}, the command's stdout and stderr are appended to that file and its stdin is
+     * empty, instead of passing through.
+     */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
-            Optional<Path> events, List<String> command, Path stateDir) {
+            Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
+
+        /** A normal {@code airlock run}: {@link Phase#RUN}, stdio passed through. */
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
+                Optional<Path> events, List<String> command, Path stateDir) {
+            this(policy, org, hosts, workspace, env, events, command, stateDir, Phase.RUN, Optional.empty());
+        }
     }
 
     private final PrintStream err;
@@ -99,7 +111,7 @@ public final class SandboxRun {
         try {
             project = PolicyFiles.loadProject(o.policy());
             OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
-            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of());
+            engine = PolicyEngine.compile(project, org, o.phase(), List.of());
             resolver = CachingResolver.of(o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT));
         } catch (PolicyException e) {
             e.problems().forEach(err::println);
@@ -156,8 +168,13 @@ public final class SandboxRun {
             env.put("AIRLOCK_SANDBOX", prepared.id());
             env.put("AIRLOCK_PROJECT", project.project());
             env.putAll(o.env());
-            process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
-                    ProcessBuilder.Redirect.INHERIT);
+            if (o.output().isPresent()) {
+                ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
+                process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
+            } else {
+                process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
+                        ProcessBuilder.Redirect.INHERIT);
+            }
             Process started = process;
             Thread forward = new Thread(() -> {
                 // SIGTERM/SIGINT to airlock: pass it on, then let the normal path clean up.

@@ -48,4 +48,16 @@ interface Host {
 
     /** Sleeps while waiting for the kernel (a cgroup emptying). */
     void pause(long millis);
+
+    /** The path with every link resolved ({@link Path#toRealPath}). */
+    Path realPath(Path p) throws IOException;
+
+    /** Sets owner and group, without following a link. */
+    void chown(Path p, int uid, int gid) throws IOException;
+
+    /** Sets the permission bits ("rwx------" form). */
+    void chmod(Path p, String mode) throws IOException;
+
+    /** Removes {@code dir} and everything in it, never following a link and never crossing into a mount; nothing when absent. */
+    void deleteTree(Path dir) throws IOException;
 }

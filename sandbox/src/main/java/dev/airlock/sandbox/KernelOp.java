@@ -93,4 +93,21 @@ public sealed interface KernelOp {
     /** {@code rmdir dir}; nothing when absent. */
     record DeleteCgroup(Path dir) implements KernelOp {
     }
+
+    /**
+     * Mounts sandbox {@code id}'s copy-on-write workspace: overlayfs with {@code lowerdir=lower} (a
+     * template tree under {@code state/templates/<project>/}), its upper and work directories
+     * created under {@code state/sandboxes/id} (the upper one owned by {@code uid:gid}, the root of
+     * the workspace), mounted {@code nosuid,nodev} at {@code state/overlays/id}. The privileged
+     * point derives those paths itself from {@code state} and {@code id} ({@link Overlays}).
+     */
+    record MountOverlay(Path state, String id, Path lower, int uid, int gid) implements KernelOp {
+    }
+
+    /**
+     * Unmounts {@code state/overlays/id} when an overlay is mounted there, removes the mount point
+     * and the sandbox's upper and work directories (without following links); nothing when absent.
+     */
+    record UnmountOverlay(Path state, String id) implements KernelOp {
+    }
 }

@@ -50,6 +50,8 @@ public final class SandboxLauncher implements AutoCloseable {
     private static final Pattern PROJECT = Pattern.compile("[a-z0-9-]{1,40}");
 
     private final Path records;
+    /** The state directory (for overlay workspaces and their templates, see {@link Overlays}). */
+    private final Path state;
     private final LinkRange range;
     private final KernelOps ops;
     private final CgroupLayout layout;
@@ -69,7 +71,8 @@ public final class SandboxLauncher implements AutoCloseable {
     }
 
     SandboxLauncher(Path stateDir, LinkRange range, KernelOps ops, SandboxUser user, Consumer<String> warnings) {
-        this.records = stateDir.toAbsolutePath().normalize().resolve("sandboxes");
+        this.state = stateDir.toAbsolutePath().normalize();
+        this.records = state.resolve("sandboxes");
         this.range = range;
         this.ops = ops;
         this.layout = ops.cgroups();
@@ -165,7 +168,16 @@ public final class SandboxLauncher implements AutoCloseable {
         if (!PROJECT.matcher(spec.project()).matches()) {
             throw new SandboxException("project name '" + spec.project() + "' is not [a-z0-9-]{1,40}. Fix: use the project of airlock.yaml.");
         }
-        Path workspace = checkWorkspace(spec.workspace());
+        Optional<SandboxRecord.OverlayRef> overlay = Optional.empty();
+        Path workspace;
+        if (spec.template().isPresent()) {
+            Path real = realState();
+            overlay = Optional.of(new SandboxRecord.OverlayRef(real, checkTemplate(real, spec.project(), spec.template().get())));
+            workspace = null; // the mount point, once the id is known
+        } else {
+            workspace = checkWorkspace(spec.workspace());
+        }
+        Optional<SandboxRecord.OverlayRef> cow = overlay;
         Owner self = ops.self();
         SandboxRecord record = registry.locked(() -> {
             Map<String, Registry.Lease> leases = registry.leases();
@@ -187,8 +199,10 @@ public final class SandboxLauncher implements AutoCloseable {
                 ops.execute(new KernelOp.AddPolicyRule(PolicyRoute.MARK, PolicyRoute.TABLE, PolicyRoute.PRIORITY));
             }
             int i = slot.getAsInt();
+            String sid = id;
+            Path ws = cow.map(v -> Overlays.mountPoint(v.state(), sid)).orElse(workspace);
             SandboxRecord r = new SandboxRecord(id, spec.project(), self, i, range.slot(i), range.hostAddress(i), range.sandboxAddress(i),
-                    workspace, layout.dirs(id), layout.primary(id), registry.files(id), System.currentTimeMillis());
+                    ws, layout.dirs(id), layout.primary(id), registry.files(id), System.currentTimeMillis(), cow);
             writeRecord(r);
             registry.writeLease(r);
             return r;
@@ -199,14 +213,92 @@ public final class SandboxLauncher implements AutoCloseable {
             ops.execute(n.create());
             inParallel(n.sandboxSide(), n.hostSide());
             ops.execute(layout.create(record.id(), spec.resources()));
+            if (record.overlay().isPresent()) {
+                SandboxRecord.OverlayRef v = record.overlay().get();
+                ops.execute(new KernelOp.MountOverlay(v.state(), record.id(), v.lower(), user.uid(), user.gid()));
+            }
             writeEtc(record);
             return record.prepared();
         } catch (SandboxException | RuntimeException e) {
-            List<String> errors = teardown(record.id(), record.cgroups());
+            List<String> errors = teardown(record.id(), record.cgroups(), overlayStates(record.id(), Optional.of(record)));
             errors.forEach(m -> e.addSuppressed(new SandboxException(m)));
             forget(record, errors);
             throw e;
         }
+    }
+
+    /** The state directory with its links resolved (the privileged point refuses a path through a link). */
+    private Path realState() throws SandboxException {
+        try {
+            Files.createDirectories(state);
+            return state.toRealPath();
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the state directory " + state + ": " + e + ". Fix: run as root, or set AIRLOCK_STATE.", e);
+        }
+    }
+
+    /**
+     * A template for {@code project}: an existing directory under {@code <state>/templates/<project>/},
+     * whose two directories above are root's alone (0700), so that the tree is visible only through
+     * an overlay; and a state directory the sandbox user can search, to reach the mount point.
+     */
+    private Path checkTemplate(Path realState, String project, Path template) throws SandboxException {
+        Path t;
+        try {
+            t = template.toRealPath();
+        } catch (IOException e) {
+            throw new SandboxException("template " + template + " does not exist. Fix: build it with `airlock template build`.", e);
+        }
+        Path all = Overlays.templates(realState);
+        Path mine = all.resolve(project);
+        if (!t.startsWith(mine) || t.equals(mine)) {
+            throw new SandboxException("template " + t + " is not one of project " + project + "'s templates (under " + mine
+                    + "); a project's sandbox never mounts another project's template. Fix: use the template TemplateManager built for "
+                    + project + ".");
+        }
+        if (!Files.isDirectory(t)) {
+            throw new SandboxException("template " + t + " is not a directory. Fix: rebuild it with `airlock template build`.");
+        }
+        for (Path d : List.of(all, mine)) {
+            try {
+                // Owned by the state directory's owner (root, in production) and closed to everyone else.
+                int owner = (Integer) Files.getAttribute(realState, "unix:uid");
+                int mode = (Integer) Files.getAttribute(d, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                int uid = (Integer) Files.getAttribute(d, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+                if ((mode & 0077) != 0 || uid != owner) {
+                    throw new SandboxException("template directory " + d + " is mode " + Integer.toOctalString(mode & 0777) + ", uid " + uid
+                            + "; templates must be visible only through an overlay. Fix: chown " + owner + " " + d + " && chmod 700 " + d + ".");
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                throw new SandboxException("cannot check " + d + ": " + e + ". Fix: run as root.", e);
+            }
+        }
+        for (Path p = realState; p != null; p = p.getParent()) {
+            if (!searchable(p)) {
+                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach its overlay workspace in " + realState
+                        + ": " + p + " is not searchable for it. Fix: chmod o+x " + p + ".");
+            }
+        }
+        return t;
+    }
+
+    /**
+     * The state directories whose overlay of sandbox {@code id} may exist: the one its record
+     * names, and this launcher's when a mount point or cow directory of that id is in it.
+     */
+    private List<Path> overlayStates(String id, Optional<SandboxRecord> r) {
+        List<Path> out = new ArrayList<>();
+        r.flatMap(SandboxRecord::overlay).ifPresent(v -> out.add(v.state()));
+        try {
+            Path own = state.toRealPath();
+            if (!out.contains(own) && (Files.exists(Overlays.mountPoint(own, id), LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(Overlays.cowDir(own, id), LinkOption.NOFOLLOW_LINKS))) {
+                out.add(own);
+            }
+        } catch (IOException e) {
+            // no state directory: no overlay of this launcher's
+        }
+        return out;
     }
 
     /**
@@ -304,7 +396,11 @@ public final class SandboxLauncher implements AutoCloseable {
             }
         }
         List<Path> neverInside = new ArrayList<>(NEVER_INSIDE);
-        neverInside.add(records.getParent());
+        Path staging = ownState().map(st -> st.resolve(Overlays.STAGING)).orElse(null);
+        // A template's setup runs in its staging tree: inside the state directory, but only below staging/.
+        if (staging == null || !ws.startsWith(staging) || ws.getNameCount() < staging.getNameCount() + 2) {
+            neverInside.add(records.getParent());
+        }
         neverInside.add(registry.dir());
         for (Path p : neverInside) {
             if (ws.startsWith(p)) {
@@ -482,7 +578,7 @@ public final class SandboxLauncher implements AutoCloseable {
                 started.forEach(Process::destroyForcibly);
             }
         }
-        List<String> errors = teardown(p.id(), cgroups);
+        List<String> errors = teardown(p.id(), cgroups, overlayStates(p.id(), Optional.ofNullable(r)));
         if (r == null) {
             // Already destroyed (or never recorded): the objects are gone; drop the lease if one is left.
             try {
@@ -540,10 +636,11 @@ public final class SandboxLauncher implements AutoCloseable {
 
     /**
      * Removes sandbox {@code id}'s kernel objects, in the reverse order of their creation (after
-     * killing its processes, which would otherwise keep the namespace alive). Each group runs even
+     * killing its processes, which would otherwise keep the namespace alive, and its overlay
+     * mounted). Each group runs even
      * when an earlier one failed; the failures are returned.
      */
-    private List<String> teardown(String id, List<Path> cgroups) {
+    private List<String> teardown(String id, List<Path> cgroups, List<Path> overlayStates) {
         List<Path> dirs = new ArrayList<>(cgroups);
         layout.dirs(id).stream().filter(d -> !dirs.contains(d)).forEach(dirs::add);
         List<KernelOp> kill = new ArrayList<>();
@@ -552,7 +649,10 @@ public final class SandboxLauncher implements AutoCloseable {
         List<Path> reversed = new ArrayList<>(dirs);
         Collections.reverse(reversed);
         reversed.forEach(d -> rmdir.add(new KernelOp.DeleteCgroup(d)));
-        List<List<KernelOp>> groups = List.of(kill, rmdir,
+        // The overlay comes off once its processes are gone (a live one keeps the mount busy).
+        List<KernelOp> unmount = new ArrayList<>();
+        overlayStates.forEach(st -> unmount.add(new KernelOp.UnmountOverlay(st, id)));
+        List<List<KernelOp>> groups = List.of(kill, unmount, rmdir,
                 List.of(new KernelOp.DeleteNftTable(Names.nftTable(id))),
                 List.of(new KernelOp.DeleteLink(Names.hostLink(id)), new KernelOp.DeleteNetns(Names.netns(id))));
         List<String> errors = new ArrayList<>();
@@ -641,14 +741,14 @@ public final class SandboxLauncher implements AutoCloseable {
     private void reapOnce(List<String> sandboxes, List<String> removed, List<String> failures) throws SandboxException {
         KernelInventory inv = ops.inventory();
         Map<String, Registry.Lease> leases = registry.leases();
-        Map<String, Optional<SandboxRecord>> own = ownRecords();
+        Map<String, Optional<SandboxRecord>> ownRecs = ownRecords();
         Set<String> liveIds = new HashSet<>(live.keySet());
         leases.values().forEach(l -> l.record().filter(r -> ops.alive(r.owner())).ifPresent(r -> liveIds.add(l.id())));
-        own.forEach((id, r) -> r.filter(x -> ops.alive(x.owner())).ifPresent(x -> liveIds.add(id)));
+        ownRecs.forEach((id, r) -> r.filter(x -> ops.alive(x.owner())).ifPresent(x -> liveIds.add(id)));
 
         Map<String, List<String>> found = new java.util.TreeMap<>();
         leases.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("lease " + registry.dir().resolve(id + ".json")));
-        own.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("record " + records.resolve(id + ".json")));
+        ownRecs.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("record " + records.resolve(id + ".json")));
         inv.netns().forEach(n -> Names.idOf(Names.NETNS, n).ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("netns " + n)));
         inv.links().forEach(n -> Names.idOf(Names.HOST_LINK, n).or(() -> Names.idOf(Names.SANDBOX_LINK, n))
                 .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("link " + n)));
@@ -658,6 +758,20 @@ public final class SandboxLauncher implements AutoCloseable {
                 .forEach(c -> Names.idOf(Names.CGROUP, c.getFileName().toString())
                         .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("cgroup " + c)));
         registry.fileDirs().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("files " + registry.files(id)));
+        Optional<Path> own = ownState();
+        if (own.isPresent()) {
+            Path st = own.get();
+            inv.overlays().forEach(m -> Overlays.idOfMount(st, m)
+                    .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("overlay mount " + m)));
+            for (Path dir : List.of(st.resolve(Overlays.MOUNTS), st.resolve(Overlays.COW))) {
+                try (Stream<Path> s = Files.list(dir)) {
+                    s.filter(p -> Names.isId(p.getFileName().toString()) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
+                            .forEach(p -> found.computeIfAbsent(p.getFileName().toString(), k -> new ArrayList<>()).add("overlay dir " + p));
+                } catch (IOException e) {
+                    // none yet
+                }
+            }
+        }
 
         for (Map.Entry<String, List<String>> e : found.entrySet()) {
             String id = e.getKey();
@@ -667,7 +781,13 @@ public final class SandboxLauncher implements AutoCloseable {
             List<Path> cgroups = new ArrayList<>(layout.dirs(id));
             Optional.ofNullable(leases.get(id)).flatMap(Registry.Lease::record).ifPresent(r -> r.cgroups().stream()
                     .filter(c -> !cgroups.contains(c)).forEach(cgroups::add));
-            List<String> errors = teardown(id, cgroups);
+            Optional<SandboxRecord> rec = Optional.ofNullable(leases.get(id)).flatMap(Registry.Lease::record)
+                    .or(() -> ownRecs.getOrDefault(id, Optional.empty()));
+            List<Path> states = new ArrayList<>(overlayStates(id, rec));
+            if (own.isPresent() && !states.contains(own.get()) && e.getValue().stream().anyMatch(f -> f.startsWith("overlay "))) {
+                states.add(own.get());
+            }
+            List<String> errors = teardown(id, cgroups, states);
             if (!errors.isEmpty()) {
                 failures.add(id + ": " + String.join("; ", errors));
                 continue;
@@ -682,6 +802,14 @@ public final class SandboxLauncher implements AutoCloseable {
             }
             sandboxes.add(id);
             removed.addAll(e.getValue());
+        }
+    }
+
+    private Optional<Path> ownState() {
+        try {
+            return Optional.of(state.toRealPath());
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

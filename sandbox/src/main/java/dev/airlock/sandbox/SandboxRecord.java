@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the launcher writes before it creates a sandbox's first kernel object: who owns it, its
@@ -16,12 +17,27 @@ import java.util.Map;
  * sandbox and its /30 are taken, and by whom.
  */
 record SandboxRecord(String id, String project, Owner owner, int slot, Cidr link, IpAddress hostAddress,
-        IpAddress sandboxAddress, Path workspace, List<Path> cgroups, Path primaryCgroup, Path runFiles, long createdMillis) {
+        IpAddress sandboxAddress, Path workspace, List<Path> cgroups, Path primaryCgroup, Path runFiles, long createdMillis,
+        Optional<OverlayRef> overlay) {
 
     static final int VERSION = 1;
 
+    /**
+     * A copy-on-write workspace: the state directory whose {@code overlays/} and {@code sandboxes/}
+     * hold its mount point and upper directory ({@link Overlays}), and the template tree below it.
+     */
+    record OverlayRef(Path state, Path lower) {
+    }
+
     SandboxRecord {
         cgroups = List.copyOf(cgroups);
+        overlay = overlay == null ? Optional.empty() : overlay;
+    }
+
+    SandboxRecord(String id, String project, Owner owner, int slot, Cidr link, IpAddress hostAddress, IpAddress sandboxAddress,
+            Path workspace, List<Path> cgroups, Path primaryCgroup, Path runFiles, long createdMillis) {
+        this(id, project, owner, slot, link, hostAddress, sandboxAddress, workspace, cgroups, primaryCgroup, runFiles, createdMillis,
+                Optional.empty());
     }
 
     String netns() {
@@ -47,7 +63,7 @@ record SandboxRecord(String id, String project, Owner owner, int slot, Cidr link
 
     SandboxRecord withOwner(Owner o) {
         return new SandboxRecord(id, project, o, slot, link, hostAddress, sandboxAddress, workspace, cgroups, primaryCgroup, runFiles,
-                createdMillis);
+                createdMillis, overlay);
     }
 
     /** Every object, in creation order, as a person reading the record would name it. */
@@ -55,6 +71,8 @@ record SandboxRecord(String id, String project, Owner owner, int slot, Cidr link
         List<String> o = new ArrayList<>(List.of("netns " + netns(), "link " + hostLink() + " (peer " + sandboxLink() + " in " + netns() + ")",
                 "nft table inet " + nftTable() + " (host; and one in " + netns() + ")"));
         cgroups.forEach(c -> o.add("cgroup " + c));
+        overlay.ifPresent(v -> o.add("overlay " + Overlays.mountPoint(v.state(), id) + " (lower " + v.lower() + ", upper "
+                + Overlays.upper(v.state(), id) + ")"));
         o.add("files " + runFiles);
         return o;
     }
@@ -75,6 +93,10 @@ record SandboxRecord(String id, String project, Owner owner, int slot, Cidr link
         m.put("primaryCgroup", primaryCgroup.toString());
         m.put("runFiles", runFiles.toString());
         m.put("createdMillis", createdMillis);
+        overlay.ifPresent(v -> {
+            m.put("overlayState", v.state().toString());
+            m.put("overlayLower", v.lower().toString());
+        });
         m.put("objects", objects());
         return FlatJson.write(m);
     }
@@ -93,7 +115,9 @@ record SandboxRecord(String id, String project, Owner owner, int slot, Cidr link
         return new SandboxRecord(id, str(m, "project"), new Owner(num(m, "ownerPid"), num(m, "ownerStartTicks")), (int) num(m, "slot"),
                 Cidr.of(str(m, "link")), Cidr.of(str(m, "hostAddress")).network(), Cidr.of(str(m, "sandboxAddress")).network(),
                 Path.of(str(m, "workspace")), cgroups.stream().map(Path::of).toList(), Path.of(str(m, "primaryCgroup")),
-                Path.of(str(m, "runFiles")), num(m, "createdMillis"));
+                Path.of(str(m, "runFiles")), num(m, "createdMillis"),
+                m.containsKey("overlayState") ? Optional.of(new OverlayRef(Path.of(str(m, "overlayState")), Path.of(str(m, "overlayLower"))))
+                        : Optional.empty());
     }
 
     private static String str(Map<String, Object> m, String k) {

@@ -2,17 +2,39 @@ package dev.airlock.sandbox;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * What to build: the project (for records and the audit trail), the host directory bound
- * read-write at {@code /workspace}, the cgroup limits and the gateway's ports.
+ * What to build: the project (for records and the audit trail), the workspace, the cgroup limits
+ * and the gateway's ports.
+ *
+ * <p>The workspace is one of two kinds. Without a {@code template}, {@code workspace} is a host
+ * directory bound read-write at {@code /workspace} as it is. With one, {@code workspace} is that
+ * template tree, and {@code /workspace} is a copy-on-write overlay over it: the sandbox's writes
+ * land in its own upper directory, never in the template, and the mount costs the same whatever
+ * the size of the tree. A template must sit under {@code <state>/templates/<project>/} of the
+ * launcher's state directory, for this spec's project: one project's sandbox never mounts another's.
  */
-public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway) {
+public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template) {
 
     public SandboxSpec {
         Objects.requireNonNull(project, "project");
         Objects.requireNonNull(workspace, "workspace");
         Objects.requireNonNull(resources, "resources");
         Objects.requireNonNull(gateway, "gateway");
+        Objects.requireNonNull(template, "template");
+        if (template.isPresent() && !template.get().equals(workspace)) {
+            throw new IllegalArgumentException("with a template, the workspace is the template tree: " + template.get() + " != " + workspace);
+        }
+    }
+
+    /** A plain directory bound at {@code /workspace}. */
+    public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway) {
+        this(project, workspace, resources, gateway, Optional.empty());
+    }
+
+    /** A copy-on-write overlay over the template tree {@code template}, at {@code /workspace}. */
+    public static SandboxSpec overTemplate(String project, Path template, Resources resources, GatewayPorts gateway) {
+        return new SandboxSpec(project, template, resources, gateway, Optional.of(template));
     }
 }

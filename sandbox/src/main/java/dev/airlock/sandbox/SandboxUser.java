@@ -8,16 +8,21 @@ import java.util.Map;
  * (65534). Never 0: a sandbox that ran as root outside its user namespace could read every
  * root-owned file it can see.
  */
-record SandboxUser(int uid, int gid) {
+public record SandboxUser(int uid, int gid) {
 
     static final int NOBODY = 65534;
     /** The name the sandbox's /etc/passwd gives the user, whatever the host calls them. */
     static final String NAME = "airlock";
 
-    SandboxUser {
+    public SandboxUser {
         if (uid <= 0 || gid <= 0) {
             throw new IllegalArgumentException("a sandbox never runs as uid or gid 0: " + uid + "/" + gid);
         }
+    }
+
+    /** The sandbox user of this process's environment ({@code sudo}'s caller, else nobody). */
+    public static SandboxUser current() {
+        return fromEnvironment(System.getenv());
     }
 
     static SandboxUser fromEnvironment(Map<String, String> env) {

@@ -228,6 +228,26 @@ final class SystemKernelOps implements KernelOps {
             }
             case KernelOp.KillCgroup o -> List.of(new Kill(cgroup(o.dir(), op)));
             case KernelOp.DeleteCgroup o -> List.of(new Rmdir(cgroup(o.dir(), op)));
+            case KernelOp.MountOverlay o -> {
+                Path state = stateRoot(o.state(), op);
+                shape(Names.ID, o.id(), "sandbox");
+                Path lower = safePath(o.lower(), op);
+                if (Overlays.projectOf(state, lower).filter(pr -> pr.matches("[a-z0-9-]{1,40}")).isEmpty()) {
+                    throw refused(op, "an overlay's lower directory is a template tree under " + Overlays.templates(state) + "/<project>/");
+                }
+                if (!realDirectory(lower)) {
+                    throw refused(op, "the lower directory " + lower + " must be an existing directory reached without links");
+                }
+                if (o.uid() <= 0 || o.gid() <= 0) {
+                    throw refused(op, "the workspace is never owned by uid or gid 0");
+                }
+                yield List.of(new Mount(state, o.id(), lower, o.uid(), o.gid()));
+            }
+            case KernelOp.UnmountOverlay o -> {
+                Path state = stateRoot(o.state(), op);
+                shape(Names.ID, o.id(), "sandbox");
+                yield List.of(new Unmount(state, o.id()));
+            }
         };
     }
 
@@ -304,6 +324,34 @@ final class SystemKernelOps implements KernelOps {
         return dir;
     }
 
+    /** Airlock's state directory as given to an overlay operation: absolute, normalised, of safe characters, no links on the way. */
+    private Path stateRoot(Path state, KernelOp op) throws SandboxException {
+        Path p = safePath(state, op);
+        try {
+            if (!host.realPath(p).equals(p)) {
+                throw refused(op, "the state directory " + p + " must be reached without links (it is " + host.realPath(p) + ")");
+            }
+        } catch (IOException e) {
+            throw refused(op, "the state directory " + p + " does not exist");
+        }
+        return p;
+    }
+
+    private static Path safePath(Path p, KernelOp op) throws SandboxException {
+        if (p == null || !p.isAbsolute() || !p.normalize().equals(p) || !Overlays.SAFE_PATH.matcher(p.toString()).matches()) {
+            throw refused(op, "overlay paths are absolute, normalised and of the characters " + Overlays.SAFE_PATH.pattern() + ", not " + p);
+        }
+        return p;
+    }
+
+    private boolean realDirectory(Path p) {
+        try {
+            return host.realPath(p).equals(p) && host.exists(p) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static SandboxException refused(KernelOp op, String why) {
         return new SandboxException("refused " + op + ": " + why + ". This is a bug in the caller; nothing was changed.");
     }
@@ -349,6 +397,12 @@ final class SystemKernelOps implements KernelOps {
     private record DropRule() implements Step {
     }
 
+    private record Mount(Path state, String id, Path lower, int uid, int gid) implements Step {
+    }
+
+    private record Unmount(Path state, String id) implements Step {
+    }
+
     private void run(List<Step> steps) throws SandboxException {
         int i = 0;
         while (i < steps.size()) {
@@ -392,6 +446,8 @@ final class SystemKernelOps implements KernelOps {
                 case EnableCtl c -> enableControllers(c);
                 case Kill k -> kill(k.dir());
                 case DropRule d -> dropRule();
+                case Mount m -> mountOverlay(m);
+                case Unmount u -> unmountOverlay(u);
             }
         }
     }
@@ -548,6 +604,122 @@ final class SystemKernelOps implements KernelOps {
         }
     }
 
+    /** Where the kernel lists this process's mounts (the host's mount namespace: the launcher's own). */
+    static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+
+    /**
+     * The overlay's directories, then the mount: one {@code mount} call, whatever the size of the
+     * template (overlayfs looks at the lower tree lazily). The cow directory must not exist yet
+     * (a leftover is the reaper's to remove), so a sandbox never starts with another's writes.
+     */
+    private void mountOverlay(Mount m) throws SandboxException {
+        Path mounts = m.state().resolve(Overlays.MOUNTS);
+        Path cow = Overlays.cowDir(m.state(), m.id());
+        Path upper = Overlays.upper(m.state(), m.id());
+        Path work = Overlays.work(m.state(), m.id());
+        Path point = Overlays.mountPoint(m.state(), m.id());
+        try {
+            for (Path d : List.of(mounts, cow.getParent())) {
+                if (!host.exists(d)) {
+                    try {
+                        host.mkdir(d);
+                    } catch (java.nio.file.FileAlreadyExistsException raced) {
+                        // another sandbox being prepared made it first
+                    }
+                }
+            }
+            // 0711: the sandbox user's bubblewrap must reach its mount point, and may list none of them.
+            host.chmod(mounts, "rwx--x--x");
+            host.chmod(cow.getParent(), "rwx------");
+            host.mkdir(cow);
+            host.chmod(cow, "rwx------");
+            host.mkdir(upper);
+            host.chown(upper, m.uid(), m.gid());
+            host.chmod(upper, "rwxr-xr-x");
+            host.mkdir(work);
+            host.chmod(work, "rwx------");
+            host.mkdir(point);
+            host.chmod(point, "rwxr-xr-x");
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the overlay directories of " + m.id() + ": " + e
+                    + ". Fix: run as root; if they exist, a crashed run left them: run `airlock gc`.", e);
+        }
+        Host.Result r = host.exec(List.of(tools.mount().toString(), "-t", "overlay", "-o",
+                "nosuid,nodev,lowerdir=" + m.lower() + ",upperdir=" + upper + ",workdir=" + work, m.id(), point.toString()), "");
+        if (!r.ok()) {
+            throw new SandboxException("cannot mount the workspace overlay of " + m.id() + ": " + r.describe()
+                    + ". Fix: a kernel with overlayfs (modprobe overlay), and a state directory on a file system that can hold an"
+                    + " overlay's upper directory (ext4, xfs, btrfs or tmpfs; not another overlay or NFS).");
+        }
+    }
+
+    private void unmountOverlay(Unmount u) throws SandboxException {
+        Path point = Overlays.mountPoint(u.state(), u.id());
+        // Stacked mounts (a mount that raced a crash) come off one at a time; bounded.
+        for (int i = 0; i < 8 && overlayMounts().contains(point); i++) {
+            Host.Result r = host.exec(List.of(tools.umount().toString(), point.toString()), "");
+            if (!r.ok()) {
+                // Busy: a process of the sandbox still exits. Detach now; the kernel frees it when the last user goes.
+                Host.Result lazy = host.exec(List.of(tools.umount().toString(), "-l", point.toString()), "");
+                if (!lazy.ok()) {
+                    throw failed(lazy);
+                }
+            }
+        }
+        if (overlayMounts().contains(point)) {
+            throw new SandboxException("the overlay at " + point + " is still mounted. Fix: `airlock gc` retries.");
+        }
+        try {
+            host.rmdir(point);
+            host.deleteTree(Overlays.cowDir(u.state(), u.id()));
+        } catch (IOException e) {
+            throw new SandboxException("cannot remove the workspace overlay of " + u.id() + ": " + e + ". Fix: `airlock gc` retries.", e);
+        }
+    }
+
+    /** The mount points of the overlayfs mounts in this process's mount namespace. */
+    Set<Path> overlayMounts() throws SandboxException {
+        try {
+            return parseOverlayMounts(host.read(MOUNTINFO));
+        } catch (IOException e) {
+            throw new SandboxException("cannot read " + MOUNTINFO + ": " + e, e);
+        }
+    }
+
+    /**
+     * The overlay mount points in a mountinfo text: field 5 is the mount point (octal-escaped),
+     * and after the " - " separator come the file system type and the source.
+     */
+    static Set<Path> parseOverlayMounts(String mountinfo) {
+        Set<Path> out = new LinkedHashSet<>();
+        for (String line : mountinfo.split("\n")) {
+            int sep = line.indexOf(" - ");
+            String[] f = line.split(" ");
+            if (sep < 0 || f.length < 5) {
+                continue;
+            }
+            String[] after = line.substring(sep + 3).split(" ");
+            if (after.length > 0 && after[0].equals("overlay")) {
+                out.add(Path.of(unescape(f[4])));
+            }
+        }
+        return out;
+    }
+
+    private static String unescape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
     private void dropRule() throws SandboxException {
         // Every copy (an `ip rule add` racing another launcher's may have added two), until the
         // kernel says there is none left.
@@ -655,7 +827,7 @@ final class SystemKernelOps implements KernelOps {
             host.list(root).forEach(n -> cgroups.add(root.resolve(n)));
         }
         return new KernelInventory(new HashSet<>(host.list(NETNS_DIR)), new HashSet<>(host.list(SYS_NET)), tables, cgroups,
-                policyRulePresent());
+                policyRulePresent(), overlayMounts());
     }
 
     @Override
@@ -803,6 +975,56 @@ final class SystemKernelOps implements KernelOps {
         @Override
         public void kill(long pid) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+
+        @Override
+        public Path realPath(Path p) throws IOException {
+            return p.toRealPath();
+        }
+
+        @Override
+        public void chown(Path p, int uid, int gid) throws IOException {
+            Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(p, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        }
+
+        @Override
+        public void chmod(Path p, String mode) throws IOException {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+        }
+
+        @Override
+        public void deleteTree(Path dir) throws IOException {
+            if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            // walkFileTree never follows links unless asked; a directory on another device is a mount: refused.
+            Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes a)
+                        throws IOException {
+                    if (!device.equals(Files.getAttribute(d, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+                        throw new IOException(d + " is a mount point; not removed");
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) throws IOException {
+                    Files.delete(f);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    if (e != null) {
+                        throw e;
+                    }
+                    Files.delete(d);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
         }
 
         @Override

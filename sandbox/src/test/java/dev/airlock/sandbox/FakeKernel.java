@@ -26,6 +26,8 @@ final class FakeKernel implements KernelOps {
     final Set<String> tables = new LinkedHashSet<>();
     final Set<Path> cgroups = new LinkedHashSet<>();
     final Set<Path> killed = new LinkedHashSet<>();
+    /** Overlay mount points. */
+    final Set<Path> mounts = new LinkedHashSet<>();
     final Set<Owner> alive = new HashSet<>();
     boolean policyRule;
     Owner self = new Owner(4242, 1000);
@@ -133,6 +135,8 @@ final class FakeKernel implements KernelOps {
                 }
             }
             case KernelOp.DeleteCgroup o -> cgroups.remove(o.dir());
+            case KernelOp.MountOverlay o -> create(mounts, Overlays.mountPoint(o.state(), o.id()));
+            case KernelOp.UnmountOverlay o -> mounts.remove(Overlays.mountPoint(o.state(), o.id()));
         }
     }
 
@@ -158,7 +162,7 @@ final class FakeKernel implements KernelOps {
 
     @Override
     public KernelInventory inventory() {
-        return new KernelInventory(netns, links, tables, cgroups, policyRule);
+        return new KernelInventory(netns, links, tables, cgroups, policyRule, mounts);
     }
 
     @Override
@@ -188,6 +192,7 @@ final class FakeKernel implements KernelOps {
         links.forEach(n -> all.add("link " + n));
         tables.forEach(n -> all.add("table " + n));
         cgroups.forEach(n -> all.add("cgroup " + n));
+        mounts.forEach(n -> all.add("overlay " + n));
         if (policyRule) {
             all.add("policy rule");
         }

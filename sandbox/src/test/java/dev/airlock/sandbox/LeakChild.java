@@ -15,8 +15,12 @@ public final class LeakChild {
         SandboxLauncher launcher = SandboxLauncher.system(Path.of(args[0]));
         System.out.println("ready");
         System.out.flush();
-        PreparedSandbox p = launcher.prepare(new SandboxSpec("leak", Path.of(args[1]), new Resources(64L << 20, 0.5, 64),
-                new GatewayPorts(15001, 15053)));
+        Resources r = new Resources(64L << 20, 0.5, 64);
+        GatewayPorts ports = new GatewayPorts(15001, 15053);
+        // A third argument "template": args[1] is a template tree, mounted as a copy-on-write overlay.
+        PreparedSandbox p = launcher.prepare(args.length > 2 && args[2].equals("template")
+                ? SandboxSpec.overTemplate("leak", Path.of(args[1]), r, ports)
+                : new SandboxSpec("leak", Path.of(args[1]), r, ports));
         System.out.println("prepared " + p.id());
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);

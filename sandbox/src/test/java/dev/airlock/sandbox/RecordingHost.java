@@ -78,4 +78,24 @@ final class RecordingHost implements Host {
     @Override
     public void pause(long millis) {
     }
+
+    @Override
+    public Path realPath(Path p) {
+        return p;
+    }
+
+    @Override
+    public void chown(Path p, int uid, int gid) {
+        calls.add("chown " + p + " " + uid + ":" + gid);
+    }
+
+    @Override
+    public void chmod(Path p, String mode) {
+        calls.add("chmod " + p + " " + mode);
+    }
+
+    @Override
+    public void deleteTree(Path dir) {
+        calls.add("deleteTree " + dir);
+    }
 }

@@ -271,6 +271,89 @@ class SandboxLauncherTest {
         assertThat(kernel.killed).contains(orphan.cgroup());
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Copy-on-write workspaces over a template
+
+    /** A template tree of {@code project} as TemplateManager lays it out: 0700 directories above it. */
+    private Path template(String project) throws Exception {
+        Path all = Files.createDirectories(state.resolve("templates"));
+        Path mine = Files.createDirectories(all.resolve(project));
+        Files.setPosixFilePermissions(all, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(mine, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path tree = Files.createDirectories(mine.resolve("c0ffee-0123/tree"));
+        Files.writeString(tree.resolve("README"), "template\n");
+        return tree;
+    }
+
+    @Test
+    void prepare_withTemplate_mountsAnOverlayAtTheAlkMountPoint_andRecordsIt() throws Exception {
+        Path tree = template("demo");
+        PreparedSandbox p = launcher.prepare(SandboxSpec.overTemplate("demo", tree, RES, PORTS));
+        Path point = state.toRealPath().resolve("overlays").resolve(p.id());
+        assertThat(p.workspace()).isEqualTo(point);
+        assertThat(kernel.executed).contains(new KernelOp.MountOverlay(state.toRealPath(), p.id(), tree.toRealPath(), 1000, 1000));
+        assertThat(kernel.objects()).contains("overlay " + point);
+        assertThat(Files.readString(record(p.id()))).contains("\"overlayLower\"").contains(tree.toRealPath().toString());
+        assertThat(Files.readString(lease(p.id()))).contains("\"overlayState\"");
+    }
+
+    @Test
+    void destroy_withTemplate_unmountsAfterTheProcessesAreKilled() throws Exception {
+        PreparedSandbox p = launcher.prepare(SandboxSpec.overTemplate("demo", template("demo"), RES, PORTS));
+        kernel.executed.clear();
+        launcher.destroy(p);
+        List<String> order = kernel.executed.stream().map(op -> op.getClass().getSimpleName()).toList();
+        assertThat(order.indexOf("UnmountOverlay")).isGreaterThan(order.indexOf("KillCgroup")).isLessThan(order.indexOf("DeleteCgroup"));
+        assertThat(kernel.objects()).isEmpty();
+    }
+
+    @Test
+    void reap_deadOwnerWithAnOverlay_unmountsIt() throws Exception {
+        Owner crashed = new Owner(6100, 12);
+        kernel.alive.add(crashed);
+        PreparedSandbox orphan = new SandboxLauncher(state, LinkRange.DEFAULT, kernel.as(crashed), new SandboxUser(1000, 1000), warnings::add)
+                .prepare(SandboxSpec.overTemplate("demo", template("demo"), RES, PORTS));
+        kernel.alive.remove(crashed); // kill -9
+        ReapReport r = launcher.reap();
+        assertThat(r.sandboxes()).containsExactly(orphan.id());
+        assertThat(kernel.mounts).isEmpty();
+        assertThat(r.removed()).contains("overlay mount " + orphan.workspace());
+    }
+
+    @Test
+    void reap_unrecordedAlkOverlayMountUnderTheStateDirectory_isUnmounted_othersUntouched() throws Exception {
+        Path st = state.toRealPath();
+        Path orphan = st.resolve("overlays/alk0000beef");
+        Path foreign = Path.of("/var/lib/docker/overlay2/abc/merged");
+        Path elsewhere = Path.of("/srv/overlays/alk0000cafe");
+        kernel.mounts.addAll(List.of(orphan, foreign, elsewhere));
+        ReapReport r = launcher.reap();
+        assertThat(r.sandboxes()).containsExactly("alk0000beef");
+        assertThat(kernel.mounts).containsExactlyInAnyOrder(foreign, elsewhere);
+    }
+
+    @Test
+    void prepare_anotherProjectsTemplate_isRefused() throws Exception {
+        Path theirs = template("payments");
+        assertThatThrownBy(() -> launcher.prepare(SandboxSpec.overTemplate("demo", theirs, RES, PORTS)))
+                .isInstanceOf(SandboxException.class)
+                .hasMessageContaining("never mounts another project's template");
+        assertThat(kernel.objects()).isEmpty();
+        // positive control: the owner project can mount it
+        assertThat(launcher.prepare(SandboxSpec.overTemplate("payments", theirs, RES, PORTS)).workspace()).isNotNull();
+    }
+
+    @Test
+    void prepare_templateOutsideTheTemplatesDirectory_orReadableByOthers_isRefused() throws Exception {
+        assertThatThrownBy(() -> launcher.prepare(SandboxSpec.overTemplate("demo", ws, RES, PORTS)))
+                .hasMessageContaining("is not one of project demo's templates");
+        Path tree = template("demo");
+        Files.setPosixFilePermissions(state.resolve("templates/demo"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertThatThrownBy(() -> launcher.prepare(SandboxSpec.overTemplate("demo", tree, RES, PORTS)))
+                .hasMessageContaining("visible only through an overlay").hasMessageContaining("chmod 700");
+        assertThat(kernel.objects()).isEmpty();
+    }
+
     @Test
     void reap_pidReused_countsTheOwnerAsDead() throws Exception {
         Owner before = new Owner(7000, 100);

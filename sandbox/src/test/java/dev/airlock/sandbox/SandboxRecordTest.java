@@ -25,6 +25,19 @@ class SandboxRecordTest {
     }
 
     @Test
+    void json_withAnOverlay_roundTrips_andNamesItAmongTheObjects() {
+        SandboxRecord plain = record();
+        SandboxRecord r = new SandboxRecord(plain.id(), plain.project(), plain.owner(), plain.slot(), plain.link(), plain.hostAddress(),
+                plain.sandboxAddress(), Path.of("/var/lib/airlock/overlays/alk0123abcd"), plain.cgroups(), plain.primaryCgroup(),
+                plain.runFiles(), plain.createdMillis(), java.util.Optional.of(new SandboxRecord.OverlayRef(Path.of("/var/lib/airlock"),
+                        Path.of("/var/lib/airlock/templates/payments/0123456789ab-0123456789ab/tree"))));
+        assertThat(SandboxRecord.fromJson(r.toJson())).isEqualTo(r);
+        assertThat(r.toJson()).contains("\"overlayLower\": \"/var/lib/airlock/templates/payments/0123456789ab-0123456789ab/tree\"")
+                .contains("overlay /var/lib/airlock/overlays/alk0123abcd");
+        assertThat(SandboxRecord.fromJson(plain.toJson()).overlay()).isEmpty();
+    }
+
+    @Test
     void json_controlCharactersAreEscaped() {
         String text = FlatJson.write(Map.of("k", "a\u0001b\u001bc"));
         assertThat(text).contains("a\\u0001b\\u001bc").doesNotContain("\u001b");

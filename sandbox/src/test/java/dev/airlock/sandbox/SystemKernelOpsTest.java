@@ -21,11 +21,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 class SystemKernelOpsTest {
 
     private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
-            Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"));
+            Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"),
+            Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"));
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
     private static final IpAddress HOST = Cidr.of("100.96.0.1").network();
     private static final IpAddress SANDBOX = Cidr.of("100.96.0.2").network();
     private static final String ID = "alk0123abcd";
+    private static final Path STATE = Path.of("/var/lib/airlock");
 
     private final RecordingHost host = new RecordingHost();
     private final SystemKernelOps ops = new SystemKernelOps(TOOLS, new CgroupLayout.Unified(ROOT), host, Path.of("/run/airlock/sandbox"));
@@ -79,7 +81,24 @@ class SystemKernelOpsTest {
                 Arguments.of("moving a process by limit", new KernelOp.SetCgroupLimit(ROOT.resolve(ID), "cgroup.procs", "1")),
                 Arguments.of("a limit with shell text", new KernelOp.SetCgroupLimit(ROOT.resolve(ID), "pids.max", "1; reboot")),
                 Arguments.of("enabling cpuset", new KernelOp.EnableControllers(ROOT, List.of("cpuset"))),
-                Arguments.of("enabling below the root", new KernelOp.EnableControllers(ROOT.resolve("user.slice"), List.of("pids"))));
+                Arguments.of("enabling below the root", new KernelOp.EnableControllers(ROOT.resolve("user.slice"), List.of("pids"))),
+                Arguments.of("an overlay over /etc", new KernelOp.MountOverlay(STATE, ID, Path.of("/etc"), 1000, 1000)),
+                Arguments.of("an overlay over the templates root itself",
+                        new KernelOp.MountOverlay(STATE, ID, STATE.resolve("templates/demo"), 1000, 1000)),
+                Arguments.of("an overlay lower path that climbs out with ..",
+                        new KernelOp.MountOverlay(STATE, ID, Path.of("/var/lib/airlock/templates/demo/../../../../etc"), 1000, 1000)),
+                Arguments.of("a lower path smuggling a mount option after a comma",
+                        new KernelOp.MountOverlay(STATE, ID, Path.of("/var/lib/airlock/templates/demo/t,upperdir=/etc"), 1000, 1000)),
+                Arguments.of("a lower path with a colon (a second lower layer)",
+                        new KernelOp.MountOverlay(STATE, ID, Path.of("/var/lib/airlock/templates/demo/t:/root"), 1000, 1000)),
+                Arguments.of("a relative state directory", new KernelOp.MountOverlay(Path.of("state"), ID, Path.of("state/templates/demo/t"),
+                        1000, 1000)),
+                Arguments.of("an overlay mounted under a name without the prefix",
+                        new KernelOp.MountOverlay(STATE, "home", STATE.resolve("templates/demo/t"), 1000, 1000)),
+                Arguments.of("a template that does not exist",
+                        new KernelOp.MountOverlay(STATE, ID, STATE.resolve("templates/demo/nothing-here"), 1000, 1000)),
+                Arguments.of("unmounting a name without the prefix", new KernelOp.UnmountOverlay(STATE, "..")),
+                Arguments.of("unmounting under a relative state directory", new KernelOp.UnmountOverlay(Path.of("var"), ID)));
     }
 
     @ParameterizedTest(name = "refuses {0}")
@@ -187,6 +206,48 @@ class SystemKernelOpsTest {
                 .hasMessageContaining("/usr/sbin/ip -batch -")
                 .hasMessageContaining("Cannot find device")
                 .hasMessageContaining("Fix:");
+    }
+
+    @Test
+    void execute_mountOverlay_derivesEveryPathFromStateAndId_andMountsNosuidNodev(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path lower = java.nio.file.Files.createDirectories(tmp.resolve("templates/demo/c0ffee-e1/tree"));
+        host.existing.add(lower);
+        ops.execute(new KernelOp.MountOverlay(tmp, ID, lower, 1000, 1000));
+        assertThat(host.calls).contains(
+                "chown " + tmp + "/sandboxes/alk0123abcd/upper 1000:1000",
+                "chmod " + tmp + "/overlays rwx--x--x",
+                "chmod " + tmp + "/sandboxes/alk0123abcd rwx------",
+                "exec /usr/bin/mount -t overlay -o nosuid,nodev,lowerdir=" + lower + ",upperdir=" + tmp + "/sandboxes/alk0123abcd/upper,workdir="
+                        + tmp + "/sandboxes/alk0123abcd/work alk0123abcd " + tmp + "/overlays/alk0123abcd");
+    }
+
+    @Test
+    void execute_mountOverlayOwnedByRoot_isRefused(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path lower = java.nio.file.Files.createDirectories(tmp.resolve("templates/demo/c0ffee-e1/tree"));
+        host.existing.add(lower);
+        assertThatThrownBy(() -> ops.execute(new KernelOp.MountOverlay(tmp, ID, lower, 0, 0))).hasMessageContaining("uid or gid 0");
+        assertThat(host.calls).isEmpty();
+    }
+
+    @Test
+    void execute_unmountOverlay_unmountsOnlyWhatMountinfoLists_thenRemovesItsDirectories() throws Exception {
+        Path point = STATE.resolve("overlays").resolve(ID);
+        host.contents.put(SystemKernelOps.MOUNTINFO, "");
+        ops.execute(new KernelOp.UnmountOverlay(STATE, ID));
+        assertThat(host.calls).containsExactly("rmdir " + point, "deleteTree " + STATE.resolve("sandboxes").resolve(ID));
+    }
+
+    @Test
+    void parseOverlayMounts_keepsOverlayMountPoints_unescaped() {
+        String info = """
+                22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+                98 22 0:52 / /var/lib/airlock/overlays/alk0123abcd rw,nosuid,nodev shared:60 - overlay alk0123abcd rw,lowerdir=/x
+                99 22 0:53 / /srv/with\\040space rw - overlay overlay rw,lowerdir=/y
+                100 22 0:54 / /run/user/0 rw - tmpfs tmpfs rw
+                """;
+        assertThat(SystemKernelOps.parseOverlayMounts(info)).containsExactly(Path.of("/var/lib/airlock/overlays/alk0123abcd"),
+                Path.of("/srv/with space"));
     }
 
     // ---------------------------------------------------------------------------------------------
