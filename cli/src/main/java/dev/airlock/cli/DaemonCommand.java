@@ -41,7 +41,7 @@ final class DaemonCommand implements Callable<Integer> {
         }
         DaemonServer server;
         try {
-            server = DaemonServer.start(c, System.err);
+            server = DaemonServer.start(c, System.err, AirlockCommand.version());
         } catch (DaemonException e) {
             err.println("airlock: " + e.getMessage());
             return 125;

@@ -49,7 +49,10 @@ final class PooledRun {
             JsonNode last = daemon.get().run(project, command, env, new FileInputStream(FileDescriptor.in), stdout, stderr,
                     start -> err.println("airlock: sandbox " + start.path("sandbox").asText() + " from the daemon's pool ("
                             + (start.path("warm").asBoolean() ? "warm" : "cold") + ", claimed in "
-                            + String.format(java.util.Locale.ROOT, "%.1f ms", start.path("claimMs").asDouble()) + ")"));
+                            + String.format(java.util.Locale.ROOT, "%.1f ms", start.path("claimMs").asDouble())
+                            + (start.has("behind") ? "; workspace " + (start.path("behindAtStart").asInt() == 0 ? "at HEAD" : start.path("behindAtStart").asInt()
+                                    + " commit(s) behind HEAD") + (start.path("behind").asInt() > 0 ? ", caught up " + start.path("behind").asInt()
+                                    + " commit(s)" : "") : "") + ")"));
             err.print(last.path("summary").asText(""));
             return Optional.of(last.path("exit").asInt(SandboxRun.AIRLOCK_ERROR));
         } catch (DaemonException e) {

@@ -101,7 +101,16 @@ public final class SandboxHost implements AutoCloseable {
      * {@code engine} at the gateway, and starts its init. On failure nothing is left.
      */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace) throws SandboxException {
-        PreparedSandbox p = launcher.prepare(new SandboxSpec(project, workspace, resources, ports));
+        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports));
+    }
+
+    /** As {@link #prepare}, with a copy-on-write workspace over the template tree {@code template}. */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template) throws SandboxException {
+        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports));
+    }
+
+    private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
+        PreparedSandbox p = launcher.prepare(spec);
         try {
             registry.register(p.id(), project, List.of(p.sandboxAddress()), List.of(p.hostAddress()), engine);
             return new Member(project, p, launcher.standby(p));

@@ -384,6 +384,10 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 if (claimed != null) {
                     start.put("warm", claimed.warm).put("claimMs", claimed.took.toNanos() / 1e6);
                 }
+                int[] behind = daemon.session(id).behind();
+                if (behind[0] >= 0) {
+                    start.put("behind", behind[0]).put("behindAtStart", behind[1]);
+                }
                 line(start);
                 pump();
                 return true;

@@ -17,6 +17,9 @@ import dev.airlock.pool.sizing.AutoSizer;
 import dev.airlock.pool.usage.ClaimRecord;
 import dev.airlock.pool.usage.ClaimStore;
 import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.template.CatchUp;
+import dev.airlock.pool.template.Template;
+import dev.airlock.pool.template.TemplateException;
 import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
@@ -55,16 +58,27 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class Daemon implements AutoCloseable {
 
+    /** A pool member: a prepared sandbox, and the template its workspace is an overlay of (if the project has one). */
+    record PoolMember(SandboxHost.Member sandbox, Optional<Template> template) {
+        String id() {
+            return sandbox.id();
+        }
+
+        String project() {
+            return sandbox.project();
+        }
+    }
+
     /** A claimed sandbox: its member, its project's pool, and whether its first command started. */
     static final class Session {
-        final SandboxHost.Member member;
+        final PoolMember member;
         final ProjectPool pool;
         final Instant claimed;
         final boolean warm;
         final Duration took;
         private boolean started;
 
-        Session(SandboxHost.Member member, ProjectPool pool, Instant claimed, boolean warm, Duration took) {
+        Session(PoolMember member, ProjectPool pool, Instant claimed, boolean warm, Duration took) {
             this.member = member;
             this.pool = pool;
             this.claimed = claimed;
@@ -76,6 +90,19 @@ public final class Daemon implements AutoCloseable {
             return member.id();
         }
 
+        private int behind = -1;
+        private int behindAtStart = -1;
+
+        synchronized void behind(int behind, int atStart) {
+            this.behind = behind;
+            this.behindAtStart = atStart;
+        }
+
+        /** Commits the template was behind HEAD, and how many the first command started behind (the goal: 0); -1 unknown. */
+        synchronized int[] behind() {
+            return new int[] {behind, behindAtStart};
+        }
+
         /** True once: the first command uses the waiting init, later ones a fresh bubblewrap. */
         synchronized boolean firstStart() {
             boolean first = !started;
@@ -85,8 +112,8 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** One project: its policy, its compiled engine, and its pool. */
-    record ProjectPool(String project, ProjectPolicy policy, PolicyEngine engine, WarmPool<SandboxHost.Member> pool,
-            DaemonConfig.Project config) {
+    record ProjectPool(String project, ProjectPolicy policy, PolicyEngine engine, WarmPool<PoolMember> pool,
+            DaemonConfig.Project config, Optional<ProjectTemplates> templates) {
     }
 
     private final DaemonConfig config;
@@ -107,9 +134,11 @@ public final class Daemon implements AutoCloseable {
     /** How much usage history auto mode reads (DESIGN: sizing per hour of the week). */
     private static final Duration SIZING_WINDOW = Duration.ofDays(28);
     private final List<MemberRecords.Row> recovered;
+    /** Airlock's version: part of every template's environment hash. */
+    private final String version;
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
-            MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered) {
+            MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
         this.config = config;
         this.log = log;
         this.clock = clock;
@@ -122,12 +151,14 @@ public final class Daemon implements AutoCloseable {
         this.recorder = new UsageRecorder(usage, poolMetrics, clock, log);
         this.background = background;
         this.recovered = recovered;
+        this.version = version;
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
-    public static Daemon start(DaemonConfig config, PrintStream log) throws DaemonException {
+    public static Daemon start(DaemonConfig config, PrintStream log, String version) throws DaemonException {
         Map<ProjectPolicyKey, ProjectPolicy> loaded = new LinkedHashMap<>();
         Map<ProjectPolicyKey, PolicyEngine> engines = new LinkedHashMap<>();
+        Map<ProjectPolicyKey, PolicyEngine> setupEngines = new LinkedHashMap<>();
         OrgPolicy org;
         Resolver resolver;
         try {
@@ -136,6 +167,7 @@ public final class Daemon implements AutoCloseable {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
                 loaded.put(new ProjectPolicyKey(p), policy);
                 engines.put(new ProjectPolicyKey(p), PolicyEngine.compile(policy, org, Phase.RUN, List.of()));
+                setupEngines.put(new ProjectPolicyKey(p), PolicyEngine.compile(policy, org, Phase.SETUP, List.of()));
             }
             resolver = CachingResolver.of(config.hosts().isPresent() ? HostsFile.load(config.hosts().get())
                     : new DnsResolver(Duration.ofSeconds(3)));
@@ -150,8 +182,17 @@ public final class Daemon implements AutoCloseable {
             }
         }
         try {
+            // 0711: searchable, not listable. The sandbox user's bubblewrap must reach a template's
+            // staging tree and a sandbox's overlay mount point below it; everything else in it is
+            // 0700 or 0600 on its own (records, templates, the audit log, the socket, the database).
             Files.createDirectories(config.state());
-            Files.setPosixFilePermissions(config.state(), PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(config.state(), PosixFilePermissions.fromString("rwx--x--x"));
+            Path db = config.state().resolve("airlock.db");
+            if (!Files.exists(db)) {
+                // SQLite gives its WAL and shared-memory files the database file's mode: create it 0600 first
+                Files.createFile(db, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+            Files.setPosixFilePermissions(db, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException e) {
             throw new DaemonException("cannot create the state directory " + config.state() + ": " + e + ". Fix: check `state:` in "
                     + config.file() + ".");
@@ -185,15 +226,24 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonException(e.getMessage());
         }
         ScheduledExecutorService background = Executors.newScheduledThreadPool(4, Thread.ofVirtual().name("airlock-pool-", 0).factory());
-        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous);
+        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous, version);
         d.reloadHistory();
         if (!previous.isEmpty()) {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
                     + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
         }
         for (Map.Entry<ProjectPolicyKey, ProjectPolicy> e : loaded.entrySet()) {
-            d.addProject(e.getKey().project(), e.getValue(), engines.get(e.getKey()));
+            d.addProject(e.getKey().project(), e.getValue(), engines.get(e.getKey()), setupEngines.get(e.getKey()));
         }
+        d.projects.values().forEach(p -> p.templates().ifPresent(t -> {
+            try {
+                if (t.current().isEmpty()) {
+                    t.build();
+                }
+            } catch (TemplateException e) {
+                log.println("airlock daemon: " + e.getMessage());
+            }
+        }));
         d.projects.values().forEach(p -> p.pool().refill());
         // auto sizes follow the hour of the week: re-read the history hourly, reconcile every minute
         background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
@@ -204,18 +254,36 @@ public final class Daemon implements AutoCloseable {
     private record ProjectPolicyKey(DaemonConfig.Project project) {
     }
 
-    private void addProject(DaemonConfig.Project cfg, ProjectPolicy policy, PolicyEngine engine) {
+    private void addProject(DaemonConfig.Project cfg, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
         ProjectPolicy.Resources r = policy.resources();
         Resources resources = new Resources(r.memoryBytes(), r.cpus(), r.pids());
         String project = policy.project();
-        MemberFactory<SandboxHost.Member> factory = new MemberFactory<>() {
+        Optional<ProjectTemplates> templates = Optional.empty();
+        if (policy.workspace().isPresent()) {
+            try {
+                templates = Optional.of(new ProjectTemplates(policy, new HostSetupRunner(host, setupEngine, resources), config.state(), version,
+                        clock, log, meters));
+            } catch (TemplateException e) {
+                log.println("airlock daemon: templates of " + project + " are unavailable: " + e.getMessage());
+            }
+        }
+        Optional<ProjectTemplates> tpl = templates;
+        MemberFactory<PoolMember> factory = new MemberFactory<>() {
             @Override
-            public SandboxHost.Member create(String p) throws Exception {
+            public PoolMember create(String p) throws Exception {
+                if (tpl.isPresent()) {
+                    Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
+                            + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
+                                    .map(f -> "; the last build failed: " + f).orElse("")));
+                    SandboxHost.Member m = host.prepareOver(project, engine, resources, t.tree());
+                    records.put(m.id(), project, clock.instant(), "ready");
+                    return new PoolMember(m, Optional.of(t));
+                }
                 Path ws = host.launcher().userWorkspace(workspaces(project).resolve("w-" + UUID.randomUUID().toString().substring(0, 8)));
                 try {
                     SandboxHost.Member m = host.prepare(project, engine, resources, ws);
                     records.put(m.id(), project, clock.instant(), "ready");
-                    return m;
+                    return new PoolMember(m, Optional.empty());
                 } catch (SandboxException | SQLException | RuntimeException e) {
                     Workspaces.delete(ws);
                     throw e;
@@ -223,9 +291,11 @@ public final class Daemon implements AutoCloseable {
             }
 
             @Override
-            public void destroy(SandboxHost.Member m) {
-                host.destroy(m);
-                Workspaces.delete(m.sandbox().workspace());
+            public void destroy(PoolMember m) {
+                host.destroy(m.sandbox());
+                if (m.template().isEmpty()) {
+                    Workspaces.delete(m.sandbox().sandbox().workspace());
+                }
                 try {
                     records.remove(m.id());
                 } catch (SQLException e) {
@@ -241,11 +311,12 @@ public final class Daemon implements AutoCloseable {
             sizers.put(project, sizer(project, policy));
             desired = () -> sizers.get(project).map(AutoSizer::desiredSize).orElse(policy.pool().min());
         }
-        WarmPool<SandboxHost.Member> pool = new WarmPool<>(project,
+        WarmPool<PoolMember> pool = new WarmPool<>(project,
                 new WarmPool.Settings(cfg.hardLimit(), Duration.ofSeconds(1), Duration.ofMinutes(5)), factory, desired, background,
                 System::nanoTime, recorder);
         poolMetrics.watch(project, pool::status);
-        projects.put(project, new ProjectPool(project, policy, engine, pool, cfg));
+        templates.ifPresent(t -> t.onNewTemplate(pool::rotate));
+        projects.put(project, new ProjectPool(project, policy, engine, pool, cfg, templates));
     }
 
     private static void closeQuietly(ClaimStore store, PrintStream log) {
@@ -277,8 +348,16 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** Checks every project's branch (fetch) and acts on what moved; off the pool's threads, as fetches can be slow. */
+    void refreshTemplates() {
+        for (ProjectPool p : projects.values()) {
+            p.templates().ifPresent(t -> Thread.ofVirtual().name("airlock-template-check-" + p.project()).start(t::refresh));
+        }
+    }
+
     /** Reconciles every pool with its desired size, and records the sizes (the evidence's pool size over time). */
     private void everyMinute() {
+        refreshTemplates();
         for (ProjectPool p : projects.values()) {
             p.pool().refill();
             WarmPool.Status s = p.pool().status();
@@ -325,7 +404,7 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonException("no project '" + project + "' in " + config.file() + ". Fix: one of " + projects.keySet() + ".");
         }
         long start = System.nanoTime();
-        WarmPool.Claim<SandboxHost.Member> c;
+        WarmPool.Claim<PoolMember> c;
         try {
             c = p.pool().claim();
         } catch (WarmPool.ClaimException e) {
@@ -346,7 +425,22 @@ public final class Daemon implements AutoCloseable {
     Process exec(String id, List<String> command, Map<String, String> env) throws DaemonException {
         Session s = session(id);
         try {
-            return s.firstStart() ? host.start(s.member, command, env) : host.exec(s.member, command, env);
+            if (!s.firstStart()) {
+                return host.exec(s.member.sandbox(), command, env);
+            }
+            List<String> run = command;
+            if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
+                // the first command of a sandbox over a template starts at the branch's HEAD
+                try {
+                    CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
+                            command);
+                    s.behind(r.behind(), r.behindAtStart());
+                    run = r.command();
+                } catch (TemplateException e) {
+                    log.println("airlock daemon: catch-up of " + id + " skipped: " + e.getMessage());
+                }
+            }
+            return host.start(s.member.sandbox(), run, env);
         } catch (SandboxException e) {
             throw new DaemonException(e.getMessage());
         }
@@ -407,8 +501,10 @@ public final class Daemon implements AutoCloseable {
     public void close() {
         for (Session s : List.copyOf(sessions.values())) {
             sessions.remove(s.id());
-            host.destroy(s.member);
-            Workspaces.delete(s.member.sandbox().workspace());
+            host.destroy(s.member.sandbox());
+            if (s.member.template().isEmpty()) {
+                Workspaces.delete(s.member.sandbox().sandbox().workspace());
+            }
         }
         projects.values().forEach(p -> p.pool().close());
         background.shutdownNow();

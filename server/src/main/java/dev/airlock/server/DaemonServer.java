@@ -31,7 +31,14 @@ public final class DaemonServer implements AutoCloseable {
         this.api = api;
     }
 
+    /** As {@link #start(DaemonConfig, PrintStream, String)} with the version the jar names ("dev" in a build tree). */
     public static DaemonServer start(DaemonConfig config, PrintStream log) throws DaemonException {
+        String v = DaemonServer.class.getPackage().getImplementationVersion();
+        return start(config, log, v == null ? "dev" : v);
+    }
+
+    /** {@code version}: Airlock's, part of every template's environment hash. */
+    public static DaemonServer start(DaemonConfig config, PrintStream log, String version) throws DaemonException {
         Optional<String> token = Optional.empty();
         Optional<InetSocketAddress> tcp = Optional.empty();
         if (config.listen().isPresent()) {
@@ -41,7 +48,7 @@ public final class DaemonServer implements AutoCloseable {
         FileChannel lock = lock(config.state());
         Daemon daemon = null;
         try {
-            daemon = Daemon.start(config, log);
+            daemon = Daemon.start(config, log, version);
             ApiServer api = ApiServer.start(daemon, config.socket(), tcp, token);
             log.println("airlock daemon: serving " + daemon.projects().keySet() + " on " + config.socket()
                     + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));

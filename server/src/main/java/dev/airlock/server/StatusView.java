@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.airlock.pool.warm.WarmPool;
-import dev.airlock.runtime.SandboxHost;
 import java.time.Duration;
 
 /** The daemon's state as the API returns it (JSON), and as {@code airlock pool status} prints it. */
@@ -35,6 +34,16 @@ final class StatusView {
             millis(o, "claimP99Ms", d.poolMetrics().claimQuantile(s.project(), 0.99));
             millis(o, "ageAtClaimP50Ms", d.poolMetrics().ageQuantile(s.project(), 0.5));
             o.put("sizing", p.config().size().isPresent() ? "fixed" : "auto");
+            if (p.templates().isPresent()) {
+                ProjectTemplates t = p.templates().get();
+                try {
+                    o.put("template", t.current().map(c -> c.id().toString()).orElse(null));
+                } catch (dev.airlock.pool.template.TemplateException e) {
+                    o.put("template", "unreadable: " + e.getMessage());
+                }
+                o.put("templateBehind", t.behind());
+                o.put("templateFailure", t.lastFailure().orElse(null));
+            }
             if (s.lastFailure().isPresent()) {
                 o.put("lastFailure", s.lastFailure().get());
                 o.put("consecutiveFailures", s.consecutiveFailures());
@@ -52,7 +61,7 @@ final class StatusView {
             out.add(claim(s).put("state", "claimed").put("claimedAt", s.claimed.toString()));
         }
         for (Daemon.ProjectPool p : d.projects().values()) {
-            for (SandboxHost.Member m : p.pool().members()) {
+            for (Daemon.PoolMember m : p.pool().members()) {
                 if (!p.pool().inUse(m)) {
                     out.addObject().put("sandbox", m.id()).put("project", m.project()).put("state", "ready");
                 }
@@ -62,8 +71,14 @@ final class StatusView {
     }
 
     static ObjectNode claim(Daemon.Session s) {
-        return JSON.createObjectNode().put("sandbox", s.id()).put("project", s.member.project()).put("warm", s.warm)
-                .put("claimMs", s.took.toNanos() / 1e6).put("address", s.member.sandbox().sandboxAddress().toString());
+        ObjectNode o = JSON.createObjectNode().put("sandbox", s.id()).put("project", s.member.project()).put("warm", s.warm)
+                .put("claimMs", s.took.toNanos() / 1e6).put("address", s.member.sandbox().sandbox().sandboxAddress().toString());
+        s.member.template().ifPresent(t -> {
+            o.put("template", t.id().toString());
+            // the branch as of the daemon's last check; the first command catches up (see behindAtStart)
+            o.put("behind", s.pool.templates().map(ProjectTemplates::behind).orElse(0));
+        });
+        return o;
     }
 
     private static void number(ObjectNode o, String k, double v) {
