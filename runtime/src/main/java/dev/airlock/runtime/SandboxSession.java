@@ -63,13 +63,13 @@ public final class SandboxSession implements AutoCloseable {
     }
 
     /**
-     * Starts a gateway (audit records to {@code stateDir/audit.log}) and prepares one sandbox for
+     * Starts a gateway (audit records to {@code auditLog}) and prepares one sandbox for
      * {@code project} under {@code engine}, with {@code workspace} at /workspace. The launcher is the
      * caller's and stays open; on failure everything built here is removed.
      */
-    public static SandboxSession open(SandboxLauncher launcher, Path stateDir, ProjectPolicy project, PolicyEngine engine,
+    public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace) throws IOException, SandboxException, InterruptedException {
-        RunEvents events = new RunEvents(AuditLog.open(stateDir.resolve("audit.log"), Clock.systemUTC()));
+        RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         SandboxRegistry registry = new SandboxRegistry();
         Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
                 false, project.file()), registry);

@@ -136,6 +136,8 @@ public final class Daemon implements AutoCloseable {
     private final List<MemberRecords.Row> recovered;
     /** Airlock's version: part of every template's environment hash. */
     private final String version;
+    /** Continuous audits, unless the configuration turns them off. */
+    private Optional<AuditScheduler> audits = Optional.empty();
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
             MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
@@ -245,6 +247,14 @@ public final class Daemon implements AutoCloseable {
             }
         }));
         d.projects.values().forEach(p -> p.pool().refill());
+        if (config.audits()) {
+            List<AuditScheduler.Target> targets = d.projects.values().stream()
+                    .map(p -> new AuditScheduler.Target(p.project(), p.config().policy(), config.org(), config.hosts())).toList();
+            AuditScheduler scheduler = new AuditScheduler(config.state(), version, targets, org.auditEvery(), d.clock, log, meters);
+            d.audits = Optional.of(scheduler);
+            // the first check waits for the pools' first fill; then hourly
+            background.scheduleAtFixedRate(scheduler::tick, 2, 60, java.util.concurrent.TimeUnit.MINUTES);
+        }
         // auto sizes follow the hour of the week: re-read the history hourly, reconcile every minute
         background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
         background.scheduleAtFixedRate(d::everyMinute, 1, 1, java.util.concurrent.TimeUnit.MINUTES);
@@ -411,6 +421,9 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonException(e.getMessage());
         }
         Session s = new Session(c.member(), p, clock.instant(), c.warm(), Duration.ofNanos(System.nanoTime() - start));
+        if (c.warm()) {
+            audits.ifPresent(a -> a.claimed(project));
+        }
         events.track(s.id());
         sessions.put(s.id(), s);
         try {
@@ -485,6 +498,10 @@ public final class Daemon implements AutoCloseable {
         return meters;
     }
 
+    Optional<AuditScheduler> audits() {
+        return audits;
+    }
+
     DaemonConfig config() {
         return config;
     }
@@ -506,6 +523,7 @@ public final class Daemon implements AutoCloseable {
                 Workspaces.delete(s.member.sandbox().sandbox().workspace());
             }
         }
+        audits.ifPresent(AuditScheduler::close);
         projects.values().forEach(p -> p.pool().close());
         background.shutdownNow();
         recorder.close();

@@ -28,6 +28,7 @@ import java.util.Set;
  * tokenFile: /etc/airlock/daemon.token
  * org: /etc/airlock/org.yaml         # optional
  * hosts: /etc/airlock/hosts          # optional: replaces the system resolver
+ * audits: true                       # continuous audits (default true): on change, on audit.every, quick after claims
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -36,7 +37,7 @@ import java.util.Set;
  * </pre>
  */
 public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
-        Optional<Path> hosts, List<Project> projects) {
+        Optional<Path> hosts, List<Project> projects, boolean audits) {
 
     public static final Path DEFAULT_STATE = Path.of("/var/lib/airlock");
 
@@ -60,7 +61,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
             @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
-            @JsonProperty("org") String org, @JsonProperty("hosts") String hosts,
+            @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
             @JsonProperty(value = "projects", required = true) List<RawProject> projects) {
         @JsonCreator
         Raw {
@@ -136,10 +137,10 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             projects.add(new Project(policy, Optional.ofNullable(p.workspace()).map(w -> dir.resolve(w).normalize()), size, hard));
         }
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
-                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects));
+                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits());
     }
 
-    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "projects");
+    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit");
 
     /**

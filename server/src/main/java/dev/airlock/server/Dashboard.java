@@ -94,7 +94,29 @@ final class Dashboard {
     }
 
     private static void audit(StringBuilder h, Daemon d) {
-        h.append("<h2>Last audit</h2><p id=\"last-audit\" class=\"muted\">no audit has run yet (`airlock audit`)</p>");
+        h.append("<h2>Last audit</h2>");
+        if (d.audits().isEmpty()) {
+            h.append("<p id=\"last-audit\" class=\"bad\">continuous audits are off (`audits: false` in the daemon configuration)</p>");
+            return;
+        }
+        AuditScheduler a = d.audits().get();
+        if (a.last().isEmpty()) {
+            h.append("<p id=\"last-audit\" class=\"muted\">no audit has run yet; the first starts a few minutes after the daemon</p>");
+        } else {
+            var e = a.last().get();
+            long failed = e.counts().getOrDefault("fail", 0L) + e.counts().getOrDefault("error", 0L);
+            h.append("<p id=\"last-audit\"><span class=\"").append("pass".equalsIgnoreCase(e.result()) ? "ok" : "bad").append("\">")
+                    .append(esc(e.result().toUpperCase(Locale.ROOT))).append("</span> · ").append(esc(e.scope())).append(" audit of ")
+                    .append(esc(e.project())).append(" · ").append(esc(e.started().toString())).append(" (")
+                    .append(AuditScheduler.age(e.started(), Instant.now())).append(") · ").append(failed).append(" probe(s) failed · ")
+                    .append(esc(e.dir().toString())).append("</p>");
+        }
+        for (AuditScheduler.Target t : a.targets()) {
+            if (a.overdue(t)) {
+                h.append("<p class=\"bad overdue\">full audit of ").append(esc(t.project())).append(" is overdue (every ")
+                        .append(a.every().toDays()).append(" d)</p>");
+            }
+        }
     }
 
     static String percent(double v) {

@@ -31,6 +31,7 @@ final class DaemonFixture {
                 "state: " + dir.resolve("state"),
                 "org: org.yaml",
                 "hosts: hosts",
+                "audits: false",
                 "projects:",
                 "  - policy: airlock.yaml",
                 "    size: " + (size < 0 ? "auto" : Integer.toString(size)),

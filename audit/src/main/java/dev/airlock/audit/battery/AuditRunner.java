@@ -55,9 +55,17 @@ import java.util.stream.Stream;
  */
 public final class AuditRunner {
 
-    /** What to audit. {@code org} and {@code hosts} as for {@code airlock run}. */
+    /**
+     * What to audit. {@code org} and {@code hosts} as for {@code airlock run}. {@code auditLog}: where
+     * the audit's gateway records its decisions (the daemon, which holds {@code STATE/audit.log},
+     * gives its audits their own chain).
+     */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path stateDir, Battery.Scope scope,
-            String airlockVersion) {
+            String airlockVersion, Path auditLog) {
+
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path stateDir, Battery.Scope scope, String airlockVersion) {
+            this(policy, org, hosts, stateDir, scope, airlockVersion, stateDir.resolve("audit.log"));
+        }
     }
 
     private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
@@ -126,7 +134,7 @@ public final class AuditRunner {
             Files.setPosixFilePermissions(canary, PosixFilePermissions.fromString("rw-r--r--"));
             copyResource("agent.sh", workspace);
             copyResource("lib.sh", workspace);
-            try (SandboxSession session = SandboxSession.open(launcher, o.stateDir(), project, engine, resolver, workspace)) {
+            try (SandboxSession session = SandboxSession.open(launcher, o.auditLog(), project, engine, resolver, workspace)) {
                 afterPrepare.accept(session.sandbox());
                 PreparedSandbox neighbour = session.neighbour(neighbourWorkspace);
                 PreparedSandbox sb = session.sandbox();
@@ -177,7 +185,7 @@ public final class AuditRunner {
                 progress.println();
                 int total = session.events().size();
                 session.close();
-                List<List<Evidence>> evidence = evidence(o.stateDir().resolve("audit.log"), sb.id(), eventMarks, total);
+                List<List<Evidence>> evidence = evidence(o.auditLog(), sb.id(), eventMarks, total);
                 for (int i = 0; i < probes.size(); i++) {
                     Probe p = probes.get(i);
                     Verdict.Judged j = Verdict.judge(p, outcomes.get(i), controlResults.get(i), evidence.get(i));

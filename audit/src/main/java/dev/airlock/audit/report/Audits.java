@@ -31,10 +31,18 @@ public final class Audits {
     private final String airlockVersion;
     private final PrintStream progress;
 
+    private final Path auditLog;
+
     public Audits(Path stateDir, String airlockVersion, PrintStream progress) {
+        this(stateDir, airlockVersion, progress, stateDir.resolve("audit.log"));
+    }
+
+    /** {@code auditLog}: where the audits' gateway records its decisions (the daemon's audits: their own file). */
+    public Audits(Path stateDir, String airlockVersion, PrintStream progress, Path auditLog) {
         this.stateDir = stateDir;
         this.airlockVersion = airlockVersion;
         this.progress = progress;
+        this.auditLog = auditLog;
     }
 
     /** The full battery; reports kept under {@code $STATE/audits/<timestamp>/} (and copied to {@code copyTo}). */
@@ -50,7 +58,7 @@ public final class Audits {
 
     public Done run(Path policy, Optional<Path> org, Optional<Path> hosts, Battery.Scope scope, Set<Format> formats, Optional<Path> copyTo)
             throws AuditException, InterruptedException {
-        BatteryRun run = new AuditRunner(progress).run(new AuditRunner.Options(policy, org, hosts, stateDir, scope, airlockVersion));
+        BatteryRun run = new AuditRunner(progress).run(new AuditRunner.Options(policy, org, hosts, stateDir, scope, airlockVersion, auditLog));
         try {
             return new Done(run, new ReportStore(stateDir).save(run, formats, copyTo));
         } catch (IOException e) {

@@ -1,0 +1,185 @@
+package dev.airlock.server;
+
+import dev.airlock.audit.battery.AuditException;
+import dev.airlock.audit.battery.Battery;
+import dev.airlock.audit.report.Audits;
+import dev.airlock.audit.report.Format;
+import dev.airlock.audit.report.ReportStore;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Continuous auditing (issue: audits): the full battery runs for a project when it has none yet,
+ * when its policy or the organisation policy changed since its last full audit (the report keeps
+ * both files' SHA-256), and when the last one is older than {@code audit.every}; the quick subset
+ * runs after warm-pool claims, at most one at a time (claims that arrive while one runs are covered
+ * by one more run after it). Audits run one after another on their own thread and never delay a
+ * claim. Their gateway records to {@code STATE/audit-runs.log}: the daemon's own gateway holds
+ * {@code STATE/audit.log}, and one log has one writer.
+ */
+final class AuditScheduler implements AutoCloseable {
+
+    /** One audited project: its files as the daemon loaded them. */
+    record Target(String project, Path policy, Optional<Path> org, Optional<Path> hosts) {
+    }
+
+    private final Path stateDir;
+    private final Audits audits;
+    private final List<Target> targets;
+    private final Duration every;
+    private final Clock clock;
+    private final PrintStream log;
+    private final ExecutorService runner = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("airlock-audit").factory());
+    private final AtomicBoolean fullQueued = new AtomicBoolean();
+    private final AtomicBoolean quickQueued = new AtomicBoolean();
+    private volatile Optional<ReportStore.Entry> last = Optional.empty();
+
+    AuditScheduler(Path stateDir, String version, List<Target> targets, Duration every, Clock clock, PrintStream log, MeterRegistry meters) {
+        this.stateDir = stateDir;
+        this.audits = new Audits(stateDir, version, log, stateDir.resolve("audit-runs.log"));
+        this.targets = List.copyOf(targets);
+        this.every = every;
+        this.clock = clock;
+        this.log = log;
+        refreshLast();
+        for (String result : List.of("pass", "fail")) {
+            Gauge.builder("airlock.audit.last.run.timestamp.seconds", () -> lastWith(result)).tag("result", result).register(meters);
+        }
+        Gauge.builder("airlock.audit.probes.failed", () -> last.map(e -> e.counts().getOrDefault("fail", 0L)
+                + e.counts().getOrDefault("error", 0L)).orElse(0L)).register(meters);
+        for (Target t : targets) {
+            Gauge.builder("airlock.audit.overdue", () -> overdue(t) ? 1 : 0).tag("project", t.project()).register(meters);
+        }
+    }
+
+    /** Queues a full audit of every project that is due. Called at start and every hour. */
+    void tick() {
+        if (targets.stream().anyMatch(this::due) && fullQueued.compareAndSet(false, true)) {
+            runner.execute(() -> {
+                fullQueued.set(false);
+                for (Target t : targets) {
+                    if (due(t)) {
+                        audit(t, Battery.Scope.FULL);
+                    }
+                }
+            });
+        }
+    }
+
+    /** A warm-pool claim happened: the quick subset runs (coalesced) for that project. */
+    void claimed(String project) {
+        Optional<Target> t = targets.stream().filter(x -> x.project().equals(project)).findFirst();
+        if (t.isPresent() && quickQueued.compareAndSet(false, true)) {
+            runner.execute(() -> {
+                quickQueued.set(false);
+                audit(t.get(), Battery.Scope.QUICK);
+            });
+        }
+    }
+
+    private void audit(Target t, Battery.Scope scope) {
+        try {
+            Audits.Done done = audits.run(t.policy(), t.org(), t.hosts(), scope, EnumSet.allOf(Format.class), Optional.empty());
+            log.println("airlock daemon: " + scope.name().toLowerCase(java.util.Locale.ROOT) + " audit of " + t.project() + ": "
+                    + (done.passed() ? "pass" : "FAIL") + " (" + done.dir() + ")");
+        } catch (AuditException e) {
+            log.println("airlock daemon: audit of " + t.project() + " could not run: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.println("airlock daemon: audit of " + t.project() + " failed: " + e);
+        }
+        refreshLast();
+    }
+
+    /** No full audit yet, a policy file changed since the last one, or it is older than {@code audit.every}. */
+    boolean due(Target t) {
+        Optional<ReportStore.Entry> lastFull = lastFull(t.project());
+        if (lastFull.isEmpty()) {
+            return true;
+        }
+        ReportStore.Entry e = lastFull.get();
+        if (!sha256(t.policy()).equals(Optional.of(e.policySha256()))) {
+            return true;
+        }
+        if (t.org().isPresent() && !sha256(t.org().get()).equals(e.orgSha256())) {
+            return true;
+        }
+        return overdue(t);
+    }
+
+    /** The last full audit is older than {@code audit.every} (or there is none). */
+    boolean overdue(Target t) {
+        return lastFull(t.project()).map(e -> e.started().plus(every).isBefore(clock.instant())).orElse(true);
+    }
+
+    Optional<ReportStore.Entry> last() {
+        return last;
+    }
+
+    Duration every() {
+        return every;
+    }
+
+    List<Target> targets() {
+        return targets;
+    }
+
+    private Optional<ReportStore.Entry> lastFull(String project) {
+        return entries().stream().filter(e -> e.project().equals(project) && e.scope().equalsIgnoreCase("full")).reduce((a, b) -> b);
+    }
+
+    private double lastWith(String result) {
+        return entries().stream().filter(e -> e.result().equalsIgnoreCase(result)).reduce((a, b) -> b)
+                .map(e -> (double) e.started().getEpochSecond()).orElse(0.0);
+    }
+
+    private List<ReportStore.Entry> entries() {
+        try {
+            return new ReportStore(stateDir).list(new ArrayList<>());
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private void refreshLast() {
+        List<ReportStore.Entry> all = entries();
+        last = all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    private static Optional<String> sha256(Path file) {
+        try {
+            return Optional.of(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file))));
+        } catch (IOException | NoSuchAlgorithmException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public void close() {
+        runner.shutdownNow();
+    }
+
+    /** When the last audit started, for the dashboard. */
+    static String age(Instant started, Instant now) {
+        Duration d = Duration.between(started, now);
+        return d.toDays() > 0 ? d.toDays() + " d ago" : d.toHours() > 0 ? d.toHours() + " h ago" : d.toMinutes() + " min ago";
+    }
+}
