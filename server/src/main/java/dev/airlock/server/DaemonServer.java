@@ -50,6 +50,13 @@ public final class DaemonServer implements AutoCloseable {
         try {
             daemon = Daemon.start(config, log, version);
             ApiServer api = ApiServer.start(daemon, config.socket(), tcp, token);
+            // for the audit battery's probe of the API from inside a sandbox
+            Path port = config.state().resolve("daemon.port");
+            if (api.tcpAddress().isPresent()) {
+                Files.writeString(port, Integer.toString(api.tcpAddress().get().getPort()));
+            } else {
+                Files.deleteIfExists(port);
+            }
             log.println("airlock daemon: serving " + daemon.projects().keySet() + " on " + config.socket()
                     + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));
             return new DaemonServer(lock, daemon, api);

@@ -140,6 +140,38 @@ class DaemonIT {
     }
 
     @Test
+    void api_isUnreachableFromASandbox_evenListeningOnEveryAddress_whileTheHostReachesIt() throws Exception {
+        Path token = tmp.resolve("token");
+        java.nio.file.Files.writeString(token, "x".repeat(48));
+        java.nio.file.Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path config = DaemonFixture.write(tmp, 1, 4, "listen: 0.0.0.0:0", "tokenFile: " + token);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            int port = server.tcpAddress().orElseThrow().getPort();
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            eventually(() -> status(c).path("ready").asInt() == 1, "one sandbox warm");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            String id = c.post("/v1/claims", JSON.createObjectNode().put("project", "daemon-it")).body().path("sandbox").asText();
+            c.exec(id, List.of("/bin/bash", "-c", "gw=${HTTP_PROXY#http://}; gw=${gw%:*}; echo $gw;"
+                    + " answer=$(timeout 5 bash -c \"exec 3<>/dev/tcp/$gw/" + port + " && printf 'GET /v1/status HTTP/1.0\\\\r\\\\nAuthorization:"
+                    + " Bearer " + "x".repeat(48) + "\\\\r\\\\n\\\\r\\\\n' >&3 && head -c 12 <&3\" 2>/dev/null);"
+                    + " if [ -n \"$answer\" ]; then echo \"ANSWERED $answer\"; else echo NO-ANSWER; fi;"
+                    + " if test -e " + tmp.resolve("state/daemon.sock") + "; then echo SOCKET-SEEN; else echo SOCKET-HIDDEN; fi"),
+                    Map.of(), new ByteArrayInputStream(new byte[0]), out, OutputStream.nullOutputStream());
+            List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+            assertThat(lines).hasSize(3);
+            assertThat(lines.get(1)).as("the API from inside a sandbox").isEqualTo("NO-ANSWER");
+            assertThat(lines.get(2)).isEqualTo("SOCKET-HIDDEN");
+            // Positive control: the same address and port answer from the host, with the token.
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://" + lines.get(0) + ":" + port + "/v1/status")).header("Authorization", "Bearer " + "x".repeat(48))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(java.nio.file.Files.exists(tmp.resolve("state/daemon.sock"))).isTrue();
+            assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void claim_fiftyConcurrent_getFiftyDistinctSandboxes() throws Exception {
         Path config = DaemonFixture.write(tmp, 4, 64);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {

@@ -144,7 +144,7 @@ public final class AuditRunner {
                         neighbour.hostAddress().toString(), neighbour.sandboxAddress().toString(), session.gatewayPorts().transparentTcp(),
                         session.gatewayPorts().dns(), SandboxSession.EXPLICIT_PORT, controls.onHost(sb.hostAddress().toString()),
                         controls.onLoopback(), controls.udpOnHost(sb.hostAddress().toString()),
-                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary));
+                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()));
                 List<Probe> probes = Battery.plan(context, o.scope());
                 for (int i = 0; i < probes.size(); i++) {
                     // Named by position: ids may hold characters a file name should not.
@@ -355,6 +355,16 @@ public final class AuditRunner {
         };
     }
 
+    /** The daemon's TCP API port when one is configured (the daemon writes {@code STATE/daemon.port}). */
+    static Optional<Integer> daemonPort(Path state) {
+        try {
+            String t = Files.readString(state.resolve("daemon.port")).strip();
+            return t.matches("[0-9]{1,5}") ? Optional.of(Integer.parseInt(t)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     private static List<BatteryContext.HiddenPath> hiddenPaths(Path state, Path neighbour, Path canary) {
         Path s = state.toAbsolutePath().normalize();
         List<BatteryContext.HiddenPath> out = new ArrayList<>();
@@ -365,7 +375,8 @@ public final class AuditRunner {
         candidates.put("templates", new Object[] {"other projects' templates", s.resolve("templates")});
         candidates.put("workspaces", new Object[] {"other projects' workspaces", s.resolve("workspaces")});
         candidates.put("daemon-db", new Object[] {"the daemon's database", s.resolve("airlock.db")});
-        candidates.put("daemon-socket", new Object[] {"the daemon's socket", s.resolve("airlock.sock")});
+        candidates.put("daemon-socket", new Object[] {"the daemon's socket", s.resolve("daemon.sock")});
+        candidates.put("daemon-workspaces", new Object[] {"the daemon's pool workspaces", s.resolveSibling(s.getFileName() + "-workspaces")});
         candidates.put("other-project", new Object[] {"another sandbox's workspace", neighbour});
         candidates.put("other-project-file", new Object[] {"a file of another project", canary});
         candidates.put("run-airlock", new Object[] {"Airlock's sockets and leases", Path.of("/run/airlock")});

@@ -159,6 +159,8 @@ public final class Battery {
         tcp("host-service", "host-service:gateway-dns-tcp", c.hostAddress() + ":" + c.dnsPort() + " (the DNS responder's own port)",
                 c.hostAddress(), c.dnsPort(), "http", Optional.empty());
         tcp("host-service", "host-service:ssh", c.hostAddress() + ":22", c.hostAddress(), 22, "none", Optional.empty());
+        c.daemonPort().ifPresent(port -> tcp("host-service", "host-service:daemon-api", c.hostAddress() + ":" + port
+                + " (the daemon's TCP API)", c.hostAddress(), port, "http", Optional.empty()));
     }
 
     private void otherSandboxes() {

@@ -20,7 +20,7 @@ import java.util.function.Function;
 public record BatteryContext(ProjectPolicy project, OrgPolicy org, List<Rule> allow, List<String> knownNames,
         Function<String, List<String>> resolve, String hostAddress, String sandboxAddress, String neighbourHostAddress,
         String neighbourSandboxAddress, int transparentPort, int dnsPort, int proxyPort, LocalTarget.Tcp hostListener,
-        LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths) {
+        LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths, java.util.Optional<Integer> daemonPort) {
 
     public BatteryContext {
         allow = List.copyOf(allow);

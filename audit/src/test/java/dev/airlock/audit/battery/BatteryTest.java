@@ -53,7 +53,7 @@ class BatteryTest {
                 n -> dns.getOrDefault(n, List.of()), "100.96.0.1", "100.96.0.2", "100.96.0.5", "100.96.0.6", 40000, 40001, 3128,
                 new LocalTarget.Tcp("100.96.0.1", 41000, "M"), new LocalTarget.Tcp("127.0.0.1", 41001, "M"),
                 new LocalTarget.Udp("100.96.0.1", 41002, "M"),
-                List.of(new BatteryContext.HiddenPath("state-dir", "Airlock's state", Path.of("/var/lib/air'lock"))));
+                List.of(new BatteryContext.HiddenPath("state-dir", "Airlock's state", Path.of("/var/lib/air'lock"))), java.util.Optional.of(7070));
     }
 
     private Map<String, Probe> full() {
