@@ -7,8 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The name rules of all three lists (production, deny, allow) in one flat table, answering "which
- * rule decides this name on this port" in one pass over the name, without allocating.
+ * The name rules of all three lists (production, deny, allow) in two flat hash tables, answering
+ * "which rule decides this name on this port" with one walk over the name, without allocating.
  *
  * <p>Semantics (as the per-list reversed-label tries before it): a name's matching rules, in order
  * of specificity, are the exact rules at the name, then the {@code *.} rules of its nearest parent,
@@ -18,16 +18,16 @@ import java.util.Map;
  * else the first allow rule on the port; failing all three, the first allow rule on any port
  * explains a port denial.
  *
- * <p>Design: open addressing keyed by each anchor name (the name a pattern is written at), with
- * linear probing at load at most 1/2. A slot is four {@code long}s: the key's 64-bit polynomial
- * hash, where its text is in one shared string, and the exact and {@code *.} rule lists
- * ({@link RefLists}, the rule itself when there is one). A lookup hashes the name once, left to
- * right, and derives each parent suffix's hash from that and the prefix hash (polynomial hashes
- * allow it), so no label is cut out. It probes the full name for exact rules, then each parent
- * suffix for {@code *.} rules, but only suffixes with as many labels as some {@code *.} rule's
- * anchor has. A candidate slot is confirmed by comparing the text, so a hash collision can never
- * match a rule. An allowed name usually costs one probe, one text compare and nothing else: the
- * rule's gate, id and ports are in the slot.
+ * <p>Design: two open-addressing tables keyed by anchor name (the name a pattern is written at):
+ * one for anchors with exact rules, one for anchors with {@code *.} rules. A slot holds part of the
+ * key's 64-bit polynomial hash, where its text is in one shared string, and the rule list
+ * ({@link RefLists}: the rule itself when there is one, with its gate, id and ports). A lookup
+ * hashes the name once, left to right, and derives each parent suffix's hash from that and the
+ * prefix hash (polynomial hashes allow it), so no label is cut out. It probes the exact table with
+ * the full name, then the {@code *.} table with each parent suffix, but only with suffixes that
+ * have as many labels as some {@code *.} rule's anchor. A candidate is confirmed by comparing the
+ * text, so a hash collision can never match a rule. An allowed name usually costs a probe, a text
+ * compare and a probe that finds nothing: the Rule objects are not read until a decision is built.
  *
  * <p>Immutable after {@link #freeze}, so safe to share between threads.
  */
@@ -37,11 +37,12 @@ final class NameRules {
     static final int NO_MATCH = 0;
     static final int OTHER_PORT = 4;
 
-    private static final int STRIDE = 4;
     /** Polynomial base: odd, so multiplication is invertible modulo 2^64. */
     private static final long BASE = 0x9E37_79B9_7F4A_7C15L;
     /** BASE^k, for suffix hashes of names up to the longest valid name. */
     private static final long[] POWERS = new long[HostNames.MAX_NAME_LENGTH + 2];
+    /** Ends every key in {@link #keys}; never in a canonical name, so a match cannot run past a key. */
+    private static final char END = ' ';
 
     static {
         POWERS[0] = 1;
@@ -52,8 +53,9 @@ final class NameRules {
 
     private final CompiledRules rules;
     private Map<String, Anchor> building = new LinkedHashMap<>();
-    private long[] slots;
-    private int mask;
+    /** Anchors with exact rules, and anchors with {@code *.} rules: two small tables, not one large one. */
+    private Table exact;
+    private Table subdomains;
     private String keys;
     private long[] pool;
     /** Bit d (63 for 63 and more): some {@code *.} rule is anchored at a name of d labels. */
@@ -65,6 +67,33 @@ final class NameRules {
         int exactCount;
         long[] subdomains = new long[1];
         int subdomainCount;
+    }
+
+    /**
+     * Open addressing, linear probing, load at most 3/4. A slot is two longs: the high half of the
+     * key's hash with the key's offset in {@link #keys} (never 0: the text starts with {@link #END}),
+     * and the rule list. 16 bytes a slot, so 100,000 names fit in 2-4 MiB.
+     */
+    private static final class Table {
+        final long[] slots;
+        final int mask;
+
+        Table(int entries) {
+            // The smallest power of two with room for 4/3 of the entries: load at most 3/4, so a
+            // miss scans a few adjacent slots (four to a cache line) in a table half the size.
+            int capacity = Integer.highestOneBit(Math.max(2, entries + entries / 3 + 1) - 1) << 1;
+            slots = new long[capacity * 2];
+            mask = capacity - 1;
+        }
+
+        void put(long hash, int offset, long list) {
+            int at = (int) spread(hash) & mask;
+            while (slots[at * 2] != 0) {
+                at = (at + 1) & mask;
+            }
+            slots[at * 2] = (hash & 0xFFFF_FFFF_0000_0000L) | (offset & 0xFFFF_FFFFL);
+            slots[at * 2 + 1] = list;
+        }
     }
 
     NameRules(CompiledRules rules) {
@@ -88,26 +117,28 @@ final class NameRules {
     }
 
     void freeze() {
-        int capacity = Integer.highestOneBit(Math.max(1, building.size()) * 2 - 1) << 1;
-        slots = new long[capacity * STRIDE];
-        mask = capacity - 1;
-        StringBuilder text = new StringBuilder();
+        int exactCount = 0;
+        int subdomainCount = 0;
+        for (Anchor a : building.values()) {
+            exactCount += a.exactCount > 0 ? 1 : 0;
+            subdomainCount += a.subdomainCount > 0 ? 1 : 0;
+        }
+        exact = new Table(exactCount);
+        subdomains = new Table(subdomainCount);
+        StringBuilder text = new StringBuilder().append(END);
         RefLists lists = new RefLists();
         for (Map.Entry<String, Anchor> e : building.entrySet()) {
             String name = e.getKey();
             Anchor a = e.getValue();
             long h = hash(name);
-            int at = (int) spread(h) & mask;
-            while (slots[at * STRIDE + 1] != 0) {
-                at = (at + 1) & mask;
+            int offset = text.length();
+            if (a.exactCount > 0) {
+                exact.put(h, offset, lists.encode(a.exact, a.exactCount));
             }
-            int s = at * STRIDE;
-            slots[s] = h;
-            // Never 0 (the empty mark): a name has at least one character.
-            slots[s + 1] = (long) text.length() << 16 | name.length();
-            slots[s + 2] = lists.encode(a.exact, a.exactCount);
-            slots[s + 3] = lists.encode(a.subdomains, a.subdomainCount);
-            text.append(name);
+            if (a.subdomainCount > 0) {
+                subdomains.put(h, offset, lists.encode(a.subdomains, a.subdomainCount));
+            }
+            text.append(name).append(END);
         }
         keys = text.toString();
         pool = lists.pool();
@@ -133,11 +164,7 @@ final class NameRules {
                 dots++;
             }
         }
-        long acc = 0;
-        int slot = find(name, 0, n, full);
-        if (slot >= 0) {
-            acc = scan(slots[slot + 2], port, acc);
-        }
+        long acc = scan(find(exact, name, 0, n, full), port, 0);
         if (subdomainDepths != 0 && dots > 0) {
             long prefix = 0;
             int labels = dots + 1;
@@ -148,10 +175,7 @@ final class NameRules {
                     labels--; // the suffix after this dot has this many labels
                     if ((subdomainDepths & depthBit(labels)) != 0) {
                         int from = i + 1;
-                        slot = find(name, from, n - from, full - prefix * POWERS[n - from]);
-                        if (slot >= 0) {
-                            acc = scan(slots[slot + 3], port, acc);
-                        }
+                        acc = scan(find(subdomains, name, from, n - from, full - prefix * POWERS[n - from]), port, acc);
                     }
                 }
             }
@@ -220,17 +244,19 @@ final class NameRules {
         return (int) match;
     }
 
-    /** The slot of the anchor equal to {@code name[from, from + len)}, or -1. */
-    private int find(String name, int from, int len, long h) {
-        long[] s = slots;
-        for (int at = (int) spread(h) & mask; ; at = (at + 1) & mask) {
-            int i = at * STRIDE;
-            long key = s[i + 1];
+    /** The rule list of the anchor equal to {@code name[from, from + len)} in {@code t}, or EMPTY. */
+    private long find(Table t, String name, int from, int len, long h) {
+        long[] s = t.slots;
+        long tag = h & 0xFFFF_FFFF_0000_0000L;
+        for (int at = (int) spread(h) & t.mask; ; at = (at + 1) & t.mask) {
+            long key = s[at * 2];
             if (key == 0) {
-                return -1;
+                return RefLists.EMPTY;
             }
-            if (s[i] == h && (int) (key & 0xFFFF) == len && name.regionMatches(from, keys, (int) (key >>> 16), len)) {
-                return i;
+            int offset = (int) key;
+            if ((key & 0xFFFF_FFFF_0000_0000L) == tag && name.regionMatches(from, keys, offset, len)
+                    && keys.charAt(offset + len) == END) {
+                return s[at * 2 + 1];
             }
         }
     }

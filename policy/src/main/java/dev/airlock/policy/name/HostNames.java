@@ -113,17 +113,25 @@ public final class HostNames {
             return false;
         }
         int start = 0;
-        for (int i = 0; i <= n; i++) {
-            char c = i < n ? raw.charAt(i) : '.';
-            if (c != '.') {
-                continue; // plainLabel checks the characters
-            }
-            if (!plainLabel(raw, start, i)) {
+        for (int i = 0; i < n; i++) {
+            char c = raw.charAt(i);
+            if (c == '.') {
+                if (!plainLabelEdges(raw, start, i)) {
+                    return false;
+                }
+                start = i + 1;
+            } else if (!isLdh(c)) {
                 return false;
             }
-            start = i + 1;
         }
-        return true;
+        return plainLabelEdges(raw, start, n);
+    }
+
+    /** The rest of {@link #plainLabel} for a label whose characters are already known to be LDH. */
+    private static boolean plainLabelEdges(String n, int start, int end) {
+        int len = end - start;
+        return len > 0 && len <= MAX_LABEL_LENGTH && n.charAt(start) != '-' && n.charAt(end - 1) != '-'
+                && !n.startsWith("xn--", start);
     }
 
     /** True for a label checkLabel would pass without looking at Punycode: 1-63 LDH, no edge hyphen, no xn--. */
