@@ -26,8 +26,9 @@ import java.util.Map;
  * prefix hash (polynomial hashes allow it), so no label is cut out. It probes the exact table with
  * the full name, then the {@code *.} table with each parent suffix, but only with suffixes that
  * have as many labels as some {@code *.} rule's anchor. A candidate is confirmed by comparing the
- * text, so a hash collision can never match a rule. An allowed name usually costs a probe, a text
- * compare and a probe that finds nothing: the Rule objects are not read until a decision is built.
+ * text, so a hash collision can never match a rule. A small Bloom filter per table turns away most
+ * absent names before the table is touched. An allowed name usually costs a probe and a text
+ * compare: the Rule objects are not read until a decision is built.
  *
  * <p>Immutable after {@link #freeze}, so safe to share between threads.
  */
@@ -77,6 +78,13 @@ final class NameRules {
     private static final class Table {
         final long[] slots;
         final int mask;
+        /**
+         * A one-hash Bloom filter of the keys, 8 bits a key (at most 2^24 bits): most names that
+         * are not in the table are turned away here, in a bit set small enough to stay in cache,
+         * instead of by a probe of the table, which at 100,000 rules is a cache miss.
+         */
+        final long[] filter;
+        final int filterMask;
 
         Table(int entries) {
             // The smallest power of two with room for 4/3 of the entries: load at most 3/4, so a
@@ -84,9 +92,25 @@ final class NameRules {
             int capacity = Integer.highestOneBit(Math.max(2, entries + entries / 3 + 1) - 1) << 1;
             slots = new long[capacity * 2];
             mask = capacity - 1;
+            int bits = Integer.highestOneBit(Math.min(1 << 24, Math.max(64, entries * 8)) - 1) << 1;
+            filter = new long[bits >>> 6];
+            filterMask = bits - 1;
+        }
+
+        /** False only when no key has this hash; true may be a false positive. */
+        boolean mayContain(long hash) {
+            int bit = filterBit(hash);
+            return (filter[bit >>> 6] & (1L << bit)) != 0;
+        }
+
+        /** Bits 40-63 of the spread hash; the slot index uses the low bits. */
+        private int filterBit(long hash) {
+            return (int) (spread(hash) >>> 40) & filterMask;
         }
 
         void put(long hash, int offset, long list) {
+            int bit = filterBit(hash);
+            filter[bit >>> 6] |= 1L << bit;
             int at = (int) spread(hash) & mask;
             while (slots[at * 2] != 0) {
                 at = (at + 1) & mask;
@@ -246,6 +270,9 @@ final class NameRules {
 
     /** The rule list of the anchor equal to {@code name[from, from + len)} in {@code t}, or EMPTY. */
     private long find(Table t, String name, int from, int len, long h) {
+        if (!t.mayContain(h)) {
+            return RefLists.EMPTY;
+        }
         long[] s = t.slots;
         long tag = h & 0xFFFF_FFFF_0000_0000L;
         for (int at = (int) spread(h) & t.mask; ; at = (at + 1) & t.mask) {
