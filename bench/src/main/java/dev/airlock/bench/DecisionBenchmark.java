@@ -42,6 +42,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * /usr/lib/jvm/temurin-25-jdk-amd64/bin/java -jar bench/target/benchmarks.jar DecisionBenchmark -f 1 -wi 3 -w 2s -i 5 -r 2s
  * </pre>
  * Add {@code -prof gc} for allocation per decision, {@code -p ruleCount=100000} for one size.
+ * Build with {@code -pl policy,bench -am}: without {@code -am} the jar takes {@code airlock-policy}
+ * from {@code ~/.m2}, which may be an older engine. {@link DecisionDriver} times the same calls by
+ * thread CPU time, which a busy shared machine disturbs less than wall-clock throughput.
  *
  * <p>Design: the rules and requests are generated from a fixed seed in a trial-level setup, so
  * nothing but the engine call is timed and every run sees the same policy. Rules are a realistic
@@ -76,10 +79,11 @@ public class DecisionBenchmark {
     @Param({"10", "1000", "100000"})
     int ruleCount;
 
-    private PolicyEngine engine;
-    private EgressRequest[] requests;
-    private String[] hosts;
-    private int[] ports;
+    // Package-private for DecisionDriver, which times the same calls by thread CPU time.
+    PolicyEngine engine;
+    EgressRequest[] requests;
+    String[] hosts;
+    int[] ports;
     private int cursor;
 
     @Setup(Level.Trial)

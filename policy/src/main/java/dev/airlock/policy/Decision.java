@@ -28,7 +28,12 @@ public record Decision(Verdict verdict, Reason reason, String target, int port, 
     }
 
     static Decision deny(Reason reason, String target, int port, Rule rule, String detail) {
-        return new Decision(Verdict.DENY, reason, target, port, Optional.ofNullable(rule), List.of(), Optional.empty(), detail);
+        return denyBy(reason, target, port, Optional.ofNullable(rule), detail);
+    }
+
+    /** With the rule's {@code Optional} made once, as the engine keeps one per rule. */
+    static Decision denyBy(Reason reason, String target, int port, Optional<Rule> rule, String detail) {
+        return new Decision(Verdict.DENY, reason, target, port, rule, List.of(), Optional.empty(), detail);
     }
 
     static Decision denyAddress(Reason reason, String target, int port, Rule rule, List<IpAddress> examined,
@@ -38,8 +43,19 @@ public record Decision(Verdict verdict, Reason reason, String target, int port, 
     }
 
     static Decision allow(String target, int port, Rule rule, List<IpAddress> addresses) {
-        return new Decision(Verdict.ALLOW, Reason.ALLOWED, target, port, Optional.of(rule), addresses, Optional.empty(),
-                "allowed by " + rule.describe() + " at " + rule.position());
+        return allow(target, port, Optional.of(rule), addresses, allowDetail(rule));
+    }
+
+    /**
+     * With the rule's {@code Optional} and the detail made in advance ({@link #allowDetail}), as
+     * the engine does once per rule: an allow then allocates nothing but itself.
+     */
+    static Decision allow(String target, int port, Optional<Rule> rule, List<IpAddress> addresses, String detail) {
+        return new Decision(Verdict.ALLOW, Reason.ALLOWED, target, port, rule, addresses, Optional.empty(), detail);
+    }
+
+    static String allowDetail(Rule rule) {
+        return "allowed by " + rule.describe() + " at " + rule.position();
     }
 
     /** Any reason, for gateway-side denials (limits, SNI, DNS) that the engine does not produce. */

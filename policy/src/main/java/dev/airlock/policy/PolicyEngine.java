@@ -3,7 +3,6 @@ package dev.airlock.policy;
 import dev.airlock.policy.address.AddressClass;
 import dev.airlock.policy.address.AddressClassifier;
 import dev.airlock.policy.address.Cidr;
-import dev.airlock.policy.address.CidrTrie;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.load.PolicyException;
@@ -15,7 +14,6 @@ import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
 import dev.airlock.policy.name.HostNames;
-import dev.airlock.policy.name.NameTrie;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,40 +31,44 @@ import java.util.Map;
  * and open protected addresses for names that a name rule already allows; they never open a name
  * by itself, because finding out would mean resolving arbitrary names, which leaks them.
  *
- * <p>Matching is sub-linear in the number of rules: names through a reversed-label trie, addresses
- * through a binary prefix tree. The engine is immutable after construction, so it is thread-safe;
- * a policy reload builds a new engine and swaps the reference.
+ * <p>Matching is sub-linear in the number of rules, and a decision allocates little more than
+ * itself: the name rules of all three lists sit in one hash table probed once per candidate
+ * suffix ({@link NameRules}), the CIDR rules in one table per list probed once per prefix length
+ * in use ({@link CidrRules}), and each rule's {@code Optional} and detail text are built once
+ * ({@link CompiledRules}). {@code PolicyEngineDifferentialTest} checks every decision against a
+ * plain linear scan over the rules. The engine is immutable after construction, so it is
+ * thread-safe; a policy reload builds a new engine and swaps the reference.
  */
 public final class PolicyEngine {
 
-    private final NameTrie<Rule> productionNames = new NameTrie<>();
-    private final CidrTrie<Rule> productionCidrs = new CidrTrie<>();
-    private final NameTrie<Rule> denyNames = new NameTrie<>();
-    private final CidrTrie<Rule> denyCidrs = new CidrTrie<>();
-    private final NameTrie<Rule> allowNames = new NameTrie<>();
-    private final CidrTrie<Rule> allowCidrs = new CidrTrie<>();
+    private final CompiledRules rules = new CompiledRules();
+    private final NameRules names = new NameRules(rules);
+    private final CidrRules productionCidrs = new CidrRules(rules);
+    private final CidrRules denyCidrs = new CidrRules(rules);
+    private final CidrRules allowCidrs = new CidrRules(rules);
     private final AddressClassifier classifier;
     private final String project;
 
     private PolicyEngine(String project, List<Rule> allow, List<Rule> deny, List<Rule> production, List<Cidr> airlockLinks) {
         this.project = project;
         this.classifier = new AddressClassifier(airlockLinks);
-        index(production, productionNames, productionCidrs);
-        index(deny, denyNames, denyCidrs);
-        index(allow, allowNames, allowCidrs);
-        for (Object trie : new Object[] {productionNames, denyNames, allowNames}) {
-            ((NameTrie<?>) trie).freeze();
-        }
+        index(production, CompiledRules.PRODUCTION, productionCidrs);
+        index(deny, CompiledRules.DENY, denyCidrs);
+        index(allow, CompiledRules.ALLOW, allowCidrs);
+        rules.freeze();
+        names.freeze();
         productionCidrs.freeze();
         denyCidrs.freeze();
         allowCidrs.freeze();
     }
 
-    private static void index(List<Rule> rules, NameTrie<Rule> names, CidrTrie<Rule> cidrs) {
-        for (Rule r : rules) {
+    /** The list a rule is given in, not its {@link Rule#kind()}, decides how it is applied. */
+    private void index(List<Rule> list, int gate, CidrRules cidrs) {
+        for (Rule r : list) {
+            long ref = rules.add(r, gate);
             switch (r.destination()) {
-                case Destination.Names n -> names.put(n.pattern(), r);
-                case Destination.Addresses a -> cidrs.put(a.cidr(), r);
+                case Destination.Names n -> names.put(n.pattern(), ref);
+                case Destination.Addresses a -> cidrs.put(a.cidr(), ref);
             }
         }
     }
@@ -148,16 +150,16 @@ public final class PolicyEngine {
             return new Screening.Final(d);
         }
         if (target instanceof IpAddress a) {
-            return new Screening.Final(decideAddressTarget(a, port));
+            return new Screening.Final(decideAddressTarget(a, host, port));
         }
         String name = (String) target;
-        Decision denial = nameGate(name, port, List.of());
+        long match = names.match(name, port);
+        Decision denial = nameGate(name, port, List.of(), match);
         if (denial != null) {
             return new Screening.Final(denial);
         }
-        List<Rule> nameAllows = allowNames.matches(name);
-        if (first(nameAllows, port) == null) {
-            return new Screening.Final(nameDenial(name, port, nameAllows));
+        if (NameRules.outcomeOf(match) != CompiledRules.ALLOW) {
+            return new Screening.Final(nameDenial(name, port, match));
         }
         return new Screening.Resolve(name);
     }
@@ -177,20 +179,17 @@ public final class PolicyEngine {
                     a + " is an address, not a name to resolve"));
         }
         String name = (String) target;
-        for (Rule p : productionNames.matches(name)) {
-            return new Screening.Final(Decision.deny(Reason.PRODUCTION, name, 0, p,
-                    name + " is in the organisation's production set (" + p.describe() + " at " + p.position() + ")"));
-        }
-        for (Rule d : denyNames.matches(name)) {
-            if (d.ports().isAny()) {
-                return new Screening.Final(Decision.deny(Reason.DENY_RULE, name, 0, d,
-                        name + " matches the deny rule " + d.describe() + " at " + d.position()));
-            }
-        }
-        if (allowNames.matches(name).isEmpty()) {
-            return new Screening.Final(Decision.deny(Reason.NO_RULE, name, 0, null, "no allow rule matches " + name));
-        }
-        return new Screening.Resolve(name);
+        // Port 0: production and allow rules on any port count, deny rules only on every port.
+        long match = names.match(name, 0);
+        int id = NameRules.ruleOf(match);
+        return switch (NameRules.outcomeOf(match)) {
+            case CompiledRules.PRODUCTION -> new Screening.Final(
+                    Decision.denyBy(Reason.PRODUCTION, name, 0, rules.optional(id), name + rules.text(id)));
+            case CompiledRules.DENY -> new Screening.Final(
+                    Decision.denyBy(Reason.DENY_RULE, name, 0, rules.optional(id), name + rules.text(id)));
+            case CompiledRules.ALLOW -> new Screening.Resolve(name);
+            default -> new Screening.Final(Decision.deny(Reason.NO_RULE, name, 0, null, "no allow rule matches " + name));
+        };
     }
 
     /** Both gates. Pure and thread-safe. */
@@ -201,25 +200,24 @@ public final class PolicyEngine {
             return d;
         }
         if (target instanceof IpAddress a) {
-            return decideAddressTarget(a, port);
+            return decideAddressTarget(a, req.host(), port);
         }
         String name = (String) target;
-        Decision denial = nameGate(name, port, req.aliases());
+        long match = names.match(name, port);
+        Decision denial = nameGate(name, port, req.aliases(), match);
         if (denial != null) {
             return denial;
         }
-        List<Rule> nameAllows = allowNames.matches(name);
-        Rule allow = first(nameAllows, port);
         List<IpAddress> addresses = req.addresses();
-        if (allow == null) {
+        if (NameRules.outcomeOf(match) != CompiledRules.ALLOW) {
             // CIDR rules never open a name: otherwise every name would have to be resolved to find
             // out, and resolving arbitrary names is a DNS exfiltration channel.
-            return nameDenial(name, port, nameAllows);
+            return nameDenial(name, port, match);
         }
         if (addresses.isEmpty()) {
             return Decision.deny(Reason.DNS_FAILURE, name, port, null, name + " has no address");
         }
-        return addressGate(name, port, allow, addresses);
+        return addressGate(name, port, NameRules.ruleOf(match), addresses);
     }
 
     /**
@@ -232,6 +230,11 @@ public final class PolicyEngine {
         }
         if (port < 1 || port > 65535) {
             return Decision.deny(Reason.BAD_REQUEST, Printable.escape(raw), port, null, "port " + port + " is outside 1-65535");
+        }
+        // Fast path: a name already canonical whose last label cannot make it numeric is its own
+        // canonical form (HostNames.isPlainCanonical says canonicalize would return it unchanged).
+        if (HostNames.isPlainCanonical(raw) && !startsWithDigit(raw, raw.lastIndexOf('.') + 1)) {
+            return raw;
         }
         switch (IpLiterals.shape(raw)) {
             case IpLiterals.Canonical c -> {
@@ -256,114 +259,149 @@ public final class PolicyEngine {
         };
     }
 
-    /** Production, then CNAME aliases, then project deny rules. Null when the name passes. */
-    private Decision nameGate(String name, int port, List<String> aliases) {
-        Rule prod = first(productionNames.matches(name), port);
-        if (prod != null) {
-            return Decision.deny(Reason.PRODUCTION, name, port, prod,
-                    name + " is in the organisation's production set (" + prod.describe() + " at " + prod.position() + ")");
+    /** A last label starting with a digit may make the host numeric (127.1, a.0x7f): IpLiterals decides. */
+    private static boolean startsWithDigit(String s, int at) {
+        return at < s.length() && s.charAt(at) >= '0' && s.charAt(at) <= '9';
+    }
+
+    /**
+     * Production, then CNAME aliases, then project deny rules. Null when the name passes.
+     *
+     * @param match the name's {@link NameRules#match} on this port
+     */
+    private Decision nameGate(String name, int port, List<String> aliases, long match) {
+        int outcome = NameRules.outcomeOf(match);
+        int id = NameRules.ruleOf(match);
+        if (outcome == CompiledRules.PRODUCTION) {
+            return Decision.denyBy(Reason.PRODUCTION, name, port, rules.optional(id), name + rules.text(id));
         }
-        for (String alias : aliases) {
+        for (int i = 0, n = aliases.size(); i < n; i++) {
+            String alias = aliases.get(i);
             String a = HostNames.canonicalOrEmpty(alias).orElse(null);
             if (a == null) {
                 return Decision.deny(Reason.BAD_REQUEST, name, port, null,
                         name + " is an alias of the invalid name \"" + Printable.escape(alias) + "\"");
             }
-            Rule p = first(productionNames.matches(a), port);
-            if (p != null) {
-                return Decision.deny(Reason.PRODUCTION, name, port, p,
-                        name + " is an alias (CNAME) of " + a + ", which is in the production set (" + p.describe() + ")");
-            }
-            Rule d = first(denyNames.matches(a), port);
-            if (d != null) {
-                return Decision.deny(Reason.DENY_RULE, name, port, d,
-                        name + " is an alias (CNAME) of " + a + ", which a deny rule matches (" + d.describe() + ")");
+            long aliasMatch = names.match(a, port);
+            switch (NameRules.outcomeOf(aliasMatch)) {
+                case CompiledRules.PRODUCTION -> {
+                    Rule r = rules.rule(NameRules.ruleOf(aliasMatch));
+                    return Decision.deny(Reason.PRODUCTION, name, port, r,
+                            name + " is an alias (CNAME) of " + a + ", which is in the production set (" + r.describe() + ")");
+                }
+                case CompiledRules.DENY -> {
+                    Rule r = rules.rule(NameRules.ruleOf(aliasMatch));
+                    return Decision.deny(Reason.DENY_RULE, name, port, r,
+                            name + " is an alias (CNAME) of " + a + ", which a deny rule matches (" + r.describe() + ")");
+                }
+                default -> {
+                    // neither production nor denied: the next alias
+                }
             }
         }
-        Rule deny = first(denyNames.matches(name), port);
-        if (deny != null) {
-            return Decision.deny(Reason.DENY_RULE, name, port, deny,
-                    name + " matches the deny rule " + deny.describe() + " at " + deny.position());
+        if (outcome == CompiledRules.DENY) {
+            return Decision.denyBy(Reason.DENY_RULE, name, port, rules.optional(id), name + rules.text(id));
         }
         return null;
     }
 
-    private static Decision nameDenial(String name, int port, List<Rule> nameAllows) {
-        if (!nameAllows.isEmpty()) {
-            Rule r = nameAllows.get(0);
-            return Decision.deny(Reason.PORT_NOT_ALLOWED, name, port, r,
+    private Decision nameDenial(String name, int port, long match) {
+        if (NameRules.outcomeOf(match) == NameRules.OTHER_PORT) {
+            int id = NameRules.ruleOf(match);
+            Rule r = rules.rule(id);
+            return Decision.denyBy(Reason.PORT_NOT_ALLOWED, name, port, rules.optional(id),
                     name + " is allowed only on port " + r.ports() + " by " + r.describe() + " at " + r.position()
                             + ", not on " + port);
         }
         return Decision.deny(Reason.NO_RULE, name, port, null, "no allow rule matches " + name);
     }
 
-    /** An IP literal: it passes only through a CIDR allow rule, and is dialled as given. */
-    private Decision decideAddressTarget(IpAddress a, int port) {
-        String target = a.toString();
-        List<IpAddress> views = AddressClassifier.views(a);
-        for (IpAddress v : views) {
-            Rule p = firstCidr(productionCidrs, v, port);
-            if (p != null) {
-                return Decision.denyAddress(Reason.PRODUCTION, target, port, p, List.of(a), a,
-                        describeView(a, v) + " is in the organisation's production set (" + p.describe() + " at " + p.position() + ")");
+    /**
+     * An IP literal: it passes only through a CIDR allow rule, and is dialled as given.
+     *
+     * @param raw the host as requested: for IPv4 it is already the canonical text (IpLiterals
+     *            accepts only that), so it is reused rather than formatted again
+     */
+    private Decision decideAddressTarget(IpAddress a, String raw, int port) {
+        String target = a.isV4() ? raw : a.toString();
+        List<IpAddress> views = a.isV4() ? null : AddressClassifier.views(a);
+        int viewCount = views == null ? 1 : views.size();
+        for (int k = 0; k < viewCount; k++) {
+            IpAddress v = views == null ? a : views.get(k);
+            int p = productionCidrs.first(v, port);
+            if (p >= 0) {
+                return Decision.denyAddress(Reason.PRODUCTION, target, port, rules.rule(p), List.of(a), a,
+                        describeView(a, v) + rules.text(p));
             }
         }
-        for (IpAddress v : views) {
-            Rule d = firstCidr(denyCidrs, v, port);
-            if (d != null) {
-                return Decision.denyAddress(Reason.DENY_RULE, target, port, d, List.of(a), a,
-                        describeView(a, v) + " matches the deny rule " + d.describe() + " at " + d.position());
+        for (int k = 0; k < viewCount; k++) {
+            IpAddress v = views == null ? a : views.get(k);
+            int d = denyCidrs.first(v, port);
+            if (d >= 0) {
+                return Decision.denyAddress(Reason.DENY_RULE, target, port, rules.rule(d), List.of(a), a,
+                        describeView(a, v) + rules.text(d));
             }
         }
-        Rule allow = cidrAllow(a, port);
-        if (allow == null) {
+        int allow = cidrAllow(a, port);
+        if (allow < 0) {
             return Decision.denyAddress(Reason.IP_LITERAL, target, port, null, List.of(a), a,
                     target + " was requested by address and no cidr rule allows it on port " + port);
         }
-        return Decision.allow(target, port, allow, List.of(a));
+        return Decision.allow(target, port, rules.optional(allow), List.of(a), rules.text(allow));
     }
 
     /** Every candidate must pass; one bad answer denies the whole name (mixed answers). */
-    private Decision addressGate(String name, int port, Rule nameRule, List<IpAddress> addresses) {
-        for (IpAddress a : addresses) {
-            for (IpAddress v : AddressClassifier.views(a)) {
-                Rule p = firstCidr(productionCidrs, v, port);
-                if (p != null) {
-                    return Decision.denyAddress(Reason.PRODUCTION, name, port, p, addresses, a,
+    private Decision addressGate(String name, int port, int nameRule, List<IpAddress> addresses) {
+        int n = addresses.size();
+        for (int i = 0; i < n; i++) {
+            IpAddress a = addresses.get(i);
+            List<IpAddress> views = a.isV4() ? null : AddressClassifier.views(a);
+            for (int k = 0, viewCount = views == null ? 1 : views.size(); k < viewCount; k++) {
+                IpAddress v = views == null ? a : views.get(k);
+                int p = productionCidrs.first(v, port);
+                if (p >= 0) {
+                    Rule r = rules.rule(p);
+                    return Decision.denyAddress(Reason.PRODUCTION, name, port, r, addresses, a,
                             a + " (an address of " + name + ")" + viaText(a, v) + " is in the production set ("
-                                    + p.describe() + " at " + p.position() + ")");
+                                    + r.describe() + " at " + r.position() + ")");
                 }
             }
         }
-        for (IpAddress a : addresses) {
-            for (IpAddress v : AddressClassifier.views(a)) {
-                Rule d = firstCidr(denyCidrs, v, port);
-                if (d != null) {
-                    return Decision.denyAddress(Reason.DENY_RULE, name, port, d, addresses, a,
-                            a + " (an address of " + name + ")" + viaText(a, v) + " matches the deny rule "
-                                    + d.describe() + " at " + d.position());
+        for (int i = 0; i < n; i++) {
+            IpAddress a = addresses.get(i);
+            if (denyCidrs.size() > 0) {
+                List<IpAddress> views = a.isV4() ? null : AddressClassifier.views(a);
+                for (int k = 0, viewCount = views == null ? 1 : views.size(); k < viewCount; k++) {
+                    IpAddress v = views == null ? a : views.get(k);
+                    int d = denyCidrs.first(v, port);
+                    if (d >= 0) {
+                        Rule r = rules.rule(d);
+                        return Decision.denyAddress(Reason.DENY_RULE, name, port, r, addresses, a,
+                                a + " (an address of " + name + ")" + viaText(a, v) + " matches the deny rule "
+                                        + r.describe() + " at " + r.position());
+                    }
                 }
             }
             AddressClass cls = classifier.classify(a);
-            if (cls.protectedByDefault && cidrAllow(a, port) == null) {
+            if (cls.protectedByDefault && cidrAllow(a, port) < 0) {
                 return Decision.denyAddress(Reason.PROTECTED_ADDRESS, name, port, null, addresses, a,
                         a + " (an address of " + name + ") is " + cls.description + "; only a cidr rule can allow it");
             }
         }
-        return Decision.allow(name, port, nameRule, addresses);
+        return Decision.allow(name, port, rules.optional(nameRule), addresses, rules.text(nameRule));
     }
 
     /**
-     * A CIDR allow covering the address exactly as it will be dialled, on this port. Embedded IPv4
-     * views do not count here (they only ever make an address stricter), and Airlock's own link
-     * addresses are never opened: the gateway and other sandboxes stay unreachable.
+     * A CIDR allow covering the address exactly as it will be dialled, on this port, or -1.
+     * Embedded IPv4 views do not count here (they only ever make an address stricter), and
+     * Airlock's own link addresses are never opened: the gateway and other sandboxes stay
+     * unreachable.
      */
-    private Rule cidrAllow(IpAddress a, int port) {
+    private int cidrAllow(IpAddress a, int port) {
         if (allowCidrs.size() == 0 || classifier.classify(a) == AddressClass.AIRLOCK_LINK) {
-            return null;
+            return -1;
         }
-        return firstCidr(allowCidrs, a, port);
+        return allowCidrs.first(a, port);
     }
 
     private static String describeView(IpAddress a, IpAddress v) {
@@ -372,28 +410,5 @@ public final class PolicyEngine {
 
     private static String viaText(IpAddress a, IpAddress v) {
         return v.equals(a) ? "" : " carries " + v + ", which";
-    }
-
-    private static Rule first(List<Rule> rules, int port) {
-        for (Rule r : rules) {
-            if (r.ports().contains(port)) {
-                return r;
-            }
-        }
-        return null;
-    }
-
-    private static Rule firstCidr(CidrTrie<Rule> trie, IpAddress a, int port) {
-        if (trie.size() == 0) {
-            return null;
-        }
-        List<Rule> matches = trie.matches(a);
-        // Most specific first, as for names.
-        for (int i = matches.size() - 1; i >= 0; i--) {
-            if (matches.get(i).ports().contains(port)) {
-                return matches.get(i);
-            }
-        }
-        return null;
     }
 }

@@ -79,22 +79,21 @@ public final class IpLiterals {
      * followed by hex) is an IPv4 attempt, whatever its other labels are.
      */
     static boolean looksLikeIpv4(String host) {
-        String h = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
-        int dot = h.lastIndexOf('.');
-        String last = h.substring(dot + 1);
-        if (last.isEmpty()) {
+        int end = host.endsWith(".") ? host.length() - 1 : host.length();
+        int start = host.lastIndexOf('.', end - 1) + 1;
+        if (start >= end) {
             return false;
         }
-        if (last.length() >= 2 && last.charAt(0) == '0' && (last.charAt(1) == 'x' || last.charAt(1) == 'X')) {
-            for (int i = 2; i < last.length(); i++) {
-                if (Character.digit(last.charAt(i), 16) < 0) {
+        if (end - start >= 2 && host.charAt(start) == '0' && (host.charAt(start + 1) == 'x' || host.charAt(start + 1) == 'X')) {
+            for (int i = start + 2; i < end; i++) {
+                if (Character.digit(host.charAt(i), 16) < 0) {
                     return false;
                 }
             }
             return true;
         }
-        for (int i = 0; i < last.length(); i++) {
-            char c = last.charAt(i);
+        for (int i = start; i < end; i++) {
+            char c = host.charAt(i);
             if (c < '0' || c > '9') {
                 return false;
             }

@@ -13,10 +13,13 @@ public final class PortSet {
 
     private final int[] ports;
     private final boolean any;
+    /** Built once: rule text appears in every decision's detail. */
+    private final String text;
 
     private PortSet(int[] ports, boolean any) {
         this.ports = ports;
         this.any = any;
+        this.text = any ? "any" : Arrays.stream(ports).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     public static PortSet of(int... ports) {
@@ -84,6 +87,6 @@ public final class PortSet {
 
     @Override
     public String toString() {
-        return any ? "any" : Arrays.stream(ports).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        return text;
     }
 }

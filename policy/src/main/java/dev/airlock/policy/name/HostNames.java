@@ -86,10 +86,12 @@ public final class HostNames {
         while (start <= n.length()) {
             int dot = n.indexOf('.', start);
             int end = dot < 0 ? n.length() : dot;
-            String label = n.substring(start, end);
-            String problem = checkLabel(label);
-            if (problem != null) {
-                return new Invalid(problem);
+            // Fast path: a plain LDH label needs no copy; anything else is cut and checked in full.
+            if (!plainLabel(n, start, end)) {
+                String problem = checkLabel(n.substring(start, end));
+                if (problem != null) {
+                    return new Invalid(problem);
+                }
             }
             if (dot < 0) {
                 break;
@@ -97,6 +99,53 @@ public final class HostNames {
             start = dot + 1;
         }
         return new Canonical(n);
+    }
+
+    /**
+     * True when {@link #canonicalize} would return {@code raw} unchanged: at most 253 characters of
+     * lower-case LDH labels of 1-63 characters, none starting or ending with a hyphen, no Punycode
+     * label ({@code xn--}, which needs the full check) and no trailing dot. One pass, no copy, so a
+     * name that is already canonical (the usual case) skips canonicalisation.
+     */
+    public static boolean isPlainCanonical(String raw) {
+        int n = raw.length();
+        if (n == 0 || n > MAX_NAME_LENGTH) {
+            return false;
+        }
+        int start = 0;
+        for (int i = 0; i < n; i++) {
+            char c = raw.charAt(i);
+            if (c == '.') {
+                if (!plainLabelEdges(raw, start, i)) {
+                    return false;
+                }
+                start = i + 1;
+            } else if (!isLdh(c)) {
+                return false;
+            }
+        }
+        return plainLabelEdges(raw, start, n);
+    }
+
+    /** The rest of {@link #plainLabel} for a label whose characters are already known to be LDH. */
+    private static boolean plainLabelEdges(String n, int start, int end) {
+        int len = end - start;
+        return len > 0 && len <= MAX_LABEL_LENGTH && n.charAt(start) != '-' && n.charAt(end - 1) != '-'
+                && !n.startsWith("xn--", start);
+    }
+
+    /** True for a label checkLabel would pass without looking at Punycode: 1-63 LDH, no edge hyphen, no xn--. */
+    private static boolean plainLabel(String n, int start, int end) {
+        int len = end - start;
+        if (len == 0 || len > MAX_LABEL_LENGTH || n.charAt(start) == '-' || n.charAt(end - 1) == '-') {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            if (!isLdh(n.charAt(i))) {
+                return false;
+            }
+        }
+        return !n.startsWith("xn--", start);
     }
 
     private static String checkLabel(String label) {
