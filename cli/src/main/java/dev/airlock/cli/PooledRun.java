@@ -1,8 +1,6 @@
 package dev.airlock.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.airlock.policy.load.PolicyException;
-import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.runtime.SandboxRun;
 import dev.airlock.server.DaemonClient;
 import dev.airlock.server.DaemonException;
@@ -28,31 +26,24 @@ final class PooledRun {
         if (daemon.isEmpty()) {
             return Optional.empty();
         }
-        String project;
         try {
-            project = PolicyFiles.loadProject(policy).project();
-        } catch (PolicyException e) {
-            return Optional.empty(); // the local run reports the policy's problems
-        }
-        try {
-            JsonNode status = daemon.get().get("/v1/status").body();
-            boolean pooled = false;
-            for (JsonNode p : status.path("projects")) {
-                pooled |= p.path("project").asText().equals(project);
-            }
-            if (!pooled) {
-                err.println("airlock: the daemon does not pool project " + project + "; running in a fresh sandbox here");
-                return Optional.empty();
-            }
+            // The daemon knows its projects by their policy files: no policy is parsed here, so a
+            // pooled run starts sooner. A policy the daemon does not pool runs here instead.
+            Path file = policy.toAbsolutePath().normalize();
             FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
             FileOutputStream stderr = new FileOutputStream(FileDescriptor.err);
-            JsonNode last = daemon.get().run(project, command, env, new FileInputStream(FileDescriptor.in), stdout, stderr,
+            Optional<JsonNode> result = daemon.get().runPolicy(file, command, env, new FileInputStream(FileDescriptor.in), stdout, stderr,
                     start -> err.println("airlock: sandbox " + start.path("sandbox").asText() + " from the daemon's pool ("
                             + (start.path("warm").asBoolean() ? "warm" : "cold") + ", claimed in "
                             + String.format(java.util.Locale.ROOT, "%.1f ms", start.path("claimMs").asDouble())
                             + (start.has("behind") ? "; workspace " + (start.path("behindAtStart").asInt() == 0 ? "at HEAD" : start.path("behindAtStart").asInt()
                                     + " commit(s) behind HEAD") + (start.path("behind").asInt() > 0 ? ", caught up " + start.path("behind").asInt()
                                     + " commit(s)" : "") : "") + ")"));
+            if (result.isEmpty()) {
+                err.println("airlock: the daemon does not pool " + file + "; running in a fresh sandbox here");
+                return Optional.empty();
+            }
+            JsonNode last = result.get();
             err.print(last.path("summary").asText(""));
             return Optional.of(last.path("exit").asInt(SandboxRun.AIRLOCK_ERROR));
         } catch (DaemonException e) {

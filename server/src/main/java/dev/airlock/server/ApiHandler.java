@@ -364,7 +364,22 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 Map<String, String> env = env(req);
                 String id;
                 if (path.equals("/v1/run")) {
-                    claimed = daemon.claim(text(req, "project"));
+                    String project;
+                    if (req.has("policy")) {
+                        Optional<String> byPolicy = daemon.projectOf(java.nio.file.Path.of(text(req, "policy")));
+                        if (byPolicy.isEmpty()) {
+                            failed = true;
+                            json(ctx, HttpResponseStatus.NOT_FOUND, JSON.createObjectNode().put("error", "no pooled project has the policy "
+                                    + text(req, "policy") + ". Fix: add it to the daemon's configuration, or run without the daemon.")
+                                    .put("notPooled", true));
+                            stdinWriter.shutdown();
+                            return false;
+                        }
+                        project = byPolicy.get();
+                    } else {
+                        project = text(req, "project");
+                    }
+                    claimed = daemon.claim(project);
                     id = claimed.id();
                     releaseOnEnd = id;
                 } else {

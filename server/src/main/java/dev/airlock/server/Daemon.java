@@ -510,6 +510,20 @@ public final class Daemon implements AutoCloseable {
         return recovered;
     }
 
+    /** The pooled project whose configured policy file is {@code policy} (compared as real paths). */
+    Optional<String> projectOf(Path policy) {
+        Path wanted = real(policy);
+        return projects.values().stream().filter(p -> real(p.config().policy()).equals(wanted)).map(ProjectPool::project).findFirst();
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
+    }
+
     Optional<ProjectPool> project(String name) {
         return Optional.ofNullable(projects.get(name));
     }

@@ -103,6 +103,29 @@ public final class DaemonClient {
         return stream("/v1/run", req, stdin, stdout, stderr, started);
     }
 
+    /**
+     * As {@link #run}, naming the project by its policy file as the daemon's configuration lists it;
+     * empty when the daemon pools no project with that policy (nothing ran).
+     */
+    public Optional<JsonNode> runPolicy(Path policy, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
+            OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        ObjectNode req = JSON.createObjectNode().put("policy", policy.toString());
+        req.putPOJO("command", command);
+        req.putPOJO("env", env);
+        try {
+            return Optional.of(stream("/v1/run", req, stdin, stdout, stderr, started));
+        } catch (NotPooled e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The daemon pools no project with the policy a run named. */
+    private static final class NotPooled extends DaemonException {
+        NotPooled(String message) {
+            super(message);
+        }
+    }
+
     /** Runs {@code command} in a sandbox claimed earlier ({@code POST /v1/claims}); the sandbox stays claimed. */
     public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr) throws IOException, DaemonException {
@@ -144,7 +167,11 @@ public final class DaemonClient {
             if (!head.chunked) {
                 byte[] content = in.readNBytes(head.length);
                 JsonNode n = JSON.readTree(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
-                throw new DaemonException(n.path("error").asText("the daemon answered HTTP " + head.status));
+                String message = n.path("error").asText("the daemon answered HTTP " + head.status);
+                if (n.path("notPooled").asBoolean()) {
+                    throw new NotPooled(message);
+                }
+                throw new DaemonException(message);
             }
             ChunkedLines lines = new ChunkedLines(in);
             JsonNode last = null;

@@ -1,7 +1,7 @@
 package dev.airlock.server;
 
 /** A request the daemon cannot serve, with a message that says how to fix it. */
-public final class DaemonException extends Exception {
+public class DaemonException extends Exception {
     public DaemonException(String message) {
         super(message);
     }

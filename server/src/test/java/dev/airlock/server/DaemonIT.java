@@ -172,6 +172,23 @@ class DaemonIT {
     }
 
     @Test
+    void runPolicy_findsTheProjectByItsPolicyFile_andAnUnpooledPolicyRunsNothing() throws Exception {
+        Path config = DaemonFixture.write(tmp, 1, 4);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            java.util.Optional<JsonNode> pooled = c.runPolicy(tmp.resolve("./airlock.yaml"), List.of("echo", "pooled"), Map.of(),
+                    new ByteArrayInputStream(new byte[0]), out, OutputStream.nullOutputStream(), s -> { });
+            assertThat(pooled).hasValueSatisfying(last -> assertThat(last.path("exit").asInt()).isZero());
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("pooled\n");
+            java.nio.file.Files.writeString(tmp.resolve("other.yaml"), "version: 1\nproject: other\n");
+            assertThat(c.runPolicy(tmp.resolve("other.yaml"), List.of("echo", "never"), Map.of(), new ByteArrayInputStream(new byte[0]),
+                    out, OutputStream.nullOutputStream(), s -> { })).isEmpty();
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("pooled\n");
+        }
+    }
+
+    @Test
     void claim_fiftyConcurrent_getFiftyDistinctSandboxes() throws Exception {
         Path config = DaemonFixture.write(tmp, 4, 64);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
