@@ -14,6 +14,10 @@ public final class Main {
 
     public static int run(String... args) {
         if (args.length > 0 && args[0].equals("run")) {
+            java.util.Optional<Integer> pooled = PooledRun.fastPath(java.util.Arrays.copyOfRange(args, 1, args.length));
+            if (pooled.isPresent()) {
+                return pooled.get();
+            }
             // `airlock run` is started per agent command: build only its own command line, not the
             // twenty others (each one's classes loaded and annotations read), to start sooner.
             return runCommandLine().execute(java.util.Arrays.copyOfRange(args, 1, args.length));

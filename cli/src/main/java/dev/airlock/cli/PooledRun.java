@@ -20,12 +20,61 @@ final class PooledRun {
     private PooledRun() {
     }
 
+    /**
+     * {@code airlock run} straight to the daemon, before picocli is even loaded (its classes, built
+     * for old JVMs, cannot come from the class cache, and building its model is most of a pooled
+     * run's start). Only the plain form is taken: {@code [--policy F] [--env K=V]... -- CMD...} with
+     * a daemon socket present. Anything else (another option, {@code --opt=value}, help, a missing
+     * {@code --}) returns empty and goes through picocli as usual, so the two can never disagree
+     * on what a command line means; nor does this path run anything when the daemon does not pool
+     * the project (empty again: the caller's regular path decides).
+     */
+    static Optional<Integer> fastPath(String[] args) {
+        Path policy = Path.of("airlock.yaml");
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        int i = 0;
+        for (; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) {
+                break;
+            }
+            if (i + 1 >= args.length) {
+                return Optional.empty();
+            }
+            if (a.equals("--policy")) {
+                policy = Path.of(args[++i]);
+            } else if (a.equals("--env") && args[i + 1].indexOf('=') > 0) {
+                String kv = args[++i];
+                env.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+            } else {
+                return Optional.empty();
+            }
+        }
+        if (i >= args.length - 1 || !java.nio.file.Files.exists(DaemonSocket.path())) {
+            return Optional.empty();
+        }
+        List<String> command = List.of(java.util.Arrays.copyOfRange(args, i + 1, args.length));
+        PrintStream err = new PrintStream(new java.io.FileOutputStream(FileDescriptor.err), true, java.nio.charset.StandardCharsets.UTF_8);
+        return attempt(policy, command, env, err, true);
+    }
+
     /** The command's exit code, or empty when no daemon pools this project (the caller runs it here). */
     static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err) {
+        return attempt(policy, command, env, err, false);
+    }
+
+    /** {@code quiet}: say nothing when falling back (the regular path that follows says it once). */
+    private static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err, boolean quiet) {
         Optional<DaemonClient> daemon = DaemonClient.ifRunning(DaemonSocket.path());
         if (daemon.isEmpty()) {
             return Optional.empty();
         }
+        return attempt(daemon, policy, command, env, err, quiet);
+    }
+
+    /** With a daemon at hand (the class-cache training calls this with a stand-in). */
+    static Optional<Integer> attempt(Optional<DaemonClient> daemon, Path policy, List<String> command, Map<String, String> env,
+            PrintStream err, boolean quiet) {
         try {
             // The daemon knows its projects by their policy files: no policy is parsed here, so a
             // pooled run starts sooner. A policy the daemon does not pool runs here instead.
@@ -40,7 +89,9 @@ final class PooledRun {
                                     + " commit(s) behind HEAD") + (start.path("behind").asInt() > 0 ? ", caught up " + start.path("behind").asInt()
                                     + " commit(s)" : "") : "") + ")"));
             if (result.isEmpty()) {
-                err.println("airlock: the daemon does not pool " + file + "; running in a fresh sandbox here");
+                if (!quiet) {
+                    err.println("airlock: the daemon does not pool " + file + "; running in a fresh sandbox here");
+                }
                 return Optional.empty();
             }
             JsonNode last = result.get();
