@@ -80,6 +80,8 @@ SRT_TMP="${TMPDIR:-/tmp}"
 compgen -G "$SRT_TMP/srt-mux-*.sock" >"$WORK/srt-sockets-before" || true
 cleanup() {
   local rc=$? f pid
+  # the pooled row's daemon first: stopping it destroys its sandboxes
+  if [[ -n "${DAEMON_PID:-}" ]]; then kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null || true; fi
   for f in "$SRT_TMP"/srt-mux-*.sock; do
     [[ -S "$f" ]] || continue
     grep -qxF "$f" "$WORK/srt-sockets-before" && continue
@@ -124,6 +126,24 @@ done
 cp "$ROOT/cli/target/airlock.jar" "$TREE/cli/target/airlock.jar"
 touch "$TREE/cli/target/airlock.jar"
 JAR="$TREE/cli/target/airlock.jar"
+# The launcher's own class cache for this jar, trained as ./airlock's build trains it (JDK 25+).
+if ((JAVA_FEATURE >= 25)); then
+  "$JAVA" -XX:AOTCacheOutput="$TREE/cli/target/airlock.aot" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -cp "$JAR" dev.airlock.cli.AotTraining "$ROOT/examples" </dev/null >/dev/null 2>>"$WORK/train.log" || true
+fi
+
+# A daemon with a warm pool of the same project, for the pooled row (its own state directory: it
+# holds its audit log, which the cold rows' gateways open too).
+DSTATE="$WORK/dstate"
+printf 'version: 1\nstate: %s\nhosts: %s\naudits: false\nprojects:\n  - policy: %s\n    size: 2\n' \
+  "$DSTATE" "$WORK/hosts" "$WORK/airlock.yaml" >"$WORK/daemon.yaml"
+"$JAVA" -jar "$JAR" daemon --config "$WORK/daemon.yaml" </dev/null >"$WORK/daemon.log" 2>&1 &
+DAEMON_PID=$!
+for ((i = 0; i < 300; i++)); do
+  [[ -S "$DSTATE/daemon.sock" ]] && curl -s --unix-socket "$DSTATE/daemon.sock" http://airlock/v1/status | grep -q '"ready":2' && break
+  sleep 0.2
+done
+[[ -S "$DSTATE/daemon.sock" ]] || die "the daemon did not start (log: $WORK/daemon.log)"
 
 # The in-JVM harness, as a jar (class archives take jars only).
 "$JAVA_HOME_FOUND/bin/javac" -nowarn --release 21 -cp "$JAR" -d "$WORK/classes" "$ROOT/bench/sandbox/SandboxStartBench.java"
@@ -180,6 +200,8 @@ add bwrap "bwrap --unshare-all … true" "$WS" bwrap --unshare-all --die-with-pa
   --bind "$WS" /workspace --chdir /workspace -- /bin/true
 add srt "srt -- true" "$WS" "$SRT" --settings "$WORK/srt-settings.json" -- true
 add airlock "./airlock run -- true" "$WS" "$TREE/airlock" "${RUN_ARGS[@]}"
+add pooled "./airlock run -- true (a daemon's warm pool)" "$WS" env AIRLOCK_DAEMON_SOCKET="$DSTATE/daemon.sock" "$TREE/airlock" \
+  run --policy "$WORK/airlock.yaml" -- true
 add airlockjar "java -jar airlock.jar run -- true" "$WS" "$JAVA" -jar "$JAR" "${RUN_ARGS[@]}"
 add jvmfloor "java -version (a JVM's own start, no application)" "$WS" "$JAVA" -version
 add jvm "java -jar airlock.jar --version (JVM start)" "$WS" "$JAVA" -jar "$JAR" --version
