@@ -84,7 +84,7 @@ final class PooledRun {
             Optional<JsonNode> result = daemon.get().runPolicy(file, command, env, new FileInputStream(FileDescriptor.in), stdout, stderr,
                     start -> err.println("airlock: sandbox " + start.path("sandbox").asText() + " from the daemon's pool ("
                             + (start.path("warm").asBoolean() ? "warm" : "cold") + ", claimed in "
-                            + String.format(java.util.Locale.ROOT, "%.1f ms", start.path("claimMs").asDouble())
+                            + Math.round(start.path("claimMs").asDouble() * 10) / 10.0 + " ms"
                             + (start.has("behind") ? "; workspace " + (start.path("behindAtStart").asInt() == 0 ? "at HEAD" : start.path("behindAtStart").asInt()
                                     + " commit(s) behind HEAD") + (start.path("behind").asInt() > 0 ? ", caught up " + start.path("behind").asInt()
                                     + " commit(s)" : "") : "") + ")"));

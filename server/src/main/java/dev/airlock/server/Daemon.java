@@ -301,6 +301,11 @@ public final class Daemon implements AutoCloseable {
             }
 
             @Override
+            public boolean usable(PoolMember m) {
+                return m.sandbox().standby().process().isAlive();
+            }
+
+            @Override
             public void destroy(PoolMember m) {
                 host.destroy(m.sandbox());
                 if (m.template().isEmpty()) {

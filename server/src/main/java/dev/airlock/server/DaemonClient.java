@@ -2,6 +2,7 @@ package dev.airlock.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -29,7 +30,8 @@ import java.util.function.Consumer;
  */
 public final class DaemonClient {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Nodes only; reading and writing go through {@link FlatJson} (no ObjectMapper on a run's path). */
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     /** A response: its status and its JSON body. */
     public record Response(int status, JsonNode body) {
@@ -76,7 +78,7 @@ public final class DaemonClient {
     private Response request(String method, String path, JsonNode body) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));
-            byte[] b = body == null ? new byte[0] : JSON.writeValueAsBytes(body);
+            byte[] b = body == null ? new byte[0] : FlatJson.write(body).getBytes(StandardCharsets.UTF_8);
             OutputStream out = Channels.newOutputStream(ch);
             out.write((method + " " + path + " HTTP/1.1\r\nHost: airlock\r\nConnection: close\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -85,8 +87,9 @@ public final class DaemonClient {
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
             Head head = head(in);
             byte[] content = head.chunked ? readChunked(in) : in.readNBytes(head.length);
-            JsonNode n = JSON.readTree(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
-            return new Response(head.status, n);
+            String text = content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8);
+            // a list or a nested document: the full parser (status, sandboxes); flat run lines: FlatJson
+            return new Response(head.status, new ObjectMapper().readTree(text));
         }
     }
 
@@ -97,9 +100,8 @@ public final class DaemonClient {
      */
     public JsonNode run(String project, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
-        ObjectNode req = JSON.createObjectNode().put("project", project);
-        req.putPOJO("command", command);
-        req.putPOJO("env", env);
+        ObjectNode req = NODES.objectNode().put("project", project);
+        withCommand(req, command, env);
         return stream("/v1/run", req, stdin, stdout, stderr, started);
     }
 
@@ -109,9 +111,8 @@ public final class DaemonClient {
      */
     public Optional<JsonNode> runPolicy(Path policy, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
-        ObjectNode req = JSON.createObjectNode().put("policy", policy.toString());
-        req.putPOJO("command", command);
-        req.putPOJO("env", env);
+        ObjectNode req = NODES.objectNode().put("policy", policy.toString());
+        withCommand(req, command, env);
         try {
             return Optional.of(stream("/v1/run", req, stdin, stdout, stderr, started));
         } catch (NotPooled e) {
@@ -129,9 +130,8 @@ public final class DaemonClient {
     /** Runs {@code command} in a sandbox claimed earlier ({@code POST /v1/claims}); the sandbox stays claimed. */
     public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr) throws IOException, DaemonException {
-        ObjectNode req = JSON.createObjectNode();
-        req.putPOJO("command", command);
-        req.putPOJO("env", env);
+        ObjectNode req = NODES.objectNode();
+        withCommand(req, command, env);
         return stream("/v1/sandboxes/" + sandbox + "/exec", req, stdin, stdout, stderr, n -> { });
     }
 
@@ -144,7 +144,7 @@ public final class DaemonClient {
             synchronized (out) {
                 out.write(("POST " + path + " HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
-                chunk(out, (JSON.writeValueAsString(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
+                chunk(out, (FlatJson.write(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
             }
             Thread up = Thread.ofPlatform().daemon().name("airlock-stdin").start(() -> {
                 byte[] buf = new byte[16384];
@@ -166,7 +166,7 @@ public final class DaemonClient {
             Head head = head(in);
             if (!head.chunked) {
                 byte[] content = in.readNBytes(head.length);
-                JsonNode n = JSON.readTree(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
+                JsonNode n = FlatJson.read(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));
                 String message = n.path("error").asText("the daemon answered HTTP " + head.status);
                 if (n.path("notPooled").asBoolean()) {
                     throw new NotPooled(message);
@@ -176,7 +176,7 @@ public final class DaemonClient {
             ChunkedLines lines = new ChunkedLines(in);
             JsonNode last = null;
             for (String line; (line = lines.next()) != null; ) {
-                JsonNode n = JSON.readTree(line);
+                JsonNode n = FlatJson.read(line);
                 if (n.has("stream")) {
                     byte[] data = Base64.getDecoder().decode(n.get("data").asText());
                     OutputStream target = n.get("stream").asText().equals("stderr") ? stderr : stdout;
@@ -194,6 +194,13 @@ public final class DaemonClient {
             }
             return last;
         }
+    }
+
+    private static void withCommand(ObjectNode req, List<String> command, Map<String, String> env) {
+        var argv = req.putArray("command");
+        command.forEach(argv::add);
+        ObjectNode vars = req.putObject("env");
+        env.forEach(vars::put);
     }
 
     private static void chunk(OutputStream out, byte[] b, int off, int len) throws IOException {

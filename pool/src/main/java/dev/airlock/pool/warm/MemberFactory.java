@@ -6,6 +6,14 @@ public interface MemberFactory<M> {
     /** A complete member for {@code project}, or an exception saying why none could be built. */
     M create(String project) throws Exception;
 
+    /**
+     * Whether a ready member can still be handed out (its init may have died while it waited). An
+     * unusable member is destroyed instead of claimed. Checked under the pool's lock: keep it cheap.
+     */
+    default boolean usable(M member) {
+        return true;
+    }
+
     /** Removes everything {@code member} holds. Never throws; failures are reported and left to the reaper. */
     void destroy(M member);
 }

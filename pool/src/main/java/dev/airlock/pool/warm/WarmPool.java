@@ -121,6 +121,11 @@ public final class WarmPool<M> implements AutoCloseable {
                 throw new ClaimException("the pool of " + project + " is closed", null);
             }
             r = ready.pollFirst();
+            while (r != null && !factory.usable(r.member())) {
+                Ready<M> dead = r;
+                background.execute(() -> factory.destroy(dead.member()));
+                r = ready.pollFirst();
+            }
             if (r != null) {
                 inUse.add(r.member());
                 warmClaims++;

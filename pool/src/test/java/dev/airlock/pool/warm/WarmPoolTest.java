@@ -29,6 +29,12 @@ class WarmPoolTest {
         final Set<Integer> alive = ConcurrentHashMap.newKeySet();
         final Set<Integer> destroyed = ConcurrentHashMap.newKeySet();
         final AtomicBoolean failing = new AtomicBoolean();
+        final Set<Integer> dead = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public boolean usable(Integer member) {
+            return !dead.contains(member);
+        }
 
         @Override
         public Integer create(String project) throws Exception {
@@ -176,6 +182,21 @@ class WarmPoolTest {
         eventually(() -> members.destroyed.size() == 2, "two idle members destroyed");
         assertThat(p.status().ready()).isEqualTo(1);
         assertThat(members.alive).hasSize(1);
+    }
+
+    @Test
+    void claim_skipsAReadyMemberWhoseInitDied_andDestroysIt() throws Exception {
+        WarmPool<Integer> p = pool(2, WarmPool.Settings.DEFAULT);
+        p.refill();
+        eventually(() -> p.status().ready() == 2, "two ready");
+        Set<Integer> ready = new HashSet<>(members.alive);
+        Integer alive = ready.stream().max(Integer::compare).orElseThrow();
+        Integer dead = ready.stream().min(Integer::compare).orElseThrow();
+        members.dead.add(dead);
+        WarmPool.Claim<Integer> c = p.claim();
+        assertThat(c.member()).isEqualTo(alive);
+        assertThat(c.warm()).isTrue();
+        eventually(() -> members.destroyed.contains(dead), "the dead member destroyed");
     }
 
     @Test
