@@ -49,7 +49,8 @@ final class AuditScheduler implements AutoCloseable {
     private final ExecutorService runner = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("airlock-audit").factory());
     private final AtomicBoolean fullQueued = new AtomicBoolean();
     private final AtomicBoolean quickQueued = new AtomicBoolean();
-    private volatile Optional<ReportStore.Entry> last = Optional.empty();
+    /** The kept reports, oldest first, as of the last {@link #refresh()}: scrapes and the dashboard read this, not the disk. */
+    private volatile List<ReportStore.Entry> entries = List.of();
 
     AuditScheduler(Path stateDir, String version, List<Target> targets, Duration every, Clock clock, PrintStream log, MeterRegistry meters) {
         this.stateDir = stateDir;
@@ -58,11 +59,11 @@ final class AuditScheduler implements AutoCloseable {
         this.every = every;
         this.clock = clock;
         this.log = log;
-        refreshLast();
+        refresh();
         for (String result : List.of("pass", "fail")) {
             Gauge.builder("airlock.audit.last.run.timestamp.seconds", () -> lastWith(result)).tag("result", result).register(meters);
         }
-        Gauge.builder("airlock.audit.probes.failed", () -> last.map(e -> e.counts().getOrDefault("fail", 0L)
+        Gauge.builder("airlock.audit.probes.failed", () -> last().map(e -> e.counts().getOrDefault("fail", 0L)
                 + e.counts().getOrDefault("error", 0L)).orElse(0L)).register(meters);
         for (Target t : targets) {
             Gauge.builder("airlock.audit.overdue", () -> overdue(t) ? 1 : 0).tag("project", t.project()).register(meters);
@@ -71,6 +72,7 @@ final class AuditScheduler implements AutoCloseable {
 
     /** Queues a full audit of every project that is due. Called at start and every hour. */
     void tick() {
+        refresh(); // audits run by `airlock audit` count too
         if (targets.stream().anyMatch(this::due) && fullQueued.compareAndSet(false, true)) {
             runner.execute(() -> {
                 fullQueued.set(false);
@@ -106,7 +108,7 @@ final class AuditScheduler implements AutoCloseable {
         } catch (RuntimeException e) {
             log.println("airlock daemon: audit of " + t.project() + " failed: " + e);
         }
-        refreshLast();
+        refresh();
     }
 
     /** No full audit yet, a policy file changed since the last one, or it is older than {@code audit.every}. */
@@ -131,7 +133,8 @@ final class AuditScheduler implements AutoCloseable {
     }
 
     Optional<ReportStore.Entry> last() {
-        return last;
+        List<ReportStore.Entry> all = entries;
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
     Duration every() {
@@ -152,16 +155,16 @@ final class AuditScheduler implements AutoCloseable {
     }
 
     private List<ReportStore.Entry> entries() {
-        try {
-            return new ReportStore(stateDir).list(new ArrayList<>());
-        } catch (IOException e) {
-            return List.of();
-        }
+        return entries;
     }
 
-    private void refreshLast() {
-        List<ReportStore.Entry> all = entries();
-        last = all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    /** Re-reads the kept reports. */
+    private void refresh() {
+        try {
+            entries = List.copyOf(new ReportStore(stateDir).list(new ArrayList<>()));
+        } catch (IOException e) {
+            // keep what was read last; the next refresh tries again
+        }
     }
 
     private static Optional<String> sha256(Path file) {

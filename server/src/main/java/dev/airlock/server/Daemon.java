@@ -158,28 +158,25 @@ public final class Daemon implements AutoCloseable {
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
     public static Daemon start(DaemonConfig config, PrintStream log, String version) throws DaemonException {
-        Map<ProjectPolicyKey, ProjectPolicy> loaded = new LinkedHashMap<>();
-        Map<ProjectPolicyKey, PolicyEngine> engines = new LinkedHashMap<>();
-        Map<ProjectPolicyKey, PolicyEngine> setupEngines = new LinkedHashMap<>();
+        List<LoadedProject> loaded = new ArrayList<>();
         OrgPolicy org;
         Resolver resolver;
         try {
             org = config.org().isPresent() ? PolicyFiles.loadOrg(config.org().get()) : OrgPolicy.NONE;
             for (DaemonConfig.Project p : config.projects()) {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
-                loaded.put(new ProjectPolicyKey(p), policy);
-                engines.put(new ProjectPolicyKey(p), PolicyEngine.compile(policy, org, Phase.RUN, List.of()));
-                setupEngines.put(new ProjectPolicyKey(p), PolicyEngine.compile(policy, org, Phase.SETUP, List.of()));
+                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of()),
+                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of())));
             }
             resolver = CachingResolver.of(config.hosts().isPresent() ? HostsFile.load(config.hosts().get())
                     : new DnsResolver(Duration.ofSeconds(3)));
         } catch (PolicyException e) {
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }
-        Map<String, ProjectPolicy> byName = new LinkedHashMap<>();
-        for (ProjectPolicy p : loaded.values()) {
-            if (byName.put(p.project(), p) != null) {
-                throw new DaemonException(config.file() + ": two policies name project '" + p.project()
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (LoadedProject l : loaded) {
+            if (!names.add(l.policy().project())) {
+                throw new DaemonException(config.file() + ": two policies name project '" + l.policy().project()
                         + "'. Fix: each project appears once; its name comes from `project:` in airlock.yaml.");
             }
         }
@@ -234,9 +231,7 @@ public final class Daemon implements AutoCloseable {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
                     + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
         }
-        for (Map.Entry<ProjectPolicyKey, ProjectPolicy> e : loaded.entrySet()) {
-            d.addProject(e.getKey().project(), e.getValue(), engines.get(e.getKey()), setupEngines.get(e.getKey()));
-        }
+        loaded.forEach(d::addProject);
         d.projects.values().forEach(p -> p.templates().ifPresent(t -> {
             try {
                 if (t.current().isEmpty()) {
@@ -261,10 +256,15 @@ public final class Daemon implements AutoCloseable {
         return d;
     }
 
-    private record ProjectPolicyKey(DaemonConfig.Project project) {
+    /** A configured project with its policy compiled for runs and for template setups. */
+    private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
     }
 
-    private void addProject(DaemonConfig.Project cfg, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
+    private void addProject(LoadedProject loaded) {
+        DaemonConfig.Project cfg = loaded.config();
+        ProjectPolicy policy = loaded.policy();
+        PolicyEngine engine = loaded.engine();
+        PolicyEngine setupEngine = loaded.setupEngine();
         ProjectPolicy.Resources r = policy.resources();
         Resources resources = new Resources(r.memoryBytes(), r.cpus(), r.pids());
         String project = policy.project();
