@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,8 +34,6 @@ import java.util.Map;
  */
 public final class SandboxHost implements AutoCloseable {
 
-    /** The explicit proxy's port on each sandbox's gateway address (reached through the transparent listener). */
-    public static final int EXPLICIT_PROXY_PORT = 3128;
 
     public record Config(Path stateDir, Resolver resolver, AuditSink audit, GatewayMetrics metrics, int ioThreads) {
     }
@@ -75,7 +72,7 @@ public final class SandboxHost implements AutoCloseable {
                     "daemon"), registry);
             InetAddress any = InetAddress.getByName("0.0.0.0");
             int transparent = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
-            gateway.explicitOnTransparent(EXPLICIT_PROXY_PORT);
+            gateway.explicitOnTransparent(SandboxSession.EXPLICIT_PORT);
             dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(c.resolver()),
                     c.audit());
             dns.start();
@@ -135,13 +132,7 @@ public final class SandboxHost implements AutoCloseable {
 
     /** What every command in a member sees: the explicit proxy, the sandbox's identity, then the caller's. */
     public static Map<String, String> environment(Member m, Map<String, String> env) {
-        Map<String, String> all = new LinkedHashMap<>();
-        String proxy = "http://" + m.sandbox().hostAddress() + ":" + EXPLICIT_PROXY_PORT;
-        for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
-            all.put(k, proxy);
-        }
-        all.put("AIRLOCK_SANDBOX", m.id());
-        all.put("AIRLOCK_PROJECT", m.project());
+        Map<String, String> all = SandboxSession.environment(m.sandbox(), m.project());
         all.putAll(env);
         return all;
     }

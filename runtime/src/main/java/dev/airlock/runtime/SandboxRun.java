@@ -2,13 +2,6 @@ package dev.airlock.runtime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditEvent;
-import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.dns.DnsAnswerer;
-import dev.airlock.gateway.dns.DnsResponder;
-import dev.airlock.gateway.proxy.Gateway;
-import dev.airlock.gateway.proxy.GatewayLimits;
-import dev.airlock.gateway.proxy.GatewayMetrics;
-import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.DnsResolver;
 import dev.airlock.gateway.resolve.HostsFile;
@@ -19,22 +12,15 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
-import dev.airlock.sandbox.GatewayPorts;
-import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.ReapReport;
-import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
-import dev.airlock.sandbox.SandboxSpec;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -138,41 +124,15 @@ public final class SandboxRun {
 
     private int runIn(Options o, Path workspace, ProjectPolicy project, PolicyEngine engine, Resolver resolver,
             SandboxLauncher launcher) throws IOException, InterruptedException, SandboxException {
-        RunEvents events = new RunEvents(AuditLog.open(o.stateDir().resolve("audit.log"), Clock.systemUTC()));
-        SandboxRegistry registry = new SandboxRegistry();
-        Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
-                false, o.policy().toString()), registry);
-        DnsResponder dns = null;
-        PreparedSandbox prepared = null;
+        SandboxSession session = null;
         Process process = null;
         try {
-            InetAddress any = InetAddress.getByName("0.0.0.0");
-            int transparentPort = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
-            // HTTP_PROXY points at the sandbox's gateway address; the transparent listener hands
-            // those connections to the explicit proxy. This port is only ever reached that way.
-            int explicitPort = 3128;
-            gateway.explicitOnTransparent(explicitPort);
-            dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(resolver),
-                    events);
-            dns.start();
-            ProjectPolicy.Resources r = project.resources();
-            prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
-                    new GatewayPorts(transparentPort, dns.udpPort())));
-            registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
-                    engine);
-            Map<String, String> env = new LinkedHashMap<>();
-            String proxy = "http://" + prepared.hostAddress() + ":" + explicitPort;
-            for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
-                env.put(k, proxy);
-            }
-            env.put("AIRLOCK_SANDBOX", prepared.id());
-            env.put("AIRLOCK_PROJECT", project.project());
-            env.putAll(o.env());
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace);
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
-                process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
+                process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
             } else {
-                process = launcher.claim(prepared, o.command(), env, ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
+                process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
                         ProcessBuilder.Redirect.INHERIT);
             }
             Process started = process;
@@ -194,15 +154,11 @@ public final class SandboxRun {
             if (process != null && process.isAlive()) {
                 process.destroyForcibly();
             }
-            if (prepared != null) {
-                launcher.destroy(prepared);
+            List<AuditEvent> mine = List.of();
+            if (session != null) {
+                session.close();
+                mine = session.events();
             }
-            if (dns != null) {
-                dns.close();
-            }
-            gateway.close();
-            events.close();
-            List<AuditEvent> mine = events.events();
             err.print(BlockedSummary.render(BlockedSummary.of(mine)));
             if (o.events().isPresent()) {
                 writeEvents(o.events().get(), mine);

@@ -117,21 +117,32 @@ public final class SandboxSession implements AutoCloseable {
 
     /** The environment {@code airlock run} gives a command: the proxies and the sandbox's identity. */
     public Map<String, String> environment() {
+        return environment(sandbox, project.project());
+    }
+
+    /** The proxies (the explicit proxy on the sandbox's gateway address) and the identity of sandbox {@code s} of {@code project}. */
+    static Map<String, String> environment(PreparedSandbox s, String project) {
         Map<String, String> env = new LinkedHashMap<>();
+        String proxy = "http://" + s.hostAddress() + ":" + EXPLICIT_PORT;
         for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
-            env.put(k, proxyUrl());
+            env.put(k, proxy);
         }
-        env.put("AIRLOCK_SANDBOX", sandbox.id());
-        env.put("AIRLOCK_PROJECT", project.project());
+        env.put("AIRLOCK_SANDBOX", s.id());
+        env.put("AIRLOCK_PROJECT", project);
         return env;
     }
 
-    /** Starts {@code command} in the sandbox as its user, with stdin and stdout as pipes and stderr merged into stdout. */
+    /** Starts {@code command} in the sandbox as its user, with stdin, stdout and stderr as pipes. */
     public Process start(List<String> command, Map<String, String> extraEnv) throws SandboxException {
+        return start(command, extraEnv, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE);
+    }
+
+    /** Starts {@code command} in the sandbox as its user with the given stdio. */
+    public Process start(List<String> command, Map<String, String> extraEnv, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out,
+            ProcessBuilder.Redirect err) throws SandboxException {
         Map<String, String> env = environment();
         env.putAll(extraEnv);
-        Process p = launcher.claim(sandbox, command, env, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
-                ProcessBuilder.Redirect.PIPE);
+        Process p = launcher.claim(sandbox, command, env, in, out, err);
         processes.add(p);
         return p;
     }
