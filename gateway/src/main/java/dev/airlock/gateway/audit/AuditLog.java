@@ -5,14 +5,11 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -44,10 +41,16 @@ import java.util.function.LongSupplier;
  *
  * <p>Design. Gateway threads call {@link #submit}, which only stamps the time and offers the event
  * to a bounded queue, so a slow disk never stalls the event loop for longer than
- * {@link Options#submitWait}. One writer thread owns everything after that: it assigns {@code seq},
- * chains {@code prev}, writes through a buffer, hands the buffer to the OS whenever the queue
- * drains, and forces it to disk at most once per {@link Options#forceInterval} (and on close).
- * Because seq and prev belong to one thread, the chain needs no locking.
+ * {@link Options#submitWait}. One writer thread owns everything after that: it collects records into
+ * a batch and appends the batch whenever the queue drains or the batch is full, and forces the file
+ * to disk at most once per {@link Options#forceInterval} (and on close).
+ *
+ * <p>Many writers, one chain. The daemon, cold runs, audits and template builds each run a log on
+ * the same file at once. Each append therefore happens under {@link AppendLock}, which holds across
+ * threads and processes: under it the writer learns the chain's head as it is in the file now (its
+ * own last record unless someone else appended since, else the file's last line, which must verify),
+ * only then assigns {@code seq} and {@code prev} to the batch, and writes it in one go. So seq and
+ * prev are decided where no other writer can interleave, and the file holds one chain.
  *
  * <p>Failing closed. When a write or a force fails, the sink turns unhealthy for good: it prints one
  * line to stderr, every later {@link #submit} returns false (the gateway then denies, reason
@@ -57,8 +60,8 @@ import java.util.function.LongSupplier;
  * was, possibly ending in a partial line; {@link #open} then refuses to extend it until an operator
  * has moved it aside, because a chain must not continue from something it cannot check.
  *
- * <p>The file is created 0600 (parents 0700), never through a symbolic link, and is locked so that
- * two gateways cannot interleave two chains in one file.
+ * <p>The file is created 0600 (parents 0700), never through a symbolic link. When it is moved away
+ * (rotation), every writer starts the new file at its next append, with a new chain.
  */
 public final class AuditLog implements AuditSink {
 
@@ -111,22 +114,39 @@ public final class AuditLog implements AuditSink {
     public record Counts(long written, long rejected, long failed) {
     }
 
-    /** Where the writer's bytes go: the file in production, a fake in tests. */
+    /** Where the writer's records go: the file in production, a fake in tests. */
     interface Storage {
-        /** Unbuffered; the log buffers it. */
-        OutputStream out();
+        /**
+         * Appends one batch, holding the lock every writer of the log takes for an append: hands
+         * {@code batch} the chain's head as it is now, and writes the lines it seals after that head.
+         */
+        void append(Batch batch) throws IOException;
 
         void force() throws IOException;
 
         void close() throws IOException;
     }
 
+    /** Records waiting to be chained: sealed only under the append lock, after the head found there. */
+    @FunctionalInterface
+    interface Batch {
+        Lines sealAfter(ChainHead head);
+    }
+
+    /** The bytes of sealed records, and the head they end in. */
+    record Lines(byte[] bytes, ChainHead last) {
+    }
+
     /** The 0600 file every record goes to. */
     private static final String FILE_MODE = "rw-------";
     /** Its parents, when the log creates them: only root reads audit state. */
     private static final String DIR_MODE = "rwx------";
-    /** One write system call per 64 KiB under load; a drain flushes sooner. */
-    private static final int BUFFER_BYTES = 64 * 1024;
+    /**
+     * At most this many records per append (about 64 KiB: records are 300 to 600 bytes), so that
+     * under load one lock and one write system call carry many records, and no writer holds the
+     * lock for long. A drain appends sooner.
+     */
+    static final int MAX_BATCH = 128;
     /** Marks the end of the queue for the writer; compared by identity. */
     private static final Pending STOP = new Pending(null, null);
 
@@ -135,7 +155,6 @@ public final class AuditLog implements AuditSink {
 
     private final String path;
     private final Storage storage;
-    private final OutputStream out;
     private final Clock clock;
     private final Options options;
     private final PrintStream err;
@@ -155,26 +174,19 @@ public final class AuditLog implements AuditSink {
     private final Thread writer;
 
     // Owned by the writer thread alone.
-    private long seq;
-    private String prev;
-    private ChainHead bufferedHead;
-    private int unflushed;
-    private Pending inHand;
+    private final List<Pending> batch = new ArrayList<>(MAX_BATCH);
+    private final ByteArrayOutputStream batchBytes = new ByteArrayOutputStream(MAX_BATCH * 512);
 
     private AuditLog(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
             PrintStream err, LongSupplier nanoTime) {
         this.path = path;
         this.storage = storage;
-        this.out = new BufferedOutputStream(storage.out(), BUFFER_BYTES);
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
         this.err = err;
         this.nanoTime = nanoTime;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
         this.head = start;
-        this.bufferedHead = start;
-        this.seq = start.seq();
-        this.prev = start.hash();
         this.registry = registry;
         this.writer = Thread.ofPlatform().name("airlock-audit-writer").daemon(true).unstarted(this::runWriter);
     }
@@ -195,14 +207,8 @@ public final class AuditLog implements AuditSink {
 
     private static AuditLog open(Path path, Clock clock, Options options, Optional<MeterRegistry> registry) throws IOException {
         FileStorage storage = FileStorage.open(path);
-        ChainHead start;
-        try {
-            start = storage.head(path);
-        } catch (IOException | RuntimeException e) {
-            storage.close();
-            throw e;
-        }
-        return start(path.toString(), storage, start, clock, options, registry.orElse(null), System.err, System::nanoTime);
+        return start(path.toString(), storage, storage.openingHead(), clock, options, registry.orElse(null), System.err,
+                System::nanoTime);
     }
 
     /** Starts a log over any storage; tests inject failing or blocking storage here. */
@@ -285,7 +291,10 @@ public final class AuditLog implements AuditSink {
         return new Counts(written.get(), rejected.get(), failed.get());
     }
 
-    /** The last record handed to the OS: publish it somewhere else to anchor the chain. */
+    /**
+     * The last record this log handed to the OS (other writers of the file may have appended since):
+     * publish it somewhere else to anchor the chain.
+     */
     public ChainHead head() {
         return head;
     }
@@ -339,9 +348,8 @@ public final class AuditLog implements AuditSink {
             writeUntilStopped();
             return;
         } catch (Throwable t) { // anything at all: fail closed rather than die quietly
-            failed.addAndGet(unflushed + (inHand != null ? 1 : 0));
-            unflushed = 0;
-            inHand = null;
+            failed.addAndGet(batch.size());
+            batch.clear();
             fail(t);
             try {
                 storage.close();
@@ -359,8 +367,8 @@ public final class AuditLog implements AuditSink {
         while (true) {
             Pending p = queue.poll();
             if (p == null) {
-                if (unflushed > 0) { // the queue drained: let readers see everything so far
-                    flush();
+                if (!batch.isEmpty()) { // the queue drained: let readers see everything so far
+                    appendBatch();
                     unforced = true;
                 }
                 saturated.set(false);
@@ -383,17 +391,19 @@ public final class AuditLog implements AuditSink {
             if (p == STOP) {
                 break;
             }
-            inHand = p;
-            append(p);
-            inHand = null;
+            batch.add(p);
+            if (batch.size() >= MAX_BATCH) {
+                appendBatch();
+                unforced = true;
+            }
             if (nanoTime.getAsLong() - lastForce >= forceNanos) { // under steady load the queue may never drain
-                flush();
+                appendBatch();
                 storage.force();
                 unforced = false;
                 lastForce = nanoTime.getAsLong();
             }
         }
-        flush();
+        appendBatch();
         storage.force();
         storage.close();
     }
@@ -422,21 +432,25 @@ public final class AuditLog implements AuditSink {
     /** 10 polls: after 10 ms without records the writer blocks, so an idle gateway costs nothing. */
     private static final int IDLE_POLLS = 10;
 
-    private void append(Pending p) throws IOException {
-        AuditCodec.Sealed sealed = AuditCodec.seal(seq + 1, p.time(), p.event(), prev);
-        AuditRecord r = sealed.record();
-        out.write(sealed.line());
-        seq = r.seq();
-        prev = r.hash();
-        bufferedHead = r.head();
-        unflushed++;
-    }
-
-    private void flush() throws IOException {
-        out.flush();
-        written.addAndGet(unflushed);
-        unflushed = 0;
-        head = bufferedHead;
+    /** Appends the batch under the append lock; on failure the caller counts it as failed. */
+    private void appendBatch() throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        ChainHead[] last = new ChainHead[1];
+        storage.append(after -> {
+            last[0] = after;
+            batchBytes.reset();
+            for (Pending p : batch) {
+                AuditCodec.Sealed sealed = AuditCodec.seal(last[0].seq() + 1, p.time(), p.event(), last[0].hash());
+                batchBytes.writeBytes(sealed.line());
+                last[0] = sealed.record().head();
+            }
+            return new Lines(batchBytes.toByteArray(), last[0]);
+        });
+        written.addAndGet(batch.size());
+        batch.clear();
+        head = last[0];
     }
 
     private void fail(Throwable cause) {
@@ -466,14 +480,26 @@ public final class AuditLog implements AuditSink {
 
     // ---- the file -----------------------------------------------------------------------------------
 
-    /** The log file: created 0600, never through a symbolic link, locked against a second writer. */
+    /**
+     * The log file: created 0600, never through a symbolic link, appended to under {@link AppendLock}.
+     * Used by the writer thread alone (and by {@link #open} before it starts).
+     */
     private static final class FileStorage implements Storage {
-        private final FileChannel channel;
-        private final OutputStream out;
+        private final Path path;
+        private final AppendLock lock;
+        /** Where records go: opened with O_APPEND, so the file may be marked append-only (chattr +a). */
+        private FileChannel out;
+        /** The same file, for reading its last line (a channel cannot both read and append). */
+        private FileChannel in;
+        /** Identifies the file both channels are on, to notice the path now names another file. */
+        private Object fileKey;
+        /** The file's size after this writer's last append, or -1: if it is still that, no one appended since. */
+        private long knownEnd = -1;
+        private ChainHead knownHead = ChainHead.EMPTY;
 
-        private FileStorage(FileChannel channel) {
-            this.channel = channel;
-            this.out = Channels.newOutputStream(channel);
+        private FileStorage(Path path, AppendLock lock) {
+            this.path = path;
+            this.lock = lock;
         }
 
         static FileStorage open(Path path) throws IOException {
@@ -482,10 +508,103 @@ public final class AuditLog implements AuditSink {
                 Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(DIR_MODE)));
             }
             refuseOddFile(path);
-            FileChannel ch;
+            FileStorage s = new FileStorage(path, AppendLock.forWriting(path));
+            try {
+                // Check where the chain continues now, so that a log that cannot be extended is refused at start.
+                s.lock.holding(() -> {
+                    s.followPath();
+                    return s.headNow();
+                });
+                return s;
+            } catch (IOException | RuntimeException e) {
+                s.closeQuietly();
+                throw e;
+            }
+        }
+
+        /** The head when the log opened. */
+        ChainHead openingHead() {
+            return knownHead;
+        }
+
+        @Override
+        public void append(Batch batch) throws IOException {
+            lock.holding(() -> {
+                followPath();
+                long end = out.size();
+                ChainHead head = headNow();
+                Lines lines = batch.sealAfter(head);
+                ByteBuffer buf = ByteBuffer.wrap(lines.bytes());
+                while (buf.hasRemaining()) {
+                    out.write(buf);
+                }
+                knownEnd = end + lines.bytes().length;
+                knownHead = lines.last();
+                return null;
+            });
+        }
+
+        /**
+         * Makes sure the channels are on the file the path names now: at the first append, and after
+         * an operator moved the log away (rotation), when the next append starts a new file and chain.
+         */
+        private void followPath() throws IOException {
+            if (out != null && fileKey != null && fileKey.equals(refuseOddFile(path))) {
+                return;
+            }
+            closeChannels();
+            Object before = refuseOddFile(path);
+            FileChannel o = openForAppend(path);
+            FileChannel i;
+            try {
+                i = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException | RuntimeException e) {
+                o.close();
+                throw e;
+            }
+            Object after = refuseOddFile(path);
+            if (after == null || (before != null && !before.equals(after))) {
+                o.close();
+                i.close();
+                throw new IOException("audit log " + path + " was replaced while it was being opened; fix: try again");
+            }
+            out = o;
+            in = i;
+            fileKey = after;
+            knownEnd = -1;
+        }
+
+        /** The chain's head in the file now; re-read (and checked) only when someone else appended. */
+        private ChainHead headNow() throws IOException {
+            long size = out.size();
+            if (size == knownEnd) {
+                return knownHead;
+            }
+            Optional<AuditLogReader.Line> last = AuditLogReader.lastLine(in);
+            ChainHead head;
+            if (last.isEmpty()) {
+                head = ChainHead.EMPTY;
+            } else {
+                String why = switch (last.get()) {
+                    case AuditLogReader.Unreadable u -> u.why();
+                    case AuditLogReader.Entry e -> e.hashMatches() ? null : "hash mismatch: the record was changed after it was written";
+                };
+                if (why != null) {
+                    throw new IOException("audit log " + path + " cannot be continued: its last line is not a valid record (" + why
+                            + "), and Airlock does not extend a chain it cannot check; fix: run 'airlock log verify --file " + path
+                            + "', move the file aside (mv " + path + " " + path + ".broken) and start again: a new file starts a new chain");
+                }
+                head = ((AuditLogReader.Entry) last.get()).record().head();
+            }
+            knownEnd = size;
+            knownHead = head;
+            return head;
+        }
+
+        private static FileChannel openForAppend(Path path) throws IOException {
             try {
                 // APPEND keeps working when an operator marks the file append-only (chattr +a).
-                ch = FileChannel.open(path,
+                return FileChannel.open(path,
                         Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
                                 LinkOption.NOFOLLOW_LINKS),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)));
@@ -493,27 +612,18 @@ public final class AuditLog implements AuditSink {
                 refuseOddFile(path); // a link that appeared after the first check
                 throw e;
             }
-            try {
-                FileLock lock = ch.tryLock();
-                if (lock == null) {
-                    throw alreadyOpen(path);
-                }
-            } catch (OverlappingFileLockException e) {
-                ch.close();
-                throw alreadyOpen(path);
-            } catch (IOException e) {
-                ch.close();
-                throw e;
-            }
-            return new FileStorage(ch);
         }
 
-        private static void refuseOddFile(Path path) throws IOException {
+        /**
+         * The file key (device and inode) of the regular file at {@code path}, or null if there is
+         * none; refuses a symbolic link or anything else that is not a regular file.
+         */
+        private static Object refuseOddFile(Path path) throws IOException {
             BasicFileAttributes a;
             try {
                 a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException e) {
-                return;
+                return null;
             }
             if (a.isSymbolicLink()) {
                 throw new IOException("refusing audit log " + path + ": it is a symbolic link, and the log is never written"
@@ -522,47 +632,48 @@ public final class AuditLog implements AuditSink {
             if (!a.isRegularFile()) {
                 throw new IOException("refusing audit log " + path + ": it is not a regular file; fix: configure a file path");
             }
-        }
-
-        private static IOException alreadyOpen(Path path) {
-            return new IOException("audit log " + path + " is already open for writing by another Airlock gateway;"
-                    + " two writers would break its chain; fix: stop the other gateway or give this one its own file");
-        }
-
-        /** Where the chain continues: the last record's head, which must verify on its own. */
-        ChainHead head(Path path) throws IOException {
-            Optional<AuditLogReader.Line> last;
-            try (FileChannel read = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-                last = AuditLogReader.lastLine(read);
-            }
-            if (last.isEmpty()) {
-                return ChainHead.EMPTY;
-            }
-            String why = switch (last.get()) {
-                case AuditLogReader.Unreadable u -> u.why();
-                case AuditLogReader.Entry e -> e.hashMatches() ? null : "hash mismatch: the record was changed after it was written";
-            };
-            if (why != null) {
-                throw new IOException("audit log " + path + " cannot be continued: its last line is not a valid record (" + why
-                        + "), and Airlock does not extend a chain it cannot check; fix: run 'airlock log verify --file " + path
-                        + "', move the file aside (mv " + path + " " + path + ".broken) and start again: a new file starts a new chain");
-            }
-            return ((AuditLogReader.Entry) last.get()).record().head();
-        }
-
-        @Override
-        public OutputStream out() {
-            return out;
+            return a.fileKey();
         }
 
         @Override
         public void force() throws IOException {
-            channel.force(true);
+            if (out != null) {
+                out.force(true);
+            }
         }
 
         @Override
         public void close() throws IOException {
-            channel.close();
+            try {
+                closeChannels();
+            } finally {
+                lock.close();
+            }
+        }
+
+        private void closeChannels() throws IOException {
+            FileChannel o = out;
+            FileChannel i = in;
+            out = null;
+            in = null;
+            fileKey = null;
+            try {
+                if (o != null) {
+                    o.close();
+                }
+            } finally {
+                if (i != null) {
+                    i.close();
+                }
+            }
+        }
+
+        private void closeQuietly() {
+            try {
+                close();
+            } catch (IOException | RuntimeException ignored) {
+                // already failing with the cause that matters
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.airlock.gateway.audit;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -73,9 +74,77 @@ public final class AuditLogReader {
         }
     }
 
-    /** Streams the lines of {@code file}; close the stream. */
+    /**
+     * Streams the lines of {@code file} as it was at the call (appends after it are not seen, and no
+     * half-written line of a concurrent append either); close the stream.
+     */
     public static Stream<Line> lines(Path file) throws IOException {
-        return lines(Files.newInputStream(file));
+        return lines(committed(file));
+    }
+
+    /**
+     * The file cut at its length taken under the append lock: every writer appends whole batches
+     * of lines under that lock, so that length ends at a line boundary unless a write was cut short
+     * (which verification must then report). Bytes before it never change, so the rest is read
+     * without the lock.
+     */
+    private static InputStream committed(Path file) throws IOException {
+        long length;
+        Optional<AppendLock> lock = AppendLock.forReading(file);
+        if (lock.isPresent()) {
+            try (AppendLock l = lock.get()) {
+                length = l.holding(() -> Files.size(file));
+            }
+        } else {
+            length = Files.size(file);
+        }
+        return new Prefix(Files.newInputStream(file), length);
+    }
+
+    /** The first {@code remaining} bytes of a stream. */
+    private static final class Prefix extends FilterInputStream {
+        private long remaining;
+
+        Prefix(InputStream in, long length) {
+            super(in);
+            this.remaining = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = super.read(b, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(Math.min(n, remaining));
+            remaining -= skipped;
+            return skipped;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(super.available(), remaining);
+        }
     }
 
     /** Streams the lines of {@code in}, and closes it when the stream is closed. */
@@ -101,7 +170,7 @@ public final class AuditLogReader {
      * anchor's seq exists and carries the anchor's hash.
      */
     public static Verification verify(Path file, Optional<ChainHead> anchor) throws IOException {
-        return verify(Files.newInputStream(file), anchor);
+        return verify(committed(file), anchor);
     }
 
     static Verification verify(InputStream in, Optional<ChainHead> anchor) throws IOException {

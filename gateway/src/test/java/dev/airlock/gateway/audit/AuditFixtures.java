@@ -2,7 +2,6 @@ package dev.airlock.gateway.audit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -114,8 +113,8 @@ final class AuditFixtures {
     }
 
     /**
-     * Storage in memory. It can hold the writer inside its first write until released, fail every
-     * write or every force, and counts flushes and forces.
+     * Storage in memory. It can hold the writer inside its first append until released, fail every
+     * append or every force, and counts appends (as flushes) and forces.
      */
     static final class MemoryStorage implements AuditLog.Storage {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -138,38 +137,27 @@ final class AuditFixtures {
             this.release = new CountDownLatch(hold ? 1 : 0);
         }
 
-        private final OutputStream out = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
+        private ChainHead head = ChainHead.EMPTY;
 
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                writerInside.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
-                }
-                if (failWrites) {
-                    throw new IOException("No space left on device");
-                }
-                synchronized (bytes) {
-                    bytes.write(b, off, len);
-                }
-            }
-
-            @Override
-            public void flush() {
-                flushes.incrementAndGet();
-                flushed.countDown();
-            }
-        };
-
+        /** Like the file: seals after the head it holds, and takes the lines in one write. */
         @Override
-        public OutputStream out() {
-            return out;
+        public void append(AuditLog.Batch batch) throws IOException {
+            writerInside.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            if (failWrites) {
+                throw new IOException("No space left on device");
+            }
+            AuditLog.Lines lines = batch.sealAfter(head);
+            synchronized (bytes) {
+                bytes.writeBytes(lines.bytes());
+            }
+            head = lines.last();
+            flushes.incrementAndGet();
+            flushed.countDown();
         }
 
         @Override

@@ -144,14 +144,58 @@ class AuditLogTest {
     }
 
     @Test
-    void open_fileAnotherLogHasOpen_isRefused() throws IOException {
+    void open_fileAnotherLogHasOpen_bothAppendToOneChain() throws IOException {
         Path file = dir.resolve("audit.log");
-        try (AuditLog first = AuditLog.open(file, FIXED)) {
-            assertThatThrownBy(() -> AuditLog.open(file, FIXED))
-                    .hasMessageContaining("already open for writing by another Airlock gateway");
-            assertThat(first.submit(allow("github.com"))).isTrue();
+        try (AuditLog first = AuditLog.open(file, FIXED); AuditLog second = AuditLog.open(file, FIXED)) {
+            assertThat(first.submit(allow("first.example"))).isTrue();
+            assertThat(second.submit(allow("second.example"))).isTrue();
         }
-        assertThat(AuditLogReader.verify(file).intact()).isTrue();
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.intact()).isTrue();
+        assertThat(v.records()).isEqualTo(2);
+    }
+
+    @Test
+    void open_createsTheLockFileBesideTheLog0600() throws IOException {
+        Path file = dir.resolve("audit.log");
+        AuditLog.open(file, FIXED).close();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("audit.log.lock"))))
+                .isEqualTo("rw-------");
+    }
+
+    @Test
+    void open_lockFileIsASymbolicLink_isRefused() throws IOException {
+        Path target = Files.writeString(dir.resolve("elsewhere"), "");
+        Files.createSymbolicLink(dir.resolve("audit.log.lock"), target);
+        assertThatThrownBy(() -> AuditLog.open(dir.resolve("audit.log"), FIXED))
+                .hasMessageContaining("audit lock file").hasMessageContaining("symbolic link");
+    }
+
+    @Test
+    void append_afterTheLogWasMovedAway_startsANewChainInANewFile() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, FIXED)) {
+            log.submit(allow("old.example"));
+            awaitRecords(file, 1);
+            Files.move(file, dir.resolve("audit.log.1"));
+            log.submit(allow("new.example"));
+        }
+        assertThat(AuditLogReader.verify(dir.resolve("audit.log.1")).records()).isEqualTo(1);
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.intact()).isTrue();
+        assertThat(v.records()).isEqualTo(1);
+        assertThat(lines(file).get(0)).contains("new.example").contains("\"seq\":1,");
+    }
+
+    /** Waits until the writer has appended {@code n} records (the queue drains within milliseconds). */
+    private static void awaitRecords(Path file, int n) throws IOException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(AuditFixtures.GUARD_SECONDS);
+        while (Files.size(file) == 0 || lines(file).size() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the writer never appended (test guard)");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
     }
 
     @Test
