@@ -31,8 +31,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * both files' SHA-256), and when the last one is older than {@code audit.every}; the quick subset
  * runs after warm-pool claims, at most one at a time (claims that arrive while one runs are covered
  * by one more run after it). Audits run one after another on their own thread and never delay a
- * claim. Their gateway records to {@code STATE/audit-runs.log}: the daemon's own gateway holds
- * {@code STATE/audit.log}, and one log has one writer.
+ * claim. Their gateway records to {@code STATE/audit.log}, the chain the daemon's own gateway and
+ * every cold run append to as well (docs/audit-log.md, "Many writers, one chain").
  */
 final class AuditScheduler implements AutoCloseable {
 
@@ -54,7 +54,7 @@ final class AuditScheduler implements AutoCloseable {
 
     AuditScheduler(Path stateDir, String version, List<Target> targets, Duration every, Clock clock, PrintStream log, MeterRegistry meters) {
         this.stateDir = stateDir;
-        this.audits = new Audits(stateDir, version, log, stateDir.resolve("audit-runs.log"));
+        this.audits = new Audits(stateDir, version, log);
         this.targets = List.copyOf(targets);
         this.every = every;
         this.clock = clock;

@@ -57,8 +57,8 @@ public final class AuditRunner {
 
     /**
      * What to audit. {@code org} and {@code hosts} as for {@code airlock run}. {@code auditLog}: where
-     * the audit's gateway records its decisions (the daemon, which holds {@code STATE/audit.log},
-     * gives its audits their own chain).
+     * the audit's gateway records its decisions, by default {@code STATE/audit.log}, which any number
+     * of writers share.
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path stateDir, Battery.Scope scope,
             String airlockVersion, Path auditLog) {

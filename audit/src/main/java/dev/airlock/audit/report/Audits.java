@@ -37,7 +37,7 @@ public final class Audits {
         this(stateDir, airlockVersion, progress, stateDir.resolve("audit.log"));
     }
 
-    /** {@code auditLog}: where the audits' gateway records its decisions (the daemon's audits: their own file). */
+    /** {@code auditLog}: where the audits' gateway records its decisions (by default the shared {@code STATE/audit.log}). */
     public Audits(Path stateDir, String airlockVersion, PrintStream progress, Path auditLog) {
         this.stateDir = stateDir;
         this.airlockVersion = airlockVersion;

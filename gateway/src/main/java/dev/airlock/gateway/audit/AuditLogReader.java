@@ -38,6 +38,12 @@ public final class AuditLogReader {
     /** Read size; lines are split in this buffer rather than byte by byte. */
     private static final int CHUNK = 64 * 1024;
 
+    /**
+     * Read size backwards from the end for the last line: a record is well under 4 KiB, and a
+     * writer re-reads the last line under the append lock whenever another writer appended.
+     */
+    private static final int TAIL_CHUNK = 4 * 1024;
+
     private AuditLogReader() {
     }
 
@@ -246,7 +252,7 @@ public final class AuditLogReader {
         long pos = end;
         search:
         while (pos > 0) {
-            int n = (int) Math.min(CHUNK, pos);
+            int n = (int) Math.min(TAIL_CHUNK, pos);
             byte[] chunk = readFully(ch, pos - n, n);
             for (int i = n - 1; i >= 0; i--) {
                 if (chunk[i] == '\n') {

@@ -4,9 +4,25 @@ import static dev.airlock.gateway.audit.AuditFixtures.allow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,5 +75,150 @@ class Issue17ConcurrentWritersTest {
         AuditLogReader.Verification v = AuditLogReader.verify(file);
         assertThat(v.firstBreak()).isEmpty();
         assertThat(v.records()).isEqualTo(200);
+    }
+
+    /**
+     * The stress test: 3 writer processes and 4 logs in this process fed by 2 threads each, all on
+     * one file, while a reader verifies the file over and over. Every verification along the way is
+     * intact (a reader never sees half an append), and at the end every record is there exactly once.
+     */
+    @Test
+    void manyWritersInThreadsAndProcesses_everyRecordExactlyOnceAndEveryVerificationIntact() throws Exception {
+        Path file = dir.resolve("audit.log");
+        int processes = 3;
+        int perProcess = 3_000;
+        int logs = 4;
+        int threadsPerLog = 2;
+        int perThread = 1_500;
+        List<Process> children = new ArrayList<>();
+        for (int p = 0; p < processes; p++) {
+            children.add(AuditWriterProcess.start(file, "proc" + p, perProcess, dir.resolve("proc" + p + ".out")));
+        }
+        AtomicBoolean writing = new AtomicBoolean(true);
+        List<String> brokenViews = new CopyOnWriteArrayList<>();
+        AtomicInteger verifications = new AtomicInteger();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            while (writing.get()) {
+                try {
+                    if (Files.exists(file)) {
+                        AuditLogReader.Verification v = AuditLogReader.verify(file);
+                        v.firstBreak().ifPresent(b -> brokenViews.add(b.toString()));
+                        verifications.incrementAndGet();
+                    }
+                } catch (IOException e) {
+                    brokenViews.add(e.toString());
+                }
+            }
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(logs * threadsPerLog);
+        List<AuditLog> open = new ArrayList<>();
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int l = 0; l < logs; l++) {
+                AuditLog log = AuditLog.open(file, Clock.systemUTC());
+                open.add(log);
+                for (int t = 0; t < threadsPerLog; t++) {
+                    String tag = "log" + l + "t" + t;
+                    done.add(pool.submit(() -> {
+                        for (int i = 0; i < perThread; i++) {
+                            while (!log.submit(allow(tag + "-" + i + ".example"))) {
+                                if (!log.healthy()) {
+                                    throw new AssertionError("log " + tag + " failed");
+                                }
+                                LockSupport.parkNanos(1_000_000);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+            }
+            for (Future<?> f : done) {
+                f.get(AuditFixtures.GUARD_SECONDS * 4, TimeUnit.SECONDS);
+            }
+        } finally {
+            open.forEach(AuditLog::close);
+            pool.shutdownNow();
+        }
+        for (int p = 0; p < processes; p++) {
+            assertThat(AuditWriterProcess.await(children.get(p))).as(Files.readString(dir.resolve("proc" + p + ".out"))).isZero();
+        }
+        writing.set(false);
+        reader.join();
+
+        assertThat(brokenViews).as("what the reader saw while the writers wrote").isEmpty();
+        assertThat(verifications.get()).isPositive();
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        Map<String, Long> names;
+        try (Stream<AuditLogReader.Line> lines = AuditLogReader.lines(file)) {
+            names = lines.map(l -> ((AuditLogReader.Entry) l).record().name())
+                    .collect(Collectors.groupingBy(n -> n, Collectors.counting()));
+        }
+        Set<String> expected = new HashSet<>();
+        for (int p = 0; p < processes; p++) {
+            for (int i = 0; i < perProcess; i++) {
+                expected.add("proc" + p + "-" + i + ".example");
+            }
+        }
+        for (int l = 0; l < logs; l++) {
+            for (int t = 0; t < threadsPerLog; t++) {
+                for (int i = 0; i < perThread; i++) {
+                    expected.add("log" + l + "t" + t + "-" + i + ".example");
+                }
+            }
+        }
+        assertThat(names.keySet()).isEqualTo(expected);
+        assertThat(names.values()).allMatch(n -> n == 1L);
+        assertThat(v.records()).isEqualTo(expected.size());
+    }
+
+    @Test
+    void tamperedMiddleRecord_afterConcurrentWriters_isStillDetectedAndLaterAppendsDoNotHideIt() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog a = AuditLog.open(file, Clock.systemUTC()); AuditLog b = AuditLog.open(file, Clock.systemUTC())) {
+            for (int i = 0; i < 50; i++) {
+                a.submit(allow("a-" + i + ".example"));
+                b.submit(allow("b-" + i + ".example"));
+            }
+        }
+        assertThat(AuditLogReader.verify(file).intact()).isTrue(); // control: the untouched log verifies
+        List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+        int tampered = 37; // 1-based line number
+        String line = lines.get(tampered - 1);
+        lines.set(tampered - 1, line.replace("\"decision\":\"allow\"", "\"decision\":\"deny\""));
+        assertThat(lines.get(tampered - 1)).isNotEqualTo(line);
+        Files.write(file, lines, StandardCharsets.US_ASCII);
+
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).hasValueSatisfying(br -> {
+            assertThat(br.line()).isEqualTo(tampered);
+            assertThat(br.why()).startsWith("hash mismatch");
+        });
+        try (AuditLog later = AuditLog.open(file, Clock.systemUTC())) { // extends from the (intact) last line
+            assertThat(later.submit(allow("later.example"))).isTrue();
+        }
+        assertThat(AuditLogReader.verify(file).firstBreak()).hasValueSatisfying(br -> assertThat(br.line()).isEqualTo(tampered));
+    }
+
+    @Test
+    void append_afterSomeoneElseWroteAForgedLastLine_failsClosedInsteadOfExtendingIt() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(log.submit(allow("first.example"))).isTrue();
+            while (log.counts().written() < 1) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            String last = Files.readAllLines(file, StandardCharsets.US_ASCII).get(0);
+            String forged = last.replace("\"seq\":1,", "\"seq\":2,").replace("first.example", "forged.example");
+            Files.writeString(file, forged + "\n", StandardCharsets.US_ASCII, StandardOpenOption.APPEND);
+
+            assertThat(log.submit(allow("second.example"))).isTrue(); // accepted; the writer finds the forgery
+            while (log.healthy()) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            assertThat(log.submit(allow("third.example"))).isFalse();
+        }
+        assertThat(Files.readString(file)).doesNotContain("second.example");
+        assertThat(AuditLogReader.verify(file).firstBreak()).hasValueSatisfying(br -> assertThat(br.line()).isEqualTo(2));
     }
 }
