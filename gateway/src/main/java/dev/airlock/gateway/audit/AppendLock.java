@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -29,8 +30,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code OverlappingFileLockException}). So the lock is not taken on the log, which readers open and
  * close all the time, but on a file of its own, {@code <log>.lock}, which only this class opens: once
  * per process and log, kept open while anyone in the process uses it. Threads of one process first
- * take turns on a {@link ReentrantLock}, then take the file lock. A process that dies loses its lock
- * with it, so a crash never leaves the log locked.
+ * take turns on a {@link ReentrantLock}, then take the file lock, with {@code tryLock} only (see
+ * {@link #take}). A process that dies loses its lock with it, so a crash never leaves the log locked.
  */
 final class AppendLock implements Closeable {
 
@@ -127,12 +128,12 @@ final class AppendLock implements Closeable {
 
     /**
      * Runs {@code work} while holding the lock against every other holder, in this process or not.
-     * Blocks until the lock is free; holders keep it for one append, microseconds.
+     * Waits until the lock is free; holders keep it for one append, microseconds to a millisecond.
      */
     <T> T holding(Locked<T> work) throws IOException {
         shared.turn.lock();
         try {
-            FileLock lock = shared.channel.lock();
+            FileLock lock = take(shared.channel);
             try {
                 return work.run();
             } finally {
@@ -140,6 +141,28 @@ final class AppendLock implements Closeable {
             }
         } finally {
             shared.turn.unlock();
+        }
+    }
+
+    /** The first waits are short: another process's append is usually over within them. */
+    private static final long FIRST_WAIT_NANOS = 20_000L;
+    /** The longest wait between two tries: a writer behind a long append loses at most this. */
+    private static final long LONGEST_WAIT_NANOS = 1_000_000L;
+
+    /**
+     * Tries, and waits between tries, instead of {@link FileChannel#lock()}: a blocking lock is
+     * interruptible, and an interrupt (or one already pending on the calling thread) would close the
+     * channel, and with it the lock of every user in the process. {@code tryLock} never does.
+     */
+    private static FileLock take(FileChannel channel) throws IOException {
+        long wait = FIRST_WAIT_NANOS;
+        while (true) {
+            FileLock lock = channel.tryLock();
+            if (lock != null) {
+                return lock;
+            }
+            LockSupport.parkNanos(wait);
+            wait = Math.min(wait * 2, LONGEST_WAIT_NANOS);
         }
     }
 

@@ -221,4 +221,35 @@ class Issue17ConcurrentWritersTest {
         assertThat(Files.readString(file)).doesNotContain("second.example");
         assertThat(AuditLogReader.verify(file).firstBreak()).hasValueSatisfying(br -> assertThat(br.line()).isEqualTo(2));
     }
+
+    /**
+     * The daemon's threads get interrupted (an executor shutting down, a cancelled audit). A reader
+     * that takes the append lock on such a thread must not close the lock file the process's writers
+     * share (a blocking lock on an interruptible channel would), or every writer would fail.
+     */
+    @Test
+    void verify_onAnInterruptedThread_leavesTheWritersOfTheProcessWorking() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(log.submit(allow("before.example"))).isTrue();
+            Thread reader = Thread.ofPlatform().unstarted(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    AuditLogReader.verify(file); // may fail itself: Java I/O on an interrupted thread does
+                } catch (IOException e) {
+                    // not what this test is about
+                }
+            });
+            reader.start();
+            reader.join();
+            for (int i = 0; i < 10; i++) {
+                assertThat(log.submit(allow("after-" + i + ".example"))).isTrue();
+            }
+            while (log.counts().written() < 11 && log.healthy()) {
+                LockSupport.parkNanos(1_000_000);
+            }
+            assertThat(log.healthy()).isTrue();
+        }
+        assertThat(AuditLogReader.verify(file).records()).isEqualTo(11);
+    }
 }
