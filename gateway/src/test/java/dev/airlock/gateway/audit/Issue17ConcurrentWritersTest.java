@@ -11,8 +11,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -251,5 +253,29 @@ class Issue17ConcurrentWritersTest {
             assertThat(log.healthy()).isTrue();
         }
         assertThat(AuditLogReader.verify(file).records()).isEqualTo(11);
+    }
+
+    /** Written by the single-writer log of commit 612f092 (three records, no lock file beside it). */
+    private static final String BEFORE = "before-issue17.log";
+
+    @Test
+    void logWrittenBeforeIssue17_verifiesAndConcurrentWritersContinueItsChain() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (var in = Issue17ConcurrentWritersTest.class.getResourceAsStream(BEFORE)) {
+            Files.copy(in, file);
+        }
+        byte[] before = Files.readAllBytes(file);
+        AuditLogReader.Verification old = AuditLogReader.verify(file);
+        assertThat(old.firstBreak()).isEmpty();
+        assertThat(old.records()).isEqualTo(3);
+
+        try (AuditLog a = AuditLog.open(file, Clock.systemUTC()); AuditLog b = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(a.submit(allow("a.example"))).isTrue();
+            assertThat(b.submit(allow("b.example"))).isTrue();
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file, Optional.of(old.head())); // the old head is an anchor
+        assertThat(v.firstBreak()).isEmpty();
+        assertThat(v.records()).isEqualTo(5);
+        assertThat(Arrays.copyOf(Files.readAllBytes(file), before.length)).isEqualTo(before);
     }
 }
