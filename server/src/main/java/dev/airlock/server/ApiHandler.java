@@ -281,7 +281,13 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     private final class Exec {
         private final ChannelHandlerContext ctx;
         private final String path;
-        private final ByteBuf header;
+        /**
+         * The first body line while it arrives; null once released. Never test a released buffer's
+         * {@code refCnt()}: the pooled allocator recycles the object, so after its release it may be
+         * another connection's buffer, and releasing it "again" was issue 17's
+         * {@code IllegalReferenceCountException: refCnt: 0, decrement: 1}.
+         */
+        private ByteBuf header;
         private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
         private Process process;
         private OutputStream stdin;
@@ -355,8 +361,17 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
+        /** Releases the header buffer, once. */
+        private void releaseHeader() {
+            if (header != null) {
+                ByteBuf h = header;
+                header = null;
+                h.release();
+            }
+        }
+
         private boolean begin(String line) {
-            header.release();
+            releaseHeader();
             Daemon.Session claimed = null;
             try {
                 JsonNode req = parse(line);
@@ -482,9 +497,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /** The client went away: a run's command dies with it and its sandbox is released. */
         void disconnected() {
-            if (header.refCnt() > 0) {
-                header.release();
-            }
+            releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
                 release();

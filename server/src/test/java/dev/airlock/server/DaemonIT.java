@@ -231,18 +231,22 @@ class DaemonIT {
                 System.getProperty("java.class.path"), DaemonMain.class.getName(), config.toString())
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         List<String> orphans;
+        List<Path> orphanWorkspaces;
         try {
             eventually(() -> DaemonFixture.leasesOfQuietly(child.pid()).size() == 2
                     && DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).map(c -> status(c).path("ready").asInt() == 2).orElse(false),
                     "the child daemon warmed two sandboxes");
             orphans = DaemonFixture.leasesOf(child.pid());
+            orphanWorkspaces = DaemonFixture.memberWorkspaces(tmp);
         } finally {
             child.destroyForcibly(); // SIGKILL: no shutdown hook runs
             child.waitFor(30, TimeUnit.SECONDS);
         }
         assertThat(orphans).allMatch(DaemonFixture::netnsExists);
+        assertThat(orphanWorkspaces).hasSize(2).allMatch(java.nio.file.Files::isDirectory);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
             assertThat(orphans).noneMatch(DaemonFixture::netnsExists);
+            assertThat(orphanWorkspaces).as("the killed daemon's member workspaces").noneMatch(java.nio.file.Files::exists);
             assertThat(server.daemon().recovered()).extracting(MemberRecords.Row::id).containsExactlyInAnyOrderElementsOf(orphans);
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             assertThat(status(c).path("project").asText()).isEqualTo("daemon-it");
@@ -250,5 +254,6 @@ class DaemonIT {
         }
         assertThat(DaemonFixture.leasesOf(SELF)).isEmpty();
         assertThat(DaemonFixture.leasesOf(child.pid())).isEmpty();
+        assertThat(DaemonFixture.memberWorkspaces(tmp)).as("after a clean stop").isEmpty();
     }
 }
