@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -59,6 +58,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec)?");
     /** A small JSON body; larger ones are refused (commands carry stdin in exec/run, not here). */
     private static final int MAX_JSON = 64 * 1024;
+    /** How long a finished run's connection waits for the rest of the client's request body. */
+    static final java.time.Duration LINGER = java.time.Duration.ofSeconds(10);
 
     private final Daemon daemon;
     private final Optional<String> token;
@@ -294,6 +295,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         private String releaseOnEnd;
         private volatile boolean finished;
         private boolean failed;
+        /** Event loop only: the request body ended (its last chunk arrived), and the response was sent. */
+        private boolean requestEnded;
+        private boolean responded;
 
         Exec(ChannelHandlerContext ctx, String path) {
             this.ctx = ctx;
@@ -335,6 +339,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         void end() {
+            requestEnded = true;
+            if (responded) {
+                ctx.close(); // the command ended before the client's body did: now both are complete
+                return;
+            }
             if (failed) {
                 return;
             }
@@ -452,13 +461,32 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     finished = true;
                     line(last);
-                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    ctx.executor().execute(this::responded);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
                     stdinWriter.shutdown();
                 }
             });
+        }
+
+        /**
+         * The response is complete. The connection closes once the request is complete too: closing
+         * while the client still sends (the rest of its first chunk, its stdin, the final chunk)
+         * made its write fail ("Broken pipe"), and a unix socket closed with unread data resets
+         * the peer's read ("Connection reset"), so a run whose command had ended failed at the
+         * client. A client that never ends its body is cut off after {@link #LINGER}.
+         */
+        private void responded() {
+            responded = true;
+            if (requestEnded) {
+                ctx.close();
+            } else {
+                ctx.executor().schedule(() -> {
+                    ctx.close();
+                }, LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
         }
 
         private void copy(InputStream in, String stream) {

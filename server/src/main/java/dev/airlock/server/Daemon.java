@@ -272,6 +272,8 @@ public final class Daemon implements AutoCloseable {
         e.setKeepAliveTime(threadKeepAlive().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
         e.allowCoreThreadTimeOut(true);
         e.setRemoveOnCancelPolicy(true);
+        // at shutdown, a retry waiting out its backoff is dropped, not awaited
+        e.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         return e;
     }
 
@@ -560,7 +562,18 @@ public final class Daemon implements AutoCloseable {
         }
         audits.ifPresent(AuditScheduler::close);
         projects.values().forEach(p -> p.pool().close());
-        background.shutdownNow();
+        // Builds and destroys in flight finish (a build that ends after the close destroys its own
+        // member): interrupting them left half-removed sandboxes whose lease still named this daemon.
+        background.shutdown();
+        try {
+            if (!background.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)) {
+                log.println("airlock daemon: pool work still running after 2 minutes; interrupting it (`airlock gc` removes what it leaves)");
+                background.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            background.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         recorder.close();
         closeQuietly(usage, log);
         host.close();
