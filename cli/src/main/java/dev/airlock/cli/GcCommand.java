@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Remove what crashed runs left behind (root): namespaces, links, nftables tables, cgroups",
             "and policy routes named with Airlock's alk prefix whose owner is gone. Objects without the",
-            "prefix are never touched. airlock run does this on every start too."
+            "prefix are never touched. The daemon's member workspaces ($AIRLOCK_STATE-workspaces/*/w-*)",
+            "of the sandboxes it removes go with them. airlock run does this on every start too."
         },
         footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
 final class GcCommand implements Callable<Integer> {

@@ -535,6 +535,68 @@ public final class SandboxLauncher implements AutoCloseable {
     }
 
     /**
+     * A new, empty member workspace for {@code project} ({@link MemberWorkspaces}): the sandbox
+     * prepared on it owns it, so {@link #destroy} and {@link #reap} remove it with its other objects.
+     */
+    public Path memberWorkspace(String project) throws SandboxException {
+        if (!PROJECT.matcher(project).matches()) {
+            throw new SandboxException("project name '" + project + "' is not [a-z0-9-]{1,40}. Fix: use the project of airlock.yaml.");
+        }
+        try {
+            return userWorkspace(MemberWorkspaces.newPath(state, project));
+        } catch (IOException e) {
+            throw new SandboxException("cannot create a workspace for " + project + " beside " + state + ": " + e + ". Fix: check the state directory.", e);
+        }
+    }
+
+    /** Removes a member workspace no sandbox was prepared on (its preparation failed); anything else is left alone. */
+    public void discardMemberWorkspace(Path ws) {
+        if (MemberWorkspaces.owned(state, ws)) {
+            MemberWorkspaces.delete(ws).forEach(f -> warnings.accept("cannot remove workspace " + f));
+        }
+    }
+
+    /**
+     * Removes the member workspaces that no sandbox on this host holds (by its record or lease):
+     * those a process killed between creating a workspace and recording its sandbox left. Only the
+     * daemon calls it, at its start, holding its state directory's lock (no other process creates
+     * workspaces there then). Returns the removed paths.
+     */
+    public List<String> sweepMemberWorkspaces() {
+        List<String> removed = new ArrayList<>();
+        try {
+            registry.locked(() -> {
+                Set<Path> held = new HashSet<>();
+                live.values().forEach(r -> held.add(r.workspace()));
+                registry.leases().values().forEach(l -> l.record().ifPresent(r -> held.add(r.workspace())));
+                ownRecords().values().forEach(r -> r.ifPresent(x -> held.add(x.workspace())));
+                for (Path ws : MemberWorkspaces.existing(state)) {
+                    if (held.contains(ws) || held.contains(real(ws))) {
+                        continue;
+                    }
+                    List<String> failures = MemberWorkspaces.delete(ws);
+                    failures.forEach(f -> warnings.accept("cannot remove workspace " + f));
+                    if (failures.isEmpty()) {
+                        removed.add("workspace " + ws);
+                    }
+                }
+                return null;
+            });
+        } catch (SandboxException e) {
+            warnings.accept(e.getMessage());
+        }
+        return removed;
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p;
+        }
+    }
+
+    /**
      * Creates {@code dir} (and its parents) as a workspace the sandbox user owns, mode 0700: a
      * sandbox runs as that user and writes its workspace. An existing directory is only re-owned.
      */
@@ -571,7 +633,8 @@ public final class SandboxLauncher implements AutoCloseable {
         List<Path> cgroups = r != null ? r.cgroups() : layout.dirs(p.id());
         // The command this launcher started, by its own handle first: it may not have joined the
         // cgroups yet (the wrapper joins them one after the other), and must not join them later.
-        // bubblewrap's --die-with-parent takes whatever it had started.
+        // bubblewrap's --die-with-parent takes whatever it had started (its parent is Spawner's thread,
+        // which lives as long as this JVM, so nothing but this kill or the JVM's death ends it).
         List<Process> started = commands.remove(p.id());
         if (started != null) {
             synchronized (started) {
@@ -613,6 +676,13 @@ public final class SandboxLauncher implements AutoCloseable {
                 warnings.accept("sandbox " + r.id() + ": " + e.getMessage());
             }
             return;
+        }
+        // the sandbox's processes are dead: its own workspace goes with it (before its record, which names it)
+        if (MemberWorkspaces.owned(state, r.workspace())) {
+            List<String> failed = MemberWorkspaces.delete(r.workspace());
+            if (!failed.isEmpty()) {
+                warnings.accept("sandbox " + r.id() + ": cannot remove its workspace: " + String.join("; ", failed));
+            }
         }
         try {
             registry.deleteFiles(r.id());
@@ -791,6 +861,19 @@ public final class SandboxLauncher implements AutoCloseable {
             if (!errors.isEmpty()) {
                 failures.add(id + ": " + String.join("; ", errors));
                 continue;
+            }
+            // the reaper owns every object of the sandbox, its own workspace included (never one a user gave)
+            Optional<Path> ws = rec.map(SandboxRecord::workspace).filter(w -> MemberWorkspaces.owned(state, w));
+            if (ws.isPresent()) {
+                boolean existed = Files.isDirectory(ws.get(), LinkOption.NOFOLLOW_LINKS);
+                List<String> wsErrors = MemberWorkspaces.delete(ws.get());
+                if (!wsErrors.isEmpty()) {
+                    failures.add(id + ": workspace: " + String.join("; ", wsErrors));
+                    continue;
+                }
+                if (existed) {
+                    e.getValue().add("workspace " + ws.get());
+                }
             }
             try {
                 registry.deleteFiles(id);

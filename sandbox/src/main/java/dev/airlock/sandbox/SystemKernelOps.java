@@ -41,7 +41,9 @@ import java.util.stream.Stream;
  * skipped, and an object that vanished while being deleted counts as deleted.
  *
  * <p>Every command runs under {@code setpriv --pdeathsig KILL}: if this JVM dies (kill -9), the
- * command dies with it instead of creating objects after the reaper has looked.
+ * command dies with it instead of creating objects after the reaper has looked. Every process is
+ * forked by {@link Spawner}'s one long-lived thread, because that signal follows the thread that
+ * forked, not the process.
  */
 final class SystemKernelOps implements KernelOps {
 
@@ -896,7 +898,7 @@ final class SystemKernelOps implements KernelOps {
             pb.environment().put("LC_ALL", "C");
             Process p;
             try {
-                p = pb.start();
+                p = Spawner.start(pb); // on the long-lived thread: pdeathsig follows the thread that forks
             } catch (IOException e) {
                 throw new SandboxException("cannot run " + String.join(" ", argv) + ": " + e, e);
             }
@@ -935,7 +937,8 @@ final class SystemKernelOps implements KernelOps {
 
         @Override
         public Process start(ProcessBuilder pb) throws IOException {
-            return pb.start();
+            // a sandbox's --die-with-parent watches the thread that forks it: see Spawner
+            return Spawner.start(pb);
         }
 
         @Override

@@ -272,6 +272,89 @@ class SandboxLauncherTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Member workspaces: owned by their sandbox, removed with it (issue 17 §3)
+
+    /** A member workspace as the daemon gets one, filled by "the sandbox" with a planted link out of it. */
+    private Path memberWorkspace(Path outside) throws Exception {
+        Path w = MemberWorkspaces.newPath(state, "demo");
+        Files.createDirectories(w.resolve("src/deep"));
+        Files.writeString(w.resolve("src/deep/file"), "work\n");
+        Files.createSymbolicLink(w.resolve("escape"), outside);
+        Files.createSymbolicLink(w.resolve("src/escape-file"), outside.resolve("precious"));
+        return w;
+    }
+
+    private Path outside() throws Exception {
+        Path o = Files.createDirectories(tmp.resolve("outside"));
+        Files.writeString(o.resolve("precious"), "host file\n");
+        return o;
+    }
+
+    @Test
+    void reap_deadOwner_removesItsMemberWorkspace_followsNoPlantedLink_andKeepsAUserWorkspace() throws Exception {
+        Path outside = outside();
+        Path member = memberWorkspace(outside);
+        Files.writeString(ws.resolve("user-file"), "mine\n");
+        Owner crashed = new Owner(6200, 13);
+        kernel.alive.add(crashed);
+        SandboxLauncher dead = new SandboxLauncher(state, LinkRange.DEFAULT, kernel.as(crashed), new SandboxUser(1000, 1000), warnings::add);
+        PreparedSandbox pooled = dead.prepare(new SandboxSpec("demo", member, RES, PORTS));
+        PreparedSandbox cold = dead.prepare(spec());
+        kernel.alive.remove(crashed); // kill -9
+        Path recorded = member.toRealPath();
+
+        ReapReport r = launcher.reap();
+
+        assertThat(r.sandboxes()).containsExactlyInAnyOrder(pooled.id(), cold.id());
+        assertThat(r.removed()).contains("workspace " + recorded);
+        assertThat(member).doesNotExist();
+        assertThat(outside.resolve("precious")).as("the target of a planted link").hasContent("host file");
+        assertThat(ws.resolve("user-file")).as("a workspace the user gave").hasContent("mine");
+        assertThat(r.clean()).isTrue();
+    }
+
+    @Test
+    void destroy_removesItsMemberWorkspace_neverAUserWorkspace() throws Exception {
+        Path outside = outside();
+        Path member = memberWorkspace(outside);
+        PreparedSandbox pooled = launcher.prepare(new SandboxSpec("demo", member, RES, PORTS));
+        PreparedSandbox cold = launcher.prepare(spec());
+        launcher.destroy(pooled);
+        launcher.destroy(cold);
+        assertThat(member).doesNotExist();
+        assertThat(outside.resolve("precious")).hasContent("host file");
+        assertThat(ws).isDirectory();
+    }
+
+    @Test
+    void sweepMemberWorkspaces_removesThoseNoSandboxHolds_only() throws Exception {
+        Path held = memberWorkspace(outside());
+        Path orphan = MemberWorkspaces.newPath(state, "demo");
+        Files.createDirectories(orphan.resolve("sub"));
+        Path notAMember = Files.createDirectories(MemberWorkspaces.root(state).resolve("demo/keep-me"));
+        launcher.prepare(new SandboxSpec("demo", held, RES, PORTS));
+
+        List<String> removed = launcher.sweepMemberWorkspaces();
+
+        assertThat(orphan).doesNotExist();
+        assertThat(held).isDirectory();
+        assertThat(notAMember).as("not of a member workspace's shape").isDirectory();
+        assertThat(removed).containsExactly("workspace " + orphan);
+    }
+
+    @Test
+    void memberWorkspaces_ownership_isByShapeAndPlaceOnly() {
+        Path root = MemberWorkspaces.root(state);
+        assertThat(root).isEqualTo(tmp.resolve("state-workspaces"));
+        assertThat(MemberWorkspaces.owned(state, root.resolve("demo/w-0123abcd"))).isTrue();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("demo/w-0123abcd/sub"))).isFalse();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("demo/project-dir"))).isFalse();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("Demo/w-0123abcd"))).isFalse();
+        assertThat(MemberWorkspaces.owned(state, tmp.resolve("other-workspaces/demo/w-0123abcd"))).isFalse();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("demo/../../ws/w-0123abcd"))).isFalse();
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Copy-on-write workspaces over a template
 
     /** A template tree of {@code project} as TemplateManager lays it out: 0700 directories above it. */

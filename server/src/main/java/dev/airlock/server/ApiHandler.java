@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -59,6 +58,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec)?");
     /** A small JSON body; larger ones are refused (commands carry stdin in exec/run, not here). */
     private static final int MAX_JSON = 64 * 1024;
+    /** How long a finished run's connection waits for the rest of the client's request body. */
+    static final java.time.Duration LINGER = java.time.Duration.ofSeconds(10);
 
     private final Daemon daemon;
     private final Optional<String> token;
@@ -281,13 +282,22 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     private final class Exec {
         private final ChannelHandlerContext ctx;
         private final String path;
-        private final ByteBuf header;
+        /**
+         * The first body line while it arrives; null once released. Never test a released buffer's
+         * {@code refCnt()}: the pooled allocator recycles the object, so after its release it may be
+         * another connection's buffer, and releasing it "again" was issue 17's
+         * {@code IllegalReferenceCountException: refCnt: 0, decrement: 1}.
+         */
+        private ByteBuf header;
         private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
         private Process process;
         private OutputStream stdin;
         private String releaseOnEnd;
         private volatile boolean finished;
         private boolean failed;
+        /** Event loop only: the request body ended (its last chunk arrived), and the response was sent. */
+        private boolean requestEnded;
+        private boolean responded;
 
         Exec(ChannelHandlerContext ctx, String path) {
             this.ctx = ctx;
@@ -329,6 +339,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         void end() {
+            requestEnded = true;
+            if (responded) {
+                ctx.close(); // the command ended before the client's body did: now both are complete
+                return;
+            }
             if (failed) {
                 return;
             }
@@ -355,8 +370,17 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
+        /** Releases the header buffer, once. */
+        private void releaseHeader() {
+            if (header != null) {
+                ByteBuf h = header;
+                header = null;
+                h.release();
+            }
+        }
+
         private boolean begin(String line) {
-            header.release();
+            releaseHeader();
             Daemon.Session claimed = null;
             try {
                 JsonNode req = parse(line);
@@ -437,13 +461,32 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     finished = true;
                     line(last);
-                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    ctx.executor().execute(this::responded);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
                     stdinWriter.shutdown();
                 }
             });
+        }
+
+        /**
+         * The response is complete. The connection closes once the request is complete too: closing
+         * while the client still sends (the rest of its first chunk, its stdin, the final chunk)
+         * made its write fail ("Broken pipe"), and a unix socket closed with unread data resets
+         * the peer's read ("Connection reset"), so a run whose command had ended failed at the
+         * client. A client that never ends its body is cut off after {@link #LINGER}.
+         */
+        private void responded() {
+            responded = true;
+            if (requestEnded) {
+                ctx.close();
+            } else {
+                ctx.executor().schedule(() -> {
+                    ctx.close();
+                }, LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
         }
 
         private void copy(InputStream in, String stream) {
@@ -482,9 +525,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /** The client went away: a run's command dies with it and its sandbox is released. */
         void disconnected() {
-            if (header.refCnt() > 0) {
-                header.release();
-            }
+            releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
                 release();

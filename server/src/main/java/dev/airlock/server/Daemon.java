@@ -42,9 +42,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -224,7 +222,13 @@ public final class Daemon implements AutoCloseable {
             closeQuietly(usage, log);
             throw new DaemonException(e.getMessage());
         }
-        ScheduledExecutorService background = Executors.newScheduledThreadPool(4, Thread.ofVirtual().name("airlock-pool-", 0).factory());
+        // workspaces of members whose daemon died before their sandbox was recorded (the reap in
+        // SandboxHost.start removed those it had records for); this daemon holds the state's lock
+        List<String> swept = host.launcher().sweepMemberWorkspaces();
+        if (!swept.isEmpty()) {
+            log.println("airlock daemon: removed " + swept.size() + " workspace(s) no sandbox held: " + swept);
+        }
+        ScheduledExecutorService background = backgroundExecutor();
         Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous, version);
         d.reloadHistory();
         if (!previous.isEmpty()) {
@@ -254,6 +258,34 @@ public final class Daemon implements AutoCloseable {
         background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
         background.scheduleAtFixedRate(d::everyMinute, 1, 1, java.util.concurrent.TimeUnit.MINUTES);
         return d;
+    }
+
+    /**
+     * The pool's builds, destroys, retries and ticks: up to four platform threads that end after
+     * {@code airlock.daemon.threadKeepAlive} (ISO-8601 duration, default PT30S) of idleness. No
+     * sandbox depends on these threads living (sandboxes are forked by the launcher's spawner
+     * thread); the soak test shortens the keep-alive so its idle gaps outlast it within minutes.
+     */
+    static ScheduledExecutorService backgroundExecutor() {
+        java.util.concurrent.ScheduledThreadPoolExecutor e = new java.util.concurrent.ScheduledThreadPoolExecutor(4,
+                Thread.ofPlatform().daemon().name("airlock-pool-", 0).factory());
+        e.setKeepAliveTime(threadKeepAlive().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        e.allowCoreThreadTimeOut(true);
+        e.setRemoveOnCancelPolicy(true);
+        // at shutdown, a retry waiting out its backoff is dropped, not awaited
+        e.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        return e;
+    }
+
+    /** The keep-alive of the daemon's idle worker threads (see {@link #backgroundExecutor}). */
+    static Duration threadKeepAlive() {
+        String v = System.getProperty("airlock.daemon.threadKeepAlive", "PT30S");
+        try {
+            Duration d = Duration.parse(v);
+            return d.isNegative() || d.isZero() ? Duration.ofSeconds(30) : d;
+        } catch (java.time.format.DateTimeParseException e) {
+            return Duration.ofSeconds(30);
+        }
     }
 
     /** A configured project with its policy compiled for runs and for template setups. */
@@ -289,13 +321,13 @@ public final class Daemon implements AutoCloseable {
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
-                Path ws = host.launcher().userWorkspace(workspaces(project).resolve("w-" + UUID.randomUUID().toString().substring(0, 8)));
+                Path ws = host.launcher().memberWorkspace(project);
                 try {
                     SandboxHost.Member m = host.prepare(project, engine, resources, ws);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());
                 } catch (SandboxException | SQLException | RuntimeException e) {
-                    Workspaces.delete(ws);
+                    host.launcher().discardMemberWorkspace(ws);
                     throw e;
                 }
             }
@@ -306,11 +338,15 @@ public final class Daemon implements AutoCloseable {
             }
 
             @Override
+            public java.util.concurrent.CompletionStage<dev.airlock.pool.warm.MemberDeath> death(PoolMember m) {
+                // the JVM's process reaper waits on the init (waitpid): completes the moment the kernel reports its exit
+                Process init = m.sandbox().standby().process();
+                return init.onExit().thenApply(p -> dev.airlock.pool.warm.MemberDeath.ofExit("sandbox " + m.id(), p.exitValue()));
+            }
+
+            @Override
             public void destroy(PoolMember m) {
-                host.destroy(m.sandbox());
-                if (m.template().isEmpty()) {
-                    Workspaces.delete(m.sandbox().sandbox().workspace());
-                }
+                host.destroy(m.sandbox()); // its workspace too (the launcher owns member workspaces)
                 try {
                     records.remove(m.id());
                 } catch (SQLException e) {
@@ -395,21 +431,6 @@ public final class Daemon implements AutoCloseable {
         } catch (ClaimStoreException e) {
             log.println("airlock daemon: cannot read the usage history: " + e.getMessage());
         }
-    }
-
-    /**
-     * Where this project's members get their workspaces: beside the state directory, never in it
-     * (the launcher refuses workspaces inside Airlock's state), searchable but not listable by
-     * others (0711), so the sandbox user's bubblewrap can reach its own directory and nothing more.
-     */
-    private Path workspaces(String project) throws IOException {
-        Path root = config.state().resolveSibling(config.state().getFileName() + "-workspaces");
-        Path dir = root.resolve(project);
-        Files.createDirectories(dir);
-        for (Path p : List.of(root, dir)) {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
-        }
-        return dir;
     }
 
     /** Claims a sandbox of {@code project}: a ready member when there is one, else one built now. */
@@ -538,13 +559,21 @@ public final class Daemon implements AutoCloseable {
         for (Session s : List.copyOf(sessions.values())) {
             sessions.remove(s.id());
             host.destroy(s.member.sandbox());
-            if (s.member.template().isEmpty()) {
-                Workspaces.delete(s.member.sandbox().sandbox().workspace());
-            }
         }
         audits.ifPresent(AuditScheduler::close);
         projects.values().forEach(p -> p.pool().close());
-        background.shutdownNow();
+        // Builds and destroys in flight finish (a build that ends after the close destroys its own
+        // member): interrupting them left half-removed sandboxes whose lease still named this daemon.
+        background.shutdown();
+        try {
+            if (!background.awaitTermination(2, java.util.concurrent.TimeUnit.MINUTES)) {
+                log.println("airlock daemon: pool work still running after 2 minutes; interrupting it (`airlock gc` removes what it leaves)");
+                background.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            background.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         recorder.close();
         closeQuietly(usage, log);
         host.close();

@@ -141,10 +141,19 @@ public final class DaemonClient {
         try (ch) {
             ch.connect(UnixDomainSocketAddress.of(socket));
             OutputStream out = Channels.newOutputStream(ch);
+            IOException sendFailed = null;
             synchronized (out) {
-                out.write(("POST " + path + " HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
+                // the head and the command line in one write: the daemon may run a short command
+                // and answer before a second write would have been sent
+                java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
+                first.write(("POST " + path + " HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
-                chunk(out, (FlatJson.write(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
+                chunk(first, (FlatJson.write(req) + "\n").getBytes(StandardCharsets.UTF_8), 0, -1);
+                try {
+                    out.write(first.toByteArray());
+                } catch (IOException e) {
+                    sendFailed = e; // it may still have answered: read first, report this only without an answer
+                }
             }
             Thread up = Thread.ofPlatform().daemon().name("airlock-stdin").start(() -> {
                 byte[] buf = new byte[16384];
@@ -163,7 +172,15 @@ public final class DaemonClient {
                 }
             });
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
-            Head head = head(in);
+            Head head;
+            try {
+                head = head(in);
+            } catch (IOException e) {
+                if (sendFailed != null) {
+                    e.addSuppressed(sendFailed);
+                }
+                throw e;
+            }
             if (!head.chunked) {
                 byte[] content = in.readNBytes(head.length);
                 JsonNode n = FlatJson.read(content.length == 0 ? "{}" : new String(content, StandardCharsets.UTF_8));

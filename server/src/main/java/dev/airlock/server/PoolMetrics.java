@@ -70,6 +70,22 @@ final class PoolMetrics implements PoolListener {
         for (Result r : Result.values()) {
             counter(project, r);
         }
+        for (String reason : DEATH_REASONS) {
+            deaths(project, reason);
+        }
+    }
+
+    /** The closed set of {@link dev.airlock.pool.warm.MemberDeath#reason()} values: bounded labels. */
+    static final List<String> DEATH_REASONS = List.of("killed", "exited", "gone");
+
+    private Counter deaths(String project, String reason) {
+        return Counter.builder("airlock.pool.member.deaths").tag("project", project)
+                .tag("reason", DEATH_REASONS.contains(reason) ? reason : "exited").register(registry);
+    }
+
+    @Override
+    public void memberDied(String project, dev.airlock.pool.warm.MemberDeath death) {
+        deaths(project, death.reason()).increment();
     }
 
     private Counter counter(String project, Result r) {

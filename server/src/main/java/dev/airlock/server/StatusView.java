@@ -28,6 +28,7 @@ final class StatusView {
             o.put("warmClaims", s.warmClaims());
             o.put("coldClaims", s.coldClaims());
             o.put("failedClaims", s.failedClaims());
+            o.put("memberDeaths", s.memberDeaths());
             number(o, "warmHitRate", s.warmHitRate());
             number(o, "coldStartRate", s.coldStartRate());
             millis(o, "claimP50Ms", d.poolMetrics().claimQuantile(s.project(), 0.5));

@@ -57,6 +57,13 @@ final class UsageRecorder implements PoolListener, AutoCloseable {
         next.refillFailed(project, error);
     }
 
+    @Override
+    public void memberDied(String project, dev.airlock.pool.warm.MemberDeath death) {
+        next.memberDied(project, death);
+        log.println("airlock daemon: a ready sandbox of " + project + " died (" + death.reason() + "): " + death.detail()
+                + "; it left the pool and is replaced");
+    }
+
     /** Writes what is queued, then stops. */
     @Override
     public void close() {

@@ -66,6 +66,23 @@ final class DaemonFixture {
         }
     }
 
+    /** The member workspaces ({@code state-workspaces/PROJECT/w-*}) of the daemon configured in {@code dir}. */
+    static List<Path> memberWorkspaces(Path dir) throws IOException {
+        Path root = dir.resolve("state-workspaces");
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> projects = Files.list(root)) {
+            List<Path> out = new java.util.ArrayList<>();
+            for (Path p : projects.toList()) {
+                try (Stream<Path> ws = Files.list(p)) {
+                    ws.filter(w -> w.getFileName().toString().startsWith("w-")).forEach(out::add);
+                }
+            }
+            return out;
+        }
+    }
+
     static boolean netnsExists(String id) {
         return Files.exists(Path.of("/run/netns", id));
     }

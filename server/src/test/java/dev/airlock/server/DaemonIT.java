@@ -87,6 +87,36 @@ class DaemonIT {
     }
 
     @Test
+    void run_whoseCommandEndsBeforeTheRequestBody_keepsTheConnectionUntilTheBodyEnds() throws Exception {
+        Path config = DaemonFixture.write(tmp, 1, 4);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            eventually(() -> DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).map(c -> status(c).path("ready").asInt() == 1)
+                    .orElse(false), "one sandbox warm");
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(tmp.resolve("state/daemon.sock")));
+                byte[] line = "{\"project\":\"daemon-it\",\"command\":[\"true\"]}\n".getBytes(StandardCharsets.UTF_8);
+                ch.write(java.nio.ByteBuffer.wrap(("POST /v1/run HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + Integer.toHexString(line.length) + "\r\n" + new String(line, StandardCharsets.UTF_8) + "\r\n")
+                        .getBytes(StandardCharsets.UTF_8)));
+                // the whole answer arrives while the client has not ended its body (stdin still open)
+                ByteArrayOutputStream answer = new ByteArrayOutputStream();
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8192);
+                while (!answer.toString(StandardCharsets.UTF_8).endsWith("\r\n0\r\n\r\n")) {
+                    buf.clear();
+                    assertThat(ch.read(buf)).as("the answer so far: " + answer).isPositive();
+                    answer.write(buf.array(), 0, buf.position());
+                }
+                assertThat(answer.toString(StandardCharsets.UTF_8)).contains("\"exit\":0");
+                Thread.sleep(200); // before the fix the daemon had closed the connection by now
+                // stdin's end: must reach the daemon (it failed with "Broken pipe")
+                ch.write(java.nio.ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+                buf.clear();
+                assertThat(ch.read(buf)).as("then the daemon closes: EOF, not a reset").isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
     void exec_inAClaimedSandbox_runsSeveralCommands_inOneWorkspace() throws Exception {
         Path config = DaemonFixture.write(tmp, 1, 4);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
@@ -231,18 +261,22 @@ class DaemonIT {
                 System.getProperty("java.class.path"), DaemonMain.class.getName(), config.toString())
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         List<String> orphans;
+        List<Path> orphanWorkspaces;
         try {
             eventually(() -> DaemonFixture.leasesOfQuietly(child.pid()).size() == 2
                     && DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).map(c -> status(c).path("ready").asInt() == 2).orElse(false),
                     "the child daemon warmed two sandboxes");
             orphans = DaemonFixture.leasesOf(child.pid());
+            orphanWorkspaces = DaemonFixture.memberWorkspaces(tmp);
         } finally {
             child.destroyForcibly(); // SIGKILL: no shutdown hook runs
             child.waitFor(30, TimeUnit.SECONDS);
         }
         assertThat(orphans).allMatch(DaemonFixture::netnsExists);
+        assertThat(orphanWorkspaces).hasSize(2).allMatch(java.nio.file.Files::isDirectory);
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
             assertThat(orphans).noneMatch(DaemonFixture::netnsExists);
+            assertThat(orphanWorkspaces).as("the killed daemon's member workspaces").noneMatch(java.nio.file.Files::exists);
             assertThat(server.daemon().recovered()).extracting(MemberRecords.Row::id).containsExactlyInAnyOrderElementsOf(orphans);
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             assertThat(status(c).path("project").asText()).isEqualTo("daemon-it");
@@ -250,5 +284,6 @@ class DaemonIT {
         }
         assertThat(DaemonFixture.leasesOf(SELF)).isEmpty();
         assertThat(DaemonFixture.leasesOf(child.pid())).isEmpty();
+        assertThat(DaemonFixture.memberWorkspaces(tmp)).as("after a clean stop").isEmpty();
     }
 }

@@ -14,6 +14,16 @@ public interface MemberFactory<M> {
         return true;
     }
 
+    /**
+     * Completes when {@code member} dies: in production when its init process exits (the kernel's
+     * word, through the JVM's process reaper). The pool counts and replaces a member that dies while
+     * ready; the completion of a claimed member (its command ended) is ignored. The default never
+     * completes (members that cannot die on their own).
+     */
+    default java.util.concurrent.CompletionStage<MemberDeath> death(M member) {
+        return new java.util.concurrent.CompletableFuture<>();
+    }
+
     /** Removes everything {@code member} holds. Never throws; failures are reported and left to the reaper. */
     void destroy(M member);
 }

@@ -25,6 +25,10 @@ public interface PoolListener {
     /** A background build failed; the pool backs off. */
     void refillFailed(String project, Throwable error);
 
+    /** A ready member died on its own; the pool has already taken it out of {@code ready} and replaces it. */
+    default void memberDied(String project, MemberDeath death) {
+    }
+
     PoolListener NONE = new PoolListener() {
         @Override
         public void claimed(String project, Result result, Duration took, Duration age, Duration built) {

@@ -23,6 +23,10 @@ import java.util.function.LongSupplier;
  * cap), and the last failure stays visible in {@link #status()} until a build succeeds. Members are
  * never reused: a released member is destroyed, because whatever ran in it may have changed it.
  *
+ * <p>{@code ready} is the kernel's truth: every ready member is watched ({@link MemberFactory#death}),
+ * and one that dies leaves {@code ready} at once, is reported ({@link PoolListener#memberDied}) and
+ * replaced. A claim also skips a member found dead before its exit was reported.
+ *
  * @param <M> a member: in production a prepared sandbox; in tests a fake
  */
 public final class WarmPool<M> implements AutoCloseable {
@@ -48,7 +52,7 @@ public final class WarmPool<M> implements AutoCloseable {
 
     /** The pool as the status command and the metrics show it. */
     public record Status(String project, int desired, int ready, int warming, int inUse, long warmClaims, long coldClaims,
-            long failedClaims, Optional<String> lastFailure, int consecutiveFailures) {
+            long failedClaims, Optional<String> lastFailure, int consecutiveFailures, long memberDeaths) {
 
         public double warmHitRate() {
             long all = warmClaims + coldClaims;
@@ -87,6 +91,7 @@ public final class WarmPool<M> implements AutoCloseable {
     private long coldClaims;
     private long failedClaims;
     private int consecutiveFailures;
+    private long memberDeaths;
     private long retryAt;
     private boolean retryScheduled;
     private String lastFailure;
@@ -123,6 +128,9 @@ public final class WarmPool<M> implements AutoCloseable {
             r = ready.pollFirst();
             while (r != null && !factory.usable(r.member())) {
                 Ready<M> dead = r;
+                memberDeaths++;
+                // its exit status may not be reported yet; the watch finds it gone from ready and stays quiet
+                factory.death(dead.member()).thenAccept(d -> listener.memberDied(project, new MemberDeath("gone", d.detail())));
                 background.execute(() -> factory.destroy(dead.member()));
                 r = ready.pollFirst();
             }
@@ -283,14 +291,29 @@ public final class WarmPool<M> implements AutoCloseable {
             factory.destroy(m);
             return;
         }
+        // registered once it is ready: a member that died already is removed right here
+        factory.death(m).thenAccept(d -> died(m, d));
         listener.refilled(project, Duration.ofNanos(nanoTime.getAsLong() - start));
+        refill();
+    }
+
+    /** A member's death was reported: if it was still ready, it leaves ready now, is counted, destroyed and replaced. */
+    private void died(M member, MemberDeath death) {
+        synchronized (lock) {
+            if (!ready.removeIf(r -> r.member() == member)) {
+                return; // claimed (its command ended), rotated, shrunk or closed: not a death of a ready member
+            }
+            memberDeaths++;
+        }
+        listener.memberDied(project, death);
+        background.execute(() -> factory.destroy(member));
         refill();
     }
 
     public Status status() {
         synchronized (lock) {
             return new Status(project, Math.max(0, desired.getAsInt()), ready.size(), warming, inUse.size(), warmClaims, coldClaims,
-                    failedClaims, Optional.ofNullable(lastFailure), consecutiveFailures);
+                    failedClaims, Optional.ofNullable(lastFailure), consecutiveFailures, memberDeaths);
         }
     }
 

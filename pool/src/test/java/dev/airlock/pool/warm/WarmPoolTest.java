@@ -30,6 +30,18 @@ class WarmPoolTest {
         final Set<Integer> destroyed = ConcurrentHashMap.newKeySet();
         final AtomicBoolean failing = new AtomicBoolean();
         final Set<Integer> dead = ConcurrentHashMap.newKeySet();
+        final java.util.Map<Integer, java.util.concurrent.CompletableFuture<MemberDeath>> deaths = new ConcurrentHashMap<>();
+
+        /** The member's init exits on its own (as a kill from outside would make it). */
+        void kill(Integer member) {
+            dead.add(member);
+            death(member).toCompletableFuture().complete(MemberDeath.ofExit("member " + member, 137));
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<MemberDeath> death(Integer member) {
+            return deaths.computeIfAbsent(member, k -> new java.util.concurrent.CompletableFuture<>());
+        }
 
         @Override
         public boolean usable(Integer member) {
@@ -208,5 +220,74 @@ class WarmPoolTest {
         p.close();
         eventually(() -> members.alive.isEmpty(), "nothing left");
         assertThatThrownBy(p::claim).isInstanceOf(WarmPool.ClaimException.class);
+    }
+
+    /** Collects the deaths the pool reports. */
+    static final class Deaths implements PoolListener {
+        final List<MemberDeath> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void claimed(String project, Result result, Duration took, Duration age, Duration built) {
+        }
+
+        @Override
+        public void refilled(String project, Duration took) {
+        }
+
+        @Override
+        public void refillFailed(String project, Throwable error) {
+        }
+
+        @Override
+        public void memberDied(String project, MemberDeath death) {
+            seen.add(death);
+        }
+    }
+
+    @Test
+    void memberDeath_whileReady_leavesReadyAtOnce_isReported_andReplaced() throws Exception {
+        Deaths deaths = new Deaths();
+        WarmPool<Integer> p = new WarmPool<>("payments", WarmPool.Settings.DEFAULT, members, () -> 2, background, System::nanoTime, deaths);
+        p.refill();
+        eventually(() -> p.status().ready() == 2, "two ready");
+        Integer victim = members.alive.stream().min(Integer::compare).orElseThrow();
+        members.kill(victim);
+        // reported synchronously by the watch: no claim and no refill tick needed to notice it
+        assertThat(p.members()).doesNotContain(victim);
+        assertThat(p.status().memberDeaths()).isEqualTo(1);
+        assertThat(deaths.seen).singleElement().satisfies(d -> {
+            assertThat(d.reason()).isEqualTo("killed");
+            assertThat(d.detail()).contains("member " + victim).contains("signal 9").contains("137");
+        });
+        eventually(() -> members.destroyed.contains(victim), "the dead member destroyed");
+        eventually(() -> p.status().ready() == 2 && !p.members().contains(victim), "replaced");
+        assertThat(p.claim().warm()).isTrue();
+    }
+
+    @Test
+    void memberDeath_afterItsClaim_isTheCommandEnding_notCounted() throws Exception {
+        Deaths deaths = new Deaths();
+        WarmPool<Integer> p = new WarmPool<>("payments", WarmPool.Settings.DEFAULT, members, () -> 1, background, System::nanoTime, deaths);
+        p.refill();
+        eventually(() -> p.status().ready() == 1, "one ready");
+        Integer claimed = p.claim().member();
+        members.kill(claimed);
+        assertThat(p.status().memberDeaths()).isZero();
+        assertThat(deaths.seen).isEmpty();
+        assertThat(p.inUse(claimed)).isTrue();
+    }
+
+    @Test
+    void claim_ofAMemberFoundDead_beforeItsExitWasReported_countsOneDeath() throws Exception {
+        Deaths deaths = new Deaths();
+        WarmPool<Integer> p = new WarmPool<>("payments", WarmPool.Settings.DEFAULT, members, () -> 1, background, System::nanoTime, deaths);
+        p.refill();
+        eventually(() -> p.status().ready() == 1, "one ready");
+        Integer dead = members.alive.iterator().next();
+        members.dead.add(dead); // dead, its exit not yet reported
+        assertThat(p.claim().warm()).isFalse();
+        members.death(dead).toCompletableFuture().complete(MemberDeath.ofExit("member " + dead, 0));
+        assertThat(p.status().memberDeaths()).isEqualTo(1);
+        assertThat(deaths.seen).singleElement().satisfies(d -> assertThat(d.reason()).isEqualTo("gone"));
     }
 }

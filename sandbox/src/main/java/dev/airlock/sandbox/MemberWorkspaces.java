@@ -1,0 +1,150 @@
+package dev.airlock.sandbox;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The workspaces a sandbox owns: {@code <state>-workspaces/<project>/w-<8 hex>}, created for a pool
+ * member and destroyed with it (by the launcher's destroy, or by the reaper after a crash). They
+ * sit beside the state directory, never in it: a sandbox must never see Airlock's state.
+ *
+ * <p>Ownership is by shape and place only: a directory is a member workspace when it is exactly
+ * {@code <this state>-workspaces/<project>/w-<8 hex>}. Nothing else is ever deleted here, whatever a
+ * record says: a workspace given with {@code --workspace} is the user's and stays.
+ *
+ * <p>{@link #delete} is the one place that removes one. It never follows a symbolic link (the
+ * sandbox could have planted one pointing anywhere on the host) and never crosses into another
+ * file system (a mount point below it is left, and reported). It runs after the sandbox's
+ * processes were killed, so nothing swaps a directory for a link while it walks.
+ */
+public final class MemberWorkspaces {
+
+    private static final Pattern NAME = Pattern.compile("w-[0-9a-f]{8}");
+    private static final Pattern PROJECT = Pattern.compile("[a-z0-9-]{1,40}");
+
+    private MemberWorkspaces() {
+    }
+
+    /** {@code <state>-workspaces}: the root of the member workspaces of the launcher on {@code state}. */
+    public static Path root(Path state) {
+        Path s = state.toAbsolutePath().normalize();
+        return s.resolveSibling(s.getFileName() + "-workspaces");
+    }
+
+    /**
+     * A fresh, empty path for a member workspace of {@code project}, its parents created searchable
+     * but not listable by others (0711), so the sandbox user reaches its own directory and nothing more.
+     */
+    static Path newPath(Path state, String project) throws IOException {
+        Path root = root(state);
+        Path dir = root.resolve(project);
+        Files.createDirectories(dir);
+        for (Path p : List.of(root, dir)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
+        }
+        return dir.resolve("w-" + UUID.randomUUID().toString().substring(0, 8));
+    }
+
+    /** Whether {@code ws} is a member workspace of the launcher on {@code state} (see the class comment). */
+    static boolean owned(Path state, Path ws) {
+        Path w = ws.toAbsolutePath().normalize();
+        Path project = w.getParent();
+        if (project == null || project.getParent() == null || !NAME.matcher(w.getFileName().toString()).matches()
+                || !PROJECT.matcher(project.getFileName().toString()).matches()) {
+            return false;
+        }
+        return project.getParent().equals(root(state)) || project.getParent().equals(realRoot(state).orElse(null));
+    }
+
+    private static Optional<Path> realRoot(Path state) {
+        try {
+            return Optional.of(root(state).toRealPath());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Every member workspace that exists now under the root of {@code state}. */
+    static List<Path> existing(Path state) {
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> projects = Files.list(root(state))) {
+            for (Path p : projects.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                try (Stream<Path> ws = Files.list(p)) {
+                    ws.filter(w -> owned(state, w) && Files.isDirectory(w, LinkOption.NOFOLLOW_LINKS)).forEach(out::add);
+                }
+            }
+        } catch (IOException e) {
+            // no root yet
+        }
+        return out;
+    }
+
+    /**
+     * Removes {@code ws} and everything in it, without following links or leaving its file system.
+     * Returns what could not be removed (empty: all gone, or it did not exist).
+     */
+    static List<String> delete(Path ws) {
+        List<String> failures = new ArrayList<>();
+        if (!Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)) {
+            return failures; // gone already, or a link someone put in its place: never followed
+        }
+        Object device;
+        try {
+            device = Files.getAttribute(ws, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException e) {
+            return List.of(ws + ": " + e.getMessage());
+        }
+        try {
+            // walkFileTree does not follow links unless told to: a link is visited as a file and unlinked
+            Files.walkFileTree(ws, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                    if (!device.equals(Files.getAttribute(d, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                        failures.add(d + ": a mount point (another file system); left in place");
+                        return FileVisitResult.SKIP_SUBTREE;
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                    Files.delete(f);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path f, IOException e) {
+                    failures.add(f + ": " + e.getMessage());
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) {
+                    try {
+                        Files.delete(d);
+                    } catch (IOException ex) {
+                        if (failures.stream().noneMatch(f -> f.startsWith(d.toString()))) {
+                            failures.add(d + ": " + ex.getMessage());
+                        }
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            failures.add(ws + ": " + e.getMessage());
+        }
+        return failures;
+    }
+}
