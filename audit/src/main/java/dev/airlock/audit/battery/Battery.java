@@ -22,7 +22,7 @@ public final class Battery {
 
     /** Every category, in report order. */
     public static final List<String> CATEGORIES = List.of("production", "protected-range", "host-service", "other-sandbox",
-            "proxy-bypass", "rogue-dns", "dns-exfiltration", "ip-literal", "sni-mismatch", "unlisted-port", "udp-icmp-ipv6",
+            "proxy-bypass", "rogue-dns", "dns-exfiltration", "ip-literal", "sni-mismatch", "fronting", "unlisted-port", "udp-icmp-ipv6",
             "files", "allowed", "tampering");
 
     /** How much to run: everything, or the quick subset for a warm-pool claim (a few seconds). */
@@ -56,6 +56,7 @@ public final class Battery {
             b.dnsExfiltration();
             b.ipLiterals();
             b.sniMismatch();
+            b.fronting();
             b.unlistedPort();
             b.udpIcmpIpv6();
             b.files();
@@ -248,6 +249,129 @@ public final class Battery {
                 Expect.BLOCKED, "no TLS handshake: the SNI differs from the name the connection was resolved for",
                 "http https://denied.invalid/ -k --noproxy '*' --connect-to denied.invalid:443:" + a + ":443", Optional.empty()));
     }
+
+    // ---- fronting (issue 15 §1): allowed bytes naming a production host ------------------------------
+    // One contiguous block: the probes, their payloads and their positive controls.
+
+    /** Ports on which the protocol was, before the protocol gate, told by the port number alone. */
+    private static final List<Integer> WELL_KNOWN_WEB_PORTS = List.of(80, 443, 8080, 8443);
+
+    /**
+     * Bytes that name a production host, sent over a connection to an allowed name: a ClientHello
+     * or an HTTP request through a CONNECT tunnel, a second request on a kept-alive connection, and
+     * TLS or HTTP on an allowed port that is not a well-known web port. Each control sends the very
+     * same bytes from the host straight to the allowed name's address and must get an answer of
+     * the right shape (a TLS record, an HTTP status line, two of them for keep-alive): the front
+     * serves the production name, so only Airlock stands between the sandbox and it.
+     */
+    private void fronting() {
+        Optional<String> production = c.org().production().stream()
+                .filter(r -> r.destination() instanceof Destination.Names)
+                .flatMap(r -> concreteTargets(r).stream()).findFirst();
+        if (production.isEmpty()) {
+            return;
+        }
+        String p = production.get();
+        for (Rule r : c.allow()) {
+            if (!(r.destination() instanceof Destination.Names n) || !(n.pattern() instanceof NamePattern.Exact)) {
+                continue;
+            }
+            String a = n.pattern().toString();
+            List<String> addresses = c.resolve().apply(a);
+            if (addresses.isEmpty()) {
+                continue;
+            }
+            String address = addresses.get(0);
+            List<Integer> ports = r.ports().isAny() ? List.of(80, 443) : ports(r, List.of());
+            int tlsPort = ports.contains(443) ? 443 : ports.get(0);
+            int httpPort = ports.contains(80) ? 80 : ports.get(0);
+            String hello = hexEscape(new String(clientHello(p), java.nio.charset.StandardCharsets.ISO_8859_1));
+            String get = hexEscape(request(p, httpPort, true));
+            String authority = c.hostAddress() + " " + c.proxyPort();
+            add("fronting", "fronting:connect-tls:" + a + ":" + tlsPort, "CONNECT " + a + ":" + tlsPort + ", then a ClientHello naming " + p,
+                    Expect.BLOCKED, "the tunnel is reset before the front answers (sni-mismatch)",
+                    "tunnel " + authority + " " + a + ":" + tlsPort + " tls '" + hello + "'",
+                    Optional.of(LocalTarget.Exchange.of(address, tlsPort, clientHello(p), LocalTarget.Shape.TLS)));
+            add("fronting", "fronting:connect-http:" + a + ":" + httpPort, "CONNECT " + a + ":" + httpPort + ", then GET with Host: " + p,
+                    Expect.BLOCKED, "the tunnel is reset before the front answers (host-mismatch)",
+                    "tunnel " + authority + " " + a + ":" + httpPort + " http '" + get + "'",
+                    Optional.of(LocalTarget.Exchange.of(address, httpPort, bytes(request(p, httpPort, true)), LocalTarget.Shape.HTTP)));
+            String twoRequests = request(a, httpPort, false) + request(p, httpPort, true);
+            add("fronting", "fronting:keep-alive:" + a + ":" + httpPort, a + ":" + httpPort + ", a first request for " + a
+                            + ", then a second one on the same connection for " + p, Expect.BLOCKED,
+                    "the first request is answered, the second is not (host-mismatch)",
+                    "exchange " + a + " " + httpPort + " two-http '" + hexEscape(twoRequests) + "'",
+                    Optional.of(LocalTarget.Exchange.of(address, httpPort, bytes(twoRequests), LocalTarget.Shape.TWO_HTTP)));
+            for (int port : ports) {
+                if (WELL_KNOWN_WEB_PORTS.contains(port)) {
+                    continue;
+                }
+                add("fronting", "fronting:other-port-tls:" + a + ":" + port, a + ":" + port + " (not a web port), a ClientHello naming " + p,
+                        Expect.BLOCKED, "reset before the front answers: TLS is recognised by its bytes on any port",
+                        "exchange " + a + " " + port + " tls '" + hello + "'",
+                        Optional.of(LocalTarget.Exchange.of(address, port, clientHello(p), LocalTarget.Shape.TLS)));
+                add("fronting", "fronting:other-port-http:" + a + ":" + port, a + ":" + port + " (not a web port), GET with Host: " + p,
+                        Expect.BLOCKED, "reset before the front answers: HTTP is recognised by its bytes on any port",
+                        "exchange " + a + " " + port + " http '" + hexEscape(request(p, port, true)) + "'",
+                        Optional.of(LocalTarget.Exchange.of(address, port, bytes(request(p, port, true)), LocalTarget.Shape.HTTP)));
+                break;
+            }
+            return;
+        }
+    }
+
+    private static String request(String host, int port, boolean close) {
+        return "GET / HTTP/1.1\r\nHost: " + (port == 80 ? host : host + ":" + port) + "\r\nUser-Agent: airlock-audit\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n";
+    }
+
+    private static byte[] bytes(String latin1) {
+        return latin1.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * A TLS 1.2/1.3 ClientHello naming {@code sni}: enough for any TLS server to answer (a
+     * ServerHello or an alert, both TLS records), fixed bytes so that runs compare.
+     */
+    static byte[] clientHello(String sni) {
+        java.io.ByteArrayOutputStream ext = new java.io.ByteArrayOutputStream();
+        byte[] name = sni.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        writeExtension(ext, 0x0000, concat(u16(name.length + 3), new byte[] {0}, u16(name.length), name));
+        writeExtension(ext, 0x000a, concat(u16(4), u16(0x001d), u16(0x0017)));               // x25519, secp256r1
+        writeExtension(ext, 0x000b, new byte[] {1, 0});                                      // uncompressed points
+        writeExtension(ext, 0x000d, concat(u16(8), u16(0x0403), u16(0x0804), u16(0x0401), u16(0x0805)));
+        writeExtension(ext, 0x002b, new byte[] {4, 3, 4, 3, 3});                             // TLS 1.3, 1.2
+        byte[] key = new byte[32];
+        java.util.Arrays.fill(key, (byte) 9);
+        writeExtension(ext, 0x0033, concat(u16(36), u16(0x001d), u16(32), key));             // an x25519 share
+        byte[] suites = concat(u16(0x1301), u16(0x1302), u16(0xc02f), u16(0xc030), u16(0xc02b), u16(0x009c));
+        byte[] random = new byte[32];
+        java.util.Arrays.fill(random, (byte) 0x41);
+        byte[] body = concat(u16(0x0303), random, new byte[] {0}, u16(suites.length), suites, new byte[] {1, 0},
+                u16(ext.size()), ext.toByteArray());
+        byte[] handshake = concat(new byte[] {1, 0}, u16(body.length), body);
+        return concat(new byte[] {0x16, 3, 1}, u16(handshake.length), handshake);
+    }
+
+    private static void writeExtension(java.io.ByteArrayOutputStream out, int type, byte[] data) {
+        out.writeBytes(u16(type));
+        out.writeBytes(u16(data.length));
+        out.writeBytes(data);
+    }
+
+    private static byte[] u16(int v) {
+        return new byte[] {(byte) (v >> 8), (byte) v};
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] b : parts) {
+            out.writeBytes(b);
+        }
+        return out.toByteArray();
+    }
+
+    // ---- end of fronting -----------------------------------------------------------------------------
 
     private void unlistedPort() {
         for (Rule r : c.allow()) {
