@@ -253,8 +253,34 @@ public final class Battery {
     // ---- fronting (issue 15 §1): allowed bytes naming a production host ------------------------------
     // One contiguous block: the probes, their payloads and their positive controls.
 
-    /** Ports on which the protocol was, before the protocol gate, told by the port number alone. */
-    private static final List<Integer> WELL_KNOWN_WEB_PORTS = List.of(80, 443, 8080, 8443);
+    /**
+     * Ports other than 80, 443, 8080 and 8443 (where the protocol used to be told by the port
+     * number alone) where a front commonly serves TLS or plain HTTP. A fronting probe needs a server
+     * that answers those bytes (its control proves it does), so other ports are not probed.
+     */
+    private static final List<Integer> OTHER_TLS_PORTS = List.of(4443, 9443, 10443, 8843);
+    private static final List<Integer> OTHER_HTTP_PORTS = List.of(8000, 8008, 8081, 8888, 3000, 5000, 9000);
+
+    /** An allowed exact name on one of its ports, and the address its control sends to. */
+    private record Front(String name, int port, String address) {
+    }
+
+    /** The first allowed exact name that resolves and is allowed on one of {@code ports}. */
+    private Optional<Front> front(List<Integer> ports) {
+        for (Rule r : c.allow()) {
+            if (!(r.destination() instanceof Destination.Names n) || !(n.pattern() instanceof NamePattern.Exact)) {
+                continue;
+            }
+            String name = n.pattern().toString();
+            List<String> addresses = c.resolve().apply(name);
+            for (int port : ports) {
+                if (!addresses.isEmpty() && r.ports().contains(port)) {
+                    return Optional.of(new Front(name, port, addresses.get(0)));
+                }
+            }
+        }
+        return Optional.empty();
+    }
 
     /**
      * Bytes that name a production host, sent over a connection to an allowed name: a ClientHello
@@ -262,7 +288,8 @@ public final class Battery {
      * TLS or HTTP on an allowed port that is not a well-known web port. Each control sends the very
      * same bytes from the host straight to the allowed name's address and must get an answer of
      * the right shape (a TLS record, an HTTP status line, two of them for keep-alive): the front
-     * serves the production name, so only Airlock stands between the sandbox and it.
+     * serves the production name, so only Airlock stands between the sandbox and it. Probes whose
+     * kind of port the policy does not allow are left out.
      */
     private void fronting() {
         Optional<String> production = c.org().production().stream()
@@ -272,52 +299,43 @@ public final class Battery {
             return;
         }
         String p = production.get();
-        for (Rule r : c.allow()) {
-            if (!(r.destination() instanceof Destination.Names n) || !(n.pattern() instanceof NamePattern.Exact)) {
-                continue;
-            }
-            String a = n.pattern().toString();
-            List<String> addresses = c.resolve().apply(a);
-            if (addresses.isEmpty()) {
-                continue;
-            }
-            String address = addresses.get(0);
-            List<Integer> ports = r.ports().isAny() ? List.of(80, 443) : ports(r, List.of());
-            int tlsPort = ports.contains(443) ? 443 : ports.get(0);
-            int httpPort = ports.contains(80) ? 80 : ports.get(0);
-            String hello = hexEscape(new String(clientHello(p), java.nio.charset.StandardCharsets.ISO_8859_1));
-            String get = hexEscape(request(p, httpPort, true));
-            String authority = c.hostAddress() + " " + c.proxyPort();
-            add("fronting", "fronting:connect-tls:" + a + ":" + tlsPort, "CONNECT " + a + ":" + tlsPort + ", then a ClientHello naming " + p,
-                    Expect.BLOCKED, "the tunnel is reset before the front answers (sni-mismatch)",
-                    "tunnel " + authority + " " + a + ":" + tlsPort + " tls '" + hello + "'",
-                    Optional.of(LocalTarget.Exchange.of(address, tlsPort, clientHello(p), LocalTarget.Shape.TLS)));
-            add("fronting", "fronting:connect-http:" + a + ":" + httpPort, "CONNECT " + a + ":" + httpPort + ", then GET with Host: " + p,
-                    Expect.BLOCKED, "the tunnel is reset before the front answers (host-mismatch)",
-                    "tunnel " + authority + " " + a + ":" + httpPort + " http '" + get + "'",
-                    Optional.of(LocalTarget.Exchange.of(address, httpPort, bytes(request(p, httpPort, true)), LocalTarget.Shape.HTTP)));
-            String twoRequests = request(a, httpPort, false) + request(p, httpPort, true);
-            add("fronting", "fronting:keep-alive:" + a + ":" + httpPort, a + ":" + httpPort + ", a first request for " + a
-                            + ", then a second one on the same connection for " + p, Expect.BLOCKED,
+        byte[] hello = clientHello(p);
+        String proxy = c.hostAddress() + " " + c.proxyPort();
+        front(List.of(443, 8443)).ifPresent(f -> add("fronting", "fronting:connect-tls:" + f.name() + ":" + f.port(),
+                "CONNECT " + f.name() + ":" + f.port() + ", then a ClientHello naming " + p, Expect.BLOCKED,
+                "the tunnel is reset before the front answers (sni-mismatch)",
+                "tunnel " + proxy + " " + f.name() + ":" + f.port() + " tls '" + hexEscape(latin1(hello)) + "'",
+                Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), hello, LocalTarget.Shape.TLS))));
+        front(List.of(80, 8080)).ifPresent(f -> {
+            String get = request(p, f.port(), true);
+            add("fronting", "fronting:connect-http:" + f.name() + ":" + f.port(), "CONNECT " + f.name() + ":" + f.port()
+                            + ", then GET with Host: " + p, Expect.BLOCKED, "the tunnel is reset before the front answers (host-mismatch)",
+                    "tunnel " + proxy + " " + f.name() + ":" + f.port() + " http '" + hexEscape(get) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(get), LocalTarget.Shape.HTTP)));
+            String two = request(f.name(), f.port(), false) + request(p, f.port(), true);
+            add("fronting", "fronting:keep-alive:" + f.name() + ":" + f.port(), f.name() + ":" + f.port() + ", a first request for "
+                            + f.name() + ", then a second one on the same connection for " + p, Expect.BLOCKED,
                     "the first request is answered, the second is not (host-mismatch)",
-                    "exchange " + a + " " + httpPort + " two-http '" + hexEscape(twoRequests) + "'",
-                    Optional.of(LocalTarget.Exchange.of(address, httpPort, bytes(twoRequests), LocalTarget.Shape.TWO_HTTP)));
-            for (int port : ports) {
-                if (WELL_KNOWN_WEB_PORTS.contains(port)) {
-                    continue;
-                }
-                add("fronting", "fronting:other-port-tls:" + a + ":" + port, a + ":" + port + " (not a web port), a ClientHello naming " + p,
-                        Expect.BLOCKED, "reset before the front answers: TLS is recognised by its bytes on any port",
-                        "exchange " + a + " " + port + " tls '" + hello + "'",
-                        Optional.of(LocalTarget.Exchange.of(address, port, clientHello(p), LocalTarget.Shape.TLS)));
-                add("fronting", "fronting:other-port-http:" + a + ":" + port, a + ":" + port + " (not a web port), GET with Host: " + p,
-                        Expect.BLOCKED, "reset before the front answers: HTTP is recognised by its bytes on any port",
-                        "exchange " + a + " " + port + " http '" + hexEscape(request(p, port, true)) + "'",
-                        Optional.of(LocalTarget.Exchange.of(address, port, bytes(request(p, port, true)), LocalTarget.Shape.HTTP)));
-                break;
-            }
-            return;
-        }
+                    "exchange " + f.name() + " " + f.port() + " two-http '" + hexEscape(two) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(two), LocalTarget.Shape.TWO_HTTP)));
+        });
+        front(OTHER_TLS_PORTS).ifPresent(f -> add("fronting", "fronting:other-port-tls:" + f.name() + ":" + f.port(),
+                f.name() + ":" + f.port() + " (not a well-known web port), a ClientHello naming " + p, Expect.BLOCKED,
+                "reset before the front answers: TLS is recognised by its bytes on any port",
+                "exchange " + f.name() + " " + f.port() + " tls '" + hexEscape(latin1(hello)) + "'",
+                Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), hello, LocalTarget.Shape.TLS))));
+        front(OTHER_HTTP_PORTS).ifPresent(f -> {
+            String get = request(p, f.port(), true);
+            add("fronting", "fronting:other-port-http:" + f.name() + ":" + f.port(), f.name() + ":" + f.port()
+                            + " (not a well-known web port), GET with Host: " + p, Expect.BLOCKED,
+                    "reset before the front answers: HTTP is recognised by its bytes on any port",
+                    "exchange " + f.name() + " " + f.port() + " http '" + hexEscape(get) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(get), LocalTarget.Shape.HTTP)));
+        });
+    }
+
+    private static String latin1(byte[] b) {
+        return new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     private static String request(String host, int port, boolean close) {

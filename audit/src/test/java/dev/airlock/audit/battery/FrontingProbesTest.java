@@ -81,6 +81,16 @@ class FrontingProbesTest {
                 if (n <= 0) {
                     return;
                 }
+                if (buf[0] == 0x16) {
+                    // Like a real TLS server, read the whole first record before answering.
+                    while (n < 5 || n < 5 + ((buf[3] & 0xFF) << 8 | buf[4] & 0xFF)) {
+                        int more = in.read(buf, n, buf.length - n);
+                        if (more <= 0) {
+                            return;
+                        }
+                        n += more;
+                    }
+                }
                 String text = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
                 if (buf[0] == 0x16) {
                     seen.add("tls " + (text.contains("api.prod.test") ? "api.prod.test" : text.contains("cdn.test") ? "cdn.test" : "?"));
@@ -181,7 +191,7 @@ class FrontingProbesTest {
                 network:
                   allow:
                     - host: cdn.test
-                      ports: [%d]
+                      ports: [80, 443, 8000, 9443, %d]
                     - cidr: 127.0.0.1/32
                       ports: [%d]
                 """.formatted(front.port(), front.port());
@@ -208,6 +218,23 @@ class FrontingProbesTest {
         front.close();
     }
 
+    /**
+     * The probe's script aimed at the front's port instead of the port it names (the front cannot
+     * listen on 443 here): CONNECT targets and direct exchanges alike.
+     */
+    private String retarget(String id) {
+        Probe p = probes.get(id);
+        assertThat(p).as(id).isNotNull();
+        String port = id.substring(id.lastIndexOf(':') + 1);
+        return p.script().replace("cdn.test:" + port + " ", "cdn.test:" + front.port() + " ")
+                .replace("exchange cdn.test " + port + " ", "exchange 127.0.0.1 " + front.port() + " ");
+    }
+
+    private LocalTarget.Exchange control(String id) {
+        LocalTarget.Exchange x = (LocalTarget.Exchange) probes.get(id).control().orElseThrow();
+        return new LocalTarget.Exchange(x.address(), front.port(), x.payloadHex(), x.expect());
+    }
+
     /** Runs a probe's script with bash on this host, lib.sh beside it; returns its last @result line. */
     private String run(String script) throws Exception {
         try (InputStream lib = Battery.class.getResourceAsStream("lib.sh")) {
@@ -220,54 +247,49 @@ class FrontingProbesTest {
         return out.lines().filter(l -> l.startsWith("@result ")).reduce((a, b) -> b).orElse("no @result: " + out);
     }
 
-    private String tlsId() {
-        return "fronting:connect-tls:cdn.test:" + front.port();
-    }
-
-    private String httpId() {
-        return "fronting:connect-http:cdn.test:" + front.port();
-    }
+    private static final String TLS = "fronting:connect-tls:cdn.test:443";
+    private static final String HTTP = "fronting:connect-http:cdn.test:80";
+    private static final String KEEP_ALIVE = "fronting:keep-alive:cdn.test:80";
+    private static final String OTHER_TLS = "fronting:other-port-tls:cdn.test:9443";
+    private static final String OTHER_HTTP = "fronting:other-port-http:cdn.test:8000";
 
     @Test
-    void plan_frontingProbesForTheAllowedNameAndThePort() {
-        assertThat(probes).containsKeys(tlsId(), httpId(), "fronting:keep-alive:cdn.test:" + front.port(),
-                "fronting:other-port-tls:cdn.test:" + front.port(), "fronting:other-port-http:cdn.test:" + front.port());
+    void plan_oneProbeOfEachKindOnThePortsThePolicyAllows() {
+        assertThat(probes).containsOnlyKeys(TLS, HTTP, KEEP_ALIVE, OTHER_TLS, OTHER_HTTP);
         assertThat(probes.values()).allSatisfy(p -> assertThat(p.control()).containsInstanceOf(LocalTarget.Exchange.class));
     }
 
     @Test
     void controls_theSameBytesSentStraightToTheFront_areAnswered() {
-        for (Probe p : probes.values()) {
-            ControlResult r = HostControls.check(p.control().orElseThrow());
-            assertThat(r.reached()).as(p.id() + ": " + r.detail()).isTrue();
+        for (String id : probes.keySet()) {
+            ControlResult r = HostControls.check(control(id));
+            assertThat(r.reached()).as(id + ": " + r.detail()).isTrue();
         }
-        assertThat(front.seen).contains("tls api.prod.test", "http api.prod.test:" + front.port());
+        assertThat(front.seen).contains("tls api.prod.test", "http api.prod.test", "http cdn.test", "http api.prod.test:8000");
     }
 
     @Test
     void connectProbes_throughAirlock_areBlockedAndTheFrontSawNoProductionName() throws Exception {
-        assertThat(run(probes.get(tlsId()).script())).startsWith("@result blocked");
-        assertThat(run(probes.get(httpId()).script())).startsWith("@result blocked");
+        assertThat(run(retarget(TLS))).startsWith("@result blocked");
+        assertThat(run(retarget(HTTP))).startsWith("@result blocked");
         assertThat(front.seen).isEmpty();
     }
 
     @Test
     void connectProbes_throughARelayThatDoesNotCheckTheTunnel_reportTheLeak() throws Exception {
-        String tls = probes.get(tlsId()).script().replace("127.0.0.1 " + proxy.getPort(), "127.0.0.1 " + open.port());
-        String http = probes.get(httpId()).script().replace("127.0.0.1 " + proxy.getPort(), "127.0.0.1 " + open.port());
-        assertThat(run(tls)).startsWith("@result reached");
-        assertThat(run(http)).startsWith("@result reached");
-        assertThat(front.seen).containsExactly("tls api.prod.test", "http api.prod.test:" + front.port());
+        String open = "127.0.0.1 " + this.open.port();
+        assertThat(run(retarget(TLS).replace("127.0.0.1 " + proxy.getPort(), open))).startsWith("@result reached");
+        assertThat(run(retarget(HTTP).replace("127.0.0.1 " + proxy.getPort(), open))).startsWith("@result reached");
+        assertThat(front.seen).containsExactly("tls api.prod.test", "http api.prod.test");
     }
 
     @Test
     void exchangeProbes_straightToTheFront_reportTheLeakTheyLookFor() throws Exception {
-        // Without Airlock in the path (what the transparent path would be without the gate), the
-        // keep-alive and other-port probes see the production answer; AuditBatteryIT runs them in a sandbox.
-        String keepAlive = probes.get("fronting:keep-alive:cdn.test:" + front.port()).script().replace("exchange cdn.test", "exchange 127.0.0.1");
-        String otherTls = probes.get("fronting:other-port-tls:cdn.test:" + front.port()).script().replace("exchange cdn.test", "exchange 127.0.0.1");
-        assertThat(run(keepAlive)).startsWith("@result reached");
-        assertThat(run(otherTls)).startsWith("@result reached");
-        assertThat(front.seen).contains("http cdn.test:" + front.port(), "http api.prod.test:" + front.port(), "tls api.prod.test");
+        // Without Airlock in the path (the transparent path without the gate), the keep-alive and
+        // other-port probes see the production answer; AuditBatteryIT runs them in a real sandbox.
+        assertThat(run(retarget(KEEP_ALIVE))).startsWith("@result reached");
+        assertThat(run(retarget(OTHER_TLS))).startsWith("@result reached");
+        assertThat(run(retarget(OTHER_HTTP))).startsWith("@result reached");
+        assertThat(front.seen).contains("http cdn.test", "http api.prod.test", "tls api.prod.test", "http api.prod.test:8000");
     }
 }
