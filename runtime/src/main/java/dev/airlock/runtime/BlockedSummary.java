@@ -49,7 +49,10 @@ public final class BlockedSummary {
                 yield "add to network.allow: - {cidr: " + addr + "/" + bits + ", ports: [" + port + "]}";
             }
             case "deny-rule" -> "a deny rule matches: " + e.rule();
-            case "sni-mismatch", "no-sni", "not-tls", "host-mismatch" -> "the client sent a different server name than it resolved";
+            case "sni-mismatch", "host-mismatch" ->
+                    "the bytes named another host than the one allowed (fronting or a host switch); allow that host itself if it is needed";
+            case "no-sni", "not-tls" -> "the client sent no server name, or not TLS, where one was required";
+            case "http2-cleartext" -> "HTTP/2 without TLS is refused (its hosts cannot be checked); use TLS or HTTP/1.1";
             case "dns-failure" -> "the name did not resolve";
             case "limit" -> "a gateway limit was reached";
             case "fail-closed" -> "the audit log failed, so Airlock denied";

@@ -38,6 +38,16 @@ class BlockedSummaryTest {
     }
 
     @Test
+    void fix_frontingRefusals_sayWhatHappenedAndNeverSuggestAllowingTheFront() {
+        assertThat(BlockedSummary.fix(deny("cdn.test", 443, "sni-mismatch", List.of("198.18.0.5"))))
+                .startsWith("the bytes named another host than the one allowed (fronting or a host switch)");
+        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "host-mismatch", List.of("198.18.0.5"))))
+                .startsWith("the bytes named another host than the one allowed");
+        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "http2-cleartext", List.of("198.18.0.5"))))
+                .isEqualTo("HTTP/2 without TLS is refused (its hosts cannot be checked); use TLS or HTTP/1.1");
+    }
+
+    @Test
     void render_nothingBlocked_saysSo() {
         assertThat(BlockedSummary.render(List.of())).isEqualTo("airlock: nothing was blocked\n");
     }

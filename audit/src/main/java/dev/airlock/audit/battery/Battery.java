@@ -22,7 +22,7 @@ public final class Battery {
 
     /** Every category, in report order. */
     public static final List<String> CATEGORIES = List.of("production", "protected-range", "host-service", "other-sandbox",
-            "proxy-bypass", "rogue-dns", "dns-exfiltration", "ip-literal", "sni-mismatch", "unlisted-port", "udp-icmp-ipv6",
+            "proxy-bypass", "rogue-dns", "dns-exfiltration", "ip-literal", "sni-mismatch", "fronting", "unlisted-port", "udp-icmp-ipv6",
             "files", "allowed", "tampering");
 
     /** How much to run: everything, or the quick subset for a warm-pool claim (a few seconds). */
@@ -56,6 +56,7 @@ public final class Battery {
             b.dnsExfiltration();
             b.ipLiterals();
             b.sniMismatch();
+            b.fronting();
             b.unlistedPort();
             b.udpIcmpIpv6();
             b.files();
@@ -248,6 +249,147 @@ public final class Battery {
                 Expect.BLOCKED, "no TLS handshake: the SNI differs from the name the connection was resolved for",
                 "http https://denied.invalid/ -k --noproxy '*' --connect-to denied.invalid:443:" + a + ":443", Optional.empty()));
     }
+
+    // ---- fronting (issue 15 §1): allowed bytes naming a production host ------------------------------
+    // One contiguous block: the probes, their payloads and their positive controls.
+
+    /**
+     * Ports other than 80, 443, 8080 and 8443 (where the protocol used to be told by the port
+     * number alone) where a front commonly serves TLS or plain HTTP. A fronting probe needs a server
+     * that answers those bytes (its control proves it does), so other ports are not probed.
+     */
+    private static final List<Integer> OTHER_TLS_PORTS = List.of(4443, 9443, 10443, 8843);
+    private static final List<Integer> OTHER_HTTP_PORTS = List.of(8000, 8008, 8081, 8888, 3000, 5000, 9000);
+
+    /** An allowed exact name on one of its ports, and the address its control sends to. */
+    private record Front(String name, int port, String address) {
+    }
+
+    /** The first allowed exact name that resolves and is allowed on one of {@code ports}. */
+    private Optional<Front> front(List<Integer> ports) {
+        for (Rule r : c.allow()) {
+            if (!(r.destination() instanceof Destination.Names n) || !(n.pattern() instanceof NamePattern.Exact)) {
+                continue;
+            }
+            String name = n.pattern().toString();
+            List<String> addresses = c.resolve().apply(name);
+            for (int port : ports) {
+                if (!addresses.isEmpty() && r.ports().contains(port)) {
+                    return Optional.of(new Front(name, port, addresses.get(0)));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Bytes that name a production host, sent over a connection to an allowed name: a ClientHello
+     * or an HTTP request through a CONNECT tunnel, a second request on a kept-alive connection, and
+     * TLS or HTTP on an allowed port that is not a well-known web port. Each control sends the very
+     * same bytes from the host straight to the allowed name's address and must get an answer of
+     * the right shape (a TLS record, an HTTP status line, two of them for keep-alive): the front
+     * serves the production name, so only Airlock stands between the sandbox and it. Probes whose
+     * kind of port the policy does not allow are left out.
+     */
+    private void fronting() {
+        Optional<String> production = c.org().production().stream()
+                .filter(r -> r.destination() instanceof Destination.Names)
+                .flatMap(r -> concreteTargets(r).stream()).findFirst();
+        if (production.isEmpty()) {
+            return;
+        }
+        String p = production.get();
+        byte[] hello = clientHello(p);
+        String proxy = c.hostAddress() + " " + c.proxyPort();
+        front(List.of(443, 8443)).ifPresent(f -> add("fronting", "fronting:connect-tls:" + f.name() + ":" + f.port(),
+                "CONNECT " + f.name() + ":" + f.port() + ", then a ClientHello naming " + p, Expect.BLOCKED,
+                "the tunnel is reset before the front answers (sni-mismatch)",
+                "tunnel " + proxy + " " + f.name() + ":" + f.port() + " tls '" + hexEscape(latin1(hello)) + "'",
+                Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), hello, LocalTarget.Shape.TLS))));
+        front(List.of(80, 8080)).ifPresent(f -> {
+            String get = request(p, f.port(), true);
+            add("fronting", "fronting:connect-http:" + f.name() + ":" + f.port(), "CONNECT " + f.name() + ":" + f.port()
+                            + ", then GET with Host: " + p, Expect.BLOCKED, "the tunnel is reset before the front answers (host-mismatch)",
+                    "tunnel " + proxy + " " + f.name() + ":" + f.port() + " http '" + hexEscape(get) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(get), LocalTarget.Shape.HTTP)));
+            String two = request(f.name(), f.port(), false) + request(p, f.port(), true);
+            add("fronting", "fronting:keep-alive:" + f.name() + ":" + f.port(), f.name() + ":" + f.port() + ", a first request for "
+                            + f.name() + ", then a second one on the same connection for " + p, Expect.BLOCKED,
+                    "the first request is answered, the second is not (host-mismatch)",
+                    "exchange " + f.name() + " " + f.port() + " two-http '" + hexEscape(two) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(two), LocalTarget.Shape.TWO_HTTP)));
+        });
+        front(OTHER_TLS_PORTS).ifPresent(f -> add("fronting", "fronting:other-port-tls:" + f.name() + ":" + f.port(),
+                f.name() + ":" + f.port() + " (not a well-known web port), a ClientHello naming " + p, Expect.BLOCKED,
+                "reset before the front answers: TLS is recognised by its bytes on any port",
+                "exchange " + f.name() + " " + f.port() + " tls '" + hexEscape(latin1(hello)) + "'",
+                Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), hello, LocalTarget.Shape.TLS))));
+        front(OTHER_HTTP_PORTS).ifPresent(f -> {
+            String get = request(p, f.port(), true);
+            add("fronting", "fronting:other-port-http:" + f.name() + ":" + f.port(), f.name() + ":" + f.port()
+                            + " (not a well-known web port), GET with Host: " + p, Expect.BLOCKED,
+                    "reset before the front answers: HTTP is recognised by its bytes on any port",
+                    "exchange " + f.name() + " " + f.port() + " http '" + hexEscape(get) + "'",
+                    Optional.of(LocalTarget.Exchange.of(f.address(), f.port(), bytes(get), LocalTarget.Shape.HTTP)));
+        });
+    }
+
+    private static String latin1(byte[] b) {
+        return new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private static String request(String host, int port, boolean close) {
+        return "GET / HTTP/1.1\r\nHost: " + (port == 80 ? host : host + ":" + port) + "\r\nUser-Agent: airlock-audit\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n";
+    }
+
+    private static byte[] bytes(String latin1) {
+        return latin1.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * A TLS 1.2/1.3 ClientHello naming {@code sni}: enough for any TLS server to answer (a
+     * ServerHello or an alert, both TLS records), fixed bytes so that runs compare.
+     */
+    static byte[] clientHello(String sni) {
+        java.io.ByteArrayOutputStream ext = new java.io.ByteArrayOutputStream();
+        byte[] name = sni.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        writeExtension(ext, 0x0000, concat(u16(name.length + 3), new byte[] {0}, u16(name.length), name));
+        writeExtension(ext, 0x000a, concat(u16(4), u16(0x001d), u16(0x0017)));               // x25519, secp256r1
+        writeExtension(ext, 0x000b, new byte[] {1, 0});                                      // uncompressed points
+        writeExtension(ext, 0x000d, concat(u16(8), u16(0x0403), u16(0x0804), u16(0x0401), u16(0x0805)));
+        writeExtension(ext, 0x002b, new byte[] {4, 3, 4, 3, 3});                             // TLS 1.3, 1.2
+        byte[] key = new byte[32];
+        java.util.Arrays.fill(key, (byte) 9);
+        writeExtension(ext, 0x0033, concat(u16(36), u16(0x001d), u16(32), key));             // an x25519 share
+        byte[] suites = concat(u16(0x1301), u16(0x1302), u16(0xc02f), u16(0xc030), u16(0xc02b), u16(0x009c));
+        byte[] random = new byte[32];
+        java.util.Arrays.fill(random, (byte) 0x41);
+        byte[] body = concat(u16(0x0303), random, new byte[] {0}, u16(suites.length), suites, new byte[] {1, 0},
+                u16(ext.size()), ext.toByteArray());
+        byte[] handshake = concat(new byte[] {1, 0}, u16(body.length), body);
+        return concat(new byte[] {0x16, 3, 1}, u16(handshake.length), handshake);
+    }
+
+    private static void writeExtension(java.io.ByteArrayOutputStream out, int type, byte[] data) {
+        out.writeBytes(u16(type));
+        out.writeBytes(u16(data.length));
+        out.writeBytes(data);
+    }
+
+    private static byte[] u16(int v) {
+        return new byte[] {(byte) (v >> 8), (byte) v};
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] b : parts) {
+            out.writeBytes(b);
+        }
+        return out.toByteArray();
+    }
+
+    // ---- end of fronting -----------------------------------------------------------------------------
 
     private void unlistedPort() {
         for (Rule r : c.allow()) {

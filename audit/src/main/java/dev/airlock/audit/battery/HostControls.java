@@ -147,6 +147,51 @@ public final class HostControls implements AutoCloseable {
             case LocalTarget.Tcp t -> tcp(t);
             case LocalTarget.Udp u -> udp(u);
             case LocalTarget.File f -> file(f);
+            case LocalTarget.Exchange x -> exchange(x);
+        };
+    }
+
+    /** Sends the probe's own bytes straight to the server; its answer must have the expected shape. */
+    private static ControlResult exchange(LocalTarget.Exchange x) {
+        String what = "the same bytes to " + x.address() + ":" + x.port() + " from the host's namespace";
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getByName(x.address()), x.port()), TIMEOUT_MS);
+            s.setSoTimeout(TIMEOUT_MS);
+            s.getOutputStream().write(HexFormat.of().parseHex(x.payloadHex()));
+            s.getOutputStream().flush();
+            byte[] got = readAnswer(s.getInputStream(), x.expect());
+            boolean ok = shaped(got, x.expect());
+            String text = new String(got, 0, Math.min(got.length, 60), StandardCharsets.ISO_8859_1).replaceAll("[^\\x20-\\x7e]", ".");
+            return new ControlResult(what, ok, (ok ? "answered as expected (" : "answered without the expected " + x.expect() + " shape (")
+                    + got.length + " bytes: " + text + ")");
+        } catch (IOException e) {
+            return new ControlResult(what, false, e.toString());
+        }
+    }
+
+    /** Reads until the answer has the expected shape, the server closes, or the timeout; at most 8 KiB. */
+    private static byte[] readAnswer(InputStream in, LocalTarget.Shape expect) throws IOException {
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[2048];
+        try {
+            for (int n; got.size() < 8192 && (n = in.read(buf)) > 0; ) {
+                got.write(buf, 0, n);
+                if (shaped(got.toByteArray(), expect)) {
+                    break;
+                }
+            }
+        } catch (SocketTimeoutException e) {
+            // judged on what came
+        }
+        return got.toByteArray();
+    }
+
+    static boolean shaped(byte[] got, LocalTarget.Shape expect) {
+        String text = new String(got, StandardCharsets.ISO_8859_1);
+        return switch (expect) {
+            case TLS -> got.length >= 2 && (got[0] == 0x16 || got[0] == 0x15) && got[1] == 0x03;
+            case HTTP -> text.startsWith("HTTP/1.");
+            case TWO_HTTP -> text.startsWith("HTTP/1.") && text.indexOf("HTTP/1.", 8) > 0;
         };
     }
 

@@ -18,4 +18,27 @@ public sealed interface LocalTarget {
     /** A file or directory of the host; the control reads it as root on the host. */
     record File(String path) implements LocalTarget {
     }
+
+    /**
+     * A server that must answer exactly these bytes when they are sent to it directly (a fronting
+     * probe's bytes, naming a production host): the control sends them from the host and expects
+     * an answer of the given shape.
+     *
+     * @param payloadHex the bytes, in hex (a value, so that plans compare)
+     */
+    record Exchange(String address, int port, String payloadHex, Shape expect) implements LocalTarget {
+        static Exchange of(String address, int port, byte[] payload, Shape expect) {
+            return new Exchange(address, port, java.util.HexFormat.of().formatHex(payload), expect);
+        }
+    }
+
+    /** What an answer must look like for the control to count it. */
+    enum Shape {
+        /** a TLS record: a ServerHello or an alert, both say the server read the ClientHello */
+        TLS,
+        /** an HTTP status line */
+        HTTP,
+        /** two HTTP status lines: the second request on the connection was answered too */
+        TWO_HTTP
+    }
 }

@@ -149,3 +149,54 @@ proxied() {
     echo "@result blocked no answer from the proxy ($(printable 160 <"$T/err"))"
   fi
 }
+
+# shaped tls|http|two-http FILE: whether FILE starts like an answer of that shape: a TLS record
+# (a ServerHello or an alert: the server read the ClientHello), an HTTP status line, or two.
+shaped() {
+  case "$1" in
+    tls) [ "$(head -c 2 "$2" | od -An -tx1 | tr -d ' \n')" = 1603 ] || [ "$(head -c 2 "$2" | od -An -tx1 | tr -d ' \n')" = 1503 ] ;;
+    http) head -c 7 "$2" | grep -q '^HTTP/1\.' ;;
+    two-http) [ "$(grep -a -o 'HTTP/1\.[01] [0-9][0-9][0-9]' "$2" | wc -l)" -ge 2 ] ;;
+  esac
+}
+
+# exchange HOST PORT tls|http|two-http PAYLOAD: sends PAYLOAD (printf escapes) on a direct TCP
+# connection (the transparent path); reached when the answer has the shape of an answer to it.
+# Fronting probes: bytes that name a production host on a connection to an allowed name.
+exchange() {
+  need timeout od grep
+  local host=$1 port=$2 shape=$3 rc
+  timeout 8 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 7
+    printf "$2" >&3
+    timeout 5 cat <&3 | head -c 8192
+  ' "$host" "$port" "$4" >"$T/got" 2>"$T/err"
+  rc=$?
+  if shaped "$shape" "$T/got"; then
+    echo "@result reached the front answered ($shape): $(printable 120 <"$T/got")"
+  else
+    echo "@result blocked no $shape answer from $host:$port (exit $rc; $(wc -c <"$T/got") bytes: $(printable 80 <"$T/got"))"
+  fi
+}
+
+# tunnel PROXY-HOST PROXY-PORT AUTHORITY tls|http PAYLOAD: CONNECT AUTHORITY through Airlock's
+# explicit proxy, then PAYLOAD inside the tunnel; reached when the answer inside has the shape.
+tunnel() {
+  need timeout od grep
+  local shape=$4 rc
+  timeout 8 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 7
+    printf "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" "$2" "$2" >&3
+    IFS= read -r status <&3 || exit 8
+    case "$status" in "HTTP/1.1 200"*) ;; *) echo "CONNECT refused: $status" >&2; exit 9 ;; esac
+    while IFS= read -r line <&3 && [ "$line" != $'"'"'\r'"'"' ]; do :; done
+    printf "$3" >&3
+    timeout 5 cat <&3 | head -c 8192
+  ' "$1" "$2" "$3" "$5" >"$T/got" 2>"$T/err"
+  rc=$?
+  if shaped "$shape" "$T/got"; then
+    echo "@result reached the front answered ($shape) inside the tunnel: $(printable 120 <"$T/got")"
+  else
+    echo "@result blocked no $shape answer inside the tunnel to $3 (exit $rc$( [ -s "$T/err" ] && printf ': %s' "$(printable 120 <"$T/err")"); $(wc -c <"$T/got") bytes)"
+  fi
+}

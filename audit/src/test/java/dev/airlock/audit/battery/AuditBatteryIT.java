@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +55,7 @@ class AuditBatteryIT {
                   allow:
                     - git.demo.test:9418
                     - host: registry.demo.test
-                      ports: [80]
+                      ports: [80, 8000]
                     - missing.demo.test
                 """);
         Files.writeString(dir.resolve("org.yaml"), """
@@ -88,6 +89,12 @@ class AuditBatteryIT {
         return run;
     }
 
+    /** Requests the demo registry (a shared front) logged with the production name as their Host. */
+    private static long productionHostsAtTheFront() throws IOException {
+        return world.serviceEvents().stream().filter(l -> l.contains("\"registry\"") && l.contains("host=api.payments.prod.demo.test"))
+                .count();
+    }
+
     private static Map<String, ProbeResult> byId(BatteryRun run) {
         return run.results().stream().collect(Collectors.toMap(ProbeResult::id, r -> r));
     }
@@ -97,6 +104,7 @@ class AuditBatteryIT {
         // Positive control for the world itself: from the host, the production webhook answers.
         assertThat(host("curl", "-sS", "-m", "5", "--noproxy", "*", "http://198.18.0.12/")).isNotBlank();
 
+        long productionHostsBefore = productionHostsAtTheFront();
         BatteryRun run = audit(state, p -> {
         });
 
@@ -113,6 +121,16 @@ class AuditBatteryIT {
         assertThat(webhook.status()).isEqualTo(Status.PASS);
         assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
         assertThat(r.get("production:198.18.0.12:80:transparent").records()).anySatisfy(e -> assertThat(e.decision()).isEqualTo("deny"));
+        // Fronting (issue 15): the registry is a shared front that answers any Host, kept alive.
+        for (String id : List.of("fronting:connect-http:registry.demo.test:80", "fronting:keep-alive:registry.demo.test:80",
+                "fronting:other-port-http:registry.demo.test:8000")) {
+            assertThat(r.get(id).status()).as(id + ": " + r.get(id).observed()).isEqualTo(Status.PASS);
+            assertThat(r.get(id).control()).as(id).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
+            assertThat(r.get(id).records()).as(id).anySatisfy(e -> assertThat(e.reason()).isEqualTo("host-mismatch"));
+        }
+        // Judged from the front's side: the production Host arrived exactly once per control (from the
+        // host, without Airlock), never from the sandbox.
+        assertThat(productionHostsAtTheFront() - productionHostsBefore).as("one per control").isEqualTo(3);
         ProbeResult hostService = r.get("host-service:listener");
         assertThat(hostService.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
         assertThat(r.get("tampering:nft-flush").status()).isEqualTo(Status.PASS);

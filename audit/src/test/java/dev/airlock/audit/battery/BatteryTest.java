@@ -48,7 +48,7 @@ class BatteryTest {
         ProjectPolicy project = PolicyFiles.loadProject(policy);
         OrgPolicy o = PolicyFiles.loadOrg(org);
         Map<String, List<String>> dns = Map.of("api.acme.com", List.of("198.18.9.1", "198.18.9.2"), "db.prod.acme.internal",
-                List.of("198.18.9.3"));
+                List.of("198.18.9.3"), "github.com", List.of("198.18.9.7"));
         context = new BatteryContext(project, o, AuditRunner.allowRules(project, o), List.of("db.prod.acme.internal", "github.com"),
                 n -> dns.getOrDefault(n, List.of()), "100.96.0.1", "100.96.0.2", "100.96.0.5", "100.96.0.6", 40000, 40001, 3128,
                 new LocalTarget.Tcp("100.96.0.1", 41000, "M"), new LocalTarget.Tcp("127.0.0.1", 41001, "M"),

@@ -164,7 +164,9 @@ final class Measurements {
                 LongList status = new LongList();
                 LongList echo = new LongList();
                 byte[] scratch = new byte[8192];
-                byte[] one = {42};
+                // Not a token character: a lone '*' could start an HTTP request line, which the
+                // gateway's protocol gate holds until the line ends (docs/policy.md).
+                byte[] one = {1};
                 long[] leftover = new long[1];
                 while (true) {
                     long t0 = System.nanoTime();

@@ -46,8 +46,8 @@ import java.util.Optional;
  * <p>Accepted as sent, for the policy to judge: upper case and a trailing dot in {@code Host}, IP
  * literals, and any port; the caller canonicalises the host, checks the port against the one the
  * client dialled, and bounds how long it waits while the answer is {@code NeedMore} (slowloris).
- * Only the first request is read here; later requests on a kept-alive connection need the same
- * checks, found by the body framing that this class has made unambiguous.
+ * This class reads one head; {@link HttpRequestStream} finds every later head on a kept-alive or
+ * pipelined connection by the body framing that this class has made unambiguous.
  */
 public final class HttpHeadPeek {
 
@@ -89,9 +89,20 @@ public final class HttpHeadPeek {
      *                        {@code authority}; empty for origin-form and {@code *}
      * @param headLength      bytes of the head, the final CRLF CRLF included; a body or the next
      *                        request starts there
+     * @param contentLength   the body's length from {@code Content-Length}, or -1 when there is none
+     * @param chunked         the body is {@code Transfer-Encoding: chunked} (never together with a
+     *                        {@code Content-Length}); with neither, the request has no body
+     * @param upgrade         the {@code Upgrade} header's value, when the request asks to switch protocols
      */
     public record Request(String method, String target, String version, String hostHeader, Authority authority,
-                          Optional<Authority> targetAuthority, int headLength) implements Result {
+                          Optional<Authority> targetAuthority, int headLength, long contentLength, boolean chunked,
+                          Optional<String> upgrade) implements Result {
+
+        /** A head without a body and without an upgrade, as most requests are. */
+        public Request(String method, String target, String version, String hostHeader, Authority authority,
+                Optional<Authority> targetAuthority, int headLength) {
+            this(method, target, version, hostHeader, authority, targetAuthority, headLength, -1, false, Optional.empty());
+        }
     }
 
     private static final NeedMore NEED_MORE = new NeedMore();
@@ -164,7 +175,9 @@ public final class HttpHeadPeek {
         private String hostHeader;
         private Authority authority;
         private boolean contentLength;
+        private long contentLengthValue = -1;
         private boolean transferEncoding;
+        private String upgrade;
 
         /** RFC 9112 §3: method SP request-target SP HTTP-version, single spaces. */
         String requestLine(String line) {
@@ -265,6 +278,7 @@ public final class HttpHeadPeek {
                     if (value.isEmpty() || value.length() > MAX_CONTENT_LENGTH_DIGITS || !allDigits(value)) {
                         return "Content-Length \"" + Printable.escape(value) + "\" is not a plain decimal number";
                     }
+                    contentLengthValue = Long.parseLong(value);
                     return null;
                 }
                 case "transfer-encoding" -> {
@@ -275,6 +289,13 @@ public final class HttpHeadPeek {
                     if (!value.equalsIgnoreCase("chunked")) {
                         return "Transfer-Encoding \"" + Printable.escape(value) + "\"; only chunked is accepted";
                     }
+                    return null;
+                }
+                case "upgrade" -> {
+                    if (upgrade != null) {
+                        return "more than one Upgrade header";
+                    }
+                    upgrade = value;
                     return null;
                 }
                 default -> {
@@ -316,7 +337,7 @@ public final class HttpHeadPeek {
                 return new Malformed("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)");
             }
             return new Request(method, target, version, hostHeader, authority, Optional.ofNullable(targetAuthority),
-                    headLength);
+                    headLength, contentLengthValue, transferEncoding, Optional.ofNullable(upgrade));
         }
     }
 

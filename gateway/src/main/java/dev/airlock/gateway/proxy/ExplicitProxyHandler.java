@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The explicit HTTP/1.1 forward proxy for one client connection: CONNECT tunnels and absolute-form
  * plain HTTP. Every request is authorised on its own, keep-alive or not; the URI and {@code Host}
- * must agree; hop-by-hop and {@code Proxy-*} headers are stripped; an upstream connection serves
+ * must agree; a CONNECT tunnel's bytes pass the {@link ProtocolGate}, so a ClientHello or HTTP
+ * request inside it must name the CONNECT host; hop-by-hop and {@code Proxy-*} headers are stripped; an upstream connection serves
  * one request and is never reused, so never across hosts. Reads happen one at a time (AUTO_READ
  * is off): the next request is read only after the previous response was written.
  */
@@ -173,18 +174,26 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                     closeBoth(ctx);
                     return;
                 }
+                // Bytes sent right after the CONNECT head go through the protocol gate like the rest.
+                ByteBuf first = ctx.alloc().buffer();
                 for (HttpContent c : pending) {
-                    if (c.content().isReadable()) {
-                        up.addAndGet(c.content().readableBytes());
-                        upstream.write(c.content().retain());
-                    }
+                    first.writeBytes(c.content());
                     c.release();
                 }
                 pending.clear();
-                upstream.flush();
+                Channel client = ctx.channel();
+                Channel server = upstream;
+                String who = client(ctx);
                 ctx.pipeline().remove(this);
                 ConnectionAuthorizer.Tunnel t = tunnel;
-                Relay.pair(ctx.channel(), upstream, up, down, () -> t.close(up.get(), down.get()));
+                Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()));
+                client.pipeline().addBefore("relay", "gate", new ProtocolGate(ProtocolGate.Authorised.of(authority.host(),
+                        authority.port()), server, limits, first, (reason, detail) -> {
+                            authorizer.deny(sandbox, AuditEvent.Via.EXPLICIT, who, Decision.denied(reason,
+                                    Printable.escape(authority.host()), authority.port(), detail));
+                            TransparentHandler.resetChannel(client);
+                            server.close();
+                        }));
             });
         });
     }

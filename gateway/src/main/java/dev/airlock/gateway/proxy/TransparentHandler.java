@@ -24,13 +24,21 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One connection the kernel redirected to the gateway (TPROXY): its local address is where the
  * sandbox tried to go. The name is the one this sandbox resolved to that (synthetic) address
- * through Airlock's DNS; an address it never resolved is an IP-literal request. On TLS ports the
- * ClientHello's SNI must name exactly that name; on HTTP ports the Host header must. Any TCP
- * protocol works to an allowed name:port. Denials reset the connection: raw TCP has no error page.
+ * through Airlock's DNS; an address it never resolved is an IP-literal request. On the ports that
+ * {@link Ports} says require TLS, the ClientHello is read before anything is dialled and its SNI
+ * must name exactly that name; on the ports that require HTTP, the first request's Host must. On
+ * every port, and for every later request, the {@link ProtocolGate} then reads the client's bytes
+ * as they flow: a ClientHello or HTTP request on any port must name the authorised host too. Any
+ * other TCP protocol works to an allowed name:port, and the origin may speak first. Denials reset
+ * the connection: raw TCP has no error page.
  */
 final class TransparentHandler extends ChannelInboundHandlerAdapter {
 
-    /** Which ports carry TLS and which plain HTTP, for the peek. Others are relayed untouched. */
+    /**
+     * Which ports must carry TLS and which plain HTTP: there the first bytes are read before
+     * anything is dialled, and other bytes are refused. Every port, these included, then has the
+     * protocol gate, which recognises TLS and HTTP from the bytes themselves.
+     */
     record Ports(Set<Integer> tls, Set<Integer> http) {
         static final Ports DEFAULT = new Ports(Set.of(443, 8443), Set.of(80, 8080));
     }
@@ -160,13 +168,31 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
                         Channel upstream = (Channel) f.getNow();
                         AtomicLong up = new AtomicLong();
                         AtomicLong down = new AtomicLong();
-                        if (peeked != null && peeked.isReadable()) {
-                            up.addAndGet(peeked.readableBytes());
-                            upstream.writeAndFlush(peeked.retain());
+                        Channel clientChannel = ctx.channel();
+                        boolean helloChecked = ports.tls().contains(destination.getPort()) && peeked != null;
+                        ByteBuf first = peeked;
+                        peeked = null;
+                        if (helloChecked && first.isReadable()) {
+                            // The ClientHello was checked before dialling: TLS is relayed untouched from here.
+                            up.addAndGet(first.readableBytes());
+                            upstream.writeAndFlush(first);
+                            first = null;
+                        } else if (helloChecked) {
+                            first.release();
+                            first = null;
                         }
-                        release();
                         ctx.pipeline().remove(this);
-                        Relay.pair(ctx.channel(), upstream, up, down, () -> tunnel.close(up.get(), down.get()));
+                        Relay.pair(clientChannel, upstream, up, down, () -> tunnel.close(up.get(), down.get()));
+                        if (!helloChecked) {
+                            int port = destination.getPort();
+                            clientChannel.pipeline().addBefore("relay", "gate", new ProtocolGate(ProtocolGate.Authorised.of(name, port),
+                                    upstream, limits, first, (reason, detail) -> {
+                                        authorizer.deny(sandbox, AuditEvent.Via.TRANSPARENT, client,
+                                                Decision.denied(reason, name, port, detail));
+                                        resetChannel(clientChannel);
+                                        upstream.close();
+                                    }));
+                        }
                     });
                 }));
     }
@@ -182,9 +208,13 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
     /** A TCP reset: the client fails at once instead of waiting for a timeout. */
     private void reset(ChannelHandlerContext ctx) {
         release();
-        if (ctx.channel().isOpen()) {
-            ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
-            ctx.close();
+        resetChannel(ctx.channel());
+    }
+
+    static void resetChannel(Channel ch) {
+        if (ch.isOpen()) {
+            ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            ch.close();
         }
     }
 

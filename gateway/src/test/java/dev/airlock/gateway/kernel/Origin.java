@@ -26,7 +26,8 @@ import javax.net.ssl.SSLSocket;
  * The test's "internet": a separate JVM the test starts inside the origin namespace with
  * {@code ip netns exec}, serving on the origin addresses. JDK classes only.
  *
- * <p>Arguments, repeated: {@code echo ADDR:PORT}, {@code http ADDR:PORT NAME},
+ * <p>Arguments, repeated: {@code echo ADDR:PORT}, {@code http ADDR:PORT NAME}, {@code http-keepalive
+ * ADDR:PORT NAME} (answers every request on a connection, like a shared front),
  * {@code https ADDR:PORT NAME KEYSTORE.p12}, {@code udp ADDR:PORT}. The keystore password is
  * {@value #STORE_PASSWORD}.
  *
@@ -54,6 +55,10 @@ final class Origin {
                 case "http" -> {
                     String name = args[i++];
                     serve(new ServerSocket(at.getPort(), 50, at.getAddress()), at, (s, svc) -> http(s, svc, name));
+                }
+                case "http-keepalive" -> {
+                    String name = args[i++];
+                    serve(new ServerSocket(at.getPort(), 50, at.getAddress()), at, (s, svc) -> keepAlive(s, svc, name));
                 }
                 case "https" -> {
                     String name = args[i++];
@@ -135,6 +140,30 @@ final class Origin {
                 + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
         out.write(body);
         out.flush();
+    }
+
+    /** Answers each request on the connection, logging each Host, until the client closes. */
+    private static void keepAlive(Socket s, String svc, String name) throws IOException {
+        InputStream in = s.getInputStream();
+        OutputStream out = s.getOutputStream();
+        while (true) {
+            String head = head(in);
+            if (!head.endsWith("\r\n\r\n")) {
+                return;
+            }
+            String host = "-";
+            for (String line : head.split("\r\n")) {
+                if (line.toLowerCase(Locale.ROOT).startsWith("host:")) {
+                    host = line.substring(5).trim();
+                }
+            }
+            OUT.println("request " + svc + " " + host);
+            byte[] body = ("hello from " + name + "\n").getBytes(StandardCharsets.UTF_8);
+            out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.write(body);
+            out.flush();
+        }
     }
 
     private static void https(SSLSocket s, String svc, String name) throws IOException {

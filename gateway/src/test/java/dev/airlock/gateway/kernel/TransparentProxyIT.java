@@ -74,6 +74,8 @@ class TransparentProxyIT {
             network:
               allow:
                 - git.test
+                - host: git.test
+                  ports: [8080, 8000, 9443]
                 - ssh.test:22
                 - db.test:5432
             """;
@@ -93,6 +95,17 @@ class TransparentProxyIT {
             printf '%s\\n' "$3" >&3 || exit 11
             IFS= read -r -t 10 reply <&3 || exit 12
             printf '%s' "$reply"
+            """;
+    /**
+     * Two requests on one kept-alive connection, the second sent after the first was answered:
+     * prints every line read back. Exit 10: connect failed; 11: the second write failed.
+     */
+    private static final String TWO_REQUESTS = """
+            exec 3<>"/dev/tcp/$1/$2" || exit 10
+            printf 'GET /one HTTP/1.1\r\nHost: %s\r\n\r\n' "$3" >&3
+            while IFS= read -r -t 10 line <&3; do printf '%s\n' "$line"; case "$line" in hello*) break;; esac; done
+            printf 'GET /two HTTP/1.1\r\nHost: %s\r\n\r\n' "$4" >&3 || exit 11
+            while IFS= read -r -t 10 line <&3; do printf '%s\n' "$line"; case "$line" in hello*) break;; esac; done
             """;
     private static final String UDP_SEND = "printf '%s\\n' \"$3\" > \"/dev/udp/$1/$2\"";
 
@@ -124,6 +137,8 @@ class TransparentProxyIT {
                 "-cp", System.getProperty("java.class.path"), Origin.class.getName(),
                 "echo", SSH_HOST + ":22", "echo", SSH_HOST + ":5432", "echo", OTHER_HOST + ":22",
                 "https", GIT_HOST + ":443", "git.test", store.toString(), "http", GIT_HOST + ":80", "git.test",
+                "http-keepalive", GIT_HOST + ":8080", "git.test", "http-keepalive", GIT_HOST + ":8000", "git.test",
+                "https", GIT_HOST + ":9443", "git.test", store.toString(),
                 "udp", SSH_HOST + ":53", "udp", SSH_HOST + ":443");
         origins.await("ready"::equals, Duration.ofSeconds(60));
     }
@@ -321,6 +336,77 @@ class TransparentProxyIT {
                 .isEqualTo("host-mismatch");
         assertThat(curlHttp("git.test", git).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":80", before);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Issue 15 §1: bytes naming another host on an allowed connection (fronting, host switches).
+    // Judged from the origin's side: its log of Host and SNI never shows the other name.
+
+    @Test
+    void keepAlive_secondRequestNamingAnotherHost_isResetAndNeverReachesTheOrigin() {
+        String service = GIT_HOST + ":8080";
+        // Positive control: from the host, the same two requests on one connection are both answered.
+        Commands.Result direct = net.onHost(CLIENT, "bash", "-c", TWO_REQUESTS, "_", GIT_HOST, "8080", "git.test:8080", "evil.test:8080");
+        assertThat(direct.out().lines().filter(l -> l.startsWith("hello from")).count()).as(direct.toString()).isEqualTo(2);
+        origins.await(("request " + service + " evil.test:8080")::equals, AWAIT);
+        long before = origins.count(l -> l.startsWith("request " + service + " "));
+
+        Commands.Result r = net.inSandbox(CLIENT, "bash", "-c", TWO_REQUESTS, "_", synthetic("git.test"), "8080", "git.test:8080",
+                "evil.test:8080");
+
+        assertThat(r.out().lines().filter(l -> l.startsWith("hello from")).count()).as(r.toString()).isEqualTo(1);
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+            assertThat(e.reason()).isEqualTo("host-mismatch");
+            assertThat(e.name()).isEqualTo("git.test");
+            assertThat(e.port()).isEqualTo(8080);
+        });
+        origins.awaitCount(l -> l.startsWith("request " + service + " "), before + 1, AWAIT);
+        assertThat(origins.count(l -> l.startsWith("request " + service + " "))).as("only the first request arrived").isEqualTo(before + 1);
+        assertThat(origins.count(("request " + service + " evil.test:8080")::equals)).as("only the control's").isEqualTo(1);
+    }
+
+    @Test
+    void tlsOnAnotherAllowedPort_sniNamingAnotherHost_isResetAsSniMismatch() {
+        String service = GIT_HOST + ":9443";
+        String git = synthetic("git.test");
+        // Positive control: from the host, the origin completes a handshake for evil.test on that port.
+        Commands.Result direct = net.onHost(CLIENT, "curl", "-sS", "--max-time", "10", "--insecure", "--resolve",
+                "evil.test:9443:" + GIT_HOST, "https://evil.test:9443/");
+        assertThat(direct.out()).as(direct.toString()).isEqualTo("hello from git.test\n");
+        origins.await(("sni " + service + " evil.test")::equals, AWAIT);
+
+        Commands.Result denied = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--insecure", "--resolve",
+                "evil.test:9443:" + git, "https://evil.test:9443/");
+
+        assertThat(denied.ok()).as(denied.toString()).isFalse();
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("sni-mismatch");
+        // The sandbox's own name works on that port, and the origin never saw evil.test but from the control.
+        Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--cacert", caPem.toString(), "--resolve",
+                "git.test:9443:" + git, "https://git.test:9443/");
+        assertThat(allowed.out()).as(allowed.toString()).isEqualTo("hello from git.test\n");
+        origins.await(("sni " + service + " git.test")::equals, AWAIT);
+        assertThat(origins.count(("sni " + service + " evil.test")::equals)).isEqualTo(1);
+    }
+
+    @Test
+    void httpOnAnotherAllowedPort_hostNamingAnotherHost_isResetAsHostMismatch() {
+        String service = GIT_HOST + ":8000";
+        String git = synthetic("git.test");
+        Commands.Result direct = net.onHost(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", "evil.test:8000:" + GIT_HOST,
+                "http://evil.test:8000/");
+        assertThat(direct.out()).as(direct.toString()).isEqualTo("hello from git.test\n");
+        origins.await(("request " + service + " evil.test:8000")::equals, AWAIT);
+
+        Commands.Result denied = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", "evil.test:8000:" + git,
+                "http://evil.test:8000/");
+
+        assertThat(denied.ok()).as(denied.toString()).isFalse();
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("host-mismatch");
+        Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", "git.test:8000:" + git,
+                "http://git.test:8000/");
+        assertThat(allowed.out()).as(allowed.toString()).isEqualTo("hello from git.test\n");
+        origins.await(("request " + service + " git.test:8000")::equals, AWAIT);
+        assertThat(origins.count(("request " + service + " evil.test:8000")::equals)).isEqualTo(1);
     }
 
     @Test

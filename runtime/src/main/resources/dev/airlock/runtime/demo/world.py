@@ -9,10 +9,14 @@ def log(service, line):
     LOG.write(json.dumps({"service": service, "event": line}) + "\n")
 
 class Registry(http.server.SimpleHTTPRequestHandler):
+    # HTTP/1.1 keeps connections alive, like the shared fronts (CDNs, ingresses) a registry sits
+    # behind: it answers every request on a connection whatever its Host names, and logs the Host.
+    protocol_version = "HTTP/1.1"
     def __init__(self, *a, **k):
         super().__init__(*a, directory=REGISTRY_DIR, **k)
     def log_message(self, fmt, *args):
-        log("registry", fmt % args)
+        host = self.headers.get("Host", "-") if hasattr(self, "headers") and self.headers else "-"
+        log("registry", "host=" + host + " " + (fmt % args))
 
 class Payments(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -51,6 +55,7 @@ class ThreadedTcp(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 servers = [
     Threaded(("198.18.0.11", 80), Registry),
+    Threaded(("198.18.0.11", 8000), Registry),
     Threaded(("198.18.0.12", 80), Payments),
     Threaded(("169.254.169.254", 80), Metadata),
     ThreadedTcp(("198.18.0.13", 5432), Database),

@@ -1,0 +1,127 @@
+package dev.airlock.gateway.peek;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Tells from the first bytes a client sends, not from the port, whether a connection speaks a
+ * protocol that names its server: TLS (a handshake record header), HTTP/1 (a request line), or
+ * HTTP/2 with prior knowledge (its connection preface). Everything else is opaque: it names no
+ * server, and it is relayed as it is to the name and port that were authorised.
+ *
+ * <p>Design. The danger is calling opaque what an HTTP server would still read as a request: then
+ * its {@code Host} goes unchecked. So the rule leans to "HTTP" whenever a server might: any
+ * token followed by a space or tab is a request line until its end shows otherwise, because
+ * servers such as Go's accept any token as a method; a line that ends without {@code HTTP/} is
+ * opaque (no server takes it as an HTTP/1 request with headers). A leading CR or LF is HTTP too
+ * (RFC 9112 §2.2 lets servers skip empty lines before a request), and {@link HttpHeadPeek} refuses it.
+ * While the bytes so far could still be a request line, the answer is {@link NeedMore}: a raw
+ * protocol whose first message is a lone token with no line end waits for more bytes (the caller's
+ * time bound ends the wait). Pure, stateless, never throws, examines at most
+ * {@link HttpHeadPeek#MAX_HEAD_BYTES}; past that an undecided line is {@link TooLong}, which the
+ * caller refuses rather than relaying it unchecked.
+ */
+public final class FirstBytes {
+
+    /** RFC 9113 §3.4, the client connection preface of HTTP/2 with prior knowledge. */
+    public static final String HTTP2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    private FirstBytes() {
+    }
+
+    /** The closed set of answers; every one but {@link NeedMore} is final. */
+    public sealed interface Kind permits NeedMore, Tls, Http, Http2, Opaque, TooLong {
+    }
+
+    /** Not enough bytes to tell. */
+    public record NeedMore() implements Kind {
+    }
+
+    /** A TLS handshake record begins: {@link ClientHelloPeek} reads the rest. */
+    public record Tls() implements Kind {
+    }
+
+    /** An HTTP/1 request line (or something a server could take as one): {@link HttpHeadPeek} reads it. */
+    public record Http() implements Kind {
+    }
+
+    /** The HTTP/2 connection preface (prior knowledge, no TLS). */
+    public record Http2() implements Kind {
+    }
+
+    /** A protocol that names no server here; {@code why} says what the bytes were, for tests and logs. */
+    public record Opaque(String why) implements Kind {
+    }
+
+    /** A possible request line longer than the peek bound. */
+    public record TooLong() implements Kind {
+    }
+
+    private static final NeedMore NEED_MORE = new NeedMore();
+
+    /** Examines the bytes from the buffer's position to its limit without changing the buffer. */
+    public static Kind classify(ByteBuffer bytesSoFar) {
+        int base = bytesSoFar.position();
+        int avail = bytesSoFar.remaining();
+        if (avail == 0) {
+            return NEED_MORE;
+        }
+        int b0 = bytesSoFar.get(base) & 0xFF;
+        if (b0 == 0x16) {
+            return switch (ClientHelloPeek.parse(bytesSoFar)) {
+                case ClientHelloPeek.NotTls n -> new Opaque("0x16 but not a TLS record header: " + n.why());
+                case ClientHelloPeek.NeedMore m when avail < 3 -> NEED_MORE;
+                default -> new Tls();
+            };
+        }
+        if (b0 == '\r' || b0 == '\n') {
+            return new Http();
+        }
+        if (!isTchar(b0)) {
+            return new Opaque(String.format("first byte 0x%02x cannot start a request line", b0));
+        }
+        int limit = Math.min(avail, HttpHeadPeek.MAX_HEAD_BYTES);
+        int i = 1;
+        while (i < limit && isTchar(bytesSoFar.get(base + i) & 0xFF)) {
+            i++;
+        }
+        if (i == limit) {
+            return avail >= HttpHeadPeek.MAX_HEAD_BYTES ? new TooLong() : NEED_MORE;
+        }
+        int sep = bytesSoFar.get(base + i) & 0xFF;
+        if (sep != ' ' && sep != '\t') {
+            return new Opaque(String.format("a token followed by 0x%02x, not a request line", sep));
+        }
+        for (int j = i + 1; j < limit; j++) {
+            if ((bytesSoFar.get(base + j) & 0xFF) == '\n') {
+                return endOfLine(bytesSoFar, base, j, avail);
+            }
+        }
+        return avail >= HttpHeadPeek.MAX_HEAD_BYTES ? new TooLong() : NEED_MORE;
+    }
+
+    /** The first line is complete (its LF at {@code lf}); does it name an HTTP version? */
+    private static Kind endOfLine(ByteBuffer b, int base, int lf, int avail) {
+        String line = ascii(b, base, lf);
+        if (HTTP2_PREFACE.startsWith(line + "\n")) {
+            // Compare the whole preface when it is there; a prefix is enough to refuse it.
+            return new Http2();
+        }
+        if (line.toUpperCase(java.util.Locale.ROOT).contains("HTTP/")) {
+            return new Http();
+        }
+        return new Opaque("a first line that names no HTTP version");
+    }
+
+    private static String ascii(ByteBuffer b, int from, int to) {
+        char[] c = new char[to - from];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = (char) (b.get(from + i) & 0xFF);
+        }
+        return new String(c);
+    }
+
+    /** RFC 9110 §5.6.2 tchar. */
+    static boolean isTchar(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+}
