@@ -450,17 +450,12 @@ public final class AuditRunner {
         }
     }
 
+    /** The audit's work directory, which its sandboxes wrote: removed without following what they planted. */
     private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // a temp file left behind is harmless; the sandbox is gone
-                }
-            });
+        try {
+            dev.airlock.sandbox.LinkSafeFiles.deleteTree(root);
         } catch (IOException e) {
-            // nothing to delete
+            System.err.println("airlock audit: could not remove " + root + ": " + e.getMessage());
         }
     }
 }
