@@ -147,6 +147,8 @@ public final class HostControls implements AutoCloseable {
             case LocalTarget.Tcp t -> tcp(t);
             case LocalTarget.Udp u -> udp(u);
             case LocalTarget.File f -> file(f);
+            case LocalTarget.InWorkspace w -> new ControlResult("a target in the audit's workspace", false,
+                    "checked by WorkspaceTargets, which knows the workspace; not here");
         };
     }
 
