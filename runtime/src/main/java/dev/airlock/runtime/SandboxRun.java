@@ -185,7 +185,7 @@ public final class SandboxRun {
 
     /**
      * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
-     * out), and the policy, organisation policy and hosts file this run loaded when they lie in the
+     * out, or this is a template's setup), and the policy, organisation policy and hosts file this run loaded when they lie in the
      * workspace (said once on stderr for the policy), so that the sandbox cannot edit what the next
      * run loads.
      */
@@ -202,7 +202,9 @@ public final class SandboxRun {
         } catch (IOException e) {
             // the launcher says what is wrong with the workspace
         }
-        return new WorkspaceProtection(!project.writableGitConfig(), files);
+        // A template's setup (Phase.SETUP) may write git's metadata (git submodule update --init): nobody
+        // runs git on the host in a template tree; root only in the mirror, catch-up inside a sandbox.
+        return new WorkspaceProtection(!project.writableGitConfig() && o.phase() != Phase.SETUP, files);
     }
 
     private void writeEvents(LinkSafeFiles.Directory dir, Path file, List<AuditEvent> events) {

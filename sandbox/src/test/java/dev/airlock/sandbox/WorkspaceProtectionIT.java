@@ -45,7 +45,10 @@ class WorkspaceProtectionIT {
     @BeforeAll
     static void setUp() throws Exception {
         KernelSupport.requireRoot("nsenter", "ip", "nft", "git");
-        launcher = SandboxLauncher.system(tmp.resolve("state"));
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path state = Files.createDirectories(tmp.resolve("state"));
+        Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        launcher = SandboxLauncher.system(state);
         layout = KernelOps.system().cgroups();
     }
 
@@ -96,6 +99,39 @@ class WorkspaceProtectionIT {
         assertThat(r.out()).as(r.toString()).contains("hook written", "fsmonitor set", "git moved");
         assertThat(ws.resolve(".git-moved/hooks/post-checkout")).content().contains("echo pwned");
         assertThat(ws.resolve(".git-moved/config")).content().contains("fsmonitor = touch /tmp/pwned");
+    }
+
+    /** A template tree with a repository, laid out as TemplateManager does (templates/<project>/ root's, 0700). */
+    private static Path templateRepository(String name) throws Exception {
+        Path mine = Files.createDirectories(tmp.resolve("state/templates/it"));
+        for (Path d : List.of(mine.getParent(), mine)) {
+            Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        }
+        Path tree = Files.createDirectories(mine.resolve(name).resolve("tree"));
+        admin("git", "init", "-q", tree.toString());
+        LinkSafeFiles.chownTree(tree, USER.uid(), USER.gid());
+        return tree;
+    }
+
+    @Test
+    void claim_pooledOverlay_gitHooksAndConfigReadOnly_withTheOptOutWritable() throws Exception {
+        Path tree = templateRepository("t-protected");
+        String config = Files.readString(tree.resolve(".git/config"));
+        PreparedSandbox p = launcher.prepare(SandboxSpec.overTemplate("it", tree, RES, PORTS).withProtection(WorkspaceProtection.DEFAULT));
+        KernelSupport.Result r = inSandbox(launcher, p, SCRIPT, ATTACK + "ls .git/hooks/post-checkout; git config core.fsmonitor; true");
+        assertThat(r.out()).as(r.toString()).doesNotContain("hook written", "fsmonitor set", "git moved", "touch /tmp/pwned");
+        Path upper = Overlays.upper(tmp.resolve("state").toRealPath(), p.id());
+        assertThat(upper.resolve(".git/hooks/post-checkout")).doesNotExist();
+        assertThat(tree.resolve(".git/config")).hasContent(config.strip());
+
+        // Positive control: the same overlay without the protection takes the hook and the setting.
+        Path control = templateRepository("t-control");
+        PreparedSandbox c = launcher.prepare(SandboxSpec.overTemplate("it", control, RES, PORTS)
+                .withProtection(new WorkspaceProtection(false, List.of())));
+        KernelSupport.Result cr = inSandbox(launcher, c, SCRIPT, ATTACK);
+        assertThat(cr.out()).as(cr.toString()).contains("hook written", "fsmonitor set", "git moved");
+        assertThat(Overlays.upper(tmp.resolve("state").toRealPath(), c.id()).resolve(".git-moved/hooks/post-checkout")).exists();
+        assertThat(control.resolve(".git/hooks/post-checkout")).as("the template itself never changes").doesNotExist();
     }
 
     @Test

@@ -310,9 +310,6 @@ public final class Battery {
                 "refused: .git/config is read-only in the sandbox",
                 "fails git -C /workspace config core.fsmonitor 'touch /tmp/fsmonitor-ran'",
                 Optional.of(new LocalTarget.WritableDir(".git")));
-        add("files", "files:git-dir-swap", "mv /workspace/.git (to put a repository of its own in its place)", Expect.COMMAND_FAILS,
-                "refused: .git is a mount point in the sandbox", "fails mv /workspace/.git /workspace/.git-moved",
-                Optional.of(new LocalTarget.WritableDir(".git")));
         String file = WorkspaceTargets.OUT + "/events.jsonl";
         String control = WorkspaceTargets.OUT + "/control.jsonl";
         String canaries = "../../" + WorkspaceTargets.CANARIES + "/";

@@ -132,7 +132,7 @@ class AuditBatteryIT {
 
     /** The probes of what a sandbox leaves for the host (issue 15 §3, §4). */
     private static final java.util.List<String> WORKSPACE_PROBES = java.util.List.of("files:git-hook", "files:git-config",
-            "files:git-dir-swap", "files:planted-link");
+            "files:planted-link");
 
     @Test
     void audit_gitProtectionOffAndRootWritingThroughLinks_failsTheWorkspaceProbes(@TempDir Path state) throws Exception {

@@ -64,7 +64,7 @@ class BatteryTest {
     void plan_whatTheSandboxLeavesForTheHost_gitAndAPlantedLink_eachWithAControlInTheWorkspace() {
         List<Probe> all = Battery.plan(context, Battery.Scope.FULL);
         List<String> ids = all.stream().map(Probe::id).toList();
-        List<String> block = List.of("files:git-hook", "files:git-config", "files:git-dir-swap", "files:planted-link");
+        List<String> block = List.of("files:git-hook", "files:git-config", "files:planted-link");
         int first = ids.indexOf(block.get(0));
         assertThat(first).isNotNegative();
         assertThat(ids.subList(first, first + block.size())).as("one contiguous block").isEqualTo(block);
