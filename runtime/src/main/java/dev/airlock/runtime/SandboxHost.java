@@ -16,6 +16,7 @@ import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -98,12 +99,24 @@ public final class SandboxHost implements AutoCloseable {
      * {@code engine} at the gateway, and starts its init. On failure nothing is left.
      */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace) throws SandboxException {
-        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports));
+        return prepare(project, engine, resources, workspace, WorkspaceProtection.DEFAULT);
+    }
+
+    /** As {@link #prepare}, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection)
+            throws SandboxException {
+        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection));
     }
 
     /** As {@link #prepare}, with a copy-on-write workspace over the template tree {@code template}. */
     public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template) throws SandboxException {
-        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports));
+        return prepareOver(project, engine, resources, template, WorkspaceProtection.DEFAULT);
+    }
+
+    /** As {@link #prepareOver}, with {@code protection} (the overlay's .git/hooks and .git/config read-only by default). */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection)
+            throws SandboxException {
+        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection));
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
@@ -130,11 +143,12 @@ public final class SandboxHost implements AutoCloseable {
                 ProcessBuilder.Redirect.PIPE);
     }
 
-    /** What every command in a member sees: the explicit proxy, the sandbox's identity, then the caller's. */
+    /**
+     * What every command in a member sees: the explicit proxy, the loopback exemption (NO_PROXY,
+     * merged with the caller's), the sandbox's identity, then the caller's.
+     */
     public static Map<String, String> environment(Member m, Map<String, String> env) {
-        Map<String, String> all = SandboxSession.environment(m.sandbox(), m.project());
-        all.putAll(env);
-        return all;
+        return SandboxSession.withCaller(SandboxSession.environment(m.sandbox(), m.project()), env);
     }
 
     /** Unregisters the member and removes every kernel object it had. Never throws. */

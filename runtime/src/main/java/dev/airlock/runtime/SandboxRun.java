@@ -12,9 +12,11 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.LinkSafeFiles;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
@@ -124,10 +126,25 @@ public final class SandboxRun {
 
     private int runIn(Options o, Path workspace, ProjectPolicy project, PolicyEngine engine, Resolver resolver,
             SandboxLauncher launcher) throws IOException, InterruptedException, SandboxException {
+        // The --events file's directory is opened now, before the sandbox exists: the file is
+        // written through this descriptor afterwards, so a link the sandbox plants on the path
+        // (the file, or a directory above it) is never followed by root.
+        LinkSafeFiles.Directory eventsDir = null;
+        if (o.events().isPresent()) {
+            Path parent = o.events().get().toAbsolutePath().normalize().getParent();
+            try {
+                eventsDir = LinkSafeFiles.openDirectory(parent);
+            } catch (IOException e) {
+                err.println("airlock: cannot open the directory of --events " + o.events().get() + ": " + e.getMessage()
+                        + ". Fix: create the directory, or name a file in an existing one.");
+                return AIRLOCK_ERROR;
+            }
+        }
+        WorkspaceProtection protection = protection(o, project, workspace);
         SandboxSession session = null;
         Process process = null;
         try {
-            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace);
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection);
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
@@ -160,15 +177,40 @@ public final class SandboxRun {
                 mine = session.events();
             }
             err.print(BlockedSummary.render(BlockedSummary.of(mine)));
-            if (o.events().isPresent()) {
-                writeEvents(o.events().get(), mine);
+            if (eventsDir != null) {
+                writeEvents(eventsDir, o.events().get(), mine);
             }
         }
     }
 
-    private void writeEvents(Path file, List<AuditEvent> events) {
+    /**
+     * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
+     * out, or this is a template's setup), and the policy, organisation policy and hosts file this run loaded when they lie in the
+     * workspace (said once on stderr for the policy), so that the sandbox cannot edit what the next
+     * run loads.
+     */
+    private WorkspaceProtection protection(Options o, ProjectPolicy project, Path workspace) {
+        List<Path> files = new ArrayList<>();
+        files.add(o.policy());
+        o.org().ifPresent(files::add);
+        o.hosts().ifPresent(files::add);
+        try {
+            Path ws = workspace.toRealPath();
+            if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {
+                err.println("airlock: the policy " + o.policy() + " is inside the workspace; it is read-only in the sandbox.");
+            }
+        } catch (IOException e) {
+            // the launcher says what is wrong with the workspace
+        }
+        // A template's setup (Phase.SETUP) may write git's metadata (git submodule update --init): nobody
+        // runs git on the host in a template tree; root only in the mirror, catch-up inside a sandbox.
+        return new WorkspaceProtection(!project.writableGitConfig() && o.phase() != Phase.SETUP, files);
+    }
+
+    private void writeEvents(LinkSafeFiles.Directory dir, Path file, List<AuditEvent> events) {
         ObjectMapper json = new ObjectMapper();
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (Writer w = new java.io.OutputStreamWriter(bytes, StandardCharsets.UTF_8)) {
             for (AuditEvent e : events) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("event", e.event().code);
@@ -188,6 +230,12 @@ public final class SandboxRun {
                 w.write(json.writeValueAsString(m));
                 w.write('\n');
             }
+        } catch (IOException e) {
+            err.println("airlock: could not write --events " + file + ": " + e.getMessage());
+            return;
+        }
+        try (dir) {
+            dir.replace(file.getFileName().toString(), bytes.toByteArray());
         } catch (IOException e) {
             err.println("airlock: could not write --events " + file + ": " + e.getMessage());
         }

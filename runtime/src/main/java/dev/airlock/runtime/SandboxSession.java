@@ -17,6 +17,7 @@ import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
+import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -69,6 +70,13 @@ public final class SandboxSession implements AutoCloseable {
      */
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace) throws IOException, SandboxException, InterruptedException {
+        return open(launcher, auditLog, project, engine, resolver, workspace,
+                new WorkspaceProtection(!project.writableGitConfig(), List.of()));
+    }
+
+    /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
+    public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
+            Resolver resolver, Path workspace, WorkspaceProtection protection) throws IOException, SandboxException, InterruptedException {
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         SandboxRegistry registry = new SandboxRegistry();
         Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
@@ -84,7 +92,7 @@ public final class SandboxSession implements AutoCloseable {
             dns.start();
             ProjectPolicy.Resources r = project.resources();
             prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
-                    new GatewayPorts(transparentPort, dns.udpPort())));
+                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection));
             registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
                     engine);
             return new SandboxSession(launcher, events, gateway, dns, transparentPort, prepared, project);
@@ -120,16 +128,52 @@ public final class SandboxSession implements AutoCloseable {
         return environment(sandbox, project.project());
     }
 
-    /** The proxies (the explicit proxy on the sandbox's gateway address) and the identity of sandbox {@code s} of {@code project}. */
+    /**
+     * What {@code NO_PROXY} and {@code no_proxy} always cover: the sandbox's own loopback, so that a
+     * server the agent starts inside the sandbox answers there instead of going to the gateway
+     * (which denies loopback). {@code 127.0.0.1} besides the CIDR: clients that match no_proxy by
+     * name or suffix only (curl before 7.86, wget) still skip the proxy for it.
+     */
+    static final List<String> LOOPBACK_NO_PROXY = List.of("localhost", "127.0.0.1", "127.0.0.0/8", "::1");
+
+    /**
+     * The proxies (the explicit proxy on the sandbox's gateway address), the loopback exemption
+     * ({@link #LOOPBACK_NO_PROXY}) and the identity of sandbox {@code s} of {@code project}.
+     */
     static Map<String, String> environment(PreparedSandbox s, String project) {
         Map<String, String> env = new LinkedHashMap<>();
         String proxy = "http://" + s.hostAddress() + ":" + EXPLICIT_PORT;
         for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
             env.put(k, proxy);
         }
+        String noProxy = String.join(",", LOOPBACK_NO_PROXY);
+        env.put("NO_PROXY", noProxy);
+        env.put("no_proxy", noProxy);
         env.put("AIRLOCK_SANDBOX", s.id());
         env.put("AIRLOCK_PROJECT", project);
         return env;
+    }
+
+    /**
+     * The sandbox's environment with the caller's over it, except that the caller's
+     * {@code NO_PROXY}/{@code no_proxy} is merged with (never replaces) the loopback exemption.
+     */
+    static Map<String, String> withCaller(Map<String, String> sandbox, Map<String, String> caller) {
+        Map<String, String> all = new LinkedHashMap<>(sandbox);
+        all.putAll(caller);
+        for (String k : List.of("NO_PROXY", "no_proxy")) {
+            java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+            for (String v : List.of(caller.getOrDefault(k, ""), sandbox.getOrDefault(k, ""))) {
+                for (String e : v.split(",")) {
+                    if (!e.isBlank()) {
+                        entries.add(e.strip());
+                    }
+                }
+            }
+            entries.addAll(LOOPBACK_NO_PROXY);
+            all.put(k, String.join(",", entries));
+        }
+        return all;
     }
 
     /** Starts {@code command} in the sandbox as its user, with stdin, stdout and stderr as pipes. */
@@ -140,8 +184,7 @@ public final class SandboxSession implements AutoCloseable {
     /** Starts {@code command} in the sandbox as its user with the given stdio. */
     public Process start(List<String> command, Map<String, String> extraEnv, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out,
             ProcessBuilder.Redirect err) throws SandboxException {
-        Map<String, String> env = environment();
-        env.putAll(extraEnv);
+        Map<String, String> env = withCaller(environment(), extraEnv);
         Process p = launcher.claim(sandbox, command, env, in, out, err);
         processes.add(p);
         return p;

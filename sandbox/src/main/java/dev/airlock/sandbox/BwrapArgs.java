@@ -52,6 +52,15 @@ final class BwrapArgs {
      */
     static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, boolean newSession,
             Map<String, String> env) {
+        return build(user, workspace, etcDir, etcGenerated, newSession, env, List.of());
+    }
+
+    /**
+     * As above, with {@code workspaceMounts} ({@link WorkspaceMounts}: what of the workspace stays
+     * read-only) right after the workspace's bind, so that they lie over it.
+     */
+    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, boolean newSession,
+            Map<String, String> env, List<String> workspaceMounts) {
         List<String> a = new ArrayList<>(List.of(
                 "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent"));
@@ -86,8 +95,9 @@ final class BwrapArgs {
             }
         }
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                "--bind", workspace.toString(), WORKSPACE, "--chdir", WORKSPACE,
-                "--remount-ro", "/"));
+                "--bind", workspace.toString(), WORKSPACE));
+        a.addAll(workspaceMounts);
+        a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
         return List.copyOf(a);
     }
 
@@ -121,6 +131,7 @@ final class BwrapArgs {
      */
     static void check(List<String> args, int uid, int gid, Path etcDir) throws SandboxException {
         List<String> options = new ArrayList<>();
+        String workspace = null;
         int i = 0;
         while (i < args.size()) {
             String opt = args.get(i);
@@ -138,10 +149,23 @@ final class BwrapArgs {
                 case "--gid" -> require(operands.get(0).equals(Integer.toString(gid)) && gid > 0, "--gid must be " + gid + " and not 0");
                 case "--proc" -> require(operands.get(0).equals("/proc"), "--proc only at /proc");
                 case "--dev" -> require(operands.get(0).equals("/dev"), "--dev only at /dev");
-                case "--bind" -> require(operands.get(1).equals(WORKSPACE), "the only read-write bind is " + WORKSPACE);
-                case "--ro-bind", "--ro-bind-try" -> require(readOnlySource(operands.get(0), operands.get(1), etcDir),
-                        "read-only binds are the system directories, allowlisted /etc entries and the sandbox's generated /etc;"
-                                + " not " + operands.get(0) + " at " + operands.get(1));
+                case "--bind" -> {
+                    if (operands.get(1).equals(WORKSPACE)) {
+                        require(workspace == null, "one workspace");
+                        workspace = operands.get(0);
+                    } else {
+                        // The one other read-write bind: .git over itself, which pins it (WorkspaceMounts).
+                        require(workspace != null && operands.get(1).equals(WORKSPACE + "/.git")
+                                && operands.get(0).equals(workspace + "/.git") && noLinkBelow(workspace, ".git"),
+                                "the read-write binds are " + WORKSPACE + " and its own .git over itself; not " + operands.get(0) + " at "
+                                        + operands.get(1));
+                    }
+                }
+                case "--ro-bind", "--ro-bind-try" -> require(readOnlySource(operands.get(0), operands.get(1), etcDir)
+                        || (opt.equals("--ro-bind") && insideWorkspace(workspace, operands.get(0), operands.get(1), etcDir)),
+                        "read-only binds are the system directories, allowlisted /etc entries, the sandbox's generated /etc and"
+                                + " parts of the workspace over themselves (after the workspace); not " + operands.get(0) + " at "
+                                + operands.get(1));
                 case "--symlink" -> require(SYSTEM_DIRS.contains(operands.get(1)), "symlinks are only recreated for " + SYSTEM_DIRS);
                 case "--dir" -> require(operands.get(0).equals("/etc"), "--dir only for /etc");
                 case "--tmpfs" -> require(operands.get(0).equals("/tmp"), "--tmpfs only at /tmp");
@@ -159,7 +183,7 @@ final class BwrapArgs {
         }
         require(options.contains("--cap-drop") && options.contains("--uid") && options.contains("--gid"),
                 "bubblewrap needs --cap-drop ALL, --uid and --gid");
-        require(Collections.frequency(options, "--bind") == 1, "exactly one read-write bind, the workspace");
+        require(workspace != null && Collections.frequency(options, "--bind") <= 2, "one read-write bind of the workspace (and its .git)");
         // The root is made read-only last: anything after it could still mount over the sandbox.
         require(options.get(options.size() - 1).equals("--remount-ro") && args.get(args.size() - 1).equals("/"),
                 "the last option must be --remount-ro /");
@@ -175,6 +199,40 @@ final class BwrapArgs {
         }
         Path p = Path.of(source);
         return p.isAbsolute() && p.normalize().equals(p) && etcDir.equals(p.getParent()) && dest.equals("/etc/" + p.getFileName());
+    }
+
+    /**
+     * A read-only bind over a part of the workspace, after the workspace's own bind: the same part
+     * of the host's workspace (reached without a link below the workspace, which bubblewrap would
+     * follow as the sandbox user) or one of the sandbox's empty placeholders.
+     */
+    private static boolean insideWorkspace(String workspace, String source, String dest, Path etcDir) {
+        if (workspace == null || !dest.startsWith(WORKSPACE + "/")) {
+            return false;
+        }
+        String rel = dest.substring(WORKSPACE.length() + 1);
+        Path r = Path.of(rel);
+        if (rel.isEmpty() || r.isAbsolute() || !r.normalize().equals(r) || r.startsWith("..")) {
+            return false;
+        }
+        Path placeholders = etcDir.getParent();
+        if (source.equals(placeholders.resolve(WorkspaceMounts.EMPTY_DIR).toString())
+                || source.equals(placeholders.resolve(WorkspaceMounts.EMPTY_FILE).toString())) {
+            return true;
+        }
+        return source.equals(workspace + "/" + rel) && noLinkBelow(workspace, rel);
+    }
+
+    /** No component of {@code rel} below {@code workspace} is a symbolic link (checked with lstat). */
+    private static boolean noLinkBelow(String workspace, String rel) {
+        Path p = Path.of(workspace);
+        for (Path c : Path.of(rel)) {
+            p = p.resolve(c);
+            if (Files.isSymbolicLink(p)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void require(boolean ok, String why) throws SandboxException {

@@ -61,6 +61,8 @@ public final class SandboxLauncher implements AutoCloseable {
     /** Prepared by this launcher and not yet destroyed, by id. */
     private final Map<String, SandboxRecord> live = new ConcurrentHashMap<>();
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+    /** What of each sandbox's workspace stays read-only inside it, by id. */
+    private final Map<String, WorkspaceProtection> protections = new ConcurrentHashMap<>();
     /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
     private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
     private final Thread hook = new Thread(this::destroyAll, "airlock-sandbox-cleanup");
@@ -208,6 +210,7 @@ public final class SandboxLauncher implements AutoCloseable {
             return r;
         });
         live.put(record.id(), record);
+        protections.put(record.id(), spec.protection());
         try {
             Network n = network(record, spec.gateway());
             ops.execute(n.create());
@@ -451,6 +454,21 @@ public final class SandboxLauncher implements AutoCloseable {
         for (Map.Entry<String, String> f : EtcFiles.generated(user, r.hostAddress()).entrySet()) {
             Registry.writeAtomically(etc.resolve(f.getKey()), f.getValue(), PosixFilePermissions.fromString("rw-r--r--"));
         }
+        // The read-only placeholders for a missing .git/hooks or .git/config (WorkspaceMounts).
+        try {
+            Path dir = r.runFiles().resolve(WorkspaceMounts.EMPTY_DIR);
+            Path file = r.runFiles().resolve(WorkspaceMounts.EMPTY_FILE);
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(dir);
+            }
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createFile(file);
+            }
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-xr-xr-x"));
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the placeholders in " + r.runFiles() + ": " + e + ". Fix: run as root.", e);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -502,7 +520,9 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
         }
         boolean tty = in == ProcessBuilder.Redirect.INHERIT && stdinIsTerminal();
-        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), !tty, env);
+        List<String> mounts = WorkspaceMounts.of(r.workspace(), protections.getOrDefault(p.id(), WorkspaceProtection.DEFAULT), r.runFiles());
+        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), !tty, env,
+                mounts);
         // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
         // the command line promises, where bubblewrap's own execvp failure would be 1.
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\"", "airlock"));
@@ -602,10 +622,20 @@ public final class SandboxLauncher implements AutoCloseable {
      */
     public Path userWorkspace(Path dir) throws SandboxException {
         try {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-            Files.setAttribute(dir, "unix:uid", user.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(dir, "unix:gid", user.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.createDirectories(dir.getParent());
+            try {
+                Files.createDirectory(dir);
+            } catch (java.nio.file.FileAlreadyExistsException exists) {
+                // re-owned below, if it is a directory and not a link to one
+            }
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new SandboxException("workspace " + dir + " exists and is not a directory (a link?); root does not follow it."
+                        + " Fix: remove it.");
+            }
+            var view = Files.getFileAttributeView(dir, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            view.setPermissions(PosixFilePermissions.fromString("rwx------"));
+            Files.setAttribute(dir, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(dir, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
             return dir;
         } catch (IOException | UnsupportedOperationException e) {
             throw new SandboxException("cannot create the workspace " + dir + ": " + e + ". Fix: check the state directory.", e);
@@ -661,6 +691,7 @@ public final class SandboxLauncher implements AutoCloseable {
     /** After a teardown: remove files, record and lease, or, if the teardown failed, hand them to the reaper. */
     private void forget(SandboxRecord r, List<String> errors) {
         live.remove(r.id());
+        protections.remove(r.id());
         claimed.remove(r.id());
         commands.remove(r.id());
         if (!errors.isEmpty()) {

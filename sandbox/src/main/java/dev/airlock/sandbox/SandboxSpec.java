@@ -15,7 +15,8 @@ import java.util.Optional;
  * the size of the tree. A template must sit under {@code <state>/templates/<project>/} of the
  * launcher's state directory, for this spec's project: one project's sandbox never mounts another's.
  */
-public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template) {
+public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
+        WorkspaceProtection protection) {
 
     public SandboxSpec {
         Objects.requireNonNull(project, "project");
@@ -23,14 +24,25 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
         Objects.requireNonNull(resources, "resources");
         Objects.requireNonNull(gateway, "gateway");
         Objects.requireNonNull(template, "template");
+        Objects.requireNonNull(protection, "protection");
         if (template.isPresent() && !template.get().equals(workspace)) {
             throw new IllegalArgumentException("with a template, the workspace is the template tree: " + template.get() + " != " + workspace);
         }
     }
 
+    /** As given, with {@link WorkspaceProtection#DEFAULT}. */
+    public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template) {
+        this(project, workspace, resources, gateway, template, WorkspaceProtection.DEFAULT);
+    }
+
     /** A plain directory bound at {@code /workspace}. */
     public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway) {
         this(project, workspace, resources, gateway, Optional.empty());
+    }
+
+    /** This spec with {@code p} as what of the workspace stays read-only. */
+    public SandboxSpec withProtection(WorkspaceProtection p) {
+        return new SandboxSpec(project, workspace, resources, gateway, template, p);
     }
 
     /** A copy-on-write overlay over the template tree {@code template}, at {@code /workspace}. */

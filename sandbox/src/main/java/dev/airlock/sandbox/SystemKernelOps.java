@@ -998,36 +998,8 @@ final class SystemKernelOps implements KernelOps {
 
         @Override
         public void deleteTree(Path dir) throws IOException {
-            if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                return;
-            }
-            Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            // walkFileTree never follows links unless asked; a directory on another device is a mount: refused.
-            Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
-                @Override
-                public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes a)
-                        throws IOException {
-                    if (!device.equals(Files.getAttribute(d, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
-                        throw new IOException(d + " is a mount point; not removed");
-                    }
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) throws IOException {
-                    Files.delete(f);
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    if (e != null) {
-                        throw e;
-                    }
-                    Files.delete(d);
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-            });
+            // The upper directory is the sandbox's writes: no link in it is followed, no mount crossed.
+            LinkSafeFiles.deleteTree(dir);
         }
 
         @Override

@@ -26,6 +26,7 @@ import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.WorkspaceProtection;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -159,6 +160,10 @@ public final class Daemon implements AutoCloseable {
         List<LoadedProject> loaded = new ArrayList<>();
         OrgPolicy org;
         Resolver resolver;
+        Optional<String> writable = PolicyLocations.problem(config);
+        if (writable.isPresent()) {
+            throw new DaemonException(writable.get());
+        }
         try {
             org = config.org().isPresent() ? PolicyFiles.loadOrg(config.org().get()) : OrgPolicy.NONE;
             for (DaemonConfig.Project p : config.projects()) {
@@ -310,6 +315,9 @@ public final class Daemon implements AutoCloseable {
             }
         }
         Optional<ProjectTemplates> tpl = templates;
+        // The members' .git/hooks and .git/config are read-only unless the project opts out; the
+        // policy itself is the daemon's file, never one inside a member's workspace.
+        WorkspaceProtection protection = new WorkspaceProtection(!policy.writableGitConfig(), List.of());
         MemberFactory<PoolMember> factory = new MemberFactory<>() {
             @Override
             public PoolMember create(String p) throws Exception {
@@ -317,13 +325,13 @@ public final class Daemon implements AutoCloseable {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, engine, resources, t.tree());
+                    SandboxHost.Member m = host.prepareOver(project, engine, resources, t.tree(), protection);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, engine, resources, ws);
+                    SandboxHost.Member m = host.prepare(project, engine, resources, ws, protection);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());
                 } catch (SandboxException | SQLException | RuntimeException e) {

@@ -6,6 +6,7 @@ import dev.airlock.pool.template.TemplateException;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,7 +56,9 @@ final class HostSetupRunner implements SetupRunner {
     private int step(Request r, String step, OutputStream log) throws TemplateException, IOException {
         SandboxHost.Member m;
         try {
-            m = host.prepare(r.project(), setupEngine, resources, r.tree());
+            // A setup's git writes (git submodule update --init writes .git/config and .git/modules) stay
+            // possible: nobody runs git on the host in a template tree (root only in the mirror; catch-up in a sandbox).
+            m = host.prepare(r.project(), setupEngine, resources, r.tree(), new WorkspaceProtection(false, List.of()));
         } catch (SandboxException e) {
             throw new TemplateException("cannot build a sandbox for the setup of " + r.project() + ": " + e.getMessage(), e);
         }

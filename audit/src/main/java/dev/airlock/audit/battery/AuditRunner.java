@@ -20,6 +20,7 @@ import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.SandboxUser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -74,6 +75,7 @@ public final class AuditRunner {
     private final PrintStream progress;
     private final Clock clock;
     private final Consumer<PreparedSandbox> afterPrepare;
+    private final WorkspaceTargets.RootWriter rootWriter;
 
     public AuditRunner(PrintStream progress) {
         this(progress, Clock.systemUTC(), p -> {
@@ -81,9 +83,15 @@ public final class AuditRunner {
     }
 
     AuditRunner(PrintStream progress, Clock clock, Consumer<PreparedSandbox> afterPrepare) {
+        this(progress, clock, afterPrepare, WorkspaceTargets.AIRLOCK);
+    }
+
+    /** {@code rootWriter}: how root writes where the sandbox planted a link (a test passes a plain write to show the probe fails). */
+    AuditRunner(PrintStream progress, Clock clock, Consumer<PreparedSandbox> afterPrepare, WorkspaceTargets.RootWriter rootWriter) {
         this.progress = progress;
         this.clock = clock;
         this.afterPrepare = afterPrepare;
+        this.rootWriter = rootWriter;
     }
 
     public BatteryRun run(Options o) throws AuditException, InterruptedException {
@@ -134,6 +142,8 @@ public final class AuditRunner {
             Files.setPosixFilePermissions(canary, PosixFilePermissions.fromString("rw-r--r--"));
             copyResource("agent.sh", workspace);
             copyResource("lib.sh", workspace);
+            SandboxUser user = SandboxUser.current();
+            WorkspaceTargets.prepare(workspace, user);
             try (SandboxSession session = SandboxSession.open(launcher, o.auditLog(), project, engine, resolver, workspace)) {
                 afterPrepare.accept(session.sandbox());
                 PreparedSandbox neighbour = session.neighbour(neighbourWorkspace);
@@ -171,9 +181,16 @@ public final class AuditRunner {
                     isolation = isolation(agent.run("_isolation").output(), process, sb);
                     eventMarks.add(settled(session));
                     for (int i = 0; i < probes.size(); i++) {
-                        Optional<ControlResult> control = probes.get(i).control().map(HostControls::check);
+                        Optional<LocalTarget> target = probes.get(i).control();
+                        Optional<ControlResult> control = target.filter(t -> !(t instanceof LocalTarget.RootWrite)).map(t -> t instanceof
+                                LocalTarget.WritableDir d ? WorkspaceTargets.before(d, workspace, user) : HostControls.check(t));
                         long t0 = System.nanoTime();
                         Outcome out = agent.run("p" + i);
+                        if (target.isPresent() && target.get() instanceof LocalTarget.RootWrite rw) {
+                            // The host half: root writes where the sandbox planted its links, then the control.
+                            out = WorkspaceTargets.rootWrite(rw, workspace, out, rootWriter);
+                            control = Optional.of(WorkspaceTargets.after(rw, workspace));
+                        }
                         durations.add((System.nanoTime() - t0) / 1_000_000);
                         outcomes.add(out);
                         controlResults.add(control);
@@ -450,17 +467,12 @@ public final class AuditRunner {
         }
     }
 
+    /** The audit's work directory, which its sandboxes wrote: removed without following what they planted. */
     private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // a temp file left behind is harmless; the sandbox is gone
-                }
-            });
+        try {
+            dev.airlock.sandbox.LinkSafeFiles.deleteTree(root);
         } catch (IOException e) {
-            // nothing to delete
+            System.err.println("airlock audit: could not remove " + root + ": " + e.getMessage());
         }
     }
 }

@@ -60,6 +60,7 @@ public final class Battery {
             b.unlistedPort();
             b.udpIcmpIpv6();
             b.files();
+            b.workspaceWrites();
             b.allowed();
             b.tampering();
         }
@@ -432,6 +433,35 @@ public final class Battery {
         for (BatteryContext.HiddenPath h : c.hiddenPaths()) {
             hidden(h);
         }
+    }
+
+    // ---- what the sandbox leaves for the host: git's hooks and config, links where root writes (issue 15 §3, §4)
+
+    /**
+     * Code git would run on the host later, and a link planted where root writes after the run.
+     * The targets are laid out in the audit's workspace by {@link WorkspaceTargets}; each has a
+     * positive control from outside the sandbox (the sandbox user writes there from the host; a
+     * plain root write through the planted link lands).
+     */
+    private void workspaceWrites() {
+        add("files", "files:git-hook", "/workspace/.git/hooks/post-checkout (git runs it on the host)", Expect.COMMAND_FAILS,
+                "refused: .git/hooks is read-only in the sandbox",
+                "fails sh -c 'printf \"#!/bin/sh\\necho hook\\n\" > /workspace/.git/hooks/post-checkout'",
+                Optional.of(new LocalTarget.WritableDir(".git/hooks")));
+        add("files", "files:git-config", "git config core.fsmonitor in /workspace (git runs it on the host)", Expect.COMMAND_FAILS,
+                "refused: .git/config is read-only in the sandbox",
+                "fails git -C /workspace config core.fsmonitor 'touch /tmp/fsmonitor-ran'",
+                Optional.of(new LocalTarget.WritableDir(".git")));
+        String file = WorkspaceTargets.OUT + "/events.jsonl";
+        String control = WorkspaceTargets.OUT + "/control.jsonl";
+        String canaries = "../../" + WorkspaceTargets.CANARIES + "/";
+        add("files", "files:planted-link", "/workspace/" + file + " linked to a host file, then written by root", Expect.BLOCKED,
+                "root replaces the link; the host file is unchanged",
+                "ln -sfn " + canaries + WorkspaceTargets.CANARY + " /workspace/" + file + " && ln -sfn " + canaries
+                        + WorkspaceTargets.CONTROL_CANARY + " /workspace/" + control
+                        + " && echo \"@result succeeded planted $(readlink /workspace/" + file + ")\""
+                        + " || echo \"@result failed could not plant the links\"",
+                Optional.of(new LocalTarget.RootWrite(file, control)));
     }
 
     private void hidden(BatteryContext.HiddenPath h) {

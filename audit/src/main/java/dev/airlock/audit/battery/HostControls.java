@@ -148,6 +148,8 @@ public final class HostControls implements AutoCloseable {
             case LocalTarget.Udp u -> udp(u);
             case LocalTarget.File f -> file(f);
             case LocalTarget.Exchange x -> exchange(x);
+            case LocalTarget.InWorkspace w -> new ControlResult("a target in the audit's workspace", false,
+                    "checked by WorkspaceTargets, which knows the workspace; not here");
         };
     }
 

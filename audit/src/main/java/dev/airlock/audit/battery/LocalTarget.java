@@ -41,4 +41,23 @@ public sealed interface LocalTarget {
         /** two HTTP status lines: the second request on the connection was answered too */
         TWO_HTTP
     }
+
+    /**
+     * A target in the audit's own workspace, checked by {@link WorkspaceTargets} (which knows where
+     * the workspace is on the host), not by {@link HostControls}.
+     */
+    sealed interface InWorkspace extends LocalTarget {
+    }
+
+    /** A directory of the workspace; the control writes a file there as the sandbox user, outside the sandbox. */
+    record WritableDir(String relative) implements InWorkspace {
+    }
+
+    /**
+     * Root writing {@code file} of the workspace after the sandbox ran, where the sandbox planted a
+     * link to a host file; the control writes through the planted {@code controlFile} as a plain
+     * root write would, and sees its host file change.
+     */
+    record RootWrite(String file, String controlFile) implements InWorkspace {
+    }
 }

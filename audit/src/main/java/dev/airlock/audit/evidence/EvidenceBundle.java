@@ -9,12 +9,11 @@ import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
+import dev.airlock.sandbox.LinkSafeFiles;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -68,7 +67,7 @@ public final class EvidenceBundle {
                 + (in.policies().size() == 1 ? "y" : "ies") + (in.org().isPresent() ? " and the organisation policy " + in.org().get() : "")
                 + ". State directory: " + in.stateDir() + ".");
         if (in.org().isPresent()) {
-            Files.copy(in.org().get(), out.resolve("org.yaml"), StandardCopyOption.REPLACE_EXISTING);
+            copy(in.org().get(), out.resolve("org.yaml"));
             h.h2("Organisation policy");
             h.p("Production (denied for every project, by name and address, on every port unless ports are given):");
             h.list(org.production().stream().map(Rule::toString).toList());
@@ -99,7 +98,7 @@ public final class EvidenceBundle {
             }
             h.table(List.of("project", "pool size", "warm claims", "cold claims", "failed claims", "warm hit rate", "cold start rate"), rows);
         }
-        Files.writeString(out.resolve("pool-metrics.txt"), poolText);
+        write(out.resolve("pool-metrics.txt"), poolText);
         h.link("pool-metrics.txt", "pool-metrics.txt");
 
         h.h2("Audit log integrity");
@@ -114,14 +113,14 @@ public final class EvidenceBundle {
                     + " records before it verify)").orElse(log + ": intact, " + v.records() + " records, head " + v.head()
                     + "\n(airlock log verify --anchor " + v.head() + " detects later truncation)");
         }
-        Files.writeString(out.resolve("audit-log-verify.txt"), verify + "\n");
+        write(out.resolve("audit-log-verify.txt"), verify + "\n");
         h.pre(verify);
         h.link("audit-log-verify.txt", "audit-log-verify.txt");
         if (!gaps.isEmpty()) {
             h.h2("Gaps");
             h.list(gaps);
         }
-        Files.writeString(out.resolve("index.html"), h.end(), StandardCharsets.UTF_8);
+        write(out.resolve("index.html"), h.end(), StandardCharsets.UTF_8);
         Path zip = out.resolveSibling(out.getFileName() + ".zip");
         zip(out, zip);
         return new Result(out, zip, gaps);
@@ -131,7 +130,7 @@ public final class EvidenceBundle {
             List<String> gaps) throws IOException {
         String name = p.project();
         Path dir = Files.createDirectories(out.resolve("projects").resolve(name));
-        Files.copy(policyFile, dir.resolve("airlock.yaml"), StandardCopyOption.REPLACE_EXISTING);
+        copy(policyFile, dir.resolve("airlock.yaml"));
         h.h2("Project " + name);
         h.h3("Devbox configuration");
         List<String> config = new ArrayList<>();
@@ -152,11 +151,11 @@ public final class EvidenceBundle {
         rules.add("everything else: denied; protected addresses (loopback, RFC 1918, link-local and cloud metadata, CGNAT, ULA,"
                 + " multicast, unspecified, Airlock's links) denied unless a CIDR rule names them; production always denied");
         h.list(rules);
-        Files.writeString(dir.resolve("network-rules.txt"), String.join("\n", rules) + "\n");
+        write(dir.resolve("network-rules.txt"), String.join("\n", rules) + "\n");
 
         for (NetworkPolicyExport x : in.exports()) {
             try {
-                Files.writeString(dir.resolve(x.fileName()), x.render(policyFile, in.org()));
+                write(dir.resolve(x.fileName()), x.render(policyFile, in.org()));
                 h.link("projects/" + name + "/" + x.fileName(), "export: " + x.format());
             } catch (Exception e) {
                 String gap = name + ": export " + x.format() + " failed: " + e.getMessage();
@@ -198,12 +197,12 @@ public final class EvidenceBundle {
         h.pre(bw.toString().strip());
         StringBuilder mounts = new StringBuilder();
         iso.path("mounts").forEach(x -> mounts.append(x.asText()).append('\n'));
-        Files.writeString(dir.resolve("mounts.txt"), mounts);
+        write(dir.resolve("mounts.txt"), mounts);
         h.link("projects/" + name + "/mounts.txt", "mounts in the sandbox (mount point, root, options)");
         String nft = "# host table " + report.path("enforcement").path("hostTable").asText() + "\n"
                 + report.path("enforcement").path("hostRuleset").asText() + "\n# the sandbox's own table (its network namespace)\n"
                 + report.path("enforcement").path("sandboxRuleset").asText();
-        Files.writeString(dir.resolve("nftables-as-applied.nft"), nft);
+        write(dir.resolve("nftables-as-applied.nft"), nft);
         h.p("nftables, as applied while the audit ran:");
         h.pre(nft);
         h.link("projects/" + name + "/nftables-as-applied.nft", "nftables-as-applied.nft");
@@ -217,18 +216,36 @@ public final class EvidenceBundle {
         Files.createDirectories(to);
         try (Stream<Path> s = Files.list(from)) {
             for (Path f : s.filter(Files::isRegularFile).toList()) {
-                Files.copy(f, to.resolve(f.getFileName().toString()), StandardCopyOption.REPLACE_EXISTING);
+                copy(f, to.resolve(f.getFileName().toString()));
             }
         }
     }
 
     private static void zip(Path dir, Path zip) throws IOException {
-        try (OutputStream o = Files.newOutputStream(zip); ZipOutputStream z = new ZipOutputStream(o); Stream<Path> s = Files.walk(dir)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(bytes); Stream<Path> s = Files.walk(dir)) {
+            for (Path f : s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).sorted().toList()) {
                 z.putNextEntry(new ZipEntry(dir.getFileName() + "/" + dir.relativize(f).toString().replace('\\', '/')));
                 Files.copy(f, z);
                 z.closeEntry();
             }
         }
+        LinkSafeFiles.replaceFile(zip, bytes.toByteArray());
+    }
+
+    /**
+     * Every file of the bundle replaces its name (a fresh file renamed over it): a link left where
+     * the bundle goes (an --out directory a sandbox wrote) is replaced, never followed by root.
+     */
+    private static void write(Path file, CharSequence text) throws IOException {
+        LinkSafeFiles.replaceFile(file, text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static void write(Path file, String text, java.nio.charset.Charset cs) throws IOException {
+        LinkSafeFiles.replaceFile(file, text.getBytes(cs));
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        LinkSafeFiles.replaceFile(to, Files.readAllBytes(from));
     }
 }

@@ -2,6 +2,7 @@ package dev.airlock.audit.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.airlock.audit.battery.BatteryRun;
+import dev.airlock.sandbox.LinkSafeFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,15 +55,19 @@ public final class ReportStore {
         return dir;
     }
 
+    /**
+     * Each report replaces its file (a fresh file renamed over the name): a link left where a report
+     * goes (say a --report directory inside a workspace a sandbox wrote) is replaced, not followed.
+     */
     private static void write(Path dir, BatteryRun run, Set<Format> formats, boolean alwaysJson) throws IOException {
         if (alwaysJson || formats.contains(Format.JSON)) {
-            Files.writeString(dir.resolve(Format.JSON.fileName), ReportJson.render(run), StandardCharsets.UTF_8);
+            LinkSafeFiles.replaceFile(dir.resolve(Format.JSON.fileName), ReportJson.render(run).getBytes(StandardCharsets.UTF_8));
         }
         if (formats.contains(Format.HTML)) {
-            Files.writeString(dir.resolve(Format.HTML.fileName), ReportHtml.render(run), StandardCharsets.UTF_8);
+            LinkSafeFiles.replaceFile(dir.resolve(Format.HTML.fileName), ReportHtml.render(run).getBytes(StandardCharsets.UTF_8));
         }
         if (formats.contains(Format.MD)) {
-            Files.writeString(dir.resolve(Format.MD.fileName), ReportMarkdown.render(run), StandardCharsets.UTF_8);
+            LinkSafeFiles.replaceFile(dir.resolve(Format.MD.fileName), ReportMarkdown.render(run).getBytes(StandardCharsets.UTF_8));
         }
     }
 

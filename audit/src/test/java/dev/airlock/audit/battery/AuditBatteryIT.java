@@ -75,9 +75,14 @@ class AuditBatteryIT {
     }
 
     private BatteryRun audit(Path state, Consumer<PreparedSandbox> afterPrepare) throws Exception {
+        return audit(state, afterPrepare, dir.resolve("airlock.yaml"), WorkspaceTargets.AIRLOCK);
+    }
+
+    private BatteryRun audit(Path state, Consumer<PreparedSandbox> afterPrepare, Path policy, WorkspaceTargets.RootWriter rootWriter)
+            throws Exception {
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
-        BatteryRun run = new AuditRunner(new PrintStream(progress, true, StandardCharsets.UTF_8), Clock.systemUTC(), afterPrepare)
-                .run(new AuditRunner.Options(dir.resolve("airlock.yaml"), Optional.of(dir.resolve("org.yaml")), Optional.of(dir.resolve("hosts")),
+        BatteryRun run = new AuditRunner(new PrintStream(progress, true, StandardCharsets.UTF_8), Clock.systemUTC(), afterPrepare, rootWriter)
+                .run(new AuditRunner.Options(policy, Optional.of(dir.resolve("org.yaml")), Optional.of(dir.resolve("hosts")),
                         state, Battery.Scope.FULL, "test"));
         System.out.println(ReportText.summary(run, state));
         // To look at the reports of a run: AIRLOCK_AUDIT_IT_REPORTS=/some/dir
@@ -134,9 +139,36 @@ class AuditBatteryIT {
         ProbeResult hostService = r.get("host-service:listener");
         assertThat(hostService.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
         assertThat(r.get("tampering:nft-flush").status()).isEqualTo(Status.PASS);
+        for (String id : WORKSPACE_PROBES) {
+            assertThat(r.get(id).status()).as(id + ": " + r.get(id).observed()).isEqualTo(Status.PASS);
+            assertThat(r.get(id).control()).as(id).hasValueSatisfying(c -> assertThat(c.reached()).as(c.toString()).isTrue());
+        }
         assertThat(run.enforcement().hostRuleset()).contains("tproxy");
         assertThat(run.isolation().process().get("NoNewPrivs")).isEqualTo("1");
         assertThat(run.isolation().process().get("CapEff")).isEqualTo("0000000000000000");
+    }
+
+    /** The probes of what a sandbox leaves for the host (issue 15 §3, §4). */
+    private static final java.util.List<String> WORKSPACE_PROBES = java.util.List.of("files:git-hook", "files:git-config",
+            "files:planted-link");
+
+    @Test
+    void audit_gitProtectionOffAndRootWritingThroughLinks_failsTheWorkspaceProbes(@TempDir Path state) throws Exception {
+        // The protections switched off: the project opts out of the read-only .git, and root writes
+        // the way Airlock did before (a plain write, which follows a link).
+        Path writable = Files.writeString(dir.resolve("airlock-writable-git.yaml"), Files.readString(dir.resolve("airlock.yaml"))
+                + "workspace:\n  writableGitConfig: true\n");
+        BatteryRun run = audit(state, p -> {
+        }, writable, (file, data) -> Files.write(file, data));
+
+        Map<String, ProbeResult> r = byId(run);
+        for (String id : WORKSPACE_PROBES) {
+            assertThat(r.get(id).status()).as(id + ": " + r.get(id).observed()).isEqualTo(Status.FAIL);
+        }
+        assertThat(r.get("files:planted-link").observed()).contains("followed the planted link");
+        assertThat(r.get("files:git-hook").observed()).contains("WORKED");
+        assertThat(run.results().stream().filter(x -> x.status() == Status.FAIL).map(ProbeResult::id))
+                .containsExactlyInAnyOrderElementsOf(WORKSPACE_PROBES);
     }
 
     @Test

@@ -61,6 +61,27 @@ class BatteryTest {
     }
 
     @Test
+    void plan_whatTheSandboxLeavesForTheHost_gitAndAPlantedLink_eachWithAControlInTheWorkspace() {
+        List<Probe> all = Battery.plan(context, Battery.Scope.FULL);
+        List<String> ids = all.stream().map(Probe::id).toList();
+        List<String> block = List.of("files:git-hook", "files:git-config", "files:planted-link");
+        int first = ids.indexOf(block.get(0));
+        assertThat(first).isNotNegative();
+        assertThat(ids.subList(first, first + block.size())).as("one contiguous block").isEqualTo(block);
+        Map<String, Probe> p = full();
+        assertThat(p.get("files:git-hook").expect()).isEqualTo(Expect.COMMAND_FAILS);
+        assertThat(p.get("files:git-hook").script()).contains("/workspace/.git/hooks/post-checkout");
+        assertThat(p.get("files:git-config").script()).contains("config core.fsmonitor");
+        assertThat(p.get("files:git-hook").control()).contains(new LocalTarget.WritableDir(".git/hooks"));
+        assertThat(p.get("files:planted-link").expect()).isEqualTo(Expect.BLOCKED);
+        assertThat(p.get("files:planted-link").script()).contains("ln -sfn ../../root-write/events.txt /workspace/out/events.jsonl");
+        assertThat(p.get("files:planted-link").control()).contains(new LocalTarget.RootWrite("out/events.jsonl", "out/control.jsonl"));
+        for (String id : block) {
+            assertThat(p.get(id).category()).isEqualTo("files");
+        }
+    }
+
+    @Test
     void plan_everyProductionNameIsProbedByNameAndByEachOfItsAddresses() {
         Map<String, Probe> p = full();
         assertThat(p).containsKeys("production:api.acme.com:443:transparent", "production:api.acme.com:80:transparent",

@@ -40,7 +40,9 @@ public final class PolicyFiles {
     private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool");
     private static final Set<String> NETWORK_KEYS = Set.of("presets", "allow", "deny", "setup");
     private static final Set<String> SETUP_KEYS = Set.of("allow");
-    private static final Set<String> WORKSPACE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
+    private static final Set<String> WORKSPACE_KEYS = Set.of("source", "ref", "setup", "cacheKey", "writableGitConfig");
+    /** The keys that describe a template (a pooled workspace); {@code writableGitConfig} alone does not. */
+    private static final Set<String> TEMPLATE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
     private static final Set<String> RESOURCE_KEYS = Set.of("memory", "cpus", "pids");
     private static final Set<String> POOL_KEYS = Set.of("min", "max", "targetHitRate");
     private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit");
@@ -142,12 +144,13 @@ public final class PolicyFiles {
             }
         }
         Optional<ProjectPolicy.Workspace> workspace = workspace(top, problems);
+        boolean writableGitConfig = writableGitConfig(top, problems);
         ProjectPolicy.Resources resources = resources(top, problems);
         ProjectPolicy.PoolSettings pool = pool(top, problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool);
+        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig);
     }
 
     private static String suggestName(String project) {
@@ -177,7 +180,7 @@ public final class PolicyFiles {
             return Optional.empty();
         }
         Fields w = Fields.of(node.get(), "workspace", WORKSPACE_KEYS, problems);
-        if (w == null) {
+        if (w == null || TEMPLATE_KEYS.stream().noneMatch(w::has) && w.has("writableGitConfig")) {
             return Optional.empty();
         }
         String source = w.string("source");
@@ -189,6 +192,25 @@ public final class PolicyFiles {
         List<String> setup = strings(w, "setup", problems);
         List<String> cacheKey = strings(w, "cacheKey", problems);
         return Optional.of(new ProjectPolicy.Workspace(source == null ? "" : source, ref == null ? "main" : ref, setup, cacheKey));
+    }
+
+    /**
+     * {@code workspace.writableGitConfig}: true lets the sandbox write the workspace's .git/hooks
+     * and .git/config (read-only by default). Only {@code true} or {@code false}.
+     */
+    private static boolean writableGitConfig(Fields top, List<Problem> problems) {
+        Optional<YamlNode> node = top.get("workspace");
+        if (node.isEmpty() || !(node.get() instanceof YamlNode.Mapping m) || !m.fields().containsKey("writableGitConfig")) {
+            return false;
+        }
+        YamlNode v = m.fields().get("writableGitConfig").value();
+        if (v instanceof YamlNode.Scalar s && !s.isNull() && (s.text().equals("true") || s.text().equals("false"))) {
+            return s.text().equals("true");
+        }
+        problems.add(new Problem(v.position(), "workspace.writableGitConfig must be true or false, found "
+                + (v instanceof YamlNode.Scalar s ? "\"" + s.text() + "\"" : v.kind()),
+                "write \"writableGitConfig: true\" to let the sandbox change .git/hooks and .git/config (see SECURITY.md), or leave it out"));
+        return false;
     }
 
     private static List<String> strings(Fields f, String key, List<Problem> problems) {

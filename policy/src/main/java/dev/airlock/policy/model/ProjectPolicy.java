@@ -13,7 +13,17 @@ public record ProjectPolicy(
         List<Rule> setupAllow,
         Optional<Workspace> workspace,
         Resources resources,
-        PoolSettings pool) {
+        PoolSettings pool,
+        boolean writableGitConfig) {
+
+    /**
+     * {@code writableGitConfig}: {@code workspace.writableGitConfig}, true only when the project opts
+     * out of the read-only {@code .git/hooks} and {@code .git/config} in its sandboxes.
+     */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, false);
+    }
 
     public ProjectPolicy {
         presets = List.copyOf(presets);

@@ -2,6 +2,7 @@ package dev.airlock.policy.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.airlock.policy.model.Destination;
 import dev.airlock.policy.model.OrgPolicy;
@@ -85,6 +86,29 @@ class PolicyFilesTest {
         });
         assertThat(p.resources()).isEqualTo(new ProjectPolicy.Resources(4L << 30, 2.0, 2048));
         assertThat(p.pool()).isEqualTo(new ProjectPolicy.PoolSettings(0, 10, 0.95));
+    }
+
+    @Test
+    void parseProject_writableGitConfig_isFalseByDefaultAndAnOptOutOnItsOwn() throws Exception {
+        ProjectPolicy byDefault = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n");
+        assertThat(byDefault.writableGitConfig()).isFalse();
+        ProjectPolicy optedOut = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nworkspace:\n  writableGitConfig: true\n");
+        assertThat(optedOut.writableGitConfig()).isTrue();
+        assertThat(optedOut.workspace()).as("the opt-out alone describes no template").isEmpty();
+        ProjectPolicy withTemplate = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  writableGitConfig: true\n");
+        assertThat(withTemplate.workspace()).isPresent();
+        assertThat(withTemplate.writableGitConfig()).isTrue();
+    }
+
+    @Test
+    void parseProject_writableGitConfigNotABoolean_isRefusedAtItsValue() {
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  writableGitConfig: always\n"));
+        assertThat(e).isNotNull();
+        Problem p = onlyProblem(e.problems());
+        assertThat(p.toString()).startsWith("a.yaml:4:22: workspace.writableGitConfig must be true or false")
+                .contains("SECURITY.md");
     }
 
     @Test

@@ -400,6 +400,9 @@ class PolicySchemaTest {
                 bad("setup not a list", project("workspace:\n  source: x\n  setup: npm ci  #!\n")),
                 bad("setup item null", project("workspace:\n  source: x\n  setup: [~]  #!\n")),
                 bad("cacheKey item a list", project("workspace:\n  source: x\n  cacheKey: [[a]]  #!\n")),
+                bad("writableGitConfig a word", project("workspace:\n  writableGitConfig: always  #!\n")),
+                bad("writableGitConfig null", project("workspace:\n  writableGitConfig: ~  #!\n")),
+                bad("writableGitConfig with ref but no source", project("workspace:\n  writableGitConfig: true  #!\n  ref: main\n")),
                 // resources
                 bad("memory without i", project("resources: {memory: 4GB}  #!\n")),
                 bad("memory with space", project("resources: {memory: 4 GiB}  #!\n")),
@@ -432,6 +435,8 @@ class PolicySchemaTest {
     static Stream<Arguments> goodProjects() {
         return Stream.of(
                 good("minimal", project("")),
+                good("writable git config, no template", project("workspace:\n  writableGitConfig: true\n")),
+                good("read-only git config with a template", project("workspace:\n  source: x\n  writableGitConfig: false\n")),
                 good("DESIGN.md example", """
                         version: 1
                         project: payments

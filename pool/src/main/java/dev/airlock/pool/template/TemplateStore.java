@@ -297,53 +297,20 @@ final class TemplateStore {
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
     }
 
-    /** Sets the owner of everything under {@code dir}, links included (lchown), never following one. */
+    /**
+     * Sets the owner of everything under {@code dir}, never following a link and refusing hard
+     * links ({@link dev.airlock.sandbox.LinkSafeFiles#chownTree}). Links keep root as owner.
+     */
     static void chownTree(Path dir, int uid, int gid) throws IOException {
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
-                own(d);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                own(f);
-                return FileVisitResult.CONTINUE;
-            }
-
-            private void own(Path p) throws IOException {
-                if ((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) != uid) {
-                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-                }
-                if ((Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS) != gid) {
-                    Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
-                }
-            }
-        });
+        dev.airlock.sandbox.LinkSafeFiles.chownTree(dir, uid, gid);
     }
 
-    /** Removes {@code dir} and everything under it, never following a link; nothing when absent. */
+    /**
+     * Removes {@code dir} and everything under it (a staging tree a setup sandbox wrote, a template
+     * tree), never following a link nor crossing a mount ({@link dev.airlock.sandbox.LinkSafeFiles#deleteTree}).
+     */
     static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                Files.delete(f);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        dev.airlock.sandbox.LinkSafeFiles.deleteTree(dir);
     }
 
     static TemplateException io(String what, IOException e) {

@@ -1,0 +1,61 @@
+package dev.airlock.audit.battery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host half of {@code files:planted-link}: with Airlock's root write the probe passes, with a
+ * plain write (the protection switched off) it fails; its positive control lands either way.
+ */
+class WorkspaceTargetsTest {
+
+    @TempDir
+    Path work;
+    Path workspace;
+    final LocalTarget.RootWrite target = new LocalTarget.RootWrite("out/events.jsonl", "out/control.jsonl");
+
+    /** As the probe leaves it: both links planted, relative, leading out of the workspace to root's canaries. */
+    @BeforeEach
+    void planted() throws Exception {
+        workspace = Files.createDirectories(work.resolve("workspace/out")).getParent();
+        Path canaries = Files.createDirectories(work.resolve(WorkspaceTargets.CANARIES));
+        Files.writeString(canaries.resolve(WorkspaceTargets.CANARY), "root-write canary\n");
+        Files.writeString(canaries.resolve(WorkspaceTargets.CONTROL_CANARY), "root-write canary\n");
+        Files.createSymbolicLink(workspace.resolve("out/events.jsonl"), Path.of("../../root-write/events.txt"));
+        Files.createSymbolicLink(workspace.resolve("out/control.jsonl"), Path.of("../../root-write/control.txt"));
+    }
+
+    private static Outcome planted = new Outcome(Optional.of("succeeded"), "planted ../../root-write/events.txt", 0, "");
+
+    @Test
+    void rootWrite_airlocksWay_isBlocked_andTheCanaryUnchanged() throws Exception {
+        Outcome o = WorkspaceTargets.rootWrite(target, workspace, planted, WorkspaceTargets.AIRLOCK);
+        assertThat(o.kind()).contains("blocked");
+        assertThat(work.resolve("root-write/events.txt")).hasContent("root-write canary");
+        assertThat(Files.isSymbolicLink(workspace.resolve("out/events.jsonl"))).isFalse();
+        assertThat(WorkspaceTargets.after(target, workspace).reached()).as("positive control").isTrue();
+    }
+
+    @Test
+    void rootWrite_aPlainWrite_isReached_soTheProbeFails() throws Exception {
+        Outcome o = WorkspaceTargets.rootWrite(target, workspace, planted, (f, d) -> Files.write(f, d));
+        assertThat(o.kind()).contains("reached");
+        assertThat(o.detail()).contains("followed the planted link");
+        Probe probe = new Probe("files:planted-link", "files", "t", Expect.BLOCKED, "e", "s", Optional.of(target));
+        assertThat(Verdict.judge(probe, o, Optional.of(WorkspaceTargets.after(target, workspace)), java.util.List.of()).status())
+                .isEqualTo(Status.FAIL);
+    }
+
+    @Test
+    void rootWrite_linksNotPlanted_cannotRun() {
+        Outcome o = WorkspaceTargets.rootWrite(target, workspace, new Outcome(Optional.of("failed"), "read-only", 1, ""),
+                WorkspaceTargets.AIRLOCK);
+        assertThat(o.kind()).contains("cannot-run");
+    }
+}

@@ -1,0 +1,127 @@
+package dev.airlock.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.airlock.policy.address.Cidr;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What of a workspace {@link WorkspaceMounts} keeps read-only, and that the privileged check accepts exactly that. */
+class WorkspaceMountsTest {
+
+    private static final SandboxUser USER = new SandboxUser(1000, 1000);
+    private static final Path RUN = Path.of("/run/airlock/sandbox/alk0123abcd");
+
+    @TempDir
+    Path tmp;
+
+    private Path ws() throws IOException {
+        return Files.createDirectories(tmp.resolve("ws")).toRealPath();
+    }
+
+    private static String joined(List<String> a) {
+        return String.join(" ", a);
+    }
+
+    /** The mounts, checked as the privileged start checks them. */
+    private List<String> checked(Path ws, List<String> mounts) throws SandboxException {
+        List<String> args = BwrapArgs.build(USER, ws, RUN.resolve("etc"), EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), true,
+                Map.of(), mounts);
+        BwrapArgs.check(args, 1000, 1000, RUN.resolve("etc"));
+        return args;
+    }
+
+    @Test
+    void of_gitDirectory_pinsItAndMakesHooksAndConfigReadOnly() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git/hooks"));
+        Files.writeString(ws.resolve(".git/config"), "[core]\n");
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).isEqualTo("--bind " + ws + "/.git /workspace/.git --ro-bind " + ws + "/.git/hooks /workspace/.git/hooks"
+                + " --ro-bind " + ws + "/.git/config /workspace/.git/config");
+        String args = joined(checked(ws, m));
+        assertThat(args.indexOf("--bind " + ws + " /workspace")).isLessThan(args.indexOf("/workspace/.git"));
+    }
+
+    @Test
+    void of_missingHooksAndConfig_getReadOnlyPlaceholders() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git"));
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).contains("--ro-bind " + RUN + "/empty-dir /workspace/.git/hooks",
+                "--ro-bind " + RUN + "/empty-file /workspace/.git/config");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_gitFile_isBoundReadOnly() throws Exception {
+        Path ws = ws();
+        Files.writeString(ws.resolve(".git"), "gitdir: /srv/main/.git/worktrees/feature\n");
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).isEqualTo("--ro-bind " + ws + "/.git /workspace/.git");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_noRepository_orOptedOut_mountsNothing() throws Exception {
+        Path ws = ws();
+        assertThat(WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN)).isEmpty();
+        Files.createDirectories(ws.resolve(".git/hooks"));
+        assertThat(WorkspaceMounts.of(ws, new WorkspaceProtection(false, List.of()), RUN)).isEmpty();
+    }
+
+    @Test
+    void of_submoduleGitDirectories_areProtectedToo() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git/hooks"));
+        Files.writeString(ws.resolve(".git/config"), "");
+        Path mod = Files.createDirectories(ws.resolve(".git/modules/lib/core"));
+        Files.writeString(mod.resolve("HEAD"), "ref: refs/heads/main\n");
+        Files.writeString(mod.resolve("config"), "");
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).contains("--ro-bind " + ws + "/.git/modules/lib/core/config /workspace/.git/modules/lib/core/config",
+                "--ro-bind " + RUN + "/empty-dir /workspace/.git/modules/lib/core/hooks");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_hooksIsALink_isRefusedWithAFix() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git"));
+        Files.createSymbolicLink(ws.resolve(".git/hooks"), Files.createDirectories(tmp.resolve("user-ssh")));
+        assertThatThrownBy(() -> WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN)).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("symbolic link").hasMessageContaining("writableGitConfig");
+    }
+
+    @Test
+    void of_policyFilesInsideTheWorkspace_areBoundReadOnly_othersNot() throws Exception {
+        Path ws = ws();
+        Path policy = Files.writeString(ws.resolve("airlock.yaml"), "version: 1\n");
+        Path outside = Files.writeString(tmp.resolve("org.yaml"), "version: 1\n");
+        List<String> m = WorkspaceMounts.of(ws, new WorkspaceProtection(false, List.of(policy, outside, ws.resolve("absent.yaml"))), RUN);
+        assertThat(joined(m)).isEqualTo("--ro-bind " + ws + "/airlock.yaml /workspace/airlock.yaml");
+        checked(ws, m);
+    }
+
+    @Test
+    void check_refusesReadOnlyBindsThatAreNotTheWorkspaceOverItself() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve("sub"));
+        Files.createSymbolicLink(ws.resolve("link"), Path.of("/home"));
+        for (List<String> bad : List.of(
+                List.of("--ro-bind", "/home", "/workspace/.git/hooks"),                      // a host directory into the workspace
+                List.of("--ro-bind", ws + "/sub", "/workspace/other"),                       // another part of the workspace
+                List.of("--ro-bind", ws + "/link", "/workspace/link"),                       // through a link bubblewrap would follow
+                List.of("--ro-bind", ws + "/../x", "/workspace/../x"),                       // out of the workspace
+                List.of("--bind", "/home", "/workspace/.git"),                               // a second read-write bind of a host directory
+                List.of("--bind", ws + "/sub", "/workspace/sub"))) {                         // a read-write bind other than .git
+            assertThatThrownBy(() -> checked(ws, bad)).as(bad.toString()).isInstanceOf(SandboxException.class);
+        }
+    }
+}
