@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -154,11 +153,11 @@ final class BwrapArgs {
                         require(workspace == null, "one workspace");
                         workspace = operands.get(0);
                     } else {
-                        // The one other read-write bind: .git over itself, which pins it (WorkspaceMounts).
-                        require(workspace != null && operands.get(1).equals(WORKSPACE + "/.git")
-                                && operands.get(0).equals(workspace + "/.git") && noLinkBelow(workspace, ".git"),
-                                "the read-write binds are " + WORKSPACE + " and its own .git over itself; not " + operands.get(0) + " at "
-                                        + operands.get(1));
+                        // The other read-write binds: a directory of the workspace over itself, which pins it
+                        // (it can then be neither renamed nor replaced: WorkspaceMounts).
+                        require(selfBind(workspace, operands.get(0), operands.get(1)),
+                                "the read-write binds are " + WORKSPACE + " and, after it, its own directories over themselves; not "
+                                        + operands.get(0) + " at " + operands.get(1));
                     }
                 }
                 case "--ro-bind", "--ro-bind-try" -> require(readOnlySource(operands.get(0), operands.get(1), etcDir)
@@ -183,7 +182,7 @@ final class BwrapArgs {
         }
         require(options.contains("--cap-drop") && options.contains("--uid") && options.contains("--gid"),
                 "bubblewrap needs --cap-drop ALL, --uid and --gid");
-        require(workspace != null && Collections.frequency(options, "--bind") <= 2, "one read-write bind of the workspace (and its .git)");
+        require(workspace != null, "a read-write bind of the workspace");
         // The root is made read-only last: anything after it could still mount over the sandbox.
         require(options.get(options.size() - 1).equals("--remount-ro") && args.get(args.size() - 1).equals("/"),
                 "the last option must be --remount-ro /");
@@ -219,6 +218,19 @@ final class BwrapArgs {
         if (source.equals(placeholders.resolve(WorkspaceMounts.EMPTY_DIR).toString())
                 || source.equals(placeholders.resolve(WorkspaceMounts.EMPTY_FILE).toString())) {
             return true;
+        }
+        return selfBind(workspace, source, dest);
+    }
+
+    /** {@code dest} is a path below the workspace and {@code source} the same path of the host's workspace, reached without a link. */
+    private static boolean selfBind(String workspace, String source, String dest) {
+        if (workspace == null || !dest.startsWith(WORKSPACE + "/")) {
+            return false;
+        }
+        String rel = dest.substring(WORKSPACE.length() + 1);
+        Path r = Path.of(rel);
+        if (rel.isEmpty() || r.isAbsolute() || !r.normalize().equals(r) || r.startsWith("..")) {
+            return false;
         }
         return source.equals(workspace + "/" + rel) && noLinkBelow(workspace, rel);
     }

@@ -68,8 +68,9 @@ public final class LinkSafeFiles {
         } catch (java.nio.file.NoSuchFileException gone) {
             return;
         }
-        for (Path m : mountsAtOrBelow(real)) {
-            throw new IOException(m + " is a mount point; " + top + " was not removed");
+        List<Path> mounts = mountsAtOrBelow(real);
+        if (!mounts.isEmpty()) {
+            throw new IOException(mounts.get(0) + " is a mount point; " + top + " was not removed");
         }
         try (SecureDirectoryStream<Path> up = secure(parent)) {
             String name = top.getFileName().toString();

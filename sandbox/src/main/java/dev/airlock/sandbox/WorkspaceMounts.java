@@ -41,19 +41,64 @@ final class WorkspaceMounts {
      * placeholders in {@code runFiles}.
      */
     static List<String> of(Path ws, WorkspaceProtection p, Path runFiles) throws SandboxException {
-        List<String> a = new ArrayList<>();
+        Mounts a = new Mounts(ws);
         if (p.gitMetadata()) {
             git(ws, runFiles, a);
         }
         for (Path f : p.files()) {
-            WorkspaceProtection.inside(ws, f).ifPresent(rel -> {
-                a.addAll(List.of("--ro-bind", ws.resolve(rel).toString(), BwrapArgs.WORKSPACE + "/" + rel));
-            });
+            java.util.Optional<String> rel = WorkspaceProtection.inside(ws, f);
+            if (rel.isPresent()) {
+                a.pinParents(rel.get());
+                a.add("--ro-bind", ws.resolve(rel.get()).toString(), BwrapArgs.WORKSPACE + "/" + rel.get());
+            }
         }
-        return List.copyOf(a);
+        return a.args();
     }
 
-    private static void git(Path ws, Path runFiles, List<String> a) throws SandboxException {
+    /**
+     * The arguments, with every directory between the workspace and a protected part pinned first
+     * (bound over itself): a sandbox that could rename a parent could otherwise move the protected
+     * part away and put its own in its place. The workspace itself is a mount point already.
+     */
+    private static final class Mounts {
+        private final Path ws;
+        private final List<String> args = new ArrayList<>();
+        private final java.util.Set<String> pinned = new java.util.HashSet<>();
+
+        Mounts(Path ws) {
+            this.ws = ws;
+        }
+
+        void add(String option, String source, String dest) {
+            args.addAll(List.of(option, source, dest));
+        }
+
+        /** Binds {@code rel} (a directory of the workspace) over itself, once. */
+        void pin(String rel) {
+            if (pinned.add(rel)) {
+                add("--bind", ws.resolve(rel).toString(), BwrapArgs.WORKSPACE + "/" + rel);
+            }
+        }
+
+        /** Pins every directory above {@code rel} below the workspace, top down. */
+        void pinParents(String rel) {
+            Path parent = Path.of(rel).getParent();
+            if (parent == null) {
+                return;
+            }
+            Path p = null;
+            for (Path c : parent) {
+                p = p == null ? c : p.resolve(c);
+                pin(p.toString());
+            }
+        }
+
+        List<String> args() {
+            return List.copyOf(args);
+        }
+    }
+
+    private static void git(Path ws, Path runFiles, Mounts a) throws SandboxException {
         Path dotGit = ws.resolve(".git");
         BasicFileAttributes at = lstat(dotGit);
         String inside = BwrapArgs.WORKSPACE + "/.git";
@@ -62,41 +107,40 @@ final class WorkspaceMounts {
             return;
         }
         if (at.isRegularFile()) {
-            a.addAll(List.of("--ro-bind", dotGit.toString(), inside));
+            a.add("--ro-bind", dotGit.toString(), inside);
             return;
         }
         if (!at.isDirectory()) {
             return;
         }
-        a.addAll(List.of("--bind", dotGit.toString(), inside));
+        a.pin(".git");
         int[] budget = {MAX_GIT_DIRS};
-        gitDir(dotGit, inside, runFiles, a, budget, 0);
+        gitDir(ws, ".git", runFiles, a, budget, 0);
     }
 
-    /** hooks, config and config.worktree of one git directory, then its submodules' git directories. */
-    private static void gitDir(Path dir, String inside, Path runFiles, List<String> a, int[] budget, int depth) throws SandboxException {
+    /** hooks, config and config.worktree of one git directory ({@code rel}, pinned), then its submodules' git directories. */
+    private static void gitDir(Path ws, String rel, Path runFiles, Mounts a, int[] budget, int depth) throws SandboxException {
+        Path dir = ws.resolve(rel);
         if (--budget[0] < 0) {
             throw new SandboxException("the workspace's git directory " + dir + " has more than " + MAX_GIT_DIRS
                     + " submodule git directories; they cannot all be made read-only. Fix: set workspace: {writableGitConfig: true}"
                     + " in airlock.yaml (and accept that the sandbox can change them), or run in a smaller checkout.");
         }
-        protect(dir.resolve("hooks"), inside + "/hooks", true, runFiles, a);
-        protect(dir.resolve("config"), inside + "/config", false, runFiles, a);
-        BasicFileAttributes wt = lstat(dir.resolve("config.worktree"));
-        if (wt != null) {
-            protect(dir.resolve("config.worktree"), inside + "/config.worktree", false, runFiles, a);
+        protect(ws, rel + "/hooks", true, runFiles, a);
+        protect(ws, rel + "/config", false, runFiles, a);
+        if (lstat(dir.resolve("config.worktree")) != null) {
+            protect(ws, rel + "/config.worktree", false, runFiles, a);
         }
-        Path modules = dir.resolve("modules");
-        BasicFileAttributes m = lstat(modules);
+        BasicFileAttributes m = lstat(dir.resolve("modules"));
         if (m != null && m.isDirectory() && depth < MAX_DEPTH) {
-            modules(modules, inside + "/modules", runFiles, a, budget, depth + 1);
+            modules(ws, rel + "/modules", runFiles, a, budget, depth + 1);
         }
     }
 
     /** Under {@code modules/}, a directory with a HEAD is a git directory; others are path segments of a submodule's name. */
-    private static void modules(Path dir, String inside, Path runFiles, List<String> a, int[] budget, int depth) throws SandboxException {
+    private static void modules(Path ws, String rel, Path runFiles, Mounts a, int[] budget, int depth) throws SandboxException {
         List<Path> children;
-        try (Stream<Path> s = Files.list(dir)) {
+        try (Stream<Path> s = Files.list(ws.resolve(rel))) {
             children = s.sorted().toList();
         } catch (IOException e) {
             return;
@@ -106,21 +150,26 @@ final class WorkspaceMounts {
             if (at == null || !at.isDirectory()) {
                 continue;
             }
-            String in = inside + "/" + c.getFileName();
+            String child = rel + "/" + c.getFileName();
             if (lstat(c.resolve("HEAD")) != null) {
-                gitDir(c, in, runFiles, a, budget, depth);
+                a.pinParents(child + "/x");
+                gitDir(ws, child, runFiles, a, budget, depth);
             } else if (depth < MAX_DEPTH) {
-                modules(c, in, runFiles, a, budget, depth + 1);
+                modules(ws, child, runFiles, a, budget, depth + 1);
             }
         }
     }
 
-    private static void protect(Path host, String inside, boolean directory, Path runFiles, List<String> a) throws SandboxException {
+    /** {@code rel} read-only over itself, or an empty read-only placeholder when missing; its parents pinned first. */
+    private static void protect(Path ws, String rel, boolean directory, Path runFiles, Mounts a) throws SandboxException {
+        Path host = ws.resolve(rel);
+        String inside = BwrapArgs.WORKSPACE + "/" + rel;
         BasicFileAttributes at = lstat(host);
+        a.pinParents(rel);
         if (at == null) {
-            a.addAll(List.of("--ro-bind", runFiles.resolve(directory ? EMPTY_DIR : EMPTY_FILE).toString(), inside));
+            a.add("--ro-bind", runFiles.resolve(directory ? EMPTY_DIR : EMPTY_FILE).toString(), inside);
         } else if (directory ? at.isDirectory() : at.isRegularFile()) {
-            a.addAll(List.of("--ro-bind", host.toString(), inside));
+            a.add("--ro-bind", host.toString(), inside);
         } else {
             throw new SandboxException(host + " is " + (at.isSymbolicLink() ? "a symbolic link" : "not a " + (directory ? "directory" : "file"))
                     + "; it cannot be made read-only in the sandbox without following it. Fix: replace it with a real "

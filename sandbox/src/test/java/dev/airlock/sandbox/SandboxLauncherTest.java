@@ -28,6 +28,21 @@ class SandboxLauncherTest {
     List<String> warnings = new ArrayList<>();
     SandboxLauncher launcher;
 
+    @Test
+    void userWorkspace_aLinkAtTheName_isRefused_andItsTargetKeepsItsMode() throws Exception {
+        Path target = Files.createDirectories(tmp.resolve("host-dir"));
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path control = Files.createSymbolicLink(tmp.resolve("w-control"), target);
+        Files.setPosixFilePermissions(control, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        assertThat(Files.getPosixFilePermissions(target)).as("positive control: a plain chmod follows the link")
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        Path link = Files.createSymbolicLink(tmp.resolve("w-link"), target);
+        assertThatThrownBy(() -> launcher.userWorkspace(link)).isInstanceOf(SandboxException.class).hasMessageContaining("not a directory");
+        assertThat(Files.getPosixFilePermissions(target)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
     @BeforeEach
     void setUp() throws Exception {
         // The sandbox user (uid 1000 here) must be able to reach the workspace.

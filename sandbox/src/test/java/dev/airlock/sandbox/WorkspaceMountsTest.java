@@ -110,6 +110,17 @@ class WorkspaceMountsTest {
     }
 
     @Test
+    void of_policyInASubdirectory_pinsEveryDirectoryAboveIt_first() throws Exception {
+        Path ws = ws();
+        Path policy = Files.createDirectories(ws.resolve("ops/airlock")).resolve("airlock.yaml");
+        Files.writeString(policy, "version: 1\n");
+        List<String> m = WorkspaceMounts.of(ws, new WorkspaceProtection(false, List.of(policy)), RUN);
+        assertThat(joined(m)).isEqualTo("--bind " + ws + "/ops /workspace/ops --bind " + ws + "/ops/airlock /workspace/ops/airlock"
+                + " --ro-bind " + ws + "/ops/airlock/airlock.yaml /workspace/ops/airlock/airlock.yaml");
+        checked(ws, m);
+    }
+
+    @Test
     void check_refusesReadOnlyBindsThatAreNotTheWorkspaceOverItself() throws Exception {
         Path ws = ws();
         Files.createDirectories(ws.resolve("sub"));
@@ -120,7 +131,7 @@ class WorkspaceMountsTest {
                 List.of("--ro-bind", ws + "/link", "/workspace/link"),                       // through a link bubblewrap would follow
                 List.of("--ro-bind", ws + "/../x", "/workspace/../x"),                       // out of the workspace
                 List.of("--bind", "/home", "/workspace/.git"),                               // a second read-write bind of a host directory
-                List.of("--bind", ws + "/sub", "/workspace/sub"))) {                         // a read-write bind other than .git
+                List.of("--bind", ws + "/sub", "/workspace/other"))) {                       // a read-write bind that is not a part over itself
             assertThatThrownBy(() -> checked(ws, bad)).as(bad.toString()).isInstanceOf(SandboxException.class);
         }
     }

@@ -101,6 +101,26 @@ class WorkspaceProtectionIT {
         assertThat(ws.resolve(".git-moved/config")).content().contains("fsmonitor = touch /tmp/pwned");
     }
 
+    @Test
+    void claim_policyInASubdirectory_cannotBeSwappedByRenamingItsDirectory() throws Exception {
+        Path ws = repository("ws-policy-subdir");
+        Path dir = Files.createDirectories(ws.resolve("ops"));
+        Path policy = Files.writeString(dir.resolve("airlock.yaml"), "version: 1\nproject: it\n");
+        LinkSafeFiles.chownTree(ws, USER.uid(), USER.gid());
+        String swap = "mv ops ops-old && mkdir ops && printf 'version: 1\\nproject: evil\\n' > ops/airlock.yaml && echo swapped; true";
+        KernelSupport.Result r = inSandbox(launcher, prepare(ws, new WorkspaceProtection(true, List.of(policy))), SCRIPT, swap);
+        assertThat(r.out()).as(r.toString()).doesNotContain("swapped");
+        assertThat(policy).hasContent("version: 1\nproject: it");
+
+        // Positive control: without the protection the directory is moved aside and the policy replaced.
+        Path control = repository("ws-policy-subdir-control");
+        Path controlPolicy = Files.writeString(Files.createDirectories(control.resolve("ops")).resolve("airlock.yaml"), "version: 1\n");
+        LinkSafeFiles.chownTree(control, USER.uid(), USER.gid());
+        KernelSupport.Result c = inSandbox(launcher, prepare(control, WorkspaceProtection.DEFAULT), SCRIPT, swap);
+        assertThat(c.out()).as(c.toString()).contains("swapped");
+        assertThat(controlPolicy).content().contains("project: evil");
+    }
+
     /** A template tree with a repository, laid out as TemplateManager does (templates/<project>/ root's, 0700). */
     private static Path templateRepository(String name) throws Exception {
         Path mine = Files.createDirectories(tmp.resolve("state/templates/it"));

@@ -36,6 +36,22 @@ class ReportStoreTest {
     }
 
     @Test
+    void save_aLinkPlantedWhereAReportGoes_isReplaced_itsTargetUnchanged(@TempDir Path copy, @TempDir Path host) throws Exception {
+        // As a sandbox leaves a --report directory that lies in its workspace: report.md linked to a host file.
+        Path target = Files.writeString(host.resolve("host-file"), "host file\n");
+        Path control = Files.writeString(host.resolve("control-file"), "host file\n");
+        Files.createSymbolicLink(copy.resolve("report.md"), target);
+        Files.createSymbolicLink(copy.resolve("control.md"), control);
+        Files.writeString(copy.resolve("control.md"), "# report\n");
+        assertThat(control).as("positive control: a plain write follows the planted link").hasContent("# report");
+
+        new ReportStore(state).save(RunFixtures.mixed(Instant.EPOCH), EnumSet.of(Format.MD), Optional.of(copy));
+        assertThat(target).hasContent("host file");
+        assertThat(Files.isSymbolicLink(copy.resolve("report.md"))).isFalse();
+        assertThat(copy.resolve("report.md")).content().isNotBlank();
+    }
+
+    @Test
     void save_twiceInTheSameMillisecond_keepsBoth() throws Exception {
         ReportStore store = new ReportStore(state);
         Path a = store.save(RunFixtures.mixed(Instant.EPOCH), EnumSet.noneOf(Format.class), Optional.empty());

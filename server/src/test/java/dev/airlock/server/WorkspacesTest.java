@@ -1,0 +1,52 @@
+package dev.airlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A member's workspace, removed after the member: links the sandbox planted in it are removed, not followed. */
+class WorkspacesTest {
+
+    @TempDir
+    Path tmp;
+
+    private Path member(String name, Path hostDir) throws Exception {
+        Path ws = Files.createDirectories(tmp.resolve(name).resolve("sub"));
+        Files.writeString(ws.resolve("own.txt"), "x");
+        Files.createSymbolicLink(ws.resolve("to-host"), hostDir);
+        return ws.getParent();
+    }
+
+    @Test
+    void delete_plantedLinkToAHostDirectory_leavesTheHostDirectory() throws Exception {
+        Path controlHost = Files.createDirectories(tmp.resolve("control-host"));
+        Files.writeString(controlHost.resolve("keep.txt"), "host\n");
+        Path control = member("w-control", controlHost);
+        try (Stream<Path> s = Files.walk(control, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+        assertThat(controlHost.resolve("keep.txt")).as("positive control: a removal that follows links empties the host directory")
+                .doesNotExist();
+
+        Path host = Files.createDirectories(tmp.resolve("host"));
+        Files.writeString(host.resolve("keep.txt"), "host\n");
+        Path ws = member("w-0123abcd", host);
+        Workspaces.delete(ws);
+        assertThat(ws).doesNotExist();
+        assertThat(host.resolve("keep.txt")).hasContent("host");
+    }
+
+    @Test
+    void delete_aDirectoryNotNamedLikeAMembers_isLeftAlone() throws Exception {
+        Path other = Files.createDirectories(tmp.resolve("projects"));
+        Workspaces.delete(other);
+        assertThat(other).exists();
+    }
+}
