@@ -76,6 +76,15 @@ class DaemonSoakIT {
 
     final List<Run> runs = Collections.synchronizedList(new ArrayList<>());
     final Set<String> seen = ConcurrentHashMap.newKeySet();
+    final List<Child> cold = new ArrayList<>();
+
+    Child coldRunQuietly() {
+        try {
+            return coldRun();
+        } catch (IOException | InterruptedException e) {
+            return new Child(-1, "", e.toString());
+        }
+    }
 
     static void requireRoot() {
         try {
@@ -216,6 +225,35 @@ class DaemonSoakIT {
         return left;
     }
 
+    /** What a CLI command in its own JVM did. */
+    record Child(int code, String out, String err) {
+    }
+
+    /** The CLI as an operator runs it: its own JVM, {@code AIRLOCK_STATE} naming the daemon's state directory. */
+    Child cli(String... args) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv).directory(tmp.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("AIRLOCK_STATE", tmp.resolve("state").toString());
+        Path err = Files.createTempFile(tmp, "cli", ".err");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code = p.waitFor();
+        return new Child(code, out, Files.readString(err));
+    }
+
+    /** A cold run beside the daemon (issue 17: the daemon plus one cold run broke the chain), on its own workspace. */
+    Child coldRun() throws IOException, InterruptedException {
+        Path ws = Files.createDirectories(tmp.resolve("cold-workspace"));
+        Files.setPosixFilePermissions(ws, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> args = new ArrayList<>(List.of("run", "--no-daemon", "--policy", "airlock.yaml", "--org", "org.yaml", "--hosts", "hosts",
+                "--workspace", ws.toString(), "--"));
+        args.addAll(COMMAND);
+        return cli(args.toArray(String[]::new));
+    }
+
     Process startChildDaemon(Path config) throws IOException {
         return new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Dairlock.daemon.threadKeepAlive=" + KEEP_ALIVE,
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon", "--config", config.toString())
@@ -243,7 +281,16 @@ class DaemonSoakIT {
             for (int round = 0; round < ROUNDS; round++) {
                 Thread.sleep(GAP_MS);
                 threadSamples.add("round " + round + " idle: " + threads(a.pid()));
-                burst(socket, pool);
+                if (round == ROUNDS / 2) {
+                    // two cold runs on the same state directory, beside the daemon and its clients
+                    java.util.concurrent.CompletableFuture<Child> c1 = java.util.concurrent.CompletableFuture.supplyAsync(this::coldRunQuietly);
+                    java.util.concurrent.CompletableFuture<Child> c2 = java.util.concurrent.CompletableFuture.supplyAsync(this::coldRunQuietly);
+                    burst(socket, pool);
+                    cold.add(c1.get(5, TimeUnit.MINUTES));
+                    cold.add(c2.get(5, TimeUnit.MINUTES));
+                } else {
+                    burst(socket, pool);
+                }
             }
             Thread.sleep(GAP_MS);
             threadSamples.add("before the kill, idle: " + threads(a.pid()));
@@ -301,19 +348,23 @@ class DaemonSoakIT {
         List<Run> interrupted = runs.stream().filter(r -> !r.completed()).toList();
 
         // 2. the audit log: intact, one decision record per decision
-        Path log = tmp.resolve("state/audit.log");
-        Cli verify = Cli.run("log", "verify", "--file", log.toString());
-        Cli all = Cli.run("log", "--json", "--file", log.toString());
+        // as the operator asks: the state directory's log, whatever files make it up
+        Child verify = cli("log", "verify");
+        Child all = cli("log", "--json");
         Map<String, Long> decisionsBySandbox = all.out().lines().filter(l -> !l.isBlank()).map(DaemonSoakIT::parse)
                 .filter(n -> "decision".equals(n.path("event").asText()))
                 .collect(Collectors.groupingBy(n -> n.path("sandbox").asText(), Collectors.counting()));
         long decisionsSeen = runs.stream().filter(Run::denied).count();
         long recordsOfSeen = runs.stream().filter(Run::denied).mapToLong(r -> decisionsBySandbox.getOrDefault(r.sandbox(), 0L)).sum();
         long recordsTotal = decisionsBySandbox.values().stream().mapToLong(Long::longValue).sum();
+        long coldDenied = cold.stream().filter(c -> c.code() == 0 && c.out().startsWith("HTTP/1.1 403")).count();
+        Map<String, Long> coldRecords = decisionsBySandbox.entrySet().stream().filter(e -> !seen.contains(e.getKey()))
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
 
         // 3. nothing left
         List<String> left = new ArrayList<>();
         seen.forEach(id -> left.addAll(objectsOf(id)));
+        coldRecords.keySet().stream().filter(id -> id.matches("alk[0-9a-f]{8}")).forEach(id -> left.addAll(objectsOf(id)));
         memberWorkspaces().forEach(w -> left.add(w.toString()));
         left.addAll(leasesOf(ProcessHandle.current().pid()));
 
@@ -323,6 +374,10 @@ class DaemonSoakIT {
                 firsts.size(), LONG_GAP_MS / 1000, ROUNDS + 1, GAP_MS / 1000);
         System.err.printf("SOAK decisions seen by clients=%d, their records=%d, decision records in the log=%d, log verify exit=%d%n",
                 decisionsSeen, recordsOfSeen, recordsTotal, verify.code());
+        System.err.printf("SOAK cold runs beside the daemon: %d, denied as expected: %d, their decision records: %d (%s)%n", cold.size(),
+                coldDenied, coldRecords.values().stream().mapToLong(Long::longValue).sum(),
+                cold.stream().map(c -> "exit " + c.code() + (c.code() == 0 ? "" : ": " + c.err().strip().lines().reduce((x, y) -> y).orElse("")))
+                        .toList());
         System.err.printf("SOAK daemon A threads: %s%n", threadSamples);
         System.err.printf("SOAK sandboxes seen=%d, left after the end=%s; burst after the restart=%d runs%n", seen.size(), left, afterRestart);
 
@@ -331,6 +386,12 @@ class DaemonSoakIT {
         assertThat(firsts).as("every first claim after an idle gap").allMatch(Run::warm);
         assertThat(verify.code()).as("airlock log verify: " + verify.out() + verify.err()).isZero();
         assertThat(recordsOfSeen).as("one decision record per decision a client saw").isEqualTo(decisionsSeen);
+        // issue 17 §2: every writer records into one logical log, and no run is refused because another writes
+        assertThat(cold).as("cold runs beside the daemon: each ran, and its client saw the deny").allSatisfy(c -> {
+            assertThat(c.code()).as(c.err()).isZero();
+            assertThat(c.out()).startsWith("HTTP/1.1 403");
+        });
+        assertThat(coldRecords).as("one decision record per cold run's decision").hasSize((int) coldDenied).allSatisfy((id, n) -> assertThat(n).isEqualTo(1L));
         runs.stream().filter(Run::denied).forEach(r -> assertThat(decisionsBySandbox.get(r.sandbox())).as(r.sandbox()).isEqualTo(1L));
         interrupted.stream().filter(r -> r.sandbox() != null)
                 .forEach(r -> assertThat(decisionsBySandbox.getOrDefault(r.sandbox(), 0L)).as("interrupted " + r.sandbox()).isLessThanOrEqualTo(1L));

@@ -65,7 +65,10 @@ public final class SandboxLauncher implements AutoCloseable {
     private final Map<String, WorkspaceProtection> protections = new ConcurrentHashMap<>();
     /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
     private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
-    private final Thread hook = new Thread(this::destroyAll, "airlock-sandbox-cleanup");
+    private final Thread hook = new Thread(() -> {
+        closed = true;
+        destroyAll();
+    }, "airlock-sandbox-cleanup");
     private volatile boolean closed;
 
     public SandboxLauncher(Path stateDir, LinkRange range, KernelOps ops) {
@@ -946,6 +949,11 @@ public final class SandboxLauncher implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------
     // Close
+
+    /** True once this launcher is closed or the JVM's shutdown began destroying its sandboxes: their processes die now. */
+    public boolean closed() {
+        return closed;
+    }
 
     /** The ids of the sandboxes this launcher holds (prepared, not yet destroyed). */
     public Set<String> held() {

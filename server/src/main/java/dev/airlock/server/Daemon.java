@@ -349,7 +349,14 @@ public final class Daemon implements AutoCloseable {
             public java.util.concurrent.CompletionStage<dev.airlock.pool.warm.MemberDeath> death(PoolMember m) {
                 // the JVM's process reaper waits on the init (waitpid): completes the moment the kernel reports its exit
                 Process init = m.sandbox().standby().process();
-                return init.onExit().thenApply(p -> dev.airlock.pool.warm.MemberDeath.ofExit("sandbox " + m.id(), p.exitValue()));
+                java.util.concurrent.CompletableFuture<dev.airlock.pool.warm.MemberDeath> death = new java.util.concurrent.CompletableFuture<>();
+                init.onExit().thenAccept(p -> {
+                    // at shutdown the launcher kills every sandbox (its own hook may run before the daemon's): not a death to replace
+                    if (!host.launcher().closed()) {
+                        death.complete(dev.airlock.pool.warm.MemberDeath.ofExit("sandbox " + m.id(), p.exitValue()));
+                    }
+                });
+                return death;
             }
 
             @Override

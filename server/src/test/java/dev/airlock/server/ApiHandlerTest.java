@@ -114,4 +114,10 @@ class ApiHandlerTest {
         ch.close();
         assertThat(alloc.free.size()).as("the header buffer went back once").isEqualTo(freeBefore + 1);
     }
+
+    @Test
+    void leakDetector_runsAtParanoid_forEveryServerTest() {
+        // server/pom.xml sets it for surefire and failsafe: every buffer of every API test is tracked
+        assertThat(io.netty.util.ResourceLeakDetector.getLevel()).isEqualTo(io.netty.util.ResourceLeakDetector.Level.PARANOID);
+    }
 }
