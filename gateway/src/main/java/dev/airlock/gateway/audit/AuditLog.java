@@ -535,13 +535,33 @@ public final class AuditLog implements AuditSink {
                 ChainHead head = headNow();
                 Lines lines = batch.sealAfter(head);
                 ByteBuffer buf = ByteBuffer.wrap(lines.bytes());
-                while (buf.hasRemaining()) {
-                    out.write(buf);
+                try {
+                    while (buf.hasRemaining()) {
+                        out.write(buf);
+                    }
+                } catch (IOException e) {
+                    cutBack(end, e);
+                    throw e;
                 }
                 knownEnd = end + lines.bytes().length;
                 knownHead = lines.last();
                 return null;
             });
+        }
+
+        /**
+         * After a write that failed part-way (disk full, file too large), cuts the file back to where
+         * this append began, still under the lock: other writers then continue from a whole last
+         * line instead of failing on a torn one. This writer fails closed all the same. On an
+         * append-only file ({@code chattr +a}) the cut is refused, and the torn line stays for
+         * {@code verify} to report.
+         */
+        private void cutBack(long end, IOException cause) {
+            try {
+                out.truncate(end);
+            } catch (IOException | RuntimeException e) {
+                cause.addSuppressed(e);
+            }
         }
 
         /**

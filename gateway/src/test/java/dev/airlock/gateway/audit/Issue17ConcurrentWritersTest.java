@@ -278,4 +278,24 @@ class Issue17ConcurrentWritersTest {
         assertThat(v.records()).isEqualTo(5);
         assertThat(Arrays.copyOf(Files.readAllBytes(file), before.length)).isEqualTo(before);
     }
+
+    @Test
+    void append_thatFailsPartWay_isCutBackSoTheOtherWritersContinueTheChain() throws Exception {
+        Path file = dir.resolve("audit.log");
+        int limitKib = 256;
+        Process limited = AuditWriterProcess.startWithFileSizeLimit(limitKib, file, "limited", 2_000, dir.resolve("limited.out"));
+        assertThat(AuditWriterProcess.await(limited)).as("the limited writer fails closed").isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("limited.out"))).contains("failed");
+        assertThat(Files.size(file)).isLessThanOrEqualTo(limitKib * 1024L);
+
+        AuditLogReader.Verification cut = AuditLogReader.verify(file); // no torn line at the end
+        assertThat(cut.firstBreak()).isEmpty();
+        assertThat(cut.records()).isPositive();
+        try (AuditLog next = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(next.submit(allow("next.example"))).isTrue();
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        assertThat(v.records()).isEqualTo(cut.records() + 1);
+    }
 }
