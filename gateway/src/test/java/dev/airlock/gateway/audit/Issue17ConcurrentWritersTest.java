@@ -4,6 +4,7 @@ import static dev.airlock.gateway.audit.AuditFixtures.allow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -297,5 +299,39 @@ class Issue17ConcurrentWritersTest {
         AuditLogReader.Verification v = AuditLogReader.verify(file);
         assertThat(v.firstBreak()).isEmpty();
         assertThat(v.records()).isEqualTo(cut.records() + 1);
+    }
+
+    @Test
+    void verify_whileAWriterIsStoppedHoldingTheLock_readsWithoutItInsteadOfHanging() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(log.submit(allow("a.example"))).isTrue();
+        }
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread stopped = Thread.ofPlatform().start(() -> {
+            try (AppendLock lock = AppendLock.forWriting(file)) {
+                lock.holding(() -> {
+                    holding.countDown();
+                    try {
+                        release.await(); // a writer stopped in the middle of an append
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return null;
+                });
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        AuditFixtures.await(holding);
+        try {
+            AuditLogReader.Verification v = AuditLogReader.verify(file);
+            assertThat(v.firstBreak()).isEmpty();
+            assertThat(v.records()).isEqualTo(1);
+        } finally {
+            release.countDown();
+            stopped.join();
+        }
     }
 }
