@@ -206,7 +206,7 @@ public final class AuditLog implements AuditSink {
     }
 
     private static AuditLog open(Path path, Clock clock, Options options, Optional<MeterRegistry> registry) throws IOException {
-        FileStorage storage = FileStorage.open(path);
+        FileStorage storage = FileStorage.open(path, clock, System.err);
         return start(path.toString(), storage, storage.openingHead(), clock, options, registry.orElse(null), System.err,
                 System::nanoTime);
     }
@@ -497,18 +497,23 @@ public final class AuditLog implements AuditSink {
         private long knownEnd = -1;
         private ChainHead knownHead = ChainHead.EMPTY;
 
-        private FileStorage(Path path, AppendLock lock) {
+        private final Clock clock;
+        private final PrintStream err;
+
+        private FileStorage(Path path, AppendLock lock, Clock clock, PrintStream err) {
             this.path = path;
             this.lock = lock;
+            this.clock = clock;
+            this.err = err;
         }
 
-        static FileStorage open(Path path) throws IOException {
+        static FileStorage open(Path path, Clock clock, PrintStream err) throws IOException {
             Path parent = path.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(DIR_MODE)));
             }
             refuseOddFile(path);
-            FileStorage s = new FileStorage(path, AppendLock.forWriting(path));
+            FileStorage s = new FileStorage(path, AppendLock.forWriting(path), clock, err);
             try {
                 // Check where the chain continues now, so that a log that cannot be extended is refused at start.
                 s.lock.holding(() -> {
@@ -531,8 +536,8 @@ public final class AuditLog implements AuditSink {
         public void append(Batch batch) throws IOException {
             lock.holding(() -> {
                 followPath();
-                long end = out.size();
                 ChainHead head = headNow();
+                long end = out.size();
                 Lines lines = batch.sealAfter(head);
                 ByteBuffer buf = ByteBuffer.wrap(lines.bytes());
                 try {
@@ -600,6 +605,9 @@ public final class AuditLog implements AuditSink {
             if (size == knownEnd) {
                 return knownHead;
             }
+            if (size > 0 && AuditLogReader.readFully(in, size - 1, 1)[0] != '\n') {
+                size = moveTornLineAside(size);
+            }
             Optional<AuditLogReader.Line> last = AuditLogReader.lastLine(in);
             ChainHead head;
             if (last.isEmpty()) {
@@ -619,6 +627,61 @@ public final class AuditLog implements AuditSink {
             knownEnd = size;
             knownHead = head;
             return head;
+        }
+
+        /**
+         * The file ends in a partial line, and no live writer is appending (we hold the lock): an
+         * append was cut short by {@code kill -9} (the kernel ends a write at a page boundary when
+         * a fatal signal is pending), a crash or a power cut. Such a line was never a record, and
+         * its records are lost like those still queued in the process that died. Left in place it
+         * would stop every writer, so the line is copied to {@code <log>.torn} (0600), cut off, and
+         * said so on stderr; the chain continues from the last whole record, which must verify as
+         * always. Where the cut is refused (an append-only file), the log stays refused as before.
+         *
+         * @return the file's new size
+         */
+        private long moveTornLineAside(long size) throws IOException {
+            long start = size;
+            while (start > 0 && size - start <= AuditLogReader.MAX_LINE_BYTES) {
+                int n = (int) Math.min(4096, start);
+                byte[] chunk = AuditLogReader.readFully(in, start - n, n);
+                int i = n - 1;
+                while (i >= 0 && chunk[i] != '\n') {
+                    i--;
+                }
+                if (i >= 0) {
+                    start = start - n + i + 1;
+                    break;
+                }
+                start -= n;
+            }
+            if (size - start > AuditLogReader.MAX_LINE_BYTES) {
+                return size; // not a torn record but junk: left for the check that follows to refuse
+            }
+            byte[] torn = AuditLogReader.readFully(in, start, (int) (size - start));
+            Path aside = path.resolveSibling(path.getFileName() + ".torn");
+            try (FileChannel t = FileChannel.open(aside,
+                    Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
+                            LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)))) {
+                String header = "# " + AuditCodec.formatTime(clock.instant()) + ": " + torn.length + " bytes cut from the end of " + path + " at offset "
+                        + start + "\n";
+                ByteBuffer b = ByteBuffer.wrap((header + new String(torn, java.nio.charset.StandardCharsets.ISO_8859_1) + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                while (b.hasRemaining()) {
+                    t.write(b);
+                }
+                t.force(true);
+            }
+            try {
+                out.truncate(start);
+            } catch (IOException e) {
+                return size; // refused (chattr +a): the check that follows refuses the partial line as before
+            }
+            err.println("airlock: audit log " + path + ": its last line was partial (" + torn.length + " bytes: an append cut"
+                    + " short by kill -9, a crash or a power cut); moved it to " + aside + " and continued the chain");
+            err.flush();
+            return start;
         }
 
         private static FileChannel openForAppend(Path path) throws IOException {

@@ -278,7 +278,7 @@ public final class AuditLogReader {
         return Optional.of(toLine(0, readFully(ch, start, (int) (end - start)), true, false));
     }
 
-    private static byte[] readFully(FileChannel ch, long position, int length) throws IOException {
+    static byte[] readFully(FileChannel ch, long position, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length);
         while (buf.hasRemaining()) {
             if (ch.read(buf, position + buf.position()) < 0) {

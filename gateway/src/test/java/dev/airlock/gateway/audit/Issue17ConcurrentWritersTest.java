@@ -334,4 +334,39 @@ class Issue17ConcurrentWritersTest {
             stopped.join();
         }
     }
+
+    /**
+     * {@code kill -9} of a writer: the kernel may end its write at a page boundary, leaving a
+     * partial last line. Whatever the kill left, the next writer continues one intact chain instead
+     * of failing closed, and every record of the writer that was not killed is there.
+     */
+    @Test
+    void writersKilledMidRun_neverStopTheOthersAndTheChainStaysIntact() throws Exception {
+        Path file = dir.resolve("audit.log");
+        int survivorRecords = 3_000;
+        Process survivor = AuditWriterProcess.start(file, "survivor", survivorRecords, dir.resolve("survivor.out"));
+        for (int k = 0; k < 3; k++) {
+            Process victim = AuditWriterProcess.start(file, "victim" + k, 50_000, dir.resolve("victim" + k + ".out"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AuditFixtures.GUARD_SECONDS);
+            while (!Files.exists(file) || !Files.readString(file, StandardCharsets.ISO_8859_1).contains("victim" + k + "-")) {
+                assertThat(System.nanoTime()).as("victim " + k + " never wrote (test guard)").isLessThan(deadline);
+                LockSupport.parkNanos(1_000_000);
+            }
+            victim.destroyForcibly(); // SIGKILL, while it appends
+            victim.waitFor();
+        }
+        assertThat(AuditWriterProcess.await(survivor)).as(Files.readString(dir.resolve("survivor.out"))).isZero();
+        try (AuditLog last = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(last.submit(allow("last.example"))).isTrue();
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        Map<String, Long> survivors;
+        try (Stream<AuditLogReader.Line> lines = AuditLogReader.lines(file)) {
+            survivors = lines.map(l -> ((AuditLogReader.Entry) l).record().name()).filter(n -> n.startsWith("survivor-"))
+                    .collect(Collectors.groupingBy(n -> n, Collectors.counting()));
+        }
+        assertThat(survivors).hasSize(survivorRecords);
+        assertThat(survivors.values()).allMatch(n -> n == 1L);
+    }
 }
