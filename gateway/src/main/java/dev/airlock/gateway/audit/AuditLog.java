@@ -56,9 +56,11 @@ import java.util.function.LongSupplier;
  * line to stderr, every later {@link #submit} returns false (the gateway then denies, reason
  * {@code fail-closed}), and every record it had accepted but not handed to the OS is counted as
  * {@code failed}, never dropped silently. A full queue also makes {@link #submit} return false
- * (counted as {@code rejected}), and says so once per episode. A failed sink leaves the file as it
- * was, possibly ending in a partial line; {@link #open} then refuses to extend it until an operator
- * has moved it aside, because a chain must not continue from something it cannot check.
+ * (counted as {@code rejected}), and says so once per episode. A write that failed part-way is cut
+ * back to where its append began. A last record that does not verify makes {@link #open} (and every
+ * later append) refuse to extend the chain until an operator has moved the file aside, because a
+ * chain must not continue from something it cannot check; a merely partial last line, which an
+ * append killed mid-write leaves, is moved to {@code <log>.torn} instead (see FileStorage).
  *
  * <p>The file is created 0600 (parents 0700), never through a symbolic link. When it is moved away
  * (rotation), every writer starts the new file at its next append, with a new chain.
