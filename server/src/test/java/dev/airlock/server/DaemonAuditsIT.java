@@ -2,6 +2,7 @@ package dev.airlock.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.airlock.gateway.audit.AuditLogReader;
 import dev.airlock.runtime.demo.DemoWorld;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Continuous auditing in the daemon, against the demo world's fake hosts (198.18.x in their own
  * namespace; the public resolvers some probes aim at are routed there too): a warm claim runs the
- * quick subset, its result shows in the metrics, and the project is overdue for a full audit.
+ * quick subset, its result shows in the metrics, and the project is overdue for a full audit. The
+ * audit records into the daemon's own audit log, whose chain stays whole.
  */
 class DaemonAuditsIT {
 
@@ -65,6 +67,13 @@ class DaemonAuditsIT {
                         .contains("overdue");
                 c.delete("/v1/sandboxes/" + id);
             }
+            // Issue 17: the audit's gateway, a second writer in the daemon's process, recorded into the
+            // daemon's own log (it used to need a file of its own), and the chain is whole.
+            Path log = tmp.resolve("state/audit.log");
+            AuditLogReader.Verification v = AuditLogReader.verify(log);
+            assertThat(v.firstBreak()).isEmpty();
+            assertThat(v.records()).as("the audit's probes were recorded").isPositive();
+            assertThat(tmp.resolve("state/audit-runs.log")).doesNotExist();
         }
     }
 }

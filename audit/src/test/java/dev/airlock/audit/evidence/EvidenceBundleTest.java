@@ -129,6 +129,22 @@ class EvidenceBundleTest {
     }
 
     @Test
+    void build_partialLineMovedAside_isReportedAndCopied() throws Exception {
+        Path f = state.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(f, Clock.systemUTC())) {
+            log.submit(new AuditEvent(AuditEvent.Event.DECISION, "alk0123abcd", "payments", AuditEvent.Via.TRANSPARENT, "c", "n0", 443,
+                    List.of(), "deny", "-", "no-rule", 0, 0, 0));
+        }
+        Files.writeString(f, "{\"seq\":2,\"ti", java.nio.file.StandardOpenOption.APPEND); // an append killed mid-write
+        AuditLog.open(f, Clock.systemUTC()).close(); // the next writer moves it aside
+
+        EvidenceBundle.Result r = build(List.of());
+        assertThat(r.dir().resolve("audit-log-verify.txt")).content().contains("intact, 1 records")
+                .contains("1 partial last line moved aside").contains("audit-log-torn.txt");
+        assertThat(r.dir().resolve("audit-log-torn.txt")).content().contains("{\"seq\":2,\"ti");
+    }
+
+    @Test
     void poolMetrics_databaseWithoutClaimsTable_isStatedNotZero() throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + state.resolve("airlock.db"))) {
             c.createStatement().execute("create table other(x)");

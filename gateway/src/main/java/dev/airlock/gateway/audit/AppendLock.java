@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -131,16 +132,76 @@ final class AppendLock implements Closeable {
      * Waits until the lock is free; holders keep it for one append, microseconds to a millisecond.
      */
     <T> T holding(Locked<T> work) throws IOException {
-        shared.turn.lock();
+        FileLock lock = acquire(Long.MAX_VALUE); // never null without a limit
         try {
-            FileLock lock = take(shared.channel);
-            try {
-                return work.run();
-            } finally {
-                lock.release();
+            return work.run();
+        } finally {
+            release(lock);
+        }
+    }
+
+    /**
+     * As {@link #holding(Locked)}, but gives up after {@code patienceNanos} without the lock and
+     * returns empty, for readers, which must not hang behind a writer that was stopped mid-append.
+     */
+    <T> Optional<T> holding(long patienceNanos, Locked<T> work) throws IOException {
+        FileLock lock = acquire(patienceNanos);
+        if (lock == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(work.run());
+        } finally {
+            release(lock);
+        }
+    }
+
+    /** This process's turn, then the file lock; null (holding neither) after {@code patienceNanos}. */
+    private FileLock acquire(long patienceNanos) throws IOException {
+        long start = System.nanoTime();
+        if (!takeTurn(patienceNanos)) {
+            return null;
+        }
+        try {
+            FileLock lock = take(shared.channel, start, patienceNanos);
+            if (lock == null) {
+                shared.turn.unlock();
             }
+            return lock;
+        } catch (IOException | RuntimeException e) {
+            shared.turn.unlock();
+            throw e;
+        }
+    }
+
+    private void release(FileLock lock) throws IOException {
+        try {
+            lock.release();
         } finally {
             shared.turn.unlock();
+        }
+    }
+
+    /** Waits its turn among this process's threads; never interruptibly (see {@link #take}). */
+    private boolean takeTurn(long patienceNanos) {
+        if (patienceNanos == Long.MAX_VALUE) {
+            shared.turn.lock();
+            return true;
+        }
+        boolean interrupted = Thread.interrupted();
+        try {
+            long deadline = System.nanoTime() + patienceNanos;
+            while (true) {
+                try {
+                    return shared.turn.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -153,13 +214,17 @@ final class AppendLock implements Closeable {
      * Tries, and waits between tries, instead of {@link FileChannel#lock()}: a blocking lock is
      * interruptible, and an interrupt (or one already pending on the calling thread) would close the
      * channel, and with it the lock of every user in the process. {@code tryLock} never does.
+     * Returns null once {@code patienceNanos} have passed since {@code start}.
      */
-    private static FileLock take(FileChannel channel) throws IOException {
+    private static FileLock take(FileChannel channel, long start, long patienceNanos) throws IOException {
         long wait = FIRST_WAIT_NANOS;
         while (true) {
             FileLock lock = channel.tryLock();
             if (lock != null) {
                 return lock;
+            }
+            if (System.nanoTime() - start >= patienceNanos) {
+                return null;
             }
             LockSupport.parkNanos(wait);
             wait = Math.min(wait * 2, LONGEST_WAIT_NANOS);

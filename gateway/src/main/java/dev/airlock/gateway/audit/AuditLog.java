@@ -56,9 +56,11 @@ import java.util.function.LongSupplier;
  * line to stderr, every later {@link #submit} returns false (the gateway then denies, reason
  * {@code fail-closed}), and every record it had accepted but not handed to the OS is counted as
  * {@code failed}, never dropped silently. A full queue also makes {@link #submit} return false
- * (counted as {@code rejected}), and says so once per episode. A failed sink leaves the file as it
- * was, possibly ending in a partial line; {@link #open} then refuses to extend it until an operator
- * has moved it aside, because a chain must not continue from something it cannot check.
+ * (counted as {@code rejected}), and says so once per episode. A write that failed part-way is cut
+ * back to where its append began. A last record that does not verify makes {@link #open} (and every
+ * later append) refuse to extend the chain until an operator has moved the file aside, because a
+ * chain must not continue from something it cannot check; a merely partial last line, which an
+ * append killed mid-write leaves, is moved to {@code <log>.torn} instead (see FileStorage).
  *
  * <p>The file is created 0600 (parents 0700), never through a symbolic link. When it is moved away
  * (rotation), every writer starts the new file at its next append, with a new chain.
@@ -206,7 +208,7 @@ public final class AuditLog implements AuditSink {
     }
 
     private static AuditLog open(Path path, Clock clock, Options options, Optional<MeterRegistry> registry) throws IOException {
-        FileStorage storage = FileStorage.open(path);
+        FileStorage storage = FileStorage.open(path, clock, System.err);
         return start(path.toString(), storage, storage.openingHead(), clock, options, registry.orElse(null), System.err,
                 System::nanoTime);
     }
@@ -497,18 +499,23 @@ public final class AuditLog implements AuditSink {
         private long knownEnd = -1;
         private ChainHead knownHead = ChainHead.EMPTY;
 
-        private FileStorage(Path path, AppendLock lock) {
+        private final Clock clock;
+        private final PrintStream err;
+
+        private FileStorage(Path path, AppendLock lock, Clock clock, PrintStream err) {
             this.path = path;
             this.lock = lock;
+            this.clock = clock;
+            this.err = err;
         }
 
-        static FileStorage open(Path path) throws IOException {
+        static FileStorage open(Path path, Clock clock, PrintStream err) throws IOException {
             Path parent = path.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(DIR_MODE)));
             }
             refuseOddFile(path);
-            FileStorage s = new FileStorage(path, AppendLock.forWriting(path));
+            FileStorage s = new FileStorage(path, AppendLock.forWriting(path), clock, err);
             try {
                 // Check where the chain continues now, so that a log that cannot be extended is refused at start.
                 s.lock.holding(() -> {
@@ -531,17 +538,37 @@ public final class AuditLog implements AuditSink {
         public void append(Batch batch) throws IOException {
             lock.holding(() -> {
                 followPath();
-                long end = out.size();
                 ChainHead head = headNow();
+                long end = out.size();
                 Lines lines = batch.sealAfter(head);
                 ByteBuffer buf = ByteBuffer.wrap(lines.bytes());
-                while (buf.hasRemaining()) {
-                    out.write(buf);
+                try {
+                    while (buf.hasRemaining()) {
+                        out.write(buf);
+                    }
+                } catch (IOException e) {
+                    cutBack(end, e);
+                    throw e;
                 }
                 knownEnd = end + lines.bytes().length;
                 knownHead = lines.last();
                 return null;
             });
+        }
+
+        /**
+         * After a write that failed part-way (disk full, file too large), cuts the file back to where
+         * this append began, still under the lock: other writers then continue from a whole last
+         * line instead of failing on a torn one. This writer fails closed all the same. On an
+         * append-only file ({@code chattr +a}) the cut is refused, and the torn line stays for
+         * {@code verify} to report.
+         */
+        private void cutBack(long end, IOException cause) {
+            try {
+                out.truncate(end);
+            } catch (IOException | RuntimeException e) {
+                cause.addSuppressed(e);
+            }
         }
 
         /**
@@ -580,6 +607,9 @@ public final class AuditLog implements AuditSink {
             if (size == knownEnd) {
                 return knownHead;
             }
+            if (size > 0 && AuditLogReader.readFully(in, size - 1, 1)[0] != '\n') {
+                size = moveTornLineAside(size);
+            }
             Optional<AuditLogReader.Line> last = AuditLogReader.lastLine(in);
             ChainHead head;
             if (last.isEmpty()) {
@@ -599,6 +629,61 @@ public final class AuditLog implements AuditSink {
             knownEnd = size;
             knownHead = head;
             return head;
+        }
+
+        /**
+         * The file ends in a partial line, and no live writer is appending (we hold the lock): an
+         * append was cut short by {@code kill -9} (the kernel ends a write at a page boundary when
+         * a fatal signal is pending), a crash or a power cut. Such a line was never a record, and
+         * its records are lost like those still queued in the process that died. Left in place it
+         * would stop every writer, so the line is copied to {@code <log>.torn} (0600), cut off, and
+         * said so on stderr; the chain continues from the last whole record, which must verify as
+         * always. Where the cut is refused (an append-only file), the log stays refused as before.
+         *
+         * @return the file's new size
+         */
+        private long moveTornLineAside(long size) throws IOException {
+            long start = size;
+            while (start > 0 && size - start <= AuditLogReader.MAX_LINE_BYTES) {
+                int n = (int) Math.min(4096, start);
+                byte[] chunk = AuditLogReader.readFully(in, start - n, n);
+                int i = n - 1;
+                while (i >= 0 && chunk[i] != '\n') {
+                    i--;
+                }
+                if (i >= 0) {
+                    start = start - n + i + 1;
+                    break;
+                }
+                start -= n;
+            }
+            if (size - start > AuditLogReader.MAX_LINE_BYTES) {
+                return size; // not a torn record but junk: left for the check that follows to refuse
+            }
+            byte[] torn = AuditLogReader.readFully(in, start, (int) (size - start));
+            Path aside = path.resolveSibling(path.getFileName() + ".torn");
+            try (FileChannel t = FileChannel.open(aside,
+                    Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
+                            LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)))) {
+                String header = "# " + AuditCodec.formatTime(clock.instant()) + ": " + torn.length + " bytes cut from the end of " + path + " at offset "
+                        + start + "\n";
+                ByteBuffer b = ByteBuffer.wrap((header + new String(torn, java.nio.charset.StandardCharsets.ISO_8859_1) + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                while (b.hasRemaining()) {
+                    t.write(b);
+                }
+                t.force(true);
+            }
+            try {
+                out.truncate(start);
+            } catch (IOException e) {
+                return size; // refused (chattr +a): the check that follows refuses the partial line as before
+            }
+            err.println("airlock: audit log " + path + ": its last line was partial (" + torn.length + " bytes: an append cut"
+                    + " short by kill -9, a crash or a power cut); moved it to " + aside + " and continued the chain");
+            err.flush();
+            return start;
         }
 
         private static FileChannel openForAppend(Path path) throws IOException {

@@ -92,20 +92,27 @@ public final class AuditLogReader {
      * The file cut at its length taken under the append lock: every writer appends whole batches
      * of lines under that lock, so that length ends at a line boundary unless a write was cut short
      * (which verification must then report). Bytes before it never change, so the rest is read
-     * without the lock.
+     * without the lock. Without the lock file (a copy, a log no writer locked yet), or after
+     * {@link #READER_PATIENCE_NANOS} without the lock, the whole file as it is now.
      */
     private static InputStream committed(Path file) throws IOException {
-        long length;
+        Optional<Long> locked = Optional.empty();
         Optional<AppendLock> lock = AppendLock.forReading(file);
         if (lock.isPresent()) {
             try (AppendLock l = lock.get()) {
-                length = l.holding(() -> Files.size(file));
+                locked = l.holding(READER_PATIENCE_NANOS, () -> Files.size(file));
             }
-        } else {
-            length = Files.size(file);
         }
+        long length = locked.isPresent() ? locked.get() : Files.size(file);
         return new Prefix(Files.newInputStream(file), length);
     }
+
+    /**
+     * How long a reader waits for the append lock before it reads without it (and may then see a
+     * partial last line): appends take microseconds, so only a writer stopped mid-append (SIGSTOP)
+     * holds it this long, and a reader must not hang behind it.
+     */
+    private static final long READER_PATIENCE_NANOS = 2_000_000_000L;
 
     /** The first {@code remaining} bytes of a stream. */
     private static final class Prefix extends FilterInputStream {
@@ -271,7 +278,7 @@ public final class AuditLogReader {
         return Optional.of(toLine(0, readFully(ch, start, (int) (end - start)), true, false));
     }
 
-    private static byte[] readFully(FileChannel ch, long position, int length) throws IOException {
+    static byte[] readFully(FileChannel ch, long position, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length);
         while (buf.hasRemaining()) {
             if (ch.read(buf, position + buf.position()) < 0) {

@@ -221,15 +221,36 @@ class AuditLogTest {
     }
 
     @Test
-    void open_logEndingInAPartialLine_isRefusedWithTheFix() throws IOException {
+    void open_logEndingInAPartialLine_movesItToTheTornFileAndContinuesTheChain() throws IOException {
         Path file = dir.resolve("audit.log");
         try (AuditLog log = AuditLog.open(file, FIXED)) {
             log.submit(allow("a.example"));
         }
-        Files.writeString(file, "{\"seq\":2,\"ti", java.nio.file.StandardOpenOption.APPEND);
+        String partial = "{\"seq\":2,\"ti";
+        Files.writeString(file, partial, java.nio.file.StandardOpenOption.APPEND);
+        assertThat(AuditLogReader.verify(file).firstBreak()).hasValueSatisfying(b -> assertThat(b.why()).startsWith("truncated"));
+        try (AuditLog log = AuditLog.open(file, FIXED)) {
+            log.submit(allow("b.example"));
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        assertThat(v.records()).isEqualTo(2);
+        Path torn = dir.resolve("audit.log.torn");
+        assertThat(Files.readString(torn)).startsWith("# 2025-06-01T12:00:00.123Z: " + partial.length() + " bytes cut from the end of "
+                + file + " at offset ").endsWith("\n" + partial + "\n");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(torn))).isEqualTo("rw-------");
+    }
+
+    @Test
+    void open_logEndingInAPartialLineAfterAnEditedRecord_isStillRefused() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, FIXED)) {
+            log.submit(allow("a.example"));
+        }
+        Files.writeString(file, Files.readString(file).replace("a.example", "b.example") + "{\"seq\":2,\"ti");
         assertThatThrownBy(() -> AuditLog.open(file, FIXED))
                 .hasMessageContaining("audit log " + file + " cannot be continued")
-                .hasMessageContaining("truncated")
+                .hasMessageContaining("hash mismatch")
                 .hasMessageContaining("airlock log verify --file " + file)
                 .hasMessageContaining("mv " + file);
     }

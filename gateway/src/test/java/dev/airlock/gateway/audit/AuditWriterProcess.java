@@ -36,7 +36,19 @@ final class AuditWriterProcess {
 
     /** Starts a writer JVM with this JVM's java and class path; its output goes to {@code output}. */
     static Process start(Path file, String tag, int count, Path output) throws Exception {
-        List<String> cmd = new ArrayList<>();
+        return start(List.of(), file, tag, count, output);
+    }
+
+    /**
+     * As {@link #start(Path, String, int, Path)}, but the writer may not make any file larger than
+     * {@code kib} KiB ({@code ulimit -f}): a write past it fails part-way, as on a full disk.
+     */
+    static Process startWithFileSizeLimit(int kib, Path file, String tag, int count, Path output) throws Exception {
+        return start(List.of("bash", "-c", "ulimit -f " + kib + " && exec \"$0\" \"$@\""), file, tag, count, output);
+    }
+
+    private static Process start(List<String> prefix, Path file, String tag, int count, Path output) throws Exception {
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

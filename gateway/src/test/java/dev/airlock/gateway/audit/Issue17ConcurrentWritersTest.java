@@ -4,6 +4,7 @@ import static dev.airlock.gateway.audit.AuditFixtures.allow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -277,5 +279,94 @@ class Issue17ConcurrentWritersTest {
         assertThat(v.firstBreak()).isEmpty();
         assertThat(v.records()).isEqualTo(5);
         assertThat(Arrays.copyOf(Files.readAllBytes(file), before.length)).isEqualTo(before);
+    }
+
+    @Test
+    void append_thatFailsPartWay_isCutBackSoTheOtherWritersContinueTheChain() throws Exception {
+        Path file = dir.resolve("audit.log");
+        int limitKib = 256;
+        Process limited = AuditWriterProcess.startWithFileSizeLimit(limitKib, file, "limited", 2_000, dir.resolve("limited.out"));
+        assertThat(AuditWriterProcess.await(limited)).as("the limited writer fails closed").isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("limited.out"))).contains("failed");
+        assertThat(Files.size(file)).isLessThanOrEqualTo(limitKib * 1024L);
+
+        AuditLogReader.Verification cut = AuditLogReader.verify(file); // no torn line at the end
+        assertThat(cut.firstBreak()).isEmpty();
+        assertThat(cut.records()).isPositive();
+        try (AuditLog next = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(next.submit(allow("next.example"))).isTrue();
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        assertThat(v.records()).isEqualTo(cut.records() + 1);
+    }
+
+    @Test
+    void verify_whileAWriterIsStoppedHoldingTheLock_readsWithoutItInsteadOfHanging() throws Exception {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(log.submit(allow("a.example"))).isTrue();
+        }
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread stopped = Thread.ofPlatform().start(() -> {
+            try (AppendLock lock = AppendLock.forWriting(file)) {
+                lock.holding(() -> {
+                    holding.countDown();
+                    try {
+                        release.await(); // a writer stopped in the middle of an append
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return null;
+                });
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        AuditFixtures.await(holding);
+        try {
+            AuditLogReader.Verification v = AuditLogReader.verify(file);
+            assertThat(v.firstBreak()).isEmpty();
+            assertThat(v.records()).isEqualTo(1);
+        } finally {
+            release.countDown();
+            stopped.join();
+        }
+    }
+
+    /**
+     * {@code kill -9} of a writer: the kernel may end its write at a page boundary, leaving a
+     * partial last line. Whatever the kill left, the next writer continues one intact chain instead
+     * of failing closed, and every record of the writer that was not killed is there.
+     */
+    @Test
+    void writersKilledMidRun_neverStopTheOthersAndTheChainStaysIntact() throws Exception {
+        Path file = dir.resolve("audit.log");
+        int survivorRecords = 3_000;
+        Process survivor = AuditWriterProcess.start(file, "survivor", survivorRecords, dir.resolve("survivor.out"));
+        for (int k = 0; k < 3; k++) {
+            Process victim = AuditWriterProcess.start(file, "victim" + k, 50_000, dir.resolve("victim" + k + ".out"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AuditFixtures.GUARD_SECONDS);
+            while (!Files.exists(file) || !Files.readString(file, StandardCharsets.ISO_8859_1).contains("victim" + k + "-")) {
+                assertThat(System.nanoTime()).as("victim " + k + " never wrote (test guard)").isLessThan(deadline);
+                LockSupport.parkNanos(1_000_000);
+            }
+            victim.destroyForcibly(); // SIGKILL, while it appends
+            victim.waitFor();
+        }
+        assertThat(AuditWriterProcess.await(survivor)).as(Files.readString(dir.resolve("survivor.out"))).isZero();
+        try (AuditLog last = AuditLog.open(file, Clock.systemUTC())) {
+            assertThat(last.submit(allow("last.example"))).isTrue();
+        }
+        AuditLogReader.Verification v = AuditLogReader.verify(file);
+        assertThat(v.firstBreak()).isEmpty();
+        Map<String, Long> survivors;
+        try (Stream<AuditLogReader.Line> lines = AuditLogReader.lines(file)) {
+            survivors = lines.map(l -> ((AuditLogReader.Entry) l).record().name()).filter(n -> n.startsWith("survivor-"))
+                    .collect(Collectors.groupingBy(n -> n, Collectors.counting()));
+        }
+        assertThat(survivors).hasSize(survivorRecords);
+        assertThat(survivors.values()).allMatch(n -> n == 1L);
     }
 }
