@@ -17,15 +17,17 @@ need() {
 printable() { tr -c '[:print:]' '.' | head -c "${1:-160}"; }
 
 # tcp HOST PORT [http|git|none]: opens a TCP connection (bash /dev/tcp: no proxy involved),
-# sends a request fitting the port, and reports reached when the far end sent any byte back. A
-# connection the gateway accepts and then denies gets no byte.
+# sends a request fitting the port (an HTTP Host names the port too when it is not 80, as
+# RFC 9110 asks and Airlock's protocol gate checks), and reports reached when the far end sent
+# any byte back. A connection the gateway accepts and then denies gets no byte.
 tcp() {
   need timeout dd
   local host=$1 port=$2 kind=${3:-http} got rc
   timeout 8 bash -c '
     exec 3<>"/dev/tcp/$0/$1" || exit 7
     case "$2" in
-      http) printf "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: airlock-audit\r\n\r\n" "$0" >&3 ;;
+      http) h=$0; case "$h" in *:*) h="[$h]" ;; esac; [ "$1" = 80 ] || h="$h:$1"
+            printf "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: airlock-audit\r\n\r\n" "$h" >&3 ;;
       git) line="git-upload-pack /"; printf "%04x%s\0host=%s\0" $((4 + ${#line} + 1 + 5 + ${#0} + 1)) "$line" "$0" >&3 ;;
     esac
     timeout 5 dd bs=512 count=1 <&3 2>/dev/null

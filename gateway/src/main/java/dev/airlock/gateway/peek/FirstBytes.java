@@ -12,7 +12,8 @@ import java.nio.ByteBuffer;
  * its {@code Host} goes unchecked. So the rule leans to "HTTP" whenever a server might: any
  * token followed by a space or tab is a request line until its end shows otherwise, because
  * servers such as Go's accept any token as a method; a line that ends without {@code HTTP/} is
- * opaque (no server takes it as an HTTP/1 request with headers). A leading CR or LF is HTTP too
+ * opaque (no server takes it as an HTTP/1 request with headers), and so is one with a control
+ * byte other than HT and CR in it (servers refuse it with 400 and close). A leading CR or LF is HTTP too
  * (RFC 9112 §2.2 lets servers skip empty lines before a request), and {@link HttpHeadPeek} refuses it.
  * While the bytes so far could still be a request line, the answer is {@link NeedMore}: a raw
  * protocol whose first message is a lone token with no line end waits for more bytes (the caller's
@@ -92,8 +93,14 @@ public final class FirstBytes {
             return new Opaque(String.format("a token followed by 0x%02x, not a request line", sep));
         }
         for (int j = i + 1; j < limit; j++) {
-            if ((bytesSoFar.get(base + j) & 0xFF) == '\n') {
+            int c = bytesSoFar.get(base + j) & 0xFF;
+            if (c == '\n') {
                 return endOfLine(bytesSoFar, base, j, avail);
+            }
+            if (c < 0x20 && c != '\t' && c != '\r' || c == 0x7F) {
+                // git's pkt-line ("0032git-upload-pack /project\0host=…"), say: servers answer a
+                // control byte in a request line with 400 and close, so it cannot carry a request.
+                return new Opaque(String.format("control byte 0x%02x in the first line", c));
             }
         }
         return avail >= HttpHeadPeek.MAX_HEAD_BYTES ? new TooLong() : NEED_MORE;

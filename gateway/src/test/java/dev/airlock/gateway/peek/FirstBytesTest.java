@@ -62,6 +62,14 @@ class FirstBytesTest {
     }
 
     @Test
+    void classify_controlByteInTheFirstLine_isOpaqueAtOnce() {
+        // git's pkt-line: a token, a space, then a NUL before any line end.
+        assertThat(classify("0032git-upload-pack /x.git\0host=git.test\0")).isInstanceOf(FirstBytes.Opaque.class);
+        assertThat(classify("GET /\u0001 HTTP/1.1\r\n")).isInstanceOf(FirstBytes.Opaque.class);
+        assertThat(classify("GET /\r")).isInstanceOf(FirstBytes.NeedMore.class);
+    }
+
+    @Test
     void classify_binaryFirstByte_isOpaqueAtOnce() {
         // A postgres startup message, an SSLv2 hello, a NUL: none can start a request line.
         assertThat(FirstBytes.classify(ByteBuffer.wrap(new byte[] {0, 0, 0, 8}))).isInstanceOf(FirstBytes.Opaque.class);

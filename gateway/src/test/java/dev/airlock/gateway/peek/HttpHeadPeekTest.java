@@ -44,6 +44,22 @@ class HttpHeadPeekTest {
     }
 
     @Test
+    void parse_bodyFramingAndUpgrade_areReportedForTheRequestsThatFollow() {
+        Request fixed = request("POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 12\r\n\r\n");
+        assertThat(fixed.contentLength()).isEqualTo(12);
+        assertThat(fixed.chunked()).isFalse();
+        Request chunked = request("POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assertThat(chunked.contentLength()).isEqualTo(-1);
+        assertThat(chunked.chunked()).isTrue();
+        Request none = request("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+        assertThat(none.contentLength()).isEqualTo(-1);
+        assertThat(none.upgrade()).isEmpty();
+        assertThat(request("GET / HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\n\r\n").upgrade()).contains("websocket");
+        assertThat(parse("GET / HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n\r\n"))
+                .isEqualTo(new Malformed("more than one Upgrade header"));
+    }
+
+    @Test
     void parse_bodyAfterTheHead_isNotExaminedAndHeadLengthSaysWhereItStarts() {
         String head = "POST /x HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n\r\n";
         Request r = request(head + "\0\r\n\u001b\n");

@@ -330,6 +330,14 @@ class ProtocolGateTest {
     }
 
     @Test
+    void rawTcp_gitPktLine_isPassedAtOnceThoughItStartsLikeARequestLine() {
+        gated("git.test", 9418);
+        send("0032git-upload-pack /x.git\0host=git.test\0");
+        assertThat(sink.passed.toString()).isEqualTo("0032git-upload-pack /x.git\0host=git.test\0");
+        assertThat(gateInPipeline()).isFalse();
+    }
+
+    @Test
     void undecidedFirstLine_atHalfClose_goesOnAsOpaqueBytes() {
         gated("cdn.test", 7);
         send("last words");
