@@ -1,4 +1,4 @@
-package dev.airlock.server;
+package dev.airlock.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A member's workspace, removed after the member: links the sandbox planted in it are removed, not followed. */
-class WorkspacesTest {
+class MemberWorkspacesTest {
 
     @TempDir
     Path tmp;
@@ -38,15 +38,18 @@ class WorkspacesTest {
         Path host = Files.createDirectories(tmp.resolve("host"));
         Files.writeString(host.resolve("keep.txt"), "host\n");
         Path ws = member("w-0123abcd", host);
-        Workspaces.delete(ws);
+        assertThat(MemberWorkspaces.delete(ws)).isEmpty();
         assertThat(ws).doesNotExist();
         assertThat(host.resolve("keep.txt")).hasContent("host");
     }
 
     @Test
-    void delete_aDirectoryNotNamedLikeAMembers_isLeftAlone() throws Exception {
-        Path other = Files.createDirectories(tmp.resolve("projects"));
-        Workspaces.delete(other);
-        assertThat(other).exists();
+    void owned_onlyAMemberShapedDirectoryUnderTheStatesWorkspaceRoot() {
+        Path state = tmp.resolve("state");
+        Path root = MemberWorkspaces.root(state);
+        assertThat(MemberWorkspaces.owned(state, root.resolve("payments/w-0123abcd"))).isTrue();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("payments/projects"))).as("not named like a member's").isFalse();
+        assertThat(MemberWorkspaces.owned(state, tmp.resolve("elsewhere/payments/w-0123abcd"))).as("a user's directory elsewhere").isFalse();
+        assertThat(MemberWorkspaces.owned(state, root.resolve("Payments!/w-0123abcd"))).as("not a project name").isFalse();
     }
 }
