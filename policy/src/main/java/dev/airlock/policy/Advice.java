@@ -61,6 +61,12 @@ public sealed interface Advice {
             case PROTECTED_ADDRESS, IP_LITERAL -> address.or(() -> literal(target))
                     .map(a -> addressAdvice(a, port, classifier))
                     .orElse(new Note("write the address as a canonical dotted quad or RFC 5952 IPv6, and allow it with a cidr rule"));
+            case SNI_MISMATCH, NO_SNI, NOT_TLS, HOST_MISMATCH ->
+                    new Note("the client named a different server (or none) than the one it was allowed to reach");
+            case DNS_FAILURE -> new Note("the name did not resolve");
+            case LIMIT -> new Note("a gateway limit was reached");
+            case FAIL_CLOSED -> new Note("Airlock could not decide (the audit log failed), so it denied");
+            case BAD_REQUEST -> new Note("the request or host name is malformed");
             default -> new Nothing();
         };
     }

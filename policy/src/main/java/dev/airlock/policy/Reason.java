@@ -32,6 +32,16 @@ public enum Reason {
         this.meaning = meaning;
     }
 
+    /** The reason with this audit code, if there is one (audit records are read back as text). */
+    public static java.util.Optional<Reason> fromCode(String code) {
+        for (Reason r : values()) {
+            if (r.code.equals(code)) {
+                return java.util.Optional.of(r);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     @Override
     public String toString() {
         return code;

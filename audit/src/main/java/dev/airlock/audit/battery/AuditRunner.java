@@ -1,6 +1,8 @@
 package dev.airlock.audit.battery;
 
 import dev.airlock.gateway.audit.AuditLogReader;
+import dev.airlock.gateway.host.HostFactsService;
+import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.DnsResolver;
 import dev.airlock.gateway.resolve.HostsFile;
@@ -117,7 +119,11 @@ public final class AuditRunner {
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
         Path work = null;
-        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
+        // The battery runs under exactly the wiring a run has: the host's addresses and the
+        // production names' addresses are known to the engine and kept current.
+        try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, progress);
+                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
+            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of(), facts.facts());
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty()) {
                 progress.println("airlock: removed leftovers of earlier runs: " + reaped);
@@ -200,6 +206,8 @@ public final class AuditRunner {
             }
         } catch (SandboxException e) {
             throw new AuditException(e.getMessage(), e);
+        } catch (PolicyException e) {
+            throw new AuditException("the policies are not valid: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {
