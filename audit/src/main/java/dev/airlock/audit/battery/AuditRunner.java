@@ -150,7 +150,8 @@ public final class AuditRunner {
                         neighbour.hostAddress().toString(), neighbour.sandboxAddress().toString(), session.gatewayPorts().transparentTcp(),
                         session.gatewayPorts().dns(), SandboxSession.EXPLICIT_PORT, controls.onHost(sb.hostAddress().toString()),
                         controls.onLoopback(), controls.udpOnHost(sb.hostAddress().toString()),
-                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()));
+                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()),
+                        facts.facts().hostAddresses().get().addresses().stream().map(Object::toString).sorted().toList());
                 List<Probe> probes = Battery.plan(context, o.scope());
                 for (int i = 0; i < probes.size(); i++) {
                     // Named by position: ids may hold characters a file name should not.
