@@ -37,6 +37,8 @@ public final class Battery {
 
     private final BatteryContext c;
     private final Map<String, Probe> probes = new LinkedHashMap<>();
+    /** Allowed names whose answer is the host's own or a production address: probed as closed, never expected to answer. */
+    private final Set<String> answeringClosed = new LinkedHashSet<>();
 
     private Battery(BatteryContext c) {
         this.c = c;
@@ -159,6 +161,9 @@ public final class Battery {
             }
             String name = names.pattern().toString();
             for (String a : c.resolve().apply(name).stream().limit(MAX_ADDRESSES_PER_NAME).toList()) {
+                if (host.contains(a) || productionAddress.containsKey(a)) {
+                    answeringClosed.add(name);
+                }
                 if (n >= MAX_ALLOWED) {
                     return;
                 }
@@ -368,6 +373,9 @@ public final class Battery {
                 case Destination.Addresses a -> representatives(a.cidr());
             };
             for (String t : targets) {
+                if (answeringClosed.contains(t)) {
+                    continue;
+                }
                 for (int port : ports) {
                     if (n++ >= MAX_ALLOWED) {
                         return;

@@ -102,7 +102,9 @@ class BatteryTest {
             assertThat(x.control()).contains(new LocalTarget.Tcp("198.18.9.1", 80, ""));
         });
         assertThat(p).containsKey("production-address:cdn.test@198.18.9.1:80:proxy")
-                .doesNotContainKey("host-address:github.com@198.18.0.10:transparent");
+                .doesNotContainKey("host-address:github.com@198.18.0.10:transparent")
+                .as("an allowed name answering a closed address is not expected to answer").doesNotContainKey("allowed:cdn.test:80")
+                .containsKey("allowed:github.com:443");
     }
 
     @Test
