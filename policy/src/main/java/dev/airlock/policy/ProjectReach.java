@@ -67,7 +67,10 @@ public final class ProjectReach {
             }
             if (inside != null && !granted(grants, c, r)) {
                 out.add(new Finding(Severity.ERROR, r, "cidr " + c + " is " + inside.getValue().description + " ("
-                        + inside.getKey() + "), which no project rule can open", exceptionFix(project, r, c, org)));
+                        + inside.getKey() + "), which no project rule can open", inside.getValue() == AddressClass.METADATA
+                                ? "remove the rule: a cloud metadata service hands out the host's credentials and is never opened; "
+                                        + "give the agent the credentials it needs explicitly (--env)"
+                                : exceptionFix(project, r, c, org)));
             } else if (inside == null && overlapping != null) {
                 out.add(new Finding(Severity.WARNING, r, "cidr " + c + " covers " + overlapping.getKey() + " ("
                         + overlapping.getValue().description + ") and other closed ranges, which stay closed to this rule", ""));

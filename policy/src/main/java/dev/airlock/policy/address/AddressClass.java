@@ -21,7 +21,7 @@ public enum AddressClass {
     MULTICAST("multicast", true, Opener.ORGANISATION, "multicast"),
     BROADCAST("broadcast", true, Opener.ORGANISATION, "the limited broadcast address"),
     RESERVED("reserved", true, Opener.ORGANISATION, "reserved address space"),
-    HOST_ADDRESS("host-address", true, Opener.ORGANISATION, "this is the host's own address (assigned to one of its interfaces)"),
+    HOST_ADDRESS("host-address", true, Opener.ORGANISATION, "one of the host's own addresses (assigned to one of its interfaces)"),
     AIRLOCK_LINK("airlock-link", true, Opener.NOBODY, "an Airlock gateway or sandbox link address");
 
     /** Who may open a class of addresses. */
