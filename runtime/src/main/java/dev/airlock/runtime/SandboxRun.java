@@ -14,6 +14,7 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
@@ -108,7 +109,8 @@ public final class SandboxRun {
         // The host's own addresses and the production names' addresses, kept current for this run.
         try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
                 SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
-            PolicyEngine engine = PolicyEngine.compile(project, org, o.phase(), List.of(), facts.facts());
+            // Airlock's own links (the gateway and every sandbox) are never opened, whatever a cidr says.
+            PolicyEngine engine = PolicyEngine.compile(project, org, o.phase(), List.of(LinkRange.DEFAULT.range()), facts.facts());
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
                 err.println("airlock: removed leftovers of earlier runs: " + reaped);

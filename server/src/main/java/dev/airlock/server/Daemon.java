@@ -26,6 +26,7 @@ import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.SandboxHost;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -181,8 +182,8 @@ public final class Daemon implements AutoCloseable {
         try {
             for (DaemonConfig.Project p : config.projects()) {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
-                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(), facts.facts()),
-                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(), facts.facts())));
+                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts()),
+                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts())));
             }
         } catch (PolicyException e) {
             facts.close();

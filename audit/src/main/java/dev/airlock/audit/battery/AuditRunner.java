@@ -18,6 +18,7 @@ import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
 import dev.airlock.runtime.SandboxSession;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
@@ -123,7 +124,7 @@ public final class AuditRunner {
         // production names' addresses are known to the engine and kept current.
         try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, progress);
                 SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
-            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of(), facts.facts());
+            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts());
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty()) {
                 progress.println("airlock: removed leftovers of earlier runs: " + reaped);
