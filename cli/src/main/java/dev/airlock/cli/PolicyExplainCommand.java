@@ -177,7 +177,11 @@ final class PolicyExplainCommand implements Callable<Integer> {
         m.put("addresses", addresses);
         m.put("aliases", aliases);
         m.put("offendingAddress", d.offending().map(IpAddress::toString).orElse(null));
-        m.put("suggestion", d.allowed() ? null : String.join("\n", d.advice(engine.classifier()).lines(sources.policy.toString())));
+        dev.airlock.policy.Advice advice = d.advice(engine.classifier());
+        // "suggestion" keeps its meaning for scripts: the YAML to add, or why nothing can be added.
+        m.put("suggestion", d.allowed() ? null : advice instanceof dev.airlock.policy.Advice.AddRule r ? String.join("\n", r.yaml())
+                : advice.line(sources.policy.toString()));
+        m.put("advice", d.allowed() ? List.of() : advice.lines(sources.policy.toString()));
         List<Map<String, Object>> warnings = new ArrayList<>();
         for (ProductionOverlap.Finding f : findings) {
             Map<String, Object> w = new LinkedHashMap<>();

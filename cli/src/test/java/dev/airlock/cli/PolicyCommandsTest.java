@@ -146,6 +146,15 @@ class PolicyCommandsTest {
         assertThat(j.get("rule").get("line").asInt()).isEqualTo(7);
     }
 
+    @Test
+    void explain_json_loopback_suggestsNoRule() throws IOException {
+        Cli r = Cli.run("policy", "explain", "--json", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "127.0.0.1:8099");
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("reason").asText()).isEqualTo("protected-address");
+        assertThat(j.get("suggestion").asText()).startsWith("cannot be allowed").doesNotContain("cidr:");
+        assertThat(j.get("advice").toString()).contains("NO_PROXY");
+    }
+
     /** Issue 18 (1): the old advice for a server the agent started was "- cidr: 127.0.0.1/32", which opened the host's loopback. */
     @Test
     void explain_loopback_advisesNoProxyAndNeverACidr() {
