@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Decide TARGET as the gateway would: the name gate, then resolution (only if the name",
             "passes), then the address gate. Prints ALLOW or DENY, the rule, the reason, the addresses,",
-            "and the YAML that would allow it (never for production)."
+            "and the YAML that would allow it, or why no project rule can (production, the host's",
+            "loopback, metadata, the host's own addresses) and what to do instead."
         },
         footer = {"", "TARGET is host[:port], ip[:port], [ipv6][:port] or a URL (http, https, ws, wss, ssh, git);",
             "the port defaults to the scheme's, else 443.",
@@ -57,6 +58,8 @@ final class PolicyExplainCommand implements Callable<Integer> {
     @Parameters(paramLabel = "TARGET", description = "host[:port], ip[:port] or a URL.")
     String target;
 
+    private PolicyEngine engine;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -78,13 +81,17 @@ final class PolicyExplainCommand implements Callable<Integer> {
             project = sources.project();
             org = sources.orgPolicy();
             Phase phase = setup ? Phase.SETUP : Phase.RUN;
-            engine = PolicyEngine.compile(project, org, phase, List.of());
+            engine = PolicyEngine.compile(project, org, phase, List.of(), sources.hostFacts(org));
             findings = ProductionOverlap.analyse(PolicyEngine.effectiveAllows(project, org, phase), org.production());
             decider = new ResolvingDecider(engine, sources.resolver());
         } catch (PolicyException e) {
             PolicyCheckCommand.print(err, e.problems());
             return ExitCodes.BAD_INPUT;
+        } catch (java.io.IOException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.BAD_INPUT;
         }
+        this.engine = engine;
         boolean swallowed = false;
         for (ProductionOverlap.Finding f : findings) {
             err.println(f);
@@ -112,14 +119,10 @@ final class PolicyExplainCommand implements Callable<Integer> {
         out.println("  rule       " + d.ruleText());
         out.println("  addresses  " + addressesText(outcome));
         if (!d.allowed()) {
-            String s = d.suggestion();
-            if (!s.isEmpty()) {
-                String[] lines = s.split("\n");
-                boolean yaml = lines[0].startsWith("- ");
-                out.println("  to allow   " + (yaml ? "add under network.allow in " + sources.policy + ":" : lines[0]));
-                for (int i = yaml ? 0 : 1; i < lines.length; i++) {
-                    out.println("               " + lines[i]);
-                }
+            // The same advice the 403 body and the run summary give (Advice), naming the policy file.
+            List<String> lines = d.advice(engine.classifier()).lines(sources.policy.toString());
+            for (int i = 0; i < lines.size(); i++) {
+                out.println((i == 0 ? "  advice     " : "             ") + lines.get(i));
             }
         }
     }
@@ -174,7 +177,11 @@ final class PolicyExplainCommand implements Callable<Integer> {
         m.put("addresses", addresses);
         m.put("aliases", aliases);
         m.put("offendingAddress", d.offending().map(IpAddress::toString).orElse(null));
-        m.put("suggestion", d.allowed() ? null : d.suggestion());
+        dev.airlock.policy.Advice advice = d.advice(engine.classifier());
+        // "suggestion" keeps its meaning for scripts: the YAML to add, or why nothing can be added.
+        m.put("suggestion", d.allowed() ? null : advice instanceof dev.airlock.policy.Advice.AddRule r ? String.join("\n", r.yaml())
+                : advice.line(sources.policy.toString()));
+        m.put("advice", d.allowed() ? List.of() : advice.lines(sources.policy.toString()));
         List<Map<String, Object>> warnings = new ArrayList<>();
         for (ProductionOverlap.Finding f : findings) {
             Map<String, Object> w = new LinkedHashMap<>();

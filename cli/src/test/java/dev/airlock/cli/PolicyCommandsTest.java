@@ -108,7 +108,9 @@ class PolicyCommandsTest {
         "metadata.githubusercontent.com, 3, protected-address",
         "127.1,                         3, ip-literal",
         "0x7f.0.0.1,                    3, ip-literal",
-        "[::1]:443,                     3, ip-literal",
+        "[::1]:443,                     3, protected-address",
+        "127.0.0.1:8099,                3, protected-address",
+        "169.254.169.254:80,            3, protected-address",
         "x.internal.acme.dev,           3, deny-rule",
     })
     void explain_exitCodeAndReason(String target, int code, String reason) {
@@ -121,8 +123,8 @@ class PolicyCommandsTest {
     void explain_production_neverSuggestsAllowing() {
         Cli r = Cli.run("policy", "explain", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "https://api.acme.com/charge");
         assertThat(r.code()).isEqualTo(3);
-        assertThat(r.out()).contains("DENY  api.acme.com:443").contains("production: cannot be allowed")
-                .doesNotContain("- api.acme.com");
+        assertThat(r.out()).contains("DENY  api.acme.com:443").contains("cannot be allowed: it is in the organisation's production set")
+                .doesNotContain("- api.acme.com").doesNotContain("network.allow");
     }
 
     @Test
@@ -145,6 +147,85 @@ class PolicyCommandsTest {
     }
 
     @Test
+    void explain_json_loopback_suggestsNoRule() throws IOException {
+        Cli r = Cli.run("policy", "explain", "--json", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "127.0.0.1:8099");
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("reason").asText()).isEqualTo("protected-address");
+        assertThat(j.get("suggestion").asText()).startsWith("cannot be allowed").doesNotContain("cidr:");
+        assertThat(j.get("advice").toString()).contains("NO_PROXY");
+    }
+
+    /** Issue 18 (1): the old advice for a server the agent started was "- cidr: 127.0.0.1/32", which opened the host's loopback. */
+    @Test
+    void explain_loopback_advisesNoProxyAndNeverACidr() {
+        Cli r = Cli.run("policy", "explain", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "127.0.0.1:8099");
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.out()).contains("reason     protected-address").contains("cannot be allowed").contains("NO_PROXY")
+                .doesNotContain("cidr:").doesNotContain("network.allow");
+    }
+
+    @Test
+    void explain_metadata_saysNever() {
+        Cli r = Cli.run("policy", "explain", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "169.254.169.254:80");
+        assertThat(r.out()).contains("a cloud metadata service").contains("never").doesNotContain("cidr:");
+    }
+
+    /** Issue 15 §2: the host's own address is closed, even inside a project cidr (examples allow 198.18.7.0/24 on 5432). */
+    @Test
+    void explain_hostAddress_isHostAddressEvenInsideAProjectCidr() {
+        Cli open = Cli.run("policy", "explain", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "--host-addresses", "none",
+                "198.18.7.5:5432");
+        assertThat(open.code()).as("positive control: not a host address, the project cidr opens it").isZero();
+        Cli r = Cli.run("policy", "explain", "--policy", POLICY, "--org", ORG, "--hosts", HOSTS, "--host-addresses", "198.18.7.5",
+                "198.18.7.5:5432");
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.out()).contains("reason     host-address").contains("this is the host's own address")
+                .contains("exceptions:").doesNotContain("cidr: 198.18.7.5");
+    }
+
+    /** Issue 18 (b): another name answering with a production name's address is denied as production, naming the entry. */
+    @Test
+    void explain_aNameSharingAProductionAddress_isProduction() throws IOException {
+        Path org = write("org.yaml", "version: 1\nproduction:\n  - api.acme.com\n");
+        Path p = write("airlock.yaml", "version: 1\nproject: demo\nnetwork:\n  allow:\n    - cdn.example.test\n    - cidr: 198.18.0.0/24\n");
+        Path hosts = write("hosts", "198.18.0.40 cdn.example.test api.acme.com\n198.18.0.41 other.example.test\n");
+        Cli viaName = Cli.run("policy", "explain", "--policy", p.toString(), "--org", org.toString(), "--hosts", hosts.toString(),
+                "cdn.example.test");
+        assertThat(viaName.code()).isEqualTo(3);
+        assertThat(viaName.out()).contains("reason     production").contains("production name api.acme.com").contains(org + ":3:5");
+        Cli viaIp = Cli.run("policy", "explain", "--policy", p.toString(), "--org", org.toString(), "--hosts", hosts.toString(),
+                "198.18.0.40:443");
+        assertThat(viaIp.code()).isEqualTo(3);
+        assertThat(viaIp.out()).contains("reason     production").doesNotContain("cidr: 198.18.0.40");
+        Cli control = Cli.run("policy", "explain", "--policy", p.toString(), "--org", org.toString(), "--hosts", hosts.toString(),
+                "198.18.0.41:443");
+        assertThat(control.code()).as("positive control: the project cidr opens the address next to it").isZero();
+    }
+
+    /** Issue 18 (a): policy check refuses old advice followed, naming where and the org lines to add. */
+    @Test
+    void check_loopbackCidr_isRefusedWithTheOrgFix() throws IOException {
+        Path p = write("airlock.yaml", "version: 1\nproject: web\nnetwork:\n  allow:\n    - cidr: 127.0.0.1/32\n      ports: [8099]\n");
+        Cli r = Cli.run("policy", "check", p.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains(p + ":5:13: error: cidr 127.0.0.1/32 is loopback")
+                .contains("exceptions: [{project: web, cidr: 127.0.0.1/32, ports: [8099]}]");
+        Path org = write("org.yaml", "version: 1\nexceptions:\n  - {project: web, cidr: 127.0.0.1/32, ports: [8099]}\n");
+        assertThat(Cli.run("policy", "check", "--org", org.toString(), p.toString()).code())
+                .as("the organisation's exception makes it valid").isZero();
+    }
+
+    @Test
+    void check_cidrOverAProductionAddress_warnsWithHosts() throws IOException {
+        Path org = write("org.yaml", "version: 1\nproduction:\n  - api.acme.com\n");
+        Path p = write("airlock.yaml", "version: 1\nproject: web\nnetwork:\n  allow:\n    - cidr: 198.18.0.0/24\n");
+        Path hosts = write("hosts", "198.18.0.40 api.acme.com\n");
+        Cli r = Cli.run("policy", "check", "--org", org.toString(), "--hosts", hosts.toString(), p.toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.err()).contains("warning: cidr 198.18.0.0/24 covers 198.18.0.40, an address of the production name api.acme.com");
+    }
+
+    @Test
     void explain_badTarget_exitOne() {
         Cli r = Cli.run("policy", "explain", "--policy", POLICY, "--hosts", HOSTS, "github.com:https");
         assertThat(r.code()).isEqualTo(1);
@@ -163,7 +244,7 @@ class PolicyCommandsTest {
     void explain_overlapWithProduction_warnsNamingBothRules() throws IOException {
         Path org = write("org.yaml", "version: 1\nproduction:\n  - api.acme.com\n");
         Path p = write("airlock.yaml", "version: 1\nproject: demo\nnetwork:\n  allow:\n    - \"*.acme.com\"\n");
-        Path hosts = write("hosts", "198.18.0.40 docs.acme.com api.acme.com\n");
+        Path hosts = write("hosts", "198.18.0.41 docs.acme.com\n198.18.0.40 api.acme.com\n");
         Cli r = Cli.run("policy", "explain", "--policy", p.toString(), "--org", org.toString(), "--hosts", hosts.toString(),
                 "docs.acme.com");
         assertThat(r.code()).isZero();

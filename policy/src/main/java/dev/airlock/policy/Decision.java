@@ -1,5 +1,6 @@
 package dev.airlock.policy;
 
+import dev.airlock.policy.address.AddressClassifier;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.model.Rule;
 import java.util.List;
@@ -71,25 +72,32 @@ public record Decision(Verdict verdict, Reason reason, String target, int port, 
     }
 
     /**
-     * What a user could add under {@code network.allow} in {@code airlock.yaml} to allow this, or
-     * why nothing can. Production denials never suggest allowing.
+     * What to tell a user about this denial ({@link Advice}), with {@code classifier} saying what
+     * the offending address is as the deciding engine saw it.
+     */
+    public Advice advice(AddressClassifier classifier) {
+        return Advice.of(reason, target, port, offending, rule.map(r -> r.describe() + " at " + r.position()), classifier);
+    }
+
+    /** {@link #advice(AddressClassifier)} with the built-in classes only. */
+    public Advice advice() {
+        return advice(BUILT_IN);
+    }
+
+    /**
+     * The advice as text: the YAML that would allow this, or why nothing a project writes can.
+     * Production and the protected classes no project can open never get a rule.
      */
     public String suggestion() {
-        return switch (reason) {
-            case ALLOWED -> "";
-            case PRODUCTION -> "production: cannot be allowed";
-            case DENY_RULE -> rule.map(r -> "remove or narrow the deny rule " + r.describe() + " at " + r.position())
-                    .orElse("remove the deny rule");
-            case NO_RULE, PORT_NOT_ALLOWED -> port == 80 || port == 443 ? "- " + target : "- " + target + ":" + port;
-            case PROTECTED_ADDRESS, IP_LITERAL -> offending.map(this::cidrSuggestion)
-                    .orElse("write the address as a canonical dotted quad or RFC 5952 IPv6, and allow it with a cidr rule");
-            default -> "";
+        return switch (advice()) {
+            case Advice.AddRule r -> String.join("\n", r.yaml());
+            case Advice.CannotAllow c -> "cannot be allowed: " + c.why() + "; instead: " + c.instead();
+            case Advice.Note n -> n.text();
+            case Advice.Nothing ignored -> "";
         };
     }
 
-    private String cidrSuggestion(IpAddress a) {
-        return "- cidr: " + a + "/" + a.family().bits + "\n  ports: [" + port + "]";
-    }
+    private static final AddressClassifier BUILT_IN = new AddressClassifier();
 
     /** The rule as a reviewer reads it: {@code *.github.com:80,443 (airlock.yaml:7:7, network.allow)}. */
     public String ruleText() {

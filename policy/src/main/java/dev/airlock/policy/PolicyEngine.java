@@ -46,20 +46,31 @@ public final class PolicyEngine {
     private final CidrRules productionCidrs = new CidrRules(rules);
     private final CidrRules denyCidrs = new CidrRules(rules);
     private final CidrRules allowCidrs = new CidrRules(rules);
+    private final CidrRules exceptionCidrs = new CidrRules(rules);
     private final AddressClassifier classifier;
+    private final HostFacts facts;
     private final String project;
+    private final String policyFile;
 
-    private PolicyEngine(String project, List<Rule> allow, List<Rule> deny, List<Rule> production, List<Cidr> airlockLinks) {
+    private PolicyEngine(String project, String policyFile, List<Rule> allow, List<Rule> deny, List<Rule> production,
+            List<Rule> exceptions, List<Cidr> airlockLinks, HostFacts facts) {
         this.project = project;
-        this.classifier = new AddressClassifier(airlockLinks);
+        this.policyFile = policyFile;
+        this.facts = facts;
+        this.classifier = new AddressClassifier(airlockLinks, facts.hostAddresses());
         index(production, CompiledRules.PRODUCTION, productionCidrs);
         index(deny, CompiledRules.DENY, denyCidrs);
         index(allow, CompiledRules.ALLOW, allowCidrs);
+        for (Rule r : exceptions) {
+            // Exceptions are CIDRs only; they open addresses, never names.
+            exceptionCidrs.put(((Destination.Addresses) r.destination()).cidr(), rules.add(r, CompiledRules.ALLOW));
+        }
         rules.freeze();
         names.freeze();
         productionCidrs.freeze();
         denyCidrs.freeze();
         allowCidrs.freeze();
+        exceptionCidrs.freeze();
     }
 
     /** The list a rule is given in, not its {@link Rule#kind()}, decides how it is applied. */
@@ -76,7 +87,13 @@ public final class PolicyEngine {
     /** An engine from rules directly (tests, benchmarks). */
     public static PolicyEngine of(String project, List<Rule> allow, List<Rule> deny, List<Rule> production,
             List<Cidr> airlockLinks) {
-        return new PolicyEngine(project, allow, deny, production, airlockLinks);
+        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, List.of(), airlockLinks, HostFacts.NONE);
+    }
+
+    /** As {@link #of}, with organisation exceptions and what the host knows (tests). */
+    public static PolicyEngine of(String project, List<Rule> allow, List<Rule> deny, List<Rule> production,
+            List<Rule> exceptions, List<Cidr> airlockLinks, HostFacts facts) {
+        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, exceptions, airlockLinks, facts);
     }
 
     /**
@@ -87,7 +104,18 @@ public final class PolicyEngine {
      */
     public static PolicyEngine compile(ProjectPolicy p, OrgPolicy org, Phase phase, List<Cidr> airlockLinks)
             throws PolicyException {
-        return new PolicyEngine(p.project(), effectiveAllows(p, org, phase), p.deny(), org.production(), airlockLinks);
+        return compile(p, org, phase, airlockLinks, HostFacts.NONE);
+    }
+
+    /**
+     * As {@link #compile(ProjectPolicy, OrgPolicy, Phase, List)}, with what the running host knows:
+     * its own addresses and the production names' addresses (the gateway's wiring passes these).
+     */
+    public static PolicyEngine compile(ProjectPolicy p, OrgPolicy org, Phase phase, List<Cidr> airlockLinks, HostFacts facts)
+            throws PolicyException {
+        List<Rule> exceptions = org.exceptionsFor(p.project()).stream().map(OrgPolicy.Grant::rule).toList();
+        return new PolicyEngine(p.project(), p.file(), effectiveAllows(p, org, phase), p.deny(), org.production(), exceptions,
+                airlockLinks, facts);
     }
 
     /** The allow rules in force: the project's own, its presets', and in setup its setup allows. */
@@ -126,6 +154,16 @@ public final class PolicyEngine {
 
     public AddressClassifier classifier() {
         return classifier;
+    }
+
+    /** The project policy file this engine was compiled from, for advice ("add under network.allow in ..."). */
+    public String policyFile() {
+        return policyFile;
+    }
+
+    /** What the host knows, as this engine reads it (the gateway's live snapshots, or none). */
+    public HostFacts facts() {
+        return facts;
     }
 
     /** What the name gate says before anything is resolved. */
@@ -326,12 +364,18 @@ public final class PolicyEngine {
         String target = a.isV4() ? raw : a.toString();
         List<IpAddress> views = a.isV4() ? null : AddressClassifier.views(a);
         int viewCount = views == null ? 1 : views.size();
+        ProductionAddresses resolved = facts.productionAddresses().get();
         for (int k = 0; k < viewCount; k++) {
             IpAddress v = views == null ? a : views.get(k);
             int p = productionCidrs.first(v, port);
             if (p >= 0) {
                 return Decision.denyAddress(Reason.PRODUCTION, target, port, rules.rule(p), List.of(a), a,
                         describeView(a, v) + rules.text(p));
+            }
+            Rule named = productionByName(resolved, v, port);
+            if (named != null) {
+                return Decision.denyAddress(Reason.PRODUCTION, target, port, named, List.of(a), a,
+                        describeView(a, v) + " is an address of the production name " + named.describe() + " at " + named.position());
             }
         }
         for (int k = 0; k < viewCount; k++) {
@@ -342,8 +386,13 @@ public final class PolicyEngine {
                         describeView(a, v) + rules.text(d));
             }
         }
-        int allow = cidrAllow(a, port);
+        AddressClass cls = classifier.classify(a);
+        int allow = cidrAllow(a, cls, port);
         if (allow < 0) {
+            if (!cls.projectCanOpen()) {
+                return Decision.denyAddress(closedReason(cls), target, port, null, List.of(a), a,
+                        target + " is " + cls.description + closedText(cls));
+            }
             return Decision.denyAddress(Reason.IP_LITERAL, target, port, null, List.of(a), a,
                     target + " was requested by address and no cidr rule allows it on port " + port);
         }
@@ -353,6 +402,7 @@ public final class PolicyEngine {
     /** Every candidate must pass; one bad answer denies the whole name (mixed answers). */
     private Decision addressGate(String name, int port, int nameRule, List<IpAddress> addresses) {
         int n = addresses.size();
+        ProductionAddresses resolved = facts.productionAddresses().get();
         for (int i = 0; i < n; i++) {
             IpAddress a = addresses.get(i);
             List<IpAddress> views = a.isV4() ? null : AddressClassifier.views(a);
@@ -364,6 +414,12 @@ public final class PolicyEngine {
                     return Decision.denyAddress(Reason.PRODUCTION, name, port, r, addresses, a,
                             a + " (an address of " + name + ")" + viaText(a, v) + " is in the production set ("
                                     + r.describe() + " at " + r.position() + ")");
+                }
+                Rule named = productionByName(resolved, v, port);
+                if (named != null) {
+                    return Decision.denyAddress(Reason.PRODUCTION, name, port, named, addresses, a,
+                            a + " (an address of " + name + ")" + viaText(a, v) + " is an address of the production name "
+                                    + named.describe() + " at " + named.position());
                 }
             }
         }
@@ -383,25 +439,48 @@ public final class PolicyEngine {
                 }
             }
             AddressClass cls = classifier.classify(a);
-            if (cls.protectedByDefault && cidrAllow(a, port) < 0) {
-                return Decision.denyAddress(Reason.PROTECTED_ADDRESS, name, port, null, addresses, a,
-                        a + " (an address of " + name + ") is " + cls.description + "; only a cidr rule can allow it");
+            if (cls.protectedByDefault && cidrAllow(a, cls, port) < 0) {
+                return Decision.denyAddress(closedReason(cls), name, port, null, addresses, a,
+                        a + " (an address of " + name + ") is " + cls.description
+                                + (cls.projectCanOpen() ? "; only a cidr rule can allow it" : closedText(cls)));
             }
         }
         return Decision.allow(name, port, rules.optional(nameRule), addresses, rules.text(nameRule));
     }
 
     /**
-     * A CIDR allow covering the address exactly as it will be dialled, on this port, or -1.
-     * Embedded IPv4 views do not count here (they only ever make an address stricter), and
-     * Airlock's own link addresses are never opened: the gateway and other sandboxes stay
-     * unreachable.
+     * The rule that opens {@code a} on {@code port}, or -1: an organisation exception for this
+     * project opens any class but Airlock's links; a project's CIDR allow opens only the classes
+     * a project may open. The address is taken exactly as it will be dialled: embedded IPv4 views
+     * only ever make an address stricter, through {@link AddressClassifier#classify}.
      */
-    private int cidrAllow(IpAddress a, int port) {
-        if (allowCidrs.size() == 0 || classifier.classify(a) == AddressClass.AIRLOCK_LINK) {
+    private int cidrAllow(IpAddress a, AddressClass cls, int port) {
+        if (cls.opener == AddressClass.Opener.NOBODY) {
             return -1;
         }
+        int granted = exceptionCidrs.size() == 0 ? -1 : exceptionCidrs.first(a, port);
+        if (granted >= 0 || !cls.projectCanOpen() || allowCidrs.size() == 0) {
+            return granted;
+        }
         return allowCidrs.first(a, port);
+    }
+
+    /** The production rule whose exact name resolved to {@code v}, when it covers this port. */
+    private static Rule productionByName(ProductionAddresses resolved, IpAddress v, int port) {
+        if (resolved.isEmpty()) {
+            return null;
+        }
+        Rule r = resolved.rules().get(v);
+        return r != null && r.ports().contains(port) ? r : null;
+    }
+
+    private static Reason closedReason(AddressClass cls) {
+        return cls == AddressClass.HOST_ADDRESS ? Reason.HOST_ADDRESS : Reason.PROTECTED_ADDRESS;
+    }
+
+    private static String closedText(AddressClass cls) {
+        return cls.opener == AddressClass.Opener.NOBODY ? "; nothing can open it"
+                : "; no project rule can open it, only an exception in the organisation policy";
     }
 
     private static String describeView(IpAddress a, IpAddress v) {

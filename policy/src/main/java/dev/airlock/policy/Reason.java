@@ -11,7 +11,8 @@ public enum Reason {
     PORT_NOT_ALLOWED("port-not-allowed", "an allow rule matches the name, but not on this port"),
     DENY_RULE("deny-rule", "a project deny rule matches"),
     PRODUCTION("production", "the organisation's production set matches; it cannot be allowed"),
-    PROTECTED_ADDRESS("protected-address", "the name resolves to a protected address and no CIDR rule allows it"),
+    PROTECTED_ADDRESS("protected-address", "the address is protected (loopback, link-local, metadata, private, ...) and no rule that may open it allows it"),
+    HOST_ADDRESS("host-address", "this is the host's own address; only an exception in the organisation policy can open it"),
     IP_LITERAL("ip-literal", "an IP address was requested directly and no CIDR rule allows it, or it was not in canonical form"),
     SNI_MISMATCH("sni-mismatch", "the TLS server name differs from the name the connection was authorised for"),
     NO_SNI("no-sni", "a TLS connection without a server name"),
@@ -30,6 +31,16 @@ public enum Reason {
     Reason(String code, String meaning) {
         this.code = code;
         this.meaning = meaning;
+    }
+
+    /** The reason with this audit code, if there is one (audit records are read back as text). */
+    public static java.util.Optional<Reason> fromCode(String code) {
+        for (Reason r : values()) {
+            if (r.code.equals(code)) {
+                return java.util.Optional.of(r);
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     @Override

@@ -238,7 +238,13 @@ final class LinearScanEngine {
                         view(a, v) + " matches the deny rule " + d.describe() + " at " + d.position());
             }
         }
+        AddressClass cls = classifier.classify(a);
         Rule ok = cidrAllow(a, port);
+        if (ok == null && !cls.projectCanOpen()) {
+            return Decision.denyAddress(Reason.PROTECTED_ADDRESS, target, port, null, List.of(a), a, target + " is " + cls.description
+                    + (cls == AddressClass.AIRLOCK_LINK ? "; nothing can open it"
+                            : "; no project rule can open it, only an exception in the organisation policy"));
+        }
         if (ok == null) {
             return Decision.denyAddress(Reason.IP_LITERAL, target, port, null, List.of(a), a,
                     target + " was requested by address and no cidr rule allows it on port " + port);
@@ -269,14 +275,17 @@ final class LinearScanEngine {
             AddressClass cls = classifier.classify(a);
             if (cls.protectedByDefault && cidrAllow(a, port) == null) {
                 return Decision.denyAddress(Reason.PROTECTED_ADDRESS, name, port, null, addresses, a,
-                        a + " (an address of " + name + ") is " + cls.description + "; only a cidr rule can allow it");
+                        a + " (an address of " + name + ") is " + cls.description + (cls.projectCanOpen() ? "; only a cidr rule can allow it"
+                                : cls == AddressClass.AIRLOCK_LINK ? "; nothing can open it"
+                                : "; no project rule can open it, only an exception in the organisation policy"));
             }
         }
         return Decision.allow(name, port, nameRule, addresses);
     }
 
+    /** Without organisation exceptions: a project's CIDR opens only the classes a project may open. */
     private Rule cidrAllow(IpAddress a, int port) {
-        if (classifier.classify(a) == AddressClass.AIRLOCK_LINK) {
+        if (!classifier.classify(a).projectCanOpen()) {
             return null;
         }
         return firstCidr(allow, a, port);

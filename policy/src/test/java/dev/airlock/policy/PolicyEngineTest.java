@@ -5,6 +5,8 @@ import static dev.airlock.policy.Policies.ips;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.airlock.policy.address.AddressClassifier;
+import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.Rule;
 import java.util.List;
@@ -141,7 +143,7 @@ class PolicyEngineTest {
         Decision d = decide(host, port, answers);
         assertReason(description, d, "production");
         assertThat(d.rule()).as("the production rule is named").hasValueSatisfying(r -> assertThat(r.kind()).isEqualTo(Rule.Kind.PRODUCTION));
-        assertThat(d.suggestion()).isEqualTo("production: cannot be allowed");
+        assertThat(d.suggestion()).startsWith("cannot be allowed: it is in the organisation's production set").doesNotContain("cidr");
     }
 
     // ---- A. authority smuggling in the host -------------------------------------------------------
@@ -240,7 +242,10 @@ class PolicyEngineTest {
         """)
     void decide_ipLiterals_areDenied(String description, String host) {
         Decision d = decide(host, 443, "-");
-        assertReason(description, d, "ip-literal");
+        // A canonical literal of a class no project rule can open is named as protected; the rest as ip-literal.
+        boolean closed = IpLiterals.shape(host.matches("\\[[0-9a-fA-F:.]*:[0-9a-fA-F:.]*]") ? host.substring(1, host.length() - 1) : host) instanceof IpLiterals.Canonical c
+                && !new AddressClassifier().classify(c.address()).projectCanOpen();
+        assertReason(description, d, closed ? "protected-address" : "ip-literal");
         assertThat(ENGINE.screen(host, 443)).isEqualTo(new PolicyEngine.Screening.Final(d));
     }
 
@@ -403,7 +408,8 @@ class PolicyEngineTest {
             bad port                           | github.com               | 0    | bad-request
             bad name                           | github.com..             | 443  | bad-request
             non-canonical IP literal           | 127.1                    | 443  | ip-literal
-            canonical IP literal, no rule      | 127.0.0.1                | 443  | ip-literal
+            canonical IP literal, no rule      | 198.18.0.10              | 443  | ip-literal
+            loopback IP literal                | 127.0.0.1                | 443  | protected-address
             production IP literal              | 10.20.1.5                | 443  | production
             """)
         void screen_deniedWithoutResolving(String description, String host, int port, String reason) {
@@ -546,6 +552,9 @@ class PolicyEngineTest {
         assertThat(d.suggestion()).as(description).isEqualTo(suggestion);
     }
 
+    private static final String PRODUCTION_ADVICE = "cannot be allowed: it is in the organisation's production set; "
+            + "instead: never: no sandbox reaches production, and no rule can change that";
+
     static Stream<Arguments> suggestions() {
         return Stream.of(
                 Arguments.of("no rule, HTTPS", decide("example.org", 443, "198.18.0.99"), "- example.org"),
@@ -555,13 +564,13 @@ class PolicyEngineTest {
                 Arguments.of("port not allowed", decide("github.com", 8443, "198.18.0.10"), "- github.com:8443"),
                 Arguments.of("protected address", decide("github.com", 443, "10.0.0.1"),
                         "- cidr: 10.0.0.1/32\n  ports: [443]"),
-                Arguments.of("protected IPv6 address", decide("github.com", 443, "198.18.0.10 fd00:ec2::254"),
-                        "- cidr: fd00:ec2::254/128\n  ports: [443]"),
+                Arguments.of("protected IPv6 address", decide("github.com", 443, "198.18.0.10 fd00:1::9"),
+                        "- cidr: fd00:1::9/128\n  ports: [443]"),
                 Arguments.of("IP literal", decide("198.18.0.10", 22, "-"),
                         "- cidr: 198.18.0.10/32\n  ports: [22]"),
-                Arguments.of("production name", decide("api.acme.com", 443, "198.18.0.30"), "production: cannot be allowed"),
-                Arguments.of("production address", decide("github.com", 443, "10.20.1.5"), "production: cannot be allowed"),
-                Arguments.of("production IP literal", decide("10.20.1.5", 443, "-"), "production: cannot be allowed"),
+                Arguments.of("production name", decide("api.acme.com", 443, "198.18.0.30"), PRODUCTION_ADVICE),
+                Arguments.of("production address", decide("github.com", 443, "10.20.1.5"), PRODUCTION_ADVICE),
+                Arguments.of("production IP literal", decide("10.20.1.5", 443, "-"), PRODUCTION_ADVICE),
                 Arguments.of("allowed", decide("github.com", 443, "198.18.0.10"), ""));
     }
 

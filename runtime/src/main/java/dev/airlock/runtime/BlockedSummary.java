@@ -1,14 +1,21 @@
 package dev.airlock.runtime;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.Advice;
+import dev.airlock.policy.Reason;
+import dev.airlock.policy.address.AddressClassifier;
+import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.address.IpLiterals;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What a run tried and was refused, grouped by target and reason, with the YAML that would allow
- * each one, or why nothing can. Printed to stderr after the command ends.
+ * each one (naming the policy file the run or the daemon loaded), or why nothing a project writes
+ * can. Printed to stderr after the command ends.
  */
 public final class BlockedSummary {
 
@@ -18,12 +25,12 @@ public final class BlockedSummary {
     record Line(String target, String reason, int count, String fix) {
     }
 
-    /** The summary printed after a command: what was blocked, how often, and the YAML that would allow it. */
-    public static String text(List<AuditEvent> events) {
-        return render(of(events));
+    /** The summary printed after a command: what was blocked, how often, and what to do about it. */
+    public static String text(List<AuditEvent> events, String policyFile, AddressClassifier classifier) {
+        return render(of(events, policyFile, classifier));
     }
 
-    static List<Line> of(List<AuditEvent> events) {
+    static List<Line> of(List<AuditEvent> events, String policyFile, AddressClassifier classifier) {
         Map<String, Line> grouped = new LinkedHashMap<>();
         for (AuditEvent e : events) {
             if (e.event() != AuditEvent.Event.DECISION || !"deny".equals(e.decision())) {
@@ -32,32 +39,24 @@ public final class BlockedSummary {
             String target = (e.name().indexOf(':') >= 0 ? "[" + e.name() + "]" : e.name()) + (e.port() > 0 ? ":" + e.port() : "");
             String key = target + " " + e.reason();
             Line old = grouped.get(key);
-            grouped.put(key, new Line(target, e.reason(), old == null ? 1 : old.count() + 1, fix(e)));
+            grouped.put(key, new Line(target, e.reason(), old == null ? 1 : old.count() + 1, fix(e, policyFile, classifier)));
         }
         return new ArrayList<>(grouped.values());
     }
 
-    static String fix(AuditEvent e) {
-        String name = e.name();
-        int port = e.port();
-        return switch (e.reason()) {
-            case "production" -> "production: cannot be allowed";
-            case "no-rule", "port-not-allowed" -> "add to network.allow: - " + name + (port == 80 || port == 443 || port == 0 ? "" : ":" + port);
-            case "protected-address", "ip-literal" -> {
-                String addr = e.addresses().isEmpty() ? name : e.addresses().get(0);
-                int bits = addr.indexOf(':') >= 0 ? 128 : 32;
-                yield "add to network.allow: - {cidr: " + addr + "/" + bits + ", ports: [" + port + "]}";
-            }
-            case "deny-rule" -> "a deny rule matches: " + e.rule();
-            case "sni-mismatch", "host-mismatch" ->
-                    "the bytes named another host than the one allowed (fronting or a host switch); allow that host itself if it is needed";
-            case "no-sni", "not-tls" -> "the client sent no server name, or not TLS, where one was required";
-            case "http2-cleartext" -> "HTTP/2 without TLS is refused (its hosts cannot be checked); use TLS or HTTP/1.1";
-            case "dns-failure" -> "the name did not resolve";
-            case "limit" -> "a gateway limit was reached";
-            case "fail-closed" -> "the audit log failed, so Airlock denied";
-            default -> "see the audit log";
-        };
+    /** The advice line for one denial, composed where every surface composes it ({@link Advice}). */
+    public static String fix(AuditEvent e, String policyFile, AddressClassifier classifier) {
+        Optional<Reason> reason = Reason.fromCode(e.reason());
+        if (reason.isEmpty()) {
+            return "see the audit log";
+        }
+        Optional<IpAddress> address = e.addresses().isEmpty() ? Optional.empty() : parse(e.addresses().get(0));
+        Optional<String> rule = e.rule() == null || e.rule().equals("-") ? Optional.empty() : Optional.of(e.rule());
+        return Advice.of(reason.get(), e.name(), e.port(), address, rule, classifier).line(policyFile);
+    }
+
+    private static Optional<IpAddress> parse(String text) {
+        return IpLiterals.shape(text) instanceof IpLiterals.Canonical c ? Optional.of(c.address()) : Optional.empty();
     }
 
     static String render(List<Line> lines) {

@@ -2,6 +2,8 @@ package dev.airlock.runtime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.host.HostFactsService;
+import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.DnsResolver;
 import dev.airlock.gateway.resolve.HostsFile;
@@ -13,6 +15,7 @@ import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.LinkSafeFiles;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
@@ -94,18 +97,22 @@ public final class SandboxRun {
             return AIRLOCK_ERROR;
         }
         ProjectPolicy project;
-        PolicyEngine engine;
+        OrgPolicy org;
         Resolver resolver;
         try {
             project = PolicyFiles.loadProject(o.policy());
-            OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
-            engine = PolicyEngine.compile(project, org, o.phase(), List.of());
+            org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+            PolicyEngine.compile(project, org, o.phase(), List.of());
             resolver = CachingResolver.of(o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT));
         } catch (PolicyException e) {
             e.problems().forEach(err::println);
             return AIRLOCK_ERROR;
         }
-        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
+        // The host's own addresses and the production names' addresses, kept current for this run.
+        try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
+                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
+            // Airlock's own links (the gateway and every sandbox) are never opened, whatever a cidr says.
+            PolicyEngine engine = PolicyEngine.compile(project, org, o.phase(), List.of(LinkRange.DEFAULT.range()), facts.facts());
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
                 err.println("airlock: removed leftovers of earlier runs: " + reaped);
@@ -113,6 +120,9 @@ public final class SandboxRun {
             return runIn(o, workspace, project, engine, resolver, launcher);
         } catch (SandboxException e) {
             err.println("airlock: " + e.getMessage());
+            return AIRLOCK_ERROR;
+        } catch (PolicyException e) {
+            e.problems().forEach(err::println);
             return AIRLOCK_ERROR;
         } catch (IOException | RuntimeException e) {
             err.println("airlock: " + e);
@@ -176,7 +186,7 @@ public final class SandboxRun {
                 session.close();
                 mine = session.events();
             }
-            err.print(BlockedSummary.render(BlockedSummary.of(mine)));
+            err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
             if (eventsDir != null) {
                 writeEvents(eventsDir, o.events().get(), mine);
             }

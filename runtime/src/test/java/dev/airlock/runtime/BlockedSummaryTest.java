@@ -3,10 +3,13 @@ package dev.airlock.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.address.AddressClassifier;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BlockedSummaryTest {
+
+    private static final AddressClassifier CLASSIFIER = new AddressClassifier();
 
     private static AuditEvent deny(String name, int port, String reason, List<String> addresses) {
         return new AuditEvent(AuditEvent.Event.DECISION, "alk1", "demo", AuditEvent.Via.TRANSPARENT, "c", name, port, addresses,
@@ -20,30 +23,55 @@ class BlockedSummaryTest {
                 deny("api.pay.test", 443, "production", List.of()),
                 deny("docs.test", 8080, "no-rule", List.of()),
                 new AuditEvent(AuditEvent.Event.DECISION, "alk1", "demo", AuditEvent.Via.EXPLICIT, "c", "ok.test", 443, List.of("198.18.0.1"),
-                        "allow", "ok.test", "allowed", 0, 0, 0)));
+                        "allow", "ok.test", "allowed", 0, 0, 0)), "airlock.yaml", CLASSIFIER);
         assertThat(lines).containsExactly(
-                new BlockedSummary.Line("api.pay.test:443", "production", 2, "production: cannot be allowed"),
-                new BlockedSummary.Line("docs.test:8080", "no-rule", 1, "add to network.allow: - docs.test:8080"));
+                new BlockedSummary.Line("api.pay.test:443", "production", 2, "cannot be allowed: it is in the organisation's "
+                        + "production set; instead: never: no sandbox reaches production, and no rule can change that"),
+                new BlockedSummary.Line("docs.test:8080", "no-rule", 1, "add under network.allow in airlock.yaml: - docs.test:8080"));
     }
 
     @Test
-    void fix_protectedAddress_suggestsACidrForTheAddressAndPort() {
-        assertThat(BlockedSummary.fix(deny("169.254.169.254", 80, "ip-literal", List.of("169.254.169.254"))))
-                .isEqualTo("add to network.allow: - {cidr: 169.254.169.254/32, ports: [80]}");
+    void fix_privateAddress_suggestsACidrForTheAddressAndPort() {
+        assertThat(BlockedSummary.fix(deny("db.test", 5432, "protected-address", List.of("10.1.2.3")), "airlock.yaml", CLASSIFIER))
+                .isEqualTo("add under network.allow in airlock.yaml: - {cidr: 10.1.2.3/32, ports: [5432]}");
+    }
+
+    /** Issue 18: the demo's summary advised "- cidr: 169.254.169.254/32" for the metadata call it calls credential theft. */
+    @Test
+    void fix_metadata_neverSuggestsARule() {
+        String fix = BlockedSummary.fix(deny("169.254.169.254", 80, "protected-address", List.of("169.254.169.254")), "airlock.yaml",
+                CLASSIFIER);
+        assertThat(fix).startsWith("cannot be allowed").contains("never").doesNotContain("169.254.169.254").doesNotContain("cidr:");
+    }
+
+    /** Issue 18: "- {cidr: 127.0.0.1/32}" opened the host's loopback; the sandbox's own is reached directly. */
+    @Test
+    void fix_loopback_saysSetNoProxyInstead() {
+        String fix = BlockedSummary.fix(deny("127.0.0.1", 8099, "ip-literal", List.of("127.0.0.1")), "airlock.yaml", CLASSIFIER);
+        assertThat(fix).startsWith("cannot be allowed").contains("NO_PROXY").doesNotContain("cidr:");
     }
 
     @Test
-    void fix_webPorts_needNoPortInTheSuggestion() {
-        assertThat(BlockedSummary.fix(deny("docs.test", 443, "no-rule", List.of()))).isEqualTo("add to network.allow: - docs.test");
+    void fix_hostAddress_asksForAnOrganisationException() {
+        String fix = BlockedSummary.fix(deny("app.test", 8080, "host-address", List.of("198.18.40.2")), "airlock.yaml", CLASSIFIER);
+        assertThat(fix).startsWith("cannot be allowed: this is the host's own address").contains("exceptions:")
+                .doesNotContain("198.18.40.2");
+    }
+
+    /** Issue 18 (3): pooled runs said "add under network.allow in daemon:"; they name the file the daemon loaded. */
+    @Test
+    void fix_namesThePolicyFileItIsGiven() {
+        assertThat(BlockedSummary.fix(deny("docs.test", 443, "no-rule", List.of()), "/srv/projects/web/airlock.yaml", CLASSIFIER))
+                .isEqualTo("add under network.allow in /srv/projects/web/airlock.yaml: - docs.test");
     }
 
     @Test
     void fix_frontingRefusals_sayWhatHappenedAndNeverSuggestAllowingTheFront() {
-        assertThat(BlockedSummary.fix(deny("cdn.test", 443, "sni-mismatch", List.of("198.18.0.5"))))
+        assertThat(BlockedSummary.fix(deny("cdn.test", 443, "sni-mismatch", List.of("198.18.0.5")), "airlock.yaml", CLASSIFIER))
                 .startsWith("the bytes named another host than the one allowed (fronting or a host switch)");
-        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "host-mismatch", List.of("198.18.0.5"))))
+        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "host-mismatch", List.of("198.18.0.5")), "airlock.yaml", CLASSIFIER))
                 .startsWith("the bytes named another host than the one allowed");
-        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "http2-cleartext", List.of("198.18.0.5"))))
+        assertThat(BlockedSummary.fix(deny("cdn.test", 80, "http2-cleartext", List.of("198.18.0.5")), "airlock.yaml", CLASSIFIER))
                 .isEqualTo("HTTP/2 without TLS is refused (its hosts cannot be checked); use TLS or HTTP/1.1");
     }
 

@@ -3,6 +3,8 @@ package dev.airlock.server;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
 import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.host.HostFactsService;
+import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.DnsResolver;
 import dev.airlock.gateway.resolve.HostsFile;
@@ -24,6 +26,7 @@ import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.SandboxHost;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.WorkspaceProtection;
@@ -137,6 +140,7 @@ public final class Daemon implements AutoCloseable {
     private final String version;
     /** Continuous audits, unless the configuration turns them off. */
     private Optional<AuditScheduler> audits = Optional.empty();
+    private Optional<HostFactsService> hostFacts = Optional.empty();
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
             MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
@@ -164,16 +168,28 @@ public final class Daemon implements AutoCloseable {
         if (writable.isPresent()) {
             throw new DaemonException(writable.get());
         }
+        HostFactsService facts;
         try {
             org = config.org().isPresent() ? PolicyFiles.loadOrg(config.org().get()) : OrgPolicy.NONE;
-            for (DaemonConfig.Project p : config.projects()) {
-                ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
-                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of()),
-                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of())));
-            }
             resolver = CachingResolver.of(config.hosts().isPresent() ? HostsFile.load(config.hosts().get())
                     : new DnsResolver(Duration.ofSeconds(3)));
         } catch (PolicyException e) {
+            throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
+        }
+        try {
+            // The host's own addresses and the production names' addresses, kept current for every project's engines.
+            facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, log);
+        } catch (IOException e) {
+            throw new DaemonException(e.getMessage() + ". Airlock does not start without the host's addresses, which it must protect.");
+        }
+        try {
+            for (DaemonConfig.Project p : config.projects()) {
+                ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
+                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts()),
+                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts())));
+            }
+        } catch (PolicyException e) {
+            facts.close();
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }
         java.util.Set<String> names = new java.util.HashSet<>();
@@ -235,6 +251,7 @@ public final class Daemon implements AutoCloseable {
         }
         ScheduledExecutorService background = backgroundExecutor();
         Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous, version);
+        d.hostFacts = Optional.of(facts);
         d.reloadHistory();
         if (!previous.isEmpty()) {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
@@ -508,7 +525,8 @@ public final class Daemon implements AutoCloseable {
         }
         List<AuditEvent> denied = events.untrack(id);
         s.pool.pool().release(s.member);
-        return BlockedSummary.text(denied);
+        // The file the daemon loaded, as a cold run names its own.
+        return BlockedSummary.text(denied, s.pool.config().policy().toString(), s.pool.engine().classifier());
     }
 
     Session session(String id) throws DaemonException {
@@ -576,6 +594,7 @@ public final class Daemon implements AutoCloseable {
             host.destroy(s.member.sandbox());
         }
         audits.ifPresent(AuditScheduler::close);
+        hostFacts.ifPresent(HostFactsService::close);
         projects.values().forEach(p -> p.pool().close());
         // Builds and destroys in flight finish (a build that ends after the close destroys its own
         // member): interrupting them left half-removed sandboxes whose lease still named this daemon.

@@ -1,7 +1,9 @@
 package dev.airlock.server;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.address.AddressClassifier;
 import dev.airlock.pool.warm.WarmPool;
+import dev.airlock.runtime.BlockedSummary;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -10,8 +12,8 @@ import java.util.Map;
 import java.util.SortedMap;
 
 /**
- * The one-page dashboard: the pools, the warm hit rate per hour, the recent denials and the last
- * audit. Rendered on the server (no scripts, no external assets), refreshed by the browser every
+ * The one-page dashboard: the pools, the warm hit rate per hour, the recent denials (with the
+ * advice every surface gives) and the last audit. Rendered on the server (no scripts, no external assets), refreshed by the browser every
  * five seconds. Every value from outside (names a sandbox asked for, failure messages) is escaped.
  */
 final class Dashboard {
@@ -31,7 +33,7 @@ final class Dashboard {
                 .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
         pools(h, d);
         hitRate(h, d.poolMetrics().hourly());
-        denials(h, d.events().recentDenials());
+        denials(h, d.events().recentDenials(), d.projects());
         audit(h, d);
         h.append("</body></html>");
         return h.toString();
@@ -78,20 +80,29 @@ final class Dashboard {
         h.append("<text x=\"0\" y=\"12\" font-size=\"10\">100%</text><text x=\"0\" y=\"105\" font-size=\"10\">0%</text></svg>");
     }
 
-    private static void denials(StringBuilder h, List<AuditEvent> recent) {
+    private static void denials(StringBuilder h, List<AuditEvent> recent, Map<String, Daemon.ProjectPool> projects) {
         h.append("<h2>Recent denials</h2>");
         if (recent.isEmpty()) {
             h.append("<p id=\"denials\" class=\"muted\">none</p>");
             return;
         }
-        h.append("<table id=\"denials\"><tr><th>sandbox</th><th>project</th><th>target</th><th>reason</th><th>rule</th></tr>");
+        h.append("<table id=\"denials\"><tr><th>sandbox</th><th>project</th><th>target</th><th>reason</th><th>rule</th><th>advice</th></tr>");
         for (AuditEvent e : recent.subList(0, Math.min(25, recent.size()))) {
             h.append("<tr><td>").append(esc(e.sandbox())).append("</td><td>").append(esc(e.project())).append("</td><td>")
                     .append(esc(String.valueOf(e.name()))).append(':').append(e.port()).append("</td><td class=\"reason\">")
-                    .append(esc(e.reason())).append("</td><td>").append(esc(String.valueOf(e.rule()))).append("</td></tr>");
+                    .append(esc(e.reason())).append("</td><td>").append(esc(String.valueOf(e.rule()))).append("</td><td class=\"advice\">")
+                    .append(esc(advice(e, projects.get(e.project())))).append("</td></tr>");
         }
         h.append("</table>");
     }
+
+    /** The same advice a run's summary gives (one composer, {@link dev.airlock.policy.Advice}), naming the project's file. */
+    private static String advice(AuditEvent e, Daemon.ProjectPool p) {
+        return p == null ? BlockedSummary.fix(e, "the project's airlock.yaml", BUILT_IN)
+                : BlockedSummary.fix(e, p.config().policy().toString(), p.engine().classifier());
+    }
+
+    private static final AddressClassifier BUILT_IN = new AddressClassifier();
 
     private static void audit(StringBuilder h, Daemon d) {
         h.append("<h2>Last audit</h2>");

@@ -77,7 +77,8 @@ class DaemonIT {
             assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("oops\n");
             assertThat(last.path("exit").asInt()).isEqualTo(7);
             assertThat(started).singleElement().satisfies(s -> assertThat(s.path("warm").asBoolean()).isTrue());
-            assertThat(last.path("summary").asText()).contains("prod.example.test:80").contains("no-rule").contains("- prod.example.test");
+            assertThat(last.path("summary").asText()).contains("prod.example.test:80").contains("no-rule").contains("- prod.example.test")
+                    .as("issue 18 (3): names the file the daemon loaded").contains("network.allow in " + tmp).doesNotContain("in daemon:");
             String id = started.get(0).path("sandbox").asText();
             eventually(() -> !DaemonFixture.netnsExists(id), "the released sandbox is destroyed");
             eventually(() -> status(c).path("ready").asInt() == 1, "refilled");

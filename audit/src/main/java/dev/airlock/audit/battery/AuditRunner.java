@@ -1,6 +1,8 @@
 package dev.airlock.audit.battery;
 
 import dev.airlock.gateway.audit.AuditLogReader;
+import dev.airlock.gateway.host.HostFactsService;
+import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.DnsResolver;
 import dev.airlock.gateway.resolve.HostsFile;
@@ -16,6 +18,7 @@ import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
 import dev.airlock.runtime.SandboxSession;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
@@ -124,7 +127,11 @@ public final class AuditRunner {
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
         Path work = null;
-        try (SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
+        // The battery runs under exactly the wiring a run has: the host's addresses and the
+        // production names' addresses are known to the engine and kept current.
+        try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, progress);
+                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
+            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts());
             ReapReport reaped = launcher.reap();
             if (!reaped.removed().isEmpty()) {
                 progress.println("airlock: removed leftovers of earlier runs: " + reaped);
@@ -153,7 +160,8 @@ public final class AuditRunner {
                         neighbour.hostAddress().toString(), neighbour.sandboxAddress().toString(), session.gatewayPorts().transparentTcp(),
                         session.gatewayPorts().dns(), SandboxSession.EXPLICIT_PORT, controls.onHost(sb.hostAddress().toString()),
                         controls.onLoopback(), controls.udpOnHost(sb.hostAddress().toString()),
-                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()));
+                        hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()),
+                        facts.facts().hostAddresses().get().addresses().stream().map(Object::toString).sorted().toList());
                 List<Probe> probes = Battery.plan(context, o.scope());
                 for (int i = 0; i < probes.size(); i++) {
                     // Named by position: ids may hold characters a file name should not.
@@ -216,6 +224,8 @@ public final class AuditRunner {
             }
         } catch (SandboxException e) {
             throw new AuditException(e.getMessage(), e);
+        } catch (PolicyException e) {
+            throw new AuditException("the policies are not valid: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {

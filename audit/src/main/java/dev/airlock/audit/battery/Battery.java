@@ -37,6 +37,8 @@ public final class Battery {
 
     private final BatteryContext c;
     private final Map<String, Probe> probes = new LinkedHashMap<>();
+    /** Allowed names whose answer is the host's own or a production address: probed as closed, never expected to answer. */
+    private final Set<String> answeringClosed = new LinkedHashSet<>();
 
     private Battery(BatteryContext c) {
         this.c = c;
@@ -48,6 +50,7 @@ public final class Battery {
             b.quick();
         } else {
             b.production();
+            b.hostAndProductionAddresses();
             b.protectedRanges();
             b.hostServices();
             b.otherSandboxes();
@@ -121,6 +124,70 @@ public final class Battery {
                         }
                         http("production", "production:" + addr + ":proxy", addr + " via HTTP_PROXY", "http://" + url(addr) + "/", "");
                     }
+                }
+            }
+        }
+    }
+
+    // ---- issue 15 §2 and issue 18 (b): addresses no project can open, reached through names ----------
+
+    /**
+     * The host's own address answered for an allowed name, and a production name's address reached
+     * by IP literal and through another allowed name whose answer points there. Each has its
+     * positive control: the same address and port answer from the host's namespace (the audit's
+     * host listener listens on every host address; the production host is dialled directly).
+     */
+    private void hostAndProductionAddresses() {
+        LocalTarget.Tcp l = c.hostListener();
+        Set<String> host = new LinkedHashSet<>(c.hostAddresses());
+        Map<String, String> productionAddress = new LinkedHashMap<>();
+        for (Rule r : c.org().production()) {
+            if (r.destination() instanceof Destination.Names n && n.pattern() instanceof NamePattern.Exact) {
+                for (String a : c.resolve().apply(n.pattern().toString()).stream().limit(MAX_ADDRESSES_PER_NAME).toList()) {
+                    productionAddress.putIfAbsent(a, n.pattern().toString());
+                }
+            }
+        }
+        for (Map.Entry<String, String> e : productionAddress.entrySet()) {
+            String a = e.getKey();
+            String id = "production-address:" + e.getValue() + "@" + a + ":80";
+            LocalTarget.Tcp direct = new LocalTarget.Tcp(a, 80, "");
+            tcp("production", id + ":ip", a + ":80 (an address of " + e.getValue() + ", by IP)", a, 80, "http", Optional.of(direct));
+            proxied("production", id + ":ip:proxy", a + ":80 (an address of " + e.getValue() + ") via HTTP_PROXY", "GET",
+                    "http://" + url(a) + "/", url(a) + ":80", Optional.of(direct));
+        }
+        int n = 0;
+        for (Rule r : c.allow()) {
+            if (!(r.destination() instanceof Destination.Names names) || !(names.pattern() instanceof NamePattern.Exact)) {
+                continue;
+            }
+            String name = names.pattern().toString();
+            for (String a : c.resolve().apply(name).stream().limit(MAX_ADDRESSES_PER_NAME).toList()) {
+                if (host.contains(a) || productionAddress.containsKey(a)) {
+                    answeringClosed.add(name);
+                }
+                if (n >= MAX_ALLOWED) {
+                    return;
+                }
+                // Only where the rule allows the audit listener's port: on another port the name gate would refuse it first.
+                if (host.contains(a) && (r.ports().isAny() || r.ports().contains(l.port()))) {
+                    n++;
+                    LocalTarget.Tcp control = new LocalTarget.Tcp(a, l.port(), l.marker());
+                    String id = "host-address:" + name + "@" + a;
+                    tcp("host-service", id + ":transparent", name + ":" + l.port() + " (an allowed name answering the host's own " + a + ")",
+                            name, l.port(), "http", Optional.of(control));
+                    proxied("host-service", id + ":proxy", name + ":" + l.port() + " (answering the host's own " + a + ") via HTTP_PROXY",
+                            "GET", "http://" + name + ":" + l.port() + "/", name + ":" + l.port(), Optional.of(control));
+                }
+                if (productionAddress.containsKey(a)) {
+                    n++;
+                    int port = ports(r, List.of(80)).get(0);
+                    LocalTarget.Tcp control = new LocalTarget.Tcp(a, port, "");
+                    String id = "production-address:" + name + "@" + a + ":" + port;
+                    tcp("production", id + ":transparent", name + ":" + port + " (allowed, answering " + a + ", an address of "
+                            + productionAddress.get(a) + ")", name, port, kindFor(port), Optional.of(control));
+                    proxied("production", id + ":proxy", name + ":" + port + " (answering " + a + ", production) via HTTP_PROXY", "GET",
+                            "http://" + name + ":" + port + "/", name + ":" + port, Optional.of(control));
                 }
             }
         }
@@ -478,6 +545,9 @@ public final class Battery {
                 case Destination.Addresses a -> representatives(a.cidr());
             };
             for (String t : targets) {
+                if (answeringClosed.contains(t)) {
+                    continue;
+                }
                 for (int port : ports) {
                     if (n++ >= MAX_ALLOWED) {
                         return;

@@ -16,16 +16,29 @@ import java.util.function.Function;
  * @param allow        the allow rules in force (project rules and the presets it names)
  * @param resolve      a name to its addresses as the gateway would resolve it (empty: not resolvable here)
  * @param hiddenPaths  host paths that exist and must be invisible in the sandbox, with their category
+ * @param hostAddresses the host's own addresses (every interface), read when the audit started
  */
 public record BatteryContext(ProjectPolicy project, OrgPolicy org, List<Rule> allow, List<String> knownNames,
         Function<String, List<String>> resolve, String hostAddress, String sandboxAddress, String neighbourHostAddress,
         String neighbourSandboxAddress, int transparentPort, int dnsPort, int proxyPort, LocalTarget.Tcp hostListener,
-        LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths, java.util.Optional<Integer> daemonPort) {
+        LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths, java.util.Optional<Integer> daemonPort,
+        List<String> hostAddresses) {
 
     public BatteryContext {
         allow = List.copyOf(allow);
         knownNames = List.copyOf(knownNames);
         hiddenPaths = List.copyOf(hiddenPaths);
+        hostAddresses = List.copyOf(hostAddresses);
+    }
+
+    /** Without the host's addresses: no probe aims at an allowed name that answers one. */
+    public BatteryContext(ProjectPolicy project, OrgPolicy org, List<Rule> allow, List<String> knownNames,
+            Function<String, List<String>> resolve, String hostAddress, String sandboxAddress, String neighbourHostAddress,
+            String neighbourSandboxAddress, int transparentPort, int dnsPort, int proxyPort, LocalTarget.Tcp hostListener,
+            LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths,
+            java.util.Optional<Integer> daemonPort) {
+        this(project, org, allow, knownNames, resolve, hostAddress, sandboxAddress, neighbourHostAddress, neighbourSandboxAddress,
+                transparentPort, dnsPort, proxyPort, hostListener, loopbackListener, udpListener, hiddenPaths, daemonPort, List.of());
     }
 
     /** A host path the sandbox must not list or read; {@code what} names it in the report. */

@@ -57,14 +57,20 @@ class AuditBatteryIT {
                     - host: registry.demo.test
                       ports: [80, 8000]
                     - missing.demo.test
+                    - host: cdn.demo.test
+                      ports: [80]
                 """);
+        // The exact production name is resolved by the gateway itself; cdn.demo.test is an allowed
+        // name whose answer is its address (issue 18 b). The production CIDR stays narrower than the
+        // address so that only production-by-address denies cdn.demo.test.
         Files.writeString(dir.resolve("org.yaml"), """
                 version: 1
                 production:
                   - "*.prod.demo.test"
-                  - cidr: 198.18.0.12/31
+                  - api.payments.prod.demo.test
+                  - cidr: 198.18.0.13/32
                 """);
-        Files.writeString(dir.resolve("hosts"), world.hostsMap());
+        Files.writeString(dir.resolve("hosts"), world.hostsMap() + "198.18.0.12 cdn.demo.test\n");
     }
 
     @AfterAll
@@ -136,6 +142,17 @@ class AuditBatteryIT {
         // Judged from the front's side: the production Host arrived exactly once per control (from the
         // host, without Airlock), never from the sandbox.
         assertThat(productionHostsAtTheFront() - productionHostsBefore).as("one per control").isEqualTo(3);
+        // Production by address: by IP literal and through another allowed name, each with its positive control.
+        for (String id : List.of("production-address:api.payments.prod.demo.test@198.18.0.12:80:ip",
+                "production-address:api.payments.prod.demo.test@198.18.0.12:80:ip:proxy",
+                "production-address:cdn.demo.test@198.18.0.12:80:transparent", "production-address:cdn.demo.test@198.18.0.12:80:proxy")) {
+            assertThat(r.get(id)).as(id).satisfies(p -> {
+                assertThat(p.status()).isEqualTo(Status.PASS);
+                assertThat(p.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
+            });
+        }
+        assertThat(r.get("production-address:cdn.demo.test@198.18.0.12:80:proxy").records())
+                .anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
         ProbeResult hostService = r.get("host-service:listener");
         assertThat(hostService.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
         assertThat(r.get("tampering:nft-flush").status()).isEqualTo(Status.PASS);

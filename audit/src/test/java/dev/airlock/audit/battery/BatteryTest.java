@@ -89,6 +89,45 @@ class BatteryTest {
         assertThat(p.get("production:api.acme.com@198.18.9.2:80").script()).contains("tcp 198.18.9.2 80 http");
     }
 
+    /** Issue 15 §2 / 18 (b): addresses no project can open, reached through names, each with its positive control. */
+    @Test
+    void plan_hostAndProductionAddresses_throughAllowedNames_withControls() throws Exception {
+        Path policy = Files.writeString(dir.resolve("reach.yaml"), """
+                version: 1
+                project: payments
+                network:
+                  allow:
+                    - host: hostsvc.test
+                      ports: [41000]
+                    - cdn.test
+                    - github.com
+                """);
+        ProjectPolicy project = PolicyFiles.loadProject(policy);
+        OrgPolicy o = context.org();
+        Map<String, List<String>> dns = Map.of("api.acme.com", List.of("198.18.9.1"), "cdn.test", List.of("198.18.9.1"),
+                "hostsvc.test", List.of("198.18.0.1"), "github.com", List.of("198.18.0.10"));
+        BatteryContext c = new BatteryContext(project, o, AuditRunner.allowRules(project, o), List.of(), n -> dns.getOrDefault(n, List.of()),
+                "100.96.0.1", "100.96.0.2", "100.96.0.5", "100.96.0.6", 40000, 40001, 3128, new LocalTarget.Tcp("100.96.0.1", 41000, "M"),
+                new LocalTarget.Tcp("127.0.0.1", 41001, "M"), new LocalTarget.Udp("100.96.0.1", 41002, "M"), List.of(),
+                java.util.Optional.empty(), List.of("100.96.0.1", "198.18.0.1"));
+        Map<String, Probe> p = Battery.plan(c, Battery.Scope.FULL).stream().collect(Collectors.toMap(Probe::id, x -> x));
+        assertThat(p.get("host-address:hostsvc.test@198.18.0.1:transparent")).satisfies(x -> {
+            assertThat(x.expect()).isEqualTo(Expect.BLOCKED);
+            assertThat(x.script()).contains("tcp hostsvc.test 41000 http");
+            assertThat(x.control()).contains(new LocalTarget.Tcp("198.18.0.1", 41000, "M"));
+        });
+        assertThat(p.get("host-address:hostsvc.test@198.18.0.1:proxy").script()).contains("GET 'http://hostsvc.test:41000/'");
+        assertThat(p.get("production-address:api.acme.com@198.18.9.1:80:ip").control()).contains(new LocalTarget.Tcp("198.18.9.1", 80, ""));
+        assertThat(p.get("production-address:cdn.test@198.18.9.1:80:transparent")).satisfies(x -> {
+            assertThat(x.script()).contains("tcp cdn.test 80 http");
+            assertThat(x.control()).contains(new LocalTarget.Tcp("198.18.9.1", 80, ""));
+        });
+        assertThat(p).containsKey("production-address:cdn.test@198.18.9.1:80:proxy")
+                .doesNotContainKey("host-address:github.com@198.18.0.10:transparent")
+                .as("an allowed name answering a closed address is not expected to answer").doesNotContainKey("allowed:cdn.test:80")
+                .containsKey("allowed:github.com:443");
+    }
+
     @Test
     void plan_wildcardProductionEntry_usesTheNamesTheHostsMapKnows() {
         assertThat(full()).containsKeys("production:db.prod.acme.internal:443:transparent", "production:db.prod.acme.internal@198.18.9.3:443");

@@ -1,8 +1,10 @@
 package dev.airlock.gateway.proxy;
 
+import dev.airlock.policy.Advice;
 import dev.airlock.policy.Decision;
 import dev.airlock.policy.Printable;
 import dev.airlock.policy.Reason;
+import dev.airlock.policy.address.AddressClassifier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -15,8 +17,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The one place that maps a denial to what an HTTP client sees: a status, an
- * {@code X-Airlock-Reason} header and a plain-text body naming the target, the reason and the YAML
- * that would allow it. Production denials never suggest allowing.
+ * {@code X-Airlock-Reason} header and a plain-text body naming the target, the reason and the
+ * advice {@link Advice} composes: never a rule the gates would refuse.
  */
 public final class Denials {
 
@@ -49,22 +51,30 @@ public final class Denials {
         };
     }
 
-    /** The header value: {@code reason; target=host:port; allow="- host:port"}. Single line, escaped. */
-    public static String headerValue(Decision d) {
-        String target = target(d);
-        String s = d.suggestion();
-        String tail;
-        if (d.reason() == Reason.PRODUCTION) {
-            tail = "; production: cannot be allowed";
-        } else if (s.startsWith("- ")) {
-            tail = "; allow=\"" + s.replace("\n", " ").replace("\"", "'") + "\"";
-        } else {
-            tail = "";
-        }
-        return Printable.escape(d.reason().code + "; target=" + target + tail);
+    /**
+     * The header value: {@code reason; target=host:port; allow="- host:port"}, or
+     * {@code ; cannot be allowed} when no project rule can open it. Single line, escaped.
+     */
+    public static String headerValue(Decision d, AddressClassifier classifier) {
+        String tail = switch (d.advice(classifier)) {
+            case Advice.AddRule r -> "; allow=\"" + String.join(" ", r.yaml()).replace("\"", "'") + "\"";
+            case Advice.CannotAllow c -> "; cannot be allowed";
+            case Advice.Note n -> "";
+            case Advice.Nothing n -> "";
+        };
+        return Printable.escape(d.reason().code + "; target=" + target(d) + tail);
     }
 
-    public static FullHttpResponse response(Decision d, String method, String policyFile) {
+    public static String headerValue(Decision d) {
+        return headerValue(d, BUILT_IN);
+    }
+
+    /**
+     * The body: what was denied, why, by which rule, then the advice ({@link Advice}): the YAML to
+     * add under {@code network.allow} in {@code policyFile}, or why no project rule can and what to
+     * do instead.
+     */
+    public static FullHttpResponse response(Decision d, String method, String policyFile, AddressClassifier classifier) {
         StringBuilder body = new StringBuilder();
         body.append("Airlock denied ").append(method).append(' ').append(target(d)).append('\n');
         body.append("reason: ").append(d.reason().code).append(" (").append(d.reason().meaning).append(")\n");
@@ -72,21 +82,19 @@ public final class Denials {
         if (d.rule().isPresent()) {
             body.append("rule: ").append(Printable.escape(d.ruleText())).append('\n');
         }
-        String s = d.suggestion();
-        if (d.reason() == Reason.PRODUCTION) {
-            body.append("production: cannot be allowed\n");
-        } else if (s.startsWith("- ")) {
-            body.append("to allow it, add under network.allow in ").append(policyFile).append(":\n");
-            for (String line : s.split("\n")) {
-                body.append("  ").append(Printable.escape(line)).append('\n');
-            }
-        } else if (!s.isEmpty()) {
-            body.append(Printable.escape(s)).append('\n');
+        for (String line : d.advice(classifier).lines(policyFile)) {
+            body.append(Printable.escape(line)).append('\n');
         }
         FullHttpResponse r = text(status(d.reason()), body.toString());
-        r.headers().set(REASON_HEADER, headerValue(d));
+        r.headers().set(REASON_HEADER, headerValue(d, classifier));
         return r;
     }
+
+    public static FullHttpResponse response(Decision d, String method, String policyFile) {
+        return response(d, method, policyFile, BUILT_IN);
+    }
+
+    private static final AddressClassifier BUILT_IN = new AddressClassifier();
 
     public static FullHttpResponse upstreamFailure(UpstreamFailure f, String target) {
         FullHttpResponse r = text(f.status, "Airlock could not reach " + Printable.escape(target) + ": " + f.text + "\n");

@@ -439,7 +439,8 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         if (!ctx.channel().isActive()) {
             return;
         }
-        FullHttpResponse r = Denials.response(d, method, policyFile);
+        // The policy file the sandbox's engine was compiled from (the daemon's loaded file in pooled runs).
+        FullHttpResponse r = Denials.response(d, method, sandbox.engine().policyFile(), sandbox.engine().classifier());
         if (status != null) {
             r.setStatus(status);
         }

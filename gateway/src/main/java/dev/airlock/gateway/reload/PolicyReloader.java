@@ -1,6 +1,7 @@
 package dev.airlock.gateway.reload;
 
 import dev.airlock.gateway.registry.SandboxRegistry;
+import dev.airlock.policy.HostFacts;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.address.Cidr;
@@ -33,6 +34,7 @@ public final class PolicyReloader {
     private final Optional<Path> org;
     private final SandboxRegistry registry;
     private final List<Cidr> airlockLinks;
+    private final HostFacts facts;
     private final PrintStream err;
     private final Counter failures;
     private final Counter successes;
@@ -43,6 +45,13 @@ public final class PolicyReloader {
 
     public PolicyReloader(Path policy, Optional<Path> org, SandboxRegistry registry, List<Cidr> airlockLinks,
             MeterRegistry meters, PrintStream err) {
+        this(policy, org, registry, airlockLinks, HostFacts.NONE, meters, err);
+    }
+
+    /** @param facts the host's addresses and the production names' addresses, kept current by the caller */
+    public PolicyReloader(Path policy, Optional<Path> org, SandboxRegistry registry, List<Cidr> airlockLinks, HostFacts facts,
+            MeterRegistry meters, PrintStream err) {
+        this.facts = facts;
         this.policy = policy;
         this.org = org;
         this.registry = registry;
@@ -109,7 +118,7 @@ public final class PolicyReloader {
     private PolicyEngine compile() throws PolicyException {
         ProjectPolicy p = PolicyFiles.loadProject(policy);
         OrgPolicy o = org.isPresent() ? PolicyFiles.loadOrg(org.get()) : OrgPolicy.NONE;
-        return PolicyEngine.compile(p, o, Phase.RUN, airlockLinks);
+        return PolicyEngine.compile(p, o, Phase.RUN, airlockLinks, facts);
     }
 
     private static FileTime mtime(Path p) {

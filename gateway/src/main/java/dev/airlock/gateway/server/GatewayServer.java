@@ -7,6 +7,8 @@ import dev.airlock.gateway.dns.DnsResponder;
 import dev.airlock.gateway.proxy.Gateway;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.host.HostFactsService;
+import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.registry.Sandbox;
 import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.reload.PolicyReloader;
@@ -17,6 +19,8 @@ import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -75,10 +79,15 @@ public final class GatewayServer implements AutoCloseable {
 
     private void wire(Options o, PrintStream err) throws PolicyException, IOException, InterruptedException {
         SandboxRegistry registry = new SandboxRegistry();
-        PolicyReloader reloader = new PolicyReloader(o.policy(), o.org(), registry, List.of(), meters, err);
-        PolicyEngine engine = reloader.loadInitial();
         Resolver upstream = o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT);
         Resolver resolver = CachingResolver.of(upstream);
+        // Production names as loaded at start are resolved and kept current; a reload that adds
+        // production names takes their addresses at the next restart (their names are denied at once).
+        OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+        HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
+        resources.add(facts);
+        PolicyReloader reloader = new PolicyReloader(o.policy(), o.org(), registry, List.of(), facts.facts(), meters, err);
+        PolicyEngine engine = reloader.loadInitial();
         AuditLog audit = AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters);
         resources.add(audit);
         gateway = new Gateway(new Gateway.Config(resolver, audit, new GatewayMetrics(meters), o.limits(), o.ioThreads(),

@@ -49,7 +49,8 @@ class ExplicitProxyTest {
                   deny:
                     - "*.blocked.test"
                 """.formatted(echo.port(), http.port(), other.port(), echo.port(), http.port());
-        String org = "version: 1\nproduction:\n  - payments.prod.test\n";
+        String org = "version: 1\nproduction:\n  - payments.prod.test\nexceptions:\n  - {project: demo, cidr: 127.0.0.1/32, ports: ["
+                + echo.port() + ", " + http.port() + "]}\n";
         String hosts = """
                 127.0.0.1 git.test app.test payments.prod.test x.blocked.test
                 127.0.0.2 internal.test other.test
@@ -118,8 +119,8 @@ class ExplicitProxyTest {
             TestGateway.send(s, "CONNECT payments.prod.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
             TestGateway.Response r = TestGateway.read(s);
             assertThat(r.status()).isEqualTo(403);
-            assertThat(r.headers().get("x-airlock-reason")).startsWith("production;").endsWith("production: cannot be allowed");
-            assertThat(r.body()).contains("production: cannot be allowed").doesNotContain("network.allow");
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("production;").endsWith("cannot be allowed");
+            assertThat(r.body()).contains("cannot be allowed: it is in the organisation's production set").doesNotContain("network.allow");
         }
     }
 
@@ -132,8 +133,9 @@ class ExplicitProxyTest {
             TestGateway.send(s, "CONNECT internal.test:" + other.port() + " HTTP/1.1\r\n\r\n");
             TestGateway.Response r = TestGateway.read(s);
             assertThat(r.status()).isEqualTo(403);
-            assertThat(r.headers().get("x-airlock-reason")).startsWith("protected-address;");
-            assertThat(r.body()).contains("- cidr: 127.0.0.2/32").contains("ports: [" + other.port() + "]");
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("protected-address;").endsWith("cannot be allowed");
+            // Issue 18: the advice once was "- cidr: 127.0.0.2/32", which opened the host's loopback.
+            assertThat(r.body()).contains("cannot be allowed").contains("NO_PROXY").doesNotContain("cidr:").doesNotContain("network.allow");
         }
     }
 
@@ -388,7 +390,8 @@ class ExplicitProxyTest {
         try (java.net.ServerSocket ws = upgradeOrigin()) {
             String policy = "version: 1\nproject: demo\nnetwork:\n  allow:\n    - ws.test:" + ws.getLocalPort()
                     + "\n    - cidr: 127.0.0.1/32\n      ports: [" + ws.getLocalPort() + "]\n";
-            try (TestGateway g = new TestGateway(policy, null, "127.0.0.1 ws.test\n", GatewayLimits.DEFAULT); Socket s = g.client()) {
+            try (TestGateway g = new TestGateway(policy, TestGateway.loopbackException(ws.getLocalPort()), "127.0.0.1 ws.test\n",
+                    GatewayLimits.DEFAULT); Socket s = g.client()) {
                 TestGateway.send(s, "GET http://ws.test:" + ws.getLocalPort() + "/chat HTTP/1.1\r\nHost: ws.test:" + ws.getLocalPort()
                         + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
                 TestGateway.Response r = TestGateway.read(s);
@@ -414,7 +417,7 @@ class ExplicitProxyTest {
                     + "\n    - cidr: 127.0.0.1/32\n      ports: [" + silent.port() + "]\n";
             GatewayLimits shortIdle = new GatewayLimits(512, 20_000, Duration.ofSeconds(5), Duration.ofMillis(300),
                     Duration.ofSeconds(5), 8192, 8);
-            try (TestGateway g = new TestGateway(policy, null, "127.0.0.1 quiet.test\n", shortIdle)) {
+            try (TestGateway g = new TestGateway(policy, TestGateway.loopbackException(silent.port()), "127.0.0.1 quiet.test\n", shortIdle)) {
                 try (Socket s = g.client()) {
                     TestGateway.send(s, "CONNECT quiet.test:" + silent.port() + " HTTP/1.1\r\n\r\n");
                     assertThat(TestGateway.read(s).status()).isEqualTo(200);

@@ -39,6 +39,14 @@ final class TestGateway implements AutoCloseable {
         proxy = gateway.explicitListener(new InetSocketAddress("127.0.0.1", 0), sandbox);
     }
 
+    /**
+     * An organisation policy that opens the host's loopback on these ports for the test project:
+     * loopback origins stand in for upstreams, and since issue 18 no project rule can open loopback.
+     */
+    static String loopbackException(int... ports) {
+        return "version: 1\nexceptions:\n  - {project: demo, cidr: 127.0.0.1/32, ports: " + java.util.Arrays.toString(ports) + "}\n";
+    }
+
     Socket client() throws IOException {
         Socket s = new Socket(proxy.getAddress(), proxy.getPort());
         s.setSoTimeout(10_000);

@@ -57,7 +57,9 @@ class TransparentLoopbackTest {
                     - cidr: 127.0.0.1/32
                       ports: [%d, %d, %d]
                 """.formatted(tls.port(), echo.port(), http.port(), tls.port(), echo.port(), http.port());
-        PolicyEngine engine = PolicyEngine.compile(PolicyFiles.parseProject("airlock.yaml", policy), OrgPolicy.NONE, Phase.RUN, List.of());
+        // Loopback origins stand in for upstreams: only an organisation exception opens loopback.
+        PolicyEngine engine = PolicyEngine.compile(PolicyFiles.parseProject("airlock.yaml", policy),
+                PolicyFiles.parseOrg("org.yaml", TestGateway.loopbackException(tls.port(), echo.port(), http.port())), Phase.RUN, List.of());
         gateway = new Gateway(new Gateway.Config(HostsFile.parse("hosts", "127.0.0.1 git.test other.test\n"), audit,
                 GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 1, false, "airlock.yaml"), new SandboxRegistry());
         // The sandbox's link address is where its connections come from: loopback here.

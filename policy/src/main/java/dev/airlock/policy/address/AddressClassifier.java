@@ -2,6 +2,7 @@ package dev.airlock.policy.address;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The one ordered address classifier.
@@ -53,9 +54,20 @@ public final class AddressClassifier {
 
     private final CidrTrie<AddressClass> table = new CidrTrie<>();
     private final CidrTrie<Boolean> links = new CidrTrie<>();
+    private final Supplier<HostAddresses> host;
 
     /** @param airlockLinks the gateway's and every sandbox's link ranges: protected like loopback */
     public AddressClassifier(List<Cidr> airlockLinks) {
+        this(airlockLinks, () -> HostAddresses.NONE);
+    }
+
+    /**
+     * @param airlockLinks the gateway's and every sandbox's link ranges: never opened
+     * @param host         the host's own addresses now (read on every classification, so a
+     *                     snapshot swapped in by the gateway takes effect at once)
+     */
+    public AddressClassifier(List<Cidr> airlockLinks, Supplier<HostAddresses> host) {
+        this.host = host;
         for (Object[] row : BUILT_IN) {
             table.put(Cidr.of((String) row[0]), (AddressClass) row[1]);
         }
@@ -68,6 +80,21 @@ public final class AddressClassifier {
 
     public AddressClassifier() {
         this(List.of());
+    }
+
+    /**
+     * The built-in ranges no project rule can open (loopback, link-local and metadata, and the
+     * rest that only an organisation exception opens), most specific last. For static checks.
+     */
+    public static List<java.util.Map.Entry<Cidr, AddressClass>> closedToProjects() {
+        List<java.util.Map.Entry<Cidr, AddressClass>> out = new ArrayList<>();
+        for (Object[] row : BUILT_IN) {
+            AddressClass c = (AddressClass) row[1];
+            if (!c.projectCanOpen()) {
+                out.add(java.util.Map.entry(Cidr.of((String) row[0]), c));
+            }
+        }
+        return out;
     }
 
     /** The strictest class among the address and every IPv4 address embedded in it. */
@@ -92,7 +119,10 @@ public final class AddressClassifier {
         }
         // The most specific match wins: 169.254.169.254 is METADATA, not merely LINK_LOCAL.
         AddressClass c = table.longestMatch(a);
-        return c == null ? AddressClass.PUBLIC : c;
+        c = c == null ? AddressClass.PUBLIC : c;
+        // The host's own address outranks any class a project could open (its LAN address is often
+        // RFC 1918); loopback and link-local keep their names, which are closed already.
+        return c.projectCanOpen() && host.get().contains(a) ? AddressClass.HOST_ADDRESS : c;
     }
 
     /** The address itself followed by every IPv4 address it embeds. Production checks use all. */

@@ -1,6 +1,7 @@
 package dev.airlock.policy.load;
 
 import dev.airlock.policy.address.Cidr;
+import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.model.Destination;
@@ -84,14 +85,89 @@ final class Entries {
         return pattern(at, host).map(p -> new Rule(kind, new Destination.Names(p), finalPorts, at, source));
     }
 
+    /**
+     * The fix for an address written where a name goes: a CIDR rule, unless the address is one no
+     * project rule can open (then the CIDR would be refused too, so it is never proposed).
+     */
+    private static String addressFix(dev.airlock.policy.address.IpAddress a) {
+        dev.airlock.policy.address.AddressClass cls = BUILT_IN.classify(a);
+        if (!cls.projectCanOpen()) {
+            return "no project rule can open it: it is " + cls.description
+                    + "; only an exception in the organisation policy can (ask the security team)";
+        }
+        return "IP addresses are allowed only as CIDR rules: write \"- cidr: " + a + "/" + a.family().bits + "\"";
+    }
+
+    private static final dev.airlock.policy.address.AddressClassifier BUILT_IN = new dev.airlock.policy.address.AddressClassifier();
+
     private Optional<Rule> ipv6Entry(SourcePosition at, String text) {
         String bare = text.startsWith("[") && text.indexOf(']') > 0 ? text.substring(1, text.indexOf(']')) : text;
-        Optional<String> canonical = IpLiterals.parseV6(bare).map(IpLiterals::format);
-        String fix = canonical.map(c -> "IP addresses are allowed only as CIDR rules: write \"- cidr: " + c + "/128\"")
+        String fix = IpLiterals.parseV6(bare).map(Entries::addressFix)
                 .orElse("IP addresses are allowed only as CIDR rules, such as \"- cidr: 2001:db8::/48\"");
         String what = text.startsWith("[") ? "an IPv6 address" : "an unbracketed IPv6 address (ambiguous with a port)";
         problems.add(new Problem(at, "\"" + text + "\" is " + what, fix));
         return Optional.empty();
+    }
+
+    /** A rule's {@code ports}, or {@code defaultPorts} when it has none; empty after a problem. */
+    private Optional<PortSet> ports(Fields f, PortSet defaultPorts) {
+        if (!f.has("ports")) {
+            return Optional.of(defaultPorts);
+        }
+        List<YamlNode> items = f.list("ports");
+        if (items.isEmpty()) {
+            problems.add(new Problem(f.get("ports").get().position(), "'ports' is empty",
+                    "list at least one port, or remove 'ports' for the default (" + defaultPorts + ")"));
+            return Optional.empty();
+        }
+        List<Integer> list = new ArrayList<>();
+        for (YamlNode item : items) {
+            if (!(item instanceof YamlNode.Scalar s) || s.isNull()) {
+                problems.add(new Problem(item.position(), "a port must be a number, found " + item.kind(),
+                        "write a number from 1 to 65535"));
+                continue;
+            }
+            if (!s.plainNumber() && s.text().matches("[1-9][0-9]{0,4}")) {
+                problems.add(new Problem(s.position(), "port \"" + s.text() + "\" is quoted",
+                        "write it without quotes: " + s.text()));
+                continue;
+            }
+            port(s.position(), s.text(), s.text()).ifPresent(list::add);
+        }
+        if (list.size() != items.size()) {
+            return Optional.empty();
+        }
+        return Optional.of(PortSet.of(list.stream().mapToInt(Integer::intValue).toArray()));
+    }
+
+    /**
+     * One entry of the organisation's {@code exceptions:}: {@code {project, cidr, ports}}, all
+     * three required, so an exception is always as narrow as the security team wrote it.
+     */
+    Optional<OrgPolicy.Grant> exception(YamlNode node, java.util.regex.Pattern projectName) {
+        Fields f = Fields.of(node, "an exception", Set.of("project", "cidr", "ports"), problems);
+        if (f == null) {
+            return Optional.empty();
+        }
+        Optional<YamlNode> project = f.required("project", "project: payments");
+        Optional<YamlNode> cidrNode = f.required("cidr", "cidr: 127.0.0.1/32");
+        Optional<YamlNode> portsNode = f.required("ports", "ports: [5432]");
+        if (project.isEmpty() || cidrNode.isEmpty() || portsNode.isEmpty()) {
+            return Optional.empty();
+        }
+        String name = f.string("project");
+        if (name == null || !projectName.matcher(name).matches()) {
+            problems.add(new Problem(project.get().position(), "exception project \"" + name + "\" is not a valid project name",
+                    "use the project's name from its airlock.yaml: 1 to 40 characters from a-z, 0-9 and '-'"));
+            return Optional.empty();
+        }
+        String text = f.string("cidr");
+        Optional<PortSet> ports = ports(f, PortSet.ANY);
+        if (text == null || ports.isEmpty()) {
+            return Optional.empty();
+        }
+        SourcePosition at = cidrNode.get().position();
+        return cidr(at, text).map(c -> new OrgPolicy.Grant(name, c, ports.get(), at));
     }
 
     private Optional<Rule> mappingEntry(YamlNode node, Rule.Kind kind, PortSet defaultPorts, boolean portsAllowed,
@@ -106,33 +182,11 @@ final class Entries {
                     "write \"- host: staging.acme.dev\" or \"- cidr: 198.18.7.0/24\""));
             return Optional.empty();
         }
-        PortSet ports = defaultPorts;
-        if (f.has("ports")) {
-            List<YamlNode> items = f.list("ports");
-            if (items.isEmpty()) {
-                problems.add(new Problem(f.get("ports").get().position(), "'ports' is empty",
-                        "list at least one port, or remove 'ports' for the default (" + defaultPorts + ")"));
-                return Optional.empty();
-            }
-            List<Integer> list = new ArrayList<>();
-            for (YamlNode item : items) {
-                if (!(item instanceof YamlNode.Scalar s) || s.isNull()) {
-                    problems.add(new Problem(item.position(), "a port must be a number, found " + item.kind(),
-                            "write a number from 1 to 65535"));
-                    continue;
-                }
-                if (!s.plainNumber() && s.text().matches("[1-9][0-9]{0,4}")) {
-                    problems.add(new Problem(s.position(), "port \"" + s.text() + "\" is quoted",
-                            "write it without quotes: " + s.text()));
-                    continue;
-                }
-                port(s.position(), s.text(), s.text()).ifPresent(list::add);
-            }
-            if (list.size() != items.size()) {
-                return Optional.empty();
-            }
-            ports = PortSet.of(list.stream().mapToInt(Integer::intValue).toArray());
+        Optional<PortSet> parsed = ports(f, defaultPorts);
+        if (parsed.isEmpty()) {
+            return Optional.empty();
         }
+        PortSet ports = parsed.get();
         PortSet finalPorts = ports;
         if (f.has("cidr")) {
             String text = f.string("cidr");
@@ -179,7 +233,7 @@ final class Entries {
         IpLiterals.Shape shape = IpLiterals.shape(name);
         if (shape instanceof IpLiterals.Canonical c) {
             problems.add(new Problem(at, "\"" + text + "\" is an IP address",
-                    "IP addresses are allowed only as CIDR rules: write \"- cidr: " + c.address() + "/32\""));
+                    addressFix(c.address())));
             return Optional.empty();
         }
         if (shape instanceof IpLiterals.NonCanonical n) {

@@ -45,7 +45,7 @@ public final class PolicyFiles {
     private static final Set<String> TEMPLATE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
     private static final Set<String> RESOURCE_KEYS = Set.of("memory", "cpus", "pids");
     private static final Set<String> POOL_KEYS = Set.of("min", "max", "targetHitRate");
-    private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit");
+    private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit", "exceptions");
     private static final Set<String> AUDIT_KEYS = Set.of("every");
     /** A hard ceiling so a typo cannot ask for thousands of sandboxes. */
     public static final int POOL_HARD_MAX = 200;
@@ -367,6 +367,10 @@ public final class PolicyFiles {
         for (YamlNode n : top.list("production")) {
             entries.rule(n, Rule.Kind.PRODUCTION, PortSet.ANY, false, "production").ifPresent(production::add);
         }
+        List<OrgPolicy.Grant> exceptions = new ArrayList<>();
+        for (YamlNode n : top.list("exceptions")) {
+            entries.exception(n, PROJECT_NAME).ifPresent(exceptions::add);
+        }
         Map<String, Preset> presets = new LinkedHashMap<>();
         Optional<YamlNode> presetsNode = top.get("presets");
         if (presetsNode.isPresent() && !isNull(presetsNode.get())) {
@@ -426,7 +430,7 @@ public final class PolicyFiles {
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new OrgPolicy(file, production, presets, every);
+        return new OrgPolicy(file, production, presets, every, exceptions);
     }
 
     /** Used by presets: a list of allow entries from a resource. */

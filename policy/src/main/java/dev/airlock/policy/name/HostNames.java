@@ -167,7 +167,13 @@ public final class HostNames {
             // A Punycode label must decode and re-encode to itself, or it is not canonical.
             String unicode = IDN.toUnicode(label, IDN.USE_STD3_ASCII_RULES);
             if (unicode.equals(label)) {
-                return "label '" + label + "' is not valid Punycode";
+                // java.net.IDN is IDNA 2003 on Unicode 3.2: a label decoding to a later code point
+                // (an emoji, say) is refused, never guessed at. That fails closed: such a name can be
+                // neither allowed nor reached (docs/policy.md says why Airlock carries no ICU4J).
+                String decoded = IDN.toUnicode(label, IDN.ALLOW_UNASSIGNED | IDN.USE_STD3_ASCII_RULES);
+                return decoded.equals(label) ? "label '" + label + "' is not valid Punycode"
+                        : "label '" + label + "' decodes to characters newer than Unicode 3.2, which Airlock's IDNA 2003 "
+                                + "(java.net.IDN) cannot check; such names are refused";
             }
             String again;
             try {

@@ -118,6 +118,23 @@ class AddressClassifierTest {
         Teredo with a private client (~10.0.0.1)           | 2001:0:c612:2::f5ff:fffe  | PRIVATE
         Teredo with a metadata server                      | 2001:0:a9fe:a9fe::39ed:fffe | METADATA
         Teredo, public server and client, stays public     | 2001:0:c612:2::39ed:fffe  | PUBLIC
+        # ---- the edges of each embedding prefix (issue 18 f): first, last, just outside --------------
+        first of NAT64 well-known (carries 0.0.0.0)        | 64:ff9b::               | UNSPECIFIED
+        last of NAT64 well-known (carries 255.255.255.255) | 64:ff9b::ffff:ffff      | BROADCAST
+        just above NAT64 well-known /96                    | 64:ff9b::1:0:0          | PUBLIC
+        just below NAT64 well-known                        | 64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff | PUBLIC
+        just outside NAT64: 64:ff9c::1                     | 64:ff9c::1              | PUBLIC
+        first of NAT64 local-use (carries 0.0.0.0)         | 64:ff9b:1::             | UNSPECIFIED
+        last of NAT64 local-use (carries 255.255.255.255)  | 64:ff9b:1:ffff:ffff:ffff:ffff:ffff | BROADCAST
+        just above NAT64 local-use /48                     | 64:ff9b:2::             | PUBLIC
+        first of 6to4 (carries 0.0.0.0)                   | 2002::                  | UNSPECIFIED
+        last of 6to4 (carries 255.255.255.255)             | 2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff | BROADCAST
+        just below 6to4                                    | 2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff | PUBLIC
+        just above 6to4                                    | 2003::                  | PUBLIC
+        first of Teredo (server 0.0.0.0)                   | 2001::                  | UNSPECIFIED
+        last of Teredo (server 255.255.255.255)            | 2001:0:ffff:ffff:ffff:ffff:ffff:ffff | BROADCAST
+        just above Teredo                                  | 2001:1::                | PUBLIC
+        Teredo with a multicast client (~224.0.0.1)        | 2001:0:c612:2::1fff:fffe | MULTICAST
         # ---- Airlock's own links, passed to the constructor ------------------------------------------
         Airlock link inside private space is named as ours | 10.200.0.1              | AIRLOCK_LINK
         last of the Airlock link range                     | 10.200.255.255          | AIRLOCK_LINK

@@ -193,12 +193,14 @@ class PolicyFilesTest {
         a double star                           | "**.github.com"       | has a glob                                           | "*." followed by a name
         # ---- IPv6 and IP literals ------------------------------------------------------------------------------------------------
         unbracketed IPv6                        | 2001:db8::1           | "2001:db8::1" is an unbracketed IPv6 address         | - cidr: 2001:db8::1/128
-        unbracketed IPv6 loopback               | "::1"                 | "::1" is an unbracketed IPv6 address                 | - cidr: ::1/128
+        unbracketed IPv6 loopback               | "::1"                 | "::1" is an unbracketed IPv6 address                 | no project rule can open it
         unbracketed IPv6 with a zone            | "fe80::1%eth0"        | "fe80::1%eth0" is an unbracketed IPv6 address        | only as CIDR rules
-        unbracketed non-canonical IPv6          | "0:0:0:0:0:0:0:1"     | unbracketed IPv6                                     | - cidr: ::1/128
-        bracketed IPv6 with a port              | "[::1]:443"           | "[::1]:443" is an IPv6 address                       | - cidr: ::1/128
+        unbracketed non-canonical IPv6          | "0:0:0:0:0:0:0:1"     | unbracketed IPv6                                     | no project rule can open it
+        bracketed IPv6 with a port              | "[::1]:443"           | "[::1]:443" is an IPv6 address                       | no project rule can open it
         bracketed IPv6                          | "[2001:db8::1]"       | "[2001:db8::1]" is an IPv6 address                   | - cidr: 2001:db8::1/128
-        an IPv4 literal in a name entry         | 127.0.0.1             | "127.0.0.1" is an IP address                         | - cidr: 127.0.0.1/32
+        an IPv4 literal in a name entry         | 198.18.7.1            | "198.18.7.1" is an IP address                        | - cidr: 198.18.7.1/32
+        a loopback literal: no cidr advised     | 127.0.0.1             | "127.0.0.1" is an IP address                         | no project rule can open it
+        an IPv6 literal in a name entry         | "[2001:db8::1]"       | "[2001:db8::1]" is an IPv6 address                   | - cidr: 2001:db8::1/128
         an IPv4 literal with a port             | 198.18.0.1:5432       | "198.18.0.1" is an IP address                        | - cidr: 198.18.0.1/32
         octal                                   | 0177.0.0.1            | "0177.0.0.1" is a numeric address in a non-canonical form | - cidr: 198.18.7.1/32
         short form                              | 127.1                 | "127.1" is a numeric address in a non-canonical form | only as CIDR rules
@@ -261,8 +263,8 @@ class PolicyFilesTest {
         a name in a CIDR                       | 'cidr: github.com'                      | 5:13   | "github.com" is not a CIDR                   | 198.18.7.0/24
         a host with a port                     | 'host: github.com:443'                  | 5:13   | host "github.com:443" includes a port        | host: github.com, ports: [443]
         a wildcard host on a public suffix     | 'host: "*.com"'                         | 5:13   | public suffix "com"                          | own domain
-        an IP address as a host                | 'host: 127.0.0.1'                       | 5:13   | "127.0.0.1" is an IP address                 | - cidr: 127.0.0.1/32
-        IPv6 as a host                         | 'host: "::1"'                           | 5:13   | unbracketed IPv6                             | - cidr: ::1/128
+        an IP address as a host                | 'host: 127.0.0.1'                       | 5:13   | "127.0.0.1" is an IP address                 | no project rule can open it
+        IPv6 as a host                         | 'host: "::1"'                           | 5:13   | unbracketed IPv6                             | no project rule can open it
         both host and cidr                     | '{host: github.com, cidr: 10.0.0.0/8}'  | 5:7    | exactly one of 'host' or 'cidr'              | - host: staging.acme.dev
         neither host nor cidr                  | '{ports: [443]}'                        | 5:7    | exactly one of 'host' or 'cidr'              | - cidr: 198.18.7.0/24
         empty ports                            | '{host: github.com, ports: []}'         | 5:33   | 'ports' is empty                             | default (80,443)

@@ -589,7 +589,13 @@ class PolicySchemaTest {
                 bad("audit.every too many digits", org("audit: {every: 1000000d}  #!\n")),
                 bad("audit.every with space", org("audit: {every: 7 d}  #!\n")),
                 bad("audit.every null", org("audit:\n  every:  #!\n")),
-                bad("audit not a mapping", org("audit: 7d  #!\n")));
+                bad("audit not a mapping", org("audit: 7d  #!\n")),
+                bad("exception without ports", org("exceptions:\n  - {project: payments, cidr: 127.0.0.1/32}  #!\n")),
+                bad("exception without project", org("exceptions:\n  - {cidr: 127.0.0.1/32, ports: [5432]}  #!\n")),
+                bad("exception with a name", org("exceptions:\n  - {project: payments, host: db.acme.dev, ports: [5432]}  #!\n")),
+                bad("exception project upper case", org("exceptions:\n  - {project: Payments, cidr: 127.0.0.1/32, ports: [5432]}  #!\n")),
+                bad("exception with empty ports", org("exceptions:\n  - {project: payments, cidr: 127.0.0.1/32, ports: []}  #!\n")),
+                bad("exceptions not a list", org("exceptions: {project: payments}  #!\n")));
     }
 
     static Stream<Arguments> goodOrgs() {
@@ -603,8 +609,11 @@ class PolicySchemaTest {
                           - cidr: 10.20.0.0/16
                           - cidr: 2001:db8:20::/48
                         presets: { acme-ci: [ci.acme.dev, "*.artifacts.acme.dev"] }
+                        exceptions:
+                          - { project: payments, cidr: 127.0.0.1/32, ports: [5432] }
                         audit: { every: 7d }
                         """),
+                good("exception for a host address in IPv6", org("exceptions:\n  - {project: web, cidr: \"fd00:1::7/128\", ports: [8080, 8443]}\n")),
                 good("null sections", org("production: ~\npresets: ~\naudit: ~\n")),
                 good("empty preset", org("presets: {acme-ci: []}\n")),
                 good("production host mapping", production("{host: \"*.prod.acme.internal\"}")),
