@@ -50,7 +50,10 @@ class FrontingLoopbackTest {
     private final AtomicReference<InetSocketAddress> nextDestination = new AtomicReference<>();
 
     private static final String HOSTS = "127.0.0.1 cdn.test prod.test\n";
-    private static final String ORG = "version: 1\nproduction:\n  - prod.test\n";
+    /** prod.test is production; the loopback fronts stand in for upstreams, opened by an org exception (issue 18). */
+    private static String org(int... ports) {
+        return "version: 1\nproduction:\n  - prod.test\n" + TestGateway.loopbackException(ports).substring("version: 1\n".length());
+    }
 
     @BeforeEach
     void start() throws Exception {
@@ -66,13 +69,12 @@ class FrontingLoopbackTest {
                   allow:
                     - host: cdn.test
                       ports: %s
-                    - cidr: 127.0.0.1/32
-                      ports: %s
-                """.formatted(ports, ports);
-        explicit = new TestGateway(policy, ORG, HOSTS, GatewayLimits.DEFAULT);
+                """.formatted(ports);
+        String org = org(tlsFront.port(), httpFront.port(), oddHttpFront.port(), banner.getLocalPort());
+        explicit = new TestGateway(policy, org, HOSTS, GatewayLimits.DEFAULT);
 
         PolicyEngine engine = PolicyEngine.compile(PolicyFiles.parseProject("airlock.yaml", policy),
-                PolicyFiles.parseOrg("org.yaml", ORG), Phase.RUN, List.of());
+                PolicyFiles.parseOrg("org.yaml", org), Phase.RUN, List.of());
         transparentGateway = new Gateway(new Gateway.Config(HostsFile.parse("hosts", HOSTS), transparentAudit,
                 GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 1, false, "airlock.yaml"), new SandboxRegistry());
         sandbox = transparentGateway.registry().register("sbx-f", "demo", List.of(ip("127.0.0.1")), engine);
