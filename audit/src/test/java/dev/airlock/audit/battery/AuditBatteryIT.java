@@ -131,7 +131,8 @@ class AuditBatteryIT {
         ProbeResult webhook = r.get("production:api.payments.prod.demo.test:proxy");
         assertThat(webhook.status()).isEqualTo(Status.PASS);
         assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
-        assertThat(r.get("production:198.18.0.12:80:transparent").records()).anySatisfy(e -> assertThat(e.decision()).isEqualTo("deny"));
+        // The production CIDR (198.18.0.13/32) is probed by address as well; the decision is recorded.
+        assertThat(r.get("production:198.18.0.13:80:transparent").records()).anySatisfy(e -> assertThat(e.decision()).isEqualTo("deny"));
         // Fronting (issue 15): the registry is a shared front that answers any Host, kept alive.
         for (String id : List.of("fronting:connect-http:registry.demo.test:80", "fronting:keep-alive:registry.demo.test:80",
                 "fronting:other-port-http:registry.demo.test:8000")) {
