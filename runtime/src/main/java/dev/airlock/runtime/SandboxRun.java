@@ -209,8 +209,8 @@ public final class SandboxRun {
             if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {
                 err.println("airlock: the policy " + o.policy() + " is inside the workspace; it is read-only in the sandbox.");
             }
-        } catch (IOException e) {
-            // the launcher says what is wrong with the workspace
+        } catch (IOException | SandboxException e) {
+            // the launcher says what is wrong with the workspace, or refuses a policy reached through a link in it
         }
         // A template's setup (Phase.SETUP) may write git's metadata (git submodule update --init): nobody
         // runs git on the host in a template tree; root only in the mirror, catch-up inside a sandbox.

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -206,12 +207,8 @@ final class BwrapArgs {
      * follow as the sandbox user) or one of the sandbox's empty placeholders.
      */
     private static boolean insideWorkspace(String workspace, String source, String dest, Path etcDir) {
-        if (workspace == null || !dest.startsWith(WORKSPACE + "/")) {
-            return false;
-        }
-        String rel = dest.substring(WORKSPACE.length() + 1);
-        Path r = Path.of(rel);
-        if (rel.isEmpty() || r.isAbsolute() || !r.normalize().equals(r) || r.startsWith("..")) {
+        Optional<String> rel = relativeInside(workspace, dest);
+        if (rel.isEmpty()) {
             return false;
         }
         Path placeholders = etcDir.getParent();
@@ -224,15 +221,21 @@ final class BwrapArgs {
 
     /** {@code dest} is a path below the workspace and {@code source} the same path of the host's workspace, reached without a link. */
     private static boolean selfBind(String workspace, String source, String dest) {
+        Optional<String> rel = relativeInside(workspace, dest);
+        return rel.isPresent() && source.equals(workspace + "/" + rel.get()) && noLinkBelow(workspace, rel.get());
+    }
+
+    /** {@code dest}'s normalised path below {@link #WORKSPACE}, never the workspace itself nor above it; empty otherwise. */
+    private static Optional<String> relativeInside(String workspace, String dest) {
         if (workspace == null || !dest.startsWith(WORKSPACE + "/")) {
-            return false;
+            return Optional.empty();
         }
         String rel = dest.substring(WORKSPACE.length() + 1);
         Path r = Path.of(rel);
         if (rel.isEmpty() || r.isAbsolute() || !r.normalize().equals(r) || r.startsWith("..")) {
-            return false;
+            return Optional.empty();
         }
-        return source.equals(workspace + "/" + rel) && noLinkBelow(workspace, rel);
+        return Optional.of(rel);
     }
 
     /** No component of {@code rel} below {@code workspace} is a symbolic link (checked with lstat). */

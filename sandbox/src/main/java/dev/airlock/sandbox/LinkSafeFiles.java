@@ -19,6 +19,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
@@ -51,28 +52,84 @@ public final class LinkSafeFiles {
     // ---------------------------------------------------------------------------------------------
     // Removal
 
+    /** Directories deeper than this below the top are not removed: one descriptor is held per level. */
+    static final int MAX_DEPTH = 1024;
+
     /**
      * Removes {@code dir} and everything under it. Never follows a link (a link is removed as the
      * name it is), never descends into another file system, and refuses (IOException, nothing of
-     * the mount touched) a tree that has a mount point at or below it. Nothing when absent.
+     * the mount touched) a tree that has a mount point at or below it. Nothing when absent. A tree
+     * deeper than {@link #MAX_DEPTH} directories is refused part-way (IOException): what is left
+     * stays for a later attempt or for removal by hand.
      */
     public static void deleteTree(Path dir) throws IOException {
         Path top = dir.toAbsolutePath().normalize();
+        Optional<Path> real = realName(top);
+        if (real.isEmpty()) {
+            return;
+        }
+        List<Path> mounts = mountsAtOrBelow(real.get());
+        if (!mounts.isEmpty()) {
+            throw new IOException(mounts.get(0) + " is a mount point; " + top + " was not removed");
+        }
+        remove(top, Set.of(), null);
+    }
+
+    /**
+     * Removes {@code dir} and everything under it as {@link #deleteTree} does, except that a mount
+     * point at or below it (and so every directory above one) is left in place and reported instead
+     * of refusing the whole tree. Never throws: returns what was left and why (empty: all gone, or
+     * it did not exist).
+     */
+    public static List<String> deleteTreeKeepingMounts(Path dir) {
+        Path top = dir.toAbsolutePath().normalize();
+        List<String> left = new ArrayList<>();
+        try {
+            Optional<Path> real = realName(top);
+            if (real.isEmpty()) {
+                return left;
+            }
+            Set<Path> mounts = new java.util.HashSet<>();
+            for (Path m : mountsAtOrBelow(real.get())) {
+                mounts.add(top.resolve(real.get().relativize(m)).normalize());
+            }
+            remove(top, mounts, left);
+        } catch (IOException e) {
+            left.add(top + ": " + e.getMessage());
+        }
+        return left;
+    }
+
+    /** {@code top} with its parent's links resolved (the name itself is never followed); empty when the parent is gone. */
+    private static Optional<Path> realName(Path top) throws IOException {
         Path parent = top.getParent();
         if (parent == null) {
             throw new IOException("refused to remove " + top + ": not a directory below another");
         }
-        Path real;
         try {
-            real = parent.toRealPath().resolve(top.getFileName());
+            return Optional.of(parent.toRealPath().resolve(top.getFileName()));
         } catch (java.nio.file.NoSuchFileException gone) {
+            return Optional.empty();
+        }
+    }
+
+    /** A directory being emptied: its descriptor, its path (for messages) and the names still to remove. */
+    private record Level(SecureDirectoryStream<Path> dir, Path where, java.util.Iterator<Path> names) {
+    }
+
+    /**
+     * Depth first without recursion (a deep tree must not exhaust the stack), one descriptor per
+     * level up to {@link #MAX_DEPTH}. With {@code left} null, another file system is an error; with
+     * a list, a mount point (in {@code mounts}, or on another device) is skipped and reported there,
+     * and so is a directory that could not be removed because of one.
+     */
+    private static void remove(Path top, Set<Path> mounts, List<String> left) throws IOException {
+        if (left != null && mounts.contains(top)) {
+            left.add(top + ": a mount point (another file system); left in place");
             return;
         }
-        List<Path> mounts = mountsAtOrBelow(real);
-        if (!mounts.isEmpty()) {
-            throw new IOException(mounts.get(0) + " is a mount point; " + top + " was not removed");
-        }
-        try (SecureDirectoryStream<Path> up = secure(parent)) {
+        java.util.Deque<Level> stack = new java.util.ArrayDeque<>();
+        try (SecureDirectoryStream<Path> up = secure(top.getParent())) {
             String name = top.getFileName().toString();
             BasicFileAttributes a;
             try {
@@ -85,35 +142,74 @@ public final class LinkSafeFiles {
                 return;
             }
             String device = device(a);
-            try (SecureDirectoryStream<Path> d = openChild(up, name, top)) {
-                emptyDirectory(d, top, device);
+            try {
+                stack.push(level(openChild(up, name, top), top));
+                while (!stack.isEmpty()) {
+                    Level l = stack.peek();
+                    if (!l.names().hasNext()) {
+                        stack.pop().dir().close();
+                        SecureDirectoryStream<Path> parent = stack.isEmpty() ? up : stack.peek().dir();
+                        removeDirectory(parent, l.where(), left);
+                        continue;
+                    }
+                    Path n = l.names().next();
+                    Path here = l.where().resolve(n);
+                    BasicFileAttributes at;
+                    try {
+                        at = attributes(l.dir(), n.toString());
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        continue;
+                    }
+                    if (!at.isDirectory()) {
+                        l.dir().deleteFile(n);
+                        continue;
+                    }
+                    if (left != null && mounts.contains(here)) {
+                        left.add(here + ": a mount point (another file system); left in place");
+                        continue;
+                    }
+                    if (stack.size() >= MAX_DEPTH) {
+                        throw new IOException(top + " is deeper than " + MAX_DEPTH + " directories (at " + here + "); the rest was not removed."
+                                + " Fix: remove it by hand (rm -rf), after checking nothing is mounted below it");
+                    }
+                    SecureDirectoryStream<Path> sub = openChild(l.dir(), n.toString(), here);
+                    if (!device.equals(device(sub.getFileAttributeView(BasicFileAttributeView.class).readAttributes()))) {
+                        sub.close();
+                        if (left == null) {
+                            throw new IOException(here + " is on another file system (a mount point); not removed");
+                        }
+                        left.add(here + ": a mount point (another file system); left in place");
+                        continue;
+                    }
+                    stack.push(level(sub, here));
+                }
+            } finally {
+                while (!stack.isEmpty()) {
+                    stack.pop().dir().close();
+                }
             }
-            up.deleteDirectory(Path.of(name));
         }
     }
 
-    private static void emptyDirectory(SecureDirectoryStream<Path> d, Path where, String device) throws IOException {
-        if (!device.equals(device(d.getFileAttributeView(BasicFileAttributeView.class).readAttributes()))) {
-            throw new IOException(where + " is on another file system (a mount point); not removed");
-        }
+    private static Level level(SecureDirectoryStream<Path> d, Path where) {
         List<Path> names = new ArrayList<>();
         for (Path p : d) {
             names.add(p.getFileName());
         }
-        for (Path name : names) {
-            BasicFileAttributes a;
-            try {
-                a = attributes(d, name.toString());
-            } catch (java.nio.file.NoSuchFileException gone) {
-                continue;
+        return new Level(d, where, names.iterator());
+    }
+
+    /** Removes the emptied directory {@code where}; when keeping mounts, one that still holds a kept mount stays, reported once. */
+    private static void removeDirectory(SecureDirectoryStream<Path> parent, Path where, List<String> left) throws IOException {
+        try {
+            parent.deleteDirectory(where.getFileName());
+        } catch (IOException e) {
+            if (left == null) {
+                throw e;
             }
-            if (a.isDirectory()) {
-                try (SecureDirectoryStream<Path> sub = openChild(d, name.toString(), where.resolve(name))) {
-                    emptyDirectory(sub, where.resolve(name), device);
-                }
-                d.deleteDirectory(name);
-            } else {
-                d.deleteFile(name);
+            String below = where + "/";
+            if (left.stream().noneMatch(f -> f.startsWith(below))) {
+                left.add(where + ": " + e.getMessage());
             }
         }
     }
@@ -266,6 +362,44 @@ public final class LinkSafeFiles {
         Path f = file.toAbsolutePath().normalize();
         try (Directory d = openDirectory(f.getParent())) {
             d.replace(f.getFileName().toString(), data);
+        }
+    }
+
+    /**
+     * Creates {@code base/rel/name} holding {@code data} (mode 0644, owned like the directory it is
+     * in) unless a file of that name exists. {@code base} is trusted (a real path); every directory
+     * of {@code rel} is opened relative to its parent without following a link, and the file is
+     * created with {@code O_CREAT|O_EXCL|O_NOFOLLOW}. Returns whether it created the file.
+     */
+    public static boolean createIfAbsent(Path base, String rel, String name, byte[] data) throws IOException {
+        List<SecureDirectoryStream<Path>> open = new ArrayList<>();
+        try {
+            open.add(secure(base));
+            Path where = base;
+            for (Path c : Path.of(rel)) {
+                where = where.resolve(c);
+                open.add(openChild(open.get(open.size() - 1), c.toString(), where));
+            }
+            SecureDirectoryStream<Path> d = open.get(open.size() - 1);
+            try (SeekableByteChannel c = d.newByteChannel(Path.of(name), Set.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")))) {
+                ByteBuffer b = ByteBuffer.wrap(data);
+                while (b.hasRemaining()) {
+                    c.write(b);
+                }
+            } catch (java.nio.file.FileAlreadyExistsException exists) {
+                return false;
+            }
+            var dirAttrs = d.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
+            PosixFileAttributeView file = d.getFileAttributeView(Path.of(name), PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            file.setOwner(dirAttrs.owner());
+            file.setGroup(dirAttrs.group());
+            return true;
+        } finally {
+            for (SecureDirectoryStream<Path> s : open) {
+                s.close();
+            }
         }
     }
 

@@ -1,12 +1,9 @@
 package dev.airlock.sandbox;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,10 +21,9 @@ import java.util.stream.Stream;
  * {@code <this state>-workspaces/<project>/w-<8 hex>}. Nothing else is ever deleted here, whatever a
  * record says: a workspace given with {@code --workspace} is the user's and stays.
  *
- * <p>{@link #delete} is the one place that removes one. It never follows a symbolic link (the
- * sandbox could have planted one pointing anywhere on the host) and never crosses into another
- * file system (a mount point below it is left, and reported). It runs after the sandbox's
- * processes were killed, so nothing swaps a directory for a link while it walks.
+ * <p>{@link #delete} is the one place that removes one, through {@link LinkSafeFiles}: it never
+ * follows a symbolic link (the sandbox could have planted one pointing anywhere on the host) and
+ * never crosses into another file system (a mount point below it is left, and reported).
  */
 public final class MemberWorkspaces {
 
@@ -44,17 +40,26 @@ public final class MemberWorkspaces {
     }
 
     /**
-     * A fresh, empty path for a member workspace of {@code project}, its parents created searchable
-     * but not listable by others (0711), so the sandbox user reaches its own directory and nothing more.
+     * The path of member workspace {@code name} ({@code w-<8 hex>}) of {@code project}, its parents
+     * created searchable but not listable by others (0711), so the sandbox user reaches its own
+     * directory and nothing more. The name may be taken: the caller creates it exclusively.
      */
-    static Path newPath(Path state, String project) throws IOException {
+    static Path newPath(Path state, String project, String name) throws IOException {
+        if (!NAME.matcher(name).matches()) {
+            throw new IOException("not a member workspace name: " + name);
+        }
         Path root = root(state);
         Path dir = root.resolve(project);
         Files.createDirectories(dir);
         for (Path p : List.of(root, dir)) {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
         }
-        return dir.resolve("w-" + UUID.randomUUID().toString().substring(0, 8));
+        return dir.resolve(name);
+    }
+
+    /** A random member workspace name: 32 bits, so the launcher retries on a collision. */
+    static String randomName() {
+        return "w-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     /** Whether {@code ws} is a member workspace of the launcher on {@code state} (see the class comment). */
@@ -92,59 +97,11 @@ public final class MemberWorkspaces {
     }
 
     /**
-     * Removes {@code ws} and everything in it, without following links or leaving its file system.
-     * Returns what could not be removed (empty: all gone, or it did not exist).
+     * Removes {@code ws} and everything in it with {@link LinkSafeFiles#deleteTreeKeepingMounts}:
+     * no link followed, no other file system entered (a mount point below it is left, and
+     * reported). Returns what could not be removed (empty: all gone, or it did not exist).
      */
     static List<String> delete(Path ws) {
-        List<String> failures = new ArrayList<>();
-        if (!Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)) {
-            return failures; // gone already, or a link someone put in its place: never followed
-        }
-        Object device;
-        try {
-            device = Files.getAttribute(ws, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException | UnsupportedOperationException e) {
-            return List.of(ws + ": " + e.getMessage());
-        }
-        try {
-            // walkFileTree does not follow links unless told to: a link is visited as a file and unlinked
-            Files.walkFileTree(ws, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
-                    if (!device.equals(Files.getAttribute(d, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
-                        failures.add(d + ": a mount point (another file system); left in place");
-                        return FileVisitResult.SKIP_SUBTREE;
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                    Files.delete(f);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path f, IOException e) {
-                    failures.add(f + ": " + e.getMessage());
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) {
-                    try {
-                        Files.delete(d);
-                    } catch (IOException ex) {
-                        if (failures.stream().noneMatch(f -> f.startsWith(d.toString()))) {
-                            failures.add(d + ": " + ex.getMessage());
-                        }
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            failures.add(ws + ": " + e.getMessage());
-        }
-        return failures;
+        return LinkSafeFiles.deleteTreeKeepingMounts(ws);
     }
 }

@@ -48,6 +48,8 @@ public final class SandboxLauncher implements AutoCloseable {
     private static final List<Path> NEVER_CONTAIN = Stream.of("/etc", "/usr", "/var", "/root", "/home", "/bin", "/lib")
             .map(Path::of).toList();
     private static final Pattern PROJECT = Pattern.compile("[a-z0-9-]{1,40}");
+    /** Attempts at a free member workspace name (32 random bits each) before giving up. */
+    private static final int NAME_ATTEMPTS = 8;
 
     private final Path records;
     /** The state directory (for overlay workspaces and their templates, see {@link Overlays}). */
@@ -562,14 +564,27 @@ public final class SandboxLauncher implements AutoCloseable {
      * prepared on it owns it, so {@link #destroy} and {@link #reap} remove it with its other objects.
      */
     public Path memberWorkspace(String project) throws SandboxException {
+        return memberWorkspace(project, MemberWorkspaces::randomName);
+    }
+
+    /** Names that collide are never reused: another member's live workspace must not be re-owned. */
+    Path memberWorkspace(String project, java.util.function.Supplier<String> names) throws SandboxException {
         if (!PROJECT.matcher(project).matches()) {
             throw new SandboxException("project name '" + project + "' is not [a-z0-9-]{1,40}. Fix: use the project of airlock.yaml.");
         }
-        try {
-            return userWorkspace(MemberWorkspaces.newPath(state, project));
-        } catch (IOException e) {
-            throw new SandboxException("cannot create a workspace for " + project + " beside " + state + ": " + e + ". Fix: check the state directory.", e);
+        for (int attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+            Path dir;
+            try {
+                dir = MemberWorkspaces.newPath(state, project, names.get());
+            } catch (IOException e) {
+                throw new SandboxException("cannot create a workspace for " + project + " beside " + state + ": " + e + ". Fix: check the state directory.", e);
+            }
+            if (createFresh(dir)) {
+                return own(dir);
+            }
         }
+        throw new SandboxException("no free workspace name for " + project + " in " + NAME_ATTEMPTS + " attempts under "
+                + MemberWorkspaces.root(state) + ". Fix: run `airlock gc`; remove stale w-* directories there if it leaves them.");
     }
 
     /** Removes a member workspace no sandbox was prepared on (its preparation failed); anything else is left alone. */
@@ -621,20 +636,33 @@ public final class SandboxLauncher implements AutoCloseable {
 
     /**
      * Creates {@code dir} (and its parents) as a workspace the sandbox user owns, mode 0700: a
-     * sandbox runs as that user and writes its workspace. An existing directory is only re-owned.
+     * sandbox runs as that user and writes its workspace. A name that exists already (another
+     * member's workspace, or a link) is refused, never re-owned.
      */
     public Path userWorkspace(Path dir) throws SandboxException {
+        if (!createFresh(dir)) {
+            throw new SandboxException("workspace " + dir + " exists already (another sandbox's, or a link); root neither follows nor"
+                    + " re-owns it. Fix: remove it, or give a new path.");
+        }
+        return own(dir);
+    }
+
+    /** Creates {@code dir} (its parents as needed); false when the name exists already, whatever it is. */
+    private static boolean createFresh(Path dir) throws SandboxException {
         try {
             Files.createDirectories(dir.getParent());
-            try {
-                Files.createDirectory(dir);
-            } catch (java.nio.file.FileAlreadyExistsException exists) {
-                // re-owned below, if it is a directory and not a link to one
-            }
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                throw new SandboxException("workspace " + dir + " exists and is not a directory (a link?); root does not follow it."
-                        + " Fix: remove it.");
-            }
+            Files.createDirectory(dir);
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException exists) {
+            return false;
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the workspace " + dir + ": " + e + ". Fix: check the state directory.", e);
+        }
+    }
+
+    /** Gives the directory {@code dir}, just created by root, to the sandbox user, 0700, without following a link. */
+    private Path own(Path dir) throws SandboxException {
+        try {
             var view = Files.getFileAttributeView(dir, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
             view.setPermissions(PosixFilePermissions.fromString("rwx------"));
             Files.setAttribute(dir, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);

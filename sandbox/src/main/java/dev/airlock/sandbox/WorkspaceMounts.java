@@ -17,9 +17,12 @@ import java.util.stream.Stream;
  * and it has no capabilities to unmount it. So {@code .git} (a directory) is bound read-write over
  * itself, which pins it: the sandbox cannot move it aside and create a repository of its own at
  * that name (renaming a parent of a mount point is refused as well: the workspace itself is one).
- * Then {@code hooks} and {@code config} are bound read-only over themselves; a missing one gets a
- * read-only empty placeholder (bubblewrap creates the empty mount point as the sandbox user), so
- * the sandbox cannot create it either. A {@code .git} file (a worktree's or submodule's
+ * Then {@code hooks}, {@code config} and {@code config.worktree} are bound read-only over
+ * themselves; a missing one gets a read-only empty placeholder (bubblewrap creates the empty mount
+ * point as the sandbox user), so the sandbox cannot create it either. {@code commondir}, which git
+ * reads in every git directory and which names where config and hooks come from, is bound
+ * read-only too; a missing one is first created holding {@code .} (see {@link #commonDir}).
+ * Linked worktrees' git directories ({@code worktrees/<name>}) get the same. A {@code .git} file (a worktree's or submodule's
  * {@code gitdir:} pointer) is bound read-only, so it cannot be pointed at a directory the sandbox
  * made. A {@code hooks} or {@code config} that is a link, or anything other than a directory or a
  * file, is refused: bubblewrap would follow it, as the sandbox user, when it mounts.
@@ -115,37 +118,97 @@ final class WorkspaceMounts {
         }
         a.pin(".git");
         int[] budget = {MAX_GIT_DIRS};
-        gitDir(ws, ".git", runFiles, a, budget, 0);
+        gitDir(ws, ".git", ".git", runFiles, a, budget, 0);
     }
 
-    /** hooks, config and config.worktree of one git directory ({@code rel}, pinned), then its submodules' git directories. */
-    private static void gitDir(Path ws, String rel, Path runFiles, Mounts a, int[] budget, int depth) throws SandboxException {
+    /**
+     * hooks, config, config.worktree and commondir of one git directory ({@code rel}, pinned), then
+     * its linked worktrees' and submodules' git directories. {@code common} is the git directory
+     * its commondir may name ({@code rel} itself, or for {@code worktrees/<name>} the one above).
+     */
+    private static void gitDir(Path ws, String rel, String common, Path runFiles, Mounts a, int[] budget, int depth) throws SandboxException {
         Path dir = ws.resolve(rel);
         if (--budget[0] < 0) {
             throw new SandboxException("the workspace's git directory " + dir + " has more than " + MAX_GIT_DIRS
-                    + " submodule git directories; they cannot all be made read-only. Fix: set workspace: {writableGitConfig: true}"
+                    + " submodule or worktree git directories; they cannot all be made read-only. Fix: set workspace: {writableGitConfig: true}"
                     + " in airlock.yaml (and accept that the sandbox can change them), or run in a smaller checkout.");
         }
         protect(ws, rel + "/hooks", true, runFiles, a);
         protect(ws, rel + "/config", false, runFiles, a);
-        if (lstat(dir.resolve("config.worktree")) != null) {
-            protect(ws, rel + "/config.worktree", false, runFiles, a);
-        }
+        // Always, present or not: with extensions.worktreeConfig (sparse-checkout sets it) git reads it if it appears.
+        protect(ws, rel + "/config.worktree", false, runFiles, a);
+        commonDir(ws, rel, common, runFiles, a);
         BasicFileAttributes m = lstat(dir.resolve("modules"));
         if (m != null && m.isDirectory() && depth < MAX_DEPTH) {
             modules(ws, rel + "/modules", runFiles, a, budget, depth + 1);
+        }
+        BasicFileAttributes w = lstat(dir.resolve("worktrees"));
+        if (w != null && w.isDirectory() && depth < MAX_DEPTH) {
+            for (Path c : children(dir.resolve("worktrees"))) {
+                BasicFileAttributes at = lstat(c);
+                if (at != null && at.isDirectory()) {
+                    String child = rel + "/worktrees/" + c.getFileName();
+                    a.pinParents(child + "/x");
+                    gitDir(ws, child, rel, runFiles, a, budget, depth + 1);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code <rel>/commondir} read-only over itself. Git reads it in every git directory, not only a
+     * worktree's, and takes config and hooks from the directory it names: a sandbox that could write
+     * it would point git at a config of its own. When missing, root creates it holding {@code .}
+     * (this directory: what git assumes without one; an empty file would make git fail, and
+     * bubblewrap would leave an empty mount point behind), link-safe and owned like its directory.
+     * One that names any other directory than {@code common} is refused.
+     */
+    private static void commonDir(Path ws, String rel, String common, Path runFiles, Mounts a) throws SandboxException {
+        Path host = ws.resolve(rel + "/commondir");
+        BasicFileAttributes at = lstat(host);
+        if (at == null) {
+            try {
+                LinkSafeFiles.createIfAbsent(ws, rel, "commondir", ".\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                throw new SandboxException("cannot create " + host + " (git's pointer to its common directory, made read-only in the sandbox): "
+                        + e.getMessage() + ". Fix: create it yourself holding a single '.', or set workspace: {writableGitConfig: true}"
+                        + " in airlock.yaml.", e);
+            }
+        } else if (at.isRegularFile()) {
+            String named = readSmall(host).strip();
+            Path target = named.isEmpty() ? null : ws.resolve(rel).resolve(named).normalize();
+            if (target == null || !(target.equals(ws.resolve(rel)) || target.equals(ws.resolve(common)))) {
+                throw new SandboxException(host + " names '" + named + "' as git's common directory, not " + ws.resolve(common)
+                        + "; git would take config and hooks from there. Fix: remove " + host + " if this is not a linked worktree's"
+                        + " git directory, or set workspace: {writableGitConfig: true} in airlock.yaml.");
+            }
+        }
+        protect(ws, rel + "/commondir", false, runFiles, a);
+    }
+
+    private static String readSmall(Path f) throws SandboxException {
+        try (var c = Files.newByteChannel(f, LinkOption.NOFOLLOW_LINKS)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4096);
+            while (b.hasRemaining() && c.read(b) >= 0) {
+                // fill
+            }
+            return new String(b.array(), 0, b.position(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new SandboxException("cannot read " + f + ": " + e.getMessage() + ". Fix: make it a readable file.", e);
+        }
+    }
+
+    private static List<Path> children(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        } catch (IOException e) {
+            return List.of();
         }
     }
 
     /** Under {@code modules/}, a directory with a HEAD is a git directory; others are path segments of a submodule's name. */
     private static void modules(Path ws, String rel, Path runFiles, Mounts a, int[] budget, int depth) throws SandboxException {
-        List<Path> children;
-        try (Stream<Path> s = Files.list(ws.resolve(rel))) {
-            children = s.sorted().toList();
-        } catch (IOException e) {
-            return;
-        }
-        for (Path c : children) {
+        for (Path c : children(ws.resolve(rel))) {
             BasicFileAttributes at = lstat(c);
             if (at == null || !at.isDirectory()) {
                 continue;
@@ -153,7 +216,7 @@ final class WorkspaceMounts {
             String child = rel + "/" + c.getFileName();
             if (lstat(c.resolve("HEAD")) != null) {
                 a.pinParents(child + "/x");
-                gitDir(ws, child, runFiles, a, budget, depth);
+                gitDir(ws, child, child, runFiles, a, budget, depth);
             } else if (depth < MAX_DEPTH) {
                 modules(ws, child, runFiles, a, budget, depth + 1);
             }

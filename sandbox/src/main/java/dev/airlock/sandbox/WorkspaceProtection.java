@@ -30,17 +30,42 @@ public record WorkspaceProtection(boolean gitMetadata, List<Path> files) {
 
     /**
      * {@code file}'s path relative to the workspace {@code ws} (a real path) when it is a regular
-     * file inside it, links resolved; empty otherwise.
+     * file inside it; empty when it lies outside or is gone. Links above the workspace are followed
+     * (the sandbox cannot change them); below it none is: a protected file reached through a
+     * symbolic link inside the workspace is refused, because a read-only bind protects a link's
+     * target, never its name, and the sandbox could point the name at a file of its own.
      */
-    public static Optional<String> inside(Path ws, Path file) {
-        try {
-            Path real = file.toRealPath();
-            if (real.startsWith(ws) && !real.equals(ws) && Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
-                return Optional.of(ws.relativize(real).toString());
+    public static Optional<String> inside(Path ws, Path file) throws SandboxException {
+        Path f = file.toAbsolutePath().normalize();
+        Path cur = f.getRoot();
+        for (Path c : f) {
+            Path next = cur.resolve(c);
+            if (cur.startsWith(ws)) {
+                if (Files.isSymbolicLink(next)) {
+                    throw new SandboxException(f + " is reached through the symbolic link " + next + " inside the workspace " + ws
+                            + "; the sandbox could point it elsewhere, so it cannot be kept read-only. Fix: give the real path"
+                            + " (" + realOr(f) + "), or replace the link with the file itself.");
+                }
+                cur = next;
+            } else {
+                try {
+                    cur = next.toRealPath();
+                } catch (IOException e) {
+                    return Optional.empty(); // gone: nothing to protect
+                }
             }
-        } catch (IOException e) {
-            // gone: nothing to protect
+        }
+        if (cur.startsWith(ws) && !cur.equals(ws) && Files.isRegularFile(cur, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.of(ws.relativize(cur).toString());
         }
         return Optional.empty();
+    }
+
+    private static String realOr(Path f) {
+        try {
+            return f.toRealPath().toString();
+        } catch (IOException e) {
+            return "it is gone";
+        }
     }
 }

@@ -83,6 +83,52 @@ class LinkSafeFilesTest {
         assertThat(tmp).exists();
     }
 
+    /**
+     * {@code top} with a chain of {@code depth} directories (itself the first), a file at the bottom.
+     * Built bottom-up by renames so that no path is longer than a few names (PATH_MAX is 4096).
+     */
+    private Path chain(String name, int depth) throws IOException {
+        Path top = Files.createDirectories(tmp.resolve(name));
+        Files.writeString(top.resolve("bottom.txt"), "deepest\n");
+        Path spare = tmp.resolve(name + "-spare");
+        for (int i = 1; i < depth; i++) {
+            Files.createDirectory(spare);
+            Files.move(top, spare.resolve("d"));
+            Files.move(spare, top);
+        }
+        return top;
+    }
+
+    /** Undoes {@link #chain} the same way (JUnit's clean-up walks by path, which such a tree exceeds). */
+    private void unchain(Path top) throws IOException {
+        Path spare = top.resolveSibling(top.getFileName() + "-spare");
+        while (Files.isDirectory(top.resolve("d"))) {
+            Files.move(top.resolve("d"), spare);
+            Files.delete(top);
+            Files.move(spare, top);
+        }
+    }
+
+    @Test
+    void deleteTree_aTreeUpToTheDepthCap_isRemoved() throws IOException {
+        Path top = chain("deep-ok", LinkSafeFiles.MAX_DEPTH);
+        LinkSafeFiles.deleteTree(top);
+        assertThat(top).doesNotExist();
+    }
+
+    @Test
+    void deleteTree_5000Deep_failsWithAClearIOException_notAnError() throws IOException {
+        Path top = chain("deep-5000", 5000);
+        try {
+            assertThatThrownBy(() -> LinkSafeFiles.deleteTree(top)).isExactlyInstanceOf(IOException.class)
+                    .hasMessageContaining("deeper than " + LinkSafeFiles.MAX_DEPTH).hasMessageContaining("Fix:");
+            assertThat(LinkSafeFiles.deleteTreeKeepingMounts(top)).singleElement().asString().contains("deeper than");
+            assertThat(top).isDirectory();
+        } finally {
+            unchain(top);
+        }
+    }
+
     @Test
     void replace_symlinkAtTheName_replacesTheLinkAndLeavesItsTarget() throws IOException {
         Path controlTarget = hostFile("control-target");

@@ -25,7 +25,7 @@ class MemberWorkspacesIT {
 
     @Test
     void delete_stopsAtAMountPoint_removesTheRest_andReportsIt() throws Exception {
-        Path ws = MemberWorkspaces.newPath(tmp.resolve("state"), "demo");
+        Path ws = MemberWorkspaces.newPath(tmp.resolve("state"), "demo", MemberWorkspaces.randomName());
         Path mnt = Files.createDirectories(ws.resolve("sub/mnt"));
         Files.writeString(ws.resolve("sub/file"), "gone\n");
         KernelSupport.admin("mount", "-t", "tmpfs", "-o", "size=1m", "alk-ws-test", mnt.toString());

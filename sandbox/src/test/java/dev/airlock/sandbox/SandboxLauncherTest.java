@@ -39,8 +39,38 @@ class SandboxLauncherTest {
         Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
 
         Path link = Files.createSymbolicLink(tmp.resolve("w-link"), target);
-        assertThatThrownBy(() -> launcher.userWorkspace(link)).isInstanceOf(SandboxException.class).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> launcher.userWorkspace(link)).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
         assertThat(Files.getPosixFilePermissions(target)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    @Test
+    void userWorkspace_anExistingDirectory_isRefused_notReOwned() throws Exception {
+        Path other = Files.createDirectories(tmp.resolve("w-0000beef"));
+        Files.setPosixFilePermissions(other, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        assertThatThrownBy(() -> launcher.userWorkspace(other)).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
+        assertThat(Files.getPosixFilePermissions(other)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+    }
+
+    @Test
+    void memberWorkspace_aNameAnotherMemberHolds_isSkipped_andANewOneTaken() throws Exception {
+        Path taken = MemberWorkspaces.newPath(state, "demo", "w-0000beef");
+        Files.createDirectory(taken);
+        Files.writeString(taken.resolve("work"), "another member's\n");
+        Files.setPosixFilePermissions(taken, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        java.util.Iterator<String> names = List.of("w-0000beef", "w-0000cafe").iterator();
+
+        Path ws = launcher.memberWorkspace("demo", names::next);
+
+        assertThat(ws.getFileName()).hasToString("w-0000cafe");
+        assertThat(taken.resolve("work")).hasContent("another member's");
+        assertThat(Files.getPosixFilePermissions(taken)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+    }
+
+    @Test
+    void memberWorkspace_everyNameTaken_failsSayingSo() throws Exception {
+        Files.createDirectory(MemberWorkspaces.newPath(state, "demo", "w-0000beef"));
+        assertThatThrownBy(() -> launcher.memberWorkspace("demo", () -> "w-0000beef")).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("no free workspace name").hasMessageContaining("Fix:");
     }
 
     @BeforeEach
@@ -291,7 +321,7 @@ class SandboxLauncherTest {
 
     /** A member workspace as the daemon gets one, filled by "the sandbox" with a planted link out of it. */
     private Path memberWorkspace(Path outside) throws Exception {
-        Path w = MemberWorkspaces.newPath(state, "demo");
+        Path w = MemberWorkspaces.newPath(state, "demo", MemberWorkspaces.randomName());
         Files.createDirectories(w.resolve("src/deep"));
         Files.writeString(w.resolve("src/deep/file"), "work\n");
         Files.createSymbolicLink(w.resolve("escape"), outside);
@@ -344,7 +374,7 @@ class SandboxLauncherTest {
     @Test
     void sweepMemberWorkspaces_removesThoseNoSandboxHolds_only() throws Exception {
         Path held = memberWorkspace(outside());
-        Path orphan = MemberWorkspaces.newPath(state, "demo");
+        Path orphan = MemberWorkspaces.newPath(state, "demo", MemberWorkspaces.randomName());
         Files.createDirectories(orphan.resolve("sub"));
         Path notAMember = Files.createDirectories(MemberWorkspaces.root(state).resolve("demo/keep-me"));
         launcher.prepare(new SandboxSpec("demo", held, RES, PORTS));

@@ -44,7 +44,9 @@ class WorkspaceMountsTest {
         Files.writeString(ws.resolve(".git/config"), "[core]\n");
         List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
         assertThat(joined(m)).isEqualTo("--bind " + ws + "/.git /workspace/.git --ro-bind " + ws + "/.git/hooks /workspace/.git/hooks"
-                + " --ro-bind " + ws + "/.git/config /workspace/.git/config");
+                + " --ro-bind " + ws + "/.git/config /workspace/.git/config"
+                + " --ro-bind " + RUN + "/empty-file /workspace/.git/config.worktree"
+                + " --ro-bind " + ws + "/.git/commondir /workspace/.git/commondir");
         String args = joined(checked(ws, m));
         assertThat(args.indexOf("--bind " + ws + " /workspace")).isLessThan(args.indexOf("/workspace/.git"));
     }
@@ -56,6 +58,49 @@ class WorkspaceMountsTest {
         List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
         assertThat(joined(m)).contains("--ro-bind " + RUN + "/empty-dir /workspace/.git/hooks",
                 "--ro-bind " + RUN + "/empty-file /workspace/.git/config");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_missingCommondir_isCreatedNamingItsOwnDirectory_andBoundReadOnly() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git/hooks"));
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        // "." is what git assumes without the file; an empty one would make git fail on the host afterwards
+        assertThat(ws.resolve(".git/commondir")).hasContent(".");
+        assertThat(joined(m)).contains("--ro-bind " + ws + "/.git/commondir /workspace/.git/commondir");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_commondirNamingAnotherDirectory_isRefusedWithAFix() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git"));
+        Files.writeString(ws.resolve(".git/commondir"), "../.x\n");
+        assertThatThrownBy(() -> WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN)).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("commondir").hasMessageContaining("../.x").hasMessageContaining("Fix:");
+    }
+
+    @Test
+    void of_missingConfigWorktree_getsAReadOnlyPlaceholder() throws Exception {
+        Path ws = ws();
+        Files.createDirectories(ws.resolve(".git"));
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).contains("--ro-bind " + RUN + "/empty-file /workspace/.git/config.worktree");
+        checked(ws, m);
+    }
+
+    @Test
+    void of_linkedWorktreeGitDirectories_keepTheirCommondirAndConfigWorktreeReadOnly() throws Exception {
+        Path ws = ws();
+        Path wt = Files.createDirectories(ws.resolve(".git/worktrees/feature"));
+        Files.writeString(wt.resolve("commondir"), "../..\n");
+        List<String> m = WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(joined(m)).contains("--bind " + ws + "/.git/worktrees /workspace/.git/worktrees",
+                "--bind " + ws + "/.git/worktrees/feature /workspace/.git/worktrees/feature",
+                "--ro-bind " + ws + "/.git/worktrees/feature/commondir /workspace/.git/worktrees/feature/commondir",
+                "--ro-bind " + RUN + "/empty-file /workspace/.git/worktrees/feature/config.worktree");
+        assertThat(wt.resolve("commondir")).hasContent("../..");
         checked(ws, m);
     }
 
@@ -118,6 +163,24 @@ class WorkspaceMountsTest {
         assertThat(joined(m)).isEqualTo("--bind " + ws + "/ops /workspace/ops --bind " + ws + "/ops/airlock /workspace/ops/airlock"
                 + " --ro-bind " + ws + "/ops/airlock/airlock.yaml /workspace/ops/airlock/airlock.yaml");
         checked(ws, m);
+    }
+
+    @Test
+    void of_policyReachedThroughALinkInTheWorkspace_isRefusedWithAFix() throws Exception {
+        Path ws = ws();
+        Path real = Files.writeString(Files.createDirectories(ws.resolve("conf")).resolve("x.yaml"), "version: 1\n");
+        Path shared = Files.writeString(tmp.resolve("shared.yaml"), "version: 1\n");
+        Path toInside = Files.createSymbolicLink(ws.resolve("airlock.yaml"), Path.of("conf/x.yaml"));
+        Path toOutside = Files.createSymbolicLink(ws.resolve("org.yaml"), shared);
+        Path viaDir = Files.createSymbolicLink(ws.resolve("ops"), ws.resolve("conf")).resolve("x.yaml");
+        for (Path p : List.of(toInside, toOutside, viaDir)) {
+            assertThatThrownBy(() -> WorkspaceMounts.of(ws, new WorkspaceProtection(false, List.of(p)), RUN)).as(p.toString())
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("symbolic link").hasMessageContaining("Fix:");
+        }
+        // the real path is accepted, and a link above the workspace is followed (the sandbox cannot change it)
+        Path above = Files.createSymbolicLink(tmp.resolve("ws-link"), ws);
+        assertThat(joined(WorkspaceMounts.of(ws, new WorkspaceProtection(false, List.of(real, above.resolve("conf/x.yaml"))), RUN)))
+                .contains("--ro-bind " + ws + "/conf/x.yaml /workspace/conf/x.yaml");
     }
 
     @Test

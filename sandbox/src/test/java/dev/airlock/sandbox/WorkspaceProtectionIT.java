@@ -154,6 +154,102 @@ class WorkspaceProtectionIT {
         assertThat(control.resolve(".git/hooks/post-checkout")).as("the template itself never changes").doesNotExist();
     }
 
+    /** core.fsmonitor as git on the host sees it in {@code ws} (empty when unset): judged on the host, with real git. */
+    private static String hostFsmonitor(Path ws) {
+        return KernelSupport.run(SCRIPT, "git", "-c", "safe.directory=*", "-C", ws.toString(), "config", "--get", "core.fsmonitor").out().strip();
+    }
+
+    /** Finding 1: commondir, which git reads in every git directory, redirected to a git directory the sandbox made. */
+    private static final String COMMONDIR = """
+            git init -q --bare .x && git --git-dir=.x config core.bare false \
+              && git --git-dir=.x config core.fsmonitor 'touch /tmp/alk-pwned' && echo "own git dir made"
+            printf '../.x' > .git/commondir && echo "commondir written"
+            true
+            """;
+
+    @Test
+    void claim_commondir_cannotRedirectGitToAConfigOfTheSandboxes() throws Exception {
+        Path ws = repository("ws-commondir");
+        KernelSupport.Result r = inSandbox(launcher, prepare(ws, WorkspaceProtection.DEFAULT), SCRIPT, COMMONDIR);
+        assertThat(r.out()).as(r.toString()).contains("own git dir made").doesNotContain("commondir written");
+        assertThat(hostFsmonitor(ws)).as("git on the host").isEmpty();
+        assertThat(ws.resolve(".git/commondir")).hasContent(".");
+        KernelSupport.Result status = KernelSupport.run(SCRIPT, "git", "-c", "safe.directory=*", "-C", ws.toString(), "status", "--short");
+        assertThat(status.ok()).as("the repository still works on the host: " + status).isTrue();
+
+        // Positive control: without the protection, git on the host takes the sandbox's fsmonitor command.
+        Path control = repository("ws-commondir-control");
+        KernelSupport.Result c = inSandbox(launcher, prepare(control, new WorkspaceProtection(false, List.of())), SCRIPT, COMMONDIR);
+        assertThat(c.out()).as(c.toString()).contains("commondir written");
+        assertThat(hostFsmonitor(control)).isEqualTo("touch /tmp/alk-pwned");
+    }
+
+    /** Finding 2: with extensions.worktreeConfig on (sparse-checkout sets it), a config.worktree the sandbox creates. */
+    private static final String CONFIG_WORKTREE = """
+            printf '[core]\n\tfsmonitor = touch /tmp/alk-pwned\n' > .git/config.worktree && echo "config.worktree written"
+            true
+            """;
+
+    private static Path worktreeConfigRepository(String name) throws Exception {
+        Path ws = repository(name);
+        admin("git", "config", "--file", ws.resolve(".git/config").toString(), "core.repositoryformatversion", "1");
+        admin("git", "config", "--file", ws.resolve(".git/config").toString(), "extensions.worktreeConfig", "true");
+        LinkSafeFiles.chownTree(ws, USER.uid(), USER.gid());
+        return ws;
+    }
+
+    @Test
+    void claim_configWorktree_cannotBeCreatedWhenMissing() throws Exception {
+        Path ws = worktreeConfigRepository("ws-config-worktree");
+        assertThat(ws.resolve(".git/config.worktree")).doesNotExist();
+        KernelSupport.Result r = inSandbox(launcher, prepare(ws, WorkspaceProtection.DEFAULT), SCRIPT, CONFIG_WORKTREE);
+        assertThat(r.out()).as(r.toString()).doesNotContain("config.worktree written");
+        assertThat(hostFsmonitor(ws)).as("git on the host").isEmpty();
+
+        // Positive control: without the protection the file is created and git on the host reads it.
+        Path control = worktreeConfigRepository("ws-config-worktree-control");
+        KernelSupport.Result c = inSandbox(launcher, prepare(control, new WorkspaceProtection(false, List.of())), SCRIPT, CONFIG_WORKTREE);
+        assertThat(c.out()).as(c.toString()).contains("config.worktree written");
+        assertThat(hostFsmonitor(control)).isEqualTo("touch /tmp/alk-pwned");
+    }
+
+    /** Finding 5: a policy reached through a link in the workspace; the sandbox re-points the link at a policy of its own. */
+    private static final String RELINK = """
+            printf 'version: 1\nproject: evil\n' > conf/evil.yaml && ln -sfn conf/evil.yaml airlock.yaml && echo "relinked"
+            true
+            """;
+
+    private static Path linkedPolicyWorkspace(String name) throws Exception {
+        Path ws = repository(name);
+        Files.delete(ws.resolve("airlock.yaml"));
+        Files.writeString(Files.createDirectories(ws.resolve("conf")).resolve("x.yaml"), "version: 1\nproject: it\n");
+        Files.createSymbolicLink(ws.resolve("airlock.yaml"), Path.of("conf/x.yaml"));
+        Files.writeString(tmp.resolve("shared.yaml"), "version: 1\nproject: it\n");
+        Files.createSymbolicLink(ws.resolve("org.yaml"), tmp.resolve("shared.yaml"));
+        LinkSafeFiles.chownTree(ws, USER.uid(), USER.gid());
+        return ws;
+    }
+
+    @Test
+    void claim_policyReachedThroughALinkInTheWorkspace_isRefused_beforeTheSandboxRuns() throws Exception {
+        Path ws = linkedPolicyWorkspace("ws-policy-link");
+        for (Path policy : List.of(ws.resolve("airlock.yaml"), ws.resolve("org.yaml"))) {
+            PreparedSandbox p = prepare(ws, new WorkspaceProtection(true, List.of(policy)));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> launcher.claim(p, List.of("/bin/sh", "-c", RELINK), java.util.Map.of(),
+                    ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE))
+                    .as(policy.toString()).isInstanceOf(SandboxException.class).hasMessageContaining("symbolic link").hasMessageContaining("Fix:");
+            launcher.destroy(p);
+        }
+        assertThat(Files.readSymbolicLink(ws.resolve("airlock.yaml"))).hasToString("conf/x.yaml");
+        assertThat(ws.resolve("conf/evil.yaml")).doesNotExist();
+
+        // Positive control: a sandbox that is let run re-points the link, and the next run would load its file.
+        Path control = linkedPolicyWorkspace("ws-policy-link-control");
+        KernelSupport.Result c = inSandbox(launcher, prepare(control, WorkspaceProtection.DEFAULT), SCRIPT, RELINK);
+        assertThat(c.out()).as(c.toString()).contains("relinked");
+        assertThat(control.resolve("airlock.yaml")).content().contains("project: evil");
+    }
+
     @Test
     void claim_missingHooks_cannotBeCreated() throws Exception {
         Path ws = repository("ws-no-hooks");
