@@ -186,14 +186,14 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                 String who = client(ctx);
                 ctx.pipeline().remove(this);
                 ConnectionAuthorizer.Tunnel t = tunnel;
-                Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()));
-                client.pipeline().addBefore("relay", "gate", new ProtocolGate(ProtocolGate.Authorised.of(authority.host(),
-                        authority.port()), server, limits, first, (reason, detail) -> {
+                ProtocolGate gate = new ProtocolGate(Authorised.of(authority.host(), authority.port()), server, limits,
+                        first, (reason, detail) -> {
                             authorizer.deny(sandbox, AuditEvent.Via.EXPLICIT, who, Decision.denied(reason,
                                     Printable.escape(authority.host()), authority.port(), detail));
-                            TransparentHandler.resetChannel(client);
+                            Relay.reset(client);
                             server.close();
-                        }));
+                        });
+                Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()), gate);
             });
         });
     }

@@ -61,7 +61,7 @@ class ProtocolGateTest {
         client = new EmbeddedChannel();
         client.pipeline().addLast("relay", sink);
         GatewayLimits limits = new GatewayLimits(8, 8, Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(1), 8192, 4);
-        gate = new ProtocolGate(ProtocolGate.Authorised.of(host, port), upstream, limits,
+        gate = new ProtocolGate(Authorised.of(host, port), upstream, limits,
                 initial == null ? null : Unpooled.copiedBuffer(initial, StandardCharsets.ISO_8859_1),
                 (reason, detail) -> refusals.add(reason.code + ": " + detail));
         client.pipeline().addBefore("relay", "gate", gate);
@@ -358,11 +358,11 @@ class ProtocolGateTest {
 
     @Test
     void authorised_namesCompareCanonicallyAndAddressesByValue() {
-        assertThat(ProtocolGate.Authorised.of("CDN.Test.", 80).named("cdn.test")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("cdn.test", 80).named("prod.test")).isFalse();
-        assertThat(ProtocolGate.Authorised.of("[2001:db8::1]", 80).named("[2001:db8:0::1]")).isFalse();
-        assertThat(ProtocolGate.Authorised.of("[2001:db8::1]", 80).named("[2001:db8::1]")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("198.18.7.5", 80).named("198.18.7.5")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("198.18.7.5", 80).named("cdn.test")).isFalse();
+        assertThat(Authorised.of("CDN.Test.", 80).named("cdn.test")).isTrue();
+        assertThat(Authorised.of("cdn.test", 80).named("prod.test")).isFalse();
+        assertThat(Authorised.of("[2001:db8::1]", 80).named("[2001:db8:0::1]")).isFalse();
+        assertThat(Authorised.of("[2001:db8::1]", 80).named("[2001:db8::1]")).isTrue();
+        assertThat(Authorised.of("198.18.7.5", 80).named("198.18.7.5")).isTrue();
+        assertThat(Authorised.of("198.18.7.5", 80).named("cdn.test")).isFalse();
     }
 }
