@@ -248,7 +248,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             if (body && req.expect().isPresent()) {
                 // Hold the body until the origin says 100 Continue: an origin that answers with a final
                 // status and stays open could read the body as the next request, unchecked.
-                awaitOrigin(ctx, Mode.AWAIT_CONTINUE, 100, "an answer to Expect: 100-continue");
+                awaitOrigin(ctx, Mode.AWAIT_CONTINUE, 100, "answer to Expect: 100-continue");
             }
             pass(ctx, req.headLength());
             return !awaitingOrigin();
@@ -265,7 +265,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             return false;
         }
         // The watch goes in before the head goes out, so the origin's answer cannot pass unseen.
-        awaitOrigin(ctx, Mode.AWAIT_SWITCH, 101, "an answer to the upgrade request");
+        awaitOrigin(ctx, Mode.AWAIT_SWITCH, 101, "answer to the upgrade request");
         pass(ctx, req.headLength());
         return false;
     }
