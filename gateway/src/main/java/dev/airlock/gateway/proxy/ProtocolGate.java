@@ -33,7 +33,12 @@ import java.util.concurrent.TimeUnit;
  *       ({@code Upgrade}) is honoured only on a connection's first request and only when the
  *       origin answers {@code 101}: until its status line arrives, the client's later bytes are
  *       held, and if it is not {@code 101} they are read as HTTP again. An {@code h2c} upgrade
- *       is refused like the HTTP/2 preface.</li>
+ *       is refused like the HTTP/2 preface. A body on {@code GET}, {@code HEAD}, {@code OPTIONS},
+ *       {@code TRACE} or {@code DELETE} is {@code bad-request} (an origin that ignores it would read
+ *       it as a request); an {@code Expect: 100-continue} body is held until the origin answers
+ *       {@code 100}, and dropped with everything after it if the origin answers with a final
+ *       status. While the gate waits for the origin (a switch, a continue), interim {@code 1xx}
+ *       answers are skipped and the header timeout applies: silence is refused.</li>
  *   <li>HTTP/2 with prior knowledge (its preface): refused as {@code http2-cleartext}, because its
  *       streams' {@code :authority} values are not read here (fail closed).</li>
  *   <li>Anything else names no server: relayed as it is (raw TCP to an allowed name:port).</li>
@@ -239,13 +244,15 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
                     + " would read it as the next request");
             return false;
         }
-        if (req.expect().isPresent() && !req.expect().get().equalsIgnoreCase("100-continue")) {
-            refuse(ctx, Reason.BAD_REQUEST, "request " + n + " has Expect: " + Printable.escape(req.expect().get())
+        // An empty Expect asks for nothing (clients send it to turn 100-continue off).
+        Optional<String> expect = req.expect().filter(e -> !e.isEmpty());
+        if (expect.isPresent() && !expect.get().equalsIgnoreCase("100-continue")) {
+            refuse(ctx, Reason.BAD_REQUEST, "request " + n + " has Expect: " + Printable.escape(expect.get())
                     + "; only 100-continue is known");
             return false;
         }
         if (req.upgrade().isEmpty()) {
-            if (body && req.expect().isPresent()) {
+            if (body && expect.isPresent()) {
                 // Hold the body until the origin says 100 Continue: an origin that answers with a final
                 // status and stays open could read the body as the next request, unchecked.
                 awaitOrigin(ctx, Mode.AWAIT_CONTINUE, 100, "answer to Expect: 100-continue");

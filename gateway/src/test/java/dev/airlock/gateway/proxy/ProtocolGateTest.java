@@ -434,6 +434,15 @@ class ProtocolGateTest {
     }
 
     @Test
+    void expect_empty_asksForNothingAndTheBodyPasses() {
+        gated("cdn.test", 80);
+        String post = "POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect:\r\n\r\nhello";
+        send(post);
+        assertThat(refusals).isEmpty();
+        assertThat(sink.passed.toString()).isEqualTo(post);
+    }
+
+    @Test
     void expect_otherThan100Continue_isRefused() {
         gated("cdn.test", 80);
         send("POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\nhello");
