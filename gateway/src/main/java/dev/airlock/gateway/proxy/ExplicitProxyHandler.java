@@ -223,6 +223,14 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                     authority.port(), hostProblem.get()), null);
             return;
         }
+        if (ProtocolGate.BODILESS.contains(req.method().name())
+                && (HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req))) {
+            // As in the protocol gate: an origin that ignores such a body would read it as a request.
+            deny(ctx, req.method().name(), Decision.denied(Reason.BAD_REQUEST, Printable.escape(authority.host()),
+                    authority.port(), "a " + req.method().name() + " with a body; Airlock refuses a body on GET, HEAD,"
+                    + " OPTIONS, TRACE and DELETE, because an origin that ignores it would read it as the next request"), null);
+            return;
+        }
         int pathStart = uri.indexOf('/', scheme + 3);
         int queryStart = uri.indexOf('?', scheme + 3);
         int start = pathStart < 0 ? queryStart : queryStart < 0 ? pathStart : Math.min(pathStart, queryStart);

@@ -58,7 +58,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
     private enum Mode { SNIFF, TLS, HTTP, AWAIT_SWITCH, AWAIT_CONTINUE, SHUT }
 
     /** Methods whose requests carry no body in practice; a body on them is refused (see {@link #head}). */
-    private static final java.util.Set<String> BODILESS = java.util.Set.of("GET", "HEAD", "OPTIONS", "TRACE", "DELETE");
+    static final java.util.Set<String> BODILESS = java.util.Set.of("GET", "HEAD", "OPTIONS", "TRACE", "DELETE");
 
     private final Authorised authorised;
     private final Channel upstream;
