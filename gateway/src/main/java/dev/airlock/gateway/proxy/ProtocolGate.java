@@ -13,6 +13,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,7 +59,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
     private enum Mode { SNIFF, TLS, HTTP, AWAIT_SWITCH, AWAIT_CONTINUE, SHUT }
 
     /** Methods whose requests carry no body in practice; a body on them is refused (see {@link #head}). */
-    static final java.util.Set<String> BODILESS = java.util.Set.of("GET", "HEAD", "OPTIONS", "TRACE", "DELETE");
+    static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "DELETE");
 
     private final Authorised authorised;
     private final Channel upstream;
