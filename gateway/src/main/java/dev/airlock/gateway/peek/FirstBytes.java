@@ -12,8 +12,10 @@ import java.nio.ByteBuffer;
  * its {@code Host} goes unchecked. So the rule leans to "HTTP" whenever a server might: any
  * token followed by a space or tab is a request line until its end shows otherwise, because
  * servers such as Go's accept any token as a method; a line that ends without {@code HTTP/} is
- * opaque (no server takes it as an HTTP/1 request with headers), and so is one with a control
- * byte other than HT and CR in it (servers refuse it with 400 and close). A leading CR or LF is HTTP too
+ * opaque (no server takes it as an HTTP/1 request with headers), and one that names
+ * {@code HTTP/} is HTTP whatever else is in it: leading whitespace, VT or FF after the method, a
+ * control byte (lenient servers accept each of these). Only a NUL before any {@code HTTP/} makes
+ * a line opaque before it ends (git's pkt-line). A leading CR or LF is HTTP too
  * (RFC 9112 §2.2 lets servers skip empty lines before a request), and {@link HttpHeadPeek} refuses it.
  * While the bytes so far could still be a request line, the answer is {@link NeedMore}: a raw
  * protocol whose first message is a lone token with no line end waits for more bytes (the caller's
@@ -77,38 +79,61 @@ public final class FirstBytes {
         if (b0 == '\r' || b0 == '\n') {
             return new Http();
         }
-        if (!isTchar(b0)) {
+        int limit = Math.min(avail, HttpHeadPeek.MAX_HEAD_BYTES);
+        if (isBlank(b0)) {
+            // Leading whitespace: lenient servers skip it, so the line decides.
+            return restOfLine(bytesSoFar, base, 1, limit, avail);
+        }
+        if (!HttpHeadPeek.isTchar(b0)) {
             return new Opaque(String.format("first byte 0x%02x cannot start a request line", b0));
         }
-        int limit = Math.min(avail, HttpHeadPeek.MAX_HEAD_BYTES);
         int i = 1;
-        while (i < limit && isTchar(bytesSoFar.get(base + i) & 0xFF)) {
+        while (i < limit && HttpHeadPeek.isTchar(bytesSoFar.get(base + i) & 0xFF)) {
             i++;
         }
         if (i == limit) {
             return avail >= HttpHeadPeek.MAX_HEAD_BYTES ? new TooLong() : NEED_MORE;
         }
         int sep = bytesSoFar.get(base + i) & 0xFF;
-        if (sep != ' ' && sep != '\t') {
+        if (!isBlank(sep)) {
             return new Opaque(String.format("a token followed by 0x%02x, not a request line", sep));
         }
-        for (int j = i + 1; j < limit; j++) {
-            int c = bytesSoFar.get(base + j) & 0xFF;
+        return restOfLine(bytesSoFar, base, i + 1, limit, avail);
+    }
+
+    /** SP and HT, and VT and FF, which some servers also take as whitespace between a method and its target. */
+    private static boolean isBlank(int c) {
+        return c == ' ' || c == '\t' || c == 0x0B || c == 0x0C;
+    }
+
+    /**
+     * The rest of a line that could be a request line: once it ends, it is HTTP if it names
+     * {@code HTTP/} anywhere, whatever else is in it (a lenient server may still take it, and
+     * {@link HttpHeadPeek} refuses it). A control byte does not decide by itself, except NUL:
+     * git's pkt-line ({@code "0032git-upload-pack /project\0host=…\0"}) has a NUL and no line end,
+     * and it must not wait for one. A NUL before any {@code HTTP/} in the bytes so far is opaque.
+     */
+    private static Kind restOfLine(ByteBuffer b, int base, int from, int limit, int avail) {
+        for (int j = from; j < limit; j++) {
+            int c = b.get(base + j) & 0xFF;
             if (c == '\n') {
-                return endOfLine(bytesSoFar, base, j, avail);
+                return endOfLine(b, base, j, avail);
             }
-            if (c < 0x20 && c != '\t' && c != '\r' || c == 0x7F) {
-                // git's pkt-line ("0032git-upload-pack /project\0host=…"), say: servers answer a
-                // control byte in a request line with 400 and close, so it cannot carry a request.
-                return new Opaque(String.format("control byte 0x%02x in the first line", c));
+            if (c == 0) {
+                return containsHttpSlash(b, base, limit)
+                        ? new Http() : new Opaque("a NUL in the first line before any HTTP version");
             }
         }
         return avail >= HttpHeadPeek.MAX_HEAD_BYTES ? new TooLong() : NEED_MORE;
     }
 
+    private static boolean containsHttpSlash(ByteBuffer b, int base, int limit) {
+        return ascii(b, base, base + limit).toUpperCase(java.util.Locale.ROOT).contains("HTTP/");
+    }
+
     /** The first line is complete (its LF at {@code lf}); does it name an HTTP version? */
     private static Kind endOfLine(ByteBuffer b, int base, int lf, int avail) {
-        String line = ascii(b, base, lf);
+        String line = ascii(b, base, base + lf);
         if (HTTP2_PREFACE.startsWith(line + "\n")) {
             // Compare the whole preface when it is there; a prefix is enough to refuse it.
             return new Http2();
@@ -125,10 +150,5 @@ public final class FirstBytes {
             c[i] = (char) (b.get(from + i) & 0xFF);
         }
         return new String(c);
-    }
-
-    /** RFC 9110 §5.6.2 tchar. */
-    static boolean isTchar(int c) {
-        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 }

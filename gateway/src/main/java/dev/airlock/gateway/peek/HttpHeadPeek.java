@@ -93,15 +93,17 @@ public final class HttpHeadPeek {
      * @param chunked         the body is {@code Transfer-Encoding: chunked} (never together with a
      *                        {@code Content-Length}); with neither, the request has no body
      * @param upgrade         the {@code Upgrade} header's value, when the request asks to switch protocols
+     * @param expect          the {@code Expect} header's value, when there is one
      */
     public record Request(String method, String target, String version, String hostHeader, Authority authority,
                           Optional<Authority> targetAuthority, int headLength, long contentLength, boolean chunked,
-                          Optional<String> upgrade) implements Result {
+                          Optional<String> upgrade, Optional<String> expect) implements Result {
 
         /** A head without a body and without an upgrade, as most requests are. */
         public Request(String method, String target, String version, String hostHeader, Authority authority,
                 Optional<Authority> targetAuthority, int headLength) {
-            this(method, target, version, hostHeader, authority, targetAuthority, headLength, -1, false, Optional.empty());
+            this(method, target, version, hostHeader, authority, targetAuthority, headLength, -1, false, Optional.empty(),
+                    Optional.empty());
         }
     }
 
@@ -178,6 +180,7 @@ public final class HttpHeadPeek {
         private long contentLengthValue = -1;
         private boolean transferEncoding;
         private String upgrade;
+        private String expect;
 
         /** RFC 9112 §3: method SP request-target SP HTTP-version, single spaces. */
         String requestLine(String line) {
@@ -298,6 +301,13 @@ public final class HttpHeadPeek {
                     upgrade = value;
                     return null;
                 }
+                case "expect" -> {
+                    if (expect != null) {
+                        return "more than one Expect header";
+                    }
+                    expect = value;
+                    return null;
+                }
                 default -> {
                     return null;
                 }
@@ -337,7 +347,7 @@ public final class HttpHeadPeek {
                 return new Malformed("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)");
             }
             return new Request(method, target, version, hostHeader, authority, Optional.ofNullable(targetAuthority),
-                    headLength, contentLengthValue, transferEncoding, Optional.ofNullable(upgrade));
+                    headLength, contentLengthValue, transferEncoding, Optional.ofNullable(upgrade), Optional.ofNullable(expect));
         }
     }
 
@@ -388,7 +398,7 @@ public final class HttpHeadPeek {
     }
 
     /** RFC 9110 §5.6.2 tchar. */
-    private static boolean isTchar(int c) {
+    static boolean isTchar(int c) {
         return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 }

@@ -186,14 +186,14 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                 String who = client(ctx);
                 ctx.pipeline().remove(this);
                 ConnectionAuthorizer.Tunnel t = tunnel;
-                Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()));
-                client.pipeline().addBefore("relay", "gate", new ProtocolGate(ProtocolGate.Authorised.of(authority.host(),
-                        authority.port()), server, limits, first, (reason, detail) -> {
+                ProtocolGate gate = new ProtocolGate(Authorised.of(authority.host(), authority.port()), server, limits,
+                        first, (reason, detail) -> {
                             authorizer.deny(sandbox, AuditEvent.Via.EXPLICIT, who, Decision.denied(reason,
                                     Printable.escape(authority.host()), authority.port(), detail));
-                            TransparentHandler.resetChannel(client);
+                            Relay.reset(client);
                             server.close();
-                        }));
+                        });
+                Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()), gate);
             });
         });
     }
@@ -221,6 +221,14 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         if (hostProblem.isPresent()) {
             deny(ctx, req.method().name(), Decision.denied(Reason.BAD_REQUEST, Printable.escape(authority.host()),
                     authority.port(), hostProblem.get()), null);
+            return;
+        }
+        if (ProtocolGate.BODILESS.contains(req.method().name())
+                && (HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req))) {
+            // As in the protocol gate: an origin that ignores such a body would read it as a request.
+            deny(ctx, req.method().name(), Decision.denied(Reason.BAD_REQUEST, Printable.escape(authority.host()),
+                    authority.port(), "a " + req.method().name() + " with a body; Airlock refuses a body on GET, HEAD,"
+                    + " OPTIONS, TRACE and DELETE, because an origin that ignores it would read it as the next request"), null);
             return;
         }
         int pathStart = uri.indexOf('/', scheme + 3);

@@ -6,9 +6,6 @@ import dev.airlock.gateway.peek.HttpHeadPeek;
 import dev.airlock.gateway.peek.HttpRequestStream;
 import dev.airlock.policy.Printable;
 import dev.airlock.policy.Reason;
-import dev.airlock.policy.address.IpAddress;
-import dev.airlock.policy.address.IpLiterals;
-import dev.airlock.policy.name.HostNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,6 +13,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,7 +34,12 @@ import java.util.concurrent.TimeUnit;
  *       ({@code Upgrade}) is honoured only on a connection's first request and only when the
  *       origin answers {@code 101}: until its status line arrives, the client's later bytes are
  *       held, and if it is not {@code 101} they are read as HTTP again. An {@code h2c} upgrade
- *       is refused like the HTTP/2 preface.</li>
+ *       is refused like the HTTP/2 preface. A body on {@code GET}, {@code HEAD}, {@code OPTIONS},
+ *       {@code TRACE} or {@code DELETE} is {@code bad-request} (an origin that ignores it would read
+ *       it as a request); an {@code Expect: 100-continue} body is held until the origin answers
+ *       {@code 100}, and dropped with everything after it if the origin answers with a final
+ *       status. While the gate waits for the origin (a switch, a continue), interim {@code 1xx}
+ *       answers are skipped and the header timeout applies: silence is refused.</li>
  *   <li>HTTP/2 with prior knowledge (its preface): refused as {@code http2-cleartext}, because its
  *       streams' {@code :authority} values are not read here (fail closed).</li>
  *   <li>Anything else names no server: relayed as it is (raw TCP to an allowed name:port).</li>
@@ -48,41 +51,15 @@ import java.util.concurrent.TimeUnit;
  */
 final class ProtocolGate extends ChannelInboundHandlerAdapter {
 
-    /** What the tunnel was authorised for: a canonical name, or an address when a CIDR rule allowed it. */
-    record Authorised(Optional<String> name, Optional<IpAddress> address, int port) {
-
-        /** {@code host} as the decision saw it: a canonical IP literal is an address, anything else a name. */
-        static Authorised of(String host, int port) {
-            String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-            if (IpLiterals.shape(bare) instanceof IpLiterals.Canonical c) {
-                return new Authorised(Optional.empty(), Optional.of(c.address()), port);
-            }
-            return new Authorised(Optional.of(HostNames.canonicalOrEmpty(host).orElse(host.toLowerCase(Locale.ROOT))),
-                    Optional.empty(), port);
-        }
-
-        /** Whether a host as announced (SNI, {@code Host}) names exactly this target. */
-        boolean named(String announced) {
-            if (address.isPresent()) {
-                String bare = announced.startsWith("[") && announced.endsWith("]")
-                        ? announced.substring(1, announced.length() - 1) : announced;
-                return IpLiterals.shape(bare) instanceof IpLiterals.Canonical c && c.address().equals(address.get());
-            }
-            return HostNames.canonicalOrEmpty(announced).equals(name);
-        }
-
-        @Override
-        public String toString() {
-            return name.orElseGet(() -> address.orElseThrow().toString()) + ":" + port;
-        }
-    }
-
     /** Told once, on the event loop, when the gate refuses: record the denial and reset both sides. */
     interface Refusal {
         void refuse(Reason reason, String detail);
     }
 
-    private enum Mode { SNIFF, TLS, HTTP, AWAIT_SWITCH }
+    private enum Mode { SNIFF, TLS, HTTP, AWAIT_SWITCH, AWAIT_CONTINUE, SHUT }
+
+    /** Methods whose requests carry no body in practice; a body on them is refused (see {@link #head}). */
+    static final Set<String> BODILESS = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "DELETE");
 
     private final Authorised authorised;
     private final Channel upstream;
@@ -120,6 +97,12 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
+        if (mode == Mode.SHUT) {
+            // The origin gave its final answer before taking the body: nothing more goes to it.
+            in.release();
+            ctx.read();
+            return;
+        }
         if (held == null || !held.isReadable()) {
             if (held != null) {
                 held.release();
@@ -128,9 +111,13 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
         } else {
             held = cumulate(ctx, held, in);
         }
-        if (mode != Mode.AWAIT_SWITCH) {
+        if (!awaitingOrigin()) {
             process(ctx);
         }
+    }
+
+    private boolean awaitingOrigin() {
+        return mode == Mode.AWAIT_SWITCH || mode == Mode.AWAIT_CONTINUE;
     }
 
     private static ByteBuf cumulate(ChannelHandlerContext ctx, ByteBuf held, ByteBuf in) {
@@ -210,12 +197,12 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
                         }
                     }
                 }
-                case AWAIT_SWITCH -> {
+                case AWAIT_SWITCH, AWAIT_CONTINUE, SHUT -> {
                     return;
                 }
             }
         }
-        if (!done && !passed && mode != Mode.AWAIT_SWITCH) {
+        if (!done && !passed && !awaitingOrigin()) {
             ctx.read();
         }
     }
@@ -228,41 +215,51 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             }
             case ClientHelloPeek.NotTls n -> refuse(ctx, Reason.BAD_REQUEST, "ClientHello: " + n.why());
             case ClientHelloPeek.Malformed m -> refuse(ctx, Reason.BAD_REQUEST, "ClientHello: " + m.why());
-            case ClientHelloPeek.NoSni n -> {
-                if (authorised.address().isPresent()) {
-                    open(ctx);
-                } else {
-                    refuse(ctx, Reason.NO_SNI, "the ClientHello names no server; the tunnel is to " + authorised);
-                }
-            }
-            case ClientHelloPeek.Hello h -> {
-                Optional<String> sni = h.soleName();
-                if (sni.isEmpty() && h.rejectedNames().stream().anyMatch(x -> x.problem() == ClientHelloPeek.Problem.IP_LITERAL)) {
-                    refuse(ctx, Reason.IP_LITERAL, "the ClientHello names an IP address as its server; the tunnel is to " + authorised);
-                } else if (sni.isEmpty()) {
-                    refuse(ctx, Reason.SNI_MISMATCH, "the ClientHello names " + h.serverNames().size() + " acceptable and "
-                            + h.rejectedNames().size() + " unacceptable servers; exactly the tunnel's host was expected: " + authorised);
-                } else if (!authorised.named(sni.get())) {
-                    refuse(ctx, Reason.SNI_MISMATCH, "the ClientHello names " + sni.get() + " but the tunnel is to " + authorised);
-                } else {
-                    open(ctx);
-                }
-            }
+            case ClientHelloPeek.NoSni n -> openOrRefuse(ctx, authorised.checkNoSni());
+            case ClientHelloPeek.Hello h -> openOrRefuse(ctx, authorised.check(h));
         }
         return true;
+    }
+
+    private void openOrRefuse(ChannelHandlerContext ctx, Optional<Authorised.Mismatch> mismatch) {
+        if (mismatch.isPresent()) {
+            refuse(ctx, mismatch.get().reason(), mismatch.get().detail());
+        } else {
+            open(ctx);
+        }
     }
 
     /** Checks one head; passes it on, or refuses. False when the gate stopped (refused or waiting). */
     private boolean head(ChannelHandlerContext ctx, HttpHeadPeek.Request req) {
         int n = stream.heads();
-        if (!authorised.named(req.authority().host()) || req.authority().port() != authorised.port()) {
-            refuse(ctx, Reason.HOST_MISMATCH, "request " + n + " on the connection names Host "
-                    + Printable.escape(req.authority().toString()) + " but the tunnel is to " + authorised);
+        Optional<Authorised.Mismatch> mismatch = authorised.check(req, n);
+        if (mismatch.isPresent()) {
+            refuse(ctx, mismatch.get().reason(), mismatch.get().detail());
+            return false;
+        }
+        boolean body = req.contentLength() > 0 || req.chunked();
+        if (body && BODILESS.contains(req.method())) {
+            // An origin that ignores such a body (CL.0) reads it as the next request, unchecked.
+            refuse(ctx, Reason.BAD_REQUEST, "request " + n + " is a " + Printable.escape(req.method()) + " with a body;"
+                    + " Airlock refuses a body on GET, HEAD, OPTIONS, TRACE and DELETE, because an origin that ignores it"
+                    + " would read it as the next request");
+            return false;
+        }
+        // An empty Expect asks for nothing (clients send it to turn 100-continue off).
+        Optional<String> expect = req.expect().filter(e -> !e.isEmpty());
+        if (expect.isPresent() && !expect.get().equalsIgnoreCase("100-continue")) {
+            refuse(ctx, Reason.BAD_REQUEST, "request " + n + " has Expect: " + Printable.escape(expect.get())
+                    + "; only 100-continue is known");
             return false;
         }
         if (req.upgrade().isEmpty()) {
+            if (body && expect.isPresent()) {
+                // Hold the body until the origin says 100 Continue: an origin that answers with a final
+                // status and stays open could read the body as the next request, unchecked.
+                awaitOrigin(ctx, Mode.AWAIT_CONTINUE, 100, "answer to Expect: 100-continue");
+            }
             pass(ctx, req.headLength());
-            return true;
+            return !awaitingOrigin();
         }
         String upgrade = req.upgrade().get();
         if (upgrade.toLowerCase(Locale.ROOT).contains("h2c")) {
@@ -270,24 +267,48 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
                     + " the authority of its streams is not checked, so it is refused");
             return false;
         }
-        if (n != 1 || req.contentLength() > 0 || req.chunked()) {
+        if (n != 1 || body) {
             refuse(ctx, Reason.BAD_REQUEST, "request " + n + " asks to switch protocols (Upgrade: " + Printable.escape(upgrade)
                     + "); Airlock honours an upgrade only on a connection's first request, without a body");
             return false;
         }
+        // The watch goes in before the head goes out, so the origin's answer cannot pass unseen.
+        awaitOrigin(ctx, Mode.AWAIT_SWITCH, 101, "answer to the upgrade request");
         pass(ctx, req.headLength());
-        mode = Mode.AWAIT_SWITCH;
-        upstream.pipeline().addBefore("relay", "switch-watch", new SwitchWatch(ctx));
         return false;
     }
 
-    /** The origin's answer to an upgrade request: {@code 101} switches to opaque relaying. */
-    private void switched(ChannelHandlerContext ctx, boolean yes) {
-        if (done) {
+    /**
+     * Holds the client's later bytes until the origin's first non-informational answer, or
+     * {@link GatewayLimits#headerReadTimeout()}, after which the gate refuses (fails closed).
+     */
+    private void awaitOrigin(ChannelHandlerContext ctx, Mode waiting, int wanted, String what) {
+        mode = waiting;
+        upstream.pipeline().addBefore("relay", "answer-watch", new AnswerWatch(ctx, wanted));
+        cancelTimer();
+        timer = ctx.executor().schedule(() -> {
+            timer = null;
+            if (!done && mode == waiting) {
+                refuse(ctx, Reason.LIMIT, "the origin sent no " + what + " within " + timeoutMillis + " ms");
+            }
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The origin's first answer that is not an interim {@code 1xx}; -1 when it is not a status line. */
+    private void answered(ChannelHandlerContext ctx, int status) {
+        if (done || !awaitingOrigin()) {
             return;
         }
-        if (yes) {
+        cancelTimer();
+        if (mode == Mode.AWAIT_SWITCH && status == 101) {
             open(ctx);
+            return;
+        }
+        if (mode == Mode.AWAIT_CONTINUE && status != 100) {
+            // A final answer: the body (and anything after it) never reaches the origin.
+            mode = Mode.SHUT;
+            release();
+            ctx.read();
             return;
         }
         mode = Mode.HTTP;
@@ -392,32 +413,70 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Watches the first bytes the origin sends after an upgrade request, passing every byte on
-     * unchanged: {@code HTTP/1.x 101} means the protocol switched.
+     * Watches what the origin sends after a request whose answer decides how the client's later
+     * bytes are read (an upgrade, an {@code Expect: 100-continue}), passing every byte on unchanged.
+     * Interim {@code 1xx} heads (102, 103, and 100 when it is not the awaited answer) are skipped;
+     * the first other status line is reported to the gate on the client's event loop. A head over
+     * {@link HttpHeadPeek#MAX_HEAD_BYTES} or a line that is not {@code HTTP/1.x NNN} is reported as
+     * -1, which the gate treats as "not the awaited answer".
      */
-    private final class SwitchWatch extends ChannelInboundHandlerAdapter {
-        private static final int STATUS_LINE_PREFIX = "HTTP/1.1 101".length();
+    private final class AnswerWatch extends ChannelInboundHandlerAdapter {
         private final ChannelHandlerContext client;
-        private final StringBuilder seen = new StringBuilder(STATUS_LINE_PREFIX);
+        private final int wanted;
+        private final StringBuilder head = new StringBuilder();
+        private boolean reported;
 
-        SwitchWatch(ChannelHandlerContext client) {
+        AnswerWatch(ChannelHandlerContext client, int wanted) {
             this.client = client;
+            this.wanted = wanted;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext uctx, Object msg) {
             if (msg instanceof ByteBuf b) {
-                for (int i = b.readerIndex(); i < b.writerIndex() && seen.length() < STATUS_LINE_PREFIX; i++) {
-                    seen.append((char) (b.getByte(i) & 0xFF));
-                }
-                if (seen.length() == STATUS_LINE_PREFIX) {
-                    String s = seen.toString();
-                    boolean yes = (s.startsWith("HTTP/1.1 ") || s.startsWith("HTTP/1.0 ")) && s.endsWith(" 101");
-                    uctx.pipeline().remove(this);
-                    client.executor().execute(() -> switched(client, yes));
+                for (int i = b.readerIndex(); i < b.writerIndex() && !reported; i++) {
+                    head.append((char) (b.getByte(i) & 0xFF));
+                    if (endsHead()) {
+                        int status = status(head);
+                        head.setLength(0);
+                        if (status / 100 != 1 || status == wanted || status == 101) {
+                            report(uctx, status);
+                        }
+                    } else if (head.length() > HttpHeadPeek.MAX_HEAD_BYTES) {
+                        report(uctx, -1);
+                    }
                 }
             }
             uctx.fireChannelRead(msg);
         }
+
+        private boolean endsHead() {
+            int n = head.length();
+            return n >= 2 && head.charAt(n - 1) == '\n' && (head.charAt(n - 2) == '\n'
+                    || n >= 3 && head.charAt(n - 2) == '\r' && head.charAt(n - 3) == '\n');
+        }
+
+        private void report(ChannelHandlerContext uctx, int status) {
+            reported = true;
+            uctx.pipeline().remove(this);
+            client.executor().execute(() -> answered(client, status));
+        }
+    }
+
+    /** {@code HTTP/1.x NNN}: the status code, or -1. */
+    static int status(CharSequence head) {
+        if (head.length() < 12 || !head.subSequence(0, 7).toString().equals("HTTP/1.")
+                || head.charAt(8) != ' ' || (head.length() > 12 && head.charAt(12) != ' ' && head.charAt(12) != '\r')) {
+            return -1;
+        }
+        int code = 0;
+        for (int i = 9; i < 12; i++) {
+            char c = head.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            code = code * 10 + c - '0';
+        }
+        return code;
     }
 }

@@ -4,8 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -36,6 +38,17 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     /** Wires two channels into a relay pair and starts reading both. */
     static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose) {
+        pair(a, b, aToB, bToA, onClose, null);
+    }
+
+    /**
+     * Wires two channels into a relay pair, puts {@code gateOnA} (may be null) just before
+     * {@code a}'s relay, and only then starts reading: no byte of {@code a} can reach its relay
+     * before the gate is in place, whichever event loops the channels run on. Both relays exist
+     * before the gate is added, because the gate may pass on bytes it holds (and watch {@code b})
+     * as soon as it is added.
+     */
+    static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA) {
         Runnable once = new Runnable() {
             private boolean ran;
 
@@ -49,6 +62,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
         };
         a.pipeline().addLast("relay", new Relay(b, aToB, once));
         b.pipeline().addLast("relay", new Relay(a, bToA, once));
+        if (gateOnA != null) {
+            a.pipeline().addBefore("relay", "gate", gateOnA);
+        }
         a.closeFuture().addListener(f -> closeWhenFlushed(b));
         b.closeFuture().addListener(f -> closeWhenFlushed(a));
         a.closeFuture().addListener(f -> {
@@ -121,6 +137,14 @@ final class Relay extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ctx.close();
+    }
+
+    /** A TCP reset: the client fails at once instead of waiting for a timeout. */
+    static void reset(Channel ch) {
+        if (ch.isOpen()) {
+            ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            ch.close();
+        }
     }
 
     static void closeWhenFlushed(Channel ch) {

@@ -7,13 +7,10 @@ import dev.airlock.gateway.registry.Sandbox;
 import dev.airlock.policy.Decision;
 import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.IpAddress;
-import dev.airlock.policy.name.HostNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -110,20 +107,8 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
             case ClientHelloPeek.NeedMore more -> ctx.read();
             case ClientHelloPeek.NotTls n -> deny(ctx, Reason.NOT_TLS, "port " + destination.getPort() + " requires TLS: " + n.why());
             case ClientHelloPeek.Malformed m -> deny(ctx, Reason.BAD_REQUEST, "ClientHello: " + m.why());
-            case ClientHelloPeek.NoSni n -> deny(ctx, Reason.NO_SNI, "the ClientHello names no server; " + name + " was resolved");
-            case ClientHelloPeek.Hello h -> {
-                Optional<String> sni = h.soleName();
-                if (sni.isEmpty() && h.rejectedNames().stream().anyMatch(n -> n.problem() == ClientHelloPeek.Problem.IP_LITERAL)) {
-                    deny(ctx, Reason.IP_LITERAL, "the ClientHello names an IP address as its server; " + name + " was expected");
-                } else if (sni.isEmpty()) {
-                    deny(ctx, Reason.SNI_MISMATCH, "the ClientHello names " + h.serverNames().size() + " acceptable and "
-                            + h.rejectedNames().size() + " unacceptable servers; exactly " + name + " was expected");
-                } else if (!sni.get().equals(name)) {
-                    deny(ctx, Reason.SNI_MISMATCH, "the ClientHello names " + sni.get() + " but the connection is to " + name);
-                } else {
-                    decide(ctx);
-                }
-            }
+            case ClientHelloPeek.NoSni n -> decideOrDeny(ctx, authorised().checkNoSni());
+            case ClientHelloPeek.Hello h -> decideOrDeny(ctx, authorised().check(h));
         }
     }
 
@@ -131,15 +116,20 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
         switch (r) {
             case HttpHeadPeek.NeedMore more -> ctx.read();
             case HttpHeadPeek.Malformed m -> deny(ctx, Reason.BAD_REQUEST, "request head: " + m.why());
-            case HttpHeadPeek.Request req -> {
-                Optional<String> host = HostNames.canonicalOrEmpty(req.authority().host());
-                if (host.isEmpty() || !host.get().equals(name) || req.authority().port() != destination.getPort()) {
-                    deny(ctx, Reason.HOST_MISMATCH, "the Host header names " + req.authority()
-                            + " but the connection is to " + name + ":" + destination.getPort());
-                } else {
-                    decide(ctx);
-                }
-            }
+            case HttpHeadPeek.Request req -> decideOrDeny(ctx, authorised().check(req, 1));
+        }
+    }
+
+    /** The same check as the protocol gate's, made before anything is dialled. */
+    private Authorised authorised() {
+        return Authorised.of(name, destination.getPort());
+    }
+
+    private void decideOrDeny(ChannelHandlerContext ctx, Optional<Authorised.Mismatch> mismatch) {
+        if (mismatch.isPresent()) {
+            deny(ctx, mismatch.get().reason(), mismatch.get().detail());
+        } else {
+            decide(ctx);
         }
     }
 
@@ -182,17 +172,17 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
                             first = null;
                         }
                         ctx.pipeline().remove(this);
-                        Relay.pair(clientChannel, upstream, up, down, () -> tunnel.close(up.get(), down.get()));
+                        ProtocolGate gate = null;
                         if (!helloChecked) {
                             int port = destination.getPort();
-                            clientChannel.pipeline().addBefore("relay", "gate", new ProtocolGate(ProtocolGate.Authorised.of(name, port),
-                                    upstream, limits, first, (reason, detail) -> {
-                                        authorizer.deny(sandbox, AuditEvent.Via.TRANSPARENT, client,
-                                                Decision.denied(reason, name, port, detail));
-                                        resetChannel(clientChannel);
-                                        upstream.close();
-                                    }));
+                            gate = new ProtocolGate(Authorised.of(name, port), upstream, limits, first, (reason, detail) -> {
+                                authorizer.deny(sandbox, AuditEvent.Via.TRANSPARENT, client,
+                                        Decision.denied(reason, name, port, detail));
+                                Relay.reset(clientChannel);
+                                upstream.close();
+                            });
                         }
+                        Relay.pair(clientChannel, upstream, up, down, () -> tunnel.close(up.get(), down.get()), gate);
                     });
                 }));
     }
@@ -208,14 +198,7 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
     /** A TCP reset: the client fails at once instead of waiting for a timeout. */
     private void reset(ChannelHandlerContext ctx) {
         release();
-        resetChannel(ctx.channel());
-    }
-
-    static void resetChannel(Channel ch) {
-        if (ch.isOpen()) {
-            ch.config().setOption(ChannelOption.SO_LINGER, 0);
-            ch.close();
-        }
+        Relay.reset(ctx.channel());
     }
 
     private void cancelTimer() {

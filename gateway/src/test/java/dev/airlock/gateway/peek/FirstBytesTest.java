@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -62,11 +63,31 @@ class FirstBytesTest {
     }
 
     @Test
-    void classify_controlByteInTheFirstLine_isOpaqueAtOnce() {
-        // git's pkt-line: a token, a space, then a NUL before any line end.
+    void classify_nulBeforeAnyHttpVersion_isOpaqueAtOnce() {
+        // git's pkt-line: a token, a space, then a NUL before any line end; it must not wait for one.
         assertThat(classify("0032git-upload-pack /x.git\0host=git.test\0")).isInstanceOf(FirstBytes.Opaque.class);
-        assertThat(classify("GET /\u0001 HTTP/1.1\r\n")).isInstanceOf(FirstBytes.Opaque.class);
+        assertThat(classify("0032git-upload-pack /x.git\0host=git.test\0\0version=2\0")).isInstanceOf(FirstBytes.Opaque.class);
         assertThat(classify("GET /\r")).isInstanceOf(FirstBytes.NeedMore.class);
+    }
+
+    /** Lenient servers take each of these as a request, so none may become opaque (review finding 4). */
+    @Test
+    void classify_lenientRequestLineNamingHttp_isHttpNotOpaque() {
+        List<String> lines = List.of(" GET / HTTP/1.1\r\n", "\tGET / HTTP/1.1\r\n", "GET\u000b/ HTTP/1.1\r\n",
+                "GET\u000c/ HTTP/1.1\r\n", "GET /\u0001 HTTP/1.1\r\n", "GET /\u007f HTTP/1.1\r\n", "GET /\u001b[x HTTP/1.1\r\n",
+                "GET / HTTP/1.1\u0000\r\n");
+        for (String line : lines) {
+            assertThat(kind(line)).as(line).isEqualTo("Http");
+            // Cut before the version arrives, the line is not decided yet: it waits rather than going opaque.
+            assertThat(kind(line.substring(0, line.indexOf("HTTP/")))).as(line).isEqualTo("NeedMore");
+        }
+    }
+
+    @Test
+    void classify_lenientLineWithoutHttpVersion_isOpaqueAtItsEnd() {
+        assertThat(classify(" ping\r\n")).isInstanceOf(FirstBytes.Opaque.class);
+        assertThat(classify("GET\u000b/ ping\r\n")).isInstanceOf(FirstBytes.Opaque.class);
+        assertThat(classify("GET /\u0001 ping\r\n")).isInstanceOf(FirstBytes.Opaque.class);
     }
 
     @Test

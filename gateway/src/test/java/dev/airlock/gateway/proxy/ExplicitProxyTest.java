@@ -179,6 +179,24 @@ class ExplicitProxyTest {
     }
 
     @Test
+    void get_withABody_isRefusedAndThePostControlPasses() throws Exception {
+        String smuggled = "GET / HTTP/1.1\r\nHost: payments.prod.test\r\n\r\n";
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "POST http://app.test:" + http.port() + "/p HTTP/1.1\r\nHost: app.test:" + http.port()
+                    + "\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
+            assertThat(TestGateway.read(s).body()).as("positive control: a POST body passes").isEqualTo("hello from app /p");
+        }
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/g HTTP/1.1\r\nHost: app.test:" + http.port()
+                    + "\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("bad-request");
+        }
+        assertThat(http.requests).as("the origin saw only the POST").hasSize(1);
+    }
+
+    @Test
     void get_keepAliveSecondRequestToDeniedHost_isAuthorisedAgainAndDenied() throws Exception {
         try (Socket s = gw.client()) {
             TestGateway.send(s, "GET http://app.test:" + http.port() + "/one HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");

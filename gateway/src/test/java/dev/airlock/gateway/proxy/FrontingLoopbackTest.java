@@ -50,10 +50,6 @@ class FrontingLoopbackTest {
     private final AtomicReference<InetSocketAddress> nextDestination = new AtomicReference<>();
 
     private static final String HOSTS = "127.0.0.1 cdn.test prod.test\n";
-    /** prod.test is production; the loopback fronts stand in for upstreams, opened by an org exception (issue 18). */
-    private static String org(int... ports) {
-        return "version: 1\nproduction:\n  - prod.test\n" + TestGateway.loopbackException(ports).substring("version: 1\n".length());
-    }
 
     @BeforeEach
     void start() throws Exception {
@@ -70,7 +66,9 @@ class FrontingLoopbackTest {
                     - host: cdn.test
                       ports: %s
                 """.formatted(ports);
-        String org = org(tlsFront.port(), httpFront.port(), oddHttpFront.port(), banner.getLocalPort());
+        // The fronts are on loopback, which since issue 18 only the organisation can open.
+        String org = "version: 1\nproduction:\n  - prod.test\nexceptions:\n  - {project: demo, cidr: 127.0.0.1/32, ports: "
+                + ports + "}\n";
         explicit = new TestGateway(policy, org, HOSTS, GatewayLimits.DEFAULT);
 
         PolicyEngine engine = PolicyEngine.compile(PolicyFiles.parseProject("airlock.yaml", policy),
@@ -204,6 +202,37 @@ class FrontingLoopbackTest {
             assertReset(s);
         }
         assertThat(hosts(httpFront)).containsExactly("cdn.test" + port);
+    }
+
+    @Test
+    void connect_postWithExpect100Continue_getsTheFrontsContinueAndItsBodyArrives() throws Exception {
+        // Clients add Expect: 100-continue to uploads on their own (curl above a size threshold):
+        // the gate holds the body until the origin's 100, and a well-behaved upload still works.
+        String port = ":" + httpFront.port();
+        try (Socket s = connectTo(httpFront.port())) {
+            TestGateway.send(s, "POST /upload HTTP/1.1\r\nHost: cdn.test" + port + "\r\nContent-Length: 5\r\n"
+                    + "Expect: 100-continue\r\n\r\n");
+            assertThat(responseHead(s)).startsWith("HTTP/1.1 100");
+            TestGateway.send(s, "hello");
+            TestGateway.Response r = TestGateway.read(s);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("front /upload");
+        }
+        assertThat(hosts(httpFront)).containsExactly("cdn.test" + port);
+        assertThat(explicit.audit.decisions()).extracting(e -> e.reason()).containsExactly("allowed");
+    }
+
+    /** One response head, read byte by byte up to its empty line (a 100 has no length to read by). */
+    private static String responseHead(Socket s) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = s.getInputStream().read();
+            if (b < 0) {
+                throw new IOException("closed after " + head);
+            }
+            head.append((char) b);
+        }
+        return head.toString();
     }
 
     // ---- the transparent path -------------------------------------------------------------------

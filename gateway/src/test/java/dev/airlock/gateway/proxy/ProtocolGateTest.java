@@ -19,6 +19,8 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The protocol gate in an EmbeddedChannel: what it passes on to the relay, and what it refuses.
@@ -60,12 +62,19 @@ class ProtocolGateTest {
         upstream.pipeline().addLast("relay", upstreamSink);
         client = new EmbeddedChannel();
         client.pipeline().addLast("relay", sink);
-        GatewayLimits limits = new GatewayLimits(8, 8, Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(1), 8192, 4);
-        gate = new ProtocolGate(ProtocolGate.Authorised.of(host, port), upstream, limits,
+        gate = new ProtocolGate(Authorised.of(host, port), upstream, limits(),
                 initial == null ? null : Unpooled.copiedBuffer(initial, StandardCharsets.ISO_8859_1),
                 (reason, detail) -> refusals.add(reason.code + ": " + detail));
         client.pipeline().addBefore("relay", "gate", gate);
         return client;
+    }
+
+    private static GatewayLimits limits() {
+        return new GatewayLimits(8, 8, Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofSeconds(1), 8192, 4);
+    }
+
+    private static ByteBuf ascii(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1);
     }
 
     @AfterEach
@@ -289,6 +298,167 @@ class ProtocolGateTest {
     }
 
     @Test
+    void upgrade_interimResponsesBefore101_areSkippedAndTheSwitchHappens() {
+        gated("cdn.test", 80);
+        String upgrade = "GET /chat HTTP/1.1\r\nHost: cdn.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        send(upgrade + "frames");
+        upstream.writeInbound(ascii("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"));
+        client.runPendingTasks();
+        assertThat(sink.passed.toString()).as("still waiting after the interim answers").isEqualTo(upgrade);
+        upstream.writeInbound(ascii("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"));
+        client.runPendingTasks();
+        assertThat(sink.passed.toString()).isEqualTo(upgrade + "frames");
+        assertThat(gateInPipeline()).isFalse();
+        assertThat(refusals).isEmpty();
+    }
+
+    @Test
+    void upgrade_originThatNeverAnswers_isRefusedAfterTheHeaderTimeout() {
+        gated("cdn.test", 80);
+        send("GET /chat HTTP/1.1\r\nHost: cdn.test\r\nUpgrade: websocket\r\n\r\nframes");
+        client.advanceTimeBy(9, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertThat(refusals).isEmpty();
+        client.advanceTimeBy(2, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertThat(refusals).singleElement().asString().startsWith("limit: the origin sent no answer to the upgrade request");
+    }
+
+    @Test
+    void upgrade_watchIsOnTheOriginBeforeTheHeadGoesOut() {
+        upstream.pipeline().addLast("relay", upstreamSink);
+        client = new EmbeddedChannel();
+        List<Boolean> watchedWhenPassed = new ArrayList<>();
+        client.pipeline().addLast("relay", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                watchedWhenPassed.add(upstream.pipeline().get("answer-watch") != null);
+                ((ByteBuf) msg).release();
+            }
+        });
+        client.pipeline().addBefore("relay", "gate", new ProtocolGate(Authorised.of("cdn.test", 80), upstream, limits(), null,
+                (reason, detail) -> refusals.add(reason.code + ": " + detail)));
+        send("GET /chat HTTP/1.1\r\nHost: cdn.test\r\nUpgrade: websocket\r\n\r\n");
+        assertThat(watchedWhenPassed).containsExactly(true);
+    }
+
+    @Test
+    void relayPair_putsTheGateInPlaceBeforeAnyByteIsRead() {
+        EmbeddedChannel a = new EmbeddedChannel();
+        EmbeddedChannel b = new EmbeddedChannel();
+        ProtocolGate g = new ProtocolGate(Authorised.of("cdn.test", 80), b, limits(),
+                ascii("GET / HTTP/1.1\r\nHost: cdn.test\r\n\r\n"), (reason, detail) -> refusals.add(reason.code));
+        Relay.pair(a, b, new java.util.concurrent.atomic.AtomicLong(), new java.util.concurrent.atomic.AtomicLong(), () -> { }, g);
+        assertThat(a.pipeline().names()).containsSubsequence("gate", "relay");
+        ByteBuf out = b.readOutbound();
+        assertThat(out.toString(StandardCharsets.ISO_8859_1)).isEqualTo("GET / HTTP/1.1\r\nHost: cdn.test\r\n\r\n");
+        out.release();
+        a.writeInbound(ascii("GET / HTTP/1.1\r\nHost: prod.test\r\n\r\n"));
+        assertThat(refusals).containsExactly("host-mismatch");
+        assertThat((Object) b.readOutbound()).as("the mismatching request never reached the origin").isNull();
+        a.finishAndReleaseAll();
+        b.finishAndReleaseAll();
+    }
+
+    // ---- bodies and Expect (review finding 3) ---------------------------------------------------
+
+    private static final String SMUGGLED = "GET / HTTP/1.1\r\nHost: prod.test\r\n\r\n";
+
+    @Test
+    void postWithARequestAsItsBody_isBodyAndPasses() {
+        // The positive control for the refusals below: the same bytes as a POST body are a body.
+        gated("cdn.test", 80);
+        String post = "POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: " + SMUGGLED.length() + "\r\n\r\n" + SMUGGLED;
+        send(post);
+        assertThat(refusals).isEmpty();
+        assertThat(sink.passed.toString()).isEqualTo(post);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"GET", "HEAD", "OPTIONS", "TRACE", "DELETE"})
+    void bodilessMethodWithABody_isRefusedSoACl0OriginCannotReadItAsARequest(String method) {
+        gated("cdn.test", 80);
+        send(method + " / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: " + SMUGGLED.length() + "\r\n\r\n" + SMUGGLED);
+        assertThat(refusals).singleElement().asString().startsWith("bad-request: request 1 is a " + method + " with a body");
+        assertThat(sink.passed.toString()).isEmpty();
+    }
+
+    @Test
+    void getWithAChunkedBody_isRefused() {
+        gated("cdn.test", 80);
+        send("GET / HTTP/1.1\r\nHost: cdn.test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assertThat(refusals).singleElement().asString().startsWith("bad-request: request 1 is a GET with a body");
+    }
+
+    @Test
+    void getWithContentLengthZero_isNoBodyAndPasses() {
+        gated("cdn.test", 80);
+        send("GET / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 0\r\n\r\n");
+        assertThat(refusals).isEmpty();
+    }
+
+    @Test
+    void expect100Continue_bodyIsHeldUntilTheOriginSays100() {
+        gated("cdn.test", 80);
+        String head = "POST /upload HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+        send(head + "hello");
+        assertThat(sink.passed.toString()).as("the body waits for the origin's answer").isEqualTo(head);
+        upstream.writeInbound(ascii("HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"));
+        client.runPendingTasks();
+        assertThat(sink.passed.toString()).isEqualTo(head + "hello");
+        send(SMUGGLED);
+        assertThat(refusals).as("later requests are still checked").singleElement().asString().startsWith("host-mismatch: request 2");
+    }
+
+    @Test
+    void expect100Continue_originAnswersFinal_bodyAndEverythingAfterNeverReachTheOrigin() {
+        gated("cdn.test", 80);
+        String head = "POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: " + SMUGGLED.length() + "\r\nExpect: 100-continue\r\n\r\n";
+        send(head + SMUGGLED);
+        upstream.writeInbound(ascii("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"));
+        client.runPendingTasks();
+        send(SMUGGLED);
+        assertThat(sink.passed.toString()).isEqualTo(head);
+        assertThat(upstreamSink.passed.toString()).as("the client still gets the origin's answer").startsWith("HTTP/1.1 417");
+        assertThat(refusals).isEmpty();
+    }
+
+    @Test
+    void expect100Continue_originThatNeverAnswers_isRefusedAfterTheHeaderTimeout() {
+        gated("cdn.test", 80);
+        send("POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello");
+        client.advanceTimeBy(11, TimeUnit.SECONDS);
+        client.runScheduledPendingTasks();
+        assertThat(refusals).singleElement().asString().startsWith("limit: the origin sent no answer to Expect: 100-continue");
+        assertThat(sink.passed.toString()).doesNotContain("hello");
+    }
+
+    @Test
+    void expect_empty_asksForNothingAndTheBodyPasses() {
+        gated("cdn.test", 80);
+        String post = "POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect:\r\n\r\nhello";
+        send(post);
+        assertThat(refusals).isEmpty();
+        assertThat(sink.passed.toString()).isEqualTo(post);
+    }
+
+    @Test
+    void expect_otherThan100Continue_isRefused() {
+        gated("cdn.test", 80);
+        send("POST / HTTP/1.1\r\nHost: cdn.test\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\nhello");
+        assertThat(refusals).singleElement().asString().startsWith("bad-request: request 1 has Expect: 200-ok");
+    }
+
+    @Test
+    void status_readsOnlyAnHttp1StatusLine() {
+        assertThat(ProtocolGate.status("HTTP/1.1 101 Switching Protocols\r\n\r\n")).isEqualTo(101);
+        assertThat(ProtocolGate.status("HTTP/1.0 100\r\n\r\n")).isEqualTo(100);
+        assertThat(ProtocolGate.status("HTTP/1.1 1010 x\r\n\r\n")).isEqualTo(-1);
+        assertThat(ProtocolGate.status("HTTP/2 101 x\r\n\r\n")).isEqualTo(-1);
+        assertThat(ProtocolGate.status("SSH-2.0-x\r\n\r\n")).isEqualTo(-1);
+    }
+
+    @Test
     void upgrade_onALaterRequest_isRefused() {
         gated("cdn.test", 80);
         send("GET / HTTP/1.1\r\nHost: cdn.test\r\n\r\nGET / HTTP/1.1\r\nHost: cdn.test\r\nUpgrade: websocket\r\n\r\n");
@@ -358,11 +528,11 @@ class ProtocolGateTest {
 
     @Test
     void authorised_namesCompareCanonicallyAndAddressesByValue() {
-        assertThat(ProtocolGate.Authorised.of("CDN.Test.", 80).named("cdn.test")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("cdn.test", 80).named("prod.test")).isFalse();
-        assertThat(ProtocolGate.Authorised.of("[2001:db8::1]", 80).named("[2001:db8:0::1]")).isFalse();
-        assertThat(ProtocolGate.Authorised.of("[2001:db8::1]", 80).named("[2001:db8::1]")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("198.18.7.5", 80).named("198.18.7.5")).isTrue();
-        assertThat(ProtocolGate.Authorised.of("198.18.7.5", 80).named("cdn.test")).isFalse();
+        assertThat(Authorised.of("CDN.Test.", 80).named("cdn.test")).isTrue();
+        assertThat(Authorised.of("cdn.test", 80).named("prod.test")).isFalse();
+        assertThat(Authorised.of("[2001:db8::1]", 80).named("[2001:db8:0::1]")).isFalse();
+        assertThat(Authorised.of("[2001:db8::1]", 80).named("[2001:db8::1]")).isTrue();
+        assertThat(Authorised.of("198.18.7.5", 80).named("198.18.7.5")).isTrue();
+        assertThat(Authorised.of("198.18.7.5", 80).named("cdn.test")).isFalse();
     }
 }
