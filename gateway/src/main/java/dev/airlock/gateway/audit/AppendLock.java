@@ -179,6 +179,11 @@ final class AppendLock implements Closeable {
         }
     }
 
+    /** Whether another thread of this process waits for its turn at this lock now. */
+    boolean othersWaiting() {
+        return shared.turn.hasQueuedThreads();
+    }
+
     /** Waits its turn among this process's threads; never interruptibly (see {@link #take}). */
     private boolean takeTurn(long patienceNanos) {
         if (patienceNanos == Long.MAX_VALUE) {

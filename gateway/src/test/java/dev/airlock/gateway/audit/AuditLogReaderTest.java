@@ -60,15 +60,16 @@ class AuditLogReaderTest {
         Files.write(log, chain(5));
         try (AppendLock writer = AppendLock.forWriting(log)) {
             CompletableFuture<AuditLogReader.Verification> read = new CompletableFuture<>();
-            Thread reader = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    read.complete(AuditLogReader.verify(log));
-                } catch (Throwable t) {
-                    read.completeExceptionally(t);
-                }
-            });
             writer.holding(() -> {
-                awaitWaitingForTheLock(reader);
+                // Started only now that the lock is held, so it must wait for it.
+                Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        read.complete(AuditLogReader.verify(log));
+                    } catch (Throwable t) {
+                        read.completeExceptionally(t);
+                    }
+                });
+                awaitWaitingForTheLock(writer, read, reader);
                 // The operator's rotation: the old file moves away, a new one (another chain, longer) takes its name.
                 Files.move(log, dir.resolve("audit.log.1"));
                 Files.write(log, chain(8));
@@ -82,11 +83,12 @@ class AuditLogReaderTest {
     }
 
     /** Until {@code reader} waits for its turn at the append lock the test thread holds. */
-    private static void awaitWaitingForTheLock(Thread reader) {
+    private static void awaitWaitingForTheLock(AppendLock lock, CompletableFuture<?> read, Thread reader) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (Arrays.stream(reader.getStackTrace())
-                .noneMatch(f -> f.getClassName().equals(AppendLock.class.getName()) && f.getMethodName().equals("takeTurn"))) {
-            assertThat(System.nanoTime()).as("the reader never waited for the append lock").isLessThan(deadline);
+        while (!lock.othersWaiting()) {
+            assertThat(read).as("the reader finished without waiting for the append lock").isNotDone();
+            assertThat(System.nanoTime()).as("the reader never waited for the append lock: " + Arrays.toString(reader.getStackTrace()))
+                    .isLessThan(deadline);
             Thread.onSpinWait();
         }
     }
