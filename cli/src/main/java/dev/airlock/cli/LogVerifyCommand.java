@@ -25,7 +25,9 @@ import picocli.CommandLine.TypeConversionException;
             "last line are reported at the first line where the chain breaks, as",
             "file:line: why. Whole records cut from the end leave a shorter chain that",
             "still verifies: keep the head this command prints, and pass it back",
-            "later with --anchor to detect that too."
+            "later with --anchor to detect that too.",
+            "If <log>.torn exists (partial last lines that writers moved aside after",
+            "an append was cut short), a warning names it and how many lines it holds."
         },
         footer = {"", "Exit codes: 0 intact; 1 broken, or the log cannot be read."})
 final class LogVerifyCommand implements Callable<Integer> {
@@ -52,8 +54,10 @@ final class LogVerifyCommand implements Callable<Integer> {
             return ExitCodes.BAD_INPUT;
         }
         AuditLogReader.Verification v;
+        Optional<AuditLogReader.TornLines> torn;
         try {
             v = AuditLogReader.verify(log.get(), Optional.ofNullable(anchor));
+            torn = AuditLogReader.tornLines(log.get());
         } catch (IOException e) {
             err.println("airlock: cannot read audit log " + log.get() + ": " + e.getMessage());
             return ExitCodes.BAD_INPUT;
@@ -62,12 +66,24 @@ final class LogVerifyCommand implements Callable<Integer> {
             AuditLogReader.Break b = v.firstBreak().get();
             err.println(log.get() + ":" + b.line() + ": " + b.why());
             err.println(log.get() + ": broken; the " + records(v.records()) + " before line " + b.line() + " verify");
+            torn.ifPresent(t -> err.println(tornWarning(t)));
             return BROKEN;
         }
         out.println(log.get() + ": intact, " + records(v.records()) + (anchor != null ? ", including the anchor " + anchor.seq() : ""));
         out.println("head " + v.head() + "  (to detect records removed from the end later: airlock log verify --anchor "
                 + v.head() + ")");
+        torn.ifPresent(t -> out.println(tornWarning(t)));
         return ExitCodes.OK;
+    }
+
+    /**
+     * The chain can be intact while records were lost: a writer that found a partial last line
+     * (an append cut short) moved it aside and continued. Say so, so "intact" is not read as "complete".
+     */
+    static String tornWarning(AuditLogReader.TornLines t) {
+        return "warning: " + t.file() + " holds " + t.count() + " partial last line" + (t.count() == 1 ? "" : "s")
+                + " that writers moved aside after an append was cut short (kill -9, crash, power cut); the records in"
+                + " them are lost, and the chain continues from the last whole record (docs/audit-log.md, \"Crash mid-append\")";
     }
 
     private static String records(long n) {

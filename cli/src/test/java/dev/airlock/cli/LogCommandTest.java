@@ -192,6 +192,31 @@ class LogCommandTest {
     }
 
     @Test
+    void verify_afterAWriterMovedAPartialLineAside_warnsNamingTheTornFileAndCount() throws IOException {
+        Path file = sample();
+        assertThat(Cli.run("log", "verify", "--file", file.toString()).out()).as("control: no torn file, no warning")
+                .doesNotContain("warning");
+        Files.writeString(file, "{\"seq\":5,\"ti", java.nio.file.StandardOpenOption.APPEND);
+        write(file, TEN_MINUTES_AGO, decision("payments", "evil.example", 443, "deny", "no-rule", "-"));
+        Cli r = Cli.run("log", "verify", "--file", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith(file + ": intact, 5 records\n")
+                .contains("warning: " + file + ".torn holds 1 partial last line that writers moved aside")
+                .contains("the records in them are lost");
+    }
+
+    @Test
+    void verify_brokenLogWithATornFile_warnsOnStderrToo() throws IOException {
+        Path file = sample();
+        Files.writeString(file, Files.readString(file).replace("evil.example", "good.example"));
+        Files.writeString(dir.resolve("audit.log.torn"), "# 2025-06-01T12:00:00.123Z: 3 bytes cut from the end of " + file
+                + " at offset 9\n{\"s\n# 2025-06-01T12:00:01.123Z: 3 bytes cut from the end of " + file + " at offset 9\n{\"s\n");
+        Cli r = Cli.run("log", "verify", "--file", file.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("warning: " + file + ".torn holds 2 partial last lines");
+    }
+
+    @Test
     void verify_editedLog_exitsOneWithFileLineAndWhy() throws IOException {
         Path file = sample();
         Files.writeString(file, Files.readString(file).replace("evil.example", "good.example"));

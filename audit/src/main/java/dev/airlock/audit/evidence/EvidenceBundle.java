@@ -113,15 +113,12 @@ public final class EvidenceBundle {
                     + " records before it verify)").orElse(log + ": intact, " + v.records() + " records, head " + v.head()
                     + "\n(airlock log verify --anchor " + v.head() + " detects later truncation)");
         }
-        Path torn = log.resolveSibling(log.getFileName() + ".torn");
-        if (Files.isRegularFile(torn, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Optional<AuditLogReader.TornLines> torn = AuditLogReader.tornLines(log);
+        if (torn.isPresent()) {
             // Partial last lines that writers moved aside after an append was cut short (docs/audit-log.md).
-            long cuts;
-            try (java.util.stream.Stream<String> lines = Files.lines(torn, StandardCharsets.ISO_8859_1)) {
-                cuts = lines.filter(l -> l.startsWith("# ")).count();
-            }
-            copy(torn, out.resolve("audit-log-torn.txt"));
-            verify += "\n" + torn + ": " + cuts + " partial last line" + (cuts == 1 ? "" : "s")
+            long cuts = torn.get().count();
+            copy(torn.get().file(), out.resolve("audit-log-torn.txt"));
+            verify += "\n" + torn.get().file() + ": " + cuts + " partial last line" + (cuts == 1 ? "" : "s")
                     + " moved aside by writers after an append was cut short (kill -9, crash, power cut): audit-log-torn.txt";
         }
         write(out.resolve("audit-log-verify.txt"), verify + "\n");

@@ -36,9 +36,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class AppendLock implements Closeable {
 
-    /** Like the log: only its owner may open it. */
-    private static final String FILE_MODE = "rw-------";
-
     /** The lock files this process has open, by real path, with how many users each has. */
     private static final ConcurrentHashMap<Path, Shared> OPEN = new ConcurrentHashMap<>();
 
@@ -73,7 +70,7 @@ final class AppendLock implements Closeable {
     }
 
     /**
-     * Joins this process's users of the lock of {@code log}, creating the lock file (0600, never
+     * Joins this process's users of the lock of {@code log}, creating the lock file (0600 like the log, never
      * through a symbolic link) if needed. Close it when done.
      */
     static AppendLock forWriting(Path log) throws IOException {
@@ -118,7 +115,7 @@ final class AppendLock implements Closeable {
             options.add(StandardOpenOption.CREATE);
         }
         try {
-            return FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)));
+            return FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(AuditLog.FILE_MODE)));
         } catch (IOException e) {
             throw new UncheckedIOException(Files.isSymbolicLink(file)
                     ? new IOException("refusing audit lock file " + file + ": it is a symbolic link, and Airlock never"
@@ -180,6 +177,11 @@ final class AppendLock implements Closeable {
         } finally {
             shared.turn.unlock();
         }
+    }
+
+    /** Whether another thread of this process waits for its turn at this lock now. */
+    boolean othersWaiting() {
+        return shared.turn.hasQueuedThreads();
     }
 
     /** Waits its turn among this process's threads; never interruptibly (see {@link #take}). */

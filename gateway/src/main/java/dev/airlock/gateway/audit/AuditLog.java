@@ -139,8 +139,8 @@ public final class AuditLog implements AuditSink {
     record Lines(byte[] bytes, ChainHead last) {
     }
 
-    /** The 0600 file every record goes to. */
-    private static final String FILE_MODE = "rw-------";
+    /** The 0600 file every record goes to; its lock file and torn-line file alike (only root reads audit state). */
+    static final String FILE_MODE = "rw-------";
     /** Its parents, when the log creates them: only root reads audit state. */
     private static final String DIR_MODE = "rwx------";
     /**
@@ -661,11 +661,8 @@ public final class AuditLog implements AuditSink {
                 return size; // not a torn record but junk: left for the check that follows to refuse
             }
             byte[] torn = AuditLogReader.readFully(in, start, (int) (size - start));
-            Path aside = path.resolveSibling(path.getFileName() + ".torn");
-            try (FileChannel t = FileChannel.open(aside,
-                    Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
-                            LinkOption.NOFOLLOW_LINKS),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)))) {
+            Path aside = AuditLogReader.tornFileOf(path);
+            try (FileChannel t = openForAppend(aside)) {
                 String header = "# " + AuditCodec.formatTime(clock.instant()) + ": " + torn.length + " bytes cut from the end of " + path + " at offset "
                         + start + "\n";
                 ByteBuffer b = ByteBuffer.wrap((header + new String(torn, java.nio.charset.StandardCharsets.ISO_8859_1) + "\n")
@@ -686,6 +683,7 @@ public final class AuditLog implements AuditSink {
             return start;
         }
 
+        /** Opens {@code path} (the log or its .torn file) to append: created 0600, never through a symbolic link. */
         private static FileChannel openForAppend(Path path) throws IOException {
             try {
                 // APPEND keeps working when an operator marks the file append-only (chattr +a).
@@ -693,8 +691,9 @@ public final class AuditLog implements AuditSink {
                         Set.<OpenOption>of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND,
                                 LinkOption.NOFOLLOW_LINKS),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(FILE_MODE)));
-            } catch (FileSystemException e) {
-                refuseOddFile(path); // a link that appeared after the first check
+            } catch (IOException e) {
+                // A link (ELOOP comes as a plain IOException, not a FileSystemException) or another odd file: say which.
+                refuseOddFile(path);
                 throw e;
             }
         }

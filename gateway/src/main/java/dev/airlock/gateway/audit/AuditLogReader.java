@@ -1,15 +1,19 @@
 package dev.airlock.gateway.audit;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.Optional;
@@ -94,17 +98,27 @@ public final class AuditLogReader {
      * (which verification must then report). Bytes before it never change, so the rest is read
      * without the lock. Without the lock file (a copy, a log no writer locked yet), or after
      * {@link #READER_PATIENCE_NANOS} without the lock, the whole file as it is now.
+     *
+     * <p>The file is opened first and its length taken from the open file, never from the path: an
+     * operator who moves the log away (rotation) at any moment in between cannot make the length of
+     * one file cut the bytes of another. The stream reads the file the path named at the call.
      */
     private static InputStream committed(Path file) throws IOException {
-        Optional<Long> locked = Optional.empty();
-        Optional<AppendLock> lock = AppendLock.forReading(file);
-        if (lock.isPresent()) {
-            try (AppendLock l = lock.get()) {
-                locked = l.holding(READER_PATIENCE_NANOS, () -> Files.size(file));
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            Optional<Long> locked = Optional.empty();
+            Optional<AppendLock> lock = AppendLock.forReading(file);
+            if (lock.isPresent()) {
+                try (AppendLock l = lock.get()) {
+                    locked = l.holding(READER_PATIENCE_NANOS, ch::size);
+                }
             }
+            long length = locked.isPresent() ? locked.get() : ch.size();
+            return new Prefix(Channels.newInputStream(ch), length);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
-        long length = locked.isPresent() ? locked.get() : Files.size(file);
-        return new Prefix(Files.newInputStream(file), length);
     }
 
     /**
@@ -158,6 +172,50 @@ public final class AuditLogReader {
         public int available() throws IOException {
             return (int) Math.min(super.available(), remaining);
         }
+    }
+
+    /** The file beside {@code log} where writers move a partial last line: {@code <log>.torn}. */
+    public static Path tornFileOf(Path log) {
+        return log.resolveSibling(log.getFileName() + ".torn");
+    }
+
+    /** Partial last lines that writers moved from a log to {@code file}, {@code count} of them. */
+    public record TornLines(Path file, long count) {
+    }
+
+    /**
+     * The partial last lines writers moved aside from {@code log} (an append cut short by kill -9,
+     * a crash or a power cut: their records are lost), or empty when there is no such file. The
+     * writer adds a header line ({@code # time: N bytes cut from the end of ...}) and then the
+     * partial line itself, which never holds a newline; so headers are the even lines, and a
+     * partial line that happens to start with {@code "# "} is not counted. Never follows a link.
+     */
+    public static Optional<TornLines> tornLines(Path log) throws IOException {
+        Path file = tornFileOf(log);
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        long count = 0;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS))) {
+            long line = 0;
+            int column = 0;
+            boolean hash = false;
+            int b;
+            while ((b = in.read()) >= 0) {
+                if (b == '\n') {
+                    line++;
+                    column = 0;
+                    continue;
+                }
+                if (line % 2 == 0 && column == 0) {
+                    hash = b == '#';
+                } else if (line % 2 == 0 && column == 1 && hash && b == ' ') {
+                    count++;
+                }
+                column++;
+            }
+        }
+        return Optional.of(new TornLines(file, count));
     }
 
     /** Streams the lines of {@code in}, and closes it when the stream is closed. */

@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -49,6 +52,67 @@ class AuditLogReaderTest {
 
     private static AuditRecord record(int number) {
         return ((AuditCodec.Parsed) AuditCodec.parse(line(number).getBytes(StandardCharsets.US_ASCII))).record();
+    }
+
+    @Test
+    void verify_logRotatedWhileTheReaderWaitsForTheLock_readsTheFileThePathNamedAtTheCall() throws Exception {
+        Path log = dir.resolve("audit.log");
+        Files.write(log, chain(5));
+        try (AppendLock writer = AppendLock.forWriting(log)) {
+            CompletableFuture<AuditLogReader.Verification> read = new CompletableFuture<>();
+            writer.holding(() -> {
+                // Started only now that the lock is held, so it must wait for it.
+                Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        read.complete(AuditLogReader.verify(log));
+                    } catch (Throwable t) {
+                        read.completeExceptionally(t);
+                    }
+                });
+                awaitWaitingForTheLock(writer, read, reader);
+                // The operator's rotation: the old file moves away, a new one (another chain, longer) takes its name.
+                Files.move(log, dir.resolve("audit.log.1"));
+                Files.write(log, chain(8));
+                return null;
+            });
+            AuditLogReader.Verification v = read.get(30, TimeUnit.SECONDS);
+            assertThat(v.intact()).as(v.firstBreak().toString()).isTrue();
+            assertThat(v.records()).as("the file the path named when the read began, whole").isEqualTo(5);
+        }
+        assertThat(AuditLogReader.verify(log).records()).as("control: the new file is read by a later call").isEqualTo(8);
+    }
+
+    /** Until {@code reader} waits for its turn at the append lock the test thread holds. */
+    private static void awaitWaitingForTheLock(AppendLock lock, CompletableFuture<?> read, Thread reader) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!lock.othersWaiting()) {
+            assertThat(read).as("the reader finished without waiting for the append lock").isNotDone();
+            assertThat(System.nanoTime()).as("the reader never waited for the append lock: " + Arrays.toString(reader.getStackTrace()))
+                    .isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void tornLines_noTornFile_isEmpty() throws IOException {
+        Files.write(dir.resolve("audit.log"), chain(2));
+        assertThat(AuditLogReader.tornLines(dir.resolve("audit.log"))).isEmpty();
+    }
+
+    @Test
+    void tornLines_countsTheWritersHeaders_notPartialLinesThatLookLikeOne() throws IOException {
+        Path log = dir.resolve("audit.log");
+        Path torn = dir.resolve("audit.log.torn");
+        Files.writeString(torn, "# 2025-06-01T12:00:00.123Z: 12 bytes cut from the end of " + log + " at offset 300\n{\"seq\":2,\"ti\n"
+                + "# 2025-06-01T12:00:01.000Z: 9 bytes cut from the end of " + log + " at offset 600\n# junk\r#\n");
+        assertThat(AuditLogReader.tornLines(log)).hasValue(new AuditLogReader.TornLines(torn, 2));
+    }
+
+    @Test
+    void tornLines_aSymbolicLink_isNotFollowed() throws IOException {
+        Path elsewhere = Files.writeString(dir.resolve("elsewhere"), "# 1 bytes cut\nx\n");
+        Files.createSymbolicLink(dir.resolve("audit.log.torn"), elsewhere);
+        assertThat(AuditLogReader.tornLines(dir.resolve("audit.log"))).isEmpty();
     }
 
     @Test

@@ -239,6 +239,23 @@ class AuditLogTest {
         assertThat(Files.readString(torn)).startsWith("# 2025-06-01T12:00:00.123Z: " + partial.length() + " bytes cut from the end of "
                 + file + " at offset ").endsWith("\n" + partial + "\n");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(torn))).isEqualTo("rw-------");
+        assertThat(AuditLogReader.tornLines(file)).as("what verify and the evidence bundle report")
+                .hasValue(new AuditLogReader.TornLines(torn, 1));
+    }
+
+    @Test
+    void open_partialLineWhileTheTornFileIsASymbolicLink_isRefusedAndTheLinkTargetUntouched() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (AuditLog log = AuditLog.open(file, FIXED)) {
+            log.submit(allow("a.example"));
+        }
+        Files.writeString(file, "{\"seq\":2,\"ti", java.nio.file.StandardOpenOption.APPEND);
+        Path target = Files.writeString(dir.resolve("elsewhere"), "untouched\n");
+        Files.createSymbolicLink(dir.resolve("audit.log.torn"), target);
+        assertThatThrownBy(() -> AuditLog.open(file, FIXED))
+                .hasMessageContaining(dir.resolve("audit.log.torn") + ": it is a symbolic link");
+        assertThat(target).hasContent("untouched");
+        assertThat(Files.readString(file)).as("the partial line stays for verify to report").endsWith("{\"seq\":2,\"ti");
     }
 
     @Test
