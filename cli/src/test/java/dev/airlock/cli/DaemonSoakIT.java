@@ -115,6 +115,16 @@ class DaemonSoakIT {
         assertThat(c.getAsBoolean()).as(what).isTrue();
     }
 
+    /**
+     * An idle gap: the pool refills after the burst, then its full members sit idle for longer than
+     * the pool threads' keep-alive. What is under test is that idle members survive, not how fast a
+     * loaded machine refills, so the gap is counted from the moment the pool is full again.
+     */
+    private void idleGap(Path socket) throws Exception {
+        eventually(() -> ready(socket) == CLIENTS, "the pool refilled after the burst");
+        Thread.sleep(GAP_MS);
+    }
+
     static int ready(Path socket) {
         return DaemonClient.ifRunning(socket).map(c -> {
             try {
@@ -279,7 +289,7 @@ class DaemonSoakIT {
             threadSamples.add("after " + LONG_GAP_MS / 1000 + " s idle: " + threads(a.pid()));
             burst(socket, pool);
             for (int round = 0; round < ROUNDS; round++) {
-                Thread.sleep(GAP_MS);
+                idleGap(socket);
                 threadSamples.add("round " + round + " idle: " + threads(a.pid()));
                 if (round == ROUNDS / 2) {
                     // two cold runs on the same state directory, beside the daemon and its clients
@@ -292,7 +302,7 @@ class DaemonSoakIT {
                     burst(socket, pool);
                 }
             }
-            Thread.sleep(GAP_MS);
+            idleGap(socket);
             threadSamples.add("before the kill, idle: " + threads(a.pid()));
             // kill -9 in the middle of a burst: once every client has started a run
             int before = seen.size();
@@ -331,8 +341,7 @@ class DaemonSoakIT {
         System.setProperty("airlock.daemon.threadKeepAlive", KEEP_ALIVE);
         int afterRestart;
         try (DaemonServer b = DaemonServer.start(DaemonConfig.load(config), System.err)) {
-            eventually(() -> ready(socket) == CLIENTS, "daemon B filled its pool");
-            Thread.sleep(GAP_MS);
+            idleGap(socket);
             afterRestart = burst(socket, pool).size();
         } finally {
             System.clearProperty("airlock.daemon.threadKeepAlive");
