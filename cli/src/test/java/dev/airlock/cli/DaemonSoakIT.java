@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -155,15 +156,25 @@ class DaemonSoakIT {
     /** {@link #CLIENTS} clients at once, {@link #RUNS} runs each; returns the runs. */
     List<Run> burst(Path socket, ExecutorService pool) throws Exception {
         List<Future<List<Run>>> clients = new ArrayList<>();
+        // No client starts its second run before every client's first claim is done: otherwise a fast
+        // client's second claim can take the member a slow client's first claim was meant to find,
+        // and a drained pool would pass for one whose members died while idle.
+        CountDownLatch firstClaims = new CountDownLatch(CLIENTS);
         for (int k = 0; k < CLIENTS; k++) {
             clients.add(pool.submit(() -> {
                 DaemonClient c = DaemonClient.ifRunning(socket).orElseThrow();
                 List<Run> mine = new ArrayList<>();
                 for (int i = 0; i < RUNS; i++) {
-                    Run r = runOnce(c, i == 0);
+                    Run r = runOnce(c, i == 0); // never throws: a failure is a Run with its error
+                    if (i == 0) {
+                        firstClaims.countDown();
+                    }
                     mine.add(r);
                     if (!r.completed()) {
                         break; // the daemon is gone
+                    }
+                    if (i == 0) {
+                        firstClaims.await(2, TimeUnit.MINUTES);
                     }
                 }
                 return mine;
