@@ -4,7 +4,9 @@ import dev.airlock.runtime.demo.DemoWorld;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.server.DaemonServer;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +18,8 @@ import picocli.CommandLine.Spec;
             "Remove what crashed runs left behind (root): namespaces, links, nftables tables, cgroups",
             "and policy routes named with Airlock's alk prefix whose owner is gone. Objects without the",
             "prefix are never touched. The daemon's member workspaces ($AIRLOCK_STATE-workspaces/*/w-*)",
-            "of the sandboxes it removes go with them. airlock run does this on every start too."
+            "of the sandboxes it removes go with them, and, when no daemon runs on $AIRLOCK_STATE, those",
+            "that no sandbox holds (a daemon killed while creating one). airlock run does this on every start too."
         },
         footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
 final class GcCommand implements Callable<Integer> {
@@ -38,10 +41,23 @@ final class GcCommand implements Callable<Integer> {
         try (SandboxLauncher launcher = SandboxLauncher.system(StateDirectory.root())) {
             ReapReport r = launcher.reap();
             r.removed().forEach(o -> out.println("removed " + o));
+            List<String> swept = sweptWorkspaces(launcher, err);
+            swept.forEach(w -> out.println("removed " + w));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
-            out.println(r.removed().isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
-                    + r.sandboxes().size() + " sandboxes");
+            out.println(r.removed().isEmpty() && swept.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
+                    + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held"));
             return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+        }
+    }
+
+    /** Workspaces a killed daemon created but never recorded; only when no daemon runs on the state directory. */
+    private static List<String> sweptWorkspaces(SandboxLauncher launcher, PrintWriter err) {
+        try {
+            return DaemonServer.sweepMemberWorkspacesIfNoDaemon(StateDirectory.root(), launcher).orElse(List.of());
+        } catch (java.io.IOException e) {
+            err.println("airlock: could not check for a daemon on " + StateDirectory.root() + ": " + e.getMessage()
+                    + "; unrecorded member workspaces were left (a daemon's start removes them)");
+            return List.of();
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.airlock.server;
 
+import dev.airlock.sandbox.SandboxLauncher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -8,9 +9,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -81,6 +84,22 @@ public final class DaemonServer implements AutoCloseable {
             return ch;
         } catch (IOException e) {
             throw new DaemonException("cannot lock " + state.resolve("daemon.lock") + ": " + e.getMessage() + ". Fix: run as root.");
+        }
+    }
+
+    /**
+     * Removes the member workspaces no sandbox holds when no daemon runs on {@code state}: those a
+     * daemon killed between creating a workspace and recording its sandbox left ({@code airlock gc}).
+     * Only the daemon creates member workspaces, so holding its lock makes the sweep safe. Empty
+     * when a daemon runs there (its start-up sweep does this) or {@code state} has no lock file yet.
+     */
+    public static Optional<List<String>> sweepMemberWorkspacesIfNoDaemon(Path state, SandboxLauncher launcher) throws IOException {
+        Path lock = state.resolve("daemon.lock");
+        if (!Files.isRegularFile(lock, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS); FileLock l = ch.tryLock()) {
+            return l == null ? Optional.empty() : Optional.of(launcher.sweepMemberWorkspaces());
         }
     }
 
