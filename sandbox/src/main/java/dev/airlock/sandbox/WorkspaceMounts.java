@@ -230,6 +230,7 @@ final class WorkspaceMounts {
         BasicFileAttributes at = lstat(host);
         a.pinParents(rel);
         if (at == null) {
+            createMountPoint(host, directory);
             a.add("--ro-bind", runFiles.resolve(directory ? EMPTY_DIR : EMPTY_FILE).toString(), inside);
         } else if (directory ? at.isDirectory() : at.isRegularFile()) {
             a.add("--ro-bind", host.toString(), inside);
@@ -238,6 +239,35 @@ final class WorkspaceMounts {
                     + "; it cannot be made read-only in the sandbox without following it. Fix: replace it with a real "
                     + (directory ? "directory" : "file") + " (git config core.hooksPath points hooks elsewhere), or set workspace:"
                     + " {writableGitConfig: true} in airlock.yaml.");
+        }
+    }
+
+    /**
+     * Root makes the placeholder's mount point, empty and owned like its git directory, before the
+     * sandbox starts: bubblewrap runs as the sandbox user, who cannot create it in a git directory
+     * it does not own (a root-owned checkout run by root without sudo, whose sandbox runs as
+     * nobody). Nothing is followed: the git directory must be a real directory, and mkdir and an
+     * exclusive create never follow a final link. On failure bubblewrap tries, as before.
+     */
+    private static void createMountPoint(Path host, boolean directory) {
+        Path parent = host.getParent();
+        BasicFileAttributes p = lstat(parent);
+        if (p == null || !p.isDirectory()) {
+            return;
+        }
+        try {
+            if (directory) {
+                Files.createDirectory(host);
+            } else {
+                Files.createFile(host);
+            }
+            var owner = Files.getFileAttributeView(parent, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .readAttributes();
+            var view = Files.getFileAttributeView(host, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            view.setOwner(owner.owner());
+            view.setGroup(owner.group());
+        } catch (IOException | UnsupportedOperationException e) {
+            // bubblewrap creates the mount point itself where the sandbox user may
         }
     }
 

@@ -81,6 +81,21 @@ class WorkspaceMountsTest {
                 .hasMessageContaining("commondir").hasMessageContaining("../.x").hasMessageContaining("Fix:");
     }
 
+    /**
+     * bubblewrap runs as the sandbox user, who cannot create a mount point in a git directory it
+     * does not own (root's checkout, run by root without sudo: the sandbox runs as nobody), so root
+     * makes the missing ones, empty and owned like the git directory.
+     */
+    @Test
+    void of_missingHooksAndConfigWorktree_rootMakesTheirMountPointsOwnedLikeTheGitDirectory() throws Exception {
+        Path ws = ws();
+        Path git = Files.createDirectories(ws.resolve(".git"));
+        WorkspaceMounts.of(ws, WorkspaceProtection.DEFAULT, RUN);
+        assertThat(git.resolve("hooks")).isEmptyDirectory();
+        assertThat(git.resolve("config.worktree")).isEmptyFile();
+        assertThat(Files.getOwner(git.resolve("hooks"), java.nio.file.LinkOption.NOFOLLOW_LINKS)).isEqualTo(Files.getOwner(git));
+    }
+
     @Test
     void of_missingConfigWorktree_getsAReadOnlyPlaceholder() throws Exception {
         Path ws = ws();
