@@ -37,6 +37,11 @@ final class RunEvents implements AuditSink {
     }
 
     @Override
+    public boolean awaitWritten(java.time.Duration timeout) throws InterruptedException {
+        return log.awaitWritten(timeout);
+    }
+
+    @Override
     public boolean healthy() {
         return log.healthy();
     }

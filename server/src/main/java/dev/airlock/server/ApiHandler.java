@@ -455,6 +455,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     int code = process.waitFor();
                     out.join();
                     err.join();
+                    daemon.awaitRecordsWritten(); // the client learns of the end once the run's records can be read
                     ObjectNode last = JSON.createObjectNode().put("exit", code);
                     if (releaseOnEnd != null) {
                         last.put("summary", release());

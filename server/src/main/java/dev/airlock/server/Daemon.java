@@ -549,6 +549,20 @@ public final class Daemon implements AutoCloseable {
         return poolMetrics;
     }
 
+    /** How long a run's end waits for its audit records to reach the file before it goes on anyway. */
+    static final java.time.Duration RECORDS_WAIT = java.time.Duration.ofSeconds(5);
+
+    /**
+     * Waits until every gateway record so far is in the audit log's file, so that a run's decisions
+     * are readable (and survive a {@code kill -9} of the daemon) once its client has seen it end.
+     */
+    void awaitRecordsWritten() throws InterruptedException {
+        if (!events.awaitWritten(RECORDS_WAIT)) {
+            log.println("airlock: audit records were not written within " + RECORDS_WAIT.toSeconds()
+                    + " s of a command's exit; the log's writer is slow or has failed (see airlock_audit_queue_depth)");
+        }
+    }
+
     DaemonEvents events() {
         return events;
     }

@@ -77,6 +77,11 @@ final class DaemonEvents implements AuditSink {
     }
 
     @Override
+    public boolean awaitWritten(java.time.Duration timeout) throws InterruptedException {
+        return log.awaitWritten(timeout);
+    }
+
+    @Override
     public boolean healthy() {
         return log.healthy();
     }

@@ -167,6 +167,10 @@ public final class AuditLog implements AuditSink {
     private volatile boolean closed;
     private final AtomicBoolean healthy = new AtomicBoolean(true);
     private final AtomicBoolean saturated = new AtomicBoolean();
+    /** Records submit handed to the queue; each becomes written or failed. */
+    private final AtomicLong accepted = new AtomicLong();
+    /** Signalled whenever written or failed grows, for {@link #awaitWritten}. */
+    private final Object settled = new Object();
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -256,9 +260,11 @@ public final class AuditLog implements AuditSink {
                 return false;
             }
             Pending p = new Pending(event, clock.instant());
-            boolean accepted = options.submitWait().isZero() ? queue.offer(p)
+            boolean offered = options.submitWait().isZero() ? queue.offer(p)
                     : queue.offer(p, options.submitWait().toNanos(), TimeUnit.NANOSECONDS);
-            if (!accepted) {
+            if (offered) {
+                accepted.incrementAndGet();
+            } else {
                 rejected.incrementAndGet();
                 if (saturated.compareAndSet(false, true)) {
                     err.println("airlock: audit log " + path + ": " + options.queueCapacity() + " records are waiting to be"
@@ -266,7 +272,7 @@ public final class AuditLog implements AuditSink {
                     err.flush();
                 }
             }
-            return accepted;
+            return offered;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             rejected.incrementAndGet();
@@ -287,6 +293,28 @@ public final class AuditLog implements AuditSink {
     @Override
     public boolean healthy() {
         return healthy.get();
+    }
+
+    @Override
+    public boolean awaitWritten(Duration timeout) throws InterruptedException {
+        long target = accepted.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (settled) {
+            while (written.get() + failed.get() < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(settled, left);
+            }
+        }
+        return true;
+    }
+
+    private void signalSettled() {
+        synchronized (settled) {
+            settled.notifyAll();
+        }
     }
 
     public Counts counts() {
@@ -352,6 +380,7 @@ public final class AuditLog implements AuditSink {
         } catch (Throwable t) { // anything at all: fail closed rather than die quietly
             failed.addAndGet(batch.size());
             batch.clear();
+            signalSettled();
             fail(t);
             try {
                 storage.close();
@@ -453,6 +482,7 @@ public final class AuditLog implements AuditSink {
         written.addAndGet(batch.size());
         batch.clear();
         head = last[0];
+        signalSettled();
     }
 
     private void fail(Throwable cause) {
@@ -477,6 +507,7 @@ public final class AuditLog implements AuditSink {
                 return;
             }
             failed.incrementAndGet();
+            signalSettled();
         }
     }
 

@@ -15,6 +15,18 @@ public interface AuditSink extends AutoCloseable {
      */
     boolean submit(AuditEvent event);
 
+    /**
+     * Waits until every event this sink accepted before the call is in the log's file (handed to
+     * the OS, so that even a {@code kill -9} of this process no longer loses it) or counted as
+     * failed, for at most {@code timeout}. A run's end waits here, so that when its client sees the
+     * exit status the run's records can be read. Sinks that write synchronously keep the default.
+     *
+     * @return true when they are; false when the time ran out first
+     */
+    default boolean awaitWritten(java.time.Duration timeout) throws InterruptedException {
+        return true;
+    }
+
     /** False once the sink has failed; stays false until restarted. */
     boolean healthy();
 

@@ -419,6 +419,43 @@ class AuditLogTest {
         log.close();
     }
 
+    // ---- a run's end waits for its records ----------------------------------------------------------
+
+    @Test
+    void awaitWritten_returnsOnlyOnceEveryRecordAcceptedBeforeItIsInTheStorage() throws InterruptedException {
+        MemoryStorage storage = new MemoryStorage(true);
+        AuditLog log = memoryLog(storage, AuditLog.Options.DEFAULTS, new Stderr());
+        assertThat(log.submit(deny("prod.example"))).isTrue();
+        await(storage.writerInside); // the writer holds the record in a write that has not happened
+        assertThat(log.awaitWritten(Duration.ofMillis(50))).as("while the record is still queued").isFalse();
+        assertThat(storage.text()).isEmpty();
+        Thread releaser = new Thread(() -> {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            storage.release.countDown();
+        });
+        releaser.start();
+        assertThat(log.awaitWritten(Duration.ofSeconds(30))).isTrue();
+        assertThat(storage.text()).contains("prod.example"); // written before awaitWritten returned
+        releaser.join();
+        log.close();
+    }
+
+    @Test
+    void awaitWritten_afterTheSinkFailed_returnsOnceTheRecordsAreCountedAsFailed() throws InterruptedException {
+        MemoryStorage storage = new MemoryStorage();
+        storage.failWrites = true;
+        Stderr err = new Stderr();
+        AuditLog log = memoryLog(storage, AuditLog.Options.DEFAULTS, err);
+        assertThat(log.submit(deny("prod.example"))).isTrue();
+        assertThat(log.awaitWritten(Duration.ofSeconds(30))).isTrue();
+        assertThat(log.counts().failed()).isEqualTo(1);
+        log.close();
+    }
+
     // ---- failure and back-pressure -------------------------------------------------------------------
 
     @Test
