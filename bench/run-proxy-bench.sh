@@ -162,17 +162,21 @@ network:
   allow:
     - host: $ORIGIN_NAME
       ports: [$SOURCE_PORT, $ECHO_PORT]
-    # 127.0.0.1 is a protected (loopback) address: the name rule alone does not reach it.
-    - cidr: 127.0.0.1/32
-      ports: [$SOURCE_PORT, $ECHO_PORT]
+EOF
+# The origin listens on the host's loopback, which no project rule can open (docs/policy.md);
+# only the organisation policy can, by an exception naming the project, the CIDR and the ports.
+cat >"$WORK/airlock/org.yaml" <<EOF
+version: 1
+exceptions:
+  - { project: bench, cidr: 127.0.0.1/32, ports: [$SOURCE_PORT, $ECHO_PORT] }
 EOF
 echo "127.0.0.1 $ORIGIN_NAME" >"$WORK/airlock/hosts"
 
 if wanted airlock; then
   # Exactly what `./airlock gateway ...` execs (see the preflight above for why not ./airlock itself).
   # shellcheck disable=SC2086  # AIRLOCK_JAVA_OPTS is a list of flags, as in ./airlock
-  "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -jar "$JAR" gateway --policy "$WORK/airlock/airlock.yaml" --hosts "$WORK/airlock/hosts" \
-    --listen "127.0.0.1:$AIRLOCK_PORT" --audit-log "$WORK/airlock/audit.log" --threads "$AIRLOCK_THREADS" \
+  "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -jar "$JAR" gateway --policy "$WORK/airlock/airlock.yaml" --org "$WORK/airlock/org.yaml" \
+    --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$AIRLOCK_PORT" --audit-log "$WORK/airlock/audit.log" --threads "$AIRLOCK_THREADS" \
     >"$WORK/airlock/gateway.log" 2>&1 &
   PID_OF[airlock]=$!; PORT_OF[airlock]=$AIRLOCK_PORT; TARGET_OF[airlock]=$ORIGIN_NAME; JCMD_OF[airlock]=$JCMD
 fi
@@ -182,7 +186,8 @@ if wanted airlock-raised; then
   # `airlock gateway` holds at most 512 tunnels (GatewayLimits.DEFAULT, one sandbox).
   # shellcheck disable=SC2086
   "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -cp "$BENCH_JAR" dev.airlock.bench.proxy.ProxyBench gateway \
-    --policy "$WORK/airlock/airlock.yaml" --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$RAISED_PORT" \
+    --policy "$WORK/airlock/airlock.yaml" --org "$WORK/airlock/org.yaml" --hosts "$WORK/airlock/hosts" \
+    --listen "127.0.0.1:$RAISED_PORT" \
     --audit-log "$WORK/airlock/audit-raised.log" --threads "$AIRLOCK_THREADS" --tunnels 20000 \
     >"$WORK/airlock/gateway-raised.log" 2>&1 &
   PID_OF[airlock-raised]=$!; PORT_OF[airlock-raised]=$RAISED_PORT; TARGET_OF[airlock-raised]=$ORIGIN_NAME

@@ -26,7 +26,7 @@ import java.util.Set;
  * Subcommands (all options are {@code --name value}):
  * <ul>
  *   <li>{@code origin --source-port P --echo-port P}: the loopback origin, until killed;
- *   <li>{@code gateway --policy F --hosts F --listen A:P --audit-log F --threads N --tunnels N}:
+ *   <li>{@code gateway --policy F [--org F] --hosts F --listen A:P --audit-log F --threads N --tunnels N}:
  *       Airlock's gateway server with its tunnel limits raised (idle-tunnel row only);
  *   <li>{@code measure --name S --out F --source-port P --echo-port P [--proxy A:P --target-host H]
  *       [--pid PID [--jcmd PATH]] [--tests tput1,tput4,rate,idle] [--warmup S] [--duration S]
@@ -51,7 +51,8 @@ public final class ProxyBench {
         switch (args[0]) {
             case "origin" -> Origin.run(loopback(o, "source-port"), loopback(o, "echo-port"),
                     Integer.parseInt(o.getOrDefault("threads", "2")));
-            case "gateway" -> RaisedLimitsGateway.run(Path.of(need(o, "policy")), Path.of(need(o, "hosts")),
+            case "gateway" -> RaisedLimitsGateway.run(Path.of(need(o, "policy")), java.util.Optional.ofNullable(o.get("org")).map(Path::of),
+                    Path.of(need(o, "hosts")),
                     address(need(o, "listen")), Path.of(need(o, "audit-log")), Integer.parseInt(o.getOrDefault("threads", "2")),
                     Integer.parseInt(need(o, "tunnels")));
             case "measure" -> System.exit(measure(o, System.err));

@@ -19,11 +19,11 @@ final class RaisedLimitsGateway {
     private RaisedLimitsGateway() {
     }
 
-    static void run(Path policy, Path hosts, InetSocketAddress listen, Path auditLog, int threads, int tunnels) throws Exception {
+    static void run(Path policy, Optional<Path> org, Path hosts, InetSocketAddress listen, Path auditLog, int threads, int tunnels) throws Exception {
         GatewayLimits d = GatewayLimits.DEFAULT;
         GatewayLimits limits = new GatewayLimits(tunnels, tunnels, d.headerReadTimeout(), d.idleTimeout(), d.connectTimeout(),
                 d.maxHeaderBytes(), d.maxResolutions());
-        GatewayServer server = GatewayServer.start(new GatewayServer.Options(policy, Optional.empty(), Optional.of(hosts), listen,
+        GatewayServer server = GatewayServer.start(new GatewayServer.Options(policy, org, Optional.of(hosts), listen,
                 Optional.empty(), Optional.empty(), Optional.empty(), auditLog, false, List.of(), threads, limits), System.err);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
