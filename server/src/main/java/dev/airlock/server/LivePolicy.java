@@ -1,0 +1,75 @@
+package dev.airlock.server;
+
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.runtime.SandboxHost;
+import dev.airlock.sandbox.Resources;
+import dev.airlock.sandbox.WorkspaceProtection;
+import java.util.List;
+
+/**
+ * One project's policy as the daemon has it in force: the file as loaded, its run-phase engine
+ * (the members' gateway decisions) and its setup-phase engine (template setups). A reload replaces
+ * all three at once.
+ *
+ * <p>Design: the swap and a new member's registration are ordered by this object's lock. A member
+ * is built under the engine in force when its build began; once registered at the gateway it is
+ * {@link #adopt adopted}, which puts it under the engine in force now. A reload sets the new engine
+ * and switches every registered member still under the old one. Whichever of the two comes
+ * first, the member ends under the newest engine: no member built during a reload keeps the old
+ * rules. Template setups are registered under the setup engine, which the switch leaves alone.
+ */
+final class LivePolicy {
+
+    /** The policy in force: the file, and the engines compiled from it with the organisation policy. */
+    record Compiled(ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
+    }
+
+    private final String project;
+    private volatile Compiled current;
+
+    LivePolicy(Compiled initial) {
+        this.project = initial.policy().project();
+        this.current = initial;
+    }
+
+    ProjectPolicy policy() {
+        return current.policy();
+    }
+
+    PolicyEngine engine() {
+        return current.engine();
+    }
+
+    PolicyEngine setupEngine() {
+        return current.setupEngine();
+    }
+
+    /** The cgroup limits new members get. */
+    Resources resources() {
+        ProjectPolicy.Resources r = current.policy().resources();
+        return new Resources(r.memoryBytes(), r.cpus(), r.pids());
+    }
+
+    /** The members' .git/hooks and .git/config are read-only unless the project opts out. */
+    WorkspaceProtection protection() {
+        return new WorkspaceProtection(!current.policy().writableGitConfig(), List.of());
+    }
+
+    /** Puts a member just registered at the gateway under the engine in force now (a reload may have run during its build). */
+    synchronized void adopt(SandboxHost host, SandboxHost.Member m) {
+        host.policy(m, current.engine());
+    }
+
+    /**
+     * Puts {@code next} in force: members built from now on use it, and every registered member
+     * under the old engine decides with the new one from its next connection (the gateway reads a
+     * sandbox's engine once per connection). Returns what was in force before.
+     */
+    synchronized Compiled apply(SandboxHost host, Compiled next) {
+        Compiled old = current;
+        current = next;
+        host.swapPolicy(project, old.engine(), next.engine());
+        return old;
+    }
+}
