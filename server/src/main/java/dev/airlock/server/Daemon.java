@@ -357,22 +357,35 @@ public final class Daemon implements AutoCloseable {
         }
         Optional<ProjectTemplates> tpl = templates;
         // The members' .git/hooks and .git/config are read-only unless the project opts out
-        // (live.protection()); the policy itself is the daemon's file, never one inside a member's workspace.
+        // (LivePolicy.settings()); the policy itself is the daemon's file, never one inside a member's workspace.
         MemberFactory<PoolMember> factory = new MemberFactory<>() {
             @Override
             public PoolMember create(String p) throws Exception {
+                // A reload that changed resources or git protection during the build rotated the ready
+                // members but could not reach this one: it is built again under the new settings.
+                for (int tries = 1; ; tries++) {
+                    LivePolicy.Settings settings = live.settings();
+                    PoolMember m = build(settings);
+                    if (tries == 3 || live.settings().equals(settings)) {
+                        return m;
+                    }
+                    destroy(m);
+                }
+            }
+
+            private PoolMember build(LivePolicy.Settings settings) throws Exception {
                 if (tpl.isPresent()) {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, live.engine(), live.resources(), t.tree(), live.protection());
+                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, live.engine(), live.resources(), ws, live.protection());
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());

@@ -45,15 +45,24 @@ final class LivePolicy {
         return current.setupEngine();
     }
 
-    /** The cgroup limits new members get. */
-    Resources resources() {
-        ProjectPolicy.Resources r = current.policy().resources();
-        return new Resources(r.memoryBytes(), r.cpus(), r.pids());
+    /** What a member is built with besides its network rules: its cgroup limits and what of its workspace is read-only. */
+    record Settings(Resources resources, WorkspaceProtection protection) {
     }
 
-    /** The members' .git/hooks and .git/config are read-only unless the project opts out. */
-    WorkspaceProtection protection() {
-        return new WorkspaceProtection(!current.policy().writableGitConfig(), List.of());
+    /**
+     * The settings new members get now: the policy's resources, and the members' .git/hooks and
+     * .git/config read-only unless the project opts out. A build reads them once and compares them
+     * after (a reload's rotation cannot reach a member still being built).
+     */
+    Settings settings() {
+        ProjectPolicy p = current.policy();
+        ProjectPolicy.Resources r = p.resources();
+        return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()));
+    }
+
+    /** The cgroup limits new members get (template setups). */
+    Resources resources() {
+        return settings().resources();
     }
 
     /** Puts a member just registered at the gateway under the engine in force now (a reload may have run during its build). */

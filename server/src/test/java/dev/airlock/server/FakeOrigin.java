@@ -105,7 +105,7 @@ final class FakeOrigin implements AutoCloseable {
         if (!route.contains("dev " + link + " ")) {
             throw new IllegalStateException("test host " + ADDRESS + " does not route to the test namespace: " + route);
         }
-        server = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-u", "-m", "http.server", "80", "--bind", ADDRESS,
+        server = new ProcessBuilder("ip", "netns", "exec", ns, "/usr/bin/python3", "-u", "-m", "http.server", "80", "--bind", ADDRESS,
                 "--directory", root.toString()).redirectErrorStream(true).start();
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
