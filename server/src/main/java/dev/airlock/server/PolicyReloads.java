@@ -43,7 +43,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PolicyReloads {
 
-    /** How often the files are looked at (their modification time, size and identity): cheap, and quick enough for an edit. */
+    /** How often the files are read and compared (a digest of their content): cheap, and quick enough for an edit. */
     static final Duration POLL = Duration.ofSeconds(2);
 
     private final DaemonConfig config;

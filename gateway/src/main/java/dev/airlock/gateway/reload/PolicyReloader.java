@@ -16,13 +16,11 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 
 /**
  * Hot reload of a project policy (and the organisation policy) during live traffic: the standalone
@@ -143,7 +141,7 @@ public final class PolicyReloader {
         if (policySeen != null && Objects.equals(p, policySeen) && Objects.equals(o, orgSeen)) {
             return false;
         }
-        // taken before the files are read: a write during the reload is seen by the next look
+        // taken before the files are loaded: a write during the reload is seen by the next look
         policySeen = p;
         orgSeen = o;
         return reload();
@@ -235,14 +233,20 @@ public final class PolicyReloader {
         return applied;
     }
 
-    /** What tells a changed file: its modification time, size and identity (an editor's rename makes a new file). */
-    private record Fingerprint(long modifiedNanos, long size, Object key) {
+    /**
+     * What tells a changed file: a digest of its content. Two saves within one tick of the file
+     * system's clock can leave the same modification time and size; reading two small files every
+     * poll costs next to nothing. A missing or unreadable file has its own value.
+     */
+    private record Fingerprint(String digest) {
         static Fingerprint of(Path p) {
             try {
-                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                return new Fingerprint(a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS), a.size(), a.fileKey());
+                byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p));
+                return new Fingerprint(java.util.HexFormat.of().formatHex(d));
             } catch (IOException e) {
-                return new Fingerprint(-1, -1, null);
+                return new Fingerprint("unreadable: " + e.getClass().getSimpleName());
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every Java platform has SHA-256", e);
             }
         }
     }
