@@ -29,8 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
  * while a daemon runs on the same state directory, and {@code airlock log verify} verifies all
  * records of all three. The cold run and the (quick) audit run at the same time, each in its own
  * JVM as an operator runs them, while the daemon serves a pooled run; each writer has its own
- * project, so the log shows whose records are there. Traffic stays on the sandboxes' own links:
- * the commands ask the gateway for a production name, which it denies without dialing.
+ * project, so the log shows whose records are there. Nothing leaves the sandboxes' namespaces:
+ * the commands ask the gateway for a production name, which it denies without dialing, and the
+ * quick audit's probes are refused by the gateway (metadata, production) or dropped by the
+ * sandbox's own nftables (the UDP to another resolver).
  */
 class AuditBesideDaemonIT {
 
