@@ -56,7 +56,7 @@ final class PoolStatusCommand implements Callable<Integer> {
     }
 
     /** A policy file that did not reload: the old policy stays in force; the problem names file:line:col and the fix. */
-    private static void policyErrors(PrintWriter out, JsonNode status) {
+    static void policyErrors(PrintWriter out, JsonNode status) {
         for (JsonNode p : status.path("projects")) {
             if (p.hasNonNull("policyError")) {
                 out.println();

@@ -131,7 +131,7 @@ class DaemonPolicyReloadIT {
             DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "one sandbox warm");
             assertThat(run(c, fetch("allowed.example.test/control-1", "later.example.test/later-1")))
                     .contains("allowed.example.test/control-1=200", "later.example.test/later-1=403");
-            assertThat(origin.received("/control-1")).as("positive control: the host answers this sandbox " + origin.requests()).isTrue();
+            DaemonIT.eventually(() -> origin.received("/control-1"), "positive control: the host answers this sandbox " + origin.requests());
             assertThat(origin.received("/later-1")).as("denied before the change: nothing reached the host").isFalse();
 
             writePolicy("allowed.example.test", "later.example.test");
@@ -139,7 +139,7 @@ class DaemonPolicyReloadIT {
             assertThat(DaemonIT.status(c).path("policyError").isNull()).isTrue();
 
             assertThat(run(c, fetch("later.example.test/later-2"))).contains("later.example.test/later-2=200");
-            assertThat(origin.received("/later-2")).as("the next claim follows the new file: " + origin.requests()).isTrue();
+            DaemonIT.eventually(() -> origin.received("/later-2"), "the next claim follows the new file: " + origin.requests());
             assertThat(page("/metrics")).contains("airlock_policy_reloads_total{project=\"daemon-it\",result=\"applied\"} 1.0");
         }
     }
@@ -154,7 +154,7 @@ class DaemonPolicyReloadIT {
             String id = claim.body().path("sandbox").asText();
             assertThat(exec(c, id, fetch("allowed.example.test/control-2", "later.example.test/later-3")))
                     .contains("allowed.example.test/control-2=200", "later.example.test/later-3=403");
-            assertThat(origin.received("/control-2")).as("positive control " + origin.requests()).isTrue();
+            DaemonIT.eventually(() -> origin.received("/control-2"), "positive control " + origin.requests());
             assertThat(origin.received("/later-3")).isFalse();
 
             // the new file allows only the other name: both directions switch in the live sandbox
@@ -163,7 +163,7 @@ class DaemonPolicyReloadIT {
 
             assertThat(exec(c, id, fetch("later.example.test/later-4", "allowed.example.test/control-3")))
                     .contains("later.example.test/later-4=200", "allowed.example.test/control-3=403");
-            assertThat(origin.received("/later-4")).as("the claimed sandbox's next connection is allowed: " + origin.requests()).isTrue();
+            DaemonIT.eventually(() -> origin.received("/later-4"), "the claimed sandbox's next connection is allowed: " + origin.requests());
             assertThat(origin.received("/control-3")).as("and the name the new file dropped is denied to it").isFalse();
             assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
@@ -188,13 +188,13 @@ class DaemonPolicyReloadIT {
 
             String broken = run(c, fetch("allowed.example.test/broken-control", "later.example.test/broken-later"));
             assertThat(broken).contains("allowed.example.test/broken-control=404", "later.example.test/broken-later=403");
-            assertThat(origin.received("/broken-control")).as("positive control: the old policy still allows its name").isTrue();
+            DaemonIT.eventually(() -> origin.received("/broken-control"), "positive control: the old policy still allows its name");
             assertThat(origin.received("/broken-later")).as("the broken file's new name is not allowed").isFalse();
 
             writePolicy("allowed.example.test", "later.example.test");
             DaemonIT.eventually(() -> DaemonIT.status(c).path("policyError").isNull() && reloads(c) == 1, "fixed: the error clears");
             assertThat(run(c, fetch("later.example.test/fixed-later"))).contains("later.example.test/fixed-later=404");
-            assertThat(origin.received("/fixed-later")).as("the fixed file is in force: " + origin.requests()).isTrue();
+            DaemonIT.eventually(() -> origin.received("/fixed-later"), "the fixed file is in force: " + origin.requests());
             assertThat(page("/metrics")).contains("airlock_policy_reload_problem{project=\"daemon-it\"} 0.0");
         }
     }
