@@ -144,10 +144,10 @@ public final class Daemon implements AutoCloseable {
     /** Airlock's version: part of every template's environment hash. */
     private final String version;
     /** Continuous audits, unless the configuration turns them off. */
-    private Optional<AuditScheduler> audits = Optional.empty();
+    private volatile Optional<AuditScheduler> audits = Optional.empty();
     private Optional<HostFactsService> hostFacts = Optional.empty();
     /** The daemon follows its policy files (docs/daemon.md, "Policy changes"). */
-    private Optional<PolicyReloads> reloads = Optional.empty();
+    private volatile Optional<PolicyReloads> reloads = Optional.empty();
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
             MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
@@ -324,7 +324,9 @@ public final class Daemon implements AutoCloseable {
 
     /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */
     private void followPolicies(HostFactsService facts, OrgPolicy org) {
-        PolicyReloads r = new PolicyReloads(config, facts, host, List.of(LinkRange.DEFAULT.range()), meters, log);
+        // a policy in force that changed is audited (the scheduler sees the change and queues the full battery)
+        PolicyReloads r = new PolicyReloads(config, facts, host, List.of(LinkRange.DEFAULT.range()), meters, log,
+                () -> audits.ifPresent(AuditScheduler::tick));
         projects.values().forEach(p -> r.follow(p, org, () -> {
             if (sizers.containsKey(p.project())) {
                 sizers.put(p.project(), sizer(p.project(), p.policy()));

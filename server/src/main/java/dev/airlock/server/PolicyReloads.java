@@ -53,9 +53,15 @@ final class PolicyReloads {
     private final PrintStream log;
     private final List<Cidr> links;
     private final Map<String, PolicyReloader> reloaders = new ConcurrentHashMap<>();
+    private final Runnable applied;
 
-    /** @param links the link ranges every engine of the daemon protects */
-    PolicyReloads(DaemonConfig config, HostFactsService facts, SandboxHost host, List<Cidr> links, MeterRegistry meters, PrintStream log) {
+    /**
+     * @param links   the link ranges every engine of the daemon protects
+     * @param applied after each reload that put a new policy in force (the continuous audits look at the change)
+     */
+    PolicyReloads(DaemonConfig config, HostFactsService facts, SandboxHost host, List<Cidr> links, MeterRegistry meters, PrintStream log,
+            Runnable applied) {
+        this.applied = applied;
         this.config = config;
         this.facts = facts;
         this.host = host;
@@ -88,6 +94,7 @@ final class PolicyReloads {
         facts.production(loaded.org().production());
         LivePolicy.Compiled before = pool.live().apply(host, new LivePolicy.Compiled(loaded.project(), loaded.engine(), setup));
         settingsChanged(pool, before.policy(), loaded.project(), poolSettingsChanged);
+        applied.run();
     }
 
     /** What else than network rules changed, and what the pool does about it. */
