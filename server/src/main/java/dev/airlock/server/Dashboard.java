@@ -62,7 +62,7 @@ final class Dashboard {
         for (Daemon.ProjectPool p : d.projects().values()) {
             d.reloads().flatMap(r -> r.problem(p.project())).ifPresent(problem -> h.append("<div class=\"bad policy-error\" data-project=\"")
                     .append(esc(p.project())).append("\">The policy of ").append(esc(p.project()))
-                    .append(" did not reload; the old policy stays in force:<pre>").append(esc(problem)).append("</pre></div>"));
+                    .append(" did not reload; the old policy stays in force:<pre style=\"white-space:pre-wrap\">").append(esc(problem)).append("</pre></div>"));
         }
     }
 
