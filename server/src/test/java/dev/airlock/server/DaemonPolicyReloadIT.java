@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Issue 10 (5): the daemon follows a changed {@code airlock.yaml} without a restart. Judged from the
  * test host's side: a request the gateway denies never reaches it, one it allows does. Each test has
  * its positive control: {@code allowed.example.test}, allowed throughout, reaches the same host in
- * the same sandbox. State changes are awaited by polling the status, never by sleeping.
+ * the same sandbox (in the organisation policy's test, both names reach it before the change).
+ * State changes are awaited by polling the status, never by sleeping.
  */
 class DaemonPolicyReloadIT {
 
@@ -196,6 +197,31 @@ class DaemonPolicyReloadIT {
             assertThat(run(c, fetch("later.example.test/fixed-later"))).contains("later.example.test/fixed-later=404");
             DaemonIT.eventually(() -> origin.received("/fixed-later"), "the fixed file is in force: " + origin.requests());
             assertThat(page("/metrics")).contains("airlock_policy_reload_problem{project=\"daemon-it\"} 0.0");
+        }
+    }
+
+    @Test
+    void orgPolicy_aNewProductionName_isDeniedToALiveSandbox_byNameAndByItsAddress() throws Exception {
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config("allowed.example.test", "later.example.test")),
+                System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "one sandbox warm");
+            String id = c.post("/v1/claims", JSON.createObjectNode().put("project", PROJECT)).body().path("sandbox").asText();
+            assertThat(exec(c, id, fetch("later.example.test/org-before", "allowed.example.test/org-control")))
+                    .contains("later.example.test/org-before=404", "allowed.example.test/org-control=404");
+            DaemonIT.eventually(() -> origin.received("/org-before") && origin.received("/org-control"),
+                    "control: both names reach the host before the change " + origin.requests());
+
+            // the security team lists one of the names as production; the project's file is unchanged
+            Files.writeString(tmp.resolve("org.yaml"), String.join("\n", "version: 1", "production:", "  - cidr: 198.19.250.0/24",
+                    "  - later.example.test", ""));
+            DaemonIT.eventually(() -> reloads(c) == 1, "the daemon reloaded the organisation policy");
+
+            assertThat(exec(c, id, fetch("later.example.test/org-after", "allowed.example.test/org-same-address")))
+                    .contains("later.example.test/org-after=403", "allowed.example.test/org-same-address=403");
+            assertThat(origin.received("/org-after")).as("the production name is denied").isFalse();
+            assertThat(origin.received("/org-same-address")).as("and so is its address, through a name still allowed").isFalse();
+            assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
     }
 }
