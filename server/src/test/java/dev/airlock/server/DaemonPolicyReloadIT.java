@@ -224,4 +224,54 @@ class DaemonPolicyReloadIT {
             assertThat(c.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
     }
+
+    private static void git(Path repo, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("git", "-C", repo.toString(), "-c", "user.name=t", "-c",
+                "user.email=t@example.test"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("git " + List.of(args) + ": " + out).isZero();
+    }
+
+    private void writePolicyOverTemplate(Path src, String setup) throws Exception {
+        writePolicy("allowed.example.test");
+        Files.writeString(tmp.resolve("airlock.yaml"), Files.readString(tmp.resolve("airlock.yaml")) + String.join("\n",
+                "workspace:", "  source: " + src, "  ref: main", "  setup: [\"" + setup + "\"]", "  cacheKey: [package-lock.json]", ""));
+    }
+
+    @Test
+    void workspaceSetup_changed_rebuildsTheTemplate_andTheReadyMemberRotates() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        git(src, "init", "-q", "-b", "main");
+        Files.writeString(src.resolve("package-lock.json"), "v1\n");
+        git(src, "add", "-A");
+        git(src, "commit", "-q", "-m", "first");
+        Path config = config("allowed.example.test");
+        writePolicyOverTemplate(src, "cat package-lock.json > built.txt");
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "the first template built and a member warm");
+            String first = DaemonIT.status(c).path("template").asText();
+            assertThat(run(c, "cat built.txt")).isEqualTo("v1\n");
+            DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "refilled");
+            String before = c.get("/v1/sandboxes").body().get(0).path("sandbox").asText();
+
+            writePolicyOverTemplate(src, "echo set-up-anew > built.txt");
+            DaemonIT.eventually(() -> reloads(c) == 1, "the daemon reloaded the changed file");
+            DaemonIT.eventually(() -> !DaemonIT.status(c).path("template").asText().equals(first), "the template rebuilt");
+            DaemonIT.eventually(() -> {
+                try {
+                    JsonNode all = c.get("/v1/sandboxes").body();
+                    return all.size() == 1 && !all.get(0).path("sandbox").asText().equals(before)
+                            && DaemonIT.status(c).path("ready").asInt() == 1;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }, "the member prepared over the old template was replaced");
+            assertThat(run(c, "cat built.txt")).isEqualTo("set-up-anew\n");
+        }
+    }
 }
