@@ -51,7 +51,19 @@ final class PoolStatusCommand implements Callable<Integer> {
                     rate(p.get("coldStartRate")), millis(p.get("claimP50Ms")), millis(p.get("claimP99Ms")), millis(p.get("ageAtClaimP50Ms")),
                     p.path("lastFailure").isNull() ? "-" : p.path("lastFailure").asText());
         }
+        policyErrors(out, r.body());
         return 0;
+    }
+
+    /** A policy file that did not reload: the old policy stays in force; the problem names file:line:col and the fix. */
+    static void policyErrors(PrintWriter out, JsonNode status) {
+        for (JsonNode p : status.path("projects")) {
+            if (p.hasNonNull("policyError")) {
+                out.println();
+                out.println("policy of " + p.path("project").asText() + " did not reload; the old policy stays in force:");
+                p.path("policyError").asText().lines().forEach(l -> out.println("  " + l));
+            }
+        }
     }
 
     private static String rate(JsonNode n) {

@@ -209,4 +209,23 @@ class PoolCommandsTest {
         assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(r.err()).contains("--trace FILE, or --db FILE/--state DIR");
     }
+
+    @Test
+    void status_policyThatDidNotReload_printsItsProblemsUnderTheTable_andNothingWhenTheFilesLoad() throws Exception {
+        JsonNode status = new ObjectMapper().readTree("""
+                {"projects": [
+                  {"project": "payments", "policyError": "/srv/p/airlock.yaml:4:11: wildcard \\"*.com\\" covers a public suffix; fix: name the domain\\n/etc/airlock/org.yaml:2:3: unknown key; fix: remove it"},
+                  {"project": "scratch", "policyError": null}
+                ]}""");
+        java.io.StringWriter out = new java.io.StringWriter();
+
+        PoolStatusCommand.policyErrors(new java.io.PrintWriter(out, true), status);
+
+        assertThat(out.toString()).isEqualTo("""
+
+                policy of payments did not reload; the old policy stays in force:
+                  /srv/p/airlock.yaml:4:11: wildcard "*.com" covers a public suffix; fix: name the domain
+                  /etc/airlock/org.yaml:2:3: unknown key; fix: remove it
+                """);
+    }
 }

@@ -151,6 +151,20 @@ public final class SandboxHost implements AutoCloseable {
         return SandboxSession.withCaller(SandboxSession.environment(m.sandbox(), m.project()), env);
     }
 
+    /**
+     * A policy reload: the members of {@code project} under {@code from} decide with {@code to}
+     * from their next connection on (other sandboxes of the project, such as template setups under
+     * their setup-phase engine, keep theirs). Returns how many switched.
+     */
+    public int swapPolicy(String project, PolicyEngine from, PolicyEngine to) {
+        return registry.swapPolicy(project, from, to);
+    }
+
+    /** Puts one member under {@code engine} (one prepared while a reload ran). */
+    public void policy(Member m, PolicyEngine engine) {
+        registry.updatePolicyOf(m.id(), engine);
+    }
+
     /** Unregisters the member and removes every kernel object it had. Never throws. */
     public void destroy(Member m) {
         registry.unregister(m.id());

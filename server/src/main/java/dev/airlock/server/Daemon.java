@@ -27,9 +27,7 @@ import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.LinkRange;
-import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.WorkspaceProtection;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -113,9 +111,16 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** One project: its policy, its compiled engine, and its pool. */
-    record ProjectPool(String project, ProjectPolicy policy, PolicyEngine engine, WarmPool<PoolMember> pool,
+    /** One project: its policy in force (replaced by reloads), and its pool. */
+    record ProjectPool(String project, LivePolicy live, WarmPool<PoolMember> pool,
             DaemonConfig.Project config, Optional<ProjectTemplates> templates) {
+        ProjectPolicy policy() {
+            return live.policy();
+        }
+
+        PolicyEngine engine() {
+            return live.engine();
+        }
     }
 
     private final DaemonConfig config;
@@ -139,8 +144,10 @@ public final class Daemon implements AutoCloseable {
     /** Airlock's version: part of every template's environment hash. */
     private final String version;
     /** Continuous audits, unless the configuration turns them off. */
-    private Optional<AuditScheduler> audits = Optional.empty();
+    private volatile Optional<AuditScheduler> audits = Optional.empty();
     private Optional<HostFactsService> hostFacts = Optional.empty();
+    /** The daemon follows its policy files (docs/daemon.md, "Policy changes"). */
+    private volatile Optional<PolicyReloads> reloads = Optional.empty();
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
             MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
@@ -258,6 +265,7 @@ public final class Daemon implements AutoCloseable {
                     + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
         }
         loaded.forEach(d::addProject);
+        d.followPolicies(facts, org);
         d.projects.values().forEach(p -> p.templates().ifPresent(t -> {
             try {
                 if (t.current().isEmpty()) {
@@ -314,41 +322,73 @@ public final class Daemon implements AutoCloseable {
     private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
     }
 
+    /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */
+    private void followPolicies(HostFactsService facts, OrgPolicy org) {
+        // a policy in force that changed is audited (the scheduler sees the change and queues the full battery)
+        PolicyReloads r = new PolicyReloads(config, facts, host, List.of(LinkRange.DEFAULT.range()), meters, log,
+                () -> audits.ifPresent(AuditScheduler::tick));
+        projects.values().forEach(p -> r.follow(p, org, () -> {
+            if (sizers.containsKey(p.project())) {
+                sizers.put(p.project(), sizer(p.project(), p.policy()));
+            }
+            p.pool().refill();
+        }));
+        reloads = Optional.of(r);
+        long poll = PolicyReloads.POLL.toMillis();
+        background.scheduleWithFixedDelay(r::check, poll, poll, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    Optional<PolicyReloads> reloads() {
+        return reloads;
+    }
+
     private void addProject(LoadedProject loaded) {
         DaemonConfig.Project cfg = loaded.config();
         ProjectPolicy policy = loaded.policy();
-        PolicyEngine engine = loaded.engine();
-        PolicyEngine setupEngine = loaded.setupEngine();
-        ProjectPolicy.Resources r = policy.resources();
-        Resources resources = new Resources(r.memoryBytes(), r.cpus(), r.pids());
+        // the factory and the setups read the policy in force at each build: a reload applies to the next one
+        LivePolicy live = new LivePolicy(new LivePolicy.Compiled(policy, loaded.engine(), loaded.setupEngine()));
         String project = policy.project();
         Optional<ProjectTemplates> templates = Optional.empty();
         if (policy.workspace().isPresent()) {
             try {
-                templates = Optional.of(new ProjectTemplates(policy, new HostSetupRunner(host, setupEngine, resources), config.state(), version,
+                templates = Optional.of(new ProjectTemplates(policy, new HostSetupRunner(host, live), config.state(), version,
                         clock, log, meters));
             } catch (TemplateException e) {
                 log.println("airlock daemon: templates of " + project + " are unavailable: " + e.getMessage());
             }
         }
         Optional<ProjectTemplates> tpl = templates;
-        // The members' .git/hooks and .git/config are read-only unless the project opts out; the
-        // policy itself is the daemon's file, never one inside a member's workspace.
-        WorkspaceProtection protection = new WorkspaceProtection(!policy.writableGitConfig(), List.of());
+        // The members' .git/hooks and .git/config are read-only unless the project opts out
+        // (LivePolicy.settings()); the policy itself is the daemon's file, never one inside a member's workspace.
         MemberFactory<PoolMember> factory = new MemberFactory<>() {
             @Override
             public PoolMember create(String p) throws Exception {
+                // A reload that changed resources or git protection during the build rotated the ready
+                // members but could not reach this one: it is built again under the new settings.
+                for (int tries = 1; ; tries++) {
+                    LivePolicy.Settings settings = live.settings();
+                    PoolMember m = build(settings);
+                    if (tries == 3 || live.settings().equals(settings)) {
+                        return m;
+                    }
+                    destroy(m);
+                }
+            }
+
+            private PoolMember build(LivePolicy.Settings settings) throws Exception {
                 if (tpl.isPresent()) {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, engine, resources, t.tree(), protection);
+                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection());
+                    live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, engine, resources, ws, protection);
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection());
+                    live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());
                 } catch (SandboxException | SQLException | RuntimeException e) {
@@ -392,14 +432,14 @@ public final class Daemon implements AutoCloseable {
             desired = () -> fixed;
         } else {
             sizers.put(project, sizer(project, policy));
-            desired = () -> sizers.get(project).map(AutoSizer::desiredSize).orElse(policy.pool().min());
+            desired = () -> sizers.get(project).map(AutoSizer::desiredSize).orElse(live.policy().pool().min());
         }
         WarmPool<PoolMember> pool = new WarmPool<>(project,
                 new WarmPool.Settings(cfg.hardLimit(), Duration.ofSeconds(1), Duration.ofMinutes(5)), factory, desired, background,
                 System::nanoTime, recorder);
         poolMetrics.watch(project, pool::status);
         templates.ifPresent(t -> t.onNewTemplate(pool::rotate));
-        projects.put(project, new ProjectPool(project, policy, engine, pool, cfg, templates));
+        projects.put(project, new ProjectPool(project, live, pool, cfg, templates));
     }
 
     private static void closeQuietly(ClaimStore store, PrintStream log) {

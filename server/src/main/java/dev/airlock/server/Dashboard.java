@@ -32,6 +32,7 @@ final class Dashboard {
                 .append("<h1>Airlock daemon</h1><p class=\"muted\">").append(esc(d.config().file().toString()))
                 .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
         pools(h, d);
+        policyProblems(h, d);
         hitRate(h, d.poolMetrics().hourly());
         denials(h, d.events().recentDenials(), d.projects());
         audit(h, d);
@@ -54,6 +55,15 @@ final class Dashboard {
                     .append(s.lastFailure().isPresent() ? " class=\"bad\">" + esc(s.lastFailure().get()) : ">—").append("</td></tr>");
         }
         h.append("</table>");
+    }
+
+    /** Policy files that do not load: the old policy stays in force, and the page says why and how to fix it. */
+    private static void policyProblems(StringBuilder h, Daemon d) {
+        for (Daemon.ProjectPool p : d.projects().values()) {
+            d.reloads().flatMap(r -> r.problem(p.project())).ifPresent(problem -> h.append("<div class=\"bad policy-error\" data-project=\"")
+                    .append(esc(p.project())).append("\">The policy of ").append(esc(p.project()))
+                    .append(" did not reload; the old policy stays in force:<pre style=\"white-space:pre-wrap\">").append(esc(problem)).append("</pre></div>"));
+        }
     }
 
     /** One bar per hour with claims: its height is the warm hit rate of that hour. */

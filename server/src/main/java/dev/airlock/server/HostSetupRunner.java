@@ -1,10 +1,8 @@
 package dev.airlock.server;
 
-import dev.airlock.policy.PolicyEngine;
 import dev.airlock.pool.template.SetupRunner;
 import dev.airlock.pool.template.TemplateException;
 import dev.airlock.runtime.SandboxHost;
-import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.FileOutputStream;
@@ -24,13 +22,12 @@ import java.util.Map;
 final class HostSetupRunner implements SetupRunner {
 
     private final SandboxHost host;
-    private final PolicyEngine setupEngine;
-    private final Resources resources;
+    /** Read per step: a reload's setup rules and resources apply from the next step on. */
+    private final LivePolicy policy;
 
-    HostSetupRunner(SandboxHost host, PolicyEngine setupEngine, Resources resources) {
+    HostSetupRunner(SandboxHost host, LivePolicy policy) {
         this.host = host;
-        this.setupEngine = setupEngine;
-        this.resources = resources;
+        this.policy = policy;
     }
 
     @Override
@@ -58,7 +55,7 @@ final class HostSetupRunner implements SetupRunner {
         try {
             // A setup's git writes (git submodule update --init writes .git/config and .git/modules) stay
             // possible: nobody runs git on the host in a template tree (root only in the mirror; catch-up in a sandbox).
-            m = host.prepare(r.project(), setupEngine, resources, r.tree(), new WorkspaceProtection(false, List.of()));
+            m = host.prepare(r.project(), policy.setupEngine(), policy.resources(), r.tree(), new WorkspaceProtection(false, List.of()));
         } catch (SandboxException e) {
             throw new TemplateException("cannot build a sandbox for the setup of " + r.project() + ": " + e.getMessage(), e);
         }

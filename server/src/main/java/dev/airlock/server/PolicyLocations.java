@@ -34,6 +34,14 @@ final class PolicyLocations {
         config.projects().forEach(p -> files.add(p.policy()));
         config.org().ifPresent(files::add);
         config.hosts().ifPresent(files::add);
+        return problem(config, files);
+    }
+
+    /**
+     * As {@link #problem(DaemonConfig)} for {@code files} alone: checked again before every reload,
+     * since a link re-pointed while the daemon runs could lead a policy into a workspace.
+     */
+    static Optional<String> problem(DaemonConfig config, List<Path> files) {
         List<Path> writable = sandboxWritable(config);
         for (Path f : files) {
             Path r = real(f);

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class ProjectTemplates {
 
-    private final ProjectPolicy policy;
+    /** Replaced when a reload changed the workspace settings. */
+    private volatile ProjectPolicy policy;
     private final TemplateManager manager;
     private final PrintStream log;
     private final MeterRegistry meters;
@@ -45,6 +46,11 @@ final class ProjectTemplates {
         this.log = log;
         this.meters = meters;
         manager.addListener((project, current) -> onNewTemplate.run());
+    }
+
+    /** The project's policy after a reload that changed its workspace settings; {@link #refresh} acts on them. */
+    void policy(ProjectPolicy p) {
+        this.policy = p;
     }
 
     /** What to do when a new template becomes current (the pool rotates its idle members). */

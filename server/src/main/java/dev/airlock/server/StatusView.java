@@ -45,6 +45,9 @@ final class StatusView {
                 o.put("templateBehind", t.behind());
                 o.put("templateFailure", t.lastFailure().orElse(null));
             }
+            // a policy file that does not load: the old policy stays in force until it is fixed
+            o.put("policyError", d.reloads().flatMap(r -> r.problem(s.project())).orElse(null));
+            o.put("policyReloads", d.reloads().map(r -> r.applied(s.project())).orElse(0L));
             if (s.lastFailure().isPresent()) {
                 o.put("lastFailure", s.lastFailure().get());
                 o.put("consecutiveFailures", s.consecutiveFailures());

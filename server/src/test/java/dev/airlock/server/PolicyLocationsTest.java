@@ -48,4 +48,19 @@ class PolicyLocationsTest {
         Files.writeString(f, "version: 1\nstate: state\norg: etc/org.yaml\nprojects:\n  - policy: etc/airlock.yaml\n    workspace: srv/payments\n");
         assertThat(PolicyLocations.problem(DaemonConfig.load(f))).hasValueSatisfying(m -> assertThat(m).contains("org.yaml"));
     }
+
+    @Test
+    void problem_ofOneFile_aPolicyRePointedIntoAWorkspaceWhileTheDaemonRuns_isRefusedAtReload() throws Exception {
+        Files.createDirectories(dir.resolve("etc"));
+        Path real = Files.writeString(dir.resolve("etc/real.yaml"), "version: 1\n");
+        Path link = Files.createSymbolicLink(dir.resolve("etc/airlock.yaml"), real);
+        DaemonConfig c = config("etc/airlock.yaml", "");
+        assertThat(PolicyLocations.problem(c, java.util.List.of(link))).as("control: outside every workspace").isEmpty();
+        Path ws = Files.createDirectories(dir.resolve("state-workspaces/p/w-0123abcd"));
+        Files.writeString(ws.resolve("airlock.yaml"), "version: 1\n");
+        Files.delete(link);
+        Files.createSymbolicLink(link, ws.resolve("airlock.yaml"));
+
+        assertThat(PolicyLocations.problem(c, java.util.List.of(link))).hasValueSatisfying(m -> assertThat(m).contains("which sandboxes write"));
+    }
 }

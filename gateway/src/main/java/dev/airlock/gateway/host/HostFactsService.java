@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Keeps what only the running host knows current for the engines of one process: the host's own
@@ -29,12 +30,16 @@ public final class HostFactsService implements AutoCloseable {
     static final Duration PRODUCTION_TICK = Duration.ofSeconds(1);
 
     private final HostAddressWatch host;
-    private final ProductionAddressWatch production;
+    /** Swapped, on the scheduler's thread, when the organisation's production list changes. */
+    private final AtomicReference<ProductionAddressWatch> production;
     private final ScheduledExecutorService scheduler;
+    private List<Rule> productionRules;
 
-    private HostFactsService(HostAddressWatch host, ProductionAddressWatch production, ScheduledExecutorService scheduler) {
+    private HostFactsService(HostAddressWatch host, ProductionAddressWatch production, List<Rule> productionRules,
+            ScheduledExecutorService scheduler) {
         this.host = host;
-        this.production = production;
+        this.production = new AtomicReference<>(production);
+        this.productionRules = List.copyOf(productionRules);
         this.scheduler = scheduler;
     }
 
@@ -66,9 +71,32 @@ public final class HostFactsService implements AutoCloseable {
         // A task that throws is never run again: each one catches, so the snapshots keep their last value and stay current.
         s.scheduleWithFixedDelay(() -> guarded(h::refresh, log), INTERFACE_PERIOD.toMillis(), INTERFACE_PERIOD.toMillis(),
                 TimeUnit.MILLISECONDS);
-        s.scheduleWithFixedDelay(() -> guarded(p::tick, log), PRODUCTION_TICK.toMillis(), PRODUCTION_TICK.toMillis(),
-                TimeUnit.MILLISECONDS);
-        return new HostFactsService(h, p, s);
+        HostFactsService service = new HostFactsService(h, p, productionRules, s);
+        s.scheduleWithFixedDelay(() -> guarded(() -> service.production.get().tick(), log), PRODUCTION_TICK.toMillis(),
+                PRODUCTION_TICK.toMillis(), TimeUnit.MILLISECONDS);
+        return service;
+    }
+
+    /**
+     * Follows a changed production list (the organisation policy was reloaded): new names are
+     * resolved before this returns, so the engines compiled next deny their addresses from their
+     * first decision; names still listed keep every address seen so far. Does nothing when the
+     * list is unchanged.
+     */
+    public synchronized void production(List<Rule> rules) {
+        if (rules.equals(productionRules)) {
+            return;
+        }
+        try {
+            // on the scheduler's thread: the watch is only ever touched there
+            scheduler.submit(() -> production.set(production.get().following(rules))).get();
+            productionRules = List.copyOf(rules);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while following the new production list", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+            throw new IllegalStateException("cannot follow the new production list: " + e.getMessage(), e);
+        }
     }
 
     private static void guarded(Runnable task, PrintStream log) {
@@ -80,7 +108,7 @@ public final class HostFactsService implements AutoCloseable {
     }
 
     public HostFacts facts() {
-        return new HostFacts(host::current, production::current);
+        return new HostFacts(host::current, () -> production.get().current());
     }
 
     @Override

@@ -96,6 +96,28 @@ public final class ProductionAddressWatch {
         publish(clock.instant());
     }
 
+    /**
+     * A watch of a changed production list (an organisation policy reload): names still listed keep
+     * the addresses seen so far and their schedule, so a reload never forgets a production address;
+     * new names are resolved now (bounded by {@link #MAX_NAMES}, as at load). Call it on the thread
+     * that ticks this watch.
+     */
+    public ProductionAddressWatch following(List<Rule> production) {
+        ProductionAddressWatch next = new ProductionAddressWatch(production, resolver, clock, log);
+        Instant now = clock.instant();
+        for (Entry e : next.entries) {
+            Entry old = entries.stream().filter(o -> o.name.equals(e.name)).findFirst().orElse(null);
+            if (old != null) {
+                e.seen.putAll(old.seen);
+                e.due = old.due;
+            } else {
+                next.resolve(e, now);
+            }
+        }
+        next.publish(now);
+        return next;
+    }
+
     /** Resolves the names that are due, at most {@link #LOOKUPS_PER_TICK}. */
     public void tick() {
         Instant now = clock.instant();

@@ -56,6 +56,11 @@ public final class Sandbox {
         engine.set(e);
     }
 
+    /** Swaps to {@code to} only while under {@code from}. */
+    boolean swap(PolicyEngine from, PolicyEngine to) {
+        return engine.compareAndSet(from, to);
+    }
+
     public SyntheticNames names() {
         return names;
     }

@@ -77,6 +77,30 @@ public final class SandboxRegistry {
         byId.values().stream().filter(s -> s.project().equals(project)).forEach(s -> s.engine(engine));
     }
 
+    /**
+     * Swaps the policy of the sandboxes of {@code project} that are under exactly {@code from}
+     * (identity), leaving the project's other sandboxes alone: the daemon's members follow a reload
+     * of the run-phase policy while its template setups keep their setup-phase engine. Returns how
+     * many were swapped.
+     */
+    public int swapPolicy(String project, PolicyEngine from, PolicyEngine to) {
+        int n = 0;
+        for (Sandbox s : byId.values()) {
+            if (s.project().equals(project) && s.swap(from, to)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Puts one sandbox under {@code engine} (a member registered while a reload ran catches up). */
+    public void updatePolicyOf(String id, PolicyEngine engine) {
+        Sandbox s = byId.get(id);
+        if (s != null) {
+            s.engine(engine);
+        }
+    }
+
     public Collection<Sandbox> all() {
         return List.copyOf(byId.values());
     }

@@ -81,12 +81,16 @@ public final class GatewayServer implements AutoCloseable {
         SandboxRegistry registry = new SandboxRegistry();
         Resolver upstream = o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT);
         Resolver resolver = CachingResolver.of(upstream);
-        // Production names as loaded at start are resolved and kept current; a reload that adds
-        // production names takes their addresses at the next restart (their names are denied at once).
+        // Production names are resolved and kept current; a reload that changes them resolves the
+        // new ones before the new engine takes over (their names are denied by the engine itself).
         OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
         HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
         resources.add(facts);
-        PolicyReloader reloader = new PolicyReloader(o.policy(), o.org(), registry, List.of(), facts.facts(), meters, err);
+        PolicyReloader reloader = new PolicyReloader(o.policy(), o.org(), List.of(), facts.facts(), meters, err, Optional::empty,
+                l -> {
+                    facts.production(l.org().production());
+                    registry.updatePolicy(l.engine().project(), l.engine());
+                });
         PolicyEngine engine = reloader.loadInitial();
         AuditLog audit = AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters);
         resources.add(audit);

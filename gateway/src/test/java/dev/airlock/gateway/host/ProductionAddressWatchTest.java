@@ -115,4 +115,33 @@ class ProductionAddressWatchTest {
         w.tick();
         assertThat(lookups).hasSize(ProductionAddressWatch.LOOKUPS_PER_TICK);
     }
+
+    @Test
+    void following_aChangedList_resolvesNewNamesAtOnce_andKeepsWhatListedNamesShowed() throws Exception {
+        answers.put("api.acme.test", answer(Duration.ofMinutes(5), "198.18.50.7"));
+        ProductionAddressWatch w = watch("version: 1\nproduction: [api.acme.test]\n");
+        w.resolveAll();
+        answers.put("api.acme.test", answer(Duration.ofMinutes(5), "198.18.50.8"));
+        answers.put("db.acme.test", answer(Duration.ofMinutes(5), "198.18.50.9"));
+        OrgPolicy reloaded = PolicyFiles.parseOrg("org.yaml", "version: 1\nproduction: [api.acme.test, db.acme.test]\n");
+
+        ProductionAddressWatch next = w.following(reloaded.production());
+
+        assertThat(lookups).as("only the new name is looked up now; the listed one keeps its schedule")
+                .containsExactly("api.acme.test", "db.acme.test");
+        assertThat(next.current().ruleFor(ip("198.18.50.9"))).as("the new name's address is production at once").isPresent();
+        assertThat(next.current().ruleFor(ip("198.18.50.7"))).as("a reload never forgets an address seen").isPresent();
+    }
+
+    @Test
+    void following_aNameNoLongerListed_dropsItsAddresses() throws Exception {
+        answers.put("api.acme.test", answer(Duration.ofMinutes(5), "198.18.50.7"));
+        ProductionAddressWatch w = watch("version: 1\nproduction: [api.acme.test]\n");
+        w.resolveAll();
+        assertThat(w.current().ruleFor(ip("198.18.50.7"))).as("control: production before the change").isPresent();
+
+        ProductionAddressWatch next = w.following(List.of());
+
+        assertThat(next.current().ruleFor(ip("198.18.50.7"))).isEmpty();
+    }
 }
