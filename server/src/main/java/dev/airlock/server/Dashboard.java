@@ -32,6 +32,7 @@ final class Dashboard {
                 .append("<h1>Airlock daemon</h1><p class=\"muted\">").append(esc(d.config().file().toString()))
                 .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
         pools(h, d);
+        DashboardSessions.render(h, d.sessions(), Instant.now());
         hitRate(h, d.poolMetrics().hourly());
         denials(h, d.events().recentDenials(), d.projects());
         audit(h, d);
