@@ -15,11 +15,13 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "attach",
         mixinStandardHelpOptions = true,
-        description = {"An interactive login shell in a session (bash when the sandbox has it, else sh), in its",
-            "/workspace, like `docker exec -it ID bash`. Leaving the shell (exit, Ctrl-D) or losing the",
-            "connection ends that shell and whatever it still runs; the session and its workspace stay,",
-            "and attaching again gives a new shell in the same sandbox. Start long jobs with",
-            "`airlock sandbox exec` from a client that stays, or inside tmux/nohup on your side.",
+        description = {"Open an interactive login shell in a session.",
+            "",
+            "Like `docker exec -it ID bash`: bash when the sandbox has it, else sh, in",
+            "the session's /workspace. Leaving the shell (exit, Ctrl-D) or losing the",
+            "connection ends that shell and whatever it still runs; the session and its",
+            "workspace stay, and attaching again gives a new shell in the same sandbox.",
+            "Keep long jobs in a client that stays (e.g. inside tmux on your side).",
             "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
         footer = {"", "Example:", "  sudo airlock sandbox attach fix-login",
             "", "Exit codes: the shell's own; 125 Airlock error (no daemon, no such session, the daemon failed)."})

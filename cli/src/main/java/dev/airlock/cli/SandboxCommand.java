@@ -7,10 +7,12 @@ import picocli.CommandLine.Spec;
 /** {@code airlock sandbox …}: sessions in the daemon's warm pool that outlive one command. */
 @Command(name = "sandbox",
         mixinStandardHelpOptions = true,
-        description = {"Sessions: a sandbox claimed from the daemon's warm pool that outlives one command.",
-            "Create one, run several commands in it or attach a shell (its /workspace persists between them),",
-            "list what is claimed, stop it. A session idle longer than its idle timeout (daemon config",
-            "`sessions.idleTimeout`, default 8h) is stopped by the daemon. `airlock run` stays one-shot."},
+        description = {"Sessions: sandboxes from the daemon's warm pool that outlive one command.",
+            "",
+            "Create one, run several commands in it or attach a shell (its /workspace",
+            "persists between them), list what is claimed, stop it. A session idle for",
+            "longer than its idle timeout (daemon config `sessions.idleTimeout`, default",
+            "8h) is stopped by the daemon. `airlock run` stays one-shot."},
         subcommands = {
             SandboxCreateCommand.class,
             SandboxListCommand.class,

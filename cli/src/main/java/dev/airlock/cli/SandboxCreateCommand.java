@@ -18,10 +18,12 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "create",
         mixinStandardHelpOptions = true,
-        description = {"Claim a sandbox from the daemon's warm pool for a session, and print its id.",
-            "The project is the one whose policy file the daemon's configuration lists as --policy",
-            "(default ./airlock.yaml), or --project. The session lives until `airlock sandbox stop`,",
-            "its idle timeout (no command running for that long; default 8h) or the daemon's stop."},
+        description = {"Claim a sandbox from the warm pool for a session; print its id.",
+            "",
+            "The project is the one whose policy file the daemon's configuration lists",
+            "as --policy (default ./airlock.yaml), or --project. The session lives until",
+            "`airlock sandbox stop`, its idle timeout (no command running for that long;",
+            "default 8h) or the daemon's stop."},
         footer = {"", "Examples:", "  sudo airlock sandbox create --policy airlock.yaml --name fix-login",
             "  id=$(sudo airlock sandbox create --project payments -q)",
             "", "Exit codes: 0 created; 1 invalid input; 125 no daemon, the project is not pooled, or the claim failed."})

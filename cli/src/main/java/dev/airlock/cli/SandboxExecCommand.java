@@ -17,10 +17,13 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "exec",
         mixinStandardHelpOptions = true,
-        description = {"Run COMMAND in a session, in its /workspace (what earlier commands wrote is there).",
-            "stdout and stderr stream back; with -i, stdin streams up (else COMMAND reads end-of-file).",
-            "COMMAND dies with this client: if it is killed or loses the daemon, COMMAND is killed too;",
-            "the session stays. SESSION is a sandbox id, a unique prefix of one, or the session's name."},
+        description = {"Run a command in a session.",
+            "",
+            "COMMAND runs in the session's /workspace (what earlier commands wrote is",
+            "there). stdout and stderr stream back; with -i, stdin streams up (else",
+            "COMMAND reads end-of-file). COMMAND dies with this client: if the client is",
+            "killed or loses the daemon, COMMAND is killed too; the session stays.",
+            "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
         footer = {"", "Examples:", "  sudo airlock sandbox exec fix-login -- git status",
             "  echo data | sudo airlock sandbox exec -i alk12 -- sh -c 'cat > input.txt'",
             "", "Exit codes: COMMAND's own; 125 Airlock error (no daemon, no such session, the daemon failed)."})

@@ -18,8 +18,11 @@ import picocli.CommandLine.Spec;
 @Command(name = "list",
         aliases = "ls",
         mixinStandardHelpOptions = true,
-        description = {"The claimed sessions: sandbox id, name, project, warm or cold start, age, idle time (or the",
-            "number of commands running), idle timeout, and how long until that timeout stops the session."},
+        description = {"List the claimed sessions.",
+            "",
+            "Per session: sandbox id, name, project, warm or cold start, age, idle time",
+            "(or the number of commands running), idle timeout, and how long until that",
+            "timeout stops it."},
         footer = {"", "Exit codes: 0 listed (also when there are none); 125 no daemon answers."})
 final class SandboxListCommand implements Callable<Integer> {
 

@@ -16,10 +16,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "stop",
         aliases = "rm",
         mixinStandardHelpOptions = true,
-        description = {"Stop sessions: the daemon releases each sandbox (commands still running in it are killed)",
-            "and destroys it. Prints each stopped id on stdout, and on stderr the summary of what its",
-            "commands were denied, with the YAML that would allow it (as `airlock run` does).",
-            "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
+        description = {"Stop sessions and destroy their sandboxes.",
+            "",
+            "The daemon releases each sandbox (commands still running in it are killed)",
+            "and destroys it. Prints each stopped id on stdout, and on stderr the summary",
+            "of what its commands were denied, with the YAML that would allow it (as",
+            "`airlock run` does). SESSION is a sandbox id, a unique prefix of one, or",
+            "the session's name."},
         footer = {"", "Example:", "  sudo airlock sandbox stop fix-login alk3f2",
             "", "Exit codes: 0 all stopped; 1 a SESSION is unknown or ambiguous (the others are stopped); 125 no daemon or it failed."})
 final class SandboxStopCommand implements Callable<Integer> {

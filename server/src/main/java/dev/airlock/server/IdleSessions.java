@@ -65,7 +65,7 @@ final class IdleSessions {
                 expired(s.project()).increment();
                 ended.add(s.id());
                 log.println("airlock daemon: session " + s.id() + " of " + s.project() + " released: idle since " + last + ", longer than its idle timeout ("
-                        + s.activity().timeout() + ")" + (summary.isBlank() ? "" : "\n" + summary.stripTrailing()));
+                        + s.activity().timeout() + ")" + (nothingBlocked(summary) ? "" : "\n" + summary.stripTrailing()));
             } catch (DaemonException e) {
                 // stopped by its user in the meantime: nothing to end
             } catch (RuntimeException e) {
@@ -73,6 +73,11 @@ final class IdleSessions {
             }
         }
         return ended;
+    }
+
+    /** A release's summary that has nothing to say (its denials are the news a forgotten session's user missed). */
+    private static boolean nothingBlocked(String summary) {
+        return summary.isBlank() || summary.startsWith("airlock: nothing was blocked");
     }
 
     private Counter expired(String project) {

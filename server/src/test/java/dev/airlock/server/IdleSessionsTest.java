@@ -137,6 +137,20 @@ class IdleSessionsTest {
     }
 
     @Test
+    void tick_logsWhatTheForgottenSessionWasDenied_andNothingWhenNothingWas() {
+        SessionActivity a = new SessionActivity(clock, ONE_HOUR);
+        live.add(new IdleSessions.Tracked("alk00000004", "payments", a));
+        live.add(new IdleSessions.Tracked("alk00000005", "payments", new SessionActivity(clock, ONE_HOUR)));
+        IdleSessions summarising = new IdleSessions(() -> List.copyOf(live), id -> id.equals("alk00000004")
+                ? "airlock: blocked 1 attempt:\n  prod.example.test:443  no-rule  x1\n" : "airlock: nothing was blocked\n",
+                new PrintStream(logged, true, StandardCharsets.UTF_8), meters);
+        clock.advance(Duration.ofHours(2));
+        assertThat(summarising.tick()).containsExactly("alk00000004", "alk00000005");
+        assertThat(logged.toString(StandardCharsets.UTF_8)).contains("idle timeout (1h)\nairlock: blocked 1 attempt:\n  prod.example.test:443")
+                .doesNotContain("nothing was blocked");
+    }
+
+    @Test
     void period_aQuarterOfTheShortestTimeout_betweenOneSecondAndOneMinute() {
         assertThat(IdleSessions.period(List.of(IdleTimeout.DEFAULT))).isEqualTo(Duration.ofMinutes(1));
         assertThat(IdleSessions.period(List.of(IdleTimeout.DEFAULT, IdleTimeout.parse("2m").orElseThrow()))).isEqualTo(Duration.ofSeconds(30));
