@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         },
         subcommands = {RunCommand.class, DemoCommand.class, PolicyCommand.class, GatewayCommand.class, LogCommand.class, GcCommand.class,
             DaemonCommand.class, PoolCommand.class, AuditCommand.class, EvidenceCommand.class,
-            TemplateCommand.class},
+            TemplateCommand.class, SandboxCommand.class},
         footer = {"", "Exit codes: 0 success; 1 invalid input; 3 denied (policy explain); 125 Airlock error.",
             "Documentation: README.md and docs/ in the Airlock repository."})
 final class AirlockCommand implements Runnable {

@@ -67,8 +67,9 @@ public final class Main {
         cmd.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.BAD_INPUT);
         cmd.getCommandSpec().exitCodeOnExecutionException(ExitCodes.AIRLOCK_ERROR);
         cmd.getSubcommands().values().forEach(Main::exitCodes);
-        if (cmd.getCommandSpec().userObject() instanceof RunCommand) {
-            // airlock run returns the command's own codes; its own failures are 125.
+        Object command = cmd.getCommandSpec().userObject();
+        if (command instanceof RunCommand || command instanceof SandboxExecCommand || command instanceof SandboxAttachCommand) {
+            // they return the command's own codes; their own failures are 125.
             cmd.getCommandSpec().exitCodeOnInvalidInput(ExitCodes.AIRLOCK_ERROR);
         }
     }

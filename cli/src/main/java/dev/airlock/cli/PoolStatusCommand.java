@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "status",
         mixinStandardHelpOptions = true,
         description = {"Per project: desired, ready, warming and in-use sandboxes, warm hit rate, cold start rate,",
-            "claim p50/p99 and age at claim, from the running daemon."},
+            "claim p50/p99 and age at claim, from the running daemon; then its sessions (`airlock sandbox`):",
+            "a count per project, and one line each."},
         footer = {"", "Exit codes: 0 shown; 125 no daemon answers (start one with `airlock daemon`)."})
 final class PoolStatusCommand implements Callable<Integer> {
 
@@ -43,15 +44,16 @@ final class PoolStatusCommand implements Callable<Integer> {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r.body()));
             return 0;
         }
-        out.printf("%-20s %7s %5s %7s %6s %8s %9s %9s %9s %9s  %s%n", "PROJECT", "DESIRED", "READY", "WARMING", "IN-USE", "HIT-RATE",
-                "COLD-RATE", "CLAIM-P50", "CLAIM-P99", "AGE-P50", "LAST FAILURE");
+        out.printf("%-20s %7s %5s %7s %6s %8s %8s %9s %9s %9s %9s  %s%n", "PROJECT", "DESIRED", "READY", "WARMING", "IN-USE", "SESSIONS",
+                "HIT-RATE", "COLD-RATE", "CLAIM-P50", "CLAIM-P99", "AGE-P50", "LAST FAILURE");
         for (JsonNode p : r.body().path("projects")) {
-            out.printf("%-20s %7d %5d %7d %6d %8s %9s %9s %9s %9s  %s%n", p.path("project").asText(), p.path("desired").asInt(),
-                    p.path("ready").asInt(), p.path("warming").asInt(), p.path("inUse").asInt(), rate(p.get("warmHitRate")),
+            out.printf("%-20s %7d %5d %7d %6d %8d %8s %9s %9s %9s %9s  %s%n", p.path("project").asText(), p.path("desired").asInt(),
+                    p.path("ready").asInt(), p.path("warming").asInt(), p.path("inUse").asInt(), p.path("sessions").asInt(), rate(p.get("warmHitRate")),
                     rate(p.get("coldStartRate")), millis(p.get("claimP50Ms")), millis(p.get("claimP99Ms")), millis(p.get("ageAtClaimP50Ms")),
                     p.path("lastFailure").isNull() ? "-" : p.path("lastFailure").asText());
         }
         policyErrors(out, r.body());
+        sessions(out, c.get());
         return 0;
     }
 
@@ -64,6 +66,19 @@ final class PoolStatusCommand implements Callable<Integer> {
                 p.path("policyError").asText().lines().forEach(l -> out.println("  " + l));
             }
         }
+    }
+
+    /** The sessions, one line each (`airlock sandbox list`'s table). */
+    private static void sessions(PrintWriter out, DaemonClient c) throws IOException {
+        DaemonClient.Response s = c.get("/v1/sandboxes");
+        java.util.List<JsonNode> rows = s.ok() ? SessionTable.claimed(s.body(), false) : java.util.List.of();
+        out.println();
+        if (rows.isEmpty()) {
+            out.println("Sessions: none (`airlock sandbox create` starts one)");
+            return;
+        }
+        out.println("Sessions:");
+        SessionTable.print(out, rows, java.time.Instant.now());
     }
 
     private static String rate(JsonNode n) {

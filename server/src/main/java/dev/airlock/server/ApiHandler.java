@@ -171,8 +171,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 json(ctx, HttpResponseStatus.OK, StatusView.sandboxes(daemon));
             } else if (m.equals(HttpMethod.POST) && path.equals("/v1/claims")) {
                 JsonNode req = parse(text);
-                Daemon.Session s = daemon.claim(text(req, "project"));
-                json(ctx, HttpResponseStatus.CREATED, StatusView.claim(s));
+                Daemon.Session s = daemon.claimSession(claimedProject(req), sessionName(req));
+                json(ctx, HttpResponseStatus.CREATED, StatusView.session(StatusView.claim(s), s));
             } else if (m.equals(HttpMethod.DELETE) && SANDBOX.matcher(path).matches()) {
                 Matcher mt = SANDBOX.matcher(path);
                 mt.matches();
@@ -194,6 +194,29 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         } catch (RuntimeException e) {
             error(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
         }
+    }
+
+    /** A claim's project: {@code "project"}, or {@code "policy"}, the project's policy file as the configuration lists it. */
+    private String claimedProject(JsonNode req) throws BadRequest, DaemonException {
+        if (!req.has("policy")) {
+            return text(req, "project");
+        }
+        String policy = text(req, "policy");
+        return daemon.projectOf(java.nio.file.Path.of(policy)).orElseThrow(() -> new DaemonException("no pooled project has the policy " + policy
+                + ". Fix: add it to the daemon's configuration, or name the project with `project`."));
+    }
+
+    /** A session's optional {@code "name"}. */
+    static Optional<String> sessionName(JsonNode req) throws BadRequest {
+        if (!req.has("name")) {
+            return Optional.empty();
+        }
+        String name = text(req, "name");
+        Optional<String> problem = SessionRefs.nameProblem(name);
+        if (problem.isPresent()) {
+            throw new BadRequest(problem.get());
+        }
+        return Optional.of(name);
     }
 
     static final class BadRequest extends Exception {

@@ -69,21 +69,32 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** A claimed sandbox: its member, its project's pool, and whether its first command started. */
+    /**
+     * A claimed sandbox: its member, its project's pool, and whether its first command started; a
+     * session ({@code POST /v1/claims}, {@code airlock sandbox create}) or the sandbox of one
+     * {@code run} ({@code oneShot}), its optional name, and its activity (what the idle timeout reads).
+     */
     static final class Session {
         final PoolMember member;
         final ProjectPool pool;
         final Instant claimed;
         final boolean warm;
         final Duration took;
+        final Optional<String> name;
+        final boolean oneShot;
+        final SessionActivity activity;
         private boolean started;
 
-        Session(PoolMember member, ProjectPool pool, Instant claimed, boolean warm, Duration took) {
+        Session(PoolMember member, ProjectPool pool, Instant claimed, boolean warm, Duration took, Optional<String> name, boolean oneShot,
+                SessionActivity activity) {
             this.member = member;
             this.pool = pool;
             this.claimed = claimed;
             this.warm = warm;
             this.took = took;
+            this.name = name;
+            this.oneShot = oneShot;
+            this.activity = activity;
         }
 
         String id() {
@@ -136,6 +147,9 @@ public final class Daemon implements AutoCloseable {
     private final ScheduledExecutorService background;
     private final Map<String, ProjectPool> projects = new LinkedHashMap<>();
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    /** The names of live sessions (reserved before their claim, so two creates cannot take one name). */
+    private final java.util.Set<String> names = ConcurrentHashMap.newKeySet();
+    private final IdleSessions idleSessions;
     /** Auto-sized projects and their current sizer (empty while the history cannot be read). */
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
     /** How much usage history auto mode reads (DESIGN: sizing per hour of the week). */
@@ -164,6 +178,8 @@ public final class Daemon implements AutoCloseable {
         this.background = background;
         this.recovered = recovered;
         this.version = version;
+        this.idleSessions = new IdleSessions(() -> sessions.values().stream()
+                .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
@@ -287,6 +303,8 @@ public final class Daemon implements AutoCloseable {
         // auto sizes follow the hour of the week: re-read the history hourly, reconcile every minute
         background.scheduleAtFixedRate(d::resize, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
         background.scheduleAtFixedRate(d::everyMinute, 1, 1, java.util.concurrent.TimeUnit.MINUTES);
+        Duration idleCheck = IdleSessions.period(config.projects().stream().map(config::idleTimeoutOf).toList());
+        background.scheduleAtFixedRate(d.idleSessions::tick, idleCheck.toMillis(), idleCheck.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         return d;
     }
 
@@ -438,6 +456,7 @@ public final class Daemon implements AutoCloseable {
                 new WarmPool.Settings(cfg.hardLimit(), Duration.ofSeconds(1), Duration.ofMinutes(5)), factory, desired, background,
                 System::nanoTime, recorder);
         poolMetrics.watch(project, pool::status);
+        idleSessions.watch(project);
         templates.ifPresent(t -> t.onNewTemplate(pool::rotate));
         projects.put(project, new ProjectPool(project, live, pool, cfg, templates));
     }
@@ -505,20 +524,38 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** Claims a sandbox of {@code project}: a ready member when there is one, else one built now. */
+    /** Claims a sandbox of {@code project} for one run: a ready member when there is one, else one built now. */
     Session claim(String project) throws DaemonException {
+        return claim(project, Optional.empty(), true);
+    }
+
+    /** Claims a sandbox of {@code project} for a session of several commands, optionally named (unique among live sessions). */
+    Session claimSession(String project, Optional<String> name) throws DaemonException {
+        return claim(project, name, false);
+    }
+
+    private Session claim(String project, Optional<String> name, boolean oneShot) throws DaemonException {
         ProjectPool p = projects.get(project);
         if (p == null) {
             throw new DaemonException("no project '" + project + "' in " + config.file() + ". Fix: one of " + projects.keySet() + ".");
+        }
+        if (name.isPresent() && !names.add(name.get())) {
+            throw new DaemonException("a session named " + name.get() + " exists. Fix: choose another name, or stop it first with `airlock sandbox stop "
+                    + name.get() + "`.");
         }
         long start = System.nanoTime();
         WarmPool.Claim<PoolMember> c;
         try {
             c = p.pool().claim();
         } catch (WarmPool.ClaimException e) {
+            name.ifPresent(names::remove);
             throw new DaemonException(e.getMessage());
+        } catch (RuntimeException e) {
+            name.ifPresent(names::remove);
+            throw e;
         }
-        Session s = new Session(c.member(), p, clock.instant(), c.warm(), Duration.ofNanos(System.nanoTime() - start));
+        Session s = new Session(c.member(), p, clock.instant(), c.warm(), Duration.ofNanos(System.nanoTime() - start), name, oneShot,
+                new SessionActivity(clock, config.idleTimeoutOf(p.config())));
         if (c.warm()) {
             audits.ifPresent(a -> a.claimed(project));
         }
@@ -532,9 +569,22 @@ public final class Daemon implements AutoCloseable {
         return s;
     }
 
-    /** Starts {@code command} in a claimed sandbox; its stdio are the returned process's. */
+    /** Starts {@code command} in a claimed sandbox; its stdio are the returned process's. It counts as the session's activity until it ends. */
     Process exec(String id, List<String> command, Map<String, String> env) throws DaemonException {
         Session s = session(id);
+        s.activity.commandStarted();
+        Process p;
+        try {
+            p = start(s, id, command, env);
+        } catch (DaemonException | RuntimeException e) {
+            s.activity.commandEnded();
+            throw e;
+        }
+        p.onExit().thenRun(s.activity::commandEnded);
+        return p;
+    }
+
+    private Process start(Session s, String id, List<String> command, Map<String, String> env) throws DaemonException {
         try {
             if (!s.firstStart()) {
                 return host.exec(s.member.sandbox(), command, env);
@@ -563,6 +613,7 @@ public final class Daemon implements AutoCloseable {
         if (s == null) {
             throw new DaemonException("no claimed sandbox " + id + ". Fix: list them with GET /v1/sandboxes.");
         }
+        s.name.ifPresent(names::remove);
         List<AuditEvent> denied = events.untrack(id);
         s.pool.pool().release(s.member);
         // The file the daemon loaded, as a cold run names its own.

@@ -127,6 +127,25 @@ public final class DaemonClient {
         }
     }
 
+    /**
+     * The id of the claimed sandbox {@code ref} names: its id, its session name, or a unique prefix
+     * of its id ({@link SessionRefs}); an unknown or ambiguous one is an error saying what to do.
+     */
+    public String resolveSession(String ref) throws IOException, DaemonException {
+        Response r = get("/v1/sandboxes");
+        if (!r.ok()) {
+            throw new DaemonException(r.error());
+        }
+        List<SessionRefs.Session> claimed = new java.util.ArrayList<>();
+        for (JsonNode n : r.body()) {
+            if ("claimed".equals(n.path("state").asText())) {
+                JsonNode name = n.path("name");
+                claimed.add(new SessionRefs.Session(n.path("sandbox").asText(), name.isTextual() ? Optional.of(name.asText()) : Optional.empty()));
+            }
+        }
+        return SessionRefs.resolve(ref, claimed);
+    }
+
     /** Runs {@code command} in a sandbox claimed earlier ({@code POST /v1/claims}); the sandbox stays claimed. */
     public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr) throws IOException, DaemonException {

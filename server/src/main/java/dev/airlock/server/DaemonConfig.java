@@ -29,20 +29,38 @@ import java.util.Set;
  * org: /etc/airlock/org.yaml         # optional
  * hosts: /etc/airlock/hosts          # optional: replaces the system resolver
  * audits: true                       # continuous audits (default true): on change, on audit.every, quick after claims
+ * sessions: { idleTimeout: 8h }      # a claimed session idle this long is released (default 8h; 0 or never: no limit)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
  *     size: auto                      # auto (from usage, within pool.min..max) or a number
  *     hardLimit: 16                   # at most this many sandboxes of the project at once
+ *     sessions: { idleTimeout: 30m }  # this project's own limit (default: the top-level one)
  * </pre>
  */
 public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
-        Optional<Path> hosts, List<Project> projects, boolean audits) {
+        Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout) {
+
+    /** Without a session setting: the default idle timeout. */
+    public DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
+            Optional<Path> hosts, List<Project> projects, boolean audits) {
+        this(file, state, socket, listen, tokenFile, org, hosts, projects, audits, IdleTimeout.DEFAULT);
+    }
+
+    /** The idle timeout of {@code project}'s sessions: its own, else the daemon's. */
+    public IdleTimeout idleTimeoutOf(Project project) {
+        return project.sessionIdleTimeout().orElse(sessionIdleTimeout);
+    }
 
     public static final Path DEFAULT_STATE = Path.of("/var/lib/airlock");
 
     /** A project the daemon pools; {@code size} empty means auto. */
-    public record Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit) {
+    public record Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit, Optional<IdleTimeout> sessionIdleTimeout) {
+
+        /** Without its own session setting (the daemon's applies). */
+        public Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit) {
+            this(policy, workspace, size, hardLimit, Optional.empty());
+        }
     }
 
     /** Thrown with a message that names the file, the line and the fix. */
@@ -53,16 +71,22 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     }
 
     record RawProject(@JsonProperty(value = "policy", required = true) String policy, @JsonProperty("workspace") String workspace,
-            @JsonProperty("size") String size, @JsonProperty("hardLimit") Integer hardLimit) {
+            @JsonProperty("size") String size, @JsonProperty("hardLimit") Integer hardLimit, @JsonProperty("sessions") RawSessions sessions) {
         @JsonCreator
         RawProject {
+        }
+    }
+
+    record RawSessions(@JsonProperty("idleTimeout") String idleTimeout) {
+        @JsonCreator
+        RawSessions {
         }
     }
 
     record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
             @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
             @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
-            @JsonProperty(value = "projects", required = true) List<RawProject> projects) {
+            @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("sessions") RawSessions sessions) {
         @JsonCreator
         Raw {
         }
@@ -134,14 +158,38 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             if (hard < 1 || hard > 1024) {
                 throw new ConfigException(file + ": hardLimit " + hard + " of " + p.policy() + " is outside 1..1024. Fix: e.g. `hardLimit: 16`.");
             }
-            projects.add(new Project(policy, Optional.ofNullable(p.workspace()).map(w -> dir.resolve(w).normalize()), size, hard));
+            Optional<IdleTimeout> own = p.sessions() == null || p.sessions().idleTimeout() == null ? Optional.empty()
+                    : Optional.of(idleTimeout(file, text, p.sessions().idleTimeout(), "of " + p.policy()));
+            projects.add(new Project(policy, Optional.ofNullable(p.workspace()).map(w -> dir.resolve(w).normalize()), size, hard, own));
         }
+        IdleTimeout idle = raw.sessions() == null || raw.sessions().idleTimeout() == null ? IdleTimeout.DEFAULT
+                : idleTimeout(file, text, raw.sessions().idleTimeout(), "");
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
-                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits());
+                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits(),
+                idle);
     }
 
-    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects");
-    private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit");
+    /** A {@code sessions.idleTimeout} value, or an error naming the line it is on. */
+    private static IdleTimeout idleTimeout(Path file, String text, String value, String whose) throws ConfigException {
+        Optional<IdleTimeout> t = IdleTimeout.parse(value);
+        if (t.isPresent()) {
+            return t.get();
+        }
+        String[] lines = text.split("\n", -1);
+        int line = 0;
+        for (int i = 0; i < lines.length && line == 0; i++) {
+            if (lines[i].matches(".*\\bidleTimeout\\s*:\\s*[\"']?" + java.util.regex.Pattern.quote(value) + "[\"']?\\s*[,}#]?.*")) {
+                line = i + 1;
+            }
+        }
+        throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": sessions.idleTimeout '" + value + "'" + (whose.isEmpty() ? "" : " " + whose)
+                + " is not a duration. Fix: a number with s, m, h or d (e.g. `idleTimeout: 8h`), or `0`/`never` for no limit.");
+    }
+
+    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
+            "sessions");
+    private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
+    private static final List<String> SESSION_KEYS = List.of("idleTimeout");
 
     /**
      * Unknown keys, with the line and column of the key itself (data binding into records only
@@ -160,8 +208,11 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                     case END_OBJECT, END_ARRAY -> path.pop();
                     case FIELD_NAME -> {
                         lastKey = p.currentName();
+                        List<String> stack = List.copyOf(path);
                         List<String> allowed = path.size() == 1 ? TOP_KEYS
-                                : path.size() == 3 && "projects".equals(List.copyOf(path).get(1)) ? PROJECT_KEYS : null;
+                                : path.size() == 3 && "projects".equals(stack.get(1)) ? PROJECT_KEYS
+                                : (path.size() == 2 || path.size() == 4 && "projects".equals(stack.get(2))) && "sessions".equals(stack.get(0)) ? SESSION_KEYS
+                                : null;
                         if (allowed != null && !allowed.contains(lastKey)) {
                             throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "
                                     + allowed + ".");

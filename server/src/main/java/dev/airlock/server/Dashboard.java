@@ -33,6 +33,7 @@ final class Dashboard {
                 .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
         pools(h, d);
         policyProblems(h, d);
+        DashboardSessions.render(h, d.sessions(), Instant.now());
         hitRate(h, d.poolMetrics().hourly());
         denials(h, d.events().recentDenials(), d.projects());
         audit(h, d);

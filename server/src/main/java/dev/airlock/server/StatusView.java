@@ -25,6 +25,7 @@ final class StatusView {
             o.put("ready", s.ready());
             o.put("warming", s.warming());
             o.put("inUse", s.inUse());
+            o.put("sessions", d.sessions().stream().filter(x -> !x.oneShot && x.member.project().equals(s.project())).count());
             o.put("warmClaims", s.warmClaims());
             o.put("coldClaims", s.coldClaims());
             o.put("failedClaims", s.failedClaims());
@@ -62,7 +63,7 @@ final class StatusView {
     static ArrayNode sandboxes(Daemon d) {
         ArrayNode out = JSON.createArrayNode();
         for (Daemon.Session s : d.sessions()) {
-            out.add(claim(s).put("state", "claimed").put("claimedAt", s.claimed.toString()));
+            out.add(session(claim(s).put("state", "claimed").put("claimedAt", s.claimed.toString()), s));
         }
         for (Daemon.ProjectPool p : d.projects().values()) {
             for (Daemon.PoolMember m : p.pool().members()) {
@@ -82,6 +83,24 @@ final class StatusView {
             // the branch as of the daemon's last check; the first command catches up (see behindAtStart)
             o.put("behind", s.pool.templates().map(ProjectTemplates::behind).orElse(0));
         });
+        return o;
+    }
+
+    /**
+     * A claimed sandbox's session fields: {@code kind} ({@code session}, or {@code run} for the
+     * sandbox of one {@code airlock run}), {@code name} (null without one), {@code createdAt},
+     * {@code lastActivity}, {@code running} (commands), {@code idleTimeout} (ISO-8601, null: never)
+     * and {@code expiresAt} (null while a command runs or without a timeout).
+     */
+    static ObjectNode session(ObjectNode o, Daemon.Session s) {
+        SessionActivity a = s.activity;
+        o.put("kind", s.oneShot ? "run" : "session");
+        o.put("name", s.name.orElse(null));
+        o.put("createdAt", s.claimed.toString());
+        o.put("lastActivity", a.lastActivity().toString());
+        o.put("running", a.running());
+        o.put("idleTimeout", a.timeout().after().map(Duration::toString).orElse(null));
+        o.put("expiresAt", a.expiresAt().map(Object::toString).orElse(null));
         return o;
     }
 

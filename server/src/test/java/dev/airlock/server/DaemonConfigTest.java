@@ -42,6 +42,29 @@ class DaemonConfigTest {
     }
 
     @Test
+    void load_sessions_defaultEightHours_topLevelAndPerProjectOverride() throws Exception {
+        DaemonConfig plain = DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(plain.sessionIdleTimeout()).isEqualTo(IdleTimeout.DEFAULT);
+        assertThat(plain.idleTimeoutOf(plain.projects().get(0))).isEqualTo(IdleTimeout.DEFAULT);
+
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nsessions: { idleTimeout: 30m }\nprojects:\n  - policy: a.yaml\n"
+                + "  - policy: b.yaml\n    sessions:\n      idleTimeout: never\n  - policy: c.yaml\n    sessions: { idleTimeout: 0 }\n"));
+        assertThat(c.idleTimeoutOf(c.projects().get(0)).after()).contains(java.time.Duration.ofMinutes(30));
+        assertThat(c.idleTimeoutOf(c.projects().get(1))).isEqualTo(IdleTimeout.NEVER);
+        assertThat(c.idleTimeoutOf(c.projects().get(2))).isEqualTo(IdleTimeout.NEVER);
+    }
+
+    @Test
+    void load_sessions_badTimeoutOrKey_namesFileLineAndTheFix() throws Exception {
+        Path bad = write("version: 1\nprojects:\n  - policy: a.yaml\n    sessions: { idleTimeout: 8 hours }\n");
+        assertThatThrownBy(() -> DaemonConfig.load(bad)).hasMessageStartingWith(bad + ":4: sessions.idleTimeout '8 hours' of a.yaml is not a duration")
+                .hasMessageContaining("Fix: a number with s, m, h or d");
+        Path key = write("version: 1\nsessions:\n  idle: 8h\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(key)).hasMessageStartingWith(key + ":3:").hasMessageContaining("unknown key 'idle'")
+                .hasMessageContaining("idleTimeout");
+    }
+
+    @Test
     void load_unknownKey_namesFileLineAndTheKnownKeys() throws Exception {
         Path f = write("version: 1\nprojects:\n  - policy: a.yaml\n    sise: 3\n");
         assertThatThrownBy(() -> DaemonConfig.load(f)).hasMessageStartingWith(f + ":4:")

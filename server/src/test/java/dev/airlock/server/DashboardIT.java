@@ -48,7 +48,7 @@ class DashboardIT {
     }
 
     @Test
-    void dashboard_showsThePool_theHitRate_andTheRecentDenials_onlyWithTheToken() throws Exception {
+    void dashboard_showsThePool_theSessions_theHitRate_andTheRecentDenials_onlyWithTheToken() throws Exception {
         Path token = tmp.resolve("token");
         Files.writeString(token, TOKEN + "\n");
         Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
@@ -60,6 +60,9 @@ class DashboardIT {
                     + " printf 'GET http://prod.example.test/ HTTP/1.1\\r\\nHost: prod.example.test\\r\\n\\r\\n' >&3; head -1 <&3"),
                     Map.of(), new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), new ByteArrayOutputStream(), s -> { });
             DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "refilled");
+            String session = c.post("/v1/claims", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("project", "daemon-it")
+                    .put("name", "dash-it")).body().path("sandbox").asText();
+            DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "refilled after the session's claim");
             String base = "http://127.0.0.1:" + server.tcpAddress().orElseThrow().getPort();
 
             HttpClient http = HttpClient.newHttpClient();
@@ -75,6 +78,8 @@ class DashboardIT {
             assertThat(dom).contains("id=\"hit-rate-chart\"").contains("<rect class=\"bar\"");
             assertThat(dom).contains("prod.example.test:80").contains("<td class=\"reason\">no-rule</td>");
             assertThat(dom).contains("id=\"last-audit\"");
+            assertThat(dom).contains("<tr data-sandbox=\"" + session + "\"><td>" + session + "</td><td>dash-it</td><td>daemon-it</td><td>session</td>")
+                    .contains("<td>8h</td>");
             Path shot = Path.of("target", "dashboard.png").toAbsolutePath();
             chromium(tmp, base + "/?token=" + TOKEN, "--screenshot=" + shot, "--window-size=1280,900");
             assertThat(shot).exists();

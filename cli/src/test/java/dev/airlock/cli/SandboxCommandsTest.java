@@ -1,0 +1,71 @@
+package dev.airlock.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code airlock sandbox …}: the command-line contract that needs no daemon (the daemon's side is SandboxSessionIT). */
+class SandboxCommandsTest {
+
+    @Test
+    void help_sandbox_listsEverySubcommand() {
+        Cli r = Cli.run("sandbox", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("create").contains("list, ls").contains("exec").contains("attach").contains("stop, rm")
+                .contains("idle timeout").contains("docs/daemon.md");
+    }
+
+    @Test
+    void help_eachSubcommand_saysWhatItDoesAndItsExitCodes() {
+        for (String sub : List.of("create", "list", "ls", "exec", "attach", "stop", "rm")) {
+            Cli r = Cli.run("sandbox", sub, "--help");
+            assertThat(r.code()).as(sub).isZero();
+            assertThat(r.out()).as(sub).contains("Usage: airlock sandbox").contains("Exit codes:");
+        }
+        assertThat(Cli.run("sandbox", "create", "--help").out()).contains("--policy").contains("--project").contains("--name").contains("-q");
+        assertThat(Cli.run("sandbox", "exec", "--help").out()).contains("-i").contains("SESSION").contains("COMMAND dies with this client");
+        assertThat(Cli.run("sandbox", "attach", "--help").out()).contains("login shell").contains("attaching again gives a new shell");
+    }
+
+    @Test
+    void create_withBothPolicyAndProject_isAUsageError() {
+        Cli r = Cli.run("sandbox", "create", "--policy", "a.yaml", "--project", "p");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("mutually exclusive");
+    }
+
+    @Test
+    void exec_withoutACommand_isAnAirlockError_notACommandsCode() {
+        Cli r = Cli.run("sandbox", "exec", "alk12");
+        assertThat(r.code()).isEqualTo(ExitCodes.AIRLOCK_ERROR);
+        assertThat(r.err()).contains("COMMAND");
+    }
+
+    @Test
+    void table_sessionsOnly_oldestFirst_withAgeIdleTimeoutAndEnd() throws Exception {
+        JsonNode sandboxes = new ObjectMapper().readTree("""
+                [{"sandbox":"alk22222222","project":"payments","state":"claimed","kind":"session","name":null,"warm":false,
+                  "createdAt":"2026-12-07T03:00:00Z","lastActivity":"2026-12-07T03:59:00Z","running":2,"idleTimeout":null,"expiresAt":null},
+                 {"sandbox":"alk11111111","project":"payments","state":"claimed","kind":"session","name":"fix-login","warm":true,
+                  "createdAt":"2026-12-07T01:30:00Z","lastActivity":"2026-12-07T03:45:00Z","running":0,"idleTimeout":"PT8H",
+                  "expiresAt":"2026-12-07T11:45:00Z"},
+                 {"sandbox":"alk33333333","project":"payments","state":"claimed","kind":"run","name":null,"warm":true,
+                  "createdAt":"2026-12-07T03:59:59Z","lastActivity":"2026-12-07T03:59:59Z","running":1,"idleTimeout":"PT8H","expiresAt":null},
+                 {"sandbox":"alk44444444","project":"payments","state":"ready"}]""");
+        StringWriter text = new StringWriter();
+        SessionTable.print(new PrintWriter(text, true), SessionTable.claimed(sandboxes, false), Instant.parse("2026-12-07T04:00:00Z"));
+        List<String> lines = text.toString().lines().map(String::stripTrailing).toList();
+        assertThat(lines).containsExactly(
+                "SANDBOX      NAME                 PROJECT              START AGE     IDLE      IDLE-TIMEOUT   ENDS-IN",
+                "alk11111111  fix-login            payments             warm  2h30m   15m       8h             7h45m",
+                "alk22222222  -                    payments             cold  1h00m   2 running never          -");
+        assertThat(SessionTable.claimed(sandboxes, true)).extracting(n -> n.path("sandbox").asText())
+                .containsExactly("alk11111111", "alk22222222", "alk33333333");
+    }
+}
