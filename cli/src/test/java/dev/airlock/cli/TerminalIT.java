@@ -95,8 +95,8 @@ class TerminalIT {
         while (System.nanoTime() < end) {
             int ready = DaemonClient.ifRunning(socket).map(c -> {
                 try {
-                    return c.get("/v1/status").body().path("pools").path("terminal-it").path("ready").asInt(0);
-                } catch (IOException e) {
+                    return c.get("/v1/status").body().path("projects").path(0).path("ready").asInt(0);
+                } catch (IOException | RuntimeException e) {
                     return 0;
                 }
             }).orElse(0);
