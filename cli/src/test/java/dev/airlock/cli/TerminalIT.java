@@ -83,9 +83,14 @@ class TerminalIT {
         return ProcessHandle.current().info().command().orElse("java");
     }
 
+    /**
+     * A daemon that ignores SIGINT, as one started with {@code &} from a script does: what its
+     * commands inherit must not keep ^C from interrupting them.
+     */
     private Process startDaemon(Path config) throws IOException {
-        Process p = new ProcessBuilder(java(), "-cp", System.getProperty("java.class.path"), Main.class.getName(), "daemon", "--config",
-                config.toString()).redirectErrorStream(true).redirectOutput(tmp.resolve("daemon.log").toFile()).start();
+        Process p = new ProcessBuilder("/bin/sh", "-c", "trap '' INT; exec \"$@\"", "sh", java(), "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "daemon", "--config", config.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("daemon.log").toFile()).start();
         started.add(p);
         return p;
     }
@@ -171,7 +176,7 @@ class TerminalIT {
             pty.type("sleep 1000\r");
             ProcessHandle sleep = awaitDescendant(root, "sleep", "1000");
             pty.type("\u0003");
-            sleep.onExit().get();
+            sleep.onExit().get(DEADLINE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
             assertThat(ask(pty, "echo \"ST\"\"ATUS=$?\"", "STATUS=(\\d+)")).as(path + ": sleep died of SIGINT").isEqualTo("130");
             assertThat(ask(pty, "echo \"AL\"\"IVE\"", "ALIVE")).isEqualTo("ALIVE");
 
@@ -246,7 +251,7 @@ class TerminalIT {
             cli.destroy(); // SIGTERM, as a closing terminal emulator or `kill` sends
             cli.waitFor();
             assertThat(stty(pty)).as("restored by the shutdown hook").contains(" icanon", " echo ").doesNotContain("-icanon");
-            sleep.onExit().get(); // the daemon ended the command when its client went away
+            sleep.onExit().get(DEADLINE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS); // the daemon ended the command when its client went away
             assertThat(sleep.isAlive()).isFalse();
         }
     }

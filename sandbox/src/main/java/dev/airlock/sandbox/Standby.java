@@ -33,6 +33,10 @@ public final class Standby {
      */
     static final String SCRIPT = String.join("\n",
             "set -f",
+            // The command starts with every signal at its default, whatever the daemon inherited: a daemon
+            // started with `&` from a script ignores SIGINT, and ^C would then interrupt nothing inside.
+            // Probed while the init waits (coreutils 8.31+), so the claim pays nothing for it.
+            "defsig=(); /usr/bin/env --default-signal true 2>/dev/null && defsig=(--default-signal)",
             "field() { IFS= read -r -d '' \"$1\" || exit 125; }",
             "field n; env=()",
             "for ((i = 0; i < n; i++)); do field v; env+=(\"$v\"); done",
@@ -41,7 +45,7 @@ public final class Standby {
             "field tty; session=()",
             "if [ -n \"$tty\" ]; then exec 0<>\"$tty\" 1>&0 2>&0 || exit 125; session=(/usr/bin/setsid --ctty --wait); fi",
             "cd /workspace || exit 125",
-            "exec \"${session[@]}\" /usr/bin/env -i -- \"${env[@]}\" /bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"");
+            "exec \"${session[@]}\" /usr/bin/env -i \"${defsig[@]}\" -- \"${env[@]}\" /bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"");
     /** A terminal the init may open: one of the sandbox's own devpts. */
     private static final java.util.regex.Pattern TERMINAL = java.util.regex.Pattern.compile("/dev/pts/[0-9]{1,9}");
     static final List<String> INIT = List.of("/bin/bash", "-c", SCRIPT, "airlock-init");
