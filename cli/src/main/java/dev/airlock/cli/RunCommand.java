@@ -1,5 +1,8 @@
 package dev.airlock.cli;
 
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.runtime.CallerEnvironment;
+import dev.airlock.runtime.PolicyEnvNames;
 import dev.airlock.runtime.SandboxRun;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -7,7 +10,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,11 +26,13 @@ import picocli.CommandLine.Spec;
         description = {
             "Run COMMAND in a fresh sandbox (root): its own network namespace whose only exit is",
             "Airlock's gateway, enforced by nftables; bubblewrap for files and processes; cgroup limits.",
-            "stdio and the terminal pass through; afterwards stderr gets a summary of what was blocked,",
-            "with the YAML that would allow it. When a daemon runs and pools this project, the sandbox",
-            "comes from its warm pool (workspace: the project at HEAD) unless --workspace or --no-daemon is given."
+            "stdio and signals pass through; when stdin is a terminal, COMMAND gets a terminal of its own",
+            "in the sandbox (yours is raw meanwhile and follows resizes; never shared with the sandbox).",
+            "Afterwards stderr gets a summary of what was blocked, with the YAML that would allow it.",
+            "When a daemon runs and pools this project, the sandbox comes from its warm pool",
+            "(workspace: the project at HEAD) unless --workspace or --no-daemon is given."
         },
-        footer = {"", "Example:", "  sudo ./airlock run --policy airlock.yaml -- bash",
+        footer = {"", "Example:", "  sudo ./airlock run --policy airlock.yaml --env ANTHROPIC_API_KEY -- bash -i",
             "", "Exit codes: COMMAND's own; 125 Airlock error (not root, missing kernel feature or package,",
             "invalid policy); 126 COMMAND not runnable; 127 COMMAND not found."})
 final class RunCommand implements Callable<Integer> {
@@ -47,7 +51,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-daemon", description = "Build a fresh sandbox here even when a daemon with a warm pool runs.")
     boolean noDaemon;
 
-    @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for COMMAND (repeatable).")
+    @Option(names = "--env", paramLabel = "NAME[=VALUE]", description = {
+        "Environment variable for COMMAND (repeatable): NAME=VALUE sets it, NAME passes the caller's value.",
+        "Besides these, COMMAND gets only TERM, COLORTERM, LANG, LANGUAGE, LC_* and the names the policy",
+        "lists under env:, from the caller's environment; nothing else of it."})
     List<String> env = new ArrayList<>();
 
     @Option(names = "--events", paramLabel = "FILE", description = "Write this run's decisions as JSON lines.")
@@ -58,14 +65,15 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Map<String, String> vars = new LinkedHashMap<>();
-        for (String kv : env) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) {
-                spec.commandLine().getErr().println("airlock: --env " + kv + ": write NAME=VALUE");
-                return SandboxRun.AIRLOCK_ERROR;
-            }
-            vars.put(kv.substring(0, eq), kv.substring(eq + 1));
+        Map<String, String> vars;
+        try {
+            vars = CallerEnvironment.select(System.getenv(), PolicyEnvNames.of(sources.policy), env);
+        } catch (CallerEnvironment.BadOption e) {
+            spec.commandLine().getErr().println("airlock: " + e.getMessage());
+            return SandboxRun.AIRLOCK_ERROR;
+        } catch (PolicyException e) {
+            e.problems().forEach(spec.commandLine().getErr()::println);
+            return SandboxRun.AIRLOCK_ERROR;
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
         if (!noDaemon && workspace == null && events == null) {

@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
         description = {"Open an interactive login shell in a session.",
             "",
             "Like `docker exec -it ID bash`: bash when the sandbox has it, else sh, in",
-            "the session's /workspace. Leaving the shell (exit, Ctrl-D) or losing the",
+            "the session's /workspace, with a terminal of its own in the sandbox when",
+            "stdin is a terminal. Leaving the shell (exit, Ctrl-D) or losing the",
             "connection ends that shell and whatever it still runs; the session and its",
             "workspace stay, and attaching again gives a new shell in the same sandbox.",
             "Keep long jobs in a client that stays (e.g. inside tmux on your side).",
@@ -54,6 +55,6 @@ final class SandboxAttachCommand implements Callable<Integer> {
         err.println("airlock: a new shell in session " + id + "; `exit` or Ctrl-D leaves it (the session stays, `airlock sandbox stop " + id
                 + "` ends it)");
         err.flush();
-        return SessionExec.run(daemon.get(), id, LOGIN_SHELL, Map.of(), true, err);
+        return SessionExec.run(daemon.get(), id, LOGIN_SHELL, Map.of(), true, true, err);
     }
 }

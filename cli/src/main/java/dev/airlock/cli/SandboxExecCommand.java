@@ -21,11 +21,13 @@ import picocli.CommandLine.Spec;
             "",
             "COMMAND runs in the session's /workspace (what earlier commands wrote is",
             "there). stdout and stderr stream back; with -i, stdin streams up (else",
-            "COMMAND reads end-of-file). COMMAND dies with this client: if the client is",
+            "COMMAND reads end-of-file); with -it and a terminal on stdin, COMMAND gets a",
+            "terminal of its own in the sandbox. COMMAND dies with this client: if the client is",
             "killed or loses the daemon, COMMAND is killed too; the session stays.",
             "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
         footer = {"", "Examples:", "  sudo airlock sandbox exec fix-login -- git status",
             "  echo data | sudo airlock sandbox exec -i alk12 -- sh -c 'cat > input.txt'",
+            "  sudo airlock sandbox exec -it fix-login -- vi src/app.py",
             "", "Exit codes: COMMAND's own; 125 Airlock error (no daemon, no such session, the daemon failed)."})
 final class SandboxExecCommand implements Callable<Integer> {
 
@@ -34,6 +36,10 @@ final class SandboxExecCommand implements Callable<Integer> {
 
     @Option(names = {"-i", "--interactive"}, description = "Stream this terminal's stdin to COMMAND.")
     boolean interactive;
+
+    @Option(names = {"-t", "--tty"}, description = "With -i and a terminal on stdin: COMMAND gets a terminal of its own in the"
+            + " sandbox (window size, Ctrl-C, job control), as docker exec -it.")
+    boolean tty;
 
     @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Environment variable for COMMAND (repeatable).")
     List<String> env = new ArrayList<>();
@@ -63,6 +69,6 @@ final class SandboxExecCommand implements Callable<Integer> {
             return ExitCodes.AIRLOCK_ERROR;
         }
         err.flush();
-        return SessionExec.run(daemon.get(), id, command, vars.get(), interactive, err);
+        return SessionExec.run(daemon.get(), id, command, vars.get(), interactive, tty, err);
     }
 }

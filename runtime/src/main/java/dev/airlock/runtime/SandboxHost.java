@@ -11,11 +11,13 @@ import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -141,6 +143,40 @@ public final class SandboxHost implements AutoCloseable {
     public Process exec(Member m, List<String> command, Map<String, String> env) throws SandboxException {
         return launcher.exec(m.sandbox(), command, environment(m, env), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
                 ProcessBuilder.Redirect.PIPE);
+    }
+
+    /**
+     * As {@link #start}, on a terminal of its own in the sandbox ({@link dev.airlock.sandbox.Pty}),
+     * of {@code size}: the command's stdin, stdout, stderr and controlling terminal.
+     */
+    public TerminalCommand startWithTerminal(Member m, List<String> command, Map<String, String> env, WindowSize size)
+            throws SandboxException {
+        Pty pty = launcher.terminal(m.standby(), size);
+        try {
+            m.standby().go(command, environment(m, env), pty);
+        } catch (SandboxException | RuntimeException e) {
+            pty.close();
+            throw e;
+        }
+        return new TerminalCommand(m.standby().process(), pty);
+    }
+
+    /** As {@link #exec}, on a terminal of its own (see {@link #startWithTerminal}). */
+    public TerminalCommand execWithTerminal(Member m, List<String> command, Map<String, String> env, WindowSize size)
+            throws SandboxException {
+        Standby s = launcher.standbyExec(m.sandbox());
+        Pty pty = null;
+        try {
+            pty = launcher.terminal(s, size);
+            s.go(command, environment(m, env), pty);
+            return new TerminalCommand(s.process(), pty);
+        } catch (SandboxException | RuntimeException e) {
+            if (pty != null) {
+                pty.close();
+            }
+            s.process().destroyForcibly();
+            throw e;
+        }
     }
 
     /**

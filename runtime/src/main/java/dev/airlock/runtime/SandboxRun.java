@@ -158,6 +158,8 @@ public final class SandboxRun {
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
+            } else if (CallerTerminal.stdinIsTerminal()) {
+                return onTerminal(session, o);
             } else {
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.INHERIT, ProcessBuilder.Redirect.INHERIT,
                         ProcessBuilder.Redirect.INHERIT);
@@ -189,6 +191,33 @@ public final class SandboxRun {
             err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
             if (eventsDir != null) {
                 writeEvents(eventsDir, o.events().get(), mine);
+            }
+        }
+    }
+
+    /**
+     * The command on a terminal of its own, joined to the caller's (raw while it runs, restored on
+     * every way out). The caller's terminal itself never enters the sandbox.
+     */
+    private int onTerminal(SandboxSession session, Options o) throws IOException, InterruptedException, SandboxException {
+        try (CallerTerminal caller = CallerTerminal.rawIfTerminal().orElseThrow(() -> new IOException("stdin is no longer a terminal"))) {
+            TerminalCommand c = session.startWithTerminal(o.command(), o.env(), caller.size());
+            Thread forward = new Thread(() -> {
+                // SIGTERM/SIGHUP to airlock: end the command, then let the normal path clean up.
+                if (c.process().isAlive()) {
+                    c.process().destroy();
+                }
+            }, "airlock-signal");
+            Runtime.getRuntime().addShutdownHook(forward);
+            try {
+                return TerminalRelay.run(c, caller, new java.io.FileInputStream(java.io.FileDescriptor.in),
+                        new java.io.FileOutputStream(java.io.FileDescriptor.out));
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(forward);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is exiting: cleanup still runs in this thread first
+                }
             }
         }
     }

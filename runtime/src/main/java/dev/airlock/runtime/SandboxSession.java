@@ -13,10 +13,13 @@ import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
+import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -188,6 +191,25 @@ public final class SandboxSession implements AutoCloseable {
         Process p = launcher.claim(sandbox, command, env, in, out, err);
         processes.add(p);
         return p;
+    }
+
+    /**
+     * Starts {@code command} in the sandbox as its user on a terminal of its own
+     * ({@link dev.airlock.sandbox.Pty}, in the sandbox's devpts) of {@code size}: never the
+     * caller's terminal, which the sandbox could push keystrokes into.
+     */
+    public TerminalCommand startWithTerminal(List<String> command, Map<String, String> extraEnv, WindowSize size) throws SandboxException {
+        Map<String, String> env = withCaller(environment(), extraEnv);
+        Standby s = launcher.standby(sandbox);
+        processes.add(s.process());
+        Pty pty = launcher.terminal(s, size);
+        try {
+            s.go(command, env, pty);
+        } catch (SandboxException | RuntimeException e) {
+            pty.close();
+            throw e;
+        }
+        return new TerminalCommand(s.process(), pty);
     }
 
     /**

@@ -39,34 +39,30 @@ final class BwrapArgs {
             Map.entry("--setenv", 2), Map.entry("--ro-bind", 2), Map.entry("--ro-bind-try", 2), Map.entry("--bind", 2),
             Map.entry("--symlink", 2));
     private static final List<String> REQUIRED = List.of("--unshare-user", "--disable-userns", "--unshare-pid",
-            "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--clearenv");
+            "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session", "--clearenv");
 
     private BwrapArgs() {
     }
 
     /**
-     * @param newSession {@code --new-session} (setsid): the sandbox cannot push keystrokes into the
-     *     caller's terminal with TIOCSTI. Only when stdin is not a terminal: with a terminal, setsid
-     *     would detach the command from it, and an interactive shell would lose job control
-     *     (Ctrl-C, Ctrl-Z, foreground reads). See docs/sandbox.md for that trade-off.
+     * Always with {@code --new-session} (setsid): nothing in the sandbox has the caller's terminal as
+     * its controlling terminal, so it cannot push keystrokes into the caller's shell with TIOCSTI
+     * (CVE-2017-5226). A command that needs a terminal gets one of its own, a pseudo-terminal in the
+     * sandbox's devpts ({@link Pty}), never the caller's.
      */
-    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, boolean newSession,
-            Map<String, String> env) {
-        return build(user, workspace, etcDir, etcGenerated, newSession, env, List.of());
+    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, Map<String, String> env) {
+        return build(user, workspace, etcDir, etcGenerated, env, List.of());
     }
 
     /**
      * As above, with {@code workspaceMounts} ({@link WorkspaceMounts}: what of the workspace stays
      * read-only) right after the workspace's bind, so that they lie over it.
      */
-    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated, boolean newSession,
+    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated,
             Map<String, String> env, List<String> workspaceMounts) {
         List<String> a = new ArrayList<>(List.of(
                 "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent"));
-        if (newSession) {
-            a.add("--new-session");
-        }
+                "--die-with-parent", "--new-session"));
         a.addAll(List.of("--cap-drop", "ALL", "--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid()),
                 "--hostname", "airlock", "--clearenv"));
         for (Map.Entry<String, String> e : environment(env).entrySet()) {

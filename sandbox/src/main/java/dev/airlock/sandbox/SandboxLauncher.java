@@ -511,6 +511,32 @@ public final class SandboxLauncher implements AutoCloseable {
         return new Standby(p, init);
     }
 
+    /**
+     * As {@link #standby}, for one more command in a sandbox that already runs one (the daemon's
+     * exec with a terminal): a fresh bubblewrap whose init waits for {@link Standby#go}.
+     */
+    public Standby standbyExec(PreparedSandbox p) throws SandboxException {
+        Process init = start(p, Standby.INIT, Map.of(), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE, false);
+        return new Standby(p, init);
+    }
+
+    /** How long {@link #terminal} waits for a just-started init to finish bubblewrap's setup. */
+    private static final java.time.Duration INIT_SETUP = java.time.Duration.ofSeconds(10);
+
+    /**
+     * A pseudo-terminal in the devpts of {@code s}'s sandbox, of size {@code size}, for
+     * {@link Standby#go(List, Map, Pty)}: its terminal side belongs to the sandbox user. Waits (at
+     * most {@link #INIT_SETUP}) until the init runs inside its finished root.
+     */
+    public Pty terminal(Standby s, WindowSize size) throws SandboxException {
+        if (!live.containsKey(s.sandbox().id())) {
+            throw new SandboxException("sandbox " + s.sandbox().id() + " was destroyed. Fix: prepare a new one.");
+        }
+        long init = StandbyInit.find(s.process(), INIT_SETUP);
+        return Pty.openIn(init, user.uid(), user.gid(), size);
+    }
+
     private Process start(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
             ProcessBuilder.Redirect out, ProcessBuilder.Redirect err, boolean first) throws SandboxException {
         SandboxRecord r = live.get(p.id());
@@ -524,9 +550,8 @@ public final class SandboxLauncher implements AutoCloseable {
         if (first && !claimed.add(p.id())) {
             throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
         }
-        boolean tty = in == ProcessBuilder.Redirect.INHERIT && stdinIsTerminal();
         List<String> mounts = WorkspaceMounts.of(r.workspace(), protections.getOrDefault(p.id(), WorkspaceProtection.DEFAULT), r.runFiles());
-        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), !tty, env,
+        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), env,
                 mounts);
         // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
         // the command line promises, where bubblewrap's own execvp failure would be 1.
@@ -546,16 +571,6 @@ public final class SandboxLauncher implements AutoCloseable {
                 claimed.remove(p.id());
             }
             throw e;
-        }
-    }
-
-    /** True when this JVM's stdin is a terminal (so the sandbox shares it, and setsid is off). */
-    static boolean stdinIsTerminal() {
-        try {
-            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/0")).toString();
-            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
         }
     }
 

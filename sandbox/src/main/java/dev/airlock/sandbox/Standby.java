@@ -21,18 +21,33 @@ import java.util.Map;
 public final class Standby {
 
     /**
-     * Reads "count, entries…" twice (environment, then argv) and execs. Exit 125 when the header is
-     * cut short (the daemon died mid-write): the command never starts half-configured.
+     * Reads "count, entries…" twice (environment, then argv), then the terminal (empty: none), and
+     * execs. Exit 125 when the header is cut short (the daemon died mid-write): the command never
+     * starts half-configured.
+     *
+     * <p>With a terminal ({@code /dev/pts/N} of the sandbox's own devpts, {@link Pty}) it becomes
+     * stdin, stdout and stderr, and {@code setsid --ctty} makes it the command's controlling
+     * terminal in a session of its own: bubblewrap's {@code --new-session} made its pid 1 the
+     * session leader, so this process (pid 2, not a group leader) can start a new session without
+     * a fork, and job control, ^C and SIGWINCH work as on any terminal.
      */
     static final String SCRIPT = String.join("\n",
             "set -f",
+            // The command starts with every signal at its default, whatever the daemon inherited: a daemon
+            // started with `&` from a script ignores SIGINT, and ^C would then interrupt nothing inside.
+            // Probed while the init waits (coreutils 8.31+), so the claim pays nothing for it.
+            "defsig=(); /usr/bin/env --default-signal true 2>/dev/null && defsig=(--default-signal)",
             "field() { IFS= read -r -d '' \"$1\" || exit 125; }",
             "field n; env=()",
             "for ((i = 0; i < n; i++)); do field v; env+=(\"$v\"); done",
             "field n; argv=()",
             "for ((i = 0; i < n; i++)); do field v; argv+=(\"$v\"); done",
+            "field tty; session=()",
+            "if [ -n \"$tty\" ]; then exec 0<>\"$tty\" 1>&0 2>&0 || exit 125; session=(/usr/bin/setsid --ctty --wait); fi",
             "cd /workspace || exit 125",
-            "exec /usr/bin/env -i -- \"${env[@]}\" /bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"");
+            "exec \"${session[@]}\" /usr/bin/env -i \"${defsig[@]}\" -- \"${env[@]}\" /bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"");
+    /** A terminal the init may open: one of the sandbox's own devpts. */
+    private static final java.util.regex.Pattern TERMINAL = java.util.regex.Pattern.compile("/dev/pts/[0-9]{1,9}");
     static final List<String> INIT = List.of("/bin/bash", "-c", SCRIPT, "airlock-init");
 
     private final PreparedSandbox sandbox;
@@ -58,6 +73,22 @@ public final class Standby {
      * process's stdin stays open for the caller (close it to send EOF). Once only.
      */
     public synchronized void go(List<String> command, Map<String, String> env) throws SandboxException {
+        go(command, env, "");
+    }
+
+    /**
+     * As {@link #go}, with {@code terminal} (a {@link Pty} of this sandbox, made by
+     * {@link SandboxLauncher#terminal}) as the command's stdio and controlling terminal; the
+     * process's own pipes then carry nothing.
+     */
+    public synchronized void go(List<String> command, Map<String, String> env, Pty terminal) throws SandboxException {
+        go(command, env, terminal.path());
+    }
+
+    private void go(List<String> command, Map<String, String> env, String terminal) throws SandboxException {
+        if (!terminal.isEmpty() && !TERMINAL.matcher(terminal).matches()) {
+            throw new SandboxException("refused terminal " + terminal + ": only /dev/pts/N. This is a bug in the caller.");
+        }
         if (sent) {
             throw new SandboxException("sandbox " + sandbox.id() + " already started its command. Fix: exec, or claim another sandbox.");
         }
@@ -77,7 +108,7 @@ public final class Standby {
         sent = true;
         try {
             OutputStream out = init.getOutputStream();
-            out.write(header(BwrapArgs.environment(env), command));
+            out.write(header(BwrapArgs.environment(env), command, terminal));
             out.flush();
         } catch (IOException e) {
             throw new SandboxException("sandbox " + sandbox.id() + ": cannot hand the command to its init: " + e.getMessage()
@@ -85,13 +116,14 @@ public final class Standby {
         }
     }
 
-    /** The NUL-framed header {@link #SCRIPT} reads. */
-    static byte[] header(Map<String, String> env, List<String> argv) {
+    /** The NUL-framed header {@link #SCRIPT} reads ({@code terminal}: empty for none). */
+    static byte[] header(Map<String, String> env, List<String> argv, String terminal) {
         List<String> fields = new ArrayList<>();
         fields.add(Integer.toString(env.size()));
         env.forEach((k, v) -> fields.add(k + "=" + v));
         fields.add(Integer.toString(argv.size()));
         fields.addAll(argv);
+        fields.add(terminal);
         StringBuilder b = new StringBuilder();
         fields.forEach(f -> b.append(f).append('\0'));
         return b.toString().getBytes(StandardCharsets.UTF_8);

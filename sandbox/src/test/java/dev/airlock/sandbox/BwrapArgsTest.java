@@ -15,20 +15,20 @@ class BwrapArgsTest {
     private static final SandboxUser USER = new SandboxUser(1000, 1000);
     private static final Path RUN = Path.of("/run/airlock/sandbox/alk0123abcd/etc");
 
-    private static List<String> build(boolean newSession, Map<String, String> env) {
+    private static List<String> build(Map<String, String> env) {
         return BwrapArgs.build(USER, Path.of("/srv/payments"), Path.of("/run/airlock/sandbox/alk0123abcd/etc"),
-                EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), newSession, env);
+                EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), env);
     }
 
     @Test
     void build_passesThePrivilegedCheck() throws SandboxException {
-        BwrapArgs.check(build(true, Map.of()), 1000, 1000, RUN);
-        BwrapArgs.check(build(false, Map.of("A", "--cap-add")), 1000, 1000, RUN);
+        BwrapArgs.check(build(Map.of()), 1000, 1000, RUN);
+        BwrapArgs.check(build(Map.of("A", "--cap-add")), 1000, 1000, RUN);
     }
 
     @Test
     void build_bindsOnlySystemDirsTheCuratedEtcAndTheWorkspace() {
-        List<String> a = build(true, Map.of());
+        List<String> a = build(Map.of());
         List<String> sources = new ArrayList<>();
         for (int i = 0; i < a.size(); i++) {
             if (a.get(i).startsWith("--") && a.get(i).contains("bind")) {
@@ -46,14 +46,20 @@ class BwrapArgsTest {
     }
 
     @Test
-    void build_newSession_onlyWithoutATerminal() {
-        assertThat(build(true, Map.of())).contains("--new-session");
-        assertThat(build(false, Map.of())).doesNotContain("--new-session");
+    void build_newSession_always() {
+        assertThat(build(Map.of())).contains("--new-session");
+    }
+
+    @Test
+    void check_withoutNewSession_isRefused() {
+        List<String> a = new ArrayList<>(build(Map.of()));
+        a.remove("--new-session");
+        assertThatThrownBy(() -> BwrapArgs.check(a, 1000, 1000, RUN)).isInstanceOf(SandboxException.class).hasMessageContaining("--new-session");
     }
 
     @Test
     void environment_defaultsThenTheCallers_andNothingElse() {
-        List<String> a = build(true, Map.of("HOME", "/workspace/h", "TERM", "dumb"));
+        List<String> a = build(Map.of("HOME", "/workspace/h", "TERM", "dumb"));
         assertThat(a.indexOf("--clearenv")).isLessThan(a.indexOf("--setenv"));
         assertThat(BwrapArgs.environment(Map.of("HOME", "/workspace/h"))).containsOnlyKeys("PATH", "HOME", "USER", "LOGNAME")
                 .containsEntry("HOME", "/workspace/h").containsEntry("USER", "airlock");
@@ -68,14 +74,14 @@ class BwrapArgsTest {
 
     @Test
     void check_refusesTheRootUserAndAMissingFinalRemount() {
-        assertThatThrownBy(() -> BwrapArgs.check(build(true, Map.of()), 0, 0, RUN)).isInstanceOf(SandboxException.class);
-        List<String> a = new ArrayList<>(build(true, Map.of()));
+        assertThatThrownBy(() -> BwrapArgs.check(build(Map.of()), 0, 0, RUN)).isInstanceOf(SandboxException.class);
+        List<String> a = new ArrayList<>(build(Map.of()));
         a.subList(a.size() - 2, a.size()).clear();
         assertThatThrownBy(() -> BwrapArgs.check(a, 1000, 1000, RUN)).hasMessageContaining("--remount-ro /");
-        List<String> b = new ArrayList<>(build(true, Map.of()));
+        List<String> b = new ArrayList<>(build(Map.of()));
         b.addAll(b.size() - 2, List.of("--tmpfs", "/proc"));
         assertThatThrownBy(() -> BwrapArgs.check(b, 1000, 1000, RUN)).hasMessageContaining("--tmpfs only at /tmp");
-        List<String> c = new ArrayList<>(build(true, Map.of()));
+        List<String> c = new ArrayList<>(build(Map.of()));
         c.add(c.size() - 2, "--setenv");
         assertThatThrownBy(() -> BwrapArgs.check(c, 1000, 1000, RUN)).isInstanceOf(SandboxException.class);
         for (List<String> bind : List.of(List.of("--ro-bind", "/run/docker.sock", "/run/docker.sock"), List.of("--ro-bind", "/", "/host"),
@@ -83,7 +89,7 @@ class BwrapArgsTest {
                 List.of("--ro-bind", "/run/airlock/sandbox/alk99999999/etc/passwd", "/etc/passwd"),
                 List.of("--ro-bind", "/run/airlock/sandbox/alk0123abcd/etc/../../../../etc/shadow", "/etc/passwd"),
                 List.of("--symlink", "usr/bin", "/workspace"), List.of("--dir", "/proc/x"))) {
-            List<String> d = new ArrayList<>(build(true, Map.of()));
+            List<String> d = new ArrayList<>(build(Map.of()));
             d.addAll(d.size() - 2, bind);
             assertThatThrownBy(() -> BwrapArgs.check(d, 1000, 1000, RUN)).as(bind.toString()).isInstanceOf(SandboxException.class);
         }

@@ -260,7 +260,7 @@ class SystemKernelOpsTest {
 
     private List<String> args(int uid) {
         return BwrapArgs.build(new SandboxUser(uid, uid), Path.of("/srv/ws"), Path.of("/run/airlock/sandbox/" + ID + "/etc"),
-                EtcFiles.generated(new SandboxUser(uid, uid), HOST), true, java.util.Map.of());
+                EtcFiles.generated(new SandboxUser(uid, uid), HOST), java.util.Map.of());
     }
 
     @Test

@@ -31,7 +31,7 @@ class WorkspaceMountsTest {
 
     /** The mounts, checked as the privileged start checks them. */
     private List<String> checked(Path ws, List<String> mounts) throws SandboxException {
-        List<String> args = BwrapArgs.build(USER, ws, RUN.resolve("etc"), EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), true,
+        List<String> args = BwrapArgs.build(USER, ws, RUN.resolve("etc"), EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()),
                 Map.of(), mounts);
         BwrapArgs.check(args, 1000, 1000, RUN.resolve("etc"));
         return args;

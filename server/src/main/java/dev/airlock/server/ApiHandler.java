@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.airlock.runtime.TerminalCommand;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -312,9 +313,13 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
          * {@code IllegalReferenceCountException: refCnt: 0, decrement: 1}.
          */
         private ByteBuf header;
-        private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
+        /** A platform thread: a terminal's writes are native calls, which would pin a virtual thread's carrier. */
+        private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
         private Process process;
         private OutputStream stdin;
+        /** With {@code "tty"} in the request: the command's own terminal, and the body's frame lines. */
+        private TerminalCommand terminal;
+        private final TerminalFrames.Lines frames = new TerminalFrames.Lines();
         private String releaseOnEnd;
         private volatile boolean finished;
         private boolean failed;
@@ -348,7 +353,12 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (data.isReadable()) {
+            if (data.isReadable() && terminal != null) {
+                for (String line : frames.feed(ByteBufUtil.getBytes(data))) {
+                    TerminalFrames.Frame f = TerminalFrames.parse(line);
+                    toStdin(() -> toTerminal(f));
+                }
+            } else if (data.isReadable()) {
                 byte[] bytes = ByteBufUtil.getBytes(data);
                 toStdin(() -> {
                     try {
@@ -376,6 +386,21 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             toStdin(this::closeStdin);
         }
 
+        /** One upstream frame to the command's terminal: keys as typed, or the client's new window size. */
+        private void toTerminal(TerminalFrames.Frame f) {
+            try {
+                switch (f) {
+                    case TerminalFrames.Stdin in -> terminal.terminal().write(in.data(), 0, in.data().length);
+                    case TerminalFrames.Resize r -> terminal.terminal().resize(r.size());
+                    case TerminalFrames.Unknown u -> {
+                        // a later addition to the protocol, or garbage: the stream goes on
+                    }
+                }
+            } catch (IOException | dev.airlock.sandbox.SandboxException e) {
+                // the command ended and its terminal is closed: drop the rest, as a pipe would
+            }
+        }
+
         /** Stdin work, in order, off the event loop; once the command has ended there is nothing to write to. */
         private void toStdin(Runnable r) {
             try {
@@ -386,6 +411,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void closeStdin() {
+            if (stdin == null) {
+                return; // a terminal has no end of input but ^D, which the client sends as a key
+            }
             try {
                 stdin.close();
             } catch (IOException e) {
@@ -436,8 +464,14 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     id = mt.group(1);
                 }
-                process = daemon.exec(id, command, env);
-                stdin = process.getOutputStream();
+                Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
+                if (tty.isPresent()) {
+                    terminal = daemon.execWithTerminal(id, command, env, tty.get());
+                    process = terminal.process();
+                } else {
+                    process = daemon.exec(id, command, env);
+                    stdin = process.getOutputStream();
+                }
                 HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
                 res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
                 res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -471,13 +505,20 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void pump() {
-            Thread out = Thread.ofVirtual().start(() -> copy(process.getInputStream(), "stdout"));
+            Thread out = terminal != null ? Thread.ofPlatform().daemon().start(this::copyTerminal)
+                    : Thread.ofVirtual().start(() -> copy(process.getInputStream(), "stdout"));
             Thread err = Thread.ofVirtual().start(() -> copy(process.getErrorStream(), "stderr"));
             Thread.ofVirtual().start(() -> {
                 try {
                     int code = process.waitFor();
+                    if (terminal != null) {
+                        terminal.terminal().commandEnded(); // its output ends once what is buffered is read
+                    }
                     out.join();
                     err.join();
+                    if (terminal != null) {
+                        terminal.terminal().close();
+                    }
                     daemon.awaitRecordsWritten(); // the client learns of the end once the run's records can be read
                     ObjectNode last = JSON.createObjectNode().put("exit", code);
                     if (releaseOnEnd != null) {
@@ -510,6 +551,19 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 ctx.executor().schedule(() -> {
                     ctx.close();
                 }, LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        }
+
+        /** The command's terminal output, as the stream's {@code stdout} (a terminal has one output). */
+        private void copyTerminal() {
+            byte[] buf = new byte[16384];
+            try {
+                for (int n; (n = terminal.terminal().read(buf)) > 0; ) {
+                    line(JSON.createObjectNode().put("stream", "stdout").put("data", Base64.getEncoder().encodeToString(
+                            java.util.Arrays.copyOf(buf, n))));
+                }
+            } catch (IOException e) {
+                // the terminal is closed
             }
         }
 

@@ -26,8 +26,10 @@ import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.SandboxHost;
+import dev.airlock.runtime.TerminalCommand;
 import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.WindowSize;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -589,22 +591,41 @@ public final class Daemon implements AutoCloseable {
             if (!s.firstStart()) {
                 return host.exec(s.member.sandbox(), command, env);
             }
-            List<String> run = command;
-            if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
-                // the first command of a sandbox over a template starts at the branch's HEAD
-                try {
-                    CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
-                            command);
-                    s.behind(r.behind(), r.behindAtStart());
-                    run = r.command();
-                } catch (TemplateException e) {
-                    log.println("airlock daemon: catch-up of " + id + " skipped: " + e.getMessage());
-                }
-            }
-            return host.start(s.member.sandbox(), run, env);
+            return host.start(s.member.sandbox(), firstCommand(s, id, command), env);
         } catch (SandboxException e) {
             throw new DaemonException(e.getMessage());
         }
+    }
+
+    /**
+     * As {@link #exec}, on a terminal of its own in the sandbox, of {@code size} (the client's
+     * stdin is a terminal): its stdio and controlling terminal are the returned pty.
+     */
+    TerminalCommand execWithTerminal(String id, List<String> command, Map<String, String> env, WindowSize size) throws DaemonException {
+        Session s = session(id);
+        try {
+            if (!s.firstStart()) {
+                return host.execWithTerminal(s.member.sandbox(), command, env, size);
+            }
+            return host.startWithTerminal(s.member.sandbox(), firstCommand(s, id, command), env, size);
+        } catch (SandboxException e) {
+            throw new DaemonException(e.getMessage());
+        }
+    }
+
+    /** The first command of a sandbox over a template starts at the branch's HEAD (a catch-up runs before it). */
+    private List<String> firstCommand(Session s, String id, List<String> command) {
+        if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
+            try {
+                CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
+                        command);
+                s.behind(r.behind(), r.behindAtStart());
+                return r.command();
+            } catch (TemplateException e) {
+                log.println("airlock daemon: catch-up of " + id + " skipped: " + e.getMessage());
+            }
+        }
+        return command;
     }
 
     /** Destroys a claimed sandbox and returns the summary of what it was denied. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.airlock.sandbox.WindowSize;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -42,6 +43,14 @@ public final class DaemonClient {
         public String error() {
             return body.path("error").asText("HTTP " + status);
         }
+    }
+
+    /**
+     * The caller's terminal, for a command that is to run on one ({@code "tty"} in the request): its
+     * size now, and where to register for its later sizes (each is sent as a resize frame). With a
+     * terminal, stdin is sent as {@code {"stdin": BASE64}} frames (see {@link TerminalFrames}).
+     */
+    public record Tty(WindowSize size, Consumer<Consumer<WindowSize>> onResize) {
     }
 
     private final Path socket;
@@ -100,9 +109,15 @@ public final class DaemonClient {
      */
     public JsonNode run(String project, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        return run(project, command, env, Optional.empty(), stdin, stdout, stderr, started);
+    }
+
+    /** As {@link #run}, on a terminal in the sandbox when {@code tty} is given (the caller's stdin is a terminal). */
+    public JsonNode run(String project, List<String> command, Map<String, String> env, Optional<Tty> tty, InputStream stdin,
+            OutputStream stdout, OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
         ObjectNode req = NODES.objectNode().put("project", project);
         withCommand(req, command, env);
-        return stream("/v1/run", req, stdin, stdout, stderr, started);
+        return stream("/v1/run", req, tty, stdin, stdout, stderr, started);
     }
 
     /**
@@ -111,10 +126,16 @@ public final class DaemonClient {
      */
     public Optional<JsonNode> runPolicy(Path policy, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        return runPolicy(policy, command, env, Optional.empty(), stdin, stdout, stderr, started);
+    }
+
+    /** As {@link #runPolicy}, on a terminal in the sandbox when {@code tty} is given. */
+    public Optional<JsonNode> runPolicy(Path policy, List<String> command, Map<String, String> env, Optional<Tty> tty, InputStream stdin,
+            OutputStream stdout, OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
         ObjectNode req = NODES.objectNode().put("policy", policy.toString());
         withCommand(req, command, env);
         try {
-            return Optional.of(stream("/v1/run", req, stdin, stdout, stderr, started));
+            return Optional.of(stream("/v1/run", req, tty, stdin, stdout, stderr, started));
         } catch (NotPooled e) {
             return Optional.empty();
         }
@@ -149,13 +170,20 @@ public final class DaemonClient {
     /** Runs {@code command} in a sandbox claimed earlier ({@code POST /v1/claims}); the sandbox stays claimed. */
     public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, InputStream stdin, OutputStream stdout,
             OutputStream stderr) throws IOException, DaemonException {
-        ObjectNode req = NODES.objectNode();
-        withCommand(req, command, env);
-        return stream("/v1/sandboxes/" + sandbox + "/exec", req, stdin, stdout, stderr, n -> { });
+        return exec(sandbox, command, env, Optional.empty(), stdin, stdout, stderr);
     }
 
-    private JsonNode stream(String path, ObjectNode req, InputStream stdin, OutputStream stdout, OutputStream stderr,
+    /** As {@link #exec}, on a terminal in the sandbox when {@code tty} is given. */
+    public JsonNode exec(String sandbox, List<String> command, Map<String, String> env, Optional<Tty> tty, InputStream stdin,
+            OutputStream stdout, OutputStream stderr) throws IOException, DaemonException {
+        ObjectNode req = NODES.objectNode();
+        withCommand(req, command, env);
+        return stream("/v1/sandboxes/" + sandbox + "/exec", req, tty, stdin, stdout, stderr, n -> { });
+    }
+
+    private JsonNode stream(String path, ObjectNode req, Optional<Tty> tty, InputStream stdin, OutputStream stdout, OutputStream stderr,
             Consumer<JsonNode> started) throws IOException, DaemonException {
+        tty.ifPresent(t -> req.putObject("tty").put("rows", t.size().rows()).put("cols", t.size().cols()));
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try (ch) {
             ch.connect(UnixDomainSocketAddress.of(socket));
@@ -174,12 +202,25 @@ public final class DaemonClient {
                     sendFailed = e; // it may still have answered: read first, report this only without an answer
                 }
             }
+            tty.ifPresent(t -> t.onResize().accept(size -> {
+                synchronized (out) {
+                    try {
+                        chunk(out, TerminalFrames.resize(size).getBytes(StandardCharsets.US_ASCII), 0, -1);
+                    } catch (IOException e) {
+                        // the run ended
+                    }
+                }
+            }));
             Thread up = Thread.ofPlatform().daemon().name("airlock-stdin").start(() -> {
                 byte[] buf = new byte[16384];
                 try {
                     for (int n; (n = stdin.read(buf)) > 0; ) {
                         synchronized (out) {
-                            chunk(out, buf, 0, n);
+                            if (tty.isPresent()) {
+                                chunk(out, TerminalFrames.stdin(buf, 0, n).getBytes(StandardCharsets.US_ASCII), 0, -1);
+                            } else {
+                                chunk(out, buf, 0, n);
+                            }
                         }
                     }
                     synchronized (out) {

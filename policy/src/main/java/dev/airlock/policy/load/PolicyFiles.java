@@ -37,7 +37,9 @@ public final class PolicyFiles {
     private static final long MAX_MEMORY_BYTES = 64L << 40;
     private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
 
-    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool");
+    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env");
+    /** A variable name {@code env:} may list: what a shell can export. */
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> NETWORK_KEYS = Set.of("presets", "allow", "deny", "setup");
     private static final Set<String> SETUP_KEYS = Set.of("allow");
     private static final Set<String> WORKSPACE_KEYS = Set.of("source", "ref", "setup", "cacheKey", "writableGitConfig");
@@ -147,10 +149,11 @@ public final class PolicyFiles {
         boolean writableGitConfig = writableGitConfig(top, problems);
         ProjectPolicy.Resources resources = resources(top, problems);
         ProjectPolicy.PoolSettings pool = pool(top, problems);
+        List<String> env = env(top, problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig);
+        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env);
     }
 
     private static String suggestName(String project) {
@@ -211,6 +214,28 @@ public final class PolicyFiles {
                 + (v instanceof YamlNode.Scalar s ? "\"" + s.text() + "\"" : v.kind()),
                 "write \"writableGitConfig: true\" to let the sandbox change .git/hooks and .git/config (see SECURITY.md), or leave it out"));
         return false;
+    }
+
+    /**
+     * {@code env:}: names of the caller's environment variables a sandboxed command gets (besides
+     * TERM, COLORTERM, LANG, LANGUAGE and LC_*, which always pass); only names, never values, so
+     * the file cannot carry a secret.
+     */
+    private static List<String> env(Fields top, List<Problem> problems) {
+        List<String> out = new ArrayList<>();
+        for (YamlNode n : top.list("env")) {
+            if (n instanceof YamlNode.Scalar s && !s.isNull() && ENV_NAME.matcher(s.text()).matches()) {
+                out.add(s.text());
+            } else {
+                String found = n instanceof YamlNode.Scalar s ? "\"" + s.text() + "\"" : n.kind();
+                String fix = n instanceof YamlNode.Scalar s && s.text().contains("=")
+                        ? "list the name only (\"" + s.text().substring(0, s.text().indexOf('=')) + "\"): the value comes from the caller's"
+                                + " environment; give a fixed value with `airlock run --env NAME=VALUE`"
+                        : "write a variable name such as ANTHROPIC_API_KEY (letters, digits and '_', not starting with a digit)";
+                problems.add(new Problem(n.position(), "env items are variable names, found " + found, fix));
+            }
+        }
+        return out;
     }
 
     private static List<String> strings(Fields f, String key, List<Problem> problems) {

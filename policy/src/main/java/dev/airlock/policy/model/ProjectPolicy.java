@@ -14,7 +14,17 @@ public record ProjectPolicy(
         Optional<Workspace> workspace,
         Resources resources,
         PoolSettings pool,
-        boolean writableGitConfig) {
+        boolean writableGitConfig,
+        List<String> env) {
+
+    /**
+     * {@code env}: the names of the caller's environment variables its commands get ({@code env:}),
+     * besides the terminal's (TERM, COLORTERM, LANG, LANGUAGE, LC_*), which always pass.
+     */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, List.of());
+    }
 
     /**
      * {@code writableGitConfig}: {@code workspace.writableGitConfig}, true only when the project opts
@@ -30,6 +40,7 @@ public record ProjectPolicy(
         allow = List.copyOf(allow);
         deny = List.copyOf(deny);
         setupAllow = List.copyOf(setupAllow);
+        env = List.copyOf(env);
     }
 
     /** A preset named in {@code network.presets}, with where it was named. */

@@ -112,6 +112,23 @@ class PolicyFilesTest {
     }
 
     @Test
+    void parseProject_env_listsNamesInOrder_andIsEmptyByDefault() throws Exception {
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n").env()).isEmpty();
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nenv: [ANTHROPIC_API_KEY, GH_TOKEN]\n").env())
+                .containsExactly("ANTHROPIC_API_KEY", "GH_TOKEN");
+    }
+
+    @Test
+    void parseProject_envWithAValue_isRefusedAtTheItem_sayingToListTheNameOnly() {
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nenv:\n  - GH_TOKEN=ghp_secret\n"));
+        assertThat(e).isNotNull();
+        Problem p = onlyProblem(e.problems());
+        assertThat(p.toString()).startsWith("a.yaml:4:5: env items are variable names, found \"GH_TOKEN=ghp_secret\"")
+                .contains("list the name only (\"GH_TOKEN\")").contains("--env NAME=VALUE");
+    }
+
+    @Test
     void loadOrg_shippedExample_loads() throws Exception {
         OrgPolicy org = PolicyFiles.loadOrg(EXAMPLES.resolve("org.yaml"));
         assertThat(org.production()).extracting(Rule::describe)
@@ -351,7 +368,7 @@ class PolicyFilesTest {
                         project: demo
                         colour: blue
                         """, "airlock.yaml:3:1: unknown key 'colour' in the project policy",
-                        "allowed keys: network, pool, project, resources, version, workspace"),
+                        "allowed keys: env, network, pool, project, resources, version, workspace"),
                 Arguments.of("an unsupported version", """
                         version: 2
                         project: demo

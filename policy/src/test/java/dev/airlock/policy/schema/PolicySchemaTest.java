@@ -429,12 +429,19 @@ class PolicySchemaTest {
                 bad("targetHitRate zero", project("pool: {targetHitRate: 0}  #!\n")),
                 bad("targetHitRate above 1", project("pool: {targetHitRate: 1.5}  #!\n")),
                 bad("targetHitRate quoted", project("pool: {targetHitRate: \"0.9\"}  #!\n")),
-                bad("targetHitRate percent", project("pool: {targetHitRate: 95%}  #!\n")));
+                bad("targetHitRate percent", project("pool: {targetHitRate: 95%}  #!\n")),
+                // env: names of the caller's variables, never values
+                bad("env with a value", project("env:\n  - TOKEN=abc  #!\n")),
+                bad("env name starting with a digit", project("env: [1PASSWORD]  #!\n")),
+                bad("env name with a dash", project("env: [MY-VAR]  #!\n")),
+                bad("env not a list", project("env: TOKEN  #!\n")),
+                bad("env item a list", project("env: [[TOKEN]]  #!\n")));
     }
 
     static Stream<Arguments> goodProjects() {
         return Stream.of(
                 good("minimal", project("")),
+                good("env names", project("env: [ANTHROPIC_API_KEY, _private, GH_TOKEN2]\n")),
                 good("writable git config, no template", project("workspace:\n  writableGitConfig: true\n")),
                 good("read-only git config with a template", project("workspace:\n  source: x\n  writableGitConfig: false\n")),
                 good("DESIGN.md example", """
