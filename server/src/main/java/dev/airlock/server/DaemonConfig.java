@@ -29,6 +29,9 @@ import java.util.Set;
  * org: /etc/airlock/org.yaml         # optional
  * hosts: /etc/airlock/hosts          # optional: replaces the system resolver
  * audits: true                       # continuous audits (default true): on change, on audit.every, quick after claims
+ * export:                            # the agent's work when a pooled sandbox is released (docs/daemon.md)
+ *   onRelease: true                  # default true: into the project's workspace.source as branch airlock/ID
+ *   keep: 24h                        # default 24h: how long work that was not exported is kept (m, h or d)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -37,9 +40,29 @@ import java.util.Set;
  * </pre>
  */
 public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
-        Optional<Path> hosts, List<Project> projects, boolean audits) {
+        Optional<Path> hosts, List<Project> projects, boolean audits, Export export) {
 
     public static final Path DEFAULT_STATE = Path.of("/var/lib/airlock");
+
+    /** The configuration without an {@code export:} section: the defaults. */
+    public DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
+            Optional<Path> hosts, List<Project> projects, boolean audits) {
+        this(file, state, socket, listen, tokenFile, org, hosts, projects, audits, Export.DEFAULT);
+    }
+
+    /**
+     * What happens to a pooled sandbox's work at its release: exported into the project's
+     * repository when {@code onRelease}; work that is not exported is kept for {@code keep}.
+     */
+    public record Export(boolean onRelease, java.time.Duration keep) {
+        public static final Export DEFAULT = new Export(true, java.time.Duration.ofHours(24));
+    }
+
+    record RawExport(@JsonProperty("onRelease") Boolean onRelease, @JsonProperty("keep") String keep) {
+        @JsonCreator
+        RawExport {
+        }
+    }
 
     /** A project the daemon pools; {@code size} empty means auto. */
     public record Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit) {
@@ -62,7 +85,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
             @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
             @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
-            @JsonProperty(value = "projects", required = true) List<RawProject> projects) {
+            @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("export") RawExport export) {
         @JsonCreator
         Raw {
         }
@@ -137,10 +160,35 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             projects.add(new Project(policy, Optional.ofNullable(p.workspace()).map(w -> dir.resolve(w).normalize()), size, hard));
         }
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
-                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits());
+                Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits(),
+                export(file, raw.export()));
     }
 
-    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects");
+    /** The {@code export:} section, its defaults filled in; {@code keep} is a number of minutes, hours or days ({@code 90m}, {@code 24h}, {@code 7d}). */
+    private static Export export(Path file, RawExport raw) throws ConfigException {
+        if (raw == null) {
+            return Export.DEFAULT;
+        }
+        java.time.Duration keep = Export.DEFAULT.keep();
+        if (raw.keep() != null) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,5})([mhd])").matcher(raw.keep());
+            if (!m.matches()) {
+                throw new ConfigException(file + ": export.keep '" + raw.keep() + "' is not a duration. Fix: a number and m, h or d, e.g."
+                        + " `keep: 24h`.");
+            }
+            long n = Long.parseLong(m.group(1));
+            keep = switch (m.group(2)) {
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "h" -> java.time.Duration.ofHours(n);
+                default -> java.time.Duration.ofDays(n);
+            };
+        }
+        return new Export(raw.onRelease() == null || raw.onRelease(), keep);
+    }
+
+    private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
+            "export");
+    private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit");
 
     /**
@@ -161,7 +209,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                     case FIELD_NAME -> {
                         lastKey = p.currentName();
                         List<String> allowed = path.size() == 1 ? TOP_KEYS
-                                : path.size() == 3 && "projects".equals(List.copyOf(path).get(1)) ? PROJECT_KEYS : null;
+                                : path.size() == 3 && "projects".equals(List.copyOf(path).get(1)) ? PROJECT_KEYS
+                                : path.size() == 2 && "export".equals(path.peek()) ? EXPORT_KEYS : null;
                         if (allowed != null && !allowed.contains(lastKey)) {
                             throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "
                                     + allowed + ".");
