@@ -17,15 +17,17 @@ import picocli.CommandLine.Spec;
 @Command(name = "export",
         mixinStandardHelpOptions = true,
         description = {
-            "Bring a sandbox's work into a git repository: its new commits as the branch airlock/ID, and",
-            "its uncommitted changes (untracked files too, binary-safe) as the patch .git/airlock/ID.patch.",
-            "Prints one line saying how to review and merge them. Works on a claimed sandbox (it keeps",
-            "running) and on kept work (a released sandbox whose work could not be exported; see",
-            "`airlock sandbox list`). Nothing the sandbox wrote changes the repository but that branch",
-            "and that file: git runs inside the sandbox to produce them, never on the host in its repository.",
-            "Default repository: the project's workspace.source, when it is a local path."
+            "Bring a pooled sandbox's work into a git repository: its new commits as the",
+            "branch airlock/ID, its uncommitted changes (untracked files too, binary-safe)",
+            "as the patch .git/airlock/ID.patch; print one line on how to review and merge.",
+            "Works on a claimed sandbox (it keeps running) and on kept work (a released",
+            "sandbox's work that could not be exported; see `airlock sandbox list`).",
+            "Nothing the sandbox wrote changes the repository but that branch and that",
+            "file: git runs inside the sandbox to produce them, never on the host in the",
+            "sandbox's repository. Default REPO: the project's local workspace.source."
         },
-        footer = {"", "Exit codes: 0 exported, or nothing new; 1 refused (say, the branch exists) or no such sandbox; 125 no daemon answers."})
+        footer = {"", "Exit codes: 0 exported, or nothing new; 1 refused (say, the branch exists)",
+            "or no such sandbox; 125 no daemon answers."})
 final class SandboxExportCommand implements Callable<Integer> {
 
     @Spec
