@@ -126,6 +126,11 @@ final class WorkCapture {
             throw new CaptureException("cannot read the status step's output: " + e);
         }
         if (status.equals("none")) {
+            if (changed.isPresent() && !changed.get().isEmpty()) {
+                // a workspace over a template had a repository: its loss must not pass for "nothing new"
+                throw new CaptureException("its git repository is unreadable (no HEAD), yet it wrote " + changed.get().size()
+                        + " name(s), e.g. " + abbreviate(changed.get().get(0)));
+            }
             return new Nothing("the workspace has no git commit");
         }
         Matcher m = STATUS_LINE.matcher(status);

@@ -158,8 +158,13 @@ final class WorkReturn {
                     return new Outcome(s.id(), Kind.NOTHING, "airlock: nothing new in " + s.id() + ": " + n.why(), Optional.empty(), Optional.empty());
                 }
                 WorkCapture.Captured work = (WorkCapture.Captured) r;
+                String print = fingerprint(work);
+                if (print.equals(exported.get(s.id()))) {
+                    return new Outcome(s.id(), Kind.NOTHING, "airlock: nothing new in " + s.id() + " since its export", Optional.empty(),
+                            Optional.empty());
+                }
                 RepoImport.Imported done = importer.into(target, s.id(), work);
-                exported.put(s.id(), fingerprint(work));
+                exported.put(s.id(), print);
                 return new Outcome(s.id(), Kind.EXPORTED, done.summary(), Optional.of(done), Optional.empty());
             } catch (WorkCapture.CaptureException | IOException e) {
                 throw new ExportException("the work of " + s.id() + " could not be captured: " + e.getMessage()

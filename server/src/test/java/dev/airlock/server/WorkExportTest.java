@@ -124,6 +124,19 @@ class WorkExportTest {
     }
 
     @Test
+    void capture_aRepositoryTheAgentDeleted_isAFailure_notNothingNew() throws Exception {
+        List<String> changed = agentWorks();
+        GitFixture.git(tmp, "-c", "safe.directory=*", "--version"); // git is there: the failure below is the repository's
+        dev.airlock.sandbox.LinkSafeFiles.deleteTree(workspace.resolve(".git"));
+        Path into = Files.createDirectories(tmp.resolve("capture"));
+        assertThatThrownBy(() -> WorkCapture.capture(GitFixture.sandboxShell(workspace), List.of(base), Optional.of(changed), into))
+                .isInstanceOf(WorkCapture.CaptureException.class).hasMessageContaining("git repository is unreadable");
+        // a plain workspace that never had one has nothing to export
+        assertThat(WorkCapture.capture(GitFixture.sandboxShell(workspace), List.of(base), Optional.empty(),
+                Files.createDirectories(tmp.resolve("capture2")))).isInstanceOf(WorkCapture.Nothing.class);
+    }
+
+    @Test
     void capture_aFailingStep_failsWithWhatItSaid() throws Exception {
         Path into = Files.createDirectories(tmp.resolve("capture"));
         SandboxShell broken = cmd -> new ProcessBuilder("/bin/sh", "-c", "echo 'fatal: broken repository' >&2; exit 7").start();

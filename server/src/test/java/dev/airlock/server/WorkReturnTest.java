@@ -195,6 +195,8 @@ class WorkReturnTest {
         WorkReturn w = work(DaemonConfig.Export.DEFAULT);
         WorkReturn.Outcome first = w.export(live(Optional.of(user), GitFixture.sandboxShell(workspace)), Optional.empty());
         assertThat(first.kind()).isEqualTo(WorkReturn.Kind.EXPORTED);
+        assertThat(w.export(live(Optional.of(user), GitFixture.sandboxShell(workspace)), Optional.empty()).summary())
+                .as("asked again, nothing new: not a refusal for the branch it made").contains("since its export");
         WorkReturn.Outcome release = w.release(live(Optional.of(user), GitFixture.sandboxShell(workspace)), () -> { });
         assertThat(release.kind()).isEqualTo(WorkReturn.Kind.NOTHING);
         assertThat(release.summary()).contains("since its export");
