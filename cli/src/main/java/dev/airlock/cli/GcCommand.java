@@ -49,7 +49,8 @@ final class GcCommand implements Callable<Integer> {
             expired.forEach(w -> out.println("removed " + w + " (its retention window passed)"));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
             out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
-                    + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held"));
+                    + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held")
+                    + (expired.isEmpty() ? "" : "; " + expired.size() + " kept work(s) past their retention window"));
             return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
         }
     }
