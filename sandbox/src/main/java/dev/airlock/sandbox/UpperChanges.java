@@ -33,6 +33,46 @@ final class UpperChanges {
     private UpperChanges() {
     }
 
+    /** Where git keeps what HEAD points to: a sandbox that wrote none of them moved no ref. */
+    private static final List<String> REFS = List.of("HEAD", "refs", "packed-refs", "reftable");
+
+    /** The changes under {@code upper}, or empty when there are more than {@link #MAX_NAMES} names or it is deeper than {@link #MAX_DEPTH}. */
+    static Optional<WorkspaceChanges> changes(Path upper) throws IOException {
+        Optional<List<String>> names = list(upper);
+        if (names.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new WorkspaceChanges(names.get(), refsTouched(upper)));
+    }
+
+    /** Whether the upper directory holds .git as anything but a directory, or any of {@link #REFS} in it (names only; no link followed). */
+    private static boolean refsTouched(Path upper) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(upper)) {
+            if (!(s instanceof SecureDirectoryStream<Path> top)) {
+                throw new IOException("this platform offers no descriptor-relative file operations; refusing to read " + upper + " as root");
+            }
+            BasicFileAttributes git;
+            try {
+                git = top.getFileAttributeView(Path.of(".git"), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+            } catch (java.nio.file.NoSuchFileException none) {
+                return false;
+            }
+            if (!git.isDirectory()) {
+                return true;
+            }
+            try (SecureDirectoryStream<Path> dir = top.newDirectoryStream(Path.of(".git"), LinkOption.NOFOLLOW_LINKS)) {
+                for (Path p : dir) {
+                    if (REFS.contains(p.getFileName().toString())) {
+                        return true;
+                    }
+                }
+            } catch (java.nio.file.FileSystemException swapped) {
+                return true; // replaced between the two calls: count it as moved
+            }
+            return false;
+        }
+    }
+
     /** The changed names under {@code upper}, or empty when there are more than {@link #MAX_NAMES} or deeper than {@link #MAX_DEPTH}. */
     static Optional<List<String>> list(Path upper) throws IOException {
         List<String> out = new ArrayList<>();

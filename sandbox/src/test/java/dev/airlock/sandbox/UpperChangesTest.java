@@ -40,4 +40,28 @@ class UpperChangesTest {
     void list_anEmptyUpper_isAnEmptyList() throws Exception {
         assertThat(UpperChanges.list(Files.createDirectories(tmp.resolve("upper")))).contains(List.of());
     }
+
+    @Test
+    void changes_refsTouched_onlyWhenHeadRefsOrPackedRefsWereWritten() throws Exception {
+        Path upper = Files.createDirectories(tmp.resolve("upper"));
+        assertThat(UpperChanges.changes(upper)).hasValueSatisfying(c -> assertThat(c.untouched()).isTrue());
+        Files.createDirectories(upper.resolve(".git/objects/ab"));
+        Files.writeString(upper.resolve(".git/index"), "status refreshed it\n");
+        assertThat(UpperChanges.changes(upper)).as("objects and the index move no ref")
+                .hasValueSatisfying(c -> assertThat(c.untouched()).isTrue());
+        Files.createDirectories(upper.resolve(".git/refs/heads"));
+        Files.writeString(upper.resolve(".git/refs/heads/main"), "0123\n");
+        assertThat(UpperChanges.changes(upper)).hasValueSatisfying(c -> {
+            assertThat(c.refsTouched()).isTrue();
+            assertThat(c.names()).isEmpty();
+        });
+    }
+
+    @Test
+    void changes_gitReplacedByALinkOrFile_countsAsMoved_andIsNotFollowed() throws Exception {
+        Path upper = Files.createDirectories(tmp.resolve("upper"));
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        Files.createSymbolicLink(upper.resolve(".git"), elsewhere);
+        assertThat(UpperChanges.changes(upper)).hasValueSatisfying(c -> assertThat(c.refsTouched()).isTrue());
+    }
 }

@@ -626,7 +626,7 @@ public final class Daemon implements AutoCloseable {
             }
         }, () -> {
             try {
-                return host.launcher().changedNames(m.sandbox());
+                return host.launcher().changes(m.sandbox());
             } catch (SandboxException e) {
                 throw new IOException(e.getMessage(), e);
             }

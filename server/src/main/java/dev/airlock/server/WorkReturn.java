@@ -1,5 +1,6 @@
 package dev.airlock.server;
 
+import dev.airlock.sandbox.WorkspaceChanges;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -35,10 +36,19 @@ final class WorkReturn {
             ChangedNames changed) {
     }
 
-    /** The names the sandbox wrote (see SandboxLauncher.changedNames); empty: compare the whole work tree. */
+    /** What the sandbox wrote (see SandboxLauncher.changes); empty: unknown, compare the whole work tree. */
     @FunctionalInterface
     interface ChangedNames {
-        Optional<List<String>> get() throws IOException;
+        Optional<WorkspaceChanges> get() throws IOException;
+    }
+
+    /** The capture, unless the overlay shows that the sandbox wrote nothing and moved no ref: then nothing, without asking it. */
+    private static WorkCapture.Result capture(Live s, Path staging) throws WorkCapture.CaptureException, IOException {
+        Optional<WorkspaceChanges> c = s.changed().get();
+        if (c.isPresent() && c.get().untouched()) {
+            return new WorkCapture.Nothing("it wrote nothing in its workspace");
+        }
+        return WorkCapture.capture(s.shell(), s.bases(), c.map(WorkspaceChanges::names), staging);
     }
 
     enum Kind { NOTHING, EXPORTED, KEPT, HELD }
@@ -99,7 +109,7 @@ final class WorkReturn {
             try {
                 WorkCapture.Result r;
                 try {
-                    r = WorkCapture.capture(s.shell(), s.bases(), s.changed().get(), staging);
+                    r = capture(s, staging);
                 } catch (WorkCapture.CaptureException | IOException e) {
                     kept.discard(staging);
                     return hold(s, destroy, "its work could not be captured: " + e.getMessage());
@@ -153,7 +163,7 @@ final class WorkReturn {
             }
             capturing.add(s.id());
             try {
-                WorkCapture.Result r = WorkCapture.capture(s.shell(), s.bases(), s.changed().get(), staging);
+                WorkCapture.Result r = capture(s, staging);
                 if (r instanceof WorkCapture.Nothing n) {
                     return new Outcome(s.id(), Kind.NOTHING, "airlock: nothing new in " + s.id() + ": " + n.why(), Optional.empty(), Optional.empty());
                 }

@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import dev.airlock.sandbox.WorkspaceChanges;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,7 +77,8 @@ class WorkReturnTest {
     }
 
     private WorkReturn.Live live(Optional<Path> source, SandboxShell shell) {
-        return new WorkReturn.Live(ID, "proj", source, List.of(base), workspace, shell, () -> Optional.of(List.of()));
+        // a commit moved a ref; no name outside .git was written
+        return new WorkReturn.Live(ID, "proj", source, List.of(base), workspace, shell, () -> Optional.of(new WorkspaceChanges(List.of(), true)));
     }
 
     @Test
@@ -209,8 +211,20 @@ class WorkReturnTest {
         git(tmp, "clone", "-q", user.toString(), clean.toString());
         WorkReturn w = work(DaemonConfig.Export.DEFAULT);
         WorkReturn.Outcome o = w.export(new WorkReturn.Live(ID, "proj", Optional.of(user), List.of(base), clean, GitFixture.sandboxShell(clean),
-                () -> Optional.of(List.of())), Optional.empty());
+                () -> Optional.of(new WorkspaceChanges(List.of(), true))), Optional.empty());
         assertThat(o.kind()).isEqualTo(WorkReturn.Kind.NOTHING);
         assertThat(o.summary()).startsWith("airlock: nothing new in " + ID);
+    }
+
+    @Test
+    void release_anOverlayWithNothingWrittenAndNoRefMoved_isNothing_withoutAskingTheSandbox() throws Exception {
+        WorkReturn w = work(DaemonConfig.Export.DEFAULT);
+        SandboxShell never = cmd -> {
+            throw new AssertionError("the sandbox was asked: " + cmd);
+        };
+        WorkReturn.Outcome o = w.release(new WorkReturn.Live(ID, "proj", Optional.of(user), List.of(base), workspace, never,
+                () -> Optional.of(new WorkspaceChanges(List.of(), false))), () -> { });
+        assertThat(o.kind()).isEqualTo(WorkReturn.Kind.NOTHING);
+        assertThat(o.summary()).contains("wrote nothing");
     }
 }
