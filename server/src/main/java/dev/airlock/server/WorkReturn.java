@@ -277,8 +277,8 @@ final class WorkReturn {
         if (to.isPresent()) {
             return to.get();
         }
-        return source.orElseThrow(() -> new ExportException("no repository to export " + id + " into: its project's workspace.source is not"
-                + " a local repository. Fix: give one with --to REPO."));
+        return source.orElseThrow(() -> new ExportException("cannot export " + id + " without a repository: its project's workspace.source"
+                + " is not a local repository. Fix: give one with --to REPO."));
     }
 
     /** HEAD and the patch's digest: what an export brought back. */
