@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
             "and policy routes named with Airlock's alk prefix whose owner is gone. Objects without the",
             "prefix are never touched. The daemon's member workspaces ($AIRLOCK_STATE-workspaces/*/w-*)",
             "of the sandboxes it removes go with them, and, when no daemon runs on $AIRLOCK_STATE, those",
-            "that no sandbox holds (a daemon killed while creating one). airlock run does this on every start too."
+            "that no sandbox holds (a daemon killed while creating one). airlock run does this on every start too.",
+            "Agents' work that was kept because it could not be exported ($AIRLOCK_STATE/kept/*) is removed",
+            "once its retention window (the daemon's export.keep, default 24h) has passed, never before."
         },
         footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
 final class GcCommand implements Callable<Integer> {
@@ -43,9 +45,12 @@ final class GcCommand implements Callable<Integer> {
             r.removed().forEach(o -> out.println("removed " + o));
             List<String> swept = sweptWorkspaces(launcher, err);
             swept.forEach(w -> out.println("removed " + w));
+            List<String> expired = DaemonServer.sweepExpiredWork(StateDirectory.root());
+            expired.forEach(w -> out.println("removed " + w + " (its retention window passed)"));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
-            out.println(r.removed().isEmpty() && swept.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
-                    + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held"));
+            out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
+                    + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held")
+                    + (expired.isEmpty() ? "" : "; " + expired.size() + " kept work(s) past their retention window"));
             return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
         }
     }

@@ -10,7 +10,9 @@ import picocli.CommandLine.Spec;
         description = {"Sessions: sandboxes from the daemon's warm pool that outlive one command.",
             "",
             "Create one, run several commands in it or attach a shell (its /workspace",
-            "persists between them), list what is claimed, stop it. A session idle for",
+            "persists between them), list what is claimed, stop it. Stopping brings the",
+            "agent's work back into the project's repository (branch airlock/ID and a",
+            "patch; `export` does it on demand). A session idle for",
             "longer than its idle timeout (daemon config `sessions.idleTimeout`, default",
             "8h) is stopped by the daemon. `airlock run` stays one-shot."},
         subcommands = {
@@ -18,6 +20,7 @@ import picocli.CommandLine.Spec;
             SandboxListCommand.class,
             SandboxExecCommand.class,
             SandboxAttachCommand.class,
+            SandboxExportCommand.class,
             SandboxStopCommand.class,
         },
         footer = {"", "Example:",

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
             "",
             "Per session: sandbox id, name, project, warm or cold start, age, idle time",
             "(or the number of commands running), idle timeout, and how long until that",
-            "timeout stops it."},
+            "timeout stops it. Then the kept work: released sandboxes whose changes",
+            "were not exported yet, and when they are removed."},
         footer = {"", "Exit codes: 0 listed (also when there are none); 125 no daemon answers."})
 final class SandboxListCommand implements Callable<Integer> {
 
@@ -35,7 +36,7 @@ final class SandboxListCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Print only the sandbox ids, one a line.")
     boolean quiet;
 
-    @Option(names = "--json", description = "Print the sessions as the daemon describes them (GET /v1/sandboxes), as a JSON array.")
+    @Option(names = "--json", description = "Print the sessions and the kept work as the daemon describes them (GET /v1/sandboxes), as a JSON array.")
     boolean json;
 
     @Override
@@ -52,15 +53,18 @@ final class SandboxListCommand implements Callable<Integer> {
             return ExitCodes.AIRLOCK_ERROR;
         }
         List<JsonNode> rows = SessionTable.claimed(r.body(), all);
+        List<JsonNode> kept = SessionTable.kept(r.body());
         if (json) {
             ObjectMapper m = new ObjectMapper();
             ArrayNode a = m.createArrayNode();
             rows.forEach(a::add);
+            kept.forEach(a::add);
             out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(a));
         } else if (quiet) {
             rows.forEach(n -> out.println(n.path("sandbox").asText()));
         } else {
             SessionTable.print(out, rows, Instant.now());
+            SessionTable.printKept(out, kept, Instant.now());
         }
         return ExitCodes.OK;
     }

@@ -29,6 +29,32 @@ final class SessionTable {
         return out;
     }
 
+    /** The kept work of {@code sandboxes}: released sandboxes whose work was not exported, soonest to expire first. */
+    static List<JsonNode> kept(JsonNode sandboxes) {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : sandboxes) {
+            if ("kept".equals(n.path("state").asText())) {
+                out.add(n);
+            }
+        }
+        out.sort(Comparator.comparing(n -> n.path("keptUntil").isTextual() ? Instant.parse(n.path("keptUntil").asText()) : Instant.MAX));
+        return out;
+    }
+
+    /** Kept work as a table under its heading, or nothing when there is none. */
+    static void printKept(PrintWriter out, List<JsonNode> rows, Instant now) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("Kept work (not exported; `airlock sandbox export ID [--to REPO]` brings it back before it is removed):");
+        out.printf("%-12s %-20s %-9s %s%n", "SANDBOX", "PROJECT", "REMOVED-IN", "REASON");
+        for (JsonNode n : rows) {
+            out.printf("%-12s %-20s %-9s %s%n", n.path("sandbox").asText(), n.path("project").asText(), until(n.path("keptUntil"), now),
+                    n.path("reason").asText("-") + (n.path("held").asBoolean() ? " (sandbox held)" : ""));
+        }
+    }
+
     static void print(PrintWriter out, List<JsonNode> rows, Instant now) {
         out.printf("%-12s %-20s %-20s %-5s %-7s %-9s %-14s %s%n", "SANDBOX", "NAME", "PROJECT", "START", "AGE", "IDLE", "IDLE-TIMEOUT", "ENDS-IN");
         for (JsonNode n : rows) {

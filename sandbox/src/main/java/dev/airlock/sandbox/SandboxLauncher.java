@@ -991,6 +991,28 @@ public final class SandboxLauncher implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Changes
+
+    /**
+     * What sandbox {@code p} wrote in its copy-on-write workspace ({@link WorkspaceChanges}: names
+     * outside {@code .git}, relative to the workspace, and whether a ref moved), read from its
+     * overlay's upper directory without following a link. Empty when its workspace is not an
+     * overlay (a plain directory is all the sandbox's), or when the list would be too large.
+     */
+    public Optional<WorkspaceChanges> changes(PreparedSandbox p) throws SandboxException {
+        SandboxRecord r = live.get(p.id());
+        if (r == null || r.overlay().isEmpty()) {
+            return Optional.empty();
+        }
+        Path upper = Overlays.upper(r.overlay().get().state(), r.id());
+        try {
+            return UpperChanges.changes(upper);
+        } catch (IOException e) {
+            throw new SandboxException("cannot list what sandbox " + p.id() + " changed in " + upper + ": " + e, e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Close
 
     /** True once this launcher is closed or the JVM's shutdown began destroying its sandboxes: their processes die now. */

@@ -56,7 +56,7 @@ import java.util.regex.Pattern;
 final class ApiHandler extends ChannelInboundHandlerAdapter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec)?");
+    private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec|/export)?");
     /** A small JSON body; larger ones are refused (commands carry stdin in exec/run, not here). */
     private static final int MAX_JSON = 64 * 1024;
     /** How long a finished run's connection waits for the rest of the client's request body. */
@@ -174,6 +174,20 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 JsonNode req = parse(text);
                 Daemon.Session s = daemon.claimSession(claimedProject(req), sessionName(req));
                 json(ctx, HttpResponseStatus.CREATED, StatusView.session(StatusView.claim(s), s));
+            } else if (m.equals(HttpMethod.POST) && SANDBOX.matcher(path).matches() && path.endsWith("/export")) {
+                Matcher mt = SANDBOX.matcher(path);
+                mt.matches();
+                JsonNode req = parse(text);
+                Optional<java.nio.file.Path> to = Optional.empty();
+                if (req.has("to")) {
+                    String t = text(req, "to");
+                    if (!t.startsWith("/")) {
+                        throw new BadRequest("`to` must be an absolute path to a git repository, not " + t);
+                    }
+                    to = Optional.of(java.nio.file.Path.of(t));
+                }
+                Optional<java.nio.file.Path> target = to;
+                offload(ctx, () -> StatusView.work(daemon.export(mt.group(1), target)));
             } else if (m.equals(HttpMethod.DELETE) && SANDBOX.matcher(path).matches()) {
                 Matcher mt = SANDBOX.matcher(path);
                 mt.matches();
@@ -181,9 +195,12 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     error(ctx, HttpResponseStatus.NOT_FOUND, "DELETE " + path + ": no such resource. Fix: DELETE /v1/sandboxes/ID.");
                     return;
                 }
-                String summary = daemon.release(mt.group(1));
-                ObjectNode o = JSON.createObjectNode().put("released", mt.group(1)).put("summary", summary);
-                json(ctx, HttpResponseStatus.OK, o);
+                offload(ctx, () -> {
+                    Daemon.Released released = daemon.releaseWork(mt.group(1));
+                    ObjectNode o = JSON.createObjectNode().put("released", mt.group(1)).put("summary", released.text());
+                    o.set("export", StatusView.work(released.work()));
+                    return o;
+                });
             } else {
                 error(ctx, HttpResponseStatus.NOT_FOUND, m + " " + path + ": no such endpoint. Fix: see docs/daemon.md for the API.");
             }
@@ -218,6 +235,24 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             throw new BadRequest(problem.get());
         }
         return Optional.of(name);
+    }
+
+    /** A request whose work may take seconds (a release exports the sandbox's work): never on the event loop. */
+    @FunctionalInterface
+    private interface SlowWork {
+        Object run() throws DaemonException;
+    }
+
+    private static void offload(ChannelHandlerContext ctx, SlowWork work) {
+        Thread.ofVirtual().name("airlock-api-work").start(() -> {
+            try {
+                json(ctx, HttpResponseStatus.OK, work.run());
+            } catch (DaemonException e) {
+                error(ctx, e.getMessage().startsWith("no ") ? HttpResponseStatus.NOT_FOUND : HttpResponseStatus.CONFLICT, e.getMessage());
+            } catch (RuntimeException e) {
+                error(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
+            }
+        });
     }
 
     static final class BadRequest extends Exception {
@@ -606,7 +641,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
-                release();
+                // the release exports the sandbox's work: seconds, never on the event loop
+                Thread.ofVirtual().name("airlock-release").start(this::release);
             }
             stdinWriter.shutdown();
         }

@@ -116,6 +116,22 @@ public final class Daemon implements AutoCloseable {
             return new int[] {behind, behindAtStart};
         }
 
+        /** The commits the workspace started at, newest first (export's base); empty: none known, every commit is new. */
+        private volatile List<String> bases = List.of();
+
+        List<String> bases() {
+            return bases;
+        }
+
+        void bases(List<String> bases) {
+            this.bases = List.copyOf(bases);
+        }
+
+        /** Whether a command ever started in it (one that never ran anything has no work to bring back). */
+        synchronized boolean started() {
+            return started;
+        }
+
         /** True once: the first command uses the waiting init, later ones a fresh bubblewrap. */
         synchronized boolean firstStart() {
             boolean first = !started;
@@ -164,6 +180,8 @@ public final class Daemon implements AutoCloseable {
     private Optional<HostFactsService> hostFacts = Optional.empty();
     /** The daemon follows its policy files (docs/daemon.md, "Policy changes"). */
     private volatile Optional<PolicyReloads> reloads = Optional.empty();
+    /** The agents' work: exported at release, or kept (docs/daemon.md, "Getting the work back"). */
+    private final WorkReturn work;
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
             MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
@@ -182,6 +200,8 @@ public final class Daemon implements AutoCloseable {
         this.version = version;
         this.idleSessions = new IdleSessions(() -> sessions.values().stream()
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
+        this.work = new WorkReturn(new KeptWork(config.state(), clock),
+                new RepoImport(List.of(config.state(), dev.airlock.sandbox.MemberWorkspaces.root(config.state()))), config.export(), clock, log);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
@@ -502,6 +522,7 @@ public final class Daemon implements AutoCloseable {
     /** Reconciles every pool with its desired size, and records the sizes (the evidence's pool size over time). */
     private void everyMinute() {
         refreshTemplates();
+        sweepKept();
         for (ProjectPool p : projects.values()) {
             p.pool().refill();
             WarmPool.Status s = p.pool().status();
@@ -510,6 +531,13 @@ public final class Daemon implements AutoCloseable {
             } catch (SQLException e) {
                 log.println("airlock daemon: cannot record the pool size of " + p.project() + ": " + e.getMessage());
             }
+        }
+    }
+
+    /** Ends kept work whose retention window has passed. */
+    void sweepKept() {
+        for (String r : work.sweep()) {
+            log.println("airlock daemon: retention window passed, removed " + r);
         }
     }
 
@@ -615,11 +643,16 @@ public final class Daemon implements AutoCloseable {
 
     /** The first command of a sandbox over a template starts at the branch's HEAD (a catch-up runs before it). */
     private List<String> firstCommand(Session s, String id, List<String> command) {
+        s.member.template().ifPresent(t -> s.bases(List.of(t.id().commit())));
         if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
             try {
                 CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
                         command);
                 s.behind(r.behind(), r.behindAtStart());
+                if (r.caughtUp()) {
+                    // the first command checks out HEAD; should that fail inside, the template's commit is the base
+                    s.bases(List.of(r.head(), s.member.template().get().id().commit()));
+                }
                 return r.command();
             } catch (TemplateException e) {
                 log.println("airlock daemon: catch-up of " + id + " skipped: " + e.getMessage());
@@ -628,17 +661,110 @@ public final class Daemon implements AutoCloseable {
         return command;
     }
 
-    /** Destroys a claimed sandbox and returns the summary of what it was denied. */
+    /** Destroys a claimed sandbox (after its work came back) and returns the summary of what it was denied, and where its work is. */
     String release(String id) throws DaemonException {
+        return releaseWork(id).text();
+    }
+
+    /** What a release says: the summary of what the sandbox was denied, and what became of its work. */
+    record Released(String summary, WorkReturn.Outcome work) {
+        String text() {
+            return work.kind() == WorkReturn.Kind.NOTHING ? summary : summary + work.summary() + "\n";
+        }
+    }
+
+    /**
+     * Releases a claimed sandbox: its work is exported or kept first ({@link WorkReturn}), then it
+     * is destroyed, unless its work could not even be captured: then it is held until the
+     * retention window has passed.
+     */
+    Released releaseWork(String id) throws DaemonException {
         Session s = sessions.remove(id);
         if (s == null) {
             throw new DaemonException("no claimed sandbox " + id + ". Fix: list them with GET /v1/sandboxes.");
         }
         s.name.ifPresent(names::remove);
         List<AuditEvent> denied = events.untrack(id);
-        s.pool.pool().release(s.member);
+        WorkReturn.Outcome o = returnWork(s);
+        if (o.destroyable()) {
+            s.pool.pool().release(s.member);
+        }
         // The file the daemon loaded, as a cold run names its own.
-        return BlockedSummary.text(denied, s.pool.config().policy().toString(), s.pool.engine().classifier());
+        return new Released(BlockedSummary.text(denied, s.pool.config().policy().toString(), s.pool.engine().classifier()), o);
+    }
+
+    private WorkReturn.Outcome returnWork(Session s) {
+        if (!s.started()) {
+            return new WorkReturn.Outcome(s.id(), WorkReturn.Kind.NOTHING, "airlock: nothing new in " + s.id() + ": it ran no command",
+                    Optional.empty(), Optional.empty());
+        }
+        return work.release(live(s), () -> s.pool.pool().release(s.member));
+    }
+
+    /** Exports the work of a claimed sandbox, or kept work, into {@code to} (default: the project's local workspace.source). */
+    WorkReturn.Outcome export(String id, Optional<Path> to) throws DaemonException {
+        Session s = sessions.get(id);
+        try {
+            if (s != null) {
+                if (!s.started()) {
+                    return new WorkReturn.Outcome(id, WorkReturn.Kind.NOTHING, "airlock: nothing new in " + id + ": it ran no command",
+                            Optional.empty(), Optional.empty());
+                }
+                return work.export(live(s), to);
+            }
+            return work.exportKept(id, to).orElseThrow(() -> new DaemonException("no claimed sandbox or kept work " + id
+                    + ". Fix: list them with GET /v1/sandboxes (kept work is removed once its retention window has passed)."));
+        } catch (WorkReturn.ExportException e) {
+            throw new DaemonException(e.getMessage());
+        }
+    }
+
+    /** Work that was not exported, kept as files or in its held sandbox. */
+    List<WorkReturn.KeptView> kept() {
+        return work.kept();
+    }
+
+    /** What export's git inside a sandbox sees of the environment: no configuration but the repository's own. */
+    private static final Map<String, String> EXPORT_ENV = Map.of("GIT_CONFIG_NOSYSTEM", "1", "GIT_CONFIG_GLOBAL", "/dev/null", "LC_ALL", "C",
+            "GIT_TERMINAL_PROMPT", "0");
+
+    private WorkReturn.Live live(Session s) {
+        SandboxHost.Member m = s.member.sandbox();
+        return new WorkReturn.Live(s.id(), s.member.project(), localSource(s.pool.policy()), s.bases(), m.sandbox().workspace(), cmd -> {
+            try {
+                return host.exec(m, cmd, EXPORT_ENV);
+            } catch (SandboxException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }, () -> {
+            try {
+                return host.launcher().changes(m.sandbox());
+            } catch (SandboxException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /** The project's {@code workspace.source} when it is a local directory (a path or a file:// URL): where its work is exported. */
+    static Optional<Path> localSource(ProjectPolicy policy) {
+        Optional<String> source = policy.workspace().map(ProjectPolicy.Workspace::source);
+        if (source.isEmpty()) {
+            return Optional.empty();
+        }
+        String src = source.get();
+        Path p;
+        try {
+            if (src.startsWith("/")) {
+                p = Path.of(src);
+            } else if (src.startsWith("file://")) {
+                p = Path.of(java.net.URI.create(src));
+            } else {
+                return Optional.empty();
+            }
+        } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            return Optional.empty();
+        }
+        return Files.isDirectory(p) ? Optional.of(p) : Optional.empty();
     }
 
     Session session(String id) throws DaemonException {
@@ -717,7 +843,16 @@ public final class Daemon implements AutoCloseable {
     public void close() {
         for (Session s : List.copyOf(sessions.values())) {
             sessions.remove(s.id());
+            // the work of a sandbox still claimed comes back (or is kept) before the daemon stops
+            WorkReturn.Outcome o = returnWork(s);
+            if (o.kind() == WorkReturn.Kind.HELD) {
+                log.println("airlock daemon: stopping: the work of " + s.id() + " could not be captured and goes with its sandbox");
+            }
             host.destroy(s.member.sandbox());
+        }
+        for (WorkReturn.Held h : work.drainHeld()) {
+            // its member is still the pool's (in use): the pool's close below destroys it
+            log.println("airlock daemon: stopping: the work of " + h.live().id() + " (held: " + h.reason() + ") goes with its sandbox");
         }
         audits.ifPresent(AuditScheduler::close);
         hostFacts.ifPresent(HostFactsService::close);

@@ -30,6 +30,9 @@ import java.util.Set;
  * hosts: /etc/airlock/hosts          # optional: replaces the system resolver
  * audits: true                       # continuous audits (default true): on change, on audit.every, quick after claims
  * sessions: { idleTimeout: 8h }      # a claimed session idle this long is released (default 8h; 0 or never: no limit)
+ * export:                            # the agent's work when a pooled sandbox is released (docs/daemon.md)
+ *   onRelease: true                  # default true: into the project's workspace.source as branch airlock/ID
+ *   keep: 24h                        # default 24h: how long work that was not exported is kept (m, h or d)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -39,12 +42,12 @@ import java.util.Set;
  * </pre>
  */
 public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
-        Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout) {
+        Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout, Export export) {
 
-    /** Without a session setting: the default idle timeout. */
+    /** Without a session setting or an {@code export:} section: the defaults. */
     public DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
             Optional<Path> hosts, List<Project> projects, boolean audits) {
-        this(file, state, socket, listen, tokenFile, org, hosts, projects, audits, IdleTimeout.DEFAULT);
+        this(file, state, socket, listen, tokenFile, org, hosts, projects, audits, IdleTimeout.DEFAULT, Export.DEFAULT);
     }
 
     /** The idle timeout of {@code project}'s sessions: its own, else the daemon's. */
@@ -53,6 +56,20 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     }
 
     public static final Path DEFAULT_STATE = Path.of("/var/lib/airlock");
+
+    /**
+     * What happens to a pooled sandbox's work at its release: exported into the project's
+     * repository when {@code onRelease}; work that is not exported is kept for {@code keep}.
+     */
+    public record Export(boolean onRelease, java.time.Duration keep) {
+        public static final Export DEFAULT = new Export(true, java.time.Duration.ofHours(24));
+    }
+
+    record RawExport(@JsonProperty("onRelease") Boolean onRelease, @JsonProperty("keep") String keep) {
+        @JsonCreator
+        RawExport {
+        }
+    }
 
     /** A project the daemon pools; {@code size} empty means auto. */
     public record Project(Path policy, Optional<Path> workspace, Optional<Integer> size, int hardLimit, Optional<IdleTimeout> sessionIdleTimeout) {
@@ -86,7 +103,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
             @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
             @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
-            @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("sessions") RawSessions sessions) {
+            @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("sessions") RawSessions sessions,
+            @JsonProperty("export") RawExport export) {
         @JsonCreator
         Raw {
         }
@@ -166,7 +184,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 : idleTimeout(file, text, raw.sessions().idleTimeout(), "");
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
                 Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits(),
-                idle);
+                idle, export(file, raw.export()));
     }
 
     /** A {@code sessions.idleTimeout} value, or an error naming the line it is on. */
@@ -186,10 +204,33 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 + " is not a duration. Fix: a number with s, m, h or d (e.g. `idleTimeout: 8h`), or `0`/`never` for no limit.");
     }
 
+    /** The {@code export:} section, its defaults filled in; {@code keep} is a number of minutes, hours or days ({@code 90m}, {@code 24h}, {@code 7d}). */
+    private static Export export(Path file, RawExport raw) throws ConfigException {
+        if (raw == null) {
+            return Export.DEFAULT;
+        }
+        java.time.Duration keep = Export.DEFAULT.keep();
+        if (raw.keep() != null) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,5})([mhd])").matcher(raw.keep());
+            if (!m.matches()) {
+                throw new ConfigException(file + ": export.keep '" + raw.keep() + "' is not a duration. Fix: a number and m, h or d, e.g."
+                        + " `keep: 24h`.");
+            }
+            long n = Long.parseLong(m.group(1));
+            keep = switch (m.group(2)) {
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "h" -> java.time.Duration.ofHours(n);
+                default -> java.time.Duration.ofDays(n);
+            };
+        }
+        return new Export(raw.onRelease() == null || raw.onRelease(), keep);
+    }
+
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
-            "sessions");
+            "sessions", "export");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
+    private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");
 
     /**
      * Unknown keys, with the line and column of the key itself (data binding into records only
@@ -212,6 +253,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                         List<String> allowed = path.size() == 1 ? TOP_KEYS
                                 : path.size() == 3 && "projects".equals(stack.get(1)) ? PROJECT_KEYS
                                 : (path.size() == 2 || path.size() == 4 && "projects".equals(stack.get(2))) && "sessions".equals(stack.get(0)) ? SESSION_KEYS
+                                : path.size() == 2 && "export".equals(path.peek()) ? EXPORT_KEYS
                                 : null;
                         if (allowed != null && !allowed.contains(lastKey)) {
                             throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "

@@ -103,6 +103,15 @@ public final class DaemonServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes the daemon's kept work (docs/daemon.md, "Getting the work back") whose retention
+     * window has passed ({@code airlock gc}); each entry carries its own deadline, so no
+     * configuration is needed. Work still inside its window is never touched.
+     */
+    public static List<String> sweepExpiredWork(Path state) {
+        return new KeptWork(state, java.time.Clock.systemUTC()).sweep(Optional.empty());
+    }
+
     static String readToken(Path file) throws DaemonException {
         try {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);

@@ -34,6 +34,7 @@ final class Dashboard {
         pools(h, d);
         policyProblems(h, d);
         DashboardSessions.render(h, d.sessions(), Instant.now());
+        DashboardSessions.renderKept(h, d.kept(), Instant.now());
         hitRate(h, d.poolMetrics().hourly());
         denials(h, d.events().recentDenials(), d.projects());
         audit(h, d);

@@ -5,7 +5,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 
-/** The dashboard's sessions: every claimed sandbox, its name, age, idle time and when the idle timeout ends it. */
+/** The dashboard's sessions (every claimed sandbox, its name, age, idle time and when the idle timeout ends it) and kept work. */
 final class DashboardSessions {
 
     private DashboardSessions() {
@@ -31,6 +31,21 @@ final class DashboardSessions {
                     .append(running > 0 ? running + " command(s) running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
                     .append("</td><td>").append(a.timeout()).append("</td><td class=\"ends\">")
                     .append(a.expiresAt().map(e -> CompactDuration.of(Duration.between(now, e))).orElse("—")).append("</td></tr>");
+        }
+        h.append("</table>");
+    }
+
+    /** Released sandboxes whose work was not exported: what an operator must export before the window ends. */
+    static void renderKept(StringBuilder h, List<WorkReturn.KeptView> kept, Instant now) {
+        if (kept.isEmpty()) {
+            return;
+        }
+        h.append("<h2>Kept work</h2><p class=\"muted\">not exported yet; `airlock sandbox export ID` brings it back before it is removed</p>");
+        h.append("<table id=\"kept\"><tr><th>sandbox</th><th>project</th><th>removed in</th><th>reason</th></tr>");
+        for (WorkReturn.KeptView k : kept.stream().sorted(Comparator.comparing(WorkReturn.KeptView::keptUntil)).toList()) {
+            h.append("<tr data-sandbox=\"").append(Dashboard.esc(k.id())).append("\"><td>").append(Dashboard.esc(k.id())).append("</td><td>")
+                    .append(Dashboard.esc(k.project())).append("</td><td>").append(CompactDuration.of(Duration.between(now, k.keptUntil())))
+                    .append("</td><td>").append(Dashboard.esc(k.reason())).append(k.sandbox() ? " (sandbox held)" : "").append("</td></tr>");
         }
         h.append("</table>");
     }

@@ -72,7 +72,30 @@ final class StatusView {
                 }
             }
         }
+        for (WorkReturn.KeptView k : d.kept()) {
+            out.add(kept(k));
+        }
         return out;
+    }
+
+    /** Work that was not exported: its sandbox id, project, where it is, until when, and why. */
+    static ObjectNode kept(WorkReturn.KeptView k) {
+        return JSON.createObjectNode().put("sandbox", k.id()).put("project", k.project()).put("state", "kept")
+                .put("path", k.path().toString()).put("keptUntil", k.keptUntil().toString()).put("reason", k.reason())
+                .put("held", k.sandbox());
+    }
+
+    /** What became of a sandbox's work (the export endpoint's answer, and a release's). */
+    static ObjectNode work(WorkReturn.Outcome o) {
+        ObjectNode n = JSON.createObjectNode().put("sandbox", o.id()).put("result", o.kind().name().toLowerCase(java.util.Locale.ROOT))
+                .put("summary", o.summary());
+        o.imported().ifPresent(i -> {
+            n.put("repository", i.repository().toString());
+            i.branch().ifPresent(b -> n.put("branch", b));
+            i.patch().ifPresent(p -> n.put("patch", p.toString()));
+        });
+        o.kept().ifPresent(k -> n.put("path", k.path().toString()).put("keptUntil", k.keptUntil().toString()).put("reason", k.reason()));
+        return n;
     }
 
     static ObjectNode claim(Daemon.Session s) {

@@ -108,4 +108,23 @@ class DaemonConfigTest {
         Files.setPosixFilePermissions(t, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         assertThat(DaemonServer.readToken(t)).hasSize(40);
     }
+
+    @Test
+    void load_export_defaultsToOnReleaseAndADay_andReadsTheSection() throws Exception {
+        assertThat(DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n")).export())
+                .isEqualTo(new DaemonConfig.Export(true, java.time.Duration.ofHours(24)));
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nexport:\n  onRelease: false\n  keep: 7d\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(c.export()).isEqualTo(new DaemonConfig.Export(false, java.time.Duration.ofDays(7)));
+        assertThat(DaemonConfig.load(write("version: 1\nexport: { keep: 90m }\nprojects:\n  - policy: a.yaml\n")).export().keep())
+                .isEqualTo(java.time.Duration.ofMinutes(90));
+    }
+
+    @Test
+    void load_exportKeepNotADuration_orAnUnknownKey_isRefusedWithTheFix() throws Exception {
+        Path f = write("version: 1\nexport:\n  keep: forever\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(f)).hasMessageContaining("export.keep 'forever'").hasMessageContaining("Fix:");
+        Path g = write("version: 1\nexport:\n  onRelaese: true\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(g)).hasMessageStartingWith(g + ":3:").hasMessageContaining("unknown key 'onRelaese'")
+                .hasMessageContaining("onRelease");
+    }
 }
