@@ -18,10 +18,12 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {"Stop sessions and destroy their sandboxes.",
             "",
-            "The daemon releases each sandbox (commands still running in it are killed)",
+            "The daemon releases each sandbox (commands still running in it are killed),",
+            "brings its work back (its commits as branch airlock/ID and the rest as a",
+            "patch in the project's repository; kept 24h when that fails, see `export`)",
             "and destroys it. Prints each stopped id on stdout, and on stderr the summary",
             "of what its commands were denied, with the YAML that would allow it (as",
-            "`airlock run` does). SESSION is a sandbox id, a unique prefix of one, or",
+            "`airlock run` does) and where the work went. SESSION is a sandbox id, a unique prefix of one, or",
             "the session's name."},
         footer = {"", "Example:", "  sudo airlock sandbox stop fix-login alk3f2",
             "", "Exit codes: 0 all stopped; 1 a SESSION is unknown or ambiguous (the others are stopped); 125 no daemon or it failed."})
@@ -58,7 +60,8 @@ final class SandboxStopCommand implements Callable<Integer> {
                 continue;
             }
             out.println(id);
-            err.print(r.body().path("summary").asText(""));
+            err.print(r.body().path("summary").asText("")); // what was denied, and where the work went
+            err.flush(); // print() does not flush, and picocli's writers are not flushed at exit
         }
         return code;
     }
