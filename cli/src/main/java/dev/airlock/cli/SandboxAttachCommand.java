@@ -1,7 +1,6 @@
 package dev.airlock.cli;
 
 import dev.airlock.server.DaemonClient;
-import dev.airlock.server.DaemonException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
@@ -45,13 +44,11 @@ final class SandboxAttachCommand implements Callable<Integer> {
         if (daemon.isEmpty()) {
             return ExitCodes.AIRLOCK_ERROR;
         }
-        String id;
-        try {
-            id = daemon.get().resolveSession(session);
-        } catch (DaemonException e) {
-            err.println("airlock: " + e.getMessage());
+        Optional<String> resolved = SessionDaemon.resolve(daemon.get(), session, err);
+        if (resolved.isEmpty()) {
             return ExitCodes.AIRLOCK_ERROR;
         }
+        String id = resolved.get();
         err.println("airlock: a new shell in session " + id + "; `exit` or Ctrl-D leaves it (the session stays, `airlock sandbox stop " + id
                 + "` ends it)");
         err.flush();

@@ -18,4 +18,14 @@ final class SessionDaemon {
         }
         return c;
     }
+
+    /** The sandbox id that {@code ref} (an id, a unique id prefix or a session name) names, or empty with the error printed. */
+    static Optional<String> resolve(DaemonClient daemon, String ref, PrintWriter err) throws java.io.IOException {
+        try {
+            return Optional.of(daemon.resolveSession(ref));
+        } catch (dev.airlock.server.DaemonException e) {
+            err.println("airlock: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
 }
