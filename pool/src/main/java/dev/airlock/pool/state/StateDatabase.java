@@ -273,38 +273,41 @@ public final class StateDatabase implements UsageHistory, MemberLog, PoolHistory
 
     @Override
     public synchronized List<ClaimRecord> query(String project, Instant since) throws StateDatabaseException {
-        return select("SELECT project, time_us, result, claim_us, prepare_us, age_us FROM claim"
-                + " WHERE project = ? AND time_us >= ? ORDER BY time_us, id", project, micros(since));
+        return rows("read the usage history", "SELECT project, time_us, result, claim_us, prepare_us, age_us FROM claim"
+                + " WHERE project = ? AND time_us >= ? ORDER BY time_us, id", this::claim, project, micros(since));
     }
 
     @Override
     public synchronized List<ClaimRecord> queryAll(Instant since) throws StateDatabaseException {
-        return select("SELECT project, time_us, result, claim_us, prepare_us, age_us FROM claim"
-                + " WHERE time_us >= ? ORDER BY time_us, id", null, micros(since));
+        return rows("read the usage history", "SELECT project, time_us, result, claim_us, prepare_us, age_us FROM claim"
+                + " WHERE time_us >= ? ORDER BY time_us, id", this::claim, micros(since));
     }
 
-    private List<ClaimRecord> select(String sql, String project, long sinceMicros) throws StateDatabaseException {
-        List<ClaimRecord> out = new ArrayList<>();
+    /** Reads one row of a result into a value. */
+    @FunctionalInterface
+    private interface Row<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** Runs one query and reads every row; {@code what} completes "cannot ..." in the error. */
+    private <T> List<T> rows(String what, String sql, Row<T> row, Object... values) throws StateDatabaseException {
+        List<T> out = new ArrayList<>();
         try (PreparedStatement q = connection.prepareStatement(sql)) {
-            int i = 1;
-            if (project != null) {
-                q.setString(i++, project);
-            }
-            q.setLong(i, sinceMicros);
+            bind(q, values);
             try (ResultSet rs = q.executeQuery()) {
                 while (rs.next()) {
-                    out.add(row(rs));
+                    out.add(row.read(rs));
                 }
             }
             connection.commit();
         } catch (SQLException e) {
             rollbackQuietly(e);
-            throw new StateDatabaseException(path + ": cannot read the usage history: " + e.getMessage(), e);
+            throw new StateDatabaseException(path + ": cannot " + what + ": " + e.getMessage(), e);
         }
         return out;
     }
 
-    private ClaimRecord row(ResultSet rs) throws SQLException {
+    private ClaimRecord claim(ResultSet rs) throws SQLException {
         String label = rs.getString(3);
         ClaimRecord.Result result = ClaimRecord.Result.ofLabel(label)
                 .orElseThrow(() -> new SQLException("unknown claim result \"" + label + "\""));
@@ -358,18 +361,8 @@ public final class StateDatabase implements UsageHistory, MemberLog, PoolHistory
 
     @Override
     public synchronized List<Member> all() throws StateDatabaseException {
-        List<Member> rows = new ArrayList<>();
-        try (Statement s = connection.createStatement();
-                ResultSet r = s.executeQuery("SELECT id, project, created_ms, state FROM daemon_members ORDER BY created_ms")) {
-            while (r.next()) {
-                rows.add(new Member(r.getString(1), r.getString(2), Instant.ofEpochMilli(r.getLong(3)), r.getString(4)));
-            }
-            connection.commit();
-        } catch (SQLException e) {
-            rollbackQuietly(e);
-            throw new StateDatabaseException(path + ": cannot read the daemon's members: " + e.getMessage(), e);
-        }
-        return rows;
+        return rows("read the daemon's members", "SELECT id, project, created_ms, state FROM daemon_members ORDER BY created_ms",
+                r -> new Member(r.getString(1), r.getString(2), Instant.ofEpochMilli(r.getLong(3)), r.getString(4)));
     }
 
     @Override
