@@ -12,8 +12,8 @@ import dev.airlock.pool.sizing.HourOfWeek;
 import dev.airlock.pool.sizing.Recommendation;
 import dev.airlock.pool.sizing.RefillEstimate;
 import dev.airlock.pool.usage.ClaimRecord;
-import dev.airlock.pool.usage.ClaimStore;
-import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.state.StateDatabase;
+import dev.airlock.pool.state.StateDatabaseException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -123,7 +123,7 @@ final class PoolRecommendCommand implements Callable<Integer> {
                 Instant now = Clock.systemUTC().instant();
                 Duration window = Duration.ofDays(7L * weeks);
                 List<ClaimRecord> records;
-                try (ClaimStore store = ClaimStore.open(file)) {
+                try (StateDatabase store = StateDatabase.open(file)) {
                     records = store.query(p, now.minus(window));
                 }
                 r = Recommendation.compute(p, Demand.recent(records, now, window, zoneId, refillOverride), policyChoice.get().settings());
@@ -132,7 +132,7 @@ final class PoolRecommendCommand implements Callable<Integer> {
         } catch (PoolInputs.BadInput | TraceException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.BAD_INPUT;
-        } catch (ClaimStoreException e) {
+        } catch (StateDatabaseException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.AIRLOCK_ERROR;
         }

@@ -14,8 +14,8 @@ import dev.airlock.pool.sizing.Demand;
 import dev.airlock.pool.sizing.ErlangB;
 import dev.airlock.pool.sizing.Recommendation;
 import dev.airlock.pool.sizing.RefillEstimate;
-import dev.airlock.pool.usage.ClaimStore;
-import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.state.StateDatabase;
+import dev.airlock.pool.state.StateDatabaseException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -124,9 +124,9 @@ final class PoolSimulateCommand implements Callable<Integer> {
                     throw new PoolInputs.BadInput("invalid --weeks " + weeks + "; write a whole number of weeks from 1 to 52");
                 }
                 Path file = PoolInputs.database(db, state);
-                try (ClaimStore store = ClaimStore.open(file)) {
+                try (StateDatabase store = StateDatabase.open(file)) {
                     all = TraceFile.fromRecords(store.queryAll(Clock.systemUTC().instant().minus(Duration.ofDays(7L * weeks))));
-                } catch (ClaimStoreException e) {
+                } catch (StateDatabaseException e) {
                     err.println("airlock: " + e.getMessage());
                     return ExitCodes.AIRLOCK_ERROR;
                 }

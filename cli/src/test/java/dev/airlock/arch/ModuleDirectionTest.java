@@ -29,7 +29,7 @@ class ModuleDirectionTest {
             .whereLayer("cli").mayNotBeAccessedByAnyLayer()
             .whereLayer("server").mayOnlyBeAccessedByLayers("cli")
             .whereLayer("audit").mayOnlyBeAccessedByLayers("cli", "server")
-            .whereLayer("pool").mayOnlyBeAccessedByLayers("cli", "server")
+            .whereLayer("pool").mayOnlyBeAccessedByLayers("cli", "server", "audit")
             .whereLayer("runtime").mayOnlyBeAccessedByLayers("cli", "server", "audit", "pool")
             .whereLayer("gateway").mayOnlyBeAccessedByLayers("cli", "server", "audit", "pool", "runtime")
             .whereLayer("sandbox").mayOnlyBeAccessedByLayers("cli", "server", "audit", "pool", "runtime")

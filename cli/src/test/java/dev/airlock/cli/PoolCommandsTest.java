@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.pool.usage.ClaimRecord;
-import dev.airlock.pool.usage.ClaimStore;
+import dev.airlock.pool.state.StateDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,7 +92,7 @@ class PoolCommandsTest {
             records.add(ClaimRecord.warm("payments", hour.plusSeconds(60L * i), Duration.ofMillis(4), Duration.ofSeconds(90),
                     Duration.ofMinutes(20)));
         }
-        try (ClaimStore store = ClaimStore.open(db)) {
+        try (StateDatabase store = StateDatabase.open(db)) {
             store.appendAll(records);
         }
         Cli r = Cli.run("pool", "recommend", "--policy", policy("{ min: 0, max: 10, targetHitRate: 0.95 }").toString(),
@@ -191,7 +191,7 @@ class PoolCommandsTest {
             records.add(ClaimRecord.cold("payments", start.plusSeconds(600L * i), Duration.ofSeconds(3), Duration.ofSeconds(3)));
         }
         records.add(ClaimRecord.failed("billing", start, Duration.ZERO));
-        try (ClaimStore store = ClaimStore.open(db)) {
+        try (StateDatabase store = StateDatabase.open(db)) {
             store.appendAll(records);
         }
         Cli r = Cli.run("pool", "simulate", "--db", db.toString(), "--project", "payments", "--size", "1", "--refill", "1m", "--json");

@@ -17,8 +17,11 @@ import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.pool.sizing.AutoSizer;
 import dev.airlock.pool.usage.ClaimRecord;
-import dev.airlock.pool.usage.ClaimStore;
-import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.state.MemberLog;
+import dev.airlock.pool.state.PoolHistory;
+import dev.airlock.pool.state.StateDatabase;
+import dev.airlock.pool.state.StateDatabaseException;
+import dev.airlock.pool.state.UsageHistory;
 import dev.airlock.pool.template.CatchUp;
 import dev.airlock.pool.template.Template;
 import dev.airlock.pool.template.TemplateException;
@@ -37,7 +40,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -159,8 +161,11 @@ public final class Daemon implements AutoCloseable {
     private final PoolMetrics poolMetrics;
     private final DaemonEvents events;
     private final SandboxHost host;
-    private final MemberRecords records;
-    private final ClaimStore usage;
+    /** The state database: {@link #records}, {@link #usage} and {@link #sizes} are its parts; closed at stop. */
+    private final StateDatabase state;
+    private final MemberLog records;
+    private final UsageHistory usage;
+    private final PoolHistory sizes;
     private final UsageRecorder recorder;
     private final ScheduledExecutorService background;
     private final Map<String, ProjectPool> projects = new LinkedHashMap<>();
@@ -172,7 +177,7 @@ public final class Daemon implements AutoCloseable {
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
     /** How much usage history auto mode reads (DESIGN: sizing per hour of the week). */
     private static final Duration SIZING_WINDOW = Duration.ofDays(28);
-    private final List<MemberRecords.Row> recovered;
+    private final List<MemberLog.Member> recovered;
     /** Airlock's version: part of every template's environment hash. */
     private final String version;
     /** Continuous audits, unless the configuration turns them off. */
@@ -184,7 +189,7 @@ public final class Daemon implements AutoCloseable {
     private final WorkReturn work;
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
-            MemberRecords records, ClaimStore usage, ScheduledExecutorService background, List<MemberRecords.Row> recovered, String version) {
+            StateDatabase state, ScheduledExecutorService background, List<MemberLog.Member> recovered, String version) {
         this.config = config;
         this.log = log;
         this.clock = clock;
@@ -192,8 +197,10 @@ public final class Daemon implements AutoCloseable {
         this.poolMetrics = new PoolMetrics(meters, clock);
         this.events = events;
         this.host = host;
-        this.records = records;
-        this.usage = usage;
+        this.state = state;
+        this.records = state;
+        this.usage = state;
+        this.sizes = state;
         this.recorder = new UsageRecorder(usage, poolMetrics, clock, log);
         this.background = background;
         this.recovered = recovered;
@@ -260,22 +267,19 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonException("cannot create the state directory " + config.state() + ": " + e + ". Fix: check `state:` in "
                     + config.file() + ".");
         }
-        MemberRecords records;
-        List<MemberRecords.Row> previous;
-        ClaimStore usage;
+        StateDatabase state;
+        List<MemberLog.Member> previous;
         try {
-            usage = ClaimStore.open(config.state().resolve("airlock.db"));
-        } catch (ClaimStoreException e) {
+            state = StateDatabase.open(config.state().resolve("airlock.db"));
+        } catch (StateDatabaseException e) {
             throw new DaemonException(e.getMessage());
         }
         try {
-            records = MemberRecords.open(config.state().resolve("airlock.db"));
-            previous = records.all();
-            records.clear();
- } catch (SQLException e) {
-            closeQuietly(usage, log);
-            throw new DaemonException("cannot open the daemon database " + config.state().resolve("airlock.db") + ": " + e.getMessage()
-                    + ". Fix: check the state directory; move a corrupt database aside.");
+            previous = state.all();
+            state.clear();
+        } catch (StateDatabaseException e) {
+            closeQuietly(state, log);
+            throw new DaemonException(e.getMessage());
         }
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         DaemonEvents events;
@@ -284,8 +288,7 @@ public final class Daemon implements AutoCloseable {
             events = new DaemonEvents(AuditLog.open(config.state().resolve("audit.log"), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters));
             host = SandboxHost.start(new SandboxHost.Config(config.state(), resolver, events, new GatewayMetrics(meters), 2));
         } catch (IOException | SandboxException e) {
-            records.close();
-            closeQuietly(usage, log);
+            closeQuietly(state, log);
             throw new DaemonException(e.getMessage());
         }
         // workspaces of members whose daemon died before their sandbox was recorded (the reap in
@@ -295,12 +298,12 @@ public final class Daemon implements AutoCloseable {
             log.println("airlock daemon: removed " + swept.size() + " workspace(s) no sandbox held: " + swept);
         }
         ScheduledExecutorService background = backgroundExecutor();
-        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, records, usage, background, previous, version);
+        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, state, background, previous, version);
         d.hostFacts = Optional.of(facts);
         d.reloadHistory();
         if (!previous.isEmpty()) {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
-                    + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberRecords.Row::id).toList());
+                    + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberLog.Member::id).toList());
         }
         loaded.forEach(d::addProject);
         d.followPolicies(facts, org);
@@ -431,7 +434,7 @@ public final class Daemon implements AutoCloseable {
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());
-                } catch (SandboxException | SQLException | RuntimeException e) {
+                } catch (SandboxException | StateDatabaseException | RuntimeException e) {
                     host.launcher().discardMemberWorkspace(ws);
                     throw e;
                 }
@@ -461,7 +464,7 @@ public final class Daemon implements AutoCloseable {
                 host.destroy(m.sandbox()); // its workspace too (the launcher owns member workspaces)
                 try {
                     records.remove(m.id());
-                } catch (SQLException e) {
+                } catch (StateDatabaseException e) {
                     log.println("airlock daemon: cannot update the database for " + m.id() + ": " + e.getMessage());
                 }
             }
@@ -483,11 +486,11 @@ public final class Daemon implements AutoCloseable {
         projects.put(project, new ProjectPool(project, live, pool, cfg, templates));
     }
 
-    private static void closeQuietly(ClaimStore store, PrintStream log) {
+    private static void closeQuietly(StateDatabase store, PrintStream log) {
         try {
             store.close();
-        } catch (ClaimStoreException e) {
-            log.println("airlock daemon: closing the usage history: " + e.getMessage());
+        } catch (StateDatabaseException e) {
+            log.println("airlock daemon: closing the state database: " + e.getMessage());
         }
     }
 
@@ -495,7 +498,7 @@ public final class Daemon implements AutoCloseable {
     private Optional<AutoSizer> sizer(String project, ProjectPolicy policy) {
         try {
             return Optional.of(AutoSizer.fromHistory(usage, project, policy.pool(), SIZING_WINDOW, java.time.ZoneId.systemDefault(), clock));
-        } catch (ClaimStoreException | RuntimeException e) {
+        } catch (StateDatabaseException | RuntimeException e) {
             log.println("airlock daemon: cannot size the pool of " + project + " from its history (" + e.getMessage()
                     + "); keeping pool.min until the next hourly try");
             return Optional.empty();
@@ -527,8 +530,8 @@ public final class Daemon implements AutoCloseable {
             p.pool().refill();
             WarmPool.Status s = p.pool().status();
             try {
-                records.sample(p.project(), clock.instant(), s.desired(), s.ready(), s.warming(), s.inUse());
-            } catch (SQLException e) {
+                sizes.sample(p.project(), clock.instant(), s.desired(), s.ready(), s.warming(), s.inUse());
+            } catch (StateDatabaseException e) {
                 log.println("airlock daemon: cannot record the pool size of " + p.project() + ": " + e.getMessage());
             }
         }
@@ -549,7 +552,7 @@ public final class Daemon implements AutoCloseable {
                     poolMetrics.history(r.time(), r.result() == ClaimRecord.Result.WARM);
                 }
             }
-        } catch (ClaimStoreException e) {
+        } catch (StateDatabaseException e) {
             log.println("airlock daemon: cannot read the usage history: " + e.getMessage());
         }
     }
@@ -593,7 +596,7 @@ public final class Daemon implements AutoCloseable {
         sessions.put(s.id(), s);
         try {
             records.state(s.id(), "claimed");
-        } catch (SQLException e) {
+        } catch (StateDatabaseException e) {
             log.println("airlock daemon: cannot update the database for " + s.id() + ": " + e.getMessage());
         }
         return s;
@@ -817,7 +820,7 @@ public final class Daemon implements AutoCloseable {
         return config;
     }
 
-    List<MemberRecords.Row> recovered() {
+    List<MemberLog.Member> recovered() {
         return recovered;
     }
 
@@ -870,14 +873,13 @@ public final class Daemon implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         recorder.close();
-        closeQuietly(usage, log);
         host.close();
         events.close();
         try {
             records.clear();
-        } catch (SQLException e) {
+        } catch (StateDatabaseException e) {
             log.println("airlock daemon: cannot clear the database: " + e.getMessage());
         }
-        records.close();
+        closeQuietly(state, log);
     }
 }

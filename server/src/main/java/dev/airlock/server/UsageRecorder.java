@@ -1,8 +1,8 @@
 package dev.airlock.server;
 
 import dev.airlock.pool.usage.ClaimRecord;
-import dev.airlock.pool.usage.ClaimStore;
-import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.state.StateDatabaseException;
+import dev.airlock.pool.state.UsageHistory;
 import dev.airlock.pool.warm.PoolListener;
 import java.io.PrintStream;
 import java.time.Clock;
@@ -17,13 +17,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class UsageRecorder implements PoolListener, AutoCloseable {
 
-    private final ClaimStore store;
+    private final UsageHistory store;
     private final PoolListener next;
     private final Clock clock;
     private final PrintStream log;
     private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("airlock-usage").factory());
 
-    UsageRecorder(ClaimStore store, PoolListener next, Clock clock, PrintStream log) {
+    UsageRecorder(UsageHistory store, PoolListener next, Clock clock, PrintStream log) {
         this.store = store;
         this.next = next;
         this.clock = clock;
@@ -41,7 +41,7 @@ final class UsageRecorder implements PoolListener, AutoCloseable {
         writer.execute(() -> {
             try {
                 store.append(r);
-            } catch (ClaimStoreException e) {
+            } catch (StateDatabaseException e) {
                 log.println("airlock daemon: cannot record a claim in the usage history: " + e.getMessage());
             }
         });

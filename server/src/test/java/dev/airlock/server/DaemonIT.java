@@ -143,7 +143,7 @@ class DaemonIT {
         Path config = DaemonFixture.write(tmp, -1, 8);
         java.nio.file.Files.createDirectories(tmp.resolve("state"));
         java.time.Instant now = java.time.Instant.now();
-        try (dev.airlock.pool.usage.ClaimStore store = dev.airlock.pool.usage.ClaimStore.open(tmp.resolve("state/airlock.db"))) {
+        try (dev.airlock.pool.state.StateDatabase store = dev.airlock.pool.state.StateDatabase.open(tmp.resolve("state/airlock.db"))) {
             // four weeks of two claims a minute, each member having taken a minute to build: λT = 2
             List<dev.airlock.pool.usage.ClaimRecord> history = new ArrayList<>();
             for (long m = 28L * 24 * 60; m > 1; m--) {
@@ -164,7 +164,7 @@ class DaemonIT {
             assertThat(c.delete("/v1/sandboxes/" + c.post("/v1/claims", JSON.createObjectNode().put("project", "daemon-it"))
                     .body().path("sandbox").asText()).status()).isEqualTo(200);
         }
-        try (dev.airlock.pool.usage.ClaimStore store = dev.airlock.pool.usage.ClaimStore.open(tmp.resolve("state/airlock.db"))) {
+        try (dev.airlock.pool.state.StateDatabase store = dev.airlock.pool.state.StateDatabase.open(tmp.resolve("state/airlock.db"))) {
             assertThat(store.query("daemon-it", now.minusSeconds(5))).singleElement()
                     .satisfies(r -> assertThat(r.result()).isEqualTo(dev.airlock.pool.usage.ClaimRecord.Result.WARM));
         }
@@ -278,7 +278,7 @@ class DaemonIT {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err)) {
             assertThat(orphans).noneMatch(DaemonFixture::netnsExists);
             assertThat(orphanWorkspaces).as("the killed daemon's member workspaces").noneMatch(java.nio.file.Files::exists);
-            assertThat(server.daemon().recovered()).extracting(MemberRecords.Row::id).containsExactlyInAnyOrderElementsOf(orphans);
+            assertThat(server.daemon().recovered()).extracting(dev.airlock.pool.state.MemberLog.Member::id).containsExactlyInAnyOrderElementsOf(orphans);
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             assertThat(status(c).path("project").asText()).isEqualTo("daemon-it");
             eventually(() -> status(c).path("ready").asInt() == 2, "refilled after the restart");

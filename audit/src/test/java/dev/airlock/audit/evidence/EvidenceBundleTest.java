@@ -73,7 +73,7 @@ class EvidenceBundleTest {
                     "api.acme.com", 443, List.of(), "deny", "-", "production", 0, 0, 0));
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + state.resolve("airlock.db"))) {
-            // the usage history's table (pool ClaimStore) and the daemon's pool-size samples
+            // the usage history's table (pool StateDatabase's claim) and the daemon's pool-size samples
             c.createStatement().execute("create table claim(id integer primary key, project text, time_us integer, result text,"
                     + " claim_us integer, prepare_us integer, age_us integer)");
             long t = NOW.minusSeconds(3600).getEpochSecond() * 1_000_000L;

@@ -1,8 +1,8 @@
 package dev.airlock.pool.sizing;
 
 import dev.airlock.policy.model.ProjectPolicy.PoolSettings;
-import dev.airlock.pool.usage.ClaimStore;
-import dev.airlock.pool.usage.ClaimStoreException;
+import dev.airlock.pool.state.StateDatabaseException;
+import dev.airlock.pool.state.UsageHistory;
 import dev.airlock.pool.usage.ClaimRecord;
 import java.time.Clock;
 import java.time.Duration;
@@ -38,8 +38,8 @@ public final class AutoSizer {
      * the first recorded claim's hour, if that is later, so a young history is not diluted by time
      * before Airlock recorded anything), with T measured from the recorded preparations.
      */
-    public static AutoSizer fromHistory(ClaimStore store, String project, PoolSettings settings, Duration window, ZoneId zone, Clock clock)
-            throws ClaimStoreException {
+    public static AutoSizer fromHistory(UsageHistory store, String project, PoolSettings settings, Duration window, ZoneId zone, Clock clock)
+            throws StateDatabaseException {
         Instant now = clock.instant();
         List<ClaimRecord> records = store.query(project, now.minus(window));
         Demand demand = Demand.recent(records, now, window, zone, Optional.empty());

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.policy.model.ProjectPolicy.PoolSettings;
 import dev.airlock.pool.usage.ClaimRecord;
-import dev.airlock.pool.usage.ClaimStore;
+import dev.airlock.pool.state.StateDatabase;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,7 +55,7 @@ class AutoSizerTest {
                 records.add(ClaimRecord.warm("payments", t, Duration.ofMillis(5), Duration.ofMinutes(5), Duration.ofMinutes(30)));
             }
         }
-        try (ClaimStore store = ClaimStore.open(dir.resolve("airlock.db"), dev.airlock.pool.usage.Retention.DEFAULT,
+        try (StateDatabase store = StateDatabase.open(dir.resolve("airlock.db"), dev.airlock.pool.usage.Retention.DEFAULT,
                 Clock.fixed(now, ZoneOffset.UTC))) {
             store.appendAll(records);
             AutoSizer sizer = AutoSizer.fromHistory(store, "payments", new PoolSettings(0, 20, 0.98), Duration.ofDays(28), ZoneOffset.UTC,

@@ -1,4 +1,7 @@
-package dev.airlock.pool.usage;
+package dev.airlock.pool.state;
+
+import dev.airlock.pool.usage.ClaimRecord;
+import dev.airlock.pool.usage.Retention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The daemon's crash case for real: a JVM that wrote claims is killed with SIGKILL in the middle of a
  * transaction, and the next open sees exactly the committed claims.
  */
-class ClaimStoreKillTest {
+class StateDatabaseKillTest {
 
     @TempDir
     Path dir;
@@ -26,7 +29,7 @@ class ClaimStoreKillTest {
     @Test
     void open_afterKill9MidTransaction_hasExactlyTheCommittedClaims() throws Exception {
         Path db = dir.resolve("airlock.db");
-        Process child = new ProcessBuilder(javaBinary(), "-cp", classPath(), ClaimStoreKillChild.class.getName(), db.toString(), "25")
+        Process child = new ProcessBuilder(javaBinary(), "-cp", classPath(), StateDatabaseKillChild.class.getName(), db.toString(), "25")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             assertThat(out.readLine()).as("the child wrote its claims and holds a transaction open").isEqualTo("ready");
@@ -38,7 +41,7 @@ class ClaimStoreKillTest {
         assertThat(child.exitValue()).as("killed by signal 9").isEqualTo(128 + 9);
         assertThat(Files.exists(dir.resolve("airlock.db-wal"))).as("the unclean exit left the write-ahead log behind").isTrue();
 
-        try (ClaimStore store = ClaimStore.open(db)) {
+        try (StateDatabase store = StateDatabase.open(db)) {
             assertThat(store.query("payments", Instant.EPOCH))
                     .hasSize(25)
                     .allMatch(r -> r.result() == ClaimRecord.Result.WARM, "the uncommitted cold claim is gone");
@@ -54,7 +57,7 @@ class ClaimStoreKillTest {
     /** The child needs the test classes, the pool classes and the SQLite driver, wherever the build put them. */
     private static String classPath() throws Exception {
         Set<String> entries = new LinkedHashSet<>();
-        for (Class<?> c : new Class<?>[] {ClaimStoreKillChild.class, ClaimStore.class, org.sqlite.JDBC.class}) {
+        for (Class<?> c : new Class<?>[] {StateDatabaseKillChild.class, StateDatabase.class, org.sqlite.JDBC.class}) {
             entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
         }
         return String.join(java.io.File.pathSeparator, entries);

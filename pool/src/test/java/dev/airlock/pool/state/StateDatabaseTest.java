@@ -1,4 +1,7 @@
-package dev.airlock.pool.usage;
+package dev.airlock.pool.state;
+
+import dev.airlock.pool.usage.ClaimRecord;
+import dev.airlock.pool.usage.Retention;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -19,7 +22,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ClaimStoreTest {
+class StateDatabaseTest {
 
     private static final Instant NOW = Instant.parse("2026-11-27T12:00:00Z");
     private static final Clock CLOCK = Clock.fixed(NOW, ZoneOffset.UTC);
@@ -27,8 +30,8 @@ class ClaimStoreTest {
     @TempDir
     Path dir;
 
-    private ClaimStore open() throws ClaimStoreException {
-        return ClaimStore.open(dir.resolve("airlock.db"), Retention.DEFAULT, CLOCK);
+    private StateDatabase open() throws StateDatabaseException {
+        return StateDatabase.open(dir.resolve("airlock.db"), Retention.DEFAULT, CLOCK);
     }
 
     private static ClaimRecord warm(String project, Instant t) {
@@ -40,7 +43,7 @@ class ClaimStoreTest {
         ClaimRecord w = warm("payments", NOW.minusSeconds(60));
         ClaimRecord c = ClaimRecord.cold("payments", NOW.minusSeconds(120), Duration.ofMillis(2100), Duration.ofNanos(2_000_123_000));
         ClaimRecord f = ClaimRecord.failed("payments", NOW.minusSeconds(30), Duration.ofSeconds(5));
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             store.append(w);
             store.append(c);
             store.append(f);
@@ -50,7 +53,7 @@ class ClaimStoreTest {
 
     @Test
     void query_filtersByProjectAndSince() throws Exception {
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             store.appendAll(List.of(warm("payments", NOW.minusSeconds(7200)), warm("payments", NOW.minusSeconds(60)),
                     warm("billing", NOW.minusSeconds(60))));
             assertThat(store.query("payments", NOW.minusSeconds(3600))).extracting(ClaimRecord::time).containsExactly(NOW.minusSeconds(60));
@@ -68,17 +71,17 @@ class ClaimStoreTest {
                 assertThat(rs.getString(1)).isEqualTo("wal");
             }
             try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-                assertThat(rs.getInt(1)).isEqualTo(ClaimStore.SCHEMA_VERSION);
+                assertThat(rs.getInt(1)).isEqualTo(StateDatabase.SCHEMA_VERSION);
             }
         }
     }
 
     @Test
     void open_again_keepsHistory() throws Exception {
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             store.append(warm("payments", NOW.minusSeconds(60)));
         }
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             assertThat(store.query("payments", Instant.EPOCH)).hasSize(1);
         }
     }
@@ -86,10 +89,10 @@ class ClaimStoreTest {
     /** Without close(): the connection is simply dropped, as a crash would; commits are already on disk. */
     @Test
     void open_afterConnectionAbandoned_keepsCommittedClaims() throws Exception {
-        ClaimStore abandoned = open();
+        StateDatabase abandoned = open();
         abandoned.append(warm("payments", NOW.minusSeconds(60)));
         assertThat(Files.exists(dir.resolve("airlock.db-wal"))).as("the claim sits in the write-ahead log").isTrue();
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             assertThat(store.query("payments", Instant.EPOCH)).hasSize(1);
             store.append(warm("payments", NOW.minusSeconds(30)));
         }
@@ -102,8 +105,8 @@ class ClaimStoreTest {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
             s.execute("PRAGMA user_version = 99");
         }
-        assertThatThrownBy(() -> ClaimStore.open(db, Retention.DEFAULT, CLOCK))
-                .isInstanceOf(ClaimStoreException.class)
+        assertThatThrownBy(() -> StateDatabase.open(db, Retention.DEFAULT, CLOCK))
+                .isInstanceOf(StateDatabaseException.class)
                 .hasMessageContaining(db.toString())
                 .hasMessageContaining("schema version 99")
                 .hasMessageContaining("upgrade Airlock");
@@ -113,8 +116,8 @@ class ClaimStoreTest {
     void open_notADatabase_refusedNamingTheFile() throws Exception {
         Path db = dir.resolve("airlock.db");
         Files.writeString(db, "this is not a database, it is a text file that is long enough to have a header of its own".repeat(10));
-        assertThatThrownBy(() -> ClaimStore.open(db, Retention.DEFAULT, CLOCK))
-                .isInstanceOf(ClaimStoreException.class)
+        assertThatThrownBy(() -> StateDatabase.open(db, Retention.DEFAULT, CLOCK))
+                .isInstanceOf(StateDatabaseException.class)
                 .hasMessageStartingWith(db.toString())
                 .hasMessageContaining("move it away");
     }
@@ -122,7 +125,7 @@ class ClaimStoreTest {
     @Test
     void open_missingDirectory_refusedWithFix() {
         Path db = dir.resolve("no-such-dir").resolve("airlock.db");
-        assertThatThrownBy(() -> ClaimStore.open(db)).isInstanceOf(ClaimStoreException.class)
+        assertThatThrownBy(() -> StateDatabase.open(db)).isInstanceOf(StateDatabaseException.class)
                 .hasMessageContaining("does not exist; create it");
     }
 
@@ -130,7 +133,7 @@ class ClaimStoreTest {
     void prune_dropsClaimsOlderThanMaxAge() throws Exception {
         Retention week = new Retention(Duration.ofDays(7), 1000);
         Path db = dir.resolve("airlock.db");
-        try (ClaimStore store = ClaimStore.open(db, week, CLOCK)) {
+        try (StateDatabase store = StateDatabase.open(db, week, CLOCK)) {
             store.appendAll(List.of(warm("payments", NOW.minus(Duration.ofDays(8))), warm("payments", NOW.minus(Duration.ofDays(6)))));
             assertThat(store.prune()).isEqualTo(1);
             assertThat(store.query("payments", Instant.EPOCH)).extracting(ClaimRecord::time).containsExactly(NOW.minus(Duration.ofDays(6)));
@@ -140,11 +143,11 @@ class ClaimStoreTest {
     @Test
     void open_prunesWhatRetentionNoLongerKeeps() throws Exception {
         Path db = dir.resolve("airlock.db");
-        try (ClaimStore store = ClaimStore.open(db, Retention.DEFAULT, CLOCK)) {
+        try (StateDatabase store = StateDatabase.open(db, Retention.DEFAULT, CLOCK)) {
             store.append(warm("payments", NOW.minus(Duration.ofDays(20))));
         }
         Clock later = Clock.fixed(NOW.plus(Duration.ofDays(10)), ZoneOffset.UTC);
-        try (ClaimStore store = ClaimStore.open(db, new Retention(Duration.ofDays(28), 1000), later)) {
+        try (StateDatabase store = StateDatabase.open(db, new Retention(Duration.ofDays(28), 1000), later)) {
             assertThat(store.query("payments", Instant.EPOCH)).isEmpty();
         }
     }
@@ -156,7 +159,7 @@ class ClaimStoreTest {
         for (int i = 0; i < 1005; i++) {
             records.add(warm("payments", NOW.minusSeconds(2000 - i)));
         }
-        try (ClaimStore store = ClaimStore.open(dir.resolve("airlock.db"), small, CLOCK)) {
+        try (StateDatabase store = StateDatabase.open(dir.resolve("airlock.db"), small, CLOCK)) {
             store.appendAll(records);
             List<ClaimRecord> kept = store.query("payments", Instant.EPOCH);
             assertThat(kept).hasSize(10);
@@ -182,7 +185,7 @@ class ClaimStoreTest {
     void append_fromManyThreads_keepsEveryClaim() throws Exception {
         int threads = 8;
         int each = 50;
-        try (ClaimStore store = open()) {
+        try (StateDatabase store = open()) {
             List<Thread> running = new ArrayList<>();
             List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
             for (int t = 0; t < threads; t++) {
@@ -191,7 +194,7 @@ class ClaimStoreTest {
                     for (int i = 0; i < each; i++) {
                         try {
                             store.append(warm("p" + id, NOW.minusSeconds(i)));
-                        } catch (ClaimStoreException e) {
+                        } catch (StateDatabaseException e) {
                             failures.add(e);
                         }
                     }

@@ -1,4 +1,7 @@
-package dev.airlock.pool.usage;
+package dev.airlock.pool.state;
+
+import dev.airlock.pool.usage.ClaimRecord;
+import dev.airlock.pool.usage.Retention;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -8,15 +11,15 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * The process {@link ClaimStoreKillTest} kills: appends N claims through the store, then leaves a
+ * The process {@link StateDatabaseKillTest} kills: appends N claims through the store, then leaves a
  * transaction open halfway (an insert, no commit), says "ready" and waits to be killed.
  */
-final class ClaimStoreKillChild {
+final class StateDatabaseKillChild {
 
     public static void main(String[] args) throws Exception {
         Path db = Path.of(args[0]);
         int n = Integer.parseInt(args[1]);
-        ClaimStore store = ClaimStore.open(db);
+        StateDatabase store = StateDatabase.open(db);
         for (int i = 0; i < n; i++) {
             store.append(ClaimRecord.warm("payments", Instant.parse("2026-11-27T12:00:00Z").plusSeconds(i), Duration.ofMillis(5),
                     Duration.ofSeconds(2), Duration.ofMinutes(1)));
