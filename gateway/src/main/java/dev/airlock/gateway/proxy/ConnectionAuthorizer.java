@@ -94,7 +94,7 @@ public final class ConnectionAuthorizer {
      * logged, then the tunnel is closed with 0 bytes. Without this the log would show an allow and
      * an empty close, and nothing would say why.
      */
-    public Authorization refuseAtDial(Tunnel tunnel, Decision refusal) {
+    Authorization refuseAtDial(Tunnel tunnel, Decision refusal) {
         LOG.warn("dial-time check refused {}:{} for sandbox {} (project {}, via {}, client {}): {}",
                 Printable.escape(refusal.target()), refusal.port(), tunnel.sandbox.id(), tunnel.sandbox.project(),
                 tunnel.via, tunnel.client, Printable.escape(refusal.detail()));
@@ -203,7 +203,7 @@ public final class ConnectionAuthorizer {
         }
 
         /** Why the dial-time check refuses {@code address}, as a {@code dial-refused} denial; empty when it passes. */
-        public Optional<Decision> refusal(PolicyEngine engine, IpAddress address) {
+        Optional<Decision> refusal(PolicyEngine engine, IpAddress address) {
             if (!decision.addresses().contains(address)) {
                 return Optional.of(refused(address, Optional.empty(), "it is not one of the addresses the decision vetted"));
             }
