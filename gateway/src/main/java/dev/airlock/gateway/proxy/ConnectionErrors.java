@@ -22,10 +22,13 @@ final class ConnectionErrors {
     private ConnectionErrors() {
     }
 
-    /** Logs {@code cause}, caught by {@code handler} on {@code connection}, unless this connection already logged one. */
-    static void caught(Channel connection, String handler, Throwable cause) {
+    /**
+     * Logs {@code cause}, caught by {@code handler} on {@code connection}, unless this connection
+     * already logged one; says whether it logged.
+     */
+    static boolean caught(Channel connection, String handler, Throwable cause) {
         if (connection.attr(LOGGED).setIfAbsent(Boolean.TRUE) != null) {
-            return;
+            return false;
         }
         String what = cause.getClass().getSimpleName() + ": " + Printable.escape(String.valueOf(cause.getMessage()));
         String who = ConnectionAuthorizer.client(connection.remoteAddress());
@@ -35,5 +38,6 @@ final class ConnectionErrors {
             LOG.warn("{}: connection {} failed unexpectedly, closing it: {}", handler, who, what);
         }
         LOG.debug("{}: connection {} stack trace", handler, who, cause);
+        return true;
     }
 }
