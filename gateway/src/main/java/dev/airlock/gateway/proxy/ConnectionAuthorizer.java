@@ -12,6 +12,7 @@ import dev.airlock.policy.Printable;
 import dev.airlock.policy.Reason;
 import dev.airlock.policy.Verdict;
 import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.model.Rule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -214,10 +215,10 @@ public final class ConnectionAuthorizer {
             return Optional.of(refused(address, again.rule(), "checked again it is " + again.reason().code + ": " + again.detail()));
         }
 
-        private Decision refused(IpAddress address, Optional<dev.airlock.policy.model.Rule> rule, String why) {
+        private Decision refused(IpAddress address, Optional<Rule> rule, String why) {
             return new Decision(Verdict.DENY, Reason.DIAL_REFUSED, decision.target(), decision.port(), rule, List.of(address),
-                    Optional.of(address), "allowed when decided, but " + address + " was refused right before dialling, so"
-                            + " nothing was dialled; " + why);
+                    Optional.of(address), "allowed when decided, but " + address + " was refused right before dialling and"
+                            + " was not dialled; " + why);
         }
     }
 }

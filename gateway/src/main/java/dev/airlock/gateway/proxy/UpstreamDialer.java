@@ -43,7 +43,7 @@ public final class UpstreamDialer {
 
     /**
      * The dial-time check refused an address: a policy outcome (the address became the host's own
-     * or a production address after the decision), not a connect failure. Nothing was dialled.
+     * or a production address after the decision), not a connect failure. The refused address was not dialled.
      */
     public static final class DialRefused extends Exception {
         private static final long serialVersionUID = 1L;

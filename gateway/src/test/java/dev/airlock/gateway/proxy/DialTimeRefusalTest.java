@@ -139,7 +139,7 @@ class DialTimeRefusalTest {
         assertThat(r.status()).isEqualTo(403);
         assertThat(r.headers().get("x-airlock-reason")).startsWith("dial-refused; target=app.test:" + http.port());
         assertThat(r.body()).startsWith("Airlock denied GET app.test:" + http.port() + "\n")
-                .contains("reason: dial-refused (").contains("127.0.0.1 was refused right before dialling")
+                .contains("reason: dial-refused (").contains("127.0.0.1 was refused right before dialling and was not dialled")
                 .contains("checked again it is production").contains("rule: payments.prod.test (org.yaml:3:5, production)");
         assertThat(http.requests).as("the origin saw nothing more").hasSize(1);
         assertRefusalRecorded(AuditEvent.Via.EXPLICIT);
