@@ -69,6 +69,8 @@ public sealed interface Advice {
             case LIMIT -> new Note("a gateway limit was reached");
             case FAIL_CLOSED -> new Note("Airlock could not decide (the audit log failed), so it denied");
             case BAD_REQUEST -> new Note("the request or host name is malformed");
+            case DIAL_REFUSED -> new Note("the address was refused when checked again right before dialling: it changed"
+                    + " since the decision (the host's own or a production address now); a new connection is decided again");
         };
     }
 

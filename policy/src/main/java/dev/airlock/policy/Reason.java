@@ -22,7 +22,9 @@ public enum Reason {
     DNS_FAILURE("dns-failure", "the name could not be resolved (failure, timeout, no address)"),
     LIMIT("limit", "a connection, tunnel or rate limit was reached"),
     BAD_REQUEST("bad-request", "the request or host name is malformed"),
-    FAIL_CLOSED("fail-closed", "Airlock could not decide (for example, the audit log is failing), so it denied");
+    FAIL_CLOSED("fail-closed", "Airlock could not decide (for example, the audit log is failing), so it denied"),
+    DIAL_REFUSED("dial-refused", "the address passed when the connection was decided but not when checked again right before"
+            + " dialling (it became the host's own or a production address, or was never vetted), so it was not dialled");
 
     /** The exact string written to audit records and metric labels. */
     public final String code;

@@ -10,14 +10,19 @@ import dev.airlock.policy.EgressRequest;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.Printable;
 import dev.airlock.policy.Reason;
+import dev.airlock.policy.Verdict;
 import dev.airlock.policy.address.IpAddress;
+import dev.airlock.policy.model.Rule;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decides one connection end to end: the name gate inline (pure and fast), resolution off the event
@@ -29,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Tunnel}; closing it releases the limits and records the close with bytes and duration.
  */
 public final class ConnectionAuthorizer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionAuthorizer.class);
 
     private final Resolver resolver;
     private final AuditSink audit;
@@ -80,6 +87,21 @@ public final class ConnectionAuthorizer {
                 }
             }
         };
+    }
+
+    /**
+     * A refusal by the dial-time check ({@link UpstreamDialer.DialRefused}): the allow already
+     * recorded is followed by a deny record of its own (reason {@code dial-refused}), counted and
+     * logged, then the tunnel is closed with 0 bytes. Without this the log would show an allow and
+     * an empty close, and nothing would say why.
+     */
+    Authorization refuseAtDial(Tunnel tunnel, Decision refusal) {
+        LOG.warn("dial-time check refused {}:{} for sandbox {} (project {}, via {}, client {}): {}",
+                Printable.escape(refusal.target()), refusal.port(), tunnel.sandbox.id(), tunnel.sandbox.project(),
+                tunnel.via, tunnel.client, Printable.escape(refusal.detail()));
+        Authorization denied = admit(tunnel.sandbox, tunnel.sandbox.engine(), tunnel.via, tunnel.client, refusal);
+        tunnel.close(0, 0);
+        return denied;
     }
 
     /** Decides a connection whose name the gateway already knows (transparent path, SNI checks). */
@@ -178,10 +200,25 @@ public final class ConnectionAuthorizer {
 
         /** Same engine, same name, one address: the dialer checks again right before it dials. */
         public boolean recheck(PolicyEngine engine, IpAddress address) {
+            return refusal(engine, address).isEmpty();
+        }
+
+        /** Why the dial-time check refuses {@code address}, as a {@code dial-refused} denial; empty when it passes. */
+        Optional<Decision> refusal(PolicyEngine engine, IpAddress address) {
             if (!decision.addresses().contains(address)) {
-                return false;
+                return Optional.of(refused(address, Optional.empty(), "it is not one of the addresses the decision vetted"));
             }
-            return engine.decide(EgressRequest.of(decision.target(), decision.port(), List.of(address))).allowed();
+            Decision again = engine.decide(EgressRequest.of(decision.target(), decision.port(), List.of(address)));
+            if (again.allowed()) {
+                return Optional.empty();
+            }
+            return Optional.of(refused(address, again.rule(), "checked again it is " + again.reason().code + ": " + again.detail()));
+        }
+
+        private Decision refused(IpAddress address, Optional<Rule> rule, String why) {
+            return new Decision(Verdict.DENY, Reason.DIAL_REFUSED, decision.target(), decision.port(), rule, List.of(address),
+                    Optional.of(address), "allowed when decided, but " + address + " was refused right before dialling and"
+                            + " was not dialled; " + why);
         }
     }
 }

@@ -368,6 +368,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext uctx, Throwable cause) {
+            ConnectionErrors.caught(client.channel(), "explicit proxy (upstream side)", cause);
             closeBoth(client);
         }
     }
@@ -421,6 +422,11 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                                 }
                             });
                             onConnected.run();
+                        } else if (f.cause() instanceof UpstreamDialer.DialRefused refused) {
+                            // A policy outcome, not an upstream failure: recorded as a deny and answered as one (403).
+                            ConnectionAuthorizer.Tunnel refusedTunnel = tunnel;
+                            tunnel = null;
+                            respondDenied(ctx, method, authorizer.refuseAtDial(refusedTunnel, refused.refusal()).decision(), null);
                         } else {
                             Denials.UpstreamFailure kind = f.cause() instanceof UpstreamDialer.DialFailure df ? df.kind()
                                     : Denials.UpstreamFailure.REFUSED;
@@ -533,6 +539,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionErrors.caught(ctx.channel(), "explicit proxy", cause);
         closeBoth(ctx);
     }
 }

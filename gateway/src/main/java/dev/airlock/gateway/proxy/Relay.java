@@ -136,6 +136,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionErrors.caught(ctx.channel(), "relay", cause);
         ctx.close();
     }
 

@@ -151,6 +151,9 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
                     }
                     dialer.dial(ctx.channel().eventLoop(), tunnel, auth.engine()).addListener(f -> {
                         if (!f.isSuccess()) {
+                            if (f.cause() instanceof UpstreamDialer.DialRefused refused) {
+                                authorizer.refuseAtDial(tunnel, refused.refusal());
+                            }
                             tunnel.close(0, 0);
                             reset(ctx);
                             return;
@@ -222,6 +225,7 @@ final class TransparentHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionErrors.caught(ctx.channel(), "transparent listener", cause);
         reset(ctx);
     }
 

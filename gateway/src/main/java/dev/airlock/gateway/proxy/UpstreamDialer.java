@@ -1,5 +1,6 @@
 package dev.airlock.gateway.proxy;
 
+import dev.airlock.policy.Decision;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.address.IpAddress;
 import io.netty.bootstrap.Bootstrap;
@@ -14,11 +15,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Dials exactly the addresses a decision vetted, in order, and nothing else: never a name.
  * Right before each attempt the address is checked again against the same engine (Smokescreen's
- * dial-time check), so a bug between decision and dial cannot reach an unvetted address.
+ * dial-time check), so a bug between decision and dial cannot reach an unvetted address, nor can
+ * an address that became the host's own or a production address since. A refusal there fails the
+ * promise with {@link DialRefused}; the caller records it ({@link ConnectionAuthorizer#refuseAtDial}).
  */
 public final class UpstreamDialer {
 
@@ -34,6 +38,25 @@ public final class UpstreamDialer {
 
         public Denials.UpstreamFailure kind() {
             return kind;
+        }
+    }
+
+    /**
+     * The dial-time check refused an address: a policy outcome (the address became the host's own
+     * or a production address after the decision), not a connect failure. The refused address was not dialled.
+     */
+    public static final class DialRefused extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Decision refusal;
+
+        DialRefused(Decision refusal) {
+            super(refusal.detail(), null, false, false);
+            this.refusal = refusal;
+        }
+
+        /** The denial to record and answer: reason {@code dial-refused}, the refused address. */
+        public Decision refusal() {
+            return refusal;
         }
     }
 
@@ -59,9 +82,10 @@ public final class UpstreamDialer {
             return;
         }
         IpAddress address = addresses.get(index);
-        if (!tunnel.recheck(engine, address)) {
-            // Fail closed: this is a bug, not a policy outcome, so it is loud.
-            promise.tryFailure(new IllegalStateException("dial-time check refused " + address + " for " + tunnel.decision().target()));
+        Optional<Decision> refusal = tunnel.refusal(engine, address);
+        if (refusal.isPresent()) {
+            // Fail closed, and never try the next address: what changed may change them all.
+            promise.tryFailure(new DialRefused(refusal.get()));
             return;
         }
         InetSocketAddress remote;
