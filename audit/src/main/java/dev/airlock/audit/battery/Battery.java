@@ -487,7 +487,7 @@ public final class Battery {
         add("udp-icmp-ipv6", "icmp:host", "ping " + c.hostAddress(), Expect.BLOCKED, "no echo reply",
                 "need ping; if out=$(ping -n -c 1 -W 2 " + c.hostAddress() + " 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
                         + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",
-                Optional.empty());
+                Optional.of(new LocalTarget.Echo(c.hostAddress())));
         add("udp-icmp-ipv6", "icmp:1.1.1.1", "ping 1.1.1.1", Expect.BLOCKED, "no echo reply",
                 "need ping; if out=$(ping -n -c 1 -W 2 1.1.1.1 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
                         + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",

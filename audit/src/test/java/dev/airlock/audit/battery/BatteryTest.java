@@ -64,7 +64,7 @@ class BatteryTest {
 
     /** The probes the gateway never sees and no host-side control covers: their block is reported inconclusive. */
     private static final Set<String> WITHOUT_EVIDENCE = Set.of("rogue-dns:8.8.8.8", "rogue-dns:198.18.0.53", "other-sandbox:dns",
-            "udp:443:quic", "icmp:host", "icmp:1.1.1.1");
+            "udp:443:quic", "icmp:1.1.1.1");
 
     @Test
     void plan_everyBlockedProbe_hasAControlOrNamesTheGatewayRecordThatProvesIt_butTheListedFew() {
@@ -85,6 +85,7 @@ class BatteryTest {
         assertThat(p.get("sni-mismatch:allowed-sni-to-denied-address").witness())
                 .isEqualTo(new Probe.Gate(Set.of("github.com", "10.20.0.1"), 443));
         assertThat(p.get("ipv6:addresses").witness()).isInstanceOf(Probe.Inside.class);
+        assertThat(p.get("icmp:host").control()).contains(new LocalTarget.Echo("100.96.0.1"));
         // A probe with a control keeps it: the control, not a record, is what makes its block count.
         assertThat(p.get("host-service:listener").control()).isPresent();
     }
@@ -95,6 +96,15 @@ class BatteryTest {
                 .filter(p -> p.expect() == Expect.BLOCKED && p.control().isEmpty() && p.witness() instanceof Probe.NoWitness)
                 .map(Probe::id).toList();
         assertThat(without).containsExactly("rogue-dns:8.8.8.8");
+    }
+
+    @Test
+    void check_echoControlOnLoopback_reachesWithTheSamePingTheProbeRuns() {
+        // The host's own loopback always answers echo: the control of icmp:host runs exactly this from the host's namespace.
+        ControlResult r = HostControls.check(new LocalTarget.Echo("127.0.0.1"));
+        assertThat(r.reached()).as(r.detail()).isTrue();
+        assertThat(r.description()).isEqualTo("ping 127.0.0.1 from the host's namespace");
+        assertThat(r.detail()).startsWith("echo reply");
     }
 
     @Test
