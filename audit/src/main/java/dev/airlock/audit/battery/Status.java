@@ -4,7 +4,11 @@ package dev.airlock.audit.battery;
 public enum Status {
     PASS("pass"),
     FAIL("fail"),
-    /** An allowed entry that cannot be reached from this host (air-gapped, no hosts entry, DNS failure): never a pass. */
+    /**
+     * An allowed entry that cannot be reached from this host (air-gapped, no hosts entry, DNS failure), or an
+     * inconclusive block (no positive control, no deny record from the gateway: nothing shows a target was there).
+     * Never a pass.
+     */
     NOT_REACHABLE_HERE("not-reachable-here"),
     /** The probe could not run (a missing tool, a failed positive control, no answer from the agent). */
     ERROR("error");

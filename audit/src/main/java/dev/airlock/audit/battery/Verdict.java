@@ -10,6 +10,10 @@ import java.util.Optional;
  *   <li>a probe whose positive control did not reach its target proves nothing: error;
  *   <li>a probe that could not run (missing tool, no {@code @result}, agent lost): error, never a pass;
  *   <li>a blocked target that answered, or a privileged command that worked: fail;
+ *   <li>a block counts as a pass only with evidence that there was something to block: its
+ *       positive control reached the target from the host, or the gateway's own deny record for
+ *       this connection (this sandbox, the probe's name and port, a policy reason) was read after
+ *       the probe; without either it is "not reachable here" (inconclusive, never a pass);
  *   <li>an allowed entry that did not answer: fail when the gateway denied it for a policy reason
  *       (the policy allows it, so that is a bug), otherwise "not reachable here".
  * </ol>
@@ -37,7 +41,7 @@ public final class Verdict {
         }
         return switch (probe.expect()) {
             case BLOCKED -> switch (kind) {
-                case "blocked" -> new Judged(Status.PASS, detail);
+                case "blocked" -> blocked(probe, control, records, detail);
                 case "reached" -> new Judged(Status.FAIL, "REACHED: " + detail);
                 default -> unexpected(kind, detail);
             };
@@ -58,10 +62,35 @@ public final class Verdict {
         };
     }
 
+    /** Reached here, the control (if any) did reach its target. */
+    private static Judged blocked(Probe probe, Optional<ControlResult> control, List<Evidence> records, String detail) {
+        if (control.isPresent()) {
+            return new Judged(Status.PASS, detail);
+        }
+        return switch (probe.witness()) {
+            case Probe.Inside i -> new Judged(Status.PASS, detail);
+            case Probe.Gate g -> policyDenials(records).filter(g::names).findFirst()
+                    .map(e -> new Judged(Status.PASS, detail + " (the gateway denied it: seq " + e.seq() + ", " + e.reason() + ")"))
+                    .orElseGet(() -> inconclusive("no deny record from the gateway for " + String.join(" or ", new java.util.TreeSet<>(g.names()))
+                            + (g.port() > 0 ? " port " + g.port() : ""), detail, records));
+            case Probe.NoWitness n -> inconclusive("the gateway does not see this probe", detail, records);
+        };
+    }
+
+    private static Judged inconclusive(String missing, String detail, List<Evidence> records) {
+        return new Judged(Status.NOT_REACHABLE_HERE, "inconclusive: no positive control and " + missing
+                + ", so nothing shows a target was there to block (" + detail + ")"
+                + (records.isEmpty() ? "" : " [" + Evidence.describe(records) + "]"));
+    }
+
     /** A deny for a reason the policy decides (not a DNS failure or a limit of this host). */
     private static Optional<Evidence> policyDenial(List<Evidence> records) {
+        return policyDenials(records).findFirst();
+    }
+
+    private static java.util.stream.Stream<Evidence> policyDenials(List<Evidence> records) {
         return records.stream().filter(e -> "deny".equals(e.decision()))
-                .filter(e -> !List.of("dns-failure", "limit", "fail-closed").contains(e.reason())).findFirst();
+                .filter(e -> !List.of("dns-failure", "limit", "fail-closed").contains(e.reason()));
     }
 
     private static Judged unexpected(String kind, String detail) {

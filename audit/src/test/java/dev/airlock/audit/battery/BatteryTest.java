@@ -60,6 +60,62 @@ class BatteryTest {
         return Battery.plan(context, Battery.Scope.FULL).stream().collect(Collectors.toMap(Probe::id, p -> p));
     }
 
+    // ---- issue 11 §7: every deny probe says what makes its block count (docs/audit.md, "Evidence") -----
+
+    /** The probes the gateway never sees and no host-side control covers: their block is reported inconclusive. */
+    private static final Set<String> WITHOUT_EVIDENCE = Set.of("rogue-dns:8.8.8.8", "rogue-dns:198.18.0.53", "other-sandbox:dns",
+            "udp:443:quic", "icmp:1.1.1.1");
+
+    @Test
+    void plan_everyBlockedProbe_hasAControlOrNamesTheGatewayRecordThatProvesIt_butTheListedFew() {
+        List<String> without = Battery.plan(context, Battery.Scope.FULL).stream()
+                .filter(p -> p.expect() == Expect.BLOCKED && p.control().isEmpty() && p.witness() instanceof Probe.NoWitness)
+                .map(Probe::id).toList();
+        assertThat(without).containsExactlyInAnyOrderElementsOf(WITHOUT_EVIDENCE);
+    }
+
+    @Test
+    void plan_deniedTargetsNameTheConnectionTheGatewayRecords() {
+        Map<String, Probe> p = full();
+        assertThat(p.get("rfc1918-10:80:transparent").witness()).isEqualTo(Probe.Gate.of("10.0.0.1", 80));
+        assertThat(p.get("rfc1918-10:proxy").witness()).isEqualTo(Probe.Gate.of("10.0.0.1", 80));
+        assertThat(p.get("ula:proxy").witness()).isEqualTo(Probe.Gate.of("fd00::1", 80));
+        assertThat(p.get("production:api.acme.com:443:transparent").witness()).isEqualTo(Probe.Gate.of("api.acme.com", 443));
+        assertThat(p.get("dns-exfiltration:unknown-name").witness()).isEqualTo(Probe.Gate.of("not-allowed.exfil.invalid", 53));
+        assertThat(p.get("sni-mismatch:allowed-sni-to-denied-address").witness())
+                .isEqualTo(new Probe.Gate(Set.of("github.com", "10.20.0.1"), 443));
+        assertThat(p.get("ipv6:addresses").witness()).isInstanceOf(Probe.Inside.class);
+        assertThat(p.get("icmp:host").control()).contains(new LocalTarget.Echo("100.96.0.1"));
+        // A probe with a control keeps it: the control, not a record, is what makes its block count.
+        assertThat(p.get("host-service:listener").control()).isPresent();
+    }
+
+    @Test
+    void plan_quickScope_hasEvidenceForAllButThePublicResolver() {
+        List<String> without = Battery.plan(context, Battery.Scope.QUICK).stream()
+                .filter(p -> p.expect() == Expect.BLOCKED && p.control().isEmpty() && p.witness() instanceof Probe.NoWitness)
+                .map(Probe::id).toList();
+        assertThat(without).containsExactly("rogue-dns:8.8.8.8");
+    }
+
+    @Test
+    void check_echoControlOnLoopback_reachesWithTheSamePingTheProbeRuns() {
+        // The host's own loopback always answers echo: the control of icmp:host runs exactly this from the host's namespace.
+        ControlResult r = HostControls.check(new LocalTarget.Echo("127.0.0.1"));
+        assertThat(r.reached()).as(r.detail()).isTrue();
+        assertThat(r.description()).isEqualTo("ping 127.0.0.1 from the host's namespace");
+        assertThat(r.detail()).startsWith("echo reply");
+    }
+
+    @Test
+    void gateOf_urlAndAuthority_takeTheSchemesDefaultPortAndStripBrackets() {
+        assertThat(Battery.gateOf("http://169.254.169.254/latest/meta-data/")).isEqualTo(Probe.Gate.of("169.254.169.254", 80));
+        assertThat(Battery.gateOf("https://Api.Acme.com/")).isEqualTo(Probe.Gate.of("api.acme.com", 443));
+        assertThat(Battery.gateOf("http://[::1]:41001/")).isEqualTo(Probe.Gate.of("::1", 41001));
+        assertThat(Battery.gateOf("http://under_score.acme.dev/")).isEqualTo(Probe.Gate.of("under_score.acme.dev", 80));
+        assertThat(Battery.gateOfAuthority("[::ffff:127.0.0.1]:41001")).isEqualTo(Probe.Gate.of("::ffff:127.0.0.1", 41001));
+    }
+
     @Test
     void plan_whatTheSandboxLeavesForTheHost_gitAndAPlantedLink_eachWithAControlInTheWorkspace() {
         List<Probe> all = Battery.plan(context, Battery.Scope.FULL);

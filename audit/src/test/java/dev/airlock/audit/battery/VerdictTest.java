@@ -25,6 +25,87 @@ class VerdictTest {
         assertThat(Verdict.judge(probe(Expect.BLOCKED), said("@result blocked no byte"), CONTROL_OK, List.of()).status()).isEqualTo(Status.PASS);
     }
 
+    // ---- issue 11 §7: a block counts only with evidence that there was something to block -----------
+
+    private static Probe gated(String name, int port) {
+        return new Probe("protected:10.0.0.1:80", "protected-range", "10.0.0.1:80", Expect.BLOCKED, "x", "", Optional.empty(),
+                Probe.Gate.of(name, port));
+    }
+
+    private static final Evidence PROTECTED = new Evidence(7, "transparent", "10.0.0.1", 80, "deny", "protected-address", "-");
+
+    @Test
+    void judge_blockedWithoutControlOrDenyRecord_isNotReachableHereNeverAPass() {
+        // Nothing exists at 10.0.0.1 on this host: "no byte back" is what an absent target looks like too.
+        Verdict.Judged j = Verdict.judge(gated("10.0.0.1", 80), said("@result blocked no byte back"), Optional.empty(), List.of());
+        assertThat(j.status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        assertThat(j.observed()).startsWith("inconclusive").contains("no deny record").contains("10.0.0.1 port 80");
+    }
+
+    @Test
+    void judge_blockedProbeTheGatewayNeverSees_isNotReachableHereWithoutAControl() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result blocked no datagram"), Optional.empty(), List.of());
+        assertThat(j.status()).isEqualTo(Status.NOT_REACHABLE_HERE);
+        assertThat(j.observed()).contains("the gateway does not see this probe");
+    }
+
+    @Test
+    void judge_blockedWithTheGatewaysDenyRecordForThatTarget_passesAndNamesTheRecord() {
+        Verdict.Judged j = Verdict.judge(gated("10.0.0.1", 80), said("@result blocked no byte back"), Optional.empty(), List.of(PROTECTED));
+        assertThat(j.status()).isEqualTo(Status.PASS);
+        assertThat(j.observed()).contains("seq 7").contains("protected-address");
+    }
+
+    @Test
+    void judge_blockedWithTheDnsRespondersDenyOfTheName_passes() {
+        Evidence dns = new Evidence(8, "dns", "Prod.Example.", 0, "deny", "production", "-");
+        assertThat(Verdict.judge(gated("prod.example", 443), said("@result blocked curl exit 6"), Optional.empty(), List.of(dns)).status())
+                .isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_blockedWithADenyRecordForAnotherTargetOrPort_isNotReachableHere() {
+        Evidence otherName = new Evidence(9, "transparent", "10.0.0.2", 80, "deny", "protected-address", "-");
+        Evidence otherPort = new Evidence(10, "transparent", "10.0.0.1", 443, "deny", "protected-address", "-");
+        assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(otherName, otherPort)).status())
+                .isEqualTo(Status.NOT_REACHABLE_HERE);
+    }
+
+    @Test
+    void judge_blockedWithOnlyANonPolicyDeny_isNotReachableHere() {
+        // A DNS failure or a limit says nothing about the policy: the block could be this host's.
+        Evidence limit = new Evidence(11, "transparent", "10.0.0.1", 80, "deny", "limit", "-");
+        Evidence dnsFailure = new Evidence(12, "dns", "10.0.0.1", 0, "deny", "dns-failure", "-");
+        assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(limit, dnsFailure)).status())
+                .isEqualTo(Status.NOT_REACHABLE_HERE);
+    }
+
+    @Test
+    void judge_blockedWithAnAllowRecordOnly_isNotReachableHere() {
+        Evidence allow = new Evidence(13, "transparent", "10.0.0.1", 80, "allow", "allowed", "r1");
+        assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(allow)).status())
+                .isEqualTo(Status.NOT_REACHABLE_HERE);
+    }
+
+    @Test
+    void judge_blockedSeenInsideTheSandboxItself_passesWithoutControlOrRecord() {
+        Probe inside = new Probe("ipv6:addresses", "udp-icmp-ipv6", "t", Expect.BLOCKED, "x", "", Optional.empty(), new Probe.Inside());
+        assertThat(Verdict.judge(inside, said("@result blocked no global IPv6 address"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_blockedWithAReachedControlButNoRecord_passes() {
+        assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), CONTROL_OK, List.of()).status()).isEqualTo(Status.PASS);
+    }
+
+    @Test
+    void judge_reachedWithoutAnyEvidence_stillFails() {
+        // Reaching the target is its own evidence.
+        assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result reached HTTP/1.1 200"), Optional.empty(), List.of()).status())
+                .isEqualTo(Status.FAIL);
+    }
+
     @Test
     void judge_blockedTargetThatAnswered_fails() {
         Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result reached received: HTTP/1.0 200"), CONTROL_OK, List.of());
