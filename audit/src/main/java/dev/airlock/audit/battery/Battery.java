@@ -214,7 +214,8 @@ public final class Battery {
         proxied("protected-range", "loopback:connect", "CONNECT 127.0.0.1:" + lo.port() + " (the host's loopback)", "CONNECT",
                 "127.0.0.1:" + lo.port(), "127.0.0.1:" + lo.port(), Optional.of(lo));
         http("protected-range", "ula:proxy", "[fd00::1] via HTTP_PROXY", "http://[fd00::1]/", "");
-        http("protected-range", "loopback6:proxy", "[::1] via HTTP_PROXY", "http://[::1]:" + lo.port() + "/", "");
+        // --noproxy '': the sandbox's NO_PROXY exempts its own loopback, so curl would try the sandbox's ::1, not the proxy
+        http("protected-range", "loopback6:proxy", "[::1] via HTTP_PROXY", "http://[::1]:" + lo.port() + "/", "--noproxy ''");
     }
 
     private void hostServices() {
