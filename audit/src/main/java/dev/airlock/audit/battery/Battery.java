@@ -659,14 +659,20 @@ public final class Battery {
         };
     }
 
+    /**
+     * An exact allowed name for {@code port} (any port when negative): the first that resolves here,
+     * else the first. A probe through a name that does not resolve is stopped by DNS before the check
+     * it is about, and can only be inconclusive.
+     */
     private Optional<String> firstAllowedName(int port) {
+        List<String> names = new ArrayList<>();
         for (Rule r : c.allow()) {
             if (r.destination() instanceof Destination.Names n && n.pattern() instanceof NamePattern.Exact
                     && (port < 0 || r.ports().contains(port))) {
-                return Optional.of(n.pattern().toString());
+                names.add(n.pattern().toString());
             }
         }
-        return Optional.empty();
+        return names.stream().filter(n -> !c.resolve().apply(n).isEmpty()).findFirst().or(() -> names.stream().findFirst());
     }
 
     /** The first usable and last usable address of a range (one address for a /32 or /128; both for a /31). */
