@@ -250,6 +250,32 @@ final class SystemKernelOps implements KernelOps {
                 shape(Names.ID, o.id(), "sandbox");
                 yield List.of(new Unmount(state, o.id()));
             }
+            case KernelOp.DeleteTree o -> {
+                Path state = stateRoot(o.state(), op);
+                Path area = treeIn(state, o.dir(), op);
+                boolean workspace = area.equals(MemberWorkspaces.root(state));
+                yield parentReal(o.dir(), op) ? List.of(new RemoveTree(o.dir(), workspace)) : List.of();
+            }
+            case KernelOp.ChownTree o -> {
+                Path state = stateRoot(o.state(), op);
+                treeIn(state, o.dir(), op);
+                ids(o.uid(), o.gid(), op);
+                if (!parentReal(o.dir(), op)) {
+                    throw refused(op, "the directory " + o.dir() + " does not exist");
+                }
+                yield List.of(new OwnTree(o.dir(), o.uid(), o.gid()));
+            }
+            case KernelOp.CreateWorkspace o -> {
+                Path state = stateRoot(o.state(), op);
+                if (!MemberWorkspaces.owned(state, safePath(o.dir(), op))) {
+                    throw refused(op, "a workspace root creates is a member workspace " + MemberWorkspaces.root(state) + "/<project>/w-<8 hex>");
+                }
+                ids(o.uid(), o.gid(), op);
+                if (!parentReal(o.dir(), op)) {
+                    throw refused(op, "the project directory " + o.dir().getParent() + " does not exist");
+                }
+                yield List.of(new NewWorkspace(o.dir(), o.uid(), o.gid()));
+            }
         };
     }
 
@@ -346,6 +372,47 @@ final class SystemKernelOps implements KernelOps {
         return p;
     }
 
+    /**
+     * The area of {@code state} that {@code dir} lies strictly below ({@link StateAreas}); in the
+     * member workspace area, {@code dir} must be a member workspace by shape.
+     */
+    private static Path treeIn(Path state, Path dir, KernelOp op) throws SandboxException {
+        Path d = safePath(dir, op);
+        for (Path area : StateAreas.of(state)) {
+            if (d.startsWith(area) && !d.equals(area)) {
+                if (area.equals(MemberWorkspaces.root(state)) && !MemberWorkspaces.owned(state, d)) {
+                    throw refused(op, "below " + area + " root removes only member workspaces (<project>/w-<8 hex>), not " + d);
+                }
+                return area;
+            }
+        }
+        throw refused(op, "root removes or re-owns trees only below " + StateAreas.of(state) + ", not " + d);
+    }
+
+    /**
+     * True when {@code dir}'s parent exists and is reached without links (its last name is never
+     * followed: the step opens it without following); false when the parent does not exist.
+     */
+    private boolean parentReal(Path dir, KernelOp op) throws SandboxException {
+        Path parent = dir.getParent();
+        Path real;
+        try {
+            real = host.realPath(parent);
+        } catch (IOException e) {
+            return false;
+        }
+        if (!real.equals(parent)) {
+            throw refused(op, "the way to " + dir + " passes a symbolic link (" + parent + " is " + real + ")");
+        }
+        return true;
+    }
+
+    private static void ids(int uid, int gid, KernelOp op) throws SandboxException {
+        if (uid < 0 || gid < 0) {
+            throw refused(op, "uid and gid are numbers from 0");
+        }
+    }
+
     private boolean realDirectory(Path p) {
         try {
             return host.realPath(p).equals(p) && host.exists(p) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -405,6 +472,16 @@ final class SystemKernelOps implements KernelOps {
     private record Unmount(Path state, String id) implements Step {
     }
 
+    /** A tree removal; {@code keepMounts}: a member workspace, whose mount points are left and reported. */
+    private record RemoveTree(Path dir, boolean keepMounts) implements Step {
+    }
+
+    private record OwnTree(Path dir, int uid, int gid) implements Step {
+    }
+
+    private record NewWorkspace(Path dir, int uid, int gid) implements Step {
+    }
+
     private void run(List<Step> steps) throws SandboxException {
         int i = 0;
         while (i < steps.size()) {
@@ -450,6 +527,32 @@ final class SystemKernelOps implements KernelOps {
                 case DropRule d -> dropRule();
                 case Mount m -> mountOverlay(m);
                 case Unmount u -> unmountOverlay(u);
+                case RemoveTree t -> {
+                    try {
+                        host.deleteTree(t.dir(), t.keepMounts());
+                    } catch (IOException ex) {
+                        // a member workspace's message is what was left ("<path>: why"), as the launcher reports it
+                        throw new SandboxException((t.keepMounts() ? "" : "cannot remove " + t.dir() + ": ") + ex.getMessage()
+                                + ". Fix: `airlock gc` retries; a mount point named here must be unmounted first.", ex);
+                    }
+                }
+                case OwnTree t -> {
+                    try {
+                        host.chownTree(t.dir(), t.uid(), t.gid());
+                    } catch (IOException ex) {
+                        throw new SandboxException("cannot give " + t.dir() + " to " + t.uid() + ":" + t.gid() + ": " + ex.getMessage(), ex);
+                    }
+                }
+                case NewWorkspace w -> {
+                    try {
+                        host.createWorkspace(w.dir(), w.uid(), w.gid());
+                    } catch (java.nio.file.FileAlreadyExistsException ex) {
+                        throw new SandboxException("workspace " + w.dir() + " exists already (another sandbox's, or a link); root neither"
+                                + " follows nor re-owns it. Fix: remove it, or give a new path.", ex);
+                    } catch (IOException ex) {
+                        throw new SandboxException("cannot create the workspace " + w.dir() + ": " + ex + ". Fix: check the state directory.", ex);
+                    }
+                }
             }
         }
     }
@@ -673,7 +776,7 @@ final class SystemKernelOps implements KernelOps {
         }
         try {
             host.rmdir(point);
-            host.deleteTree(Overlays.cowDir(u.state(), u.id()));
+            host.deleteTree(Overlays.cowDir(u.state(), u.id()), false);
         } catch (IOException e) {
             throw new SandboxException("cannot remove the workspace overlay of " + u.id() + ": " + e + ". Fix: `airlock gc` retries.", e);
         }
@@ -996,10 +1099,21 @@ final class SystemKernelOps implements KernelOps {
             Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
         }
 
+
         @Override
-        public void deleteTree(Path dir) throws IOException {
-            // The upper directory is the sandbox's writes: no link in it is followed, no mount crossed.
-            LinkSafeFiles.deleteTree(dir);
+        public void deleteTree(Path dir, boolean keepMounts) throws IOException {
+            // A sandbox wrote these trees: no link in them is followed, no mount entered.
+            RootFiles.deleteTree(dir, keepMounts);
+        }
+
+        @Override
+        public void chownTree(Path dir, int uid, int gid) throws IOException {
+            RootFiles.chownTree(dir, uid, gid);
+        }
+
+        @Override
+        public void createWorkspace(Path dir, int uid, int gid) throws IOException {
+            RootFiles.createWorkspace(dir, uid, gid);
         }
 
         @Override

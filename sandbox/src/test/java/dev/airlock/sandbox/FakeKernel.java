@@ -40,6 +40,8 @@ final class FakeKernel implements KernelOps {
 
     private final Path runDir;
     private final CgroupLayout layout;
+    /** The real kernel operations for files (it runs no command for them, so the tools are never started). */
+    private final SystemKernelOps files;
 
     FakeKernel(Path runDir) {
         this(runDir, new CgroupLayout.Unified(V2_ROOT));
@@ -48,7 +50,15 @@ final class FakeKernel implements KernelOps {
     FakeKernel(Path runDir, CgroupLayout layout) {
         this.runDir = runDir;
         this.layout = layout;
+        this.files = fileOps(runDir, layout);
         alive.add(self);
+    }
+
+    /** The real kernel operations, for root's file operations on a test's temporary files (they run no command). */
+    static SystemKernelOps fileOps(Path runDir, CgroupLayout layout) {
+        Tools tools = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"), Path.of("/usr/bin/setpriv"),
+                Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"), Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"));
+        return new SystemKernelOps(tools, layout, new SystemKernelOps.SystemHost(tools), runDir);
     }
 
     /** The same kernel seen from another process, {@code owner} (which the test declares alive or dead). */
@@ -137,6 +147,10 @@ final class FakeKernel implements KernelOps {
             case KernelOp.DeleteCgroup o -> cgroups.remove(o.dir());
             case KernelOp.MountOverlay o -> create(mounts, Overlays.mountPoint(o.state(), o.id()));
             case KernelOp.UnmountOverlay o -> mounts.remove(Overlays.mountPoint(o.state(), o.id()));
+            // Root's file operations touch the test's own temporary files: the real privileged point checks and runs them.
+            case KernelOp.DeleteTree o -> files.execute(o);
+            case KernelOp.ChownTree o -> files.execute(o);
+            case KernelOp.CreateWorkspace o -> files.execute(o);
         }
     }
 

@@ -25,7 +25,8 @@ class MemberWorkspacesIT {
 
     @Test
     void delete_stopsAtAMountPoint_removesTheRest_andReportsIt() throws Exception {
-        Path ws = MemberWorkspaces.newPath(tmp.resolve("state"), "demo", MemberWorkspaces.randomName());
+        Path state = Files.createDirectories(tmp.resolve("state"));
+        Path ws = MemberWorkspaces.newPath(state, "demo", MemberWorkspaces.randomName());
         Path mnt = Files.createDirectories(ws.resolve("sub/mnt"));
         Files.writeString(ws.resolve("sub/file"), "gone\n");
         KernelSupport.admin("mount", "-t", "tmpfs", "-o", "size=1m", "alk-ws-test", mnt.toString());
@@ -34,7 +35,7 @@ class MemberWorkspacesIT {
             // positive control: the file on the mount is reachable through the workspace
             assertThat(ws.resolve("sub/mnt/on-the-mount")).hasContent("stays");
 
-            List<String> failures = MemberWorkspaces.delete(ws);
+            List<String> failures = delete(state, ws);
 
             assertThat(mnt.resolve("on-the-mount")).as("a file on another file system").hasContent("stays");
             assertThat(ws.resolve("sub/file")).doesNotExist();
@@ -42,7 +43,17 @@ class MemberWorkspacesIT {
         } finally {
             KernelSupport.admin("umount", mnt.toString());
         }
-        assertThat(MemberWorkspaces.delete(ws)).as("once unmounted").isEmpty();
+        assertThat(delete(state, ws)).as("once unmounted").isEmpty();
         assertThat(ws).doesNotExist();
+    }
+
+    /** Removes {@code ws} through the kernel operation; returns its failure, if any, as the launcher reports it. */
+    private List<String> delete(Path state, Path ws) {
+        try {
+            FakeKernel.fileOps(tmp.resolve("run"), new CgroupLayout.Unified(FakeKernel.V2_ROOT)).execute(new KernelOp.DeleteTree(state, ws));
+            return List.of();
+        } catch (SandboxException e) {
+            return List.of(e.getMessage());
+        }
     }
 }
