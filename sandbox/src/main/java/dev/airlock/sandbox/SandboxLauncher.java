@@ -128,7 +128,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
         Tools tools = Tools.resolve();
         CgroupLayout.detect();
-        Host host = new SystemKernelOps.SystemHost(tools);
+        Host host = new SystemHost(tools);
         Host.Result nft = host.exec(List.of(tools.nft().toString(), "--check", "-f", "-"),
                 "table inet alk_probe { chain p { type filter hook prerouting priority mangle; "
                         + "meta l4proto tcp tproxy ip to :9 meta mark set 1 accept; }; }\n");

@@ -29,6 +29,14 @@ class SandboxLauncherTest {
     SandboxLauncher launcher;
 
     @Test
+    void fakeKernel_refusesWhatTheHostRefuses_beforeApplyingAnyOperationOfTheCall() {
+        assertThatThrownBy(() -> kernel.execute(List.of(new KernelOp.CreateNetns("alk0123abcd"), new KernelOp.DeleteLink("eth0"))))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("eth0");
+        assertThat(kernel.executed).isEmpty();
+        assertThat(kernel.netns).isEmpty();
+    }
+
+    @Test
     void createWorkspace_aLinkAtTheName_isRefused_andItsTargetKeepsItsMode() throws Exception {
         Path target = Files.createDirectories(tmp.resolve("host-dir"));
         Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));

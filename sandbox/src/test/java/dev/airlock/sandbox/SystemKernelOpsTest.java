@@ -262,7 +262,7 @@ class SystemKernelOpsTest {
     @Test
     void execute_unmountOverlay_unmountsOnlyWhatMountinfoLists_thenRemovesItsDirectories() throws Exception {
         Path point = STATE.resolve("overlays").resolve(ID);
-        host.contents.put(SystemKernelOps.MOUNTINFO, "");
+        host.contents.put(StepRunner.MOUNTINFO, "");
         ops.execute(new KernelOp.UnmountOverlay(STATE, ID));
         assertThat(host.calls).containsExactly("rmdir " + point, "deleteTree " + STATE.resolve("sandboxes").resolve(ID));
     }
@@ -275,7 +275,7 @@ class SystemKernelOpsTest {
                 99 22 0:53 / /srv/with\\040space rw - overlay overlay rw,lowerdir=/y
                 100 22 0:54 / /run/user/0 rw - tmpfs tmpfs rw
                 """;
-        assertThat(SystemKernelOps.parseOverlayMounts(info)).containsExactly(Path.of("/var/lib/airlock/overlays/alk0123abcd"),
+        assertThat(StepRunner.parseOverlayMounts(info)).containsExactly(Path.of("/var/lib/airlock/overlays/alk0123abcd"),
                 Path.of("/srv/with space"));
     }
 
