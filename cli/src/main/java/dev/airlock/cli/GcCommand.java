@@ -45,7 +45,7 @@ final class GcCommand implements Callable<Integer> {
             r.removed().forEach(o -> out.println("removed " + o));
             List<String> swept = sweptWorkspaces(launcher, err);
             swept.forEach(w -> out.println("removed " + w));
-            List<String> expired = DaemonServer.sweepExpiredWork(StateDirectory.root());
+            List<String> expired = DaemonServer.sweepExpiredWork(StateDirectory.root(), launcher.kernel());
             expired.forEach(w -> out.println("removed " + w + " (its retention window passed)"));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
             out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "

@@ -58,6 +58,16 @@ interface Host {
     /** Sets the permission bits ("rwx------" form). */
     void chmod(Path p, String mode) throws IOException;
 
-    /** Removes {@code dir} and everything in it, never following a link and never crossing into a mount; nothing when absent. */
-    void deleteTree(Path dir) throws IOException;
+
+    /**
+     * Removes {@code dir} and everything in it, never following a link and never entering a mount
+     * ({@link RootFiles#deleteTree}); nothing when absent.
+     */
+    void deleteTree(Path dir, boolean keepMounts) throws IOException;
+
+    /** {@link RootFiles#chownTree}: {@code dir}'s tree to {@code uid:gid}, no link followed, refused over a mount. */
+    void chownTree(Path dir, int uid, int gid) throws IOException;
+
+    /** {@link RootFiles#createWorkspace}: a new directory, 0700, owned by {@code uid:gid}; an existing name fails. */
+    void createWorkspace(Path dir, int uid, int gid) throws IOException;
 }

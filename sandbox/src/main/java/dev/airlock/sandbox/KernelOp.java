@@ -110,4 +110,32 @@ public sealed interface KernelOp {
      */
     record UnmountOverlay(Path state, String id) implements KernelOp {
     }
+    /**
+     * Removes {@code dir} and everything in it as root ({@link LinkSafeFiles}): no link followed,
+     * no other file system entered. {@code dir} lies strictly below one of the areas of the state
+     * directory {@code state} that root removes trees in ({@link StateAreas}), is reached without
+     * links, and, in the member workspace area, is a member workspace by shape. A member workspace
+     * keeps a mount point below it (left in place, named in the failure: the rest goes); anywhere
+     * else a mount at or below {@code dir} refuses the whole tree. Nothing when absent.
+     */
+    record DeleteTree(Path state, Path dir) implements KernelOp {
+    }
+
+    /**
+     * Gives {@code dir} and everything in it to {@code uid:gid} (never 0), as root
+     * ({@link LinkSafeFiles#chownTree}): no link followed, a hard-linked file refused. {@code dir}
+     * lies strictly below an area of {@code state} ({@link StateAreas}), is reached without links,
+     * and has no mount point at or below it.
+     */
+    record ChownTree(Path state, Path dir, int uid, int gid) implements KernelOp {
+    }
+
+    /**
+     * Creates the directory {@code dir} (its parent must exist), mode 0700, owned by {@code uid:gid}
+     * (never 0): a workspace a sandbox runs in. A name that exists already, whatever it is (a link,
+     * another sandbox's directory), is refused, never re-owned. {@code dir} is a member workspace of
+     * {@code state} by shape ({@link MemberWorkspaces}), its parent reached without links.
+     */
+    record CreateWorkspace(Path state, Path dir, int uid, int gid) implements KernelOp {
+    }
 }

@@ -217,7 +217,7 @@ public final class LinkSafeFiles {
     /** Mount points at {@code top} or below it, from this process's mount table (the host's namespace). */
     static List<Path> mountsAtOrBelow(Path top) throws IOException {
         List<Path> out = new ArrayList<>();
-        for (String line : Files.readAllLines(SystemKernelOps.MOUNTINFO)) {
+        for (String line : Files.readAllLines(StepRunner.MOUNTINFO)) {
             String[] f = line.split(" ");
             if (f.length > 4) {
                 Path m = Path.of(unescape(f[4]));

@@ -21,9 +21,10 @@ import java.util.stream.Stream;
  * {@code <this state>-workspaces/<project>/w-<8 hex>}. Nothing else is ever deleted here, whatever a
  * record says: a workspace given with {@code --workspace} is the user's and stays.
  *
- * <p>{@link #delete} is the one place that removes one, through {@link LinkSafeFiles}: it never
- * follows a symbolic link (the sandbox could have planted one pointing anywhere on the host) and
- * never crosses into another file system (a mount point below it is left, and reported).
+ * <p>Root creates and removes one only through the kernel operations {@link KernelOp.CreateWorkspace}
+ * and {@link KernelOp.DeleteTree}, which check this shape again at the privileged point: a removal
+ * never follows a symbolic link (the sandbox could have planted one pointing anywhere on the host)
+ * and never crosses into another file system (a mount point below it is left, and reported).
  */
 public final class MemberWorkspaces {
 
@@ -94,14 +95,5 @@ public final class MemberWorkspaces {
             // no root yet
         }
         return out;
-    }
-
-    /**
-     * Removes {@code ws} and everything in it with {@link LinkSafeFiles#deleteTreeKeepingMounts}:
-     * no link followed, no other file system entered (a mount point below it is left, and
-     * reported). Returns what could not be removed (empty: all gone, or it did not exist).
-     */
-    static List<String> delete(Path ws) {
-        return LinkSafeFiles.deleteTreeKeepingMounts(ws);
     }
 }

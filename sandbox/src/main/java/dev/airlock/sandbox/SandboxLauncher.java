@@ -128,7 +128,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
         Tools tools = Tools.resolve();
         CgroupLayout.detect();
-        Host host = new SystemKernelOps.SystemHost(tools);
+        Host host = new SystemHost(tools);
         Host.Result nft = host.exec(List.of(tools.nft().toString(), "--check", "-f", "-"),
                 "table inet alk_probe { chain p { type filter hook prerouting priority mangle; "
                         + "meta l4proto tcp tproxy ip to :9 meta mark set 1 accept; }; }\n");
@@ -574,6 +574,11 @@ public final class SandboxLauncher implements AutoCloseable {
         }
     }
 
+    /** The kernel this launcher uses: root's other file operations on the state directory go through it too. */
+    public KernelOps kernel() {
+        return ops;
+    }
+
     /**
      * A new, empty member workspace for {@code project} ({@link MemberWorkspaces}): the sandbox
      * prepared on it owns it, so {@link #destroy} and {@link #reap} remove it with its other objects.
@@ -594,8 +599,11 @@ public final class SandboxLauncher implements AutoCloseable {
             } catch (IOException e) {
                 throw new SandboxException("cannot create a workspace for " + project + " beside " + state + ": " + e + ". Fix: check the state directory.", e);
             }
-            if (createFresh(dir)) {
-                return own(dir);
+            // A taken name (another member's live workspace, a link) is skipped here and refused by the kernel operation if it
+            // appears in between: it is never re-owned.
+            if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                ops.execute(new KernelOp.CreateWorkspace(state, dir, user.uid(), user.gid()));
+                return dir;
             }
         }
         throw new SandboxException("no free workspace name for " + project + " in " + NAME_ATTEMPTS + " attempts under "
@@ -605,7 +613,7 @@ public final class SandboxLauncher implements AutoCloseable {
     /** Removes a member workspace no sandbox was prepared on (its preparation failed); anything else is left alone. */
     public void discardMemberWorkspace(Path ws) {
         if (MemberWorkspaces.owned(state, ws)) {
-            MemberWorkspaces.delete(ws).forEach(f -> warnings.accept("cannot remove workspace " + f));
+            deleteWorkspace(ws).forEach(f -> warnings.accept("cannot remove workspace " + f));
         }
     }
 
@@ -627,7 +635,7 @@ public final class SandboxLauncher implements AutoCloseable {
                     if (held.contains(ws) || held.contains(real(ws))) {
                         continue;
                     }
-                    List<String> failures = MemberWorkspaces.delete(ws);
+                    List<String> failures = deleteWorkspace(ws);
                     failures.forEach(f -> warnings.accept("cannot remove workspace " + f));
                     if (failures.isEmpty()) {
                         removed.add("workspace " + ws);
@@ -641,50 +649,25 @@ public final class SandboxLauncher implements AutoCloseable {
         return removed;
     }
 
+    /**
+     * Removes member workspace {@code ws} through the kernel ({@link KernelOp.DeleteTree}: no link
+     * followed, a mount point below it left in place). Returns what could not be removed (empty:
+     * all gone, or it did not exist).
+     */
+    private List<String> deleteWorkspace(Path ws) {
+        try {
+            ops.execute(new KernelOp.DeleteTree(state, ws));
+            return List.of();
+        } catch (SandboxException e) {
+            return List.of(e.getMessage());
+        }
+    }
+
     private static Path real(Path p) {
         try {
             return p.toRealPath();
         } catch (IOException e) {
             return p;
-        }
-    }
-
-    /**
-     * Creates {@code dir} (and its parents) as a workspace the sandbox user owns, mode 0700: a
-     * sandbox runs as that user and writes its workspace. A name that exists already (another
-     * member's workspace, or a link) is refused, never re-owned.
-     */
-    public Path userWorkspace(Path dir) throws SandboxException {
-        if (!createFresh(dir)) {
-            throw new SandboxException("workspace " + dir + " exists already (another sandbox's, or a link); root neither follows nor"
-                    + " re-owns it. Fix: remove it, or give a new path.");
-        }
-        return own(dir);
-    }
-
-    /** Creates {@code dir} (its parents as needed); false when the name exists already, whatever it is. */
-    private static boolean createFresh(Path dir) throws SandboxException {
-        try {
-            Files.createDirectories(dir.getParent());
-            Files.createDirectory(dir);
-            return true;
-        } catch (java.nio.file.FileAlreadyExistsException exists) {
-            return false;
-        } catch (IOException e) {
-            throw new SandboxException("cannot create the workspace " + dir + ": " + e + ". Fix: check the state directory.", e);
-        }
-    }
-
-    /** Gives the directory {@code dir}, just created by root, to the sandbox user, 0700, without following a link. */
-    private Path own(Path dir) throws SandboxException {
-        try {
-            var view = Files.getFileAttributeView(dir, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-            view.setPermissions(PosixFilePermissions.fromString("rwx------"));
-            Files.setAttribute(dir, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(dir, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
-            return dir;
-        } catch (IOException | UnsupportedOperationException e) {
-            throw new SandboxException("cannot create the workspace " + dir + ": " + e + ". Fix: check the state directory.", e);
         }
     }
 
@@ -756,7 +739,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
         // the sandbox's processes are dead: its own workspace goes with it (before its record, which names it)
         if (MemberWorkspaces.owned(state, r.workspace())) {
-            List<String> failed = MemberWorkspaces.delete(r.workspace());
+            List<String> failed = deleteWorkspace(r.workspace());
             if (!failed.isEmpty()) {
                 warnings.accept("sandbox " + r.id() + ": cannot remove its workspace: " + String.join("; ", failed));
             }
@@ -943,7 +926,7 @@ public final class SandboxLauncher implements AutoCloseable {
             Optional<Path> ws = rec.map(SandboxRecord::workspace).filter(w -> MemberWorkspaces.owned(state, w));
             if (ws.isPresent()) {
                 boolean existed = Files.isDirectory(ws.get(), LinkOption.NOFOLLOW_LINKS);
-                List<String> wsErrors = MemberWorkspaces.delete(ws.get());
+                List<String> wsErrors = deleteWorkspace(ws.get());
                 if (!wsErrors.isEmpty()) {
                     failures.add(id + ": workspace: " + String.join("; ", wsErrors));
                     continue;

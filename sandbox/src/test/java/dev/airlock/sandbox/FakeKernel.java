@@ -40,6 +40,10 @@ final class FakeKernel implements KernelOps {
 
     private final Path runDir;
     private final CgroupLayout layout;
+    /** The real kernel operations for files (it runs no command for them, so the tools are never started). */
+    private final SystemKernelOps files;
+    /** The real privileged switch: every operation passes its checks before the fake applies it. */
+    private final KernelAuthorizer authorizer;
 
     FakeKernel(Path runDir) {
         this(runDir, new CgroupLayout.Unified(V2_ROOT));
@@ -48,8 +52,20 @@ final class FakeKernel implements KernelOps {
     FakeKernel(Path runDir, CgroupLayout layout) {
         this.runDir = runDir;
         this.layout = layout;
+        this.files = fileOps(runDir, layout);
+        this.authorizer = new KernelAuthorizer(TOOLS, layout, new SystemHost(TOOLS));
         alive.add(self);
     }
+
+    /** The real kernel operations, for root's file operations on a test's temporary files (they run no command). */
+    static SystemKernelOps fileOps(Path runDir, CgroupLayout layout) {
+        return new SystemKernelOps(TOOLS, layout, new SystemHost(TOOLS), runDir);
+    }
+
+    /** Where the host's binaries are; the fake never runs them (only the file operations run for real, and they run no command). */
+    private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
+            Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"), Path.of("/usr/bin/mount"),
+            Path.of("/usr/bin/umount"));
 
     /** The same kernel seen from another process, {@code owner} (which the test declares alive or dead). */
     KernelOps as(Owner owner) {
@@ -94,6 +110,8 @@ final class FakeKernel implements KernelOps {
 
     @Override
     public synchronized void execute(List<KernelOp> ops) throws SandboxException {
+        // The real privileged switch checks every operation first, as on the host: a refused call changes nothing here either.
+        authorizer.authorize(ops);
         for (KernelOp op : ops) {
             before.accept(op);
             if (failOn.test(op)) {
@@ -137,6 +155,10 @@ final class FakeKernel implements KernelOps {
             case KernelOp.DeleteCgroup o -> cgroups.remove(o.dir());
             case KernelOp.MountOverlay o -> create(mounts, Overlays.mountPoint(o.state(), o.id()));
             case KernelOp.UnmountOverlay o -> mounts.remove(Overlays.mountPoint(o.state(), o.id()));
+            // Root's file operations touch the test's own temporary files: the real privileged point checks and runs them.
+            case KernelOp.DeleteTree o -> files.execute(o);
+            case KernelOp.ChownTree o -> files.execute(o);
+            case KernelOp.CreateWorkspace o -> files.execute(o);
         }
     }
 

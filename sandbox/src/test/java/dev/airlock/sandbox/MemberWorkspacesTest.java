@@ -16,7 +16,11 @@ class MemberWorkspacesTest {
     Path tmp;
 
     private Path member(String name, Path hostDir) throws Exception {
-        Path ws = Files.createDirectories(tmp.resolve(name).resolve("sub"));
+        return member(tmp.resolve(name), hostDir);
+    }
+
+    private static Path member(Path dir, Path hostDir) throws Exception {
+        Path ws = Files.createDirectories(dir.resolve("sub"));
         Files.writeString(ws.resolve("own.txt"), "x");
         Files.createSymbolicLink(ws.resolve("to-host"), hostDir);
         return ws.getParent();
@@ -37,8 +41,9 @@ class MemberWorkspacesTest {
 
         Path host = Files.createDirectories(tmp.resolve("host"));
         Files.writeString(host.resolve("keep.txt"), "host\n");
-        Path ws = member("w-0123abcd", host);
-        assertThat(MemberWorkspaces.delete(ws)).isEmpty();
+        Path state = Files.createDirectories(tmp.resolve("state"));
+        Path ws = member(MemberWorkspaces.newPath(state, "demo", "w-0123abcd"), host);
+        FakeKernel.fileOps(tmp.resolve("run"), new CgroupLayout.Unified(FakeKernel.V2_ROOT)).execute(new KernelOp.DeleteTree(state, ws));
         assertThat(ws).doesNotExist();
         assertThat(host.resolve("keep.txt")).hasContent("host");
     }

@@ -95,7 +95,17 @@ final class RecordingHost implements Host {
     }
 
     @Override
-    public void deleteTree(Path dir) {
-        calls.add("deleteTree " + dir);
+    public void deleteTree(Path dir, boolean keepMounts) {
+        calls.add("deleteTree " + dir + (keepMounts ? " keeping mounts" : ""));
+    }
+
+    @Override
+    public void chownTree(Path dir, int uid, int gid) {
+        calls.add("chownTree " + dir + " " + uid + ":" + gid);
+    }
+
+    @Override
+    public void createWorkspace(Path dir, int uid, int gid) {
+        calls.add("createWorkspace " + dir + " " + uid + ":" + gid);
     }
 }

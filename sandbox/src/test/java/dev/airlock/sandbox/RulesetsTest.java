@@ -59,8 +59,8 @@ class RulesetsTest {
 
     @Test
     void host_isAcceptedByThePrivilegedCheck() throws SandboxException {
-        SystemKernelOps.onlyTable("alk_0123abcd", Rulesets.host("alk_0123abcd", "alk0123abcdh", HOST, PORTS), null);
-        SystemKernelOps.onlyTable("alk_0123abcd", Rulesets.sandbox("alk_0123abcd", "alk0123abcds", HOST, SANDBOX), null);
+        KernelAuthorizer.onlyTable("alk_0123abcd", Rulesets.host("alk_0123abcd", "alk0123abcdh", HOST, PORTS), null);
+        KernelAuthorizer.onlyTable("alk_0123abcd", Rulesets.sandbox("alk_0123abcd", "alk0123abcds", HOST, SANDBOX), null);
     }
 
     @Test

@@ -29,7 +29,15 @@ class SandboxLauncherTest {
     SandboxLauncher launcher;
 
     @Test
-    void userWorkspace_aLinkAtTheName_isRefused_andItsTargetKeepsItsMode() throws Exception {
+    void fakeKernel_refusesWhatTheHostRefuses_beforeApplyingAnyOperationOfTheCall() {
+        assertThatThrownBy(() -> kernel.execute(List.of(new KernelOp.CreateNetns("alk0123abcd"), new KernelOp.DeleteLink("eth0"))))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("eth0");
+        assertThat(kernel.executed).isEmpty();
+        assertThat(kernel.netns).isEmpty();
+    }
+
+    @Test
+    void createWorkspace_aLinkAtTheName_isRefused_andItsTargetKeepsItsMode() throws Exception {
         Path target = Files.createDirectories(tmp.resolve("host-dir"));
         Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path control = Files.createSymbolicLink(tmp.resolve("w-control"), target);
@@ -38,16 +46,16 @@ class SandboxLauncherTest {
                 .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
 
-        Path link = Files.createSymbolicLink(tmp.resolve("w-link"), target);
-        assertThatThrownBy(() -> launcher.userWorkspace(link)).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
+        Path link = Files.createSymbolicLink(MemberWorkspaces.newPath(state, "demo", "w-0000aaaa"), target);
+        assertThatThrownBy(() -> kernel.execute(new KernelOp.CreateWorkspace(state, link, 1000, 1000))).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
         assertThat(Files.getPosixFilePermissions(target)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     @Test
-    void userWorkspace_anExistingDirectory_isRefused_notReOwned() throws Exception {
-        Path other = Files.createDirectories(tmp.resolve("w-0000beef"));
+    void createWorkspace_anExistingDirectory_isRefused_notReOwned() throws Exception {
+        Path other = Files.createDirectories(MemberWorkspaces.newPath(state, "demo", "w-0000beef"));
         Files.setPosixFilePermissions(other, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
-        assertThatThrownBy(() -> launcher.userWorkspace(other)).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
+        assertThatThrownBy(() -> kernel.execute(new KernelOp.CreateWorkspace(state, other, 1000, 1000))).isInstanceOf(SandboxException.class).hasMessageContaining("exists already");
         assertThat(Files.getPosixFilePermissions(other)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
     }
 

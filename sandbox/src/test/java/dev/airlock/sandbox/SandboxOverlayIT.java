@@ -91,7 +91,7 @@ class SandboxOverlayIT {
     static List<Path> overlayMounts() {
         try {
             Path real = state.toRealPath();
-            return SystemKernelOps.parseOverlayMounts(Files.readString(SystemKernelOps.MOUNTINFO)).stream()
+            return StepRunner.parseOverlayMounts(Files.readString(StepRunner.MOUNTINFO)).stream()
                     .filter(m -> m.startsWith(real)).toList();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -98,7 +98,23 @@ class SystemKernelOpsTest {
                 Arguments.of("a template that does not exist",
                         new KernelOp.MountOverlay(STATE, ID, STATE.resolve("templates/demo/nothing-here"), 1000, 1000)),
                 Arguments.of("unmounting a name without the prefix", new KernelOp.UnmountOverlay(STATE, "..")),
-                Arguments.of("unmounting under a relative state directory", new KernelOp.UnmountOverlay(Path.of("var"), ID)));
+                Arguments.of("unmounting under a relative state directory", new KernelOp.UnmountOverlay(Path.of("var"), ID)),
+                Arguments.of("removing /etc", new KernelOp.DeleteTree(STATE, Path.of("/etc"))),
+                Arguments.of("removing the state directory itself", new KernelOp.DeleteTree(STATE, STATE)),
+                Arguments.of("removing the whole templates area", new KernelOp.DeleteTree(STATE, STATE.resolve("templates"))),
+                Arguments.of("removing a state directory's records", new KernelOp.DeleteTree(STATE, STATE.resolve("sandboxes"))),
+                Arguments.of("removing out of an area by ..", new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock/kept/../../../etc"))),
+                Arguments.of("removing a relative path", new KernelOp.DeleteTree(STATE, Path.of("var/lib/airlock/kept/alk0123abcd"))),
+                Arguments.of("removing under a relative state directory", new KernelOp.DeleteTree(Path.of("var"), Path.of("var/kept/x"))),
+                Arguments.of("removing a user's directory beside the member workspaces",
+                        new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-workspaces/demo/src"))),
+                Arguments.of("re-owning /home", new KernelOp.ChownTree(STATE, Path.of("/home"), 1000, 1000)),
+                Arguments.of("re-owning the staging area itself", new KernelOp.ChownTree(STATE, STATE.resolve("staging"), 1000, 1000)),
+                Arguments.of("re-owning to a negative uid", new KernelOp.ChownTree(STATE, STATE.resolve("staging/demo-0123abcd/tree"), -1, 1000)),
+                Arguments.of("creating a workspace outside the member workspaces",
+                        new KernelOp.CreateWorkspace(STATE, Path.of("/var/lib/airlock/templates/w-0123abcd"), 1000, 1000)),
+                Arguments.of("creating a workspace not named like a member's",
+                        new KernelOp.CreateWorkspace(STATE, Path.of("/var/lib/airlock-workspaces/demo/etc"), 1000, 1000)));
     }
 
     @ParameterizedTest(name = "refuses {0}")
@@ -223,6 +239,19 @@ class SystemKernelOpsTest {
     }
 
     @Test
+    void execute_treeOperationsBelowAnArea_runAsOneStepEach() throws Exception {
+        ops.execute(List.of(new KernelOp.DeleteTree(STATE, STATE.resolve("kept/alk0123abcd")),
+                new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-workspaces/demo/w-0123abcd")),
+                new KernelOp.ChownTree(STATE, STATE.resolve("staging/demo-0123abcd/tree"), 1000, 1000),
+                new KernelOp.CreateWorkspace(STATE, Path.of("/var/lib/airlock-workspaces/demo/w-0123abcd"), 1000, 1000)));
+        assertThat(host.calls).containsExactly(
+                "deleteTree /var/lib/airlock/kept/alk0123abcd",
+                "deleteTree /var/lib/airlock-workspaces/demo/w-0123abcd keeping mounts",
+                "chownTree /var/lib/airlock/staging/demo-0123abcd/tree 1000:1000",
+                "createWorkspace /var/lib/airlock-workspaces/demo/w-0123abcd 1000:1000");
+    }
+
+    @Test
     void execute_mountOverlayOwnedByRoot_isRefused(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path lower = java.nio.file.Files.createDirectories(tmp.resolve("templates/demo/c0ffee-e1/tree"));
         host.existing.add(lower);
@@ -233,7 +262,7 @@ class SystemKernelOpsTest {
     @Test
     void execute_unmountOverlay_unmountsOnlyWhatMountinfoLists_thenRemovesItsDirectories() throws Exception {
         Path point = STATE.resolve("overlays").resolve(ID);
-        host.contents.put(SystemKernelOps.MOUNTINFO, "");
+        host.contents.put(StepRunner.MOUNTINFO, "");
         ops.execute(new KernelOp.UnmountOverlay(STATE, ID));
         assertThat(host.calls).containsExactly("rmdir " + point, "deleteTree " + STATE.resolve("sandboxes").resolve(ID));
     }
@@ -246,7 +275,7 @@ class SystemKernelOpsTest {
                 99 22 0:53 / /srv/with\\040space rw - overlay overlay rw,lowerdir=/y
                 100 22 0:54 / /run/user/0 rw - tmpfs tmpfs rw
                 """;
-        assertThat(SystemKernelOps.parseOverlayMounts(info)).containsExactly(Path.of("/var/lib/airlock/overlays/alk0123abcd"),
+        assertThat(StepRunner.parseOverlayMounts(info)).containsExactly(Path.of("/var/lib/airlock/overlays/alk0123abcd"),
                 Path.of("/srv/with space"));
     }
 

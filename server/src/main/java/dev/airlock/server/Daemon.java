@@ -207,7 +207,7 @@ public final class Daemon implements AutoCloseable {
         this.version = version;
         this.idleSessions = new IdleSessions(() -> sessions.values().stream()
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
-        this.work = new WorkReturn(new KeptWork(config.state(), clock),
+        this.work = new WorkReturn(new KeptWork(config.state(), clock, host.launcher().kernel()),
                 new RepoImport(List.of(config.state(), dev.airlock.sandbox.MemberWorkspaces.root(config.state()))), config.export(), clock, log);
     }
 

@@ -108,8 +108,8 @@ public final class DaemonServer implements AutoCloseable {
      * window has passed ({@code airlock gc}); each entry carries its own deadline, so no
      * configuration is needed. Work still inside its window is never touched.
      */
-    public static List<String> sweepExpiredWork(Path state) {
-        return new KeptWork(state, java.time.Clock.systemUTC()).sweep(Optional.empty());
+    public static List<String> sweepExpiredWork(Path state, dev.airlock.sandbox.KernelOps kernel) {
+        return new KeptWork(state, java.time.Clock.systemUTC(), kernel).sweep(Optional.empty());
     }
 
     static String readToken(Path file) throws DaemonException {

@@ -3,7 +3,10 @@ package dev.airlock.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.airlock.sandbox.LinkSafeFiles;
+import dev.airlock.sandbox.KernelOp;
+import dev.airlock.sandbox.KernelOps;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.StateAreas;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -34,7 +37,7 @@ import java.util.stream.Stream;
  */
 final class KeptWork {
 
-    static final String DIR = "kept";
+    static final String DIR = StateAreas.KEPT;
     private static final String META = "work.json";
     private static final String STAGING = ".staging-";
     private static final Pattern ID = Pattern.compile("alk[0-9a-f]{8}");
@@ -44,12 +47,17 @@ final class KeptWork {
     record Entry(String id, String project, Path path, Instant keptUntil, String reason, WorkCapture.Captured work) {
     }
 
+    private final Path state;
     private final Path root;
     private final Clock clock;
+    /** Root removes kept work only through the kernel's closed set ({@link KernelOp.DeleteTree}). */
+    private final KernelOps kernel;
 
-    KeptWork(Path state, Clock clock) {
-        this.root = state.resolve(DIR);
+    KeptWork(Path state, Clock clock, KernelOps kernel) {
+        this.state = state.toAbsolutePath().normalize();
+        this.root = StateAreas.kept(this.state);
         this.clock = clock;
+        this.kernel = kernel;
     }
 
     /** A fresh, empty directory (root only) to capture sandbox {@code id}'s work into. */
@@ -57,7 +65,7 @@ final class KeptWork {
         checkId(id);
         ensureRoot();
         Path s = root.resolve(STAGING + id);
-        LinkSafeFiles.deleteTree(s);
+        deleteTree(s);
         Files.createDirectory(s, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         return s;
     }
@@ -65,7 +73,7 @@ final class KeptWork {
     /** Removes a staging directory (the work was exported, or there was nothing). */
     void discard(Path staging) {
         try {
-            LinkSafeFiles.deleteTree(staging);
+            deleteTree(staging);
         } catch (IOException e) {
             // root's own directory; the next start removes staging leftovers
         }
@@ -116,7 +124,7 @@ final class KeptWork {
     /** Removes kept work (it was exported). */
     void remove(String id) throws IOException {
         checkId(id);
-        LinkSafeFiles.deleteTree(root.resolve(id));
+        deleteTree(root.resolve(id));
     }
 
     /**
@@ -138,7 +146,7 @@ final class KeptWork {
                 boolean leftover = name.startsWith(STAGING) && active.isPresent() && !active.get().contains(name.substring(STAGING.length()));
                 if (expired || leftover) {
                     try {
-                        LinkSafeFiles.deleteTree(d);
+                        deleteTree(d);
                         removed.add(expired ? "kept work of " + name : "staging leftover " + name);
                     } catch (IOException e) {
                         // left for the next sweep
@@ -176,6 +184,15 @@ final class KeptWork {
     private static void checkId(String id) {
         if (!ID.matcher(id).matches()) {
             throw new IllegalArgumentException("not a sandbox id: " + id);
+        }
+    }
+
+    /** Removes {@code dir} (below {@code <state>/kept}) through the kernel: no link followed, no mount crossed; nothing when absent. */
+    private void deleteTree(Path dir) throws IOException {
+        try {
+            kernel.execute(new KernelOp.DeleteTree(state, dir));
+        } catch (SandboxException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 }

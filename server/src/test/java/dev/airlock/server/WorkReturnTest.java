@@ -72,8 +72,8 @@ class WorkReturnTest {
         commit(workspace, "agent", "agent.txt", "work\n");
     }
 
-    private WorkReturn work(DaemonConfig.Export settings) {
-        return new WorkReturn(new KeptWork(state, clock), new RepoImport(List.of(state)), settings, clock, new PrintStream(log, true));
+    private WorkReturn work(DaemonConfig.Export settings) throws Exception {
+        return new WorkReturn(new KeptWork(state, clock, dev.airlock.sandbox.KernelOps.system()), new RepoImport(List.of(state)), settings, clock, new PrintStream(log, true));
     }
 
     private WorkReturn.Live live(Optional<Path> source, SandboxShell shell) {

@@ -1,6 +1,8 @@
 package dev.airlock.pool.template;
 
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.KernelOps;
+import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxUser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -52,17 +54,26 @@ public final class TemplateManager {
      * @param setup runs {@code workspace.setup} ({@link SandboxSetupRunner} in production)
      */
     public TemplateManager(Path stateDir, String airlockVersion, SetupRunner setup, Clock clock) throws TemplateException {
-        this(stateDir, airlockVersion, setup, clock, Git.system(), SandboxUser.current().uid(), SandboxUser.current().gid());
+        this(stateDir, airlockVersion, setup, clock, Git.system(), SandboxUser.current().uid(), SandboxUser.current().gid(), kernel());
     }
 
-    TemplateManager(Path stateDir, String airlockVersion, SetupRunner setup, Clock clock, Git git, int uid, int gid) {
-        this.store = new TemplateStore(stateDir);
+    TemplateManager(Path stateDir, String airlockVersion, SetupRunner setup, Clock clock, Git git, int uid, int gid, KernelOps kernel) {
+        this.store = new TemplateStore(stateDir, kernel);
         this.airlockVersion = airlockVersion;
         this.setup = setup;
         this.clock = clock;
         this.git = git;
         this.uid = uid;
         this.gid = gid;
+    }
+
+    /** The host's kernel: root removes and re-owns template trees only through its operations. */
+    private static KernelOps kernel() throws TemplateException {
+        try {
+            return KernelOps.system();
+        } catch (SandboxException e) {
+            throw new TemplateException("cannot build templates on this host: " + e.getMessage(), e);
+        }
     }
 
     public void addListener(TemplateListener l) {
@@ -148,7 +159,7 @@ public final class TemplateManager {
             git.ok(tree, "checkout", "--quiet", "-B", ws.ref(), id.commit());
             // The workspace's origin is the real source: an agent's own git fetch goes through the gateway like any other.
             git.ok(tree, "remote", "set-url", "origin", ws.source());
-            TemplateStore.chownTree(tree, uid, gid);
+            store.chownTree(tree, uid, gid);
             Files.writeString(log, "airlock: template " + id + " of " + project + " (" + id.commit() + " on " + ws.ref() + ")\n",
                     StandardCharsets.UTF_8);
             int code = 0;
@@ -181,7 +192,7 @@ public final class TemplateManager {
             throw TemplateStore.io("build template " + id + " of " + project, e);
         } finally {
             try {
-                TemplateStore.deleteTree(staging);
+                store.deleteTree(staging);
             } catch (IOException e) {
                 progress.phase("cleanup", "could not remove " + staging + ": " + e);
             }
@@ -293,7 +304,7 @@ public final class TemplateManager {
                 continue;
             }
             try {
-                TemplateStore.deleteTree(t.tree().getParent());
+                store.deleteTree(t.tree().getParent());
                 removed.add(t.id());
             } catch (IOException e) {
                 throw TemplateStore.io("remove old template " + t.tree().getParent(), e);

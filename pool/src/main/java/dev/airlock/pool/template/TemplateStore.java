@@ -1,5 +1,8 @@
 package dev.airlock.pool.template;
 
+import dev.airlock.sandbox.KernelOp;
+import dev.airlock.sandbox.KernelOps;
+import dev.airlock.sandbox.SandboxException;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
@@ -55,10 +58,13 @@ final class TemplateStore {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path state;
+    /** Root's tree operations (removing and re-owning trees) go through the kernel's closed set. */
+    private final KernelOps kernel;
     private final Path root;
 
-    TemplateStore(Path state) {
+    TemplateStore(Path state, KernelOps kernel) {
         this.state = state.toAbsolutePath().normalize();
+        this.kernel = kernel;
         this.root = this.state.resolve("templates");
     }
 
@@ -295,19 +301,28 @@ final class TemplateStore {
     }
 
     /**
-     * Sets the owner of everything under {@code dir}, never following a link and refusing hard
-     * links ({@link dev.airlock.sandbox.LinkSafeFiles#chownTree}). Links keep root as owner.
+     * Sets the owner of everything under {@code dir} (a staging tree), through the kernel
+     * ({@link KernelOp.ChownTree}: never following a link, refusing hard links and mounts). Links
+     * keep root as owner.
      */
-    static void chownTree(Path dir, int uid, int gid) throws IOException {
-        dev.airlock.sandbox.LinkSafeFiles.chownTree(dir, uid, gid);
+    void chownTree(Path dir, int uid, int gid) throws IOException {
+        kernel(new KernelOp.ChownTree(state, dir, uid, gid));
     }
 
     /**
      * Removes {@code dir} and everything under it (a staging tree a setup sandbox wrote, a template
-     * tree), never following a link nor crossing a mount ({@link dev.airlock.sandbox.LinkSafeFiles#deleteTree}).
+     * tree), through the kernel ({@link KernelOp.DeleteTree}: never following a link nor crossing a mount).
      */
-    static void deleteTree(Path dir) throws IOException {
-        dev.airlock.sandbox.LinkSafeFiles.deleteTree(dir);
+    void deleteTree(Path dir) throws IOException {
+        kernel(new KernelOp.DeleteTree(state, dir));
+    }
+
+    private void kernel(KernelOp op) throws IOException {
+        try {
+            kernel.execute(op);
+        } catch (SandboxException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     static TemplateException io(String what, IOException e) {

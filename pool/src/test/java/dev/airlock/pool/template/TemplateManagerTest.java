@@ -44,7 +44,8 @@ class TemplateManagerTest {
         source.commit("src/app.js", "console.log(1)\n");
         int uid = (Integer) Files.getAttribute(tmp, "unix:uid");
         int gid = (Integer) Files.getAttribute(tmp, "unix:gid");
-        manager = new TemplateManager(state, "0.1.0-test", setup, clock, Git.system(), uid, gid);
+        manager = new TemplateManager(state, "0.1.0-test", setup, clock, Git.system(), uid, gid,
+                dev.airlock.sandbox.KernelOps.system());
         manager.addListener((project, t) -> switched.add(project + " " + t.id().name()));
     }
 

@@ -142,7 +142,7 @@ class TemplateSandboxIT {
 
         PreparedSandbox sb = launcher.prepare(SandboxSpec.overTemplate("itfresh", t.tree(), RES, PORTS));
         // The launcher's own record marks the template as in use, so garbage collection keeps it.
-        assertThat(new TemplateStore(state).inUse(t)).isTrue();
+        assertThat(new TemplateStore(state, dev.airlock.sandbox.KernelOps.system()).inUse(t)).isTrue();
         try {
             CatchUp.Result r = m.catchUp(p, t, sb.workspace(), List.of("/bin/sh", "-c", "git rev-parse HEAD; cat src.txt; cat built.txt"));
             assertThat(r.behind()).isEqualTo(1);
@@ -156,7 +156,7 @@ class TemplateSandboxIT {
         } finally {
             launcher.destroy(sb);
         }
-        assertThat(new TemplateStore(state).inUse(t)).isFalse();
+        assertThat(new TemplateStore(state, dev.airlock.sandbox.KernelOps.system()).inUse(t)).isFalse();
         // The template did not move, and the sandbox's writes went nowhere near it.
         assertThat(SourceRepo.run(t.tree(), "rev-parse", "HEAD")).isEqualTo(t.id().commit());
         assertThat(Files.readString(t.tree().resolve("src.txt"))).isEqualTo("v1\n");
