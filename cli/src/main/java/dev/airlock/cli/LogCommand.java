@@ -103,7 +103,7 @@ final class LogCommand implements Callable<Integer> {
 
     /** One aligned line; the widths fit the common values, and a longer value only pushes the rest right. */
     static String human(AuditRecord r) {
-        String decision = r.event() == AuditEvent.Event.CLOSE ? "CLOSE" : r.decision().toUpperCase(Locale.ROOT);
+        String decision = r.event() == AuditEvent.Event.CLOSE ? "CLOSE" : r.decision().code.toUpperCase(Locale.ROOT);
         String target = (r.name().indexOf(':') >= 0 ? "[" + r.name() + "]" : r.name()) + ":" + r.port();
         String addresses = r.addresses().isEmpty() ? "-" : String.join(",", r.addresses());
         String line = String.format(Locale.ROOT, "%-24s  %-5s  %-17s  %-20s  %-11s  %-32s  %-15s  %s",

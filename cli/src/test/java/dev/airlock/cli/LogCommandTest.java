@@ -35,7 +35,8 @@ class LogCommandTest {
 
     private static AuditEvent decision(String project, String name, int port, String decision, String reason, String rule) {
         return new AuditEvent(AuditEvent.Event.DECISION, "sb-1", project, AuditEvent.Via.EXPLICIT, "10.201.0.2:40000", name,
-                port, decision.equals("allow") ? List.of("198.18.0.10") : List.of(), decision, rule, reason, 0, 0, 0);
+                port, decision.equals("allow") ? List.of("198.18.0.10") : List.of(),
+                decision.equals("allow") ? AuditEvent.Decision.ALLOW : AuditEvent.Decision.DENY, rule, reason, 0, 0, 0);
     }
 
     private static void write(Path file, Instant at, AuditEvent... events) throws IOException {
@@ -54,7 +55,7 @@ class LogCommandTest {
                 decision("payments", "evil.example", 443, "deny", "no-rule", "-"),
                 decision("billing", "api.acme.com", 443, "deny", "production", "production: api.acme.com (org.yaml:3:5)"),
                 new AuditEvent(AuditEvent.Event.CLOSE, "sb-1", "payments", AuditEvent.Via.TRANSPARENT, "10.201.0.2:40001",
-                        "github.com", 443, List.of("198.18.0.10"), "allow", "preset github: github.com", "allowed", 1200, 56000, 850));
+                        "github.com", 443, List.of("198.18.0.10"), AuditEvent.Decision.ALLOW, "preset github: github.com", "allowed", 1200, 56000, 850));
         return file;
     }
 

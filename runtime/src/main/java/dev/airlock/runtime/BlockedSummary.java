@@ -33,7 +33,7 @@ public final class BlockedSummary {
     static List<Line> of(List<AuditEvent> events, String policyFile, AddressClassifier classifier) {
         Map<String, Line> grouped = new LinkedHashMap<>();
         for (AuditEvent e : events) {
-            if (e.event() != AuditEvent.Event.DECISION || !"deny".equals(e.decision())) {
+            if (e.event() != AuditEvent.Event.DECISION || e.decision() != AuditEvent.Decision.DENY) {
                 continue;
             }
             String target = (e.name().indexOf(':') >= 0 ? "[" + e.name() + "]" : e.name()) + (e.port() > 0 ? ":" + e.port() : "");

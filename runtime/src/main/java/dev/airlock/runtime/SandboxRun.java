@@ -260,7 +260,7 @@ public final class SandboxRun {
                 m.put("name", e.name());
                 m.put("port", e.port());
                 m.put("addresses", new ArrayList<>(e.addresses()));
-                m.put("decision", e.decision());
+                m.put("decision", e.decision().code);
                 m.put("rule", e.rule());
                 m.put("reason", e.reason());
                 m.put("bytesUp", e.bytesUp());

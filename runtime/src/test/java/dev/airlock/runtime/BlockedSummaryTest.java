@@ -13,7 +13,7 @@ class BlockedSummaryTest {
 
     private static AuditEvent deny(String name, int port, String reason, List<String> addresses) {
         return new AuditEvent(AuditEvent.Event.DECISION, "alk1", "demo", AuditEvent.Via.TRANSPARENT, "c", name, port, addresses,
-                "deny", "-", reason, 0, 0, 0);
+                AuditEvent.Decision.DENY, "-", reason, 0, 0, 0);
     }
 
     @Test
@@ -23,7 +23,7 @@ class BlockedSummaryTest {
                 deny("api.pay.test", 443, "production", List.of()),
                 deny("docs.test", 8080, "no-rule", List.of()),
                 new AuditEvent(AuditEvent.Event.DECISION, "alk1", "demo", AuditEvent.Via.EXPLICIT, "c", "ok.test", 443, List.of("198.18.0.1"),
-                        "allow", "ok.test", "allowed", 0, 0, 0)), "airlock.yaml", CLASSIFIER);
+                        AuditEvent.Decision.ALLOW, "ok.test", "allowed", 0, 0, 0)), "airlock.yaml", CLASSIFIER);
         assertThat(lines).containsExactly(
                 new BlockedSummary.Line("api.pay.test:443", "production", 2, "cannot be allowed: it is in the organisation's "
                         + "production set; instead: never: no sandbox reaches production, and no rule can change that"),

@@ -35,7 +35,7 @@ final class DaemonEvents implements AuditSink {
         if (!log.submit(e)) {
             return false;
         }
-        if ("deny".equals(e.decision())) {
+        if (e.decision() == AuditEvent.Decision.DENY) {
             synchronized (recent) {
                 recent.addFirst(e);
                 if (recent.size() > RECENT) {

@@ -260,7 +260,7 @@ public final class AuditRunner {
                 if (l instanceof AuditLogReader.Entry e && sandboxId.equals(e.record().sandbox())) {
                     var r = e.record();
                     mine.add(new Evidence(r.seq(), r.via().code, r.name(), r.port(), r.event() == dev.airlock.gateway.audit.AuditEvent.Event.CLOSE
-                            ? "close" : r.decision(), r.reason(), r.rule()));
+                            ? "close" : r.decision().code, r.reason(), r.rule()));
                 }
             });
         }

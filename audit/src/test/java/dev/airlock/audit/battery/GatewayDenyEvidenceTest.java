@@ -116,7 +116,7 @@ class GatewayDenyEvidenceTest {
         for (AuditEvent e : submitted) {
             if (sandbox.equals(e.sandbox())) {
                 out.add(new Evidence(out.size() + 1, e.via().code, e.name(), e.port(),
-                        e.event() == AuditEvent.Event.CLOSE ? "close" : e.decision(), e.reason(), e.rule()));
+                        e.event() == AuditEvent.Event.CLOSE ? "close" : e.decision().code, e.reason(), e.rule()));
             }
         }
         return out;

@@ -142,7 +142,7 @@ final class AuditCodec {
                 g.writeString(a);
             }
             g.writeEndArray();
-            g.writeStringField(DECISION, r.decision());
+            g.writeStringField(DECISION, r.decision().code);
             g.writeStringField(RULE, r.rule());
             g.writeStringField(REASON, r.reason());
             g.writeNumberField(BYTES_UP, r.bytesUp());
@@ -282,12 +282,14 @@ final class AuditCodec {
         throw new BadField("field 'via' is \"" + s + "\", not transparent, explicit or dns");
     }
 
-    private static String decision(JsonNode node) throws BadField {
+    private static AuditEvent.Decision decision(JsonNode node) throws BadField {
         String s = text(node, DECISION);
-        if (!s.equals("allow") && !s.equals("deny")) {
-            throw new BadField("field 'decision' is \"" + s + "\", not allow or deny");
+        for (AuditEvent.Decision d : AuditEvent.Decision.values()) {
+            if (d.code.equals(s)) {
+                return d;
+            }
         }
-        return s;
+        throw new BadField("field 'decision' is \"" + s + "\", not allow or deny");
     }
 
     private static List<String> addresses(JsonNode node) throws BadField {

@@ -7,12 +7,12 @@ import java.util.List;
  * adds {@code seq}, {@code time}, {@code prev} and {@code hash} (DESIGN.md §2) when it appends.
  * Strings from the network ({@code name}) are escaped by the writer, never written raw.
  *
- * @param decision "allow" or "deny"
+ * @param decision allow or deny; written as its {@link Decision#code}
  * @param rule     the deciding rule as text, or "-"
  * @param reason   a {@link dev.airlock.policy.Reason} code
  */
 public record AuditEvent(Event event, String sandbox, String project, Via via, String client, String name, int port,
-        List<String> addresses, String decision, String rule, String reason, long bytesUp, long bytesDown,
+        List<String> addresses, Decision decision, String rule, String reason, long bytesUp, long bytesDown,
         long durationMs) {
 
     public AuditEvent {
@@ -26,6 +26,27 @@ public record AuditEvent(Event event, String sandbox, String project, Via via, S
 
         Event(String code) {
             this.code = code;
+        }
+    }
+
+    /** The written {@code decision} field: "allow" or "deny" (docs/audit-log.md). */
+    public enum Decision {
+        ALLOW("allow"), DENY("deny");
+
+        public final String code;
+
+        Decision(String code) {
+            this.code = code;
+        }
+
+        public static Decision of(boolean allowed) {
+            return allowed ? ALLOW : DENY;
+        }
+
+        /** The code, as it is written, so that text built from an event reads as the log does. */
+        @Override
+        public String toString() {
+            return code;
         }
     }
 

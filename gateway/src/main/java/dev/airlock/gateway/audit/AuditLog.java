@@ -285,7 +285,7 @@ public final class AuditLog implements AuditSink {
     /** An event the writer could not encode would fail the whole sink; refuse it here instead. */
     private static boolean valid(AuditEvent e) {
         return e != null && e.event() != null && e.via() != null
-                && ("allow".equals(e.decision()) || "deny".equals(e.decision()))
+                && e.decision() != null
                 && e.port() >= 0 && e.port() <= 65535
                 && e.bytesUp() >= 0 && e.bytesDown() >= 0 && e.durationMs() >= 0;
     }

@@ -9,7 +9,7 @@ import java.util.List;
  * {@link dev.airlock.policy.Printable#escape}, and the reader refuses anything else.
  */
 public record AuditRecord(long seq, Instant time, AuditEvent.Event event, String sandbox, String project,
-        AuditEvent.Via via, String client, String name, int port, List<String> addresses, String decision, String rule,
+        AuditEvent.Via via, String client, String name, int port, List<String> addresses, AuditEvent.Decision decision, String rule,
         String reason, long bytesUp, long bytesDown, long durationMs, String prev, String hash) {
 
     public AuditRecord {
@@ -17,7 +17,7 @@ public record AuditRecord(long seq, Instant time, AuditEvent.Event event, String
     }
 
     public boolean denied() {
-        return "deny".equals(decision);
+        return decision == AuditEvent.Decision.DENY;
     }
 
     /** {@code time} as the log writes it: ISO-8601 in UTC with milliseconds. */

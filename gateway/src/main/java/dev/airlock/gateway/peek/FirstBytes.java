@@ -73,7 +73,11 @@ public final class FirstBytes {
             return switch (ClientHelloPeek.parse(bytesSoFar)) {
                 case ClientHelloPeek.NotTls n -> new Opaque("0x16 but not a TLS record header: " + n.why());
                 case ClientHelloPeek.NeedMore m when avail < 3 -> NEED_MORE;
-                default -> new Tls();
+                // Enough of a record header to call it TLS; the handshake itself is checked later.
+                case ClientHelloPeek.NeedMore m -> new Tls();
+                case ClientHelloPeek.Hello h -> new Tls();
+                case ClientHelloPeek.NoSni n -> new Tls();
+                case ClientHelloPeek.Malformed m -> new Tls();
             };
         }
         if (b0 == '\r' || b0 == '\n') {

@@ -145,7 +145,7 @@ public final class ConnectionAuthorizer {
             addresses.add(a.toString());
         }
         return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
-                addresses, d.allowed() ? "allow" : "deny", d.rule().map(r -> r.describe() + " @ " + r.position()).orElse("-"),
+                addresses, AuditEvent.Decision.of(d.allowed()), d.rule().map(r -> r.describe() + " @ " + r.position()).orElse("-"),
                 d.reason().code, up, down, ms);
     }
 

@@ -47,7 +47,9 @@ public final class Denials {
             case DNS_FAILURE -> HttpResponseStatus.BAD_GATEWAY;
             case BAD_REQUEST -> HttpResponseStatus.BAD_REQUEST;
             case FAIL_CLOSED -> HttpResponseStatus.SERVICE_UNAVAILABLE;
-            default -> HttpResponseStatus.FORBIDDEN;
+            // Every other refusal is the policy's: 403. Listed so that a new reason must choose its status.
+            case ALLOWED, NO_RULE, PORT_NOT_ALLOWED, DENY_RULE, PRODUCTION, PROTECTED_ADDRESS, HOST_ADDRESS, IP_LITERAL,
+                 SNI_MISMATCH, NO_SNI, NOT_TLS, HOST_MISMATCH, HTTP2_CLEARTEXT, DIAL_REFUSED -> HttpResponseStatus.FORBIDDEN;
         };
     }
 

@@ -143,7 +143,8 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         switch (state) {
             case DECIDING -> pending.add(c);
             case FORWARDING_BODY -> forwardBody(ctx, c);
-            default -> ReferenceCountUtil.release(c);
+            // No request body is expected in these states: drop the chunk.
+            case WAITING_HEAD, AWAITING_RESPONSE, CLOSING -> ReferenceCountUtil.release(c);
         }
     }
 

@@ -24,23 +24,23 @@ final class AuditFixtures {
     private AuditFixtures() {
     }
 
-    static AuditEvent decision(String name, String decision, String reason) {
+    static AuditEvent decision(String name, AuditEvent.Decision decision, String reason) {
         return new AuditEvent(AuditEvent.Event.DECISION, "sb-1", "payments", AuditEvent.Via.EXPLICIT, "10.201.0.2:40000",
-                name, 443, List.of("198.18.0.10"), decision, decision.equals("allow") ? "preset github: github.com" : "-",
+                name, 443, List.of("198.18.0.10"), decision, decision == AuditEvent.Decision.ALLOW ? "preset github: github.com" : "-",
                 reason, 0, 0, 0);
     }
 
     static AuditEvent allow(String name) {
-        return decision(name, "allow", "allowed");
+        return decision(name, AuditEvent.Decision.ALLOW, "allowed");
     }
 
     static AuditEvent deny(String name) {
-        return decision(name, "deny", "no-rule");
+        return decision(name, AuditEvent.Decision.DENY, "no-rule");
     }
 
     static AuditEvent close(String name) {
         return new AuditEvent(AuditEvent.Event.CLOSE, "sb-1", "payments", AuditEvent.Via.TRANSPARENT, "10.201.0.2:40001",
-                name, 443, List.of("198.18.0.10", "2001:db8::10"), "allow", "preset github: github.com", "allowed", 1200,
+                name, 443, List.of("198.18.0.10", "2001:db8::10"), AuditEvent.Decision.ALLOW, "preset github: github.com", "allowed", 1200,
                 56000, 850);
     }
 

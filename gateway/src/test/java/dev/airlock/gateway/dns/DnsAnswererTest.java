@@ -149,7 +149,7 @@ class DnsAnswererTest {
         assertThat(Rcode.string(m.getRcode())).as("rcode").isEqualTo(Rcode.string(row.rcode));
         assertThat(m.getSection(Section.ANSWER)).as("answers").hasSize(row.answers);
         AuditEvent e = r.event();
-        assertThat(e.decision()).as("decision").isEqualTo(row.decision);
+        assertThat(e.decision().code).as("decision").isEqualTo(row.decision);
         assertThat(e.reason()).as("reason").isEqualTo(row.reason);
         assertThat(e.name()).as("audit name").isEqualTo(row.auditName);
         assertThat(e.via()).isEqualTo(AuditEvent.Via.DNS);
@@ -394,7 +394,7 @@ class DnsAnswererTest {
         DnsAnswerer.Reply r = answerer.answer(sandbox, CLIENT, new byte[] {0x12, 0x34, 0x01});
 
         assertThat(r.response()).isEmpty();
-        assertThat(r.event().decision()).isEqualTo("deny");
+        assertThat(r.event().decision()).isEqualTo(AuditEvent.Decision.DENY);
     }
 
     @Test
@@ -425,7 +425,7 @@ class DnsAnswererTest {
         assertThat(r.event().project()).isEqualTo("-");
         assertThat(r.event().client()).isEqualTo("127.0.0.77");
         assertThat(r.event().name()).isEqualTo("github.com");
-        assertThat(r.event().decision()).isEqualTo("deny");
+        assertThat(r.event().decision()).isEqualTo(AuditEvent.Decision.DENY);
         assertThat(upstream.calls).isEmpty();
     }
 
@@ -448,7 +448,7 @@ class DnsAnswererTest {
         assertThat(r.rcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(response(r).getSection(Section.ANSWER)).isEmpty();
         assertThat(response(r).getHeader().getID()).isEqualTo(response(allowed).getHeader().getID());
-        assertThat(r.event().decision()).isEqualTo("deny");
+        assertThat(r.event().decision()).isEqualTo(AuditEvent.Decision.DENY);
         assertThat(r.event().reason()).isEqualTo("fail-closed");
     }
 }

@@ -113,7 +113,7 @@ class DnsResponderTest {
         assertThat(e.sandbox()).isEqualTo("sb-1");
         assertThat(e.client()).isEqualTo("127.0.0.1");
         assertThat(e.via()).isEqualTo(AuditEvent.Via.DNS);
-        assertThat(e.decision()).isEqualTo("allow");
+        assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
         assertThat(e.addresses()).containsExactly(a.toString());
     }
 
@@ -159,7 +159,7 @@ class DnsResponderTest {
         AuditEvent e = sink.snapshot().get(0);
         assertThat(e.sandbox()).isEqualTo("-");
         assertThat(e.client()).isEqualTo("127.0.0.3");
-        assertThat(e.decision()).isEqualTo("deny");
+        assertThat(e.decision()).isEqualTo(AuditEvent.Decision.DENY);
     }
 
     @Test

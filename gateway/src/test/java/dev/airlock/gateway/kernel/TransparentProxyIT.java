@@ -193,7 +193,7 @@ class TransparentProxyIT {
             assertThat(e.sandbox()).isEqualTo("sbx-kernel");
             assertThat(e.client()).contains(TestNetwork.SANDBOX_LINK_ADDRESS);
             assertThat(e.name()).isEqualTo("ssh.test");
-            assertThat(e.decision()).isEqualTo("allow");
+            assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
             assertThat(e.reason()).isEqualTo("allowed");
             assertThat(e.addresses()).containsExactly(SSH_HOST);
         });
@@ -216,7 +216,7 @@ class TransparentProxyIT {
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.port() == 443, AWAIT)).satisfies(e -> {
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
             assertThat(e.name()).isEqualTo("git.test");
-            assertThat(e.decision()).isEqualTo("allow");
+            assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
             assertThat(e.addresses()).containsExactly(GIT_HOST);
         });
     }
@@ -227,7 +227,7 @@ class TransparentProxyIT {
 
         assertThat(r.ok()).as(r.toString()).isTrue();
         assertThat(r.out()).isEqualTo("hello from git.test\n");
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.port() == 80, AWAIT).decision()).isEqualTo("allow");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.port() == 80, AWAIT).decision()).isEqualTo(AuditEvent.Decision.ALLOW);
     }
 
     @Test
@@ -246,10 +246,10 @@ class TransparentProxyIT {
             assertThat(r.out()).isEqualTo("hello from git.test\n");
             assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.via() == AuditEvent.Via.DNS, AWAIT)).satisfies(e -> {
                 assertThat(e.name()).isEqualTo("git.test");
-                assertThat(e.decision()).isEqualTo("allow");
+                assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
             });
             assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.via() == AuditEvent.Via.TRANSPARENT, AWAIT).decision())
-                    .isEqualTo("allow");
+                    .isEqualTo(AuditEvent.Decision.ALLOW);
         }
     }
 
@@ -262,7 +262,7 @@ class TransparentProxyIT {
             assertThat(denied.exit()).as(denied.toString()).isEqualTo(2); // getent: key not found
             assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.via() == AuditEvent.Via.DNS, AWAIT)).satisfies(e -> {
                 assertThat(e.name()).isEqualTo("other.test");
-                assertThat(e.decision()).isEqualTo("deny");
+                assertThat(e.decision()).isEqualTo(AuditEvent.Decision.DENY);
                 assertThat(e.reason()).isEqualTo("no-rule");
             });
             assertThat(sandbox.names().size()).as("no synthetic address was handed out").isZero();
@@ -285,7 +285,7 @@ class TransparentProxyIT {
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
         assertThat(denied.err()).as(denied.toString()).containsIgnoringCase("reset");
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("sni-mismatch");
             assertThat(e.name()).isEqualTo("git.test");
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
@@ -305,7 +305,7 @@ class TransparentProxyIT {
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
         assertThat(denied.err()).as(denied.toString()).containsIgnoringCase("reset");
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("no-sni");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("no-sni");
         assertThat(curlHttps("git.test", git, true).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":443", before);
     }
@@ -319,7 +319,7 @@ class TransparentProxyIT {
 
         assertThat(denied.exit()).as(denied.toString()).isIn(11, 12);
         assertThat(denied.out()).isEmpty();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("not-tls");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("not-tls");
         assertThat(curlHttps("git.test", git, true).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":443", before);
     }
@@ -332,7 +332,7 @@ class TransparentProxyIT {
         Commands.Result denied = curlHttp("evil.test", git);
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason())
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
                 .isEqualTo("host-mismatch");
         assertThat(curlHttp("git.test", git).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":80", before);
@@ -355,7 +355,7 @@ class TransparentProxyIT {
                 "evil.test:8080");
 
         assertThat(r.out().lines().filter(l -> l.startsWith("hello from")).count()).as(r.toString()).isEqualTo(1);
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("host-mismatch");
             assertThat(e.name()).isEqualTo("git.test");
             assertThat(e.port()).isEqualTo(8080);
@@ -379,7 +379,7 @@ class TransparentProxyIT {
                 "evil.test:9443:" + git, "https://evil.test:9443/");
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("sni-mismatch");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("sni-mismatch");
         // The sandbox's own name works on that port, and the origin never saw evil.test but from the control.
         Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--cacert", caPem.toString(), "--resolve",
                 "git.test:9443:" + git, "https://git.test:9443/");
@@ -401,7 +401,7 @@ class TransparentProxyIT {
                 "http://evil.test:8000/");
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason()).isEqualTo("host-mismatch");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("host-mismatch");
         Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", "git.test:8000:" + git,
                 "http://git.test:8000/");
         assertThat(allowed.out()).as(allowed.toString()).isEqualTo("hello from git.test\n");
@@ -418,7 +418,7 @@ class TransparentProxyIT {
         Commands.Result denied = sandboxEcho(other, 22, "SSH-2.0-sandbox");
 
         assertDeniedAfterConnect(denied);
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("no-rule");
             assertThat(e.name()).isEqualTo("other.test");
         });
@@ -435,7 +435,7 @@ class TransparentProxyIT {
         Commands.Result denied = sandboxEcho(ssh, 5432, "startup-message");
 
         assertDeniedAfterConnect(denied);
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason())
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
                 .isEqualTo("port-not-allowed");
         assertThat(sandboxEcho(synthetic("db.test"), 5432, "startup-message").out()).isEqualTo("startup-message");
         assertReachedOnce(SSH_HOST + ":5432", before);
@@ -453,7 +453,7 @@ class TransparentProxyIT {
         Commands.Result denied = sandboxEcho(SSH_HOST, 22, "SSH-2.0-sandbox");
 
         assertDeniedAfterConnect(denied);
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("ip-literal");
             assertThat(e.name()).isEqualTo(SSH_HOST);
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
@@ -471,7 +471,7 @@ class TransparentProxyIT {
         Commands.Result denied = sandboxEcho(unassigned, 22, "SSH-2.0-sandbox");
 
         assertDeniedAfterConnect(denied);
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT)).satisfies(e -> {
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("ip-literal");
             assertThat(e.name()).isEqualTo(unassigned);
         });
@@ -493,7 +493,7 @@ class TransparentProxyIT {
             // TCP is intercepted like any other: the gateway sees an IP literal, never the host's socket.
             Commands.Result denied = sandboxEcho(TestNetwork.HOST_LINK_ADDRESS, tcp.getLocalPort(), "hello host");
             assertDeniedAfterConnect(denied);
-            assertThat(audit.await(AuditEvent.Event.DECISION, e -> "deny".equals(e.decision()), AWAIT).reason())
+            assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
                     .isEqualTo("ip-literal");
             net.inSandbox(CLIENT, "bash", "-c", UDP_SEND, "_", TestNetwork.HOST_LINK_ADDRESS, String.valueOf(udp.getLocalPort()),
                     "sandbox-" + nonce);

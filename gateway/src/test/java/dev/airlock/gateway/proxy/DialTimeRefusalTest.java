@@ -93,7 +93,7 @@ class DialTimeRefusalTest {
         @Override
         public boolean submit(AuditEvent event) {
             boolean ok = audit.submit(event);
-            if (event.event() == AuditEvent.Event.DECISION && "allow".equals(event.decision())
+            if (event.event() == AuditEvent.Event.DECISION && event.decision() == AuditEvent.Decision.ALLOW
                     && becomeProductionAfterNextAllow.compareAndSet(true, false)) {
                 production.set(new ProductionAddresses(Map.of(ip("127.0.0.1"), org.production().get(0))));
             }
@@ -200,14 +200,14 @@ class DialTimeRefusalTest {
 
         assertThat(r.status()).isEqualTo(502);
         assertThat(r.headers().get("x-airlock-reason")).startsWith("upstream;");
-        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.decision()).isEqualTo("allow"));
+        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW));
         assertThat(metrics.decisionCount("demo", "deny", "dial-refused")).isZero();
     }
 
     /** The allow, then the refusal as a deny of its own naming the refused address, counted, then a 0-byte close. */
     private void assertRefusalRecorded(AuditEvent.Via via) throws InterruptedException {
         List<AuditEvent> decisions = audit.decisions();
-        assertThat(decisions).extracting(AuditEvent::decision).containsExactly("allow", "allow", "deny");
+        assertThat(decisions).extracting(AuditEvent::decision).containsExactly(AuditEvent.Decision.ALLOW, AuditEvent.Decision.ALLOW, AuditEvent.Decision.DENY);
         assertThat(decisions.get(2)).satisfies(e -> {
             assertThat(e.reason()).isEqualTo("dial-refused");
             assertThat(e.via()).isEqualTo(via);

@@ -80,7 +80,7 @@ class ExplicitProxyTest {
             assertThat(echoThrough(s, "ping over the tunnel\n")).isEqualTo("ping over the tunnel\n");
         }
         assertThat(gw.audit.decisions()).singleElement().satisfies(e -> {
-            assertThat(e.decision()).isEqualTo("allow");
+            assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
             assertThat(e.name()).isEqualTo("git.test");
             assertThat(e.via()).isEqualTo(AuditEvent.Via.EXPLICIT);
             assertThat(e.addresses()).containsExactly("127.0.0.1");
@@ -206,7 +206,7 @@ class ExplicitProxyTest {
             assertThat(second.status()).isEqualTo(403);
             assertThat(second.headers().get("x-airlock-reason")).startsWith("deny-rule;");
         }
-        assertThat(gw.audit.decisions()).extracting(AuditEvent::decision).containsExactly("allow", "deny");
+        assertThat(gw.audit.decisions()).extracting(AuditEvent::decision).containsExactly(AuditEvent.Decision.ALLOW, AuditEvent.Decision.DENY);
         assertThat(http.requests).hasSize(1);
     }
 
@@ -218,7 +218,7 @@ class ExplicitProxyTest {
                 assertThat(TestGateway.read(s).body()).isEqualTo("hello from app " + path);
             }
         }
-        assertThat(gw.audit.decisions()).hasSize(3).allSatisfy(e -> assertThat(e.decision()).isEqualTo("allow"));
+        assertThat(gw.audit.decisions()).hasSize(3).allSatisfy(e -> assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW));
     }
 
     @Test

@@ -102,7 +102,7 @@ class TransparentLoopbackTest {
         assertThat(audit.decisions()).singleElement().satisfies(e -> {
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
             assertThat(e.name()).isEqualTo("git.test");
-            assertThat(e.decision()).isEqualTo("allow");
+            assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
         });
     }
 
@@ -117,7 +117,7 @@ class TransparentLoopbackTest {
         }
         assertThat(audit.decisions()).singleElement().satisfies(e -> {
             assertThat(e.reason()).isEqualTo("sni-mismatch");
-            assertThat(e.decision()).isEqualTo("deny");
+            assertThat(e.decision()).isEqualTo(AuditEvent.Decision.DENY);
         });
     }
 
