@@ -17,6 +17,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,10 +29,28 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DaemonClientTest {
 
-    private static final InputStream NO_STDIN = new ByteArrayInputStream(new byte[0]);
+    private static InputStream noStdin() {
+        return new ByteArrayInputStream(new byte[0]);
+    }
 
     @TempDir
     Path dir;
+
+    /** One API for the class: each server's close waits out Netty's 2 s quiet period. */
+    @TempDir
+    static Path shared;
+
+    private static ApiServer sharedApi;
+
+    @BeforeAll
+    static void startApi() throws IOException {
+        sharedApi = ApiServer.start(null, shared.resolve("api.sock"), Optional.empty(), Optional.empty());
+    }
+
+    @AfterAll
+    static void stopApi() {
+        sharedApi.close();
+    }
 
     private Path socket() {
         return dir.resolve("api.sock");
@@ -38,6 +58,11 @@ class DaemonClientTest {
 
     private ApiServer api() throws IOException {
         return ApiServer.start(null, socket(), Optional.empty(), Optional.empty());
+    }
+
+    /** A client of the shared API (the real handler, no daemon behind it). */
+    private static DaemonClient apiClient() {
+        return DaemonClient.ifRunning(shared.resolve("api.sock")).orElseThrow(() -> new AssertionError("the shared API does not answer"));
     }
 
     private DaemonClient client() {
@@ -73,40 +98,32 @@ class DaemonClientTest {
 
     @Test
     void get_unknownEndpoint_returns404_withTheDaemonsFixText() throws IOException {
-        try (ApiServer api = api()) {
-            DaemonClient.Response r = client().get("/v1/nothing");
-            assertThat(r.status()).isEqualTo(404);
-            assertThat(r.ok()).isFalse();
-            assertThat(r.error()).isEqualTo("GET /v1/nothing: no such endpoint. Fix: see docs/daemon.md for the API.");
-        }
+        DaemonClient.Response r = apiClient().get("/v1/nothing");
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(r.ok()).isFalse();
+        assertThat(r.error()).isEqualTo("GET /v1/nothing: no such endpoint. Fix: see docs/daemon.md for the API.");
     }
 
     @Test
     void post_claimWithAnInvalidSessionName_returns400_withTheNamingRule() throws IOException {
-        try (ApiServer api = api()) {
-            DaemonClient.Response r = client().post("/v1/claims",
-                    JsonNodeFactory.instance.objectNode().put("project", "demo").put("name", "-dash"));
-            assertThat(r.status()).isEqualTo(400);
-            assertThat(r.error()).startsWith("session name '-dash' is not valid. Fix:");
-        }
+        DaemonClient.Response r = apiClient().post("/v1/claims",
+                JsonNodeFactory.instance.objectNode().put("project", "demo").put("name", "-dash"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.error()).startsWith("session name '-dash' is not valid. Fix:");
     }
 
     @Test
     void post_exportToARelativePath_returns400() throws IOException {
-        try (ApiServer api = api()) {
-            DaemonClient.Response r = client().post("/v1/sandboxes/alk0123abcd/export", JsonNodeFactory.instance.objectNode().put("to", "out"));
-            assertThat(r.status()).isEqualTo(400);
-            assertThat(r.error()).contains("`to` must be an absolute path");
-        }
+        DaemonClient.Response r = apiClient().post("/v1/sandboxes/alk0123abcd/export", JsonNodeFactory.instance.objectNode().put("to", "out"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.error()).contains("`to` must be an absolute path");
     }
 
     @Test
     void delete_ofASubresource_returns404() throws IOException {
-        try (ApiServer api = api()) {
-            DaemonClient.Response r = client().delete("/v1/sandboxes/alk0123abcd/export");
-            assertThat(r.status()).isEqualTo(404);
-            assertThat(r.error()).contains("Fix: DELETE /v1/sandboxes/ID.");
-        }
+        DaemonClient.Response r = apiClient().delete("/v1/sandboxes/alk0123abcd/export");
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(r.error()).contains("Fix: DELETE /v1/sandboxes/ID.");
     }
 
     @Test
@@ -120,28 +137,24 @@ class DaemonClientTest {
 
     @Test
     void run_commandTheDaemonRefuses_throwsItsMessage() throws IOException {
-        try (ApiServer api = api()) {
-            assertThatThrownBy(() -> client().run("demo", List.of(), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
-                    new ByteArrayOutputStream(), n -> { }))
-                    .isInstanceOf(DaemonException.class)
-                    .hasMessageStartingWith("`command` is required: a non-empty array of strings");
-        }
+        assertThatThrownBy(() -> apiClient().run("demo", List.of(), Map.of(), noStdin(), new ByteArrayOutputStream(),
+                new ByteArrayOutputStream(), n -> { }))
+                .isInstanceOf(DaemonException.class)
+                .hasMessageStartingWith("`command` is required: a non-empty array of strings");
     }
 
     @Test
     void exec_onAReferenceThatIsNoSandboxId_throwsTheDaemonsFix() throws IOException {
-        try (ApiServer api = api()) {
-            assertThatThrownBy(() -> client().exec("mine", List.of("id"), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
-                    new ByteArrayOutputStream()))
-                    .isInstanceOf(DaemonException.class)
-                    .hasMessage("POST /v1/sandboxes/mine/exec: no such endpoint. Fix: POST /v1/sandboxes/ID/exec.");
-        }
+        assertThatThrownBy(() -> apiClient().exec("mine", List.of("id"), Map.of(), noStdin(), new ByteArrayOutputStream(),
+                new ByteArrayOutputStream()))
+                .isInstanceOf(DaemonException.class)
+                .hasMessage("POST /v1/sandboxes/mine/exec: no such endpoint. Fix: POST /v1/sandboxes/ID/exec.");
     }
 
     @Test
     void run_errorWithoutAMessage_namesTheStatus() throws IOException {
         try (CannedDaemon d = CannedDaemon.on(socket(), CannedDaemon.json(503, "{}"))) {
-            assertThatThrownBy(() -> client().run("demo", List.of("id"), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
+            assertThatThrownBy(() -> client().run("demo", List.of("id"), Map.of(), noStdin(), new ByteArrayOutputStream(),
                     new ByteArrayOutputStream(), n -> { }))
                     .isInstanceOf(DaemonException.class).hasMessage("the daemon answered HTTP 503");
         }
@@ -151,7 +164,7 @@ class DaemonClientTest {
     void runPolicy_policyTheDaemonDoesNotPool_isEmpty_soTheCallerRunsWithoutIt() throws IOException, DaemonException {
         String notPooled = "{\"error\":\"no pooled project has the policy /p.yaml\",\"notPooled\":true}";
         try (CannedDaemon d = CannedDaemon.on(socket(), CannedDaemon.json(404, notPooled))) {
-            assertThat(client().runPolicy(Path.of("/p.yaml"), List.of("id"), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
+            assertThat(client().runPolicy(Path.of("/p.yaml"), List.of("id"), Map.of(), noStdin(), new ByteArrayOutputStream(),
                     new ByteArrayOutputStream(), n -> { })).isEmpty();
         }
     }
@@ -159,7 +172,7 @@ class DaemonClientTest {
     @Test
     void runPolicy_otherRefusal_throws() throws IOException {
         try (CannedDaemon d = CannedDaemon.on(socket(), CannedDaemon.json(409, "{\"error\":\"pool demo is exhausted\"}"))) {
-            assertThatThrownBy(() -> client().runPolicy(Path.of("/p.yaml"), List.of("id"), Map.of(), NO_STDIN,
+            assertThatThrownBy(() -> client().runPolicy(Path.of("/p.yaml"), List.of("id"), Map.of(), noStdin(),
                     new ByteArrayOutputStream(), new ByteArrayOutputStream(), n -> { }))
                     .isInstanceOf(DaemonException.class).hasMessage("pool demo is exhausted");
         }
@@ -178,7 +191,7 @@ class DaemonClientTest {
             ByteArrayOutputStream stdout = new ByteArrayOutputStream();
             ByteArrayOutputStream stderr = new ByteArrayOutputStream();
             List<JsonNode> started = new ArrayList<>();
-            JsonNode last = client().run("demo", List.of("make"), Map.of("A", "1"), NO_STDIN, stdout, stderr, started::add);
+            JsonNode last = client().run("demo", List.of("make"), Map.of("A", "1"), noStdin(), stdout, stderr, started::add);
             assertThat(stdout.toString(StandardCharsets.UTF_8)).isEqualTo("hello world\n");
             assertThat(stderr.toString(StandardCharsets.UTF_8)).isEqualTo("oops\n");
             assertThat(started).singleElement().satisfies(n -> assertThat(n.path("sandbox").asText()).isEqualTo("alk0123abcd"));
@@ -192,7 +205,7 @@ class DaemonClientTest {
     void run_streamEndingWithoutAnExitLine_throws_sayingTheDaemonMayHaveStopped() throws IOException {
         String raw = CannedDaemon.ndjson("{\"sandbox\":\"alk0123abcd\"}\n", "{\"stream\":\"stdout\",\"data\":\"" + b64("partial") + "\"}\n");
         try (CannedDaemon d = CannedDaemon.on(socket(), raw)) {
-            assertThatThrownBy(() -> client().run("demo", List.of("id"), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
+            assertThatThrownBy(() -> client().run("demo", List.of("id"), Map.of(), noStdin(), new ByteArrayOutputStream(),
                     new ByteArrayOutputStream(), n -> { }))
                     .isInstanceOf(DaemonException.class).hasMessageContaining("without an exit code (did it stop?)");
         }
@@ -201,7 +214,7 @@ class DaemonClientTest {
     @Test
     void exec_sendsToTheSandboxesExecPath() throws IOException, DaemonException {
         try (CannedDaemon d = CannedDaemon.on(socket(), CannedDaemon.ndjson("{\"exit\":0}\n"))) {
-            JsonNode last = client().exec("alk0123abcd", List.of("true"), Map.of(), NO_STDIN, new ByteArrayOutputStream(),
+            JsonNode last = client().exec("alk0123abcd", List.of("true"), Map.of(), noStdin(), new ByteArrayOutputStream(),
                     new ByteArrayOutputStream());
             assertThat(last.path("exit").asInt()).isZero();
             assertThat(d.requests).containsExactly("POST /v1/sandboxes/alk0123abcd/exec HTTP/1.1");
