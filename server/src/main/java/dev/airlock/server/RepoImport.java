@@ -295,14 +295,7 @@ final class RepoImport {
             }
             argv.addAll(command);
             ProcessBuilder pb = new ProcessBuilder(argv).directory(repo.toFile());
-            pb.environment().clear();
-            pb.environment().put("PATH", "/usr/bin:/bin");
-            pb.environment().put("LC_ALL", "C");
-            pb.environment().put("HOME", "/nonexistent");
-            pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-            pb.environment().put("GIT_CONFIG_GLOBAL", "/dev/null");
-            pb.environment().put("GIT_TERMINAL_PROMPT", "0");
-            pb.environment().put("GIT_ALLOW_PROTOCOL", "file");
+            dev.airlock.pool.template.GitEnvironment.isolate(pb.environment(), "file");
             if (stdin.isEmpty()) {
                 pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             }

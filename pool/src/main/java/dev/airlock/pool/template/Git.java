@@ -61,14 +61,7 @@ final class Git {
         }
         argv.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(argv);
-        pb.environment().clear();
-        pb.environment().put("PATH", "/usr/bin:/bin");
-        pb.environment().put("LC_ALL", "C");
-        pb.environment().put("HOME", "/nonexistent");
-        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        pb.environment().put("GIT_CONFIG_GLOBAL", "/dev/null");
-        pb.environment().put("GIT_TERMINAL_PROMPT", "0");
-        pb.environment().put("GIT_ALLOW_PROTOCOL", PROTOCOLS);
+        GitEnvironment.isolate(pb.environment(), PROTOCOLS);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p;
         try {
