@@ -90,7 +90,7 @@ final class PolicyExportCommand implements Callable<Integer> {
         try {
             ProjectPolicy project = PolicyFiles.loadProject(policy);
             Optional<Path> orgPath = PolicySources.orgPath(org);
-            OrgPolicy orgPolicy = orgPath.isPresent() ? PolicyFiles.loadOrg(orgPath.get()) : OrgPolicy.NONE;
+            OrgPolicy orgPolicy = PolicyFiles.loadOrg(orgPath);
             out.print(PolicyExport.render(f, project, orgPolicy, settings));
             out.flush();
             return ExitCodes.OK;

@@ -2,9 +2,8 @@ package dev.airlock.cli;
 
 import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.host.InterfaceAddresses;
-import dev.airlock.gateway.resolve.DnsResolver;
-import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.HostFacts;
 import dev.airlock.policy.address.HostAddresses;
 import dev.airlock.policy.load.PolicyException;
@@ -15,7 +14,6 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -23,8 +21,6 @@ import java.util.Optional;
 final class PolicySources {
 
     static final Path SYSTEM_ORG = Path.of("/etc/airlock/org.yaml");
-    /** How long explain waits for the system resolver before reporting dns-failure. */
-    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
 
     @Option(names = "--policy", paramLabel = "FILE", defaultValue = "airlock.yaml",
             description = "Project policy (default: ./airlock.yaml).")
@@ -64,7 +60,7 @@ final class PolicySources {
 
     OrgPolicy orgPolicy() throws PolicyException {
         Optional<Path> path = orgPath(org);
-        return path.isPresent() ? PolicyFiles.loadOrg(path.get()) : OrgPolicy.NONE;
+        return PolicyFiles.loadOrg(path);
     }
 
     static Optional<Path> orgPath(Path explicit) {
@@ -79,7 +75,8 @@ final class PolicySources {
     }
 
     Resolver resolver() throws PolicyException {
-        return hosts != null ? HostsFile.load(hosts) : new DnsResolver(DNS_TIMEOUT);
+        // Uncached on purpose: explain asks one name once and reports the answer as given.
+        return Resolvers.uncached(Optional.ofNullable(hosts));
     }
 
     String resolverName() {

@@ -34,8 +34,7 @@ class ModuleDirectionTest {
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLog", "dev.airlock.gateway.audit.AuditSink",
             "dev.airlock.gateway.host.HostFactsService", "dev.airlock.gateway.host.InterfaceAddresses",
             "dev.airlock.gateway.proxy.GatewayMetrics", "dev.airlock.gateway.reload.PolicyReloader",
-            "dev.airlock.gateway.resolve.CachingResolver", "dev.airlock.gateway.resolve.DnsResolver",
-            "dev.airlock.gateway.resolve.HostsFile", "dev.airlock.gateway.resolve.Resolver",
+            "dev.airlock.gateway.resolve.Resolver", "dev.airlock.gateway.resolve.Resolvers",
             "dev.airlock.sandbox.KernelOp", "dev.airlock.sandbox.KernelOps", "dev.airlock.sandbox.LinkRange",
             "dev.airlock.sandbox.LinkSafeFiles", "dev.airlock.sandbox.MemberWorkspaces", "dev.airlock.sandbox.PreparedSandbox",
             "dev.airlock.sandbox.Pty", "dev.airlock.sandbox.Resources", "dev.airlock.sandbox.SandboxException",
@@ -44,8 +43,7 @@ class ModuleDirectionTest {
     private static final Set<String> AUDIT_USES_TODAY = Set.of(
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLogReader", "dev.airlock.gateway.audit.AuditRecord",
             "dev.airlock.gateway.host.HostFactsService", "dev.airlock.gateway.host.InterfaceAddresses",
-            "dev.airlock.gateway.resolve.CachingResolver", "dev.airlock.gateway.resolve.DnsResolver",
-            "dev.airlock.gateway.resolve.HostsFile", "dev.airlock.gateway.resolve.Resolution", "dev.airlock.gateway.resolve.Resolver",
+            "dev.airlock.gateway.resolve.Resolution", "dev.airlock.gateway.resolve.Resolver", "dev.airlock.gateway.resolve.Resolvers",
             "dev.airlock.sandbox.GatewayPorts", "dev.airlock.sandbox.LinkRange", "dev.airlock.sandbox.LinkSafeFiles",
             "dev.airlock.sandbox.NetworkRules", "dev.airlock.sandbox.PreparedSandbox", "dev.airlock.sandbox.ReapReport",
             "dev.airlock.sandbox.SandboxException", "dev.airlock.sandbox.SandboxLauncher", "dev.airlock.sandbox.SandboxUser");

@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.host.InterfaceAddresses;
-import dev.airlock.gateway.resolve.CachingResolver;
-import dev.airlock.gateway.resolve.DnsResolver;
-import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
@@ -26,7 +24,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +46,6 @@ public final class SandboxRun {
     public static final int AIRLOCK_ERROR = 125;
     public static final int NOT_RUNNABLE = 126;
     public static final int NOT_FOUND = 127;
-    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
 
     /**
      * What to run. {@code phase} picks the project's rules ({@link Phase#SETUP} adds
@@ -101,9 +97,9 @@ public final class SandboxRun {
         Resolver resolver;
         try {
             project = PolicyFiles.loadProject(o.policy());
-            org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+            org = PolicyFiles.loadOrg(o.org());
             PolicyEngine.compile(project, org, o.phase(), List.of());
-            resolver = CachingResolver.of(o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT));
+            resolver = Resolvers.cached(o.hosts());
         } catch (PolicyException e) {
             e.problems().forEach(err::println);
             return AIRLOCK_ERROR;

@@ -5,10 +5,8 @@ import dev.airlock.gateway.audit.AuditLog;
 import dev.airlock.gateway.proxy.GatewayMetrics;
 import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.host.InterfaceAddresses;
-import dev.airlock.gateway.resolve.CachingResolver;
-import dev.airlock.gateway.resolve.DnsResolver;
-import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
@@ -222,9 +220,8 @@ public final class Daemon implements AutoCloseable {
         }
         HostFactsService facts;
         try {
-            org = config.org().isPresent() ? PolicyFiles.loadOrg(config.org().get()) : OrgPolicy.NONE;
-            resolver = CachingResolver.of(config.hosts().isPresent() ? HostsFile.load(config.hosts().get())
-                    : new DnsResolver(Duration.ofSeconds(3)));
+            org = PolicyFiles.loadOrg(config.org());
+            resolver = Resolvers.cached(config.hosts());
         } catch (PolicyException e) {
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }

@@ -3,11 +3,9 @@ package dev.airlock.audit.battery;
 import dev.airlock.gateway.audit.AuditLogReader;
 import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.host.InterfaceAddresses;
-import dev.airlock.gateway.resolve.CachingResolver;
-import dev.airlock.gateway.resolve.DnsResolver;
-import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.gateway.resolve.Resolution;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
@@ -71,7 +69,6 @@ public final class AuditRunner {
         }
     }
 
-    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration AGENT_START = Duration.ofSeconds(30);
 
     private final PrintStream progress;
@@ -109,13 +106,11 @@ public final class AuditRunner {
         List<String> knownNames = List.of();
         try {
             project = PolicyFiles.loadProject(o.policy());
-            org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+            org = PolicyFiles.loadOrg(o.org());
             engine = PolicyEngine.compile(project, org, Phase.RUN, List.of());
+            resolver = Resolvers.cached(o.hosts());
             if (o.hosts().isPresent()) {
-                resolver = CachingResolver.of(HostsFile.load(o.hosts().get()));
                 knownNames = hostNames(o.hosts().get());
-            } else {
-                resolver = CachingResolver.of(new DnsResolver(DNS_TIMEOUT));
             }
         } catch (PolicyException e) {
             StringBuilder b = new StringBuilder("the policies are not valid:");

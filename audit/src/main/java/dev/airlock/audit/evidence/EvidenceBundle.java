@@ -55,7 +55,7 @@ public final class EvidenceBundle {
     }
 
     public static Result build(Input in, Path out, Instant now) throws IOException, PolicyException {
-        OrgPolicy org = in.org().isPresent() ? PolicyFiles.loadOrg(in.org().get()) : OrgPolicy.NONE;
+        OrgPolicy org = PolicyFiles.loadOrg(in.org());
         List<ProjectPolicy> projects = new ArrayList<>();
         for (Path p : in.policies()) {
             projects.add(PolicyFiles.loadProject(p));

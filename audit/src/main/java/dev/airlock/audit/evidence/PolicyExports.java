@@ -38,7 +38,7 @@ public final class PolicyExports {
 
             @Override
             public String render(Path policy, Optional<Path> org) throws Exception {
-                OrgPolicy o = org.isPresent() ? PolicyFiles.loadOrg(org.get()) : OrgPolicy.NONE;
+                OrgPolicy o = PolicyFiles.loadOrg(org);
                 return PolicyExport.render(f, PolicyFiles.loadProject(policy), o, ExportSettings.defaults(f));
             }
         };

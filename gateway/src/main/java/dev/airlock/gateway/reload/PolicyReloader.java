@@ -106,7 +106,7 @@ public final class PolicyReloader {
         Fingerprint p = Fingerprint.of(policy);
         Fingerprint o = org.map(Fingerprint::of).orElse(null);
         ProjectPolicy pp = PolicyFiles.loadProject(policy);
-        OrgPolicy op = org.isPresent() ? PolicyFiles.loadOrg(org.get()) : OrgPolicy.NONE;
+        OrgPolicy op = PolicyFiles.loadOrg(org);
         PolicyEngine e = PolicyEngine.compile(pp, op, Phase.RUN, airlockLinks, facts);
         inForce(pp, op, e);
         policySeen = p;

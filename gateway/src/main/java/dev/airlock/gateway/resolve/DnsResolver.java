@@ -41,6 +41,11 @@ public final class DnsResolver implements Resolver {
         this.timeout = timeout;
     }
 
+    /** The per-try timeout this resolver was built with (for the factory's test). */
+    Duration timeout() {
+        return timeout;
+    }
+
     @Override
     public Resolution resolve(String canonicalName) {
         Name name;

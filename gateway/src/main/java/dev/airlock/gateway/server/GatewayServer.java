@@ -12,10 +12,8 @@ import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.registry.Sandbox;
 import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.reload.PolicyReloader;
-import dev.airlock.gateway.resolve.CachingResolver;
-import dev.airlock.gateway.resolve.DnsResolver;
-import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.load.PolicyException;
@@ -48,7 +46,6 @@ public final class GatewayServer implements AutoCloseable {
     /** How often the policy files are checked for changes. */
     private static final Duration RELOAD_POLL = Duration.ofSeconds(2);
     /** Upstream DNS timeout when no hosts map is given. */
-    private static final Duration DNS_TIMEOUT = Duration.ofSeconds(3);
 
     /**
      * @param sandboxAddresses link addresses whose connections (transparent, DNS) are this sandbox's
@@ -79,11 +76,10 @@ public final class GatewayServer implements AutoCloseable {
 
     private void wire(Options o, PrintStream err) throws PolicyException, IOException, InterruptedException {
         SandboxRegistry registry = new SandboxRegistry();
-        Resolver upstream = o.hosts().isPresent() ? HostsFile.load(o.hosts().get()) : new DnsResolver(DNS_TIMEOUT);
-        Resolver resolver = CachingResolver.of(upstream);
+        Resolver resolver = Resolvers.cached(o.hosts());
         // Production names are resolved and kept current; a reload that changes them resolves the
         // new ones before the new engine takes over (their names are denied by the engine itself).
-        OrgPolicy org = o.org().isPresent() ? PolicyFiles.loadOrg(o.org().get()) : OrgPolicy.NONE;
+        OrgPolicy org = PolicyFiles.loadOrg(o.org());
         HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
         resources.add(facts);
         PolicyReloader reloader = new PolicyReloader(o.policy(), o.org(), List.of(), facts.facts(), meters, err, Optional::empty,

@@ -63,6 +63,11 @@ public final class PolicyFiles {
         return parseOrg(path.toString(), read(path));
     }
 
+    /** The organisation policy at {@code path}, or {@link OrgPolicy#NONE} when no file is given. */
+    public static OrgPolicy loadOrg(Optional<Path> path) throws PolicyException {
+        return path.isPresent() ? loadOrg(path.get()) : OrgPolicy.NONE;
+    }
+
     /** The text of a policy file, refusing directories, huge files and non-UTF-8 with a fix. */
     public static String readText(Path path) throws PolicyException {
         return read(path);

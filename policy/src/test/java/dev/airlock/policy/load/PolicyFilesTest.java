@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -126,6 +127,28 @@ class PolicyFilesTest {
         Problem p = onlyProblem(e.problems());
         assertThat(p.toString()).startsWith("a.yaml:4:5: env items are variable names, found \"GH_TOKEN=ghp_secret\"")
                 .contains("list the name only (\"GH_TOKEN\")").contains("--env NAME=VALUE");
+    }
+
+    @Test
+    void loadOrg_noPath_isNone() throws Exception {
+        assertThat(PolicyFiles.loadOrg(Optional.empty())).isSameAs(OrgPolicy.NONE);
+    }
+
+    @Test
+    void loadOrg_givenPath_loadsThatFile() throws Exception {
+        OrgPolicy org = PolicyFiles.loadOrg(Optional.of(EXAMPLES.resolve("org.yaml")));
+        assertThat(org.production()).extracting(Rule::describe)
+                .containsExactly("api.acme.com", "*.prod.acme.internal", "10.20.0.0/16", "2001:db8:20::/48");
+    }
+
+    @Test
+    void loadOrg_givenMissingPath_failsAsForThePath(@TempDir Path dir) {
+        Path missing = dir.resolve("org.yaml");
+        PolicyException direct = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.loadOrg(missing));
+        PolicyException optional = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.loadOrg(Optional.of(missing)));
+        assertThat(direct).isNotNull();
+        assertThat(optional).isNotNull();
+        assertThat(optional.problems()).isEqualTo(direct.problems());
     }
 
     @Test
