@@ -12,9 +12,9 @@ import picocli.CommandLine.Spec;
             "Create one, run several commands in it or attach a shell (its /workspace",
             "persists between them), list what is claimed, stop it. Stopping brings the",
             "agent's work back into the project's repository (branch airlock/ID and a",
-            "patch; `export` does it on demand). A session idle for",
-            "longer than its idle timeout (daemon config `sessions.idleTimeout`, default",
-            "8h) is stopped by the daemon. `airlock run` stays one-shot."},
+            "patch; `export` does it on demand). A session idle for longer than its",
+            "idle timeout (daemon config `sessions.idleTimeout`, default 8h) is stopped",
+            "by the daemon. `airlock run` stays one-shot."},
         subcommands = {
             SandboxCreateCommand.class,
             SandboxListCommand.class,
