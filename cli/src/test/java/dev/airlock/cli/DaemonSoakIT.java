@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.server.DaemonClient;
 import dev.airlock.server.DaemonConfig;
 import dev.airlock.server.DaemonServer;
@@ -33,7 +31,6 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,14 +85,7 @@ class DaemonSoakIT {
     }
 
     static void requireRoot() {
-        try {
-            SandboxLauncher.checkHost();
-        } catch (SandboxException e) {
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                Assertions.fail("the soak needs a host that runs sandboxes, and CI=true requires it: " + e.getMessage());
-            }
-            Assumptions.abort("soak skipped: " + e.getMessage() + " (with CI=true this fails instead)");
-        }
+        SandboxHostRequired.require("the soak");
     }
 
     Path writeConfig() throws IOException {

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.server.DaemonClient;
 import dev.airlock.server.DaemonConfig;
 import dev.airlock.server.DaemonServer;
@@ -20,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,14 +37,7 @@ class SandboxSessionIT {
 
     @BeforeAll
     static void root() {
-        try {
-            SandboxLauncher.checkHost();
-        } catch (SandboxException e) {
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                Assertions.fail("sessions need a host that runs sandboxes, and CI=true requires it: " + e.getMessage());
-            }
-            Assumptions.abort("skipped: " + e.getMessage() + " (with CI=true this fails instead)");
-        }
+        SandboxHostRequired.require("sessions");
     }
 
     /** Two projects: {@code sess-it} with the default idle timeout (8h), {@code sess-idle} with 2 s. */

@@ -2,8 +2,6 @@ package dev.airlock.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.server.DaemonClient;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +13,6 @@ import java.util.List;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,19 +44,7 @@ class TerminalIT {
     }
 
     static void requireRoot() {
-        try {
-            SandboxLauncher.checkHost();
-            for (String tool : List.of("/usr/bin/setsid", "/usr/bin/perl")) {
-                if (!Files.isExecutable(Path.of(tool))) {
-                    throw new SandboxException(tool + " is missing");
-                }
-            }
-        } catch (SandboxException e) {
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                Assertions.fail("the terminal tests need a host that runs sandboxes, and CI=true requires it: " + e.getMessage());
-            }
-            Assumptions.abort("skipped: " + e.getMessage() + " (with CI=true this fails instead)");
-        }
+        SandboxHostRequired.require("the terminal tests", "/usr/bin/setsid", "/usr/bin/perl");
     }
 
     private Path writeConfig() throws IOException {
