@@ -629,9 +629,18 @@ class TransparentProxyIT {
         return net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", name + ":80:" + address, "http://" + name + "/");
     }
 
-    /** The connection was accepted (by the gateway, for the kernel) and then reset without an answer. */
+    /**
+     * The connection was accepted (by the gateway, for the kernel) and then reset without an answer.
+     * Exit 10 counts only as "reset by peer": on a loaded machine the gateway's reset can land before
+     * the client's connect() wakes, and the kernel then reports the reset from connect() itself
+     * (the handshake still completed). A refusal or timeout at connect is not this outcome.
+     */
     private static void assertDeniedAfterConnect(Commands.Result r) {
-        assertThat(r.exit()).as(r.toString()).isIn(11, 12);
+        if (r.exit() == 10) {
+            assertThat(r.err()).as(r.toString()).contains("Connection reset by peer");
+        } else {
+            assertThat(r.exit()).as(r.toString()).isIn(11, 12);
+        }
         assertThat(r.out()).as(r.toString()).isEmpty();
     }
 
