@@ -23,7 +23,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -105,23 +104,21 @@ class SandboxHostTest {
 
     @Test
     void start_reapsWhatACrashedOwnerLeft_andKeepsWhatALiveOneHolds() throws Exception {
-        Owner crashed = new Owner(6000, 11);
         Owner running = new Owner(6100, 12);
-        kernel.live(crashed);
         kernel.live(running);
-        SandboxLauncher dead = new SandboxLauncher(state, LinkRange.DEFAULT, kernel.as(crashed));
-        String leftover = dead.prepare(new SandboxSpec("demo", workspace, Resources.DEFAULT,
-                new GatewayPorts(1, 2))).netns();
+        String leftover = kernel.leftOver(new Owner(6000, 11), state, spec()).netns();
         try (SandboxLauncher alive = new SandboxLauncher(tmp.resolve("other-state"), LinkRange.DEFAULT, kernel.as(running))) {
-            String kept = alive.prepare(new SandboxSpec("demo", workspace, Resources.DEFAULT,
-                    new GatewayPorts(1, 2))).netns();
-            kernel.crash(crashed); // kill -9: no cleanup ran
+            String kept = alive.prepare(spec()).netns();
             assertThat(kernel.objects()).as("control: both are there before the host starts").contains("netns " + leftover, "netns " + kept);
 
             try (SandboxHost host = SandboxHost.start(config(AuditSink.discarding()), kernel)) {
                 assertThat(kernel.objects()).doesNotContain("netns " + leftover).contains("netns " + kept);
             }
         }
+    }
+
+    private SandboxSpec spec() {
+        return new SandboxSpec("demo", workspace, Resources.DEFAULT, new GatewayPorts(1, 2));
     }
 
     @Test
@@ -150,23 +147,19 @@ class SandboxHostTest {
         }
     }
 
-    /** An audit sink that accepts everything and remembers whether it was closed. */
+    /** An audit sink that accepts everything (discards it) and remembers whether it was closed. */
     private static final class ClosingAudit implements AuditSink {
+        private final AuditSink discard = AuditSink.discarding();
         volatile boolean closed;
 
         @Override
         public boolean submit(AuditEvent event) {
-            return true;
-        }
-
-        @Override
-        public boolean awaitWritten(Duration timeout) {
-            return true;
+            return discard.submit(event);
         }
 
         @Override
         public boolean healthy() {
-            return true;
+            return discard.healthy();
         }
 
         @Override

@@ -81,6 +81,18 @@ public final class FakeKernel implements KernelOps {
         alive.remove(owner);
     }
 
+    /**
+     * A sandbox that another process ({@code owner}) prepared with its records in {@code state},
+     * then died without cleaning up (kill -9): its kernel objects, lease and record stay for a reaper.
+     */
+    public PreparedSandbox leftOver(Owner owner, Path state, SandboxSpec spec) throws SandboxException {
+        live(owner);
+        // never closed: a killed process runs no cleanup (its shutdown hook runs at this JVM's end, on this fake)
+        PreparedSandbox p = new SandboxLauncher(state, LinkRange.DEFAULT, as(owner)).prepare(spec);
+        crash(owner);
+        return p;
+    }
+
     /** The next operation that matches {@code op} fails instead of executing (once). */
     public synchronized void failOnce(Predicate<KernelOp> op) {
         failOn = op;

@@ -144,17 +144,13 @@ class DaemonPoolTest {
 
     @Test
     void start_reapsTheSandboxesOfACrashedDaemon_andKeepsALiveOwnersOnes() throws Exception {
-        Owner crashed = new Owner(7000, 21);
         Owner running = new Owner(7100, 22);
-        kernel.live(crashed);
         kernel.live(running);
-        Path ws = Files.createDirectories(tmp.resolve("ws"));
+        SandboxSpec spec = new SandboxSpec(PROJECT, Files.createDirectories(tmp.resolve("ws")), Resources.DEFAULT, new GatewayPorts(1, 2));
         DaemonConfig config = DaemonConfig.load(DaemonFixture.write(dir, 0, 4));
-        SandboxLauncher dead = new SandboxLauncher(config.state(), LinkRange.DEFAULT, kernel.as(crashed));
-        String leftover = dead.prepare(new SandboxSpec(PROJECT, ws, Resources.DEFAULT, new GatewayPorts(1, 2))).id();
+        String leftover = kernel.leftOver(new Owner(7000, 21), config.state(), spec).id();
         try (SandboxLauncher other = new SandboxLauncher(tmp.resolve("other-state"), LinkRange.DEFAULT, kernel.as(running))) {
-            String kept = other.prepare(new SandboxSpec(PROJECT, ws, Resources.DEFAULT, new GatewayPorts(1, 2))).id();
-            kernel.crash(crashed); // kill -9: its cleanup never ran
+            String kept = other.prepare(spec).id();
             assertThat(netns()).as("control: both are in the kernel before the daemon starts").contains(leftover, kept);
 
             start(0);
