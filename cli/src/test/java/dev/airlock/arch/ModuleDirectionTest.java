@@ -34,9 +34,8 @@ class ModuleDirectionTest {
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLog", "dev.airlock.gateway.audit.AuditSink",
             "dev.airlock.gateway.reload.PolicyReloader",
             "dev.airlock.sandbox.KernelOp", "dev.airlock.sandbox.KernelOps",
-            "dev.airlock.sandbox.MemberWorkspaces", "dev.airlock.sandbox.PreparedSandbox",
             "dev.airlock.sandbox.Pty", "dev.airlock.sandbox.Resources", "dev.airlock.sandbox.SandboxException",
-            "dev.airlock.sandbox.SandboxLauncher", "dev.airlock.sandbox.Standby", "dev.airlock.sandbox.StateAreas",
+            "dev.airlock.sandbox.SandboxLauncher", "dev.airlock.sandbox.StateAreas",
             "dev.airlock.sandbox.WindowSize", "dev.airlock.sandbox.WorkspaceChanges", "dev.airlock.sandbox.WorkspaceProtection");
     private static final Set<String> AUDIT_USES_TODAY = Set.of(
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLogReader", "dev.airlock.gateway.audit.AuditRecord",

@@ -8,6 +8,7 @@ import dev.airlock.policy.PolicyEngine;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.KernelOps;
 import dev.airlock.sandbox.LinkRange;
+import dev.airlock.sandbox.MemberWorkspaces;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
@@ -47,6 +48,29 @@ public final class SandboxHost implements AutoCloseable {
         public String id() {
             return sandbox.id();
         }
+
+        /** The waiting init: alive while the member can take its command. */
+        public Process init() {
+            return standby.process();
+        }
+
+        /** The member's workspace on the host (mounted at /workspace inside). */
+        public Path workspace() {
+            return sandbox.workspace();
+        }
+
+        /** The member's own link address, as the gateway knows it. */
+        public String address() {
+            return sandbox.sandboxAddress().toString();
+        }
+    }
+
+    /**
+     * Where sandboxes' own files live for a host whose state is {@code state}: the state directory
+     * and the member workspaces beside it. Git never runs there on the host.
+     */
+    public static List<Path> sandboxAreas(Path state) {
+        return List.of(state, MemberWorkspaces.root(state));
     }
 
     private final SandboxLauncher launcher;

@@ -201,7 +201,7 @@ public final class Daemon implements AutoCloseable {
         this.idleSessions = new IdleSessions(() -> sessions.values().stream()
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
         this.work = new WorkReturn(new KeptWork(config.state(), clock, host.launcher().kernel()),
-                new RepoImport(List.of(config.state(), dev.airlock.sandbox.MemberWorkspaces.root(config.state()))), config.export(), clock, log);
+                new RepoImport(SandboxHost.sandboxAreas(config.state())), config.export(), clock, log);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
@@ -444,13 +444,13 @@ public final class Daemon implements AutoCloseable {
 
             @Override
             public boolean usable(PoolMember m) {
-                return m.sandbox().standby().process().isAlive();
+                return m.sandbox().init().isAlive();
             }
 
             @Override
             public java.util.concurrent.CompletionStage<dev.airlock.pool.warm.MemberDeath> death(PoolMember m) {
                 // the JVM's process reaper waits on the init (waitpid): completes the moment the kernel reports its exit
-                Process init = m.sandbox().standby().process();
+                Process init = m.sandbox().init();
                 java.util.concurrent.CompletableFuture<dev.airlock.pool.warm.MemberDeath> death = new java.util.concurrent.CompletableFuture<>();
                 init.onExit().thenAccept(p -> {
                     // at shutdown the launcher kills every sandbox (its own hook may run before the daemon's): not a death to replace
@@ -651,7 +651,7 @@ public final class Daemon implements AutoCloseable {
         s.member.template().ifPresent(t -> s.bases(List.of(t.id().commit())));
         if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
             try {
-                CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
+                CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().workspace(),
                         command);
                 s.behind(r.behind(), r.behindAtStart());
                 if (r.caughtUp()) {
@@ -735,7 +735,7 @@ public final class Daemon implements AutoCloseable {
 
     private WorkReturn.Live live(Session s) {
         SandboxHost.Member m = s.member.sandbox();
-        return new WorkReturn.Live(s.id(), s.member.project(), localSource(s.pool.policy()), s.bases(), m.sandbox().workspace(), cmd -> {
+        return new WorkReturn.Live(s.id(), s.member.project(), localSource(s.pool.policy()), s.bases(), m.workspace(), cmd -> {
             try {
                 return host.exec(m, cmd, EXPORT_ENV);
             } catch (SandboxException e) {
