@@ -41,7 +41,7 @@ class ModuleDirectionTest {
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLogReader", "dev.airlock.gateway.audit.AuditRecord",
             "dev.airlock.gateway.resolve.Resolution", "dev.airlock.gateway.resolve.Resolver",
             "dev.airlock.sandbox.GatewayPorts", "dev.airlock.sandbox.LinkSafeFiles",
-            "dev.airlock.sandbox.NetworkRules", "dev.airlock.sandbox.PreparedSandbox", "dev.airlock.sandbox.ReapReport",
+            "dev.airlock.sandbox.NetworkRules", "dev.airlock.sandbox.PreparedSandbox",
             "dev.airlock.sandbox.SandboxException", "dev.airlock.sandbox.SandboxLauncher", "dev.airlock.sandbox.SandboxUser");
     private static final Set<String> POOL_USES_TODAY = Set.of(
             "dev.airlock.sandbox.KernelOp", "dev.airlock.sandbox.KernelOps", "dev.airlock.sandbox.SandboxException",

@@ -9,7 +9,6 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.LinkSafeFiles;
-import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.WorkspaceProtection;
@@ -96,13 +95,9 @@ public final class SandboxRun {
         }
         // The host's own addresses and the production names' addresses, kept current for this run.
         try (PolicyContext context = PolicyContext.open(o.org(), o.hosts(), err);
-                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
+                SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), err)) {
             // Airlock's own links (the gateway and every sandbox) are never opened, whatever a cidr says.
             PolicyEngine engine = context.engine(project, o.phase());
-            ReapReport reaped = launcher.reap();
-            if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
-                err.println("airlock: removed leftovers of earlier runs: " + reaped);
-            }
             return runIn(o, workspace, project, engine, context.resolver(), launcher);
         } catch (SandboxException e) {
             err.println("airlock: " + e.getMessage());

@@ -8,6 +8,7 @@ import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
@@ -17,6 +18,7 @@ import dev.airlock.sandbox.Standby;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -50,6 +52,20 @@ public final class SandboxSession implements AutoCloseable {
         this.events = events;
         this.sandbox = sandbox;
         this.project = project;
+    }
+
+    /**
+     * This host's launcher for a cold run or an audit (call {@link SandboxLauncher#checkHost()}
+     * first), after reaping what earlier runs left (a crash, a kill -9); what it removed, or could
+     * not, is reported on {@code err}. The caller closes it.
+     */
+    public static SandboxLauncher launcher(Path stateDir, PrintStream err) {
+        SandboxLauncher launcher = SandboxLauncher.system(stateDir);
+        ReapReport reaped = launcher.reap();
+        if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
+            err.println("airlock: removed leftovers of earlier runs: " + reaped);
+        }
+        return launcher;
     }
 
     /**

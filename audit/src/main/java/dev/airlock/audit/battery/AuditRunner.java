@@ -15,7 +15,6 @@ import dev.airlock.policy.model.Rule;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxSession;
 import dev.airlock.sandbox.PreparedSandbox;
-import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxUser;
@@ -130,11 +129,8 @@ public final class AuditRunner {
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
         Path work = null;
-        try (policies; SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
-            ReapReport reaped = launcher.reap();
-            if (!reaped.removed().isEmpty()) {
-                progress.println("airlock: removed leftovers of earlier runs: " + reaped);
-            }
+        try (policies; SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), progress);
+                HostControls controls = HostControls.start()) {
             work = Files.createTempDirectory("alk-audit-");
             Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path workspace = Files.createDirectories(work.resolve("workspace"));
