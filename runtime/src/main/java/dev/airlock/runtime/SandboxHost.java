@@ -1,15 +1,14 @@
 package dev.airlock.runtime;
 
 import dev.airlock.gateway.audit.AuditSink;
-import dev.airlock.gateway.dns.DnsAnswerer;
-import dev.airlock.gateway.dns.DnsResponder;
-import dev.airlock.gateway.proxy.Gateway;
-import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
-import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.server.GatewayStack;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.sandbox.GatewayPorts;
+import dev.airlock.sandbox.KernelOps;
+import dev.airlock.sandbox.LinkRange;
+import dev.airlock.sandbox.MemberWorkspaces;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
@@ -19,16 +18,16 @@ import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 /**
- * One long-lived host of many sandboxes (the daemon's): one egress gateway (transparent listener,
- * the explicit proxy behind it, the DNS responder) that every sandbox shares, and one launcher.
+ * A host of sandboxes: one egress gateway ({@link GatewayStack}: transparent listener, the explicit
+ * proxy behind it, the DNS responder) that every sandbox shares, and one launcher. The daemon's is
+ * long-lived with many members; a run's or an audit's ({@link SandboxSession}) is a host of one.
  * {@link #prepare} builds a sandbox completely (network, rules, cgroups, gateway registration, a
  * waiting init), so that {@link #start} only hands the command over.
  *
@@ -37,8 +36,11 @@ import java.util.Map;
  */
 public final class SandboxHost implements AutoCloseable {
 
-
-    public record Config(Path stateDir, Resolver resolver, AuditSink audit, GatewayMetrics metrics, int ioThreads) {
+    /**
+     * @param meters      where the gateway's metrics are kept
+     * @param policyLabel what the gateway's denial bodies call the policy file
+     */
+    public record Config(Path stateDir, Resolver resolver, AuditSink audit, MeterRegistry meters, int ioThreads, String policyLabel) {
     }
 
     /** A sandbox of this host, prepared and registered, its init waiting. */
@@ -46,52 +48,81 @@ public final class SandboxHost implements AutoCloseable {
         public String id() {
             return sandbox.id();
         }
+
+        /** The waiting init: alive while the member can take its command. */
+        public Process init() {
+            return standby.process();
+        }
+
+        /** The member's workspace on the host (mounted at /workspace inside). */
+        public Path workspace() {
+            return sandbox.workspace();
+        }
+
+        /** The member's own link address, as the gateway knows it. */
+        public String address() {
+            return sandbox.sandboxAddress().toString();
+        }
+    }
+
+    /**
+     * Where sandboxes' own files live for a host whose state is {@code state}: the state directory
+     * and the member workspaces beside it. Git never runs there on the host.
+     */
+    public static List<Path> sandboxAreas(Path state) {
+        return List.of(state, MemberWorkspaces.root(state));
     }
 
     private final SandboxLauncher launcher;
-    private final SandboxRegistry registry;
-    private final Gateway gateway;
-    private final DnsResponder dns;
+    /** False for a host on the caller's launcher ({@link #on}): closing the host leaves the launcher open. */
+    private final boolean ownsLauncher;
+    private final GatewayStack gateway;
     private final GatewayPorts ports;
 
-    private SandboxHost(SandboxLauncher launcher, SandboxRegistry registry, Gateway gateway, DnsResponder dns, GatewayPorts ports) {
+    private SandboxHost(SandboxLauncher launcher, boolean ownsLauncher, GatewayStack gateway) {
         this.launcher = launcher;
-        this.registry = registry;
+        this.ownsLauncher = ownsLauncher;
         this.gateway = gateway;
-        this.dns = dns;
-        this.ports = ports;
+        this.ports = new GatewayPorts(gateway.transparentPort(), gateway.dnsPort());
     }
 
-    /** Checks the host, reaps what crashed runs left, and starts the shared gateway. */
+    /** On this machine's kernel: checks the host (with a fix for what it lacks), then {@link #start(Config, KernelOps)}. */
     public static SandboxHost start(Config c) throws SandboxException, IOException {
         SandboxLauncher.checkHost();
-        SandboxLauncher launcher = SandboxLauncher.system(c.stateDir());
-        Gateway gateway = null;
-        DnsResponder dns = null;
+        return start(c, KernelOps.system());
+    }
+
+    /**
+     * On {@code kernel}: reaps what crashed runs left, and starts the shared gateway. The audit sink
+     * becomes the host's: {@link #close} closes it after the gateway stops.
+     */
+    public static SandboxHost start(Config c, KernelOps kernel) throws SandboxException, IOException {
+        SandboxLauncher launcher = new SandboxLauncher(c.stateDir(), LinkRange.DEFAULT, kernel);
         try {
             launcher.reap();
-            SandboxRegistry registry = new SandboxRegistry();
-            gateway = new Gateway(new Gateway.Config(c.resolver(), c.audit(), c.metrics(), GatewayLimits.DEFAULT, c.ioThreads(), false,
-                    "daemon"), registry);
-            InetAddress any = InetAddress.getByName("0.0.0.0");
-            int transparent = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
-            gateway.explicitOnTransparent(SandboxSession.EXPLICIT_PORT);
-            dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(c.resolver()),
-                    c.audit());
-            dns.start();
-            return new SandboxHost(launcher, registry, gateway, dns, new GatewayPorts(transparent, dns.udpPort()));
+            return new SandboxHost(launcher, true, gateway(GatewayStack.builder(c.resolver(), c.audit(), new GatewayMetrics(c.meters()))
+                    .ioThreads(c.ioThreads()).policyLabel(c.policyLabel())));
         } catch (IOException | RuntimeException e) {
-            if (dns != null) {
-                dns.close();
-            }
-            if (gateway != null) {
-                gateway.close();
-            }
             launcher.close();
             throw e;
+        }
+    }
+
+    /**
+     * A host on the caller's {@code launcher} (a run's or an audit's: the cold path, a host of one
+     * sandbox), its gateway recording to {@code audit} and counting in memory. {@link #close} stops
+     * the gateway and closes {@code audit}, and leaves the launcher open.
+     */
+    static SandboxHost on(SandboxLauncher launcher, Resolver resolver, AuditSink audit, String policyLabel) throws IOException {
+        return new SandboxHost(launcher, false, gateway(GatewayStack.builder(resolver, audit, GatewayMetrics.inMemory())
+                .ioThreads(2).policyLabel(policyLabel)));
+    }
+
+    private static GatewayStack gateway(GatewayStack.Builder b) throws IOException {
+        try {
+            return b.forSandboxes().start();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            launcher.close();
             throw new IOException("interrupted while starting the gateway", e);
         }
     }
@@ -122,15 +153,33 @@ public final class SandboxHost implements AutoCloseable {
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
-        PreparedSandbox p = launcher.prepare(spec);
+        PreparedSandbox p = prepareCold(project, engine, spec);
         try {
-            registry.register(p.id(), project, List.of(p.sandboxAddress()), List.of(p.hostAddress()), engine);
             return new Member(project, p, launcher.standby(p));
         } catch (SandboxException | RuntimeException e) {
-            registry.unregister(p.id());
-            launcher.destroy(p);
+            destroy(p);
             throw e;
         }
+    }
+
+    /**
+     * Builds {@code spec}'s sandbox and registers it with {@code engine}, without a waiting init:
+     * its first command starts cold ({@link SandboxLauncher#claim}). On failure nothing is left.
+     */
+    PreparedSandbox prepareCold(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
+        PreparedSandbox p = launcher.prepare(spec);
+        try {
+            gateway.registry().register(p.id(), project, List.of(p.sandboxAddress()), List.of(p.hostAddress()), engine);
+            return p;
+        } catch (RuntimeException e) {
+            destroy(p);
+            throw e;
+        }
+    }
+
+    /** Where this host's gateway listens (on every address; the sandboxes' rules point at these ports). */
+    GatewayPorts ports() {
+        return ports;
     }
 
     /** Hands {@code command} to the member's waiting init, with the sandbox's environment over {@code env}. */
@@ -193,28 +242,35 @@ public final class SandboxHost implements AutoCloseable {
      * their setup-phase engine, keep theirs). Returns how many switched.
      */
     public int swapPolicy(String project, PolicyEngine from, PolicyEngine to) {
-        return registry.swapPolicy(project, from, to);
+        return gateway.registry().swapPolicy(project, from, to);
     }
 
     /** Puts one member under {@code engine} (one prepared while a reload ran). */
     public void policy(Member m, PolicyEngine engine) {
-        registry.updatePolicyOf(m.id(), engine);
+        gateway.registry().updatePolicyOf(m.id(), engine);
     }
 
     /** Unregisters the member and removes every kernel object it had. Never throws. */
     public void destroy(Member m) {
-        registry.unregister(m.id());
-        launcher.destroy(m.sandbox());
+        destroy(m.sandbox());
+    }
+
+    /** Unregisters {@code p} and removes every kernel object it had. Never throws. */
+    void destroy(PreparedSandbox p) {
+        gateway.registry().unregister(p.id());
+        launcher.destroy(p);
     }
 
     public SandboxLauncher launcher() {
         return launcher;
     }
 
+    /** Closes the launcher if it is the host's (destroying what it still holds), then stops the gateway and closes the audit sink. */
     @Override
     public void close() {
-        launcher.close();
-        dns.close();
+        if (ownsLauncher) {
+            launcher.close();
+        }
         gateway.close();
     }
 }

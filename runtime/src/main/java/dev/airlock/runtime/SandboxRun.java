@@ -2,19 +2,13 @@ package dev.airlock.runtime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditEvent;
-import dev.airlock.gateway.host.HostFactsService;
-import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.Resolver;
-import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
-import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.LinkSafeFiles;
-import dev.airlock.sandbox.LinkRange;
-import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.WorkspaceProtection;
@@ -93,27 +87,18 @@ public final class SandboxRun {
             return AIRLOCK_ERROR;
         }
         ProjectPolicy project;
-        OrgPolicy org;
-        Resolver resolver;
         try {
             project = PolicyFiles.loadProject(o.policy());
-            org = PolicyFiles.loadOrg(o.org());
-            PolicyEngine.compile(project, org, o.phase(), List.of());
-            resolver = Resolvers.cached(o.hosts());
         } catch (PolicyException e) {
             e.problems().forEach(err::println);
             return AIRLOCK_ERROR;
         }
         // The host's own addresses and the production names' addresses, kept current for this run.
-        try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, err);
-                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir())) {
+        try (PolicyContext context = PolicyContext.open(o.org(), o.hosts(), err);
+                SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), err)) {
             // Airlock's own links (the gateway and every sandbox) are never opened, whatever a cidr says.
-            PolicyEngine engine = PolicyEngine.compile(project, org, o.phase(), List.of(LinkRange.DEFAULT.range()), facts.facts());
-            ReapReport reaped = launcher.reap();
-            if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
-                err.println("airlock: removed leftovers of earlier runs: " + reaped);
-            }
-            return runIn(o, workspace, project, engine, resolver, launcher);
+            PolicyEngine engine = context.engine(project, o.phase());
+            return runIn(o, workspace, project, engine, context.resolver(), launcher);
         } catch (SandboxException e) {
             err.println("airlock: " + e.getMessage());
             return AIRLOCK_ERROR;

@@ -2,17 +2,13 @@ package dev.airlock.runtime;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.dns.DnsAnswerer;
-import dev.airlock.gateway.dns.DnsResponder;
-import dev.airlock.gateway.proxy.Gateway;
-import dev.airlock.gateway.proxy.GatewayLimits;
-import dev.airlock.gateway.proxy.GatewayMetrics;
-import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.Resolver;
+import dev.airlock.gateway.server.GatewayStack;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.PreparedSandbox;
+import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.Pty;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
@@ -22,8 +18,7 @@ import dev.airlock.sandbox.Standby;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -34,36 +29,43 @@ import java.util.Map;
 /**
  * One sandbox with its gateway kept open while the caller drives it: what {@code airlock audit}
  * needs (start a command with pipes, look at the rules in force, prepare a neighbour sandbox, read
- * the decisions) and {@link SandboxRun} does not expose. The wiring and its order are the same as
- * {@link SandboxRun}'s: the gateway listens before the rules point at it, the sandbox is
- * registered before any command starts, and {@link #close} destroys the sandboxes before the
- * gateway stops.
+ * the decisions) and {@link SandboxRun} does not expose. It is a {@link SandboxHost} with one
+ * member, wired as the daemon's host is: the gateway listens before the rules point at it, the
+ * sandbox is registered before any command starts, and {@link #close} destroys the sandboxes before
+ * the gateway stops.
  */
 public final class SandboxSession implements AutoCloseable {
 
     /** The port of the explicit proxy, reached through the transparent listener (as in {@link SandboxRun}). */
-    public static final int EXPLICIT_PORT = 3128;
+    public static final int EXPLICIT_PORT = GatewayStack.EXPLICIT_PORT;
 
-    private final SandboxLauncher launcher;
+    private final SandboxHost host;
     private final RunEvents events;
-    private final Gateway gateway;
-    private final DnsResponder dns;
-    private final int transparentPort;
     private final PreparedSandbox sandbox;
     private final List<PreparedSandbox> others = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
     private final ProjectPolicy project;
     private boolean closed;
 
-    private SandboxSession(SandboxLauncher launcher, RunEvents events, Gateway gateway, DnsResponder dns, int transparentPort,
-            PreparedSandbox sandbox, ProjectPolicy project) {
-        this.launcher = launcher;
+    private SandboxSession(SandboxHost host, RunEvents events, PreparedSandbox sandbox, ProjectPolicy project) {
+        this.host = host;
         this.events = events;
-        this.gateway = gateway;
-        this.dns = dns;
-        this.transparentPort = transparentPort;
         this.sandbox = sandbox;
         this.project = project;
+    }
+
+    /**
+     * This host's launcher for a cold run or an audit (call {@link SandboxLauncher#checkHost()}
+     * first), after reaping what earlier runs left (a crash, a kill -9); what it removed, or could
+     * not, is reported on {@code err}. The caller closes it.
+     */
+    public static SandboxLauncher launcher(Path stateDir, PrintStream err) {
+        SandboxLauncher launcher = SandboxLauncher.system(stateDir);
+        ReapReport reaped = launcher.reap();
+        if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
+            err.println("airlock: removed leftovers of earlier runs: " + reaped);
+        }
+        return launcher;
     }
 
     /**
@@ -81,33 +83,16 @@ public final class SandboxSession implements AutoCloseable {
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection) throws IOException, SandboxException, InterruptedException {
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
-        SandboxRegistry registry = new SandboxRegistry();
-        Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
-                false, project.file()), registry);
-        DnsResponder dns = null;
-        PreparedSandbox prepared = null;
+        // A host of one on the caller's launcher: the gateway listens before the rules point at it,
+        // and the sandbox is registered before any command starts.
+        SandboxHost host = SandboxHost.on(launcher, resolver, events, project.file());
         try {
-            InetAddress any = InetAddress.getByName("0.0.0.0");
-            int transparentPort = gateway.transparentListener(new InetSocketAddress(any, 0)).getPort();
-            gateway.explicitOnTransparent(EXPLICIT_PORT);
-            dns = new DnsResponder(DnsResponder.Settings.defaults(new InetSocketAddress(any, 0)), registry, new DnsAnswerer(resolver),
-                    events);
-            dns.start();
             ProjectPolicy.Resources r = project.resources();
-            prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
-                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection));
-            registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
-                    engine);
-            return new SandboxSession(launcher, events, gateway, dns, transparentPort, prepared, project);
-        } catch (IOException | SandboxException | InterruptedException | RuntimeException e) {
-            if (prepared != null) {
-                launcher.destroy(prepared);
-            }
-            if (dns != null) {
-                dns.close();
-            }
-            gateway.close();
-            events.close();
+            PreparedSandbox prepared = host.prepareCold(project.project(), engine, new SandboxSpec(project.project(), workspace,
+                    new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports()).withProtection(protection));
+            return new SandboxSession(host, events, prepared, project);
+        } catch (SandboxException | RuntimeException e) {
+            host.close();
             throw e;
         }
     }
@@ -118,7 +103,7 @@ public final class SandboxSession implements AutoCloseable {
 
     /** The gateway's ports on the host: the transparent TCP listener and the DNS responder. */
     public GatewayPorts gatewayPorts() {
-        return new GatewayPorts(transparentPort, dns.udpPort());
+        return host.ports();
     }
 
     /** {@code http://<host link address>:3128}, as HTTP_PROXY is set in the sandbox. */
@@ -188,7 +173,7 @@ public final class SandboxSession implements AutoCloseable {
     public Process start(List<String> command, Map<String, String> extraEnv, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out,
             ProcessBuilder.Redirect err) throws SandboxException {
         Map<String, String> env = withCaller(environment(), extraEnv);
-        Process p = launcher.claim(sandbox, command, env, in, out, err);
+        Process p = host.launcher().claim(sandbox, command, env, in, out, err);
         processes.add(p);
         return p;
     }
@@ -200,9 +185,9 @@ public final class SandboxSession implements AutoCloseable {
      */
     public TerminalCommand startWithTerminal(List<String> command, Map<String, String> extraEnv, WindowSize size) throws SandboxException {
         Map<String, String> env = withCaller(environment(), extraEnv);
-        Standby s = launcher.standby(sandbox);
+        Standby s = host.launcher().standby(sandbox);
         processes.add(s.process());
-        Pty pty = launcher.terminal(s, size);
+        Pty pty = host.launcher().terminal(s, size);
         try {
             s.go(command, env, pty);
         } catch (SandboxException | RuntimeException e) {
@@ -217,7 +202,7 @@ public final class SandboxSession implements AutoCloseable {
      * addresses the first must not reach. Destroyed by {@link #close}.
      */
     public PreparedSandbox neighbour(Path workspace) throws SandboxException {
-        PreparedSandbox n = launcher.prepare(new SandboxSpec(project.project(), workspace, Resources.DEFAULT,
+        PreparedSandbox n = host.launcher().prepare(new SandboxSpec(project.project(), workspace, Resources.DEFAULT,
                 gatewayPorts()));
         others.add(n);
         return n;
@@ -241,11 +226,10 @@ public final class SandboxSession implements AutoCloseable {
             }
         }
         for (PreparedSandbox n : others) {
-            launcher.destroy(n);
+            host.launcher().destroy(n);
         }
-        launcher.destroy(sandbox);
-        dns.close();
-        gateway.close();
-        events.close();
+        host.destroy(sandbox);
+        // the gateway stops, then the audit log closes; the launcher stays the caller's
+        host.close();
     }
 }

@@ -14,8 +14,11 @@ import java.util.function.Predicate;
  * A recording {@link KernelOps}: it keeps the kernel's objects as sets, applies every operation to
  * them as the kernel would (creating an existing object fails, deleting a missing one is nothing),
  * and remembers every operation in order. Processes are owners that the test declares alive.
+ *
+ * <p>Shared with the modules above the kernel (runtime, server) through this module's test-jar:
+ * they use the public methods; this package's tests also reach the fields.
  */
-final class FakeKernel implements KernelOps {
+public final class FakeKernel implements KernelOps {
 
     static final Path V2_ROOT = Path.of("/sys/fs/cgroup");
 
@@ -45,7 +48,8 @@ final class FakeKernel implements KernelOps {
     /** The real privileged switch: every operation passes its checks before the fake applies it. */
     private final KernelAuthorizer authorizer;
 
-    FakeKernel(Path runDir) {
+    /** A fake kernel with nothing in it, its machine-wide directory at {@code runDir}, cgroup v2. */
+    public FakeKernel(Path runDir) {
         this(runDir, new CgroupLayout.Unified(V2_ROOT));
     }
 
@@ -67,8 +71,45 @@ final class FakeKernel implements KernelOps {
             Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"), Path.of("/usr/bin/mount"),
             Path.of("/usr/bin/umount"));
 
+    /** {@code owner} is a running process from now on (see {@link #as}). */
+    public synchronized void live(Owner owner) {
+        alive.add(owner);
+    }
+
+    /** {@code owner} died without cleaning up (kill -9): what it made stays, for a reaper to find. */
+    public synchronized void crash(Owner owner) {
+        alive.remove(owner);
+    }
+
+    /**
+     * A sandbox that another process ({@code owner}) prepared with its records in {@code state},
+     * then died without cleaning up (kill -9): its kernel objects, lease and record stay for a reaper.
+     */
+    public PreparedSandbox leftOver(Owner owner, Path state, SandboxSpec spec) throws SandboxException {
+        live(owner);
+        // never closed: a killed process runs no cleanup (its shutdown hook runs at this JVM's end, on this fake)
+        PreparedSandbox p = new SandboxLauncher(state, LinkRange.DEFAULT, as(owner)).prepare(spec);
+        crash(owner);
+        return p;
+    }
+
+    /** The next operation that matches {@code op} fails instead of executing (once). */
+    public synchronized void failOnce(Predicate<KernelOp> op) {
+        failOn = op;
+    }
+
+    /** What {@link #start} runs from now on in place of the sandboxed command (default: {@code true}). */
+    public synchronized void runs(List<String> command) {
+        startCommand = List.copyOf(command);
+    }
+
+    /** The operations executed so far, in order. */
+    public synchronized List<KernelOp> executed() {
+        return List.copyOf(executed);
+    }
+
     /** The same kernel seen from another process, {@code owner} (which the test declares alive or dead). */
-    KernelOps as(Owner owner) {
+    public KernelOps as(Owner owner) {
         FakeKernel k = this;
         return new KernelOps() {
             @Override
@@ -173,7 +214,7 @@ final class FakeKernel implements KernelOps {
     }
 
     @Override
-    public Process start(Launch launch) throws SandboxException {
+    public synchronized Process start(Launch launch) throws SandboxException {
         launches.add(launch);
         try {
             return new ProcessBuilder(startCommand).start();
@@ -183,7 +224,7 @@ final class FakeKernel implements KernelOps {
     }
 
     @Override
-    public KernelInventory inventory() {
+    public synchronized KernelInventory inventory() {
         return new KernelInventory(netns, links, tables, cgroups, policyRule, mounts);
     }
 
@@ -203,12 +244,12 @@ final class FakeKernel implements KernelOps {
     }
 
     @Override
-    public boolean alive(Owner owner) {
+    public synchronized boolean alive(Owner owner) {
         return alive.contains(owner);
     }
 
     /** Every object of the fake kernel, for "nothing is left" assertions. */
-    List<String> objects() {
+    public synchronized List<String> objects() {
         List<String> all = new ArrayList<>();
         netns.forEach(n -> all.add("netns " + n));
         links.forEach(n -> all.add("link " + n));

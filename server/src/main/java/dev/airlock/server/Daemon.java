@@ -2,16 +2,10 @@ package dev.airlock.server;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.proxy.GatewayMetrics;
-import dev.airlock.gateway.host.HostFactsService;
-import dev.airlock.gateway.host.InterfaceAddresses;
-import dev.airlock.gateway.resolve.Resolver;
-import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
-import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.pool.sizing.AutoSizer;
 import dev.airlock.pool.usage.ClaimRecord;
@@ -26,9 +20,9 @@ import dev.airlock.pool.template.TemplateException;
 import dev.airlock.pool.warm.MemberFactory;
 import dev.airlock.pool.warm.WarmPool;
 import dev.airlock.runtime.BlockedSummary;
+import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.runtime.TerminalCommand;
-import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.WindowSize;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -180,7 +174,8 @@ public final class Daemon implements AutoCloseable {
     private final String version;
     /** Continuous audits, unless the configuration turns them off. */
     private volatile Optional<AuditScheduler> audits = Optional.empty();
-    private Optional<HostFactsService> hostFacts = Optional.empty();
+    /** The organisation policy, the resolver and the host's facts every engine is compiled with; closed at stop. */
+    private Optional<PolicyContext> policies = Optional.empty();
     /** The daemon follows its policy files (docs/daemon.md, "Policy changes"). */
     private volatile Optional<PolicyReloads> reloads = Optional.empty();
     /** The agents' work: exported at release, or kept (docs/daemon.md, "Getting the work back"). */
@@ -206,44 +201,49 @@ public final class Daemon implements AutoCloseable {
         this.idleSessions = new IdleSessions(() -> sessions.values().stream()
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
         this.work = new WorkReturn(new KeptWork(config.state(), clock, host.launcher().kernel()),
-                new RepoImport(List.of(config.state(), dev.airlock.sandbox.MemberWorkspaces.root(config.state()))), config.export(), clock, log);
+                new RepoImport(SandboxHost.sandboxAreas(config.state())), config.export(), clock, log);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
     public static Daemon start(DaemonConfig config, PrintStream log, String version) throws DaemonException {
+        return start(config, log, version, SandboxHost::start);
+    }
+
+    /** How the daemon's host starts: on this machine's kernel ({@link SandboxHost#start(SandboxHost.Config)}), or a test's. */
+    @FunctionalInterface
+    interface HostStart {
+        SandboxHost start(SandboxHost.Config c) throws SandboxException, IOException;
+    }
+
+    /** As {@link #start(DaemonConfig, PrintStream, String)}, with the host that {@code hosts} starts. */
+    static Daemon start(DaemonConfig config, PrintStream log, String version, HostStart hosts) throws DaemonException {
         List<LoadedProject> loaded = new ArrayList<>();
-        OrgPolicy org;
-        Resolver resolver;
         Optional<String> writable = PolicyLocations.problem(config);
         if (writable.isPresent()) {
             throw new DaemonException(writable.get());
         }
-        HostFactsService facts;
-        try {
-            org = PolicyFiles.loadOrg(config.org());
-            resolver = Resolvers.cached(config.hosts());
-        } catch (PolicyException e) {
-            throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
-        }
+        PolicyContext context;
         try {
             // The host's own addresses and the production names' addresses, kept current for every project's engines.
-            facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, log);
+            context = PolicyContext.open(config.org(), config.hosts(), log);
+        } catch (PolicyException e) {
+            throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         } catch (IOException e) {
             throw new DaemonException(e.getMessage() + ". Airlock does not start without the host's addresses, which it must protect.");
         }
         try {
             for (DaemonConfig.Project p : config.projects()) {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
-                loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts()),
-                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts())));
+                loaded.add(new LoadedProject(p, policy, context.engine(policy, Phase.RUN), context.engine(policy, Phase.SETUP)));
             }
         } catch (PolicyException e) {
-            facts.close();
+            context.close();
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }
         java.util.Set<String> names = new java.util.HashSet<>();
         for (LoadedProject l : loaded) {
             if (!names.add(l.policy().project())) {
+                context.close();
                 throw new DaemonException(config.file() + ": two policies name project '" + l.policy().project()
                         + "'. Fix: each project appears once; its name comes from `project:` in airlock.yaml.");
             }
@@ -279,12 +279,17 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonException(e.getMessage());
         }
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        DaemonEvents events;
+        DaemonEvents events = null;
         SandboxHost host;
         try {
             events = new DaemonEvents(AuditLog.open(config.state().resolve("audit.log"), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters));
-            host = SandboxHost.start(new SandboxHost.Config(config.state(), resolver, events, new GatewayMetrics(meters), 2));
+            // the host's gateway owns the events (and the audit log under them) from here: its close closes them
+            host = hosts.start(new SandboxHost.Config(config.state(), context.resolver(), events, meters, 2, "daemon"));
         } catch (IOException | SandboxException e) {
+            if (events != null) {
+                events.close(); // idempotent: a gateway that failed to start closed it already
+            }
+            context.close();
             closeQuietly(state, log);
             throw new DaemonException(e.getMessage());
         }
@@ -296,14 +301,14 @@ public final class Daemon implements AutoCloseable {
         }
         ScheduledExecutorService background = backgroundExecutor();
         Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, state, background, previous, version);
-        d.hostFacts = Optional.of(facts);
+        d.policies = Optional.of(context);
         d.reloadHistory();
         if (!previous.isEmpty()) {
             log.println("airlock daemon: recovered from an unclean stop: " + previous.size()
                     + " sandbox(es) of the previous daemon were reaped: " + previous.stream().map(MemberLog.Member::id).toList());
         }
         loaded.forEach(d::addProject);
-        d.followPolicies(facts, org);
+        d.followPolicies(context);
         d.projects.values().forEach(p -> p.templates().ifPresent(t -> {
             try {
                 if (t.current().isEmpty()) {
@@ -317,7 +322,7 @@ public final class Daemon implements AutoCloseable {
         if (config.audits()) {
             List<AuditScheduler.Target> targets = d.projects.values().stream()
                     .map(p -> new AuditScheduler.Target(p.project(), p.config().policy(), config.org(), config.hosts())).toList();
-            AuditScheduler scheduler = new AuditScheduler(config.state(), version, targets, org.auditEvery(), d.clock, log, meters);
+            AuditScheduler scheduler = new AuditScheduler(config.state(), version, targets, context.org().auditEvery(), d.clock, log, meters);
             d.audits = Optional.of(scheduler);
             // the first check waits for the pools' first fill; then hourly
             background.scheduleAtFixedRate(scheduler::tick, 2, 60, java.util.concurrent.TimeUnit.MINUTES);
@@ -363,11 +368,11 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */
-    private void followPolicies(HostFactsService facts, OrgPolicy org) {
+    private void followPolicies(PolicyContext context) {
         // a policy in force that changed is audited (the scheduler sees the change and queues the full battery)
-        PolicyReloads r = new PolicyReloads(config, facts, host, List.of(LinkRange.DEFAULT.range()), meters, log,
+        PolicyReloads r = new PolicyReloads(config, context, host, meters, log,
                 () -> audits.ifPresent(AuditScheduler::tick));
-        projects.values().forEach(p -> r.follow(p, org, () -> {
+        projects.values().forEach(p -> r.follow(p, context.org(), () -> {
             if (sizers.containsKey(p.project())) {
                 sizers.put(p.project(), sizer(p.project(), p.policy()));
             }
@@ -439,13 +444,13 @@ public final class Daemon implements AutoCloseable {
 
             @Override
             public boolean usable(PoolMember m) {
-                return m.sandbox().standby().process().isAlive();
+                return m.sandbox().init().isAlive();
             }
 
             @Override
             public java.util.concurrent.CompletionStage<dev.airlock.pool.warm.MemberDeath> death(PoolMember m) {
                 // the JVM's process reaper waits on the init (waitpid): completes the moment the kernel reports its exit
-                Process init = m.sandbox().standby().process();
+                Process init = m.sandbox().init();
                 java.util.concurrent.CompletableFuture<dev.airlock.pool.warm.MemberDeath> death = new java.util.concurrent.CompletableFuture<>();
                 init.onExit().thenAccept(p -> {
                     // at shutdown the launcher kills every sandbox (its own hook may run before the daemon's): not a death to replace
@@ -646,7 +651,7 @@ public final class Daemon implements AutoCloseable {
         s.member.template().ifPresent(t -> s.bases(List.of(t.id().commit())));
         if (s.member.template().isPresent() && s.pool.templates().isPresent()) {
             try {
-                CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().sandbox().workspace(),
+                CatchUp.Result r = s.pool.templates().get().catchUp(s.member.template().get(), s.member.sandbox().workspace(),
                         command);
                 s.behind(r.behind(), r.behindAtStart());
                 if (r.caughtUp()) {
@@ -730,7 +735,7 @@ public final class Daemon implements AutoCloseable {
 
     private WorkReturn.Live live(Session s) {
         SandboxHost.Member m = s.member.sandbox();
-        return new WorkReturn.Live(s.id(), s.member.project(), localSource(s.pool.policy()), s.bases(), m.sandbox().workspace(), cmd -> {
+        return new WorkReturn.Live(s.id(), s.member.project(), localSource(s.pool.policy()), s.bases(), m.workspace(), cmd -> {
             try {
                 return host.exec(m, cmd, EXPORT_ENV);
             } catch (SandboxException e) {
@@ -855,7 +860,7 @@ public final class Daemon implements AutoCloseable {
             log.println("airlock daemon: stopping: the work of " + h.live().id() + " (held: " + h.reason() + ") goes with its sandbox");
         }
         audits.ifPresent(AuditScheduler::close);
-        hostFacts.ifPresent(HostFactsService::close);
+        policies.ifPresent(PolicyContext::close);
         projects.values().forEach(p -> p.pool().close());
         // Builds and destroys in flight finish (a build that ends after the close destroys its own
         // member): interrupting them left half-removed sandboxes whose lease still named this daemon.
@@ -870,8 +875,8 @@ public final class Daemon implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         recorder.close();
+        // the gateway stops, then the audit log closes
         host.close();
-        events.close();
         try {
             records.clear();
         } catch (StateDatabaseException e) {

@@ -1,13 +1,12 @@
 package dev.airlock.server;
 
-import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.reload.PolicyReloader;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
-import dev.airlock.policy.address.Cidr;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxHost;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -47,25 +46,22 @@ final class PolicyReloads {
     static final Duration POLL = Duration.ofSeconds(2);
 
     private final DaemonConfig config;
-    private final HostFactsService facts;
+    private final PolicyContext context;
     private final SandboxHost host;
     private final MeterRegistry meters;
     private final PrintStream log;
-    private final List<Cidr> links;
     private final Map<String, PolicyReloader> reloaders = new ConcurrentHashMap<>();
     private final Runnable applied;
 
     /**
-     * @param links   the link ranges every engine of the daemon protects
+     * @param context what every engine of the daemon is compiled with besides its project's policy
      * @param applied after each reload that put a new policy in force (the continuous audits look at the change)
      */
-    PolicyReloads(DaemonConfig config, HostFactsService facts, SandboxHost host, List<Cidr> links, MeterRegistry meters, PrintStream log,
-            Runnable applied) {
+    PolicyReloads(DaemonConfig config, PolicyContext context, SandboxHost host, MeterRegistry meters, PrintStream log, Runnable applied) {
         this.applied = applied;
         this.config = config;
-        this.facts = facts;
+        this.context = context;
         this.host = host;
-        this.links = List.copyOf(links);
         this.meters = meters;
         this.log = log;
     }
@@ -80,7 +76,7 @@ final class PolicyReloads {
         List<Path> files = new ArrayList<>(List.of(cfg.policy()));
         config.org().ifPresent(files::add);
         config.hosts().ifPresent(files::add);
-        PolicyReloader r = new PolicyReloader(cfg.policy(), config.org(), links, facts.facts(), meters, log,
+        PolicyReloader r = new PolicyReloader(cfg.policy(), config.org(), context.links(), context.facts(), meters, log,
                 () -> PolicyLocations.problem(config, files), loaded -> apply(pool, loaded, poolSettingsChanged));
         r.inForce(pool.policy(), org, pool.engine());
         reloaders.put(project, r);
@@ -90,8 +86,8 @@ final class PolicyReloads {
     }
 
     private void apply(Daemon.ProjectPool pool, PolicyReloader.Loaded loaded, Runnable poolSettingsChanged) throws PolicyException {
-        PolicyEngine setup = PolicyEngine.compile(loaded.project(), loaded.org(), Phase.SETUP, links, facts.facts());
-        facts.production(loaded.org().production());
+        PolicyEngine setup = context.engine(loaded.project(), loaded.org(), Phase.SETUP);
+        context.production(loaded.org());
         LivePolicy.Compiled before = pool.live().apply(host, new LivePolicy.Compiled(loaded.project(), loaded.engine(), setup));
         settingsChanged(pool, before.policy(), loaded.project(), poolSettingsChanged);
         applied.run();

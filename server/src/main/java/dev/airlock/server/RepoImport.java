@@ -1,6 +1,5 @@
 package dev.airlock.server;
 
-import dev.airlock.sandbox.LinkSafeFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,8 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -37,6 +34,8 @@ final class RepoImport {
 
     static final String BRANCH_PREFIX = "airlock/";
     private static final long TIMEOUT_MINUTES = 30;
+    /** Where the owner's export directory is made (the JVM's temporary directory, /tmp by default). */
+    private static final Path TMP = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
 
     /** What an import produced: the repository, the branch (when there were commits), the patch (when there were changes), and the one line to show. */
     record Imported(Path repository, Optional<String> branch, Optional<Path> patch, String summary) {
@@ -115,12 +114,23 @@ final class RepoImport {
         String scratch = "refs/airlock-export/" + id;
         Path tmp = null;
         try {
-            tmp = Files.createTempDirectory("airlock-export-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            // The export directory is the repository owner's from the start: the owner creates it,
+            // writes the bundle into it (root only opens its own bundle for the owner's stdin) and
+            // removes it, so root never writes or deletes in the shared temporary directory.
+            Result mk = git.run(List.of(AsOwner.firstExecutable("mktemp"), "-d", "-p", TMP.toString(), "airlock-export-XXXXXXXXXX"),
+                    Optional.empty());
+            if (mk.exit() != 0 || !Path.of(mk.out()).startsWith(TMP)) {
+                throw new ImportException("cannot make a directory in " + TMP + " for the export: " + mk.err()
+                        + ". Fix: check " + TMP + " (space, permissions).");
+            }
+            tmp = Path.of(mk.out());
             Path bundle = tmp.resolve("work.bundle");
-            Files.copy(work.bundle().get(), bundle, StandardCopyOption.COPY_ATTRIBUTES);
-            Files.setPosixFilePermissions(bundle, PosixFilePermissions.fromString("r--------"));
-            git.own(bundle);
-            git.own(tmp);
+            Result copy = git.run(List.of("/bin/sh", "-c", "set -C && cat > \"$1\" && chmod 0400 \"$1\"", "airlock-export",
+                    bundle.toString()), work.bundle());
+            if (copy.exit() != 0) {
+                throw new ImportException("cannot hand the bundle to git in " + repo + ": " + copy.err() + ". Fix: check " + TMP
+                        + " (space, permissions).");
+            }
             check(git, repo, tmp, bundle);
             Result f = git.git(List.of("-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true", "-c", "gc.auto=0", "-c",
                     "maintenance.auto=false", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
@@ -141,16 +151,11 @@ final class RepoImport {
                 throw new ImportException("cannot create branch " + branch + " in " + repo + ": " + u.err() + ". Fix: delete the branch if it"
                         + " is stale, or export to another repository with --to REPO.");
             }
-        } catch (IOException e) {
-            throw new ImportException("cannot hand the bundle to git in " + repo + ": " + e + ". Fix: check /tmp (space, permissions).");
         } finally {
             git.git(List.of("update-ref", "-d", scratch), Optional.empty());
             if (tmp != null) {
-                try {
-                    LinkSafeFiles.deleteTree(tmp);
-                } catch (IOException e) {
-                    // a temporary directory of ours; the system's tmp cleaning takes it
-                }
+                // as the owner (rm follows no link); on failure the system's tmp cleaning takes it
+                git.run(List.of(AsOwner.firstExecutable("rm"), "-rf", "--", tmp.toString()), Optional.empty());
             }
         }
     }
@@ -262,14 +267,6 @@ final class RepoImport {
                 }
             }
             throw new IOException("no Uid line in /proc/self/status");
-        }
-
-        /** Gives a file of ours to the owner, so that git as the owner can read it. */
-        void own(Path p) throws IOException {
-            if (switchUser) {
-                Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
-            }
         }
 
         Result git(List<String> args, Optional<Path> stdin) {

@@ -100,7 +100,7 @@ final class StatusView {
 
     static ObjectNode claim(Daemon.Session s) {
         ObjectNode o = JSON.createObjectNode().put("sandbox", s.id()).put("project", s.member.project()).put("warm", s.warm)
-                .put("claimMs", s.took.toNanos() / 1e6).put("address", s.member.sandbox().sandbox().sandboxAddress().toString());
+                .put("claimMs", s.took.toNanos() / 1e6).put("address", s.member.sandbox().address());
         s.member.template().ifPresent(t -> {
             o.put("template", t.id().toString());
             // the branch as of the daemon's last check; the first command catches up (see behindAtStart)

@@ -1,11 +1,8 @@
 package dev.airlock.audit.battery;
 
 import dev.airlock.gateway.audit.AuditLogReader;
-import dev.airlock.gateway.host.HostFactsService;
-import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.resolve.Resolution;
 import dev.airlock.gateway.resolve.Resolver;
-import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
@@ -15,10 +12,9 @@ import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
+import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxSession;
-import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.PreparedSandbox;
-import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxUser;
@@ -100,37 +96,41 @@ public final class AuditRunner {
             throw new AuditException(e.getMessage(), e);
         }
         ProjectPolicy project;
-        OrgPolicy org;
-        PolicyEngine engine;
-        Resolver resolver;
         List<String> knownNames = List.of();
         try {
             project = PolicyFiles.loadProject(o.policy());
-            org = PolicyFiles.loadOrg(o.org());
-            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of());
-            resolver = Resolvers.cached(o.hosts());
             if (o.hosts().isPresent()) {
                 knownNames = hostNames(o.hosts().get());
             }
         } catch (PolicyException e) {
-            StringBuilder b = new StringBuilder("the policies are not valid:");
-            e.problems().forEach(p -> b.append("\n  ").append(p));
-            throw new AuditException(b.toString(), e);
+            throw invalid(e);
         } catch (IOException e) {
             throw new AuditException("cannot read " + o.hosts().orElse(o.policy()) + ": " + e.getMessage(), e);
         }
+        // The battery runs under exactly the wiring a run has: the host's addresses and the
+        // production names' addresses are known to the engine and kept current.
+        PolicyContext policies;
+        PolicyEngine engine;
+        try {
+            policies = PolicyContext.open(o.org(), o.hosts(), progress);
+        } catch (PolicyException e) {
+            throw invalid(e);
+        } catch (IOException e) {
+            throw new AuditException("the audit failed: " + e, e);
+        }
+        try {
+            engine = policies.engine(project, Phase.RUN);
+        } catch (PolicyException e) {
+            policies.close();
+            throw invalid(e);
+        }
+        OrgPolicy org = policies.org();
+        Resolver resolver = policies.resolver();
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
         Path work = null;
-        // The battery runs under exactly the wiring a run has: the host's addresses and the
-        // production names' addresses are known to the engine and kept current.
-        try (HostFactsService facts = HostFactsService.start(InterfaceAddresses.SYSTEM, org.production(), resolver, progress);
-                SandboxLauncher launcher = SandboxLauncher.system(o.stateDir()); HostControls controls = HostControls.start()) {
-            engine = PolicyEngine.compile(project, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts());
-            ReapReport reaped = launcher.reap();
-            if (!reaped.removed().isEmpty()) {
-                progress.println("airlock: removed leftovers of earlier runs: " + reaped);
-            }
+        try (policies; SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), progress);
+                HostControls controls = HostControls.start()) {
             work = Files.createTempDirectory("alk-audit-");
             Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path workspace = Files.createDirectories(work.resolve("workspace"));
@@ -156,7 +156,7 @@ public final class AuditRunner {
                         session.gatewayPorts().dns(), SandboxSession.EXPLICIT_PORT, controls.onHost(sb.hostAddress().toString()),
                         controls.onLoopback(), controls.udpOnHost(sb.hostAddress().toString()),
                         hiddenPaths(o.stateDir(), neighbourWorkspace, canary), daemonPort(o.stateDir()),
-                        facts.facts().hostAddresses().get().addresses().stream().map(Object::toString).sorted().toList());
+                        policies.facts().hostAddresses().get().addresses().stream().map(Object::toString).sorted().toList());
                 List<Probe> probes = Battery.plan(context, o.scope());
                 for (int i = 0; i < probes.size(); i++) {
                     // Named by position: ids may hold characters a file name should not.
@@ -219,8 +219,6 @@ public final class AuditRunner {
             }
         } catch (SandboxException e) {
             throw new AuditException(e.getMessage(), e);
-        } catch (PolicyException e) {
-            throw new AuditException("the policies are not valid: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {
@@ -228,6 +226,12 @@ public final class AuditRunner {
                 deleteTree(work);
             }
         }
+    }
+
+    private static AuditException invalid(PolicyException e) {
+        StringBuilder b = new StringBuilder("the policies are not valid:");
+        e.problems().forEach(p -> b.append("\n  ").append(p));
+        return new AuditException(b.toString(), e);
     }
 
     /** Waits until the gateway's decisions stop arriving (bounded): a probe's close events trail its end. */

@@ -2,9 +2,6 @@ package dev.airlock.gateway.server;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.dns.DnsAnswerer;
-import dev.airlock.gateway.dns.DnsResponder;
-import dev.airlock.gateway.proxy.Gateway;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
 import dev.airlock.gateway.host.HostFactsService;
@@ -38,15 +35,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A gateway process for one project: the explicit proxy, optionally the transparent listener and
- * the DNS responder, the audit log, {@code /metrics}, and policy hot reload. Everything is wired
- * here, by hand, in one place. {@code airlock gateway} runs it; the sandbox runtime will embed it.
+ * the DNS responder, the audit log, {@code /metrics}, and policy hot reload. The gateway itself is
+ * a {@link GatewayStack}, as in every other process; this class adds what only {@code airlock gateway}
+ * has: the policy files followed from disk, the production names kept resolved, and {@code /metrics}.
  */
 public final class GatewayServer implements AutoCloseable {
 
     /** How often the policy files are checked for changes. */
     private static final Duration RELOAD_POLL = Duration.ofSeconds(2);
-    /** Upstream DNS timeout when no hosts map is given. */
-
     /**
      * @param sandboxAddresses link addresses whose connections (transparent, DNS) are this sandbox's
      */
@@ -58,8 +54,6 @@ public final class GatewayServer implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final List<String> endpoints = new ArrayList<>();
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private Gateway gateway;
-
     private GatewayServer() {
     }
 
@@ -88,23 +82,19 @@ public final class GatewayServer implements AutoCloseable {
                     registry.updatePolicy(l.engine().project(), l.engine());
                 });
         PolicyEngine engine = reloader.loadInitial();
-        AuditLog audit = AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters);
-        resources.add(audit);
-        gateway = new Gateway(new Gateway.Config(resolver, audit, new GatewayMetrics(meters), o.limits(), o.ioThreads(),
-                o.failOpen(), o.policy().toString()), registry);
-        resources.add(gateway);
         Sandbox sandbox = registry.register("local", engine.project(), o.sandboxAddresses(), engine);
-        endpoints.add("explicit proxy  http://" + hostPort(gateway.explicitListener(o.explicit(), sandbox)));
-        if (o.transparent().isPresent()) {
-            endpoints.add("transparent     " + hostPort(gateway.transparentListener(o.transparent().get())));
-        }
-        if (o.dns().isPresent()) {
-            DnsResponder dns = new DnsResponder(DnsResponder.Settings.defaults(o.dns().get()), registry,
-                    new DnsAnswerer(resolver), audit);
-            dns.start();
-            resources.add(dns);
-            endpoints.add("dns             " + o.dns().get().getAddress().getHostAddress() + ":" + dns.udpPort() + " (udp, tcp)");
-        }
+        GatewayStack.Builder b = GatewayStack.builder(resolver,
+                        AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters), new GatewayMetrics(meters))
+                .registry(registry).limits(o.limits()).ioThreads(o.ioThreads()).failOpen(o.failOpen()).policyLabel(o.policy().toString())
+                .explicit(o.explicit(), sandbox);
+        o.transparent().ifPresent(b::transparent);
+        o.dns().ifPresent(b::dns);
+        GatewayStack stack = b.start();
+        resources.add(stack);
+        endpoints.add("explicit proxy  http://" + hostPort(stack.explicitAddress().orElseThrow()));
+        stack.transparentAddress().ifPresent(a -> endpoints.add("transparent     " + hostPort(a)));
+        stack.dnsAddress().ifPresent(a -> endpoints.add("dns             " + o.dns().orElseThrow().getAddress().getHostAddress() + ":"
+                + a.getPort() + " (udp, tcp)"));
         if (o.metrics().isPresent()) {
             HttpServer http = HttpServer.create(o.metrics().get(), 16);
             http.createContext("/metrics", ex -> {
