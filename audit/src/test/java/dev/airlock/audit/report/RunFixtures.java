@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Battery runs as the runner would produce them, with one probe in each status and hostile strings. */
-final class RunFixtures {
+public final class RunFixtures {
 
     static final String SHA_A = "a".repeat(64);
     static final String SHA_B = "b".repeat(64);
@@ -58,7 +58,7 @@ final class RunFixtures {
      * targets the battery writes (IPv6 literals, proxy-bypass names), multi-line observations, audit
      * records and positive controls: what the HTML report must lay out at 1400 px.
      */
-    static BatteryRun fullBattery(Instant started) {
+    public static BatteryRun fullBattery(Instant started) {
         List<ProbeResult> p = new ArrayList<>(mixed(started).results());
         String[] ids = {"proxy-bypass:registry.npmjs.org:443:unset", "udp-icmp-ipv6:ipv6-literal:[2001:db8::1]:443",
             "dns-exfiltration:long-label", "fronting:allowed-sni-production-host", "other-sandbox:neighbour-gateway-explicit-proxy"};
