@@ -149,10 +149,13 @@ public final class ConnectionAuthorizer {
                 d.reason().code, up, down, ms);
     }
 
-    /** The record's {@code rule}: the policy rule that decided; for a limit, the limit itself (which one, what value); else "-". */
+    /**
+     * The record's {@code rule}: the policy rule that decided, in the one form every path writes
+     * ({@link Decision#ruleText}, as the DNS responder does); for a limit, the limit itself; else "-".
+     */
     static String rule(Decision d) {
         if (d.rule().isPresent()) {
-            return d.rule().get().describe() + " @ " + d.rule().get().position();
+            return d.ruleText();
         }
         return d.reason() == Reason.LIMIT ? "limit: " + d.detail() : "-";
     }
