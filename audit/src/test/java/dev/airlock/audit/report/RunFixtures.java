@@ -76,4 +76,11 @@ public final class RunFixtures {
         }
         return run(started, SHA_A, p);
     }
+
+    /** The quick subset a warm claim runs: the mixed run's probes, scope QUICK. */
+    public static BatteryRun quick(Instant started) {
+        BatteryRun r = mixed(started);
+        return new BatteryRun(r.subject(), r.started(), r.finished(), r.kernel(), r.sandboxId(), Battery.Scope.QUICK, r.enforcement(),
+                r.isolation(), r.results(), r.notes());
+    }
 }
