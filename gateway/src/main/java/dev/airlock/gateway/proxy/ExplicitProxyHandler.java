@@ -73,12 +73,12 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /*
-     * A keep-alive connection waiting for its next request is idle, not slow: clients (npm, pip, git)
-     * keep finished connections open for reuse and let the server close them. Only a head that has
-     * started and not finished (slowloris) is the limit at work. The codec keeps partial heads to
-     * itself, so a pass-through handler ahead of it counts the bytes that arrived since the last exchange.
+     * A connection with nothing sent is idle, not slow: clients (npm, pip, git) keep finished
+     * keep-alive connections open for reuse, and open spare ones, and let the server close them.
+     * Only a head that has started and not finished (slowloris) is the limit at work. The codec
+     * keeps partial heads to itself, so a pass-through handler ahead of it counts the bytes that
+     * arrived since the connection opened or its last exchange ended.
      */
-    private boolean reused;
     private long bytesSinceExchange;
 
     @Override
@@ -108,8 +108,8 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
             if (state != State.WAITING_HEAD || !ctx.channel().isActive()) {
                 return;
             }
-            if (reused && bytesSinceExchange == 0) {
-                // An idle keep-alive connection: closed quietly, as any server closes one; nothing was denied.
+            if (bytesSinceExchange == 0) {
+                // Idle: closed quietly, as any server closes an idle connection; nothing was asked for, nothing denied.
                 state = State.CLOSING;
                 ctx.close();
                 return;
@@ -411,7 +411,6 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         upstream = null;
         if (clientKeepAlive && ctx.channel().isActive()) {
             state = State.WAITING_HEAD;
-            reused = true;
             bytesSinceExchange = 0;
             armHeadTimer(ctx);
             ctx.read();

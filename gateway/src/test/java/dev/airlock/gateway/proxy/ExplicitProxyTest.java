@@ -313,6 +313,16 @@ class ExplicitProxyTest {
     }
 
     @Test
+    void connection_neverSendingAByte_isClosedQuietly_notRecordedAsADenial() throws Exception {
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            assertThat(s.getInputStream().read()).as("closed after the header timeout, with no 408").isEqualTo(-1);
+        }
+        assertThat(gw.audit.events).isEmpty();
+    }
+
+    @Test
     void keepAlive_secondHeadStalledAfterAnExchange_isStillTheLimit() throws Exception {
         // The control for the test above: after an exchange, a head that starts and stalls is slowloris, and denied.
         gw.close();
