@@ -156,7 +156,8 @@ public final class EvidenceBundle {
             return new ProductionAnswer.Chain(Optional.empty(), "no audit log at " + log);
         }
         return v.get().firstBreak().map(b -> new ProductionAnswer.Chain(Optional.of(false), "hash chain BROKEN at line " + b.line() + " of " + log))
-                .orElse(new ProductionAnswer.Chain(Optional.of(true), "hash chain intact, " + v.get().records() + " records (" + log + ")"));
+                .orElse(new ProductionAnswer.Chain(Optional.of(true), "hash chain intact, " + v.get().records() + " record"
+                        + (v.get().records() == 1 ? "" : "s") + " (" + log + ")"));
     }
 
     /** {@code PASS: 90 probes, 88 pass, 2 not-reachable-here}: the counts as a sentence, zero counts left out. */

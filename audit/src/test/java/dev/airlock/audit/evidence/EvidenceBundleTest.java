@@ -110,7 +110,7 @@ class EvidenceBundleTest {
         assertThat(r.gaps()).isEmpty();
         assertThat(index).contains("<section id=\"answer\" class=\"answer no\"><h2>Can agents reach production?</h2><p class=\"verdict\">No: ")
                 .contains("payments: full audit of 2026-11-27 00:00:00 UTC, 1 production probe: all blocked")
-                .contains("audit log: hash chain intact, 1 records")
+                .contains("audit log: hash chain intact, 1 record (")
                 .contains("PASS: 2 probes, 2 pass;").doesNotContain("{total=").doesNotContain("T00:00:00Z");
         assertThat(index).contains("NoNewPrivs: 1").contains("--disable-userns").contains("tproxy").contains("75.0%").contains("25.0%").contains("ready 1.5 avg / 2 max, desired 2.0 avg, in use 3 max (2 samples)")
                 .contains("intact, 1 records").contains("export: k8s");
