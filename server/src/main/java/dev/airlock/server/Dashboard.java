@@ -88,14 +88,14 @@ final class Dashboard {
         }
         List<Map.Entry<Long, long[]>> last = hourly.entrySet().stream().skip(Math.max(0, hourly.size() - 48)).toList();
         int w = 14;
-        h.append("<svg id=\"hit-rate-chart\" width=\"").append(last.size() * w + 40).append("\" height=\"120\" role=\"img\" aria-label=\"warm hit rate per hour\">");
+        h.append("<svg class=\"plot\" id=\"hit-rate-chart\" width=\"").append(last.size() * w + 40).append("\" height=\"120\" role=\"img\" aria-label=\"warm hit rate per hour\">");
         int x = 30;
         for (Map.Entry<Long, long[]> e : last) {
             long warm = e.getValue()[0];
             long all = warm + e.getValue()[1];
             double rate = all == 0 ? 0 : (double) warm / all;
             int height = (int) Math.round(rate * 100);
-            h.append("<rect class=\"bar\" x=\"").append(x).append("\" y=\"").append(105 - height).append("\" width=\"").append(w - 2)
+            h.append("<rect class=\"bar\" data-value=\"").append(String.format(Locale.ROOT, "%.3f", rate)).append("\" x=\"").append(x).append("\" y=\"").append(105 - height).append("\" width=\"").append(w - 2)
                     .append("\" height=\"").append(height).append("\"><title>").append(Instant.ofEpochSecond(e.getKey() * 3600))
                     .append(": ").append(warm).append(" warm of ").append(all).append("</title></rect>");
             x += w;

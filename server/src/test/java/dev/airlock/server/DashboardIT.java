@@ -76,7 +76,7 @@ class DashboardIT {
             assertThat(dom).contains("<tr data-project=\"daemon-it\">");
             assertThat(dom).containsPattern("<td class=\"ready\">1</td>");
             assertThat(dom).contains("<td class=\"hit-rate\">100.0%</td>");
-            assertThat(dom).contains("id=\"hit-rate-chart\"").contains("<rect class=\"bar\"");
+            assertThat(dom).contains("id=\"hit-rate-chart\"").contains("<rect class=\"bar\" data-value=\"1.000\"");
             assertThat(dom).contains("prod.example.test:80").contains("<td class=\"reason\">no-rule</td>");
             assertThat(dom).contains("id=\"last-audit\"");
             assertThat(dom).contains("<tr data-sandbox=\"" + session + "\"><td>" + session + "</td><td>dash-it</td><td>daemon-it</td><td>session</td>")
@@ -89,7 +89,7 @@ class DashboardIT {
             PageInBrowser browser = PageInBrowser.require(tmp);
             PageInBrowser.Layout layout = browser.layout(page, 1400);
             layout.assertReadable();
-            assertThat(layout.plots()).as("the weekly plot of daemon-it and the denials plot").isEqualTo(2);
+            assertThat(layout.plots()).as("hit rate per hour, the weekly plot of daemon-it, the denials plot").isEqualTo(3);
             browser.screenshot(Files.writeString(tmp.resolve("dashboard.html"), page), Path.of("target", "screenshots", "dashboard.png"), 1400, 1500);
 
             String refused = chromium(tmp, base + "/", "--dump-dom");

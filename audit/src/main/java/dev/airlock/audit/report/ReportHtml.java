@@ -42,6 +42,7 @@ public final class ReportHtml {
             pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:12px;max-height:30rem;white-space:pre-wrap;overflow-wrap:anywhere}
             dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
             .small{font-size:12px;color:#57606a}details summary{cursor:pointer}
+            @media (max-width:1100px){body{margin:1rem}#probes col{width:auto!important}th,td{padding:.25rem .3rem;font-size:12px}th{overflow-wrap:anywhere}}
             """;
 
     public static String render(BatteryRun run) {

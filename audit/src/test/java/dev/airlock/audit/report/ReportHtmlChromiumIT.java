@@ -53,15 +53,17 @@ class ReportHtmlChromiumIT {
     }
 
     @Test
-    void htmlReport_fullBatteryAt1400px_fitsTheWindow_idsOnOneLine_controlColumnVisible() throws Exception {
+    void htmlReport_fullBatteryAt1400And800px_fitsTheWindow_idsOnOneLine_controlColumnVisible() throws Exception {
         String page = ReportHtml.render(RunFixtures.fullBattery(Instant.parse("2026-11-27T00:00:00Z")));
 
         PageInBrowser.Layout at1400 = browser.layout(page, 1400);
         at1400.assertReadable();
         assertThat(at1400.viewportWidth()).isEqualTo(1400);
+        browser.layout(page, 800).assertReadable(); // a narrow window or half a screen: the same promises
 
         Path html = Files.writeString(tmp.resolve("full.html"), page);
         browser.screenshot(html, Path.of("target", "screenshots", "audit-report.png"), 1400, 1600);
+        browser.screenshot(html, Path.of("target", "screenshots", "audit-report-800.png"), 800, 1600);
     }
 
     @Test
