@@ -233,7 +233,7 @@ public final class Demo {
                     .redirectErrorStream(true).start();
             String n = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             p.waitFor(10, TimeUnit.SECONDS);
-            return "0".equals(n) ? "no alk namespaces, links, nftables tables or cgroups are left" : n + " alk objects are left (run: sudo ./airlock gc)";
+            return "0".equals(n) ? "no alk namespaces, links, nftables tables or cgroups are left" : n + " alk objects are left (run, as root: ./airlock gc)";
         } catch (IOException | InterruptedException e) {
             return "could not check: " + e.getMessage();
         }
