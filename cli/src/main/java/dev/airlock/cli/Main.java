@@ -51,6 +51,7 @@ public final class Main {
 
     private static void configure(CommandLine cmd) {
         exitCodes(cmd);
+        HelpText.reflow(cmd);
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             commandLine.getErr().println("airlock: internal error: " + ex);
             if (System.getenv("AIRLOCK_DEBUG") != null) {

@@ -32,7 +32,7 @@ final class PoolStatusCommand implements Callable<Integer> {
         Optional<DaemonClient> c = DaemonClient.ifRunning(DaemonSocket.path());
         if (c.isEmpty()) {
             spec.commandLine().getErr().println("airlock: no daemon answers on " + DaemonSocket.path()
-                    + ". Fix: start one with `sudo airlock daemon --config FILE`, or set AIRLOCK_DAEMON_SOCKET.");
+                    + ". Fix: start one, as root, with `airlock daemon --config FILE`, or set AIRLOCK_DAEMON_SOCKET.");
             return 125;
         }
         DaemonClient.Response r = c.get().get("/v1/status");

@@ -14,7 +14,7 @@ final class SessionDaemon {
         Optional<DaemonClient> c = DaemonClient.ifRunning(DaemonSocket.path());
         if (c.isEmpty()) {
             err.println("airlock: no daemon answers on " + DaemonSocket.path() + "; sessions live in its warm pool."
-                    + " Fix: start one with `sudo airlock daemon --config FILE`, or set AIRLOCK_STATE / AIRLOCK_DAEMON_SOCKET.");
+                    + " Fix: start one, as root, with `airlock daemon --config FILE`, or set AIRLOCK_STATE / AIRLOCK_DAEMON_SOCKET.");
         }
         return c;
     }

@@ -66,7 +66,9 @@ public sealed interface Advice {
             case NO_SNI, NOT_TLS -> new Note("the client sent no server name, or not TLS, where one was required");
             case HTTP2_CLEARTEXT -> new Note("HTTP/2 without TLS is refused (its hosts cannot be checked); use TLS or HTTP/1.1");
             case DNS_FAILURE -> new Note("the name did not resolve");
-            case LIMIT -> new Note("a gateway limit was reached");
+            // The record's rule names the limit ("limit: …", ConnectionAuthorizer.rule); say which one.
+            case LIMIT -> new Note(rule.map(r -> "a gateway limit was reached: " + r.replaceFirst("^limit: ", ""))
+                    .orElse("a gateway limit was reached"));
             case FAIL_CLOSED -> new Note("Airlock could not decide (the audit log failed), so it denied");
             case BAD_REQUEST -> new Note("the request or host name is malformed");
             case DIAL_REFUSED -> new Note("the address was refused when checked again right before dialling: it changed"

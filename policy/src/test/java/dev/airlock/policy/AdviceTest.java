@@ -97,4 +97,13 @@ class AdviceTest {
         Advice advice = Advice.of(Reason.PROTECTED_ADDRESS, a.toString(), 8099, Optional.of(a), Optional.empty(), CLASSIFIER);
         assertThat(advice.line("airlock.yaml")).as(description).contains(instead);
     }
+
+    @org.junit.jupiter.api.Test
+    void limit_namesTheLimitTheRecordNames() {
+        Advice named = Advice.of(Reason.LIMIT, "-", 0, Optional.empty(),
+                Optional.of("limit: no complete request head within 10000 ms (headerReadTimeout)"), CLASSIFIER);
+        assertThat(named.line("airlock.yaml")).contains("a gateway limit was reached: no complete request head within 10000 ms (headerReadTimeout)");
+        assertThat(Advice.of(Reason.LIMIT, "-", 0, Optional.empty(), Optional.empty(), CLASSIFIER).line("airlock.yaml"))
+                .contains("a gateway limit was reached");
+    }
 }

@@ -47,6 +47,14 @@ final class AuditScheduler implements AutoCloseable {
     private final Clock clock;
     private final PrintStream log;
     private final ExecutorService runner = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("airlock-audit").factory());
+    /** When this scheduler started: a project with no full audit yet is overdue only once its first one has had time to run. */
+    private final Instant started;
+    /**
+     * The first full audit is queued at start and the scheduler ticks hourly; a full battery takes
+     * minutes. So "overdue" before a first audit means one tick period passed without one.
+     */
+    static final Duration FIRST_AUDIT_GRACE = Duration.ofHours(1);
+    private volatile boolean closing;
     private final AtomicBoolean fullQueued = new AtomicBoolean();
     private final AtomicBoolean quickQueued = new AtomicBoolean();
     /** The kept reports, oldest first, as of the last {@link #refresh()}: scrapes and the dashboard read this, not the disk. */
@@ -59,6 +67,7 @@ final class AuditScheduler implements AutoCloseable {
         this.every = every;
         this.clock = clock;
         this.log = log;
+        this.started = clock.instant();
         refresh();
         for (String result : List.of("pass", "fail")) {
             Gauge.builder("airlock.audit.last.run.timestamp.seconds", () -> lastWith(result)).tag("result", result).register(meters);
@@ -102,11 +111,11 @@ final class AuditScheduler implements AutoCloseable {
             log.println("airlock daemon: " + scope.name().toLowerCase(java.util.Locale.ROOT) + " audit of " + t.project() + ": "
                     + (done.passed() ? "pass" : "FAIL") + " (" + done.dir() + ")");
         } catch (AuditException e) {
-            log.println("airlock daemon: audit of " + t.project() + " could not run: " + e.getMessage());
+            log.println(notRun(t.project(), e, closing));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            log.println("airlock daemon: audit of " + t.project() + " failed: " + e);
+            log.println(notRun(t.project(), e, closing));
         }
         refresh();
     }
@@ -127,9 +136,44 @@ final class AuditScheduler implements AutoCloseable {
         return overdue(t);
     }
 
-    /** The last full audit is older than {@code audit.every} (or there is none). */
+    /**
+     * The last full audit is older than {@code audit.every}, or there is none although the daemon has
+     * run for {@link #FIRST_AUDIT_GRACE} (a daemon started a minute ago is not overdue: its first audit is queued).
+     */
     boolean overdue(Target t) {
-        return lastFull(t.project()).map(e -> e.started().plus(every).isBefore(clock.instant())).orElse(true);
+        Instant now = clock.instant();
+        return lastFull(t.project()).map(e -> e.started().plus(every).isBefore(now))
+                .orElse(started.plus(FIRST_AUDIT_GRACE).isBefore(now));
+    }
+
+    /**
+     * The line an audit that did not finish prints. One stopped by the daemon's own shutdown (SIGTERM:
+     * the JVM refuses new shutdown hooks, the sandbox launcher's among them) says so in words, with no
+     * exception: nothing is wrong with the audit or the host.
+     */
+    static String notRun(String project, Exception e, boolean closing) {
+        if (closing || shutdownInProgress(e)) {
+            return "airlock daemon: audit of " + project + " stopped: the daemon is shutting down";
+        }
+        return "airlock daemon: audit of " + project + (e instanceof AuditException ? " could not run: " + e.getMessage() : " failed: " + e);
+    }
+
+    private static boolean shutdownInProgress(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            // The JDK's own words (ApplicationShutdownHooks); wrappers such as AuditException may carry them in their message only.
+            if (String.valueOf(c.getMessage()).contains("Shutdown in progress")) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** The latest full audit of any project, and the latest quick one: the dashboard shows both. */
+    Optional<ReportStore.Entry> lastOf(Battery.Scope scope) {
+        return entries().stream().filter(e -> e.scope().equalsIgnoreCase(scope.name())).reduce((a, b) -> b);
     }
 
     Optional<ReportStore.Entry> last() {
@@ -177,6 +221,7 @@ final class AuditScheduler implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         runner.shutdownNow();
     }
 

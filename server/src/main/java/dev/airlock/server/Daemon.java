@@ -282,7 +282,8 @@ public final class Daemon implements AutoCloseable {
         DaemonEvents events = null;
         SandboxHost host;
         try {
-            events = new DaemonEvents(AuditLog.open(config.state().resolve("audit.log"), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters));
+            events = new DaemonEvents(AuditLog.open(config.state().resolve("audit.log"), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters),
+                    Clock.systemUTC());
             // the host's gateway owns the events (and the audit log under them) from here: its close closes them
             host = hosts.start(new SandboxHost.Config(config.state(), context.resolver(), events, meters, 2, "daemon"));
         } catch (IOException | SandboxException e) {
@@ -531,6 +532,7 @@ public final class Daemon implements AutoCloseable {
         for (ProjectPool p : projects.values()) {
             p.pool().refill();
             WarmPool.Status s = p.pool().status();
+            poolMetrics.weekly().size(p.project(), clock.instant(), s.ready());
             try {
                 sizes.sample(p.project(), clock.instant(), s.desired(), s.ready(), s.warming(), s.inUse());
             } catch (StateDatabaseException e) {
@@ -551,7 +553,7 @@ public final class Daemon implements AutoCloseable {
         try {
             for (ClaimRecord r : usage.queryAll(clock.instant().minus(Duration.ofDays(14)))) {
                 if (r.result() != ClaimRecord.Result.FAILED) {
-                    poolMetrics.history(r.time(), r.result() == ClaimRecord.Result.WARM);
+                    poolMetrics.history(r.project(), r.time(), r.result() == ClaimRecord.Result.WARM);
                 }
             }
         } catch (StateDatabaseException e) {
@@ -786,6 +788,11 @@ public final class Daemon implements AutoCloseable {
 
     Map<String, ProjectPool> projects() {
         return projects;
+    }
+
+    /** The Erlang-B recommendation an auto-sized pool follows (empty for a fixed size, or when the history could not be read). */
+    Optional<dev.airlock.pool.sizing.Recommendation> recommendation(String project) {
+        return sizers.getOrDefault(project, Optional.empty()).map(AutoSizer::recommendation);
     }
 
     PoolMetrics poolMetrics() {

@@ -2,11 +2,16 @@ package dev.airlock.server;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditSink;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -22,12 +27,23 @@ final class DaemonEvents implements AuditSink {
     /** Denials kept per sandbox for its summary; beyond this the summary counts on what it has. */
     static final int PER_SANDBOX = 1000;
 
-    private final AuditSink log;
-    private final Deque<AuditEvent> recent = new ArrayDeque<>();
-    private final Map<String, List<AuditEvent>> bySandbox = new ConcurrentHashMap<>();
+    /** Hours of denial counts kept for the dashboard's plot (two days). */
+    static final int HOURS = 48;
 
-    DaemonEvents(AuditSink log) {
+    /** A denial as the dashboard lists it: when the daemon saw it, and the event. */
+    record Denial(Instant time, AuditEvent event) {
+    }
+
+    private final AuditSink log;
+    private final Clock clock;
+    private final Deque<Denial> recent = new ArrayDeque<>();
+    private final Map<String, List<AuditEvent>> bySandbox = new ConcurrentHashMap<>();
+    /** Epoch hour → reason → denials; bounded by {@link #HOURS} and the fixed reason vocabulary. */
+    private final NavigableMap<Long, Map<String, Long>> perHour = new TreeMap<>();
+
+    DaemonEvents(AuditSink log, Clock clock) {
         this.log = log;
+        this.clock = clock;
     }
 
     @Override
@@ -36,10 +52,15 @@ final class DaemonEvents implements AuditSink {
             return false;
         }
         if (e.decision() == AuditEvent.Decision.DENY) {
+            Instant now = clock.instant();
             synchronized (recent) {
-                recent.addFirst(e);
+                recent.addFirst(new Denial(now, e));
                 if (recent.size() > RECENT) {
                     recent.removeLast();
+                }
+                perHour.computeIfAbsent(now.getEpochSecond() / 3600, h -> new TreeMap<>()).merge(e.reason(), 1L, Long::sum);
+                while (perHour.size() > HOURS) {
+                    perHour.pollFirstEntry();
                 }
             }
             List<AuditEvent> mine = bySandbox.get(e.sandbox());
@@ -70,9 +91,18 @@ final class DaemonEvents implements AuditSink {
         }
     }
 
-    List<AuditEvent> recentDenials() {
+    List<Denial> recentDenials() {
         synchronized (recent) {
             return List.copyOf(recent);
+        }
+    }
+
+    /** Denials per epoch hour and reason, for the dashboard's plot. */
+    SortedMap<Long, Map<String, Long>> denialsPerHour() {
+        synchronized (recent) {
+            SortedMap<Long, Map<String, Long>> copy = new TreeMap<>();
+            perHour.forEach((h, m) -> copy.put(h, Map.copyOf(m)));
+            return copy;
         }
     }
 

@@ -33,14 +33,25 @@ final class PoolMetrics implements PoolListener {
     /** Warm and cold claims per hour (epoch hour → {warm, cold}), all projects: the dashboard's hit-rate chart. */
     private final java.util.NavigableMap<Long, long[]> hourly = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final java.time.Clock clock;
+    /** Claims and ready sizes by hour of the week, per project, in the auto-sizer's zone: the dashboard's weekly plot. */
+    private final WeeklyUsage weekly = new WeeklyUsage(java.time.ZoneId.systemDefault());
 
     PoolMetrics(MeterRegistry registry, java.time.Clock clock) {
         this.registry = registry;
         this.clock = clock;
     }
 
-    /** Adds a past claim to the hourly series (history reloaded at start). */
-    void history(java.time.Instant time, boolean warm) {
+    WeeklyUsage weekly() {
+        return weekly;
+    }
+
+    /** Adds a past claim to the hourly series and the weekly plot (history reloaded at start). */
+    void history(String project, java.time.Instant time, boolean warm) {
+        weekly.claim(project, time, warm);
+        hour(time, warm);
+    }
+
+    private void hour(java.time.Instant time, boolean warm) {
         long[] c = hourly.computeIfAbsent(time.getEpochSecond() / 3600, k -> new long[2]);
         synchronized (c) {
             c[warm ? 0 : 1]++;
@@ -105,7 +116,7 @@ final class PoolMetrics implements PoolListener {
         }
         if (result != Result.FAILED) {
             keep(claimTimes, project, took);
-            history(clock.instant(), result == Result.WARM);
+            history(project, clock.instant(), result == Result.WARM);
         }
     }
 

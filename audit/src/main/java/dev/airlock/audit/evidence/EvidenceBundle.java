@@ -2,6 +2,7 @@ package dev.airlock.audit.evidence;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.airlock.audit.report.Readable;
 import dev.airlock.audit.report.ReportStore;
 import dev.airlock.gateway.audit.AuditLogReader;
 import dev.airlock.policy.load.PolicyException;
@@ -18,8 +19,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -62,27 +65,36 @@ public final class EvidenceBundle {
         }
         Files.createDirectories(out);
         List<String> gaps = new ArrayList<>();
+        List<ReportStore.Entry> audits = new ReportStore(in.stateDir()).list(gaps);
+        Path log = in.stateDir().resolve("audit.log");
+        Optional<AuditLogReader.Verification> verification = Files.isRegularFile(log) ? Optional.of(AuditLogReader.verify(log))
+                : Optional.empty();
+
         Html h = new Html("Airlock evidence bundle");
-        h.p("Built " + now + " by Airlock " + in.airlockVersion() + " from " + in.policies().size() + " project polic"
+        Map<String, Optional<ReportStore.Entry>> latest = new LinkedHashMap<>();
+        projects.forEach(p -> latest.put(p.project(), latestAudit(audits, p.project())));
+        ProductionAnswer answer = ProductionAnswer.of(!org.production().isEmpty(), latest, chain(log, verification));
+        h.answer("Can agents reach production?", answer.cssClass(), answer.verdict().headline, answer.lines());
+        h.p("Built " + Readable.time(now) + " by Airlock " + in.airlockVersion() + " from " + in.policies().size() + " project polic"
                 + (in.policies().size() == 1 ? "y" : "ies") + (in.org().isPresent() ? " and the organisation policy " + in.org().get() : "")
                 + ". State directory: " + in.stateDir() + ".");
         if (in.org().isPresent()) {
             copy(in.org().get(), out.resolve("org.yaml"));
             h.h2("Organisation policy");
-            h.p("Production (denied for every project, by name and address, on every port unless ports are given):");
+            h.p("Production (denied for every project on every port, by name, by the addresses its names resolve to, and by CIDR;"
+                    + " production entries take no ports, and no project rule can open them):");
             h.list(org.production().stream().map(Rule::toString).toList());
             h.link("org.yaml", "org.yaml (as given)");
         }
 
-        List<ReportStore.Entry> audits = new ReportStore(in.stateDir()).list(gaps);
         Files.createDirectories(out.resolve("audits"));
         for (int i = 0; i < projects.size(); i++) {
-            project(h, in, projects.get(i), in.policies().get(i), audits, out, gaps);
+            project(h, in, projects.get(i), in.policies().get(i), latest.get(projects.get(i).project()), out, gaps);
         }
 
         h.h2("Pool metrics (last " + in.window().toDays() + " days)");
         PoolMetrics.Report pool = PoolMetrics.read(in.stateDir(), now, in.window());
-        StringBuilder poolText = new StringBuilder("window " + pool.from() + " to " + pool.to() + "\n");
+        StringBuilder poolText = new StringBuilder("window " + Readable.time(pool.from()) + " to " + Readable.time(pool.to()) + "\n");
         if (pool.projects().isEmpty()) {
             h.p(pool.note());
             gaps.add(pool.note());
@@ -102,13 +114,12 @@ public final class EvidenceBundle {
         h.link("pool-metrics.txt", "pool-metrics.txt");
 
         h.h2("Audit log integrity");
-        Path log = in.stateDir().resolve("audit.log");
         String verify;
-        if (!Files.isRegularFile(log)) {
+        if (verification.isEmpty()) {
             verify = "no audit log at " + log;
             gaps.add(verify);
         } else {
-            AuditLogReader.Verification v = AuditLogReader.verify(log);
+            AuditLogReader.Verification v = verification.get();
             verify = v.firstBreak().map(b -> log + ": BROKEN at line " + b.line() + ": " + b.why() + " (" + v.records()
                     + " records before it verify)").orElse(log + ": intact, " + v.records() + " records, head " + v.head()
                     + "\n(airlock log verify --anchor " + v.head() + " detects later truncation)");
@@ -134,7 +145,30 @@ public final class EvidenceBundle {
         return new Result(out, zip, gaps);
     }
 
-    private static void project(Html h, Input in, ProjectPolicy p, Path policyFile, List<ReportStore.Entry> audits, Path out,
+    /** The latest full audit of a project; a quick one (a warm-pool claim's subset) only when no full one exists. */
+    private static Optional<ReportStore.Entry> latestAudit(List<ReportStore.Entry> audits, String project) {
+        return audits.stream().filter(a -> a.project().equals(project))
+                .max(Comparator.comparing((ReportStore.Entry a) -> "full".equals(a.scope())).thenComparing(ReportStore.Entry::started));
+    }
+
+    private static ProductionAnswer.Chain chain(Path log, Optional<AuditLogReader.Verification> v) {
+        if (v.isEmpty()) {
+            return new ProductionAnswer.Chain(Optional.empty(), "no audit log at " + log);
+        }
+        return v.get().firstBreak().map(b -> new ProductionAnswer.Chain(Optional.of(false), "hash chain BROKEN at line " + b.line() + " of " + log))
+                .orElse(new ProductionAnswer.Chain(Optional.of(true), "hash chain intact, " + v.get().records() + " record"
+                        + (v.get().records() == 1 ? "" : "s") + " (" + log + ")"));
+    }
+
+    /** {@code PASS: 90 probes, 88 pass, 2 not-reachable-here}: the counts as a sentence, zero counts left out. */
+    static String counts(String result, Map<String, Long> counts) {
+        StringBuilder b = new StringBuilder(result.toUpperCase(Locale.ROOT)).append(": ").append(counts.getOrDefault("total", 0L)).append(" probes");
+        counts.entrySet().stream().filter(e -> !"total".equals(e.getKey()) && e.getValue() > 0)
+                .forEach(e -> b.append(", ").append(e.getValue()).append(' ').append(e.getKey()));
+        return b.toString();
+    }
+
+    private static void project(Html h, Input in, ProjectPolicy p, Path policyFile, Optional<ReportStore.Entry> latest, Path out,
             List<String> gaps) throws IOException {
         String name = p.project();
         Path dir = Files.createDirectories(out.resolve("projects").resolve(name));
@@ -143,7 +177,7 @@ public final class EvidenceBundle {
         h.h3("Devbox configuration");
         List<String> config = new ArrayList<>();
         config.add("policy file: " + policyFile.toAbsolutePath());
-        config.add("resources (cgroup limits): memory " + p.resources().memoryBytes() + " bytes, " + p.resources().cpus() + " CPUs, "
+        config.add("resources (cgroup limits): memory " + Readable.bytes(p.resources().memoryBytes()) + ", " + p.resources().cpus() + " CPUs, "
                 + p.resources().pids() + " pids");
         p.workspace().ifPresent(w -> config.add("workspace: " + w.source() + " at " + w.ref() + ", setup " + w.setup()));
         config.add("pool: min " + p.pool().min() + ", max " + p.pool().max() + ", target hit rate " + p.pool().targetHitRate());
@@ -172,12 +206,9 @@ public final class EvidenceBundle {
             }
         }
 
-        // The latest full audit; a quick one (a warm-pool claim's subset) only when no full one exists.
-        Optional<ReportStore.Entry> latest = audits.stream().filter(a -> a.project().equals(name))
-                .max(Comparator.comparing((ReportStore.Entry a) -> "full".equals(a.scope())).thenComparing(ReportStore.Entry::started));
         h.h3("Isolation boundaries and enforcement, as the latest audit saw them");
         if (latest.isEmpty()) {
-            String gap = name + ": no audit report yet; run: sudo airlock audit --policy " + policyFile;
+            String gap = name + ": no audit report yet; run as root: airlock audit --policy " + policyFile;
             gaps.add(gap);
             h.p(gap);
             return;
@@ -186,7 +217,7 @@ public final class EvidenceBundle {
         Path copy = out.resolve("audits").resolve(a.dir().getFileName().toString());
         copyTree(a.dir(), copy);
         JsonNode report = JSON.readTree(a.dir().resolve("report.json").toFile());
-        h.p("Audit (" + a.scope() + " battery) of " + a.started() + ": " + a.result().toUpperCase(Locale.ROOT) + " (" + a.counts() + "), policy sha256 "
+        h.p("Audit (" + a.scope() + " battery) of " + Readable.time(a.started()) + ": " + counts(a.result(), a.counts()) + "; policy sha256 "
                 + a.policySha256() + ".");
         for (String f : List.of("report.html", "report.md", "report.json")) {
             if (Files.exists(copy.resolve(f))) {

@@ -36,7 +36,7 @@ public final class ReportText {
 
     public static String history(List<ReportStore.Entry> entries) {
         if (entries.isEmpty()) {
-            return "no audits yet (run: sudo airlock audit)\n";
+            return "no audits yet (run, as root: airlock audit)\n";
         }
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%-24s %-20s %-5s %-6s %5s %5s %5s %5s  %-12s %s%n", "time", "project", "scope", "result", "pass",

@@ -59,9 +59,13 @@ class EvidenceBundleTest {
     void build_withoutAnyData_statesEveryGapExplicitly() throws Exception {
         EvidenceBundle.Result r = build(List.of());
         String index = Files.readString(r.dir().resolve("index.html"));
-        assertThat(index).contains("Project payments").contains("2147483648 bytes").contains("allow github.com")
+        assertThat(index).contains("Project payments").contains("memory 2 GiB,").doesNotContain("2147483648").contains("allow github.com")
                 .contains("api.acme.com").contains("no daemon data").contains("no audit report yet").contains("no audit log");
         assertThat(r.gaps()).hasSize(3);
+        assertThat(index.indexOf("id=\"answer\" class=\"answer not-shown\"")).as("the answer opens the page").isLessThan(index.indexOf("Built "))
+                .isGreaterThan(0);
+        assertThat(index).contains("payments: no audit yet").contains("audit log: no audit log at")
+                .contains("on every port, by name").doesNotContain("unless ports are given");
         assertThat(r.dir().resolve("projects/payments/airlock.yaml")).hasSameTextualContentAs(policy);
     }
 
@@ -104,6 +108,10 @@ class EvidenceBundleTest {
 
         String index = Files.readString(r.dir().resolve("index.html"));
         assertThat(r.gaps()).isEmpty();
+        assertThat(index).contains("<section id=\"answer\" class=\"answer no\"><h2>Can agents reach production?</h2><p class=\"verdict\">No: ")
+                .contains("payments: full audit of 2026-11-27 00:00:00 UTC, 1 production probe: all blocked")
+                .contains("audit log: hash chain intact, 1 record (")
+                .contains("PASS: 2 probes, 2 pass;").doesNotContain("{total=").doesNotContain("T00:00:00Z");
         assertThat(index).contains("NoNewPrivs: 1").contains("--disable-userns").contains("tproxy").contains("75.0%").contains("25.0%").contains("ready 1.5 avg / 2 max, desired 2.0 avg, in use 3 max (2 samples)")
                 .contains("intact, 1 records").contains("export: k8s");
         assertThat(r.dir().resolve("projects/payments/networkpolicy.yaml")).hasContent("kind: NetworkPolicy");
@@ -160,7 +168,9 @@ class EvidenceBundleTest {
                 new BatteryRun.Enforcement("inet alk_0123abcd", "table inet alk_0123abcd { tproxy }", "table inet alk_0123abcd {}"),
                 new BatteryRun.Isolation(List.of("--unshare-user", "--disable-userns"), Map.of("NoNewPrivs", "1"), List.of("net: own"),
                         List.of("/ / ro"), Map.of("pids.max", "512")),
-                List.of(new ProbeResult("files:state-dir", "files", "t", "x", Status.PASS, "o", "", List.of(), Optional.empty(), 1)),
+                List.of(new ProbeResult("files:state-dir", "files", "t", "x", Status.PASS, "o", "", List.of(), Optional.empty(), 1),
+                        new ProbeResult("production:api.acme.com:443:transparent", "production", "api.acme.com:443", "x", Status.PASS, "o", "",
+                                List.of(), Optional.empty(), 1)),
                 new ArrayList<>());
     }
 }

@@ -14,10 +14,20 @@ class ReportRenderTest {
     void html_statesHashesVersionKernelTimeRulesetAndOneRowPerProbe() {
         String html = ReportHtml.render(run);
         assertThat(html).contains(RunFixtures.SHA_A).contains(RunFixtures.SHA_B).contains("0.1.0-test").contains("Linux 6.1.0")
-                .contains("2026-11-27T00:00:00Z").contains("tproxy");
+                .contains("2026-11-27 00:00:00 UTC").contains("tproxy");
         assertThat(html.split("<tr class=", -1)).hasSize(run.results().size() + 1);
         assertThat(html).contains("data-probe=\"host-service:listener\" data-status=\"fail\"");
         assertThat(html).contains("id=\"verdict\" class=\"verdict fail\"");
+    }
+
+    @Test
+    void html_opensWithCountsPerCategory_andKeepsObservedLinesApart() {
+        String html = ReportHtml.render(run);
+        assertThat(html.indexOf("id=\"summary\"")).isLessThan(html.indexOf("id=\"probes\""));
+        assertThat(html).contains("<tr data-category=\"tampering\"><td><a href=\"#category-tampering\">tampering</a></td>"
+                + "<td class=\"n\" data-status=\"pass\">0</td><td class=\"n\" data-status=\"fail\">0</td>"
+                + "<td class=\"n bad\" data-status=\"error\">1</td><td class=\"n\" data-status=\"not-reachable-here\">0</td><td class=\"n\">1</td></tr>");
+        assertThat(html).doesNotContain("data-category=\"fronting\"").contains("td.observed{white-space:pre-wrap}");
     }
 
     @Test

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Battery runs as the runner would produce them, with one probe in each status and hostile strings. */
-final class RunFixtures {
+public final class RunFixtures {
 
     static final String SHA_A = "a".repeat(64);
     static final String SHA_B = "b".repeat(64);
@@ -51,5 +51,36 @@ final class RunFixtures {
         p.add(new ProbeResult("tampering:nft-list", "tampering", "nft list ruleset", "command fails", Status.ERROR,
                 "probe could not run: nft is not installed in the sandbox", "", List.of(), Optional.empty(), 5));
         return run(started, SHA_A, p);
+    }
+
+    /**
+     * A run shaped like the real full battery: 90 probes over every category, the longest ids and
+     * targets the battery writes (IPv6 literals, proxy-bypass names), multi-line observations, audit
+     * records and positive controls: what the HTML report must lay out at 1400 px.
+     */
+    public static BatteryRun fullBattery(Instant started) {
+        List<ProbeResult> p = new ArrayList<>(mixed(started).results());
+        String[] ids = {"proxy-bypass:registry.npmjs.org:443:unset", "udp-icmp-ipv6:ipv6-literal:[2001:db8::1]:443",
+            "dns-exfiltration:long-label", "fronting:allowed-sni-production-host", "other-sandbox:neighbour-gateway-explicit-proxy"};
+        for (int i = 0; p.size() < 90; i++) {
+            String category = Battery.CATEGORIES.get(i % Battery.CATEGORIES.size());
+            String id = category + ":" + ids[i % ids.length].substring(ids[i % ids.length].indexOf(':') + 1) + "-" + i;
+            Status status = i % 17 == 3 ? Status.NOT_REACHABLE_HERE : Status.PASS;
+            p.add(new ProbeResult(id, category, "[2001:db8:20::" + i + "]:443 via CONNECT with Host: api.production.acme.internal.example",
+                    "no byte back; a deny record", status, "no byte came back\ncurl: (56) CONNECT tunnel failed, response 403\nexit 56",
+                    "@result blocked", List.of(new Evidence(100 + i, "explicit", "api.production.acme.internal.example", 443, "deny",
+                            "production", "api.production.acme.internal.example (org.yaml:3:5)"), new Evidence(101 + i, "dns",
+                            "api.production.acme.internal.example", 0, "deny", "production", "org.yaml:3:5")),
+                    Optional.of(new ControlResult("TCP [2001:db8:20::" + i + "]:443 from the host, outside any sandbox", true,
+                            "answered ALK-CONTROL-" + i + " after 3 ms")), 40));
+        }
+        return run(started, SHA_A, p);
+    }
+
+    /** The quick subset a warm claim runs: the mixed run's probes, scope QUICK. */
+    public static BatteryRun quick(Instant started) {
+        BatteryRun r = mixed(started);
+        return new BatteryRun(r.subject(), r.started(), r.finished(), r.kernel(), r.sandboxId(), Battery.Scope.QUICK, r.enforcement(),
+                r.isolation(), r.results(), r.notes());
     }
 }

@@ -315,7 +315,9 @@ public final class DnsAnswerer {
 
     private static Reply deny(Who who, Message q, int rcode, String name, String rule, Reason reason, String detail) {
         Message m = response(q, rcode, q.getSection(Section.QUESTION).size() == 1);
-        return new Reply(Optional.of(m), event(who, name, List.of(), false, rule, reason), detail);
+        // A limit has no policy rule: the record names the limit instead, as the proxy paths' records do.
+        String recorded = reason == Reason.LIMIT && NONE.equals(rule) ? "limit: " + detail : rule;
+        return new Reply(Optional.of(m), event(who, name, List.of(), false, recorded, reason), detail);
     }
 
     private static Reply drop(Who who, String name, String detail) {

@@ -145,8 +145,19 @@ public final class ConnectionAuthorizer {
             addresses.add(a.toString());
         }
         return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
-                addresses, AuditEvent.Decision.of(d.allowed()), d.rule().map(r -> r.describe() + " @ " + r.position()).orElse("-"),
+                addresses, AuditEvent.Decision.of(d.allowed()), rule(d),
                 d.reason().code, up, down, ms);
+    }
+
+    /**
+     * The record's {@code rule}: the policy rule that decided, in the one form every path writes
+     * ({@link Decision#ruleText}, as the DNS responder does); for a limit, the limit itself; else "-".
+     */
+    static String rule(Decision d) {
+        if (d.rule().isPresent()) {
+            return d.ruleText();
+        }
+        return d.reason() == Reason.LIMIT ? "limit: " + d.detail() : "-";
     }
 
     /** The audit record's {@code client}: {@code address:port}, IPv6 in brackets, no leading slash. */

@@ -72,6 +72,30 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         this.policyFile = policyFile;
     }
 
+    /*
+     * A connection with nothing sent is idle, not slow: clients (npm, pip, git) keep finished
+     * keep-alive connections open for reuse, and open spare ones, and let the server close them.
+     * Only a head that has started and not finished (slowloris) is the limit at work. The codec
+     * keeps partial heads to itself, so a pass-through handler ahead of it counts the bytes that
+     * arrived since the connection opened or its last exchange ended.
+     */
+    private long bytesSinceExchange;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.pipeline().get("codec") != null) {
+            ctx.pipeline().addBefore("codec", "arrived", new io.netty.channel.ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext c, Object msg) {
+                    if (msg instanceof ByteBuf b) {
+                        bytesSinceExchange += b.readableBytes();
+                    }
+                    c.fireChannelRead(msg);
+                }
+            });
+        }
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         armHeadTimer(ctx);
@@ -81,10 +105,17 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
     private void armHeadTimer(ChannelHandlerContext ctx) {
         long ms = limits.headerReadTimeout().toMillis();
         headTimer = ctx.executor().schedule(() -> {
-            if (state == State.WAITING_HEAD && ctx.channel().isActive()) {
-                deny(ctx, "?", Decision.denied(Reason.LIMIT, "-", 0, "no complete request head within " + ms + " ms"),
-                        HttpResponseStatus.REQUEST_TIMEOUT);
+            if (state != State.WAITING_HEAD || !ctx.channel().isActive()) {
+                return;
             }
+            if (bytesSinceExchange == 0) {
+                // Idle: closed quietly, as any server closes an idle connection; nothing was asked for, nothing denied.
+                state = State.CLOSING;
+                ctx.close();
+                return;
+            }
+            deny(ctx, "?", Decision.denied(Reason.LIMIT, "-", 0, "no complete request head within " + ms
+                    + " ms (headerReadTimeout)"), HttpResponseStatus.REQUEST_TIMEOUT);
         }, ms, TimeUnit.MILLISECONDS);
     }
 
@@ -380,6 +411,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         upstream = null;
         if (clientKeepAlive && ctx.channel().isActive()) {
             state = State.WAITING_HEAD;
+            bytesSinceExchange = 0;
             armHeadTimer(ctx);
             ctx.read();
         } else {

@@ -236,6 +236,7 @@ class DnsAnswererTest {
 
         assertThat(r.rcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(r.event().reason()).isEqualTo("limit");
+        assertThat(r.event().rule()).isEqualTo("limit: sandbox tiny has resolved 1 names, as many as it may; api.example.dev gets no address");
         assertThat(ask(s, "github.com", Type.A).rcode()).as("names it already has still work").isEqualTo(Rcode.NOERROR);
     }
 
@@ -435,6 +436,7 @@ class DnsAnswererTest {
 
         assertThat(r.rcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(r.event().reason()).isEqualTo("limit");
+        assertThat(r.event().rule()).isEqualTo("limit: the DNS responder is answering as many queries as it may at once");
         assertThat(r.event().sandbox()).isEqualTo("sb-1");
         assertThat(upstream.calls).isEmpty();
     }

@@ -214,7 +214,7 @@ class DialTimeRefusalTest {
             assertThat(e.name()).isEqualTo("app.test");
             assertThat(e.port()).isEqualTo(http.port());
             assertThat(e.addresses()).containsExactly("127.0.0.1");
-            assertThat(e.rule()).isEqualTo("payments.prod.test @ org.yaml:3:5");
+            assertThat(e.rule()).startsWith("payments.prod.test (org.yaml:3:5, production");
         });
         assertThat(metrics.decisionCount("demo", "deny", "dial-refused")).isEqualTo(1);
         assertThat(metrics.decisionCount("demo", "allow", "allowed")).isEqualTo(2);

@@ -286,6 +286,57 @@ class ExplicitProxyTest {
     }
 
     @Test
+    void request_slowHeader_isDeniedAsALimitThatNamesTheLimit() throws Exception {
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/ HTTP/1.1\r\nHost: ap");
+            assertThat(TestGateway.read(s).status()).isEqualTo(408);
+        }
+        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> {
+            assertThat(e.reason()).isEqualTo("limit");
+            assertThat(e.rule()).isEqualTo("limit: no complete request head within 200 ms (headerReadTimeout)");
+        });
+    }
+
+    @Test
+    void keepAlive_idleAfterAnExchange_isClosedQuietly_notRecordedAsADenial() throws Exception {
+        // Issue 19: npm's idle keep-alive connections showed up as two '-:0 limit' denials ~10 s after every install.
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/one HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");
+            assertThat(TestGateway.read(s).body()).isEqualTo("hello from app /one");
+            assertThat(s.getInputStream().read()).as("the gateway closes the idle connection, with no 408").isEqualTo(-1);
+        }
+        assertThat(gw.audit.decisions()).extracting(AuditEvent::decision).containsExactly(AuditEvent.Decision.ALLOW);
+    }
+
+    @Test
+    void connection_neverSendingAByte_isClosedQuietly_notRecordedAsADenial() throws Exception {
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            assertThat(s.getInputStream().read()).as("closed after the header timeout, with no 408").isEqualTo(-1);
+        }
+        assertThat(gw.audit.events).isEmpty();
+    }
+
+    @Test
+    void keepAlive_secondHeadStalledAfterAnExchange_isStillTheLimit() throws Exception {
+        // The control for the test above: after an exchange, a head that starts and stalls is slowloris, and denied.
+        gw.close();
+        gw = gateway(new GatewayLimits(512, 20_000, Duration.ofMillis(200), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/one HTTP/1.1\r\nHost: app.test:" + http.port() + "\r\n\r\n");
+            assertThat(TestGateway.read(s).body()).isEqualTo("hello from app /one");
+            TestGateway.send(s, "GET http://app.test:" + http.port() + "/two HTTP/1.1\r\nHo");
+            assertThat(TestGateway.read(s).status()).isEqualTo(408);
+        }
+        assertThat(gw.audit.decisions()).extracting(AuditEvent::reason).containsExactly("allowed", "limit");
+    }
+
+    @Test
     void connect_tunnelLimitPerSandbox_deniesTheNextWith429() throws Exception {
         gw.close();
         gw = gateway(new GatewayLimits(2, 20_000, Duration.ofSeconds(5), Duration.ofMinutes(1), Duration.ofSeconds(5), 8192, 8));

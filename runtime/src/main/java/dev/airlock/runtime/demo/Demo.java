@@ -1,6 +1,7 @@
 package dev.airlock.runtime.demo;
 
 import dev.airlock.runtime.SandboxRun;
+import dev.airlock.sandbox.LinkSafeFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -27,14 +28,42 @@ public final class Demo {
     static final List<String> PACKAGES = List.of("iproute2", "nftables", "bubblewrap", "git", "curl", "python3");
 
     private final PrintStream out;
+    private final boolean colour;
 
-    public Demo(PrintStream out) {
+    /** {@code colour}: bold headings; see {@link #colour(Map, boolean)}. */
+    public Demo(PrintStream out, boolean colour) {
         this.out = out;
+        this.colour = colour;
+    }
+
+    /**
+     * Whether to print colour codes: only to a terminal, never when {@code NO_COLOR} is set to
+     * anything but the empty string (no-color.org) or {@code TERM} is {@code dumb}. Output piped to
+     * a file or a CI log stays plain text.
+     */
+    public static boolean colour(Map<String, String> env, boolean stdoutIsTerminal) {
+        String noColour = env.get("NO_COLOR");
+        return stdoutIsTerminal && (noColour == null || noColour.isEmpty()) && !"dumb".equals(env.get("TERM"));
+    }
+
+    /**
+     * Whether this process's standard output is a terminal. Read from {@code /proc/self/fd/1}: from
+     * JDK 22, {@code System.console()} is not null for redirected output, and {@code isTerminal()}
+     * is not in Java 21, the release Airlock compiles for.
+     */
+    public static boolean stdoutIsTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/1")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     public int run(Path stateDir) {
         if (!"root".equals(System.getProperty("user.name"))) {
-            out.println("airlock demo builds network namespaces and sandboxes: run it as root (sudo ./airlock demo)");
+            out.println("airlock demo builds network namespaces and sandboxes: run it as root (in a root shell: ./airlock demo;"
+                    + " where sudo is installed: sudo ./airlock demo)");
             return SandboxRun.AIRLOCK_ERROR;
         }
         try {
@@ -61,6 +90,7 @@ public final class Demo {
             return SandboxRun.AIRLOCK_ERROR;
         } finally {
             out.println(heading("cleanup"));
+            out.println("  " + removeWorkDirectory(dir));
             out.println("  " + leftovers());
         }
     }
@@ -203,14 +233,27 @@ public final class Demo {
                     .redirectErrorStream(true).start();
             String n = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             p.waitFor(10, TimeUnit.SECONDS);
-            return "0".equals(n) ? "no alk namespaces, links, nftables tables or cgroups are left" : n + " alk objects are left (run: sudo ./airlock gc)";
+            return "0".equals(n) ? "no alk namespaces, links, nftables tables or cgroups are left" : n + " alk objects are left (run, as root: ./airlock gc)";
         } catch (IOException | InterruptedException e) {
             return "could not check: " + e.getMessage();
         }
     }
 
-    private static String heading(String s) {
-        return "\n\033[1m== " + s + "\033[0m";
+    /**
+     * Removes the demo's directory under /tmp (its policies, hosts map, workspace, service logs) once
+     * the world is gone, and says so: the demo promises to leave nothing behind, files included.
+     */
+    static String removeWorkDirectory(Path dir) {
+        try {
+            LinkSafeFiles.deleteTree(dir);
+            return "removed " + dir;
+        } catch (IOException e) {
+            return "could not remove " + dir + " (" + e.getMessage() + "); remove it by hand";
+        }
+    }
+
+    String heading(String s) {
+        return colour ? "\n\033[1m== " + s + "\033[0m" : "\n== " + s;
     }
 
     private static String indent(String s) {
