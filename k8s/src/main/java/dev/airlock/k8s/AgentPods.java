@@ -20,7 +20,8 @@ import java.util.Map;
  * The workspace is an emptyDir. The template hash label lets the pool rotate members made from an
  * older template.
  */
-public record AgentPods(ProjectNames names, String namespace, String image, String gatewayIp, Resources resources, OwnerReference owner) {
+public record AgentPods(ProjectNames names, String namespace, String image, String gatewayIp, Resources resources, OwnerReference owner,
+        String policyHash) {
 
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     static final long AGENT_UID = 65532L;
@@ -32,9 +33,14 @@ public record AgentPods(ProjectNames names, String namespace, String image, Stri
         return p;
     }
 
-    /** The hash of everything that makes a member: a change here rotates the pool. */
+    /** The hash of everything that makes a member, the policy in force included: a change here rotates the pool. */
     public String templateHash() {
-        return ProjectManifests.sha256(SERIALIZATION.asJson(template().getSpec())).substring(0, 16);
+        return ProjectManifests.sha256(policyHash + "\u0000" + SERIALIZATION.asJson(template().getSpec())).substring(0, 16);
+    }
+
+    /** The labels that select this project's pool members. */
+    public java.util.Map<String, String> selector() {
+        return names.agentPods().labels();
     }
 
     private Pod template() {
@@ -48,6 +54,7 @@ public record AgentPods(ProjectNames names, String namespace, String image, Stri
         }
         return new PodBuilder()
                 .withNewMetadata().withGenerateName(names.agentPodPrefix()).withNamespace(namespace).withLabels(labels)
+                .addToAnnotations("airlock.dev/policy-sha256", policyHash)
                 .withOwnerReferences(owner).endMetadata()
                 .withNewSpec()
                 .withServiceAccountName(names.agentAccount())
