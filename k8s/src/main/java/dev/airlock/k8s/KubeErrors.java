@@ -3,6 +3,7 @@ package dev.airlock.k8s;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.net.ConnectException;
 import java.net.http.HttpConnectTimeoutException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.UnresolvedAddressException;
 import javax.net.ssl.SSLException;
 
@@ -15,8 +16,13 @@ final class KubeErrors {
     static String explain(KubernetesClientException e, String action) {
         int code = e.getCode();
         String reason = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : rootMessage(e);
+        if (code <= 0) {
+            return transport(e, action); // fabric8 gives 0 or -1 when no HTTP answer came
+        }
+        if (code == 403 && reason.contains("exceeded quota")) {
+            return "cannot " + action + ": over the namespace's ResourceQuota (" + reason + "): raise the quota or free room in the namespace";
+        }
         return switch (code) {
-            case 0 -> transport(e, action);
             case 401 -> "cannot " + action + ": the API server did not accept the credentials (" + reason
                     + "): renew the token or client certificate in the kubeconfig";
             case 403 -> "cannot " + action + ": forbidden (" + reason + "): grant the account the Role in docs/kubernetes.md (RBAC), "
@@ -30,7 +36,8 @@ final class KubeErrors {
 
     private static String transport(Throwable e, String action) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException || t instanceof UnresolvedAddressException) {
+            if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException || t instanceof UnresolvedAddressException
+                    || t instanceof ClosedChannelException) {
                 return "cannot " + action + ": nothing answers there (" + rootMessage(e) + "): check that the cluster is running and that "
                         + "the kubeconfig's server address and port are right";
             }
