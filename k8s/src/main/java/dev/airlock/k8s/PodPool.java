@@ -123,7 +123,8 @@ public final class PodPool implements AutoCloseable {
     /**
      * Claims a ready member for {@code claimId}, or empty when none is ready. The relabel carries
      * the member's resourceVersion, so a member another claim took in the meantime answers 409 here
-     * and the next one is tried.
+     * and the next one is tried (a member that only changed otherwise, say its status, is retried at
+     * its new version).
      */
     public Optional<Claim> claim(String claimId) {
         Instant start = clock.instant();
@@ -132,28 +133,38 @@ public final class PodPool implements AutoCloseable {
                 .filter(p -> isReadyState(p) && isReady(p) && hash.equals(label(p, ProjectNames.TEMPLATE))).toList());
         // Racing claims start at different members, so most win at the first try.
         Collections.shuffle(candidates);
-        for (Pod candidate : candidates) {
-            Pod edited = client.getKubernetesSerialization().clone(candidate);
-            edited.getMetadata().getLabels().put(ProjectNames.STATE, "claimed");
-            edited.getMetadata().getLabels().put(ProjectNames.CLAIM, ProjectNames.label(claimId));
-            try {
-                Pod won = client.pods().inNamespace(template.namespace()).resource(edited)
-                        .lockResourceVersion(candidate.getMetadata().getResourceVersion()).update();
-                Duration took = Duration.between(start, clock.instant());
-                Instant readySince = readySince(candidate).orElse(start);
-                Duration age = Duration.between(readySince, start);
-                Duration built = Duration.between(Instant.parse(candidate.getMetadata().getCreationTimestamp()), readySince);
-                listener.claimed(template.names().project(), PoolListener.Result.WARM, took, age, built.isNegative() ? Duration.ZERO : built);
-                reconcileSoon();
-                return Optional.of(new Claim(won, took, age));
-            } catch (KubernetesClientException e) {
-                if (e.getCode() != 409 && e.getCode() != 404) {
-                    throw e;
+        for (Pod cached : candidates) {
+            Pod candidate = cached;
+            // The informer's copy may lag the API server: after a 409 the member is read afresh and,
+            // if it is still an unclaimed Ready member of this template, tried once more at its new version.
+            for (int attempt = 0; attempt < 2 && candidate != null; attempt++) {
+                Pod edited = client.getKubernetesSerialization().clone(candidate);
+                edited.getMetadata().getLabels().put(ProjectNames.STATE, "claimed");
+                edited.getMetadata().getLabels().put(ProjectNames.CLAIM, ProjectNames.label(claimId));
+                try {
+                    Pod won = client.pods().inNamespace(template.namespace()).resource(edited)
+                            .lockResourceVersion(candidate.getMetadata().getResourceVersion()).update();
+                    return Optional.of(won(candidate, won, start));
+                } catch (KubernetesClientException e) {
+                    if (e.getCode() != 409 && e.getCode() != 404) {
+                        throw e;
+                    }
+                    Pod fresh = e.getCode() == 404 ? null : client.pods().inNamespace(template.namespace()).withName(candidate.getMetadata().getName()).get();
+                    candidate = fresh != null && isReadyState(fresh) && isReady(fresh) && hash.equals(label(fresh, ProjectNames.TEMPLATE)) ? fresh : null;
                 }
-                // Another claim won this member, or it was deleted: try the next.
             }
         }
         return Optional.empty();
+    }
+
+    private Claim won(Pod candidate, Pod won, Instant start) {
+        Duration took = Duration.between(start, clock.instant());
+        Instant readySince = readySince(candidate).orElse(start);
+        Duration age = Duration.between(readySince, start);
+        Duration built = Duration.between(Instant.parse(candidate.getMetadata().getCreationTimestamp()), readySince);
+        listener.claimed(template.names().project(), PoolListener.Result.WARM, took, age, built.isNegative() ? Duration.ZERO : built);
+        reconcileSoon();
+        return new Claim(won, took, age);
     }
 
     /** Ends a claim: members are used once, so the pod is deleted (and the pool refills). */
