@@ -38,7 +38,14 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
 
     public static final int PROXY_PORT = ExportSettings.DEFAULT_PROXY_PORT;
+    /** The port agents send DNS to: the Service's, since resolv.conf cannot name another. */
     public static final int DNS_PORT = ExportSettings.DEFAULT_POD_DNS_PORT;
+    /**
+     * The port the gateway container answers DNS on. A non-root process cannot bind 53 (an added
+     * NET_BIND_SERVICE is not effective for a non-root user without file capabilities), so the
+     * Service maps 53 to it, and the NetworkPolicies, which see the pod's port, name this one.
+     */
+    public static final int GATEWAY_DNS_PORT = 5353;
     static final String POLICY_DIR = "/etc/airlock";
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
@@ -89,7 +96,7 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         if (withOrg) {
             args.addAll(List.of("--org", POLICY_DIR + "/org.yaml"));
         }
-        args.addAll(List.of("--listen", "0.0.0.0:" + PROXY_PORT, "--dns", "0.0.0.0:" + DNS_PORT, "--audit-log", "/var/lib/airlock/audit.log"));
+        args.addAll(List.of("--listen", "0.0.0.0:" + PROXY_PORT, "--dns", "0.0.0.0:" + GATEWAY_DNS_PORT, "--audit-log", "/var/lib/airlock/audit.log"));
         return new DeploymentBuilder()
                 .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
                 .withNewSpec()
@@ -106,17 +113,18 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
                 .addNewContainer()
                 .withName("gateway").withImage(s.gatewayImage()).withArgs(args)
                 .addNewPort().withName("proxy").withContainerPort(PROXY_PORT).withProtocol("TCP").endPort()
-                .addNewPort().withName("dns-udp").withContainerPort(DNS_PORT).withProtocol("UDP").endPort()
-                .addNewPort().withName("dns-tcp").withContainerPort(DNS_PORT).withProtocol("TCP").endPort()
-                // DNS on port 53 as a non-root user: the one capability the gateway keeps.
+                .addNewPort().withName("dns-udp").withContainerPort(GATEWAY_DNS_PORT).withProtocol("UDP").endPort()
+                .addNewPort().withName("dns-tcp").withContainerPort(GATEWAY_DNS_PORT).withProtocol("TCP").endPort()
                 .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
-                .withNewCapabilities().withDrop("ALL").withAdd("NET_BIND_SERVICE").endCapabilities().endSecurityContext()
+                .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
                 .addNewVolumeMount().withName("policy").withMountPath(POLICY_DIR).withReadOnly(true).endVolumeMount()
                 .addNewVolumeMount().withName("audit").withMountPath("/var/lib/airlock").endVolumeMount()
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
                 .endContainer()
                 // Mounted as a directory (no subPath), so a ConfigMap change reaches the running gateway, which reloads it.
                 .addNewVolume().withName("policy").withNewConfigMap().withName(names.policyConfigMap()).endConfigMap().endVolume()
                 .addNewVolume().withName("audit").withNewEmptyDir().endEmptyDir().endVolume()
+                .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
                 .endSpec()
                 .endTemplate()
                 .endSpec()
@@ -130,8 +138,8 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
                 .withType("ClusterIP")
                 .withSelector(names.gatewayPods().labels())
                 .addNewPort().withName("proxy").withProtocol("TCP").withPort(PROXY_PORT).withTargetPort(new IntOrString(PROXY_PORT)).endPort()
-                .addNewPort().withName("dns-udp").withProtocol("UDP").withPort(DNS_PORT).withTargetPort(new IntOrString(DNS_PORT)).endPort()
-                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(DNS_PORT).withTargetPort(new IntOrString(DNS_PORT)).endPort()
+                .addNewPort().withName("dns-udp").withProtocol("UDP").withPort(DNS_PORT).withTargetPort(new IntOrString(GATEWAY_DNS_PORT)).endPort()
+                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(DNS_PORT).withTargetPort(new IntOrString(GATEWAY_DNS_PORT)).endPort()
                 .endSpec()
                 .build();
     }
@@ -140,7 +148,7 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
     private static List<NetworkPolicy> networkPolicies(ProjectPolicy project, OrgPolicy org, ProjectNames names, ClusterSettings s)
             throws PolicyException {
         ExportSettings exportSettings = new ExportSettings(s.namespace(), names.agentPods(), s.namespace(), names.gatewayPods(),
-                PROXY_PORT, ExportSettings.DEFAULT_TRANSPARENT_PORT, DNS_PORT);
+                PROXY_PORT, ExportSettings.DEFAULT_TRANSPARENT_PORT, GATEWAY_DNS_PORT);
         String yaml = PolicyExport.render(ExportFormat.K8S, project, org, exportSettings);
         List<NetworkPolicy> out = new ArrayList<>();
         String[] docs = yaml.split("(?m)^---$");

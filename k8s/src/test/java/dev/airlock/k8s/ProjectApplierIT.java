@@ -54,18 +54,26 @@ class ProjectApplierIT {
         }
         Container g = gateway.getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(g.getArgs()).containsSubsequence("gateway", "--policy", "/etc/airlock/airlock.yaml", "--org", "/etc/airlock/org.yaml",
-                "--listen", "0.0.0.0:3128", "--dns", "0.0.0.0:53");
+                "--listen", "0.0.0.0:3128", "--dns", "0.0.0.0:5353");
         assertThat(gateway.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isFalse();
         assertThat(g.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(g.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(g.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(service.getSpec().getClusterIP()).isEqualTo(applied.gatewayIp()).startsWith("10.96.0.");
         assertThat(service.getSpec().getSelector()).containsEntry("app", "airlock-gateway").containsEntry("airlock.dev/project", "payments");
-        assertThat(service.getSpec().getPorts()).extracting(p -> p.getProtocol() + "/" + p.getPort()).containsExactlyInAnyOrder("TCP/3128", "UDP/53", "TCP/53");
+        assertThat(service.getSpec().getPorts()).extracting(p -> p.getProtocol() + "/" + p.getPort() + "->" + p.getTargetPort().getIntVal())
+                .containsExactlyInAnyOrder("TCP/3128->3128", "UDP/53->5353", "TCP/53->5353");
 
         NetworkPolicy agents = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-agents")).findFirst().orElseThrow();
         assertThat(agents.getSpec().getPolicyTypes()).containsExactly("Ingress", "Egress");
         assertThat(agents.getSpec().getPodSelector().getMatchLabels()).isEqualTo(Map.of("app", "airlock-agent", "airlock.dev/project", "payments"));
-        assertThat(agents.getSpec().getEgress()).singleElement().satisfies(r -> assertThat(r.getTo()).singleElement()
-                .satisfies(peer -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("app", "airlock-gateway")));
+        assertThat(agents.getSpec().getEgress()).singleElement().satisfies(r -> {
+            assertThat(r.getTo()).singleElement()
+                    .satisfies(peer -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("app", "airlock-gateway"));
+            // NetworkPolicy sees the gateway pod's ports, after the Service's translation.
+            assertThat(r.getPorts()).extracting(p -> p.getProtocol() + "/" + p.getPort().getIntVal())
+                    .containsExactlyInAnyOrder("TCP/3128", "TCP/15001", "UDP/5353", "TCP/5353");
+        });
         NetworkPolicy gw = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-gateway")).findFirst().orElseThrow();
         assertThat(gw.getSpec().getEgress().get(0).getTo()).anySatisfy(peer -> assertThat(peer.getIpBlock().getExcept()).contains(Fixtures.PRODUCTION_CIDR));
     }
