@@ -42,6 +42,17 @@ class KubeClientsIT {
     }
 
     @Test
+    void connect_withATokenTheServerDoesNotKnow_saysToRenewTheCredentials(ControlPlane cp, @TempDir Path tmp) throws Exception {
+        String text = Files.readString(cp.kubeconfig()).replaceAll("token: \"[0-9a-f]+\"", "token: \"not-a-known-token\"");
+        Path wrong = Files.writeString(tmp.resolve("kubeconfig"), text);
+
+        assertThatThrownBy(() -> KubeClients.connect(Optional.of(wrong)))
+                .isInstanceOf(KubeBackendException.class)
+                .hasMessageContaining("did not accept the credentials")
+                .hasMessageContaining("renew the token");
+    }
+
+    @Test
     void apply_whenTheApiServerRefusesAnObjectPartWay_deletesWhatItCreated(ControlPlane cp) throws Exception {
         KubernetesClient k = cp.admin();
         // Positive control: with a valid gateway image the project applies.
