@@ -1,0 +1,87 @@
+package dev.airlock.k8s;
+
+import dev.airlock.policy.model.ProjectPolicy.Resources;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent pod a project's pool keeps warm. It reaches nothing but its gateway: no service-account
+ * token, non-root, read-only root, every capability dropped, no privilege escalation, DNS only from
+ * the gateway's responder ({@code dnsPolicy: None}), and {@code HTTP(S)_PROXY} naming the gateway.
+ * The NetworkPolicies make the gateway its only exit for code that ignores the proxy variables.
+ * The workspace is an emptyDir. The template hash label lets the pool rotate members made from an
+ * older template.
+ */
+public record AgentPods(ProjectNames names, String namespace, String image, String gatewayIp, Resources resources, OwnerReference owner,
+        String policyHash) {
+
+    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+    static final long AGENT_UID = 65532L;
+
+    /** A new pool member, named by the API server from {@code generateName}, in state {@code ready}. */
+    public Pod newMember() {
+        Pod p = template();
+        p.getMetadata().getLabels().put(ProjectNames.TEMPLATE, templateHash());
+        return p;
+    }
+
+    /** The hash of everything that makes a member, the policy in force included: a change here rotates the pool. */
+    public String templateHash() {
+        return ProjectManifests.sha256(policyHash + "\u0000" + SERIALIZATION.asJson(template().getSpec())).substring(0, 16);
+    }
+
+    /** The labels that select this project's pool members. */
+    public java.util.Map<String, String> selector() {
+        return names.agentPods().labels();
+    }
+
+    private Pod template() {
+        Map<String, String> labels = new LinkedHashMap<>(names.common());
+        labels.putAll(names.agentPods().labels());
+        labels.put(ProjectNames.STATE, "ready");
+        String proxy = "http://" + gatewayIp + ":" + ProjectManifests.PROXY_PORT;
+        List<EnvVar> env = new ArrayList<>();
+        for (String k : List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")) {
+            env.add(new EnvVar(k, proxy, null));
+        }
+        return new PodBuilder()
+                .withNewMetadata().withGenerateName(names.agentPodPrefix()).withNamespace(namespace).withLabels(labels)
+                .addToAnnotations("airlock.dev/policy-sha256", policyHash)
+                .withOwnerReferences(owner).endMetadata()
+                .withNewSpec()
+                .withServiceAccountName(names.agentAccount())
+                .withAutomountServiceAccountToken(false)
+                .withEnableServiceLinks(false)
+                .withRestartPolicy("Never")
+                .withDnsPolicy("None")
+                .withNewDnsConfig().withNameservers(gatewayIp).addNewOption().withName("ndots").withValue("1").endOption().endDnsConfig()
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(AGENT_UID).withRunAsGroup(AGENT_UID).withFsGroup(AGENT_UID)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer()
+                .withName("agent").withImage(image)
+                // A member idles until claimed; the claim runs the agent's command in it.
+                .withCommand("sleep", "infinity")
+                .withEnv(env)
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true).withPrivileged(false)
+                .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                .withNewResources()
+                .addToLimits("memory", new Quantity(Long.toString(resources.memoryBytes())))
+                .addToLimits("cpu", new Quantity(Long.toString(Math.round(resources.cpus() * 1000)) + "m"))
+                .endResources()
+                .addNewVolumeMount().withName("workspace").withMountPath("/workspace").endVolumeMount()
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+                .endContainer()
+                .addNewVolume().withName("workspace").withNewEmptyDir().endEmptyDir().endVolume()
+                .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+                .endSpec()
+                .build();
+    }
+}

@@ -1,0 +1,131 @@
+package dev.airlock.k8s;
+
+import dev.airlock.k8s.ProjectApplier.AppliedProject;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.pool.warm.PoolListener;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The daemon's projects on a cluster: for each configured policy file, its objects applied and its
+ * warm pool running; a policy change re-applies the ConfigMap and rotates the pool. A broken file
+ * keeps the policy in force and throws with {@code file:line:col}, as the local daemon does. The
+ * pools report to the same {@link PoolListener} as local pools, so metrics and usage history are the
+ * same. Closing stops the controllers; the objects stay (owned by each project's ConfigMap).
+ */
+public final class KubernetesBackend implements AutoCloseable {
+
+    /** A configured project: its policy file and its pool size. */
+    public record Project(Path policy, int size) {
+    }
+
+    private record Running(Project config, ProjectPolicy policy, PodPool pool) {
+    }
+
+    private final KubernetesClient client;
+    private final ClusterSettings settings;
+    private final Optional<Path> orgFile;
+    private final PoolListener listener;
+    private final Clock clock;
+    private final Map<String, Running> projects = new LinkedHashMap<>();
+
+    private KubernetesBackend(KubernetesClient client, ClusterSettings settings, Optional<Path> orgFile, PoolListener listener, Clock clock) {
+        this.client = client;
+        this.settings = settings;
+        this.orgFile = orgFile;
+        this.listener = listener;
+        this.clock = clock;
+    }
+
+    /**
+     * Applies every project and starts its pool. Every policy file is read and checked before
+     * anything is applied, so one broken file or two files naming the same project apply nothing.
+     */
+    public static KubernetesBackend start(KubernetesClient client, ClusterSettings settings, Optional<Path> orgFile, List<Project> configured,
+            PoolListener listener, Clock clock) throws KubeBackendException, PolicyException {
+        KubernetesBackend b = new KubernetesBackend(client, settings, orgFile, listener, clock);
+        Map<String, Loaded> loaded = new LinkedHashMap<>();
+        for (Project p : configured) {
+            Loaded l = b.load(p);
+            Loaded twice = loaded.put(l.policy().project(), l);
+            if (twice != null) {
+                throw new KubeBackendException(p.policy() + ": project " + l.policy().project() + " is also the project of "
+                        + twice.policy().file() + ". Nothing was applied. Fix: give each airlock.yaml its own project name.");
+            }
+        }
+        try {
+            for (Loaded l : loaded.values()) {
+                Project p = l.config();
+                AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
+                PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.size(), listener, clock);
+                b.projects.put(l.policy().project(), new Running(p, l.policy(), pool));
+                pool.start();
+            }
+            return b;
+        } catch (KubeBackendException | RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    private record Loaded(Project config, ProjectPolicy policy, ProjectManifests manifests) {
+    }
+
+    private Loaded load(Project config) throws PolicyException {
+        Path policyFile = config.policy();
+        String text = PolicyFiles.readText(policyFile);
+        ProjectPolicy policy = PolicyFiles.parseProject(policyFile.toString(), text);
+        Optional<String> orgText = orgFile.isPresent() ? Optional.of(PolicyFiles.readText(orgFile.get())) : Optional.empty();
+        OrgPolicy org = orgFile.isPresent() ? PolicyFiles.parseOrg(orgFile.get().toString(), orgText.get()) : OrgPolicy.NONE;
+        return new Loaded(config, policy, ProjectManifests.of(policy, org, text, orgText, settings));
+    }
+
+    /** Re-reads {@code project}'s policy (and the org's), applies the change and rotates the pool. */
+    public void reload(String project) throws KubeBackendException, PolicyException {
+        Running r = running(project);
+        Loaded l = load(r.config());
+        if (!l.policy().project().equals(project)) {
+            throw new KubeBackendException(r.config().policy() + ": the project name changed from " + project + " to " + l.policy().project()
+                    + "; the old policy stays in force. Fix: restore the name, or configure the new project separately.");
+        }
+        AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
+        r.pool().rotate(applied.agentPods(settings, l.policy().resources()));
+        projects.put(project, new Running(r.config(), l.policy(), r.pool()));
+    }
+
+    /** The pool figures of every project, in configuration order. */
+    public Map<String, PodPool.Figures> status() {
+        Map<String, PodPool.Figures> out = new LinkedHashMap<>();
+        projects.forEach((name, r) -> out.put(name, r.pool().figures()));
+        return out;
+    }
+
+    public Optional<PodPool.Claim> claim(String project, String claimId) throws KubeBackendException {
+        return running(project).pool().claim(claimId);
+    }
+
+    public void release(String project, PodPool.Claim claim) throws KubeBackendException {
+        running(project).pool().release(claim);
+    }
+
+    private Running running(String project) throws KubeBackendException {
+        Running r = projects.get(project);
+        if (r == null) {
+            throw new KubeBackendException("no project " + project + " in this daemon: configured are " + projects.keySet());
+        }
+        return r;
+    }
+
+    @Override
+    public void close() {
+        projects.values().forEach(r -> r.pool().close());
+    }
+}

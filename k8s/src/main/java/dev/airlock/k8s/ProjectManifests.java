@@ -1,0 +1,170 @@
+package dev.airlock.k8s;
+
+import dev.airlock.audit.export.ExportFormat;
+import dev.airlock.audit.export.ExportSettings;
+import dev.airlock.audit.export.PolicyExport;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What Airlock creates for one project, built without touching a cluster: the policy ConfigMap
+ * (the owner of the rest, so deleting it garbage-collects the project), the pods' ServiceAccount
+ * (no token), the gateway Deployment and Service, and the NetworkPolicies exactly as {@code airlock policy export --format k8s} writes them
+ * (parsed from the exporter's YAML, so the local export and the cluster cannot drift).
+ */
+public record ProjectManifests(ProjectNames names, ClusterSettings settings, ConfigMap policy, ServiceAccount agentAccount, Deployment gateway,
+        Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
+
+    public static final int PROXY_PORT = ExportSettings.DEFAULT_PROXY_PORT;
+    /** The port agents send DNS to: the Service's, since resolv.conf cannot name another. */
+    public static final int DNS_PORT = ExportSettings.DEFAULT_POD_DNS_PORT;
+    /**
+     * The port the gateway container answers DNS on. A non-root process cannot bind 53 (an added
+     * NET_BIND_SERVICE is not effective for a non-root user without file capabilities), so the
+     * Service maps 53 to it, and the NetworkPolicies, which see the pod's port, name this one.
+     */
+    public static final int GATEWAY_DNS_PORT = 5353;
+    static final String POLICY_DIR = "/etc/airlock";
+    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+
+    public ProjectManifests {
+        networkPolicies = List.copyOf(networkPolicies);
+    }
+
+    /**
+     * Builds a project's objects. {@code projectYaml} and {@code orgYaml} are the files' text as the
+     * gateway in the cluster reads them; {@code project} and {@code org} are the same files parsed.
+     */
+    public static ProjectManifests of(ProjectPolicy project, OrgPolicy org, String projectYaml, Optional<String> orgYaml, ClusterSettings s)
+            throws PolicyException {
+        ProjectNames names = new ProjectNames(project.project());
+        Map<String, String> data = new LinkedHashMap<>();
+        data.put("airlock.yaml", projectYaml);
+        orgYaml.ifPresent(o -> data.put("org.yaml", o));
+        String hash = sha256(String.join("\u0000", data.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+        ConfigMap policy = new ConfigMapBuilder()
+                .withNewMetadata().withName(names.policyConfigMap()).withNamespace(s.namespace()).withLabels(names.common())
+                .addToAnnotations("airlock.dev/policy-sha256", hash).endMetadata()
+                .withData(data)
+                .build();
+        // The pods' own account, never the namespace's default one, and it mounts no token.
+        ServiceAccount account = new ServiceAccountBuilder()
+                .withNewMetadata().withName(names.agentAccount()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
+                .withAutomountServiceAccountToken(false)
+                .build();
+        return new ProjectManifests(names, s, policy, account, gateway(names, s, orgYaml.isPresent()), service(names, s),
+                networkPolicies(project, org, names, s), hash);
+    }
+
+    /** Every object, owner first: the order apply creates them in. */
+    public List<HasMetadata> all() {
+        List<HasMetadata> out = new ArrayList<>();
+        out.add(policy);
+        out.add(agentAccount);
+        out.add(gateway);
+        out.add(gatewayService);
+        out.addAll(networkPolicies);
+        return out;
+    }
+
+    private static Deployment gateway(ProjectNames names, ClusterSettings s, boolean withOrg) {
+        Map<String, String> podLabels = new LinkedHashMap<>(names.common());
+        podLabels.putAll(names.gatewayPods().labels());
+        List<String> args = new ArrayList<>(List.of("gateway", "--policy", POLICY_DIR + "/airlock.yaml"));
+        if (withOrg) {
+            args.addAll(List.of("--org", POLICY_DIR + "/org.yaml"));
+        }
+        args.addAll(List.of("--listen", "0.0.0.0:" + PROXY_PORT, "--dns", "0.0.0.0:" + GATEWAY_DNS_PORT, "--audit-log", "/var/lib/airlock/audit.log"));
+        return new DeploymentBuilder()
+                .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
+                .withNewSpec()
+                .withReplicas(1)
+                .withNewSelector().withMatchLabels(names.gatewayPods().labels()).endSelector()
+                .withNewTemplate()
+                .withNewMetadata().withLabels(podLabels).endMetadata()
+                .withNewSpec()
+                .withServiceAccountName(names.agentAccount())
+                .withAutomountServiceAccountToken(false)
+                .withEnableServiceLinks(false)
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(65532L).withRunAsGroup(65532L)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer()
+                .withName("gateway").withImage(s.gatewayImage()).withArgs(args)
+                .addNewPort().withName("proxy").withContainerPort(PROXY_PORT).withProtocol("TCP").endPort()
+                .addNewPort().withName("dns-udp").withContainerPort(GATEWAY_DNS_PORT).withProtocol("UDP").endPort()
+                .addNewPort().withName("dns-tcp").withContainerPort(GATEWAY_DNS_PORT).withProtocol("TCP").endPort()
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+                .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                .addNewVolumeMount().withName("policy").withMountPath(POLICY_DIR).withReadOnly(true).endVolumeMount()
+                .addNewVolumeMount().withName("audit").withMountPath("/var/lib/airlock").endVolumeMount()
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+                .endContainer()
+                // Mounted as a directory (no subPath), so a ConfigMap change reaches the running gateway, which reloads it.
+                .addNewVolume().withName("policy").withNewConfigMap().withName(names.policyConfigMap()).endConfigMap().endVolume()
+                .addNewVolume().withName("audit").withNewEmptyDir().endEmptyDir().endVolume()
+                .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+                .endSpec()
+                .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    private static Service service(ProjectNames names, ClusterSettings s) {
+        return new ServiceBuilder()
+                .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
+                .withNewSpec()
+                .withType("ClusterIP")
+                .withSelector(names.gatewayPods().labels())
+                .addNewPort().withName("proxy").withProtocol("TCP").withPort(PROXY_PORT).withTargetPort(new IntOrString(PROXY_PORT)).endPort()
+                .addNewPort().withName("dns-udp").withProtocol("UDP").withPort(DNS_PORT).withTargetPort(new IntOrString(GATEWAY_DNS_PORT)).endPort()
+                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(DNS_PORT).withTargetPort(new IntOrString(GATEWAY_DNS_PORT)).endPort()
+                .endSpec()
+                .build();
+    }
+
+    /** The exporter's documents, parsed into the client's model; their labels gain the project's. */
+    private static List<NetworkPolicy> networkPolicies(ProjectPolicy project, OrgPolicy org, ProjectNames names, ClusterSettings s)
+            throws PolicyException {
+        ExportSettings exportSettings = new ExportSettings(s.namespace(), names.agentPods(), s.namespace(), names.gatewayPods(),
+                PROXY_PORT, ExportSettings.DEFAULT_TRANSPARENT_PORT, GATEWAY_DNS_PORT);
+        String yaml = PolicyExport.render(ExportFormat.K8S, project, org, exportSettings);
+        List<NetworkPolicy> out = new ArrayList<>();
+        String[] docs = yaml.split("(?m)^---$");
+        for (int i = 1; i < docs.length; i++) {
+            NetworkPolicy p = SERIALIZATION.unmarshal(docs[i], NetworkPolicy.class);
+            p.getMetadata().getLabels().putAll(names.common());
+            out.add(p);
+        }
+        return out;
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+}

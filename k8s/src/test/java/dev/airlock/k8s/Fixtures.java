@@ -1,0 +1,53 @@
+package dev.airlock.k8s;
+
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import java.util.Optional;
+
+/** One project and organisation policy, as text and parsed, and the manifests built from them. */
+final class Fixtures {
+
+    static final String PROJECT_YAML = """
+            version: 1
+            project: payments
+            network:
+              allow:
+                - github.com
+                - cidr: 198.18.7.0/24
+                  ports: [5432]
+              deny:
+                - cidr: 198.18.9.0/24
+            """;
+    static final String ORG_YAML = """
+            version: 1
+            production:
+              - api.acme.example
+              - cidr: 198.19.20.0/24
+            """;
+    static final String PRODUCTION_CIDR = "198.19.20.0/24";
+
+    private Fixtures() {
+    }
+
+    static ProjectPolicy project(String text) throws PolicyException {
+        return PolicyFiles.parseProject("airlock.yaml", text);
+    }
+
+    static OrgPolicy org() throws PolicyException {
+        return PolicyFiles.parseOrg("org.yaml", ORG_YAML);
+    }
+
+    static ClusterSettings settings(String namespace) {
+        return new ClusterSettings(namespace, "registry.test/airlock:0.1.0", "registry.test/devbox:1");
+    }
+
+    static ProjectManifests manifests(String namespace) throws PolicyException {
+        return manifests(namespace, PROJECT_YAML);
+    }
+
+    static ProjectManifests manifests(String namespace, String projectYaml) throws PolicyException {
+        return ProjectManifests.of(project(projectYaml), org(), projectYaml, Optional.of(ORG_YAML), settings(namespace));
+    }
+}
