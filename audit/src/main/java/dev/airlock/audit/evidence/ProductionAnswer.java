@@ -57,7 +57,7 @@ record ProductionAnswer(Verdict verdict, List<String> lines) {
                 shown = false;
                 lines.add(which + pass + " blocked with evidence, " + (statuses.size() - pass) + " inconclusive or could not run");
             } else {
-                lines.add(which + "all blocked, each shown by a positive control or the gateway's deny record");
+                lines.add(which + "all blocked, each shown by a positive control or the gateway's deny record" + otherFailures(a));
             }
         }
         if (latestByProject.isEmpty()) {
@@ -69,6 +69,16 @@ record ProductionAnswer(Verdict verdict, List<String> lines) {
             shown = false;
         }
         return new ProductionAnswer(reached ? Verdict.YES : shown ? Verdict.NO : Verdict.NOT_SHOWN, List.copyOf(lines));
+    }
+
+    /**
+     * A "no" beside a failed audit must not read as a clean bill: the same audit's other failures
+     * (isolation, not production) are named so the reader goes on to them.
+     */
+    private static String otherFailures(ReportStore.Entry audit) {
+        long other = audit.statuses().entrySet().stream().filter(e -> !e.getKey().startsWith("production:"))
+                .filter(e -> "fail".equals(e.getValue()) || "error".equals(e.getValue())).count();
+        return other == 0 ? "" : "; the same audit failed " + other + " other probe" + (other == 1 ? "" : "s") + " (not production): see its report below";
     }
 
     String cssClass() {

@@ -30,10 +30,19 @@ class ProductionAnswerTest {
     @Test
     void of_everyProductionProbeBlocked_andChainIntact_isNo_namingTheAuditAndWhen() {
         ProductionAnswer a = ProductionAnswer.of(true, one(audit("full", Map.of("production:a:443", "pass", "production:b:443", "pass",
-                "files:x", "fail"))), INTACT);
+                "files:x", "pass"))), INTACT);
         assertThat(a.verdict()).isEqualTo(Verdict.NO);
         assertThat(a.lines()).containsExactly("payments: full audit of 2026-11-27 10:11:12 UTC, 2 production probes: all blocked, each shown"
                 + " by a positive control or the gateway's deny record", "audit log: hash chain intact, 12 records");
+    }
+
+    @Test
+    void of_productionBlockedButOtherProbesFailed_isStillNo_andSaysTheAuditFailedElsewhere() {
+        ProductionAnswer a = ProductionAnswer.of(true, one(audit("full", Map.of("production:a:443", "pass", "files:x", "fail",
+                "host-service:ssh", "error", "dns:y", "pass"))), INTACT);
+        assertThat(a.verdict()).isEqualTo(Verdict.NO);
+        assertThat(a.lines().get(0)).endsWith("all blocked, each shown by a positive control or the gateway's deny record;"
+                + " the same audit failed 2 other probes (not production): see its report below");
     }
 
     @Test
