@@ -16,6 +16,7 @@ import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.Standby;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
@@ -107,7 +108,13 @@ public final class SandboxHost implements AutoCloseable {
     /** As {@link #prepare}, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection)
             throws SandboxException {
-        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection));
+        return prepare(project, engine, resources, workspace, protection, TrustBundle.SYSTEM);
+    }
+
+    /** As {@link #prepare}, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle. */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection,
+            TrustBundle trust) throws SandboxException {
+        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection).withTrust(trust));
     }
 
     /** As {@link #prepare}, with a copy-on-write workspace over the template tree {@code template}. */
@@ -118,7 +125,14 @@ public final class SandboxHost implements AutoCloseable {
     /** As {@link #prepareOver}, with {@code protection} (the overlay's .git/hooks and .git/config read-only by default). */
     public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection)
             throws SandboxException {
-        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection));
+        return prepareOver(project, engine, resources, template, protection, TrustBundle.SYSTEM);
+    }
+
+    /** As {@link #prepareOver}, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle. */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection,
+            TrustBundle trust) throws SandboxException {
+        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection)
+                .withTrust(trust));
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {

@@ -17,6 +17,7 @@ import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -113,7 +114,7 @@ public final class SandboxRun {
             if (!reaped.removed().isEmpty() || !reaped.failures().isEmpty()) {
                 err.println("airlock: removed leftovers of earlier runs: " + reaped);
             }
-            return runIn(o, workspace, project, engine, resolver, launcher);
+            return runIn(o, workspace, project, engine, resolver, launcher, TrustBundle.of(org.trust(), project.trust()));
         } catch (SandboxException e) {
             err.println("airlock: " + e.getMessage());
             return AIRLOCK_ERROR;
@@ -131,7 +132,7 @@ public final class SandboxRun {
     }
 
     private int runIn(Options o, Path workspace, ProjectPolicy project, PolicyEngine engine, Resolver resolver,
-            SandboxLauncher launcher) throws IOException, InterruptedException, SandboxException {
+            SandboxLauncher launcher, TrustBundle trust) throws IOException, InterruptedException, SandboxException {
         // The --events file's directory is opened now, before the sandbox exists: the file is
         // written through this descriptor afterwards, so a link the sandbox plants on the path
         // (the file, or a directory above it) is never followed by root.
@@ -150,7 +151,7 @@ public final class SandboxRun {
         SandboxSession session = null;
         Process process = null;
         try {
-            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection);
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust);
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);

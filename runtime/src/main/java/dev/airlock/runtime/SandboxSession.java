@@ -19,6 +19,7 @@ import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
@@ -77,9 +78,16 @@ public final class SandboxSession implements AutoCloseable {
                 new WorkspaceProtection(!project.writableGitConfig(), List.of()));
     }
 
-    /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
+    /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox; the project's own CAs trusted. */
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection) throws IOException, SandboxException, InterruptedException {
+        return open(launcher, auditLog, project, engine, resolver, workspace, protection, TrustBundle.of(project.trust()));
+    }
+
+    /** As above, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle (the organisation's and the project's). */
+    public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
+            Resolver resolver, Path workspace, WorkspaceProtection protection, TrustBundle trust)
+            throws IOException, SandboxException, InterruptedException {
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         SandboxRegistry registry = new SandboxRegistry();
         Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
@@ -95,7 +103,7 @@ public final class SandboxSession implements AutoCloseable {
             dns.start();
             ProjectPolicy.Resources r = project.resources();
             prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
-                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection));
+                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection).withTrust(trust));
             registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
                     engine);
             return new SandboxSession(launcher, events, gateway, dns, transparentPort, prepared, project);

@@ -30,6 +30,7 @@ import dev.airlock.runtime.SandboxHost;
 import dev.airlock.runtime.TerminalCommand;
 import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -235,7 +236,8 @@ public final class Daemon implements AutoCloseable {
             for (DaemonConfig.Project p : config.projects()) {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
                 loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts()),
-                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts())));
+                        PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts()),
+                        TrustBundle.of(org.trust(), policy.trust())));
             }
         } catch (PolicyException e) {
             facts.close();
@@ -359,7 +361,8 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** A configured project with its policy compiled for runs and for template setups. */
-    private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
+    private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine,
+            TrustBundle trust) {
     }
 
     /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */
@@ -386,7 +389,7 @@ public final class Daemon implements AutoCloseable {
         DaemonConfig.Project cfg = loaded.config();
         ProjectPolicy policy = loaded.policy();
         // the factory and the setups read the policy in force at each build: a reload applies to the next one
-        LivePolicy live = new LivePolicy(new LivePolicy.Compiled(policy, loaded.engine(), loaded.setupEngine()));
+        LivePolicy live = new LivePolicy(new LivePolicy.Compiled(policy, loaded.engine(), loaded.setupEngine(), loaded.trust()));
         String project = policy.project();
         Optional<ProjectTemplates> templates = Optional.empty();
         if (policy.workspace().isPresent()) {
@@ -420,14 +423,15 @@ public final class Daemon implements AutoCloseable {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection());
+                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection(),
+                            settings.trust());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection());
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection(), settings.trust());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());
