@@ -2,10 +2,21 @@ package dev.airlock.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.Phase;
+import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.load.PolicyFiles;
+import dev.airlock.policy.model.OrgPolicy;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.LinkSafeFiles;
+import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.TrustBundle;
+import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -31,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A company CA in {@code trust:} (issue 19 §1), with the real clients: git (dumb HTTP clone), npm
  * (install from a registry), pip (download from a simple index), curl and node, run inside
- * {@code airlock run} against a test HTTPS host whose certificate a private CA made here signed.
+ * {@code airlock run} (cold) and in a pool member (the waiting init the daemon hands a command to) against a test HTTPS host whose certificate a private CA made here signed.
  * The same run without the CA in {@code trust:} is the control: every client then fails certificate
  * verification, and the test host logged no request (judged from its side). Clients missing from
  * the host's /usr/bin are named and left out; with {@code CI=true} a missing one fails the test.
@@ -61,6 +73,8 @@ class TrustedCaIT {
     static Path serverLog;
     static List<String> present = new ArrayList<>();
     static int uid;
+    static Path trusted;
+    static Path untrusted;
 
     private static Map<String, String> clients() {
         Map<String, String> c = new LinkedHashMap<>();
@@ -113,6 +127,11 @@ class TrustedCaIT {
         uid = sudo != null && sudo.matches("[1-9]\\d*") ? Integer.parseInt(sudo) : 65534;
         makeCaAndSite();
         startTestHost();
+        Files.copy(tmp.resolve("pki/ca.pem"), Files.createDirectories(tmp.resolve("policy-trusted/certs")).resolve("company-ca.pem"));
+        trusted = Files.writeString(tmp.resolve("policy-trusted/airlock.yaml"),
+                "version: 1\nproject: trustit\nnetwork:\n  allow: [ca.test]\ntrust: [certs/company-ca.pem]\n");
+        untrusted = Files.writeString(Files.createDirectories(tmp.resolve("policy-untrusted")).resolve("airlock.yaml"),
+                "version: 1\nproject: trustit\nnetwork:\n  allow: [ca.test]\n");
     }
 
     /** A private CA (CA:TRUE), ca.test's certificate signed by it, and the site: a git repository, an npm registry, a pip index. */
@@ -214,23 +233,58 @@ class TrustedCaIT {
     @Test
     void run_privateCaInTrust_everyClientReachesTheHost_andWithoutItEveryOneFailsVerification() throws Exception {
         Assumptions.assumeFalse(present.isEmpty(), "no client of " + CLIENTS.keySet() + " is on this host");
-        Files.copy(tmp.resolve("pki/ca.pem"), Files.createDirectories(tmp.resolve("policy-trusted/certs")).resolve("company-ca.pem"));
-        Path trusted = Files.writeString(tmp.resolve("policy-trusted/airlock.yaml"),
-                "version: 1\nproject: trustit\nnetwork:\n  allow: [ca.test]\ntrust: [certs/company-ca.pem]\n");
-        Path untrusted = Files.writeString(Files.createDirectories(tmp.resolve("policy-untrusted")).resolve("airlock.yaml"),
-                "version: 1\nproject: trustit\nnetwork:\n  allow: [ca.test]\n");
 
         // Control: the same policy without trust: — each client refuses the host's certificate, and the host served nothing.
         Ran without = run(untrusted, "ws-untrusted");
+        expectRefusedWithoutTheCa(without);
+        Ran with = run(trusted, "ws-trusted");
+        System.out.println("TrustedCaIT cold, clients " + present + "\nwithout the CA:\n" + without.output() + "with it:\n" + with.output());
+        expectServedWithTheCa(with);
+    }
+
+    /** The pool's path: a member prepared ahead with its init waiting, the command handed over later (Standby). */
+    @Test
+    void poolMember_privateCaInTrust_everyClientReachesTheHost_andWithoutItEveryOneFailsVerification() throws Exception {
+        Assumptions.assumeFalse(present.isEmpty(), "no client of " + CLIENTS.keySet() + " is on this host");
+        ProjectPolicy policy = PolicyFiles.loadProject(trusted);
+        PolicyEngine engine = PolicyEngine.compile(policy, OrgPolicy.NONE, Phase.RUN, List.of(LinkRange.DEFAULT.range()));
+        try (AuditLog audit = AuditLog.open(tmp.resolve("pool-audit.log"), Clock.systemUTC());
+                SandboxHost host = SandboxHost.start(new SandboxHost.Config(Files.createDirectories(tmp.resolve("state-pool")),
+                        Resolvers.uncached(Optional.of(hosts)), audit, GatewayMetrics.inMemory(), 1))) {
+            Ran without = member(host, engine, policy.project(), TrustBundle.SYSTEM);
+            expectRefusedWithoutTheCa(without);
+            Ran with = member(host, engine, policy.project(), TrustBundle.of(policy.trust()));
+            System.out.println("TrustedCaIT pooled, clients " + present + "\nwithout the CA:\n" + without.output() + "with it:\n"
+                    + with.output());
+            expectServedWithTheCa(with);
+        }
+    }
+
+    private static Ran member(SandboxHost host, PolicyEngine engine, String project, TrustBundle trust) throws Exception {
+        Path ws = host.launcher().memberWorkspace(project);
+        SandboxHost.Member m = host.prepare(project, engine, Resources.DEFAULT, ws, WorkspaceProtection.DEFAULT, trust);
+        try {
+            Process p = host.start(m, List.of("/bin/bash", "-c", script()), Map.of());
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            return new Ran(p.waitFor(), err, out);
+        } finally {
+            host.destroy(m);
+            host.launcher().discardMemberWorkspace(ws);
+        }
+    }
+
+    private static void expectRefusedWithoutTheCa(Ran without) throws IOException {
         List<String> requestsWithout = requests();
         for (String client : present) {
             assertThat(without.result(client)).as(client + " without the CA\n" + without).startsWith("fail")
                     .containsPattern("(?i)certificate|issuer|CERT_");
         }
         assertThat(requestsWithout).as("the test host served a request to a client that did not trust it").isEmpty();
+    }
 
-        Ran with = run(trusted, "ws-trusted");
-        System.out.println("TrustedCaIT clients " + present + "\nwithout the CA:\n" + without.output() + "with it:\n" + with.output());
+    private static void expectServedWithTheCa(Ran with) throws IOException {
         for (String client : present) {
             assertThat(with.result(client)).as(client + " with the CA in trust:\n" + with).startsWith("ok");
         }
@@ -246,10 +300,8 @@ class TrustedCaIT {
         }
     }
 
-    /** One {@code airlock run} of every present client, each reporting "ok …" or "fail …" on a line of its own. */
-    private static Ran run(Path policy, String workspace) throws Exception {
-        Path ws = Files.createDirectories(tmp.resolve(workspace));
-        LinkSafeFiles.chownTree(ws, uid, uid);
+    /** Every present client, each reporting "ok …" or "fail …" on a line of its own. */
+    private static String script() {
         StringBuilder script = new StringBuilder("""
                 check() { name=$1; shift; if out=$(sh -c "$*" 2>&1); then r=ok; else r=fail; fi
                   echo "$name: $r $(printf %s "$out" | tr '\\n' ' ' | cut -c1-600)"; }
@@ -258,10 +310,17 @@ class TrustedCaIT {
         for (String client : present) {
             script.append("check ").append(client).append(" '").append(CLIENTS.get(client).replace("'", "'\\''")).append("'\n");
         }
+        return script.toString();
+    }
+
+    /** One {@code airlock run} of {@link #script}. */
+    private static Ran run(Path policy, String workspace) throws Exception {
+        Path ws = Files.createDirectories(tmp.resolve(workspace));
+        LinkSafeFiles.chownTree(ws, uid, uid);
         Path out = Files.createTempFile(tmp, "out", ".log");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = new SandboxRun(new PrintStream(err, true, StandardCharsets.UTF_8)).run(new SandboxRun.Options(policy, Optional.empty(),
-                Optional.of(hosts), ws, Map.of(), Optional.empty(), List.of("/bin/bash", "-c", script.toString()), state, Phase.RUN,
+                Optional.of(hosts), ws, Map.of(), Optional.empty(), List.of("/bin/bash", "-c", script()), state, Phase.RUN,
                 Optional.of(out)));
         return new Ran(exit, err.toString(StandardCharsets.UTF_8), Files.readString(out));
     }
