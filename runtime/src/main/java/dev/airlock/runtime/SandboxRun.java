@@ -17,7 +17,9 @@ import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.SandboxUser;
 import dev.airlock.sandbox.TrustBundle;
+import dev.airlock.sandbox.WorkspaceAccess;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -148,8 +150,10 @@ public final class SandboxRun {
             }
         }
         WorkspaceProtection protection = protection(o, project, workspace);
+        WorkspaceAccess.problem(workspace, SandboxUser.current()).ifPresent(p -> err.println("airlock: " + p));
         SandboxSession session = null;
         Process process = null;
+        boolean failed = false;
         try {
             session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust);
             if (o.output().isPresent()) {
@@ -176,6 +180,9 @@ public final class SandboxRun {
                 // the JVM is exiting: cleanup below still runs in this thread first
             }
             return code;
+        } catch (IOException | SandboxException | RuntimeException e) {
+            failed = true;
+            throw e;
         } finally {
             if (process != null && process.isAlive()) {
                 process.destroyForcibly();
@@ -185,7 +192,10 @@ public final class SandboxRun {
                 session.close();
                 mine = session.events();
             }
-            err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
+            // A start that failed is reported by its error alone: "nothing was blocked" before it would only mislead.
+            if (!failed || !mine.isEmpty()) {
+                err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
+            }
             if (eventsDir != null) {
                 writeEvents(eventsDir, o.events().get(), mine);
             }
