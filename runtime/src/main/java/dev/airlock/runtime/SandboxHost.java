@@ -9,6 +9,7 @@ import dev.airlock.gateway.proxy.GatewayMetrics;
 import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.Pty;
@@ -16,8 +17,8 @@ import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
-import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
@@ -117,6 +118,12 @@ public final class SandboxHost implements AutoCloseable {
         return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection).withTrust(trust));
     }
 
+    /** As {@link #prepare}, trusting {@code trust} (the policies' {@code trust:}) besides the host's system bundle. */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection,
+            List<TrustedCa> trust) throws SandboxException {
+        return prepare(project, engine, resources, workspace, protection, TrustBundle.of(trust));
+    }
+
     /** As {@link #prepare}, with a copy-on-write workspace over the template tree {@code template}. */
     public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template) throws SandboxException {
         return prepareOver(project, engine, resources, template, WorkspaceProtection.DEFAULT);
@@ -133,6 +140,12 @@ public final class SandboxHost implements AutoCloseable {
             TrustBundle trust) throws SandboxException {
         return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection)
                 .withTrust(trust));
+    }
+
+    /** As {@link #prepareOver}, trusting {@code trust} (the policies' {@code trust:}) besides the host's system bundle. */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection,
+            List<TrustedCa> trust) throws SandboxException {
+        return prepareOver(project, engine, resources, template, protection, TrustBundle.of(trust));
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {

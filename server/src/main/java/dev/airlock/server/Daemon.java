@@ -13,6 +13,7 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.pool.sizing.AutoSizer;
 import dev.airlock.pool.usage.ClaimRecord;
 import dev.airlock.pool.state.MemberLog;
@@ -30,7 +31,6 @@ import dev.airlock.runtime.SandboxHost;
 import dev.airlock.runtime.TerminalCommand;
 import dev.airlock.sandbox.LinkRange;
 import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -237,7 +237,7 @@ public final class Daemon implements AutoCloseable {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
                 loaded.add(new LoadedProject(p, policy, PolicyEngine.compile(policy, org, Phase.RUN, List.of(LinkRange.DEFAULT.range()), facts.facts()),
                         PolicyEngine.compile(policy, org, Phase.SETUP, List.of(LinkRange.DEFAULT.range()), facts.facts()),
-                        TrustBundle.of(org.trust(), policy.trust())));
+                        TrustedCa.both(org.trust(), policy.trust())));
             }
         } catch (PolicyException e) {
             facts.close();
@@ -362,7 +362,7 @@ public final class Daemon implements AutoCloseable {
 
     /** A configured project with its policy compiled for runs and for template setups. */
     private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine,
-            TrustBundle trust) {
+            List<TrustedCa> trust) {
     }
 
     /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */

@@ -2,9 +2,9 @@ package dev.airlock.server;
 
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.Resources;
-import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.util.List;
 
@@ -26,7 +26,7 @@ final class LivePolicy {
      * The policy in force: the file, and the engines compiled from it with the organisation policy,
      * and the CAs its sandboxes trust (the organisation's and the project's {@code trust:}).
      */
-    record Compiled(ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine, TrustBundle trust) {
+    record Compiled(ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine, List<TrustedCa> trust) {
     }
 
     private final String project;
@@ -50,7 +50,7 @@ final class LivePolicy {
     }
 
     /** What a member is built with besides its network rules: its cgroup limits, what of its workspace is read-only, the CAs it trusts. */
-    record Settings(Resources resources, WorkspaceProtection protection, TrustBundle trust) {
+    record Settings(Resources resources, WorkspaceProtection protection, List<TrustedCa> trust) {
     }
 
     /**

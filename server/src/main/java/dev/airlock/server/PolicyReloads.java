@@ -8,8 +8,8 @@ import dev.airlock.policy.address.Cidr;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.runtime.SandboxHost;
-import dev.airlock.sandbox.TrustBundle;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.PrintStream;
@@ -94,7 +94,7 @@ final class PolicyReloads {
         PolicyEngine setup = PolicyEngine.compile(loaded.project(), loaded.org(), Phase.SETUP, links, facts.facts());
         facts.production(loaded.org().production());
         LivePolicy.Compiled before = pool.live().apply(host, new LivePolicy.Compiled(loaded.project(), loaded.engine(), setup,
-                TrustBundle.of(loaded.org().trust(), loaded.project().trust())));
+                TrustedCa.both(loaded.org().trust(), loaded.project().trust())));
         settingsChanged(pool, before, pool.live().settings(), loaded.project(), poolSettingsChanged);
         applied.run();
     }
@@ -105,7 +105,7 @@ final class PolicyReloads {
         String project = pool.project();
         ProjectPolicy before = was.policy();
         if (!before.resources().equals(after.resources()) || before.writableGitConfig() != after.writableGitConfig()
-                || !was.trust().equals(now.trust())) {
+                || !TrustedCa.samePems(was.trust(), now.trust())) {
             log.println("airlock daemon: " + project + ": resources, git protection or trusted CAs changed; its ready sandboxes are"
                     + " replaced by ones"
                     + " built under the new policy (claimed ones keep theirs until released)");

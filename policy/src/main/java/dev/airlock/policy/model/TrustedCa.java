@@ -1,6 +1,8 @@
 package dev.airlock.policy.model;
 
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 /**
  * One entry of {@code trust:}: a certificate authority every sandbox of the policy trusts, besides
@@ -15,5 +17,15 @@ public record TrustedCa(String file, String subject, String pem, SourcePosition 
         Objects.requireNonNull(subject, "subject");
         Objects.requireNonNull(pem, "pem");
         Objects.requireNonNull(position, "position");
+    }
+
+    /** The organisation's CAs, then the project's: what a sandbox of that project trusts besides the system bundle. */
+    public static List<TrustedCa> both(List<TrustedCa> org, List<TrustedCa> project) {
+        return Stream.concat(org.stream(), project.stream()).toList();
+    }
+
+    /** Whether {@code a} and {@code b} trust the same certificates in the same order, wherever they were written. */
+    public static boolean samePems(List<TrustedCa> a, List<TrustedCa> b) {
+        return a.stream().map(TrustedCa::pem).toList().equals(b.stream().map(TrustedCa::pem).toList());
     }
 }
