@@ -231,15 +231,17 @@ public final class SandboxRun {
 
     /**
      * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
-     * out, or this is a template's setup), and the policy, organisation policy and hosts file this run loaded when they lie in the
-     * workspace (said once on stderr for the policy), so that the sandbox cannot edit what the next
-     * run loads.
+     * out, or this is a template's setup), and the policy, organisation policy, hosts file and the
+     * project's trust: CA files this run loaded when they lie in the workspace (said once on stderr
+     * for the policy), so that the sandbox cannot edit what the next run loads.
      */
     private WorkspaceProtection protection(Options o, ProjectPolicy project, Path workspace) {
         List<Path> files = new ArrayList<>();
         files.add(o.policy());
         o.org().ifPresent(files::add);
         o.hosts().ifPresent(files::add);
+        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
+        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
         try {
             Path ws = workspace.toRealPath();
             if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {

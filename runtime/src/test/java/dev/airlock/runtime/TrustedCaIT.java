@@ -242,6 +242,25 @@ class TrustedCaIT {
         expectServedWithTheCa(with);
     }
 
+    /** A project's CA file in its own workspace is read-only inside: a CA planted there would be trusted by the next run. */
+    @Test
+    void run_caFileInsideTheWorkspace_cannotBeReplacedFromInside_butItsSiblingCan() throws Exception {
+        Path ws = Files.createDirectories(tmp.resolve("ws-readme"));
+        Files.createDirectories(ws.resolve("certs"));
+        Files.copy(tmp.resolve("pki/ca.pem"), ws.resolve("certs/company-ca.pem"));
+        Files.copy(tmp.resolve("pki/ca.pem"), ws.resolve("certs/sibling.pem"));
+        LinkSafeFiles.chownTree(ws, uid, uid);
+        Path policy = Files.writeString(ws.resolve("airlock.yaml"), "version: 1\nproject: trustit\ntrust: [certs/company-ca.pem]\n");
+        String before = Files.readString(ws.resolve("certs/company-ca.pem"));
+
+        Ran r = runIn(policy, ws, "cat /workspace/certs/sibling.pem > /workspace/certs/company-ca.pem 2>/dev/null && echo replaced;"
+                + " echo planted > /workspace/certs/sibling.pem && echo sibling written; true");
+
+        assertThat(r.output()).as(r.toString()).contains("sibling written").doesNotContain("replaced");
+        assertThat(ws.resolve("certs/company-ca.pem")).hasContent(before.strip());
+        assertThat(ws.resolve("certs/sibling.pem")).hasContent("planted");
+    }
+
     /** The pool's path: a member prepared ahead with its init waiting, the command handed over later (Standby). */
     @Test
     void poolMember_privateCaInTrust_everyClientReachesTheHost_andWithoutItEveryOneFailsVerification() throws Exception {
@@ -317,10 +336,14 @@ class TrustedCaIT {
     private static Ran run(Path policy, String workspace) throws Exception {
         Path ws = Files.createDirectories(tmp.resolve(workspace));
         LinkSafeFiles.chownTree(ws, uid, uid);
+        return runIn(policy, ws, script());
+    }
+
+    private static Ran runIn(Path policy, Path ws, String script) throws Exception {
         Path out = Files.createTempFile(tmp, "out", ".log");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = new SandboxRun(new PrintStream(err, true, StandardCharsets.UTF_8)).run(new SandboxRun.Options(policy, Optional.empty(),
-                Optional.of(hosts), ws, Map.of(), Optional.empty(), List.of("/bin/bash", "-c", script()), state, Phase.RUN,
+                Optional.of(hosts), ws, Map.of(), Optional.empty(), List.of("/bin/bash", "-c", script), state, Phase.RUN,
                 Optional.of(out)));
         return new Ran(exit, err.toString(StandardCharsets.UTF_8), Files.readString(out));
     }

@@ -36,7 +36,7 @@ final class TrustFiles {
     static List<TrustedCa> read(Fields top, Path base, Instant now, List<Problem> problems) {
         List<TrustedCa> out = new ArrayList<>();
         for (YamlNode n : top.list("trust")) {
-            if (n instanceof YamlNode.Scalar s && !s.isNull() && !s.text().isBlank()) {
+            if (n instanceof YamlNode.Scalar s && !s.isNull() && !s.text().isBlank() && s.text().indexOf('\0') < 0) {
                 ca(base.resolve(s.text()).normalize(), s.text(), now, n.position(), problems).ifPresent(out::add);
             } else {
                 problems.add(new Problem(n.position(), "trust items are paths of PEM files, found " + n.kind(),
