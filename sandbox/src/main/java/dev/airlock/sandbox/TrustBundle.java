@@ -31,9 +31,4 @@ public record TrustBundle(List<String> pems) {
         Stream.of(lists).flatMap(List::stream).map(TrustedCa::pem).forEach(pems::add);
         return new TrustBundle(pems);
     }
-
-    /** This bundle and {@code other}'s CAs. */
-    public TrustBundle plus(TrustBundle other) {
-        return new TrustBundle(Stream.concat(pems.stream(), other.pems.stream()).toList());
-    }
 }
