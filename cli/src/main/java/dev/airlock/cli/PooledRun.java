@@ -67,9 +67,44 @@ final class PooledRun {
         return attempt(policy, command, env, err, true);
     }
 
-    /** The command's exit code, or empty when no daemon pools this project (the caller runs it here). */
-    static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err) {
-        return attempt(policy, command, env, err, false);
+    /**
+     * The command's exit code, or empty when no daemon pools this project (the caller runs it here,
+     * as {@code instead} describes, and this says so when the caller evidently expected a daemon).
+     */
+    static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err, String instead) {
+        Path socket = DaemonSocket.path();
+        Optional<DaemonClient> daemon = DaemonClient.ifRunning(socket);
+        if (daemon.isEmpty()) {
+            noDaemonNote(socket, System.getenv(), java.nio.file.Files.exists(socket), instead).ifPresent(err::println);
+            return Optional.empty();
+        }
+        return attempt(daemon, policy, command, env, err, false);
+    }
+
+    /**
+     * Said when no daemon answers where the caller pointed ({@code AIRLOCK_STATE} or
+     * {@code AIRLOCK_DAEMON_SOCKET} set) or where a socket is left: the run that follows is a cold
+     * one with this command line's policy files and resolver, not the daemon's hosts map and
+     * organisation policy. Nothing when no daemon was ever expected.
+     */
+    static Optional<String> noDaemonNote(Path socket, Map<String, String> environment, boolean socketExists, String instead) {
+        String where;
+        if (!blank(environment.get("AIRLOCK_DAEMON_SOCKET"))) {
+            where = "AIRLOCK_DAEMON_SOCKET=" + environment.get("AIRLOCK_DAEMON_SOCKET");
+        } else if (!blank(environment.get("AIRLOCK_STATE"))) {
+            where = "AIRLOCK_STATE=" + environment.get("AIRLOCK_STATE");
+        } else if (socketExists) {
+            where = "a socket left by a daemon that no longer runs";
+        } else {
+            return Optional.empty();
+        }
+        return Optional.of("airlock: no daemon answers at " + socket + " (" + where + "); running in a fresh sandbox here instead: "
+                + instead + ", not a daemon's. Fix: set AIRLOCK_STATE to the running daemon's state directory, or start one there"
+                + " (as root: airlock daemon --config FILE).");
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
     }
 
     /** {@code quiet}: say nothing when falling back (the regular path that follows says it once). */
@@ -79,6 +114,36 @@ final class PooledRun {
             return Optional.empty();
         }
         return attempt(daemon, policy, command, env, err, quiet);
+    }
+
+    /**
+     * What the caller is told when the pooled command starts: which sandbox, warm or cold, and
+     * where it works, which is never {@code callerDir}: the project's template at a named commit, or
+     * (no {@code workspace:} in the policy) an empty directory of the sandbox's own.
+     */
+    static String startLine(JsonNode start, Path callerDir) {
+        StringBuilder b = new StringBuilder("airlock: sandbox ").append(start.path("sandbox").asText()).append(" from the daemon's pool (")
+                .append(start.path("warm").asBoolean() ? "warm" : "cold").append(", claimed in ")
+                .append(Math.round(start.path("claimMs").asDouble() * 10) / 10.0).append(" ms");
+        if (start.has("template")) {
+            String commit = start.path("template").asText();
+            b.append("; /workspace is the project at ").append(start.path("ref").asText("its branch")).append(' ')
+                    .append(commit, 0, Math.min(12, commit.length()));
+            if (start.has("behind")) {
+                int atStart = start.path("behindAtStart").asInt();
+                int caughtUp = start.path("behind").asInt();
+                b.append(atStart == 0 ? ", at HEAD" : ", " + atStart + " commit(s) behind HEAD")
+                        .append(caughtUp > 0 ? ", caught up " + caughtUp + " commit(s)" : "");
+            }
+            b.append(", not ").append(callerDir).append(')');
+        } else if (start.path("workspace").asText().equals("empty")) {
+            b.append("; /workspace is an empty directory of its own, not ").append(callerDir)
+                    .append(": the policy has no workspace:. To work in this directory: airlock run --no-daemon; to pool the project at HEAD:")
+                    .append(" give the policy a workspace: source)");
+        } else {
+            b.append(')');
+        }
+        return b.toString();
     }
 
     /** With a daemon at hand (the class-cache training calls this with a stand-in). */
@@ -102,12 +167,7 @@ final class PooledRun {
             FileOutputStream stderr = new FileOutputStream(FileDescriptor.err);
             Optional<DaemonClient.Tty> tty = terminal.map(t -> new DaemonClient.Tty(t.size(), t::onResize));
             Optional<JsonNode> result = daemon.get().runPolicy(file, command, env, tty, new FileInputStream(FileDescriptor.in), stdout, stderr,
-                    start -> err.print("airlock: sandbox " + start.path("sandbox").asText() + " from the daemon's pool ("
-                            + (start.path("warm").asBoolean() ? "warm" : "cold") + ", claimed in "
-                            + Math.round(start.path("claimMs").asDouble() * 10) / 10.0 + " ms"
-                            + (start.has("behind") ? "; workspace " + (start.path("behindAtStart").asInt() == 0 ? "at HEAD" : start.path("behindAtStart").asInt()
-                                    + " commit(s) behind HEAD") + (start.path("behind").asInt() > 0 ? ", caught up " + start.path("behind").asInt()
-                                    + " commit(s)" : "") : "") + ")" + eol));
+                    start -> err.print(startLine(start, Path.of("").toAbsolutePath()) + eol));
             terminal.ifPresent(CallerTerminal::close);
             if (result.isEmpty()) {
                 if (!quiet) {

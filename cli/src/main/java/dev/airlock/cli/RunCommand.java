@@ -77,7 +77,11 @@ final class RunCommand implements Callable<Integer> {
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
         if (!noDaemon && workspace == null && events == null) {
-            Optional<Integer> pooled = PooledRun.attempt(sources.policy, command, vars, err);
+            Optional<Path> org = PolicySources.orgPath(sources.org);
+            String instead = "workspace " + Path.of("").toAbsolutePath() + ", policy " + sources.policy + ", "
+                    + org.map(o -> "organisation policy " + o).orElse("no organisation policy") + ", "
+                    + (sources.hosts == null ? "names from the system resolver" : "names from " + sources.hosts);
+            Optional<Integer> pooled = PooledRun.attempt(sources.policy, command, vars, err, instead);
             if (pooled.isPresent()) {
                 return pooled.get();
             }

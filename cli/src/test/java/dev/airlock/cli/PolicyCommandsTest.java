@@ -54,6 +54,19 @@ class PolicyCommandsTest {
         assertThat(r.out()).contains("valid project policy \"payments\"").contains("valid organisation policy");
     }
 
+    /** Issue 19 §1: a trust: entry that is not a CA certificate is refused at its line, with the fix. */
+    @Test
+    void check_trustEntryThatIsNotACaCertificate_exitOneAtItsLineWithTheFix() throws IOException {
+        write("not-a-cert.pem", "hello\n");
+        Path bad = write("airlock.yaml", "version: 1\nproject: demo\ntrust:\n  - not-a-cert.pem\n");
+
+        Cli r = Cli.run("policy", "check", bad.toString());
+
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err() + r.out()).contains(bad + ":4:5: not-a-cert.pem is not a PEM certificate",
+                "openssl x509 -inform DER -in not-a-cert.pem -out ca.pem");
+    }
+
     @Test
     void check_invalidFile_reportsEveryProblemWithFileLineColumn() throws IOException {
         Path bad = write("airlock.yaml", """

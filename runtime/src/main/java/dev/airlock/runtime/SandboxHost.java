@@ -5,6 +5,7 @@ import dev.airlock.gateway.proxy.GatewayMetrics;
 import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.gateway.server.GatewayStack;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.sandbox.GatewayPorts;
 import dev.airlock.sandbox.KernelOps;
 import dev.airlock.sandbox.LinkRange;
@@ -16,6 +17,7 @@ import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -138,7 +140,19 @@ public final class SandboxHost implements AutoCloseable {
     /** As {@link #prepare}, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection)
             throws SandboxException {
-        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection));
+        return prepare(project, engine, resources, workspace, protection, TrustBundle.SYSTEM);
+    }
+
+    /** As {@link #prepare}, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle. */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection,
+            TrustBundle trust) throws SandboxException {
+        return prepare(project, engine, new SandboxSpec(project, workspace, resources, ports).withProtection(protection).withTrust(trust));
+    }
+
+    /** As {@link #prepare}, trusting {@code trust} (the policies' {@code trust:}) besides the host's system bundle. */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection,
+            List<TrustedCa> trust) throws SandboxException {
+        return prepare(project, engine, resources, workspace, protection, TrustBundle.of(trust));
     }
 
     /** As {@link #prepare}, with a copy-on-write workspace over the template tree {@code template}. */
@@ -149,7 +163,20 @@ public final class SandboxHost implements AutoCloseable {
     /** As {@link #prepareOver}, with {@code protection} (the overlay's .git/hooks and .git/config read-only by default). */
     public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection)
             throws SandboxException {
-        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection));
+        return prepareOver(project, engine, resources, template, protection, TrustBundle.SYSTEM);
+    }
+
+    /** As {@link #prepareOver}, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle. */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection,
+            TrustBundle trust) throws SandboxException {
+        return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection)
+                .withTrust(trust));
+    }
+
+    /** As {@link #prepareOver}, trusting {@code trust} (the policies' {@code trust:}) besides the host's system bundle. */
+    public Member prepareOver(String project, PolicyEngine engine, Resources resources, Path template, WorkspaceProtection protection,
+            List<TrustedCa> trust) throws SandboxException {
+        return prepareOver(project, engine, resources, template, protection, TrustBundle.of(trust));
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {

@@ -11,6 +11,9 @@ import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.sandbox.LinkSafeFiles;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
+import dev.airlock.sandbox.SandboxUser;
+import dev.airlock.sandbox.TrustBundle;
+import dev.airlock.sandbox.WorkspaceAccess;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -98,7 +101,7 @@ public final class SandboxRun {
                 SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), err)) {
             // Airlock's own links (the gateway and every sandbox) are never opened, whatever a cidr says.
             PolicyEngine engine = context.engine(project, o.phase());
-            return runIn(o, workspace, project, engine, context.resolver(), launcher);
+            return runIn(o, workspace, project, engine, context.resolver(), launcher, TrustBundle.of(context.org().trust(), project.trust()));
         } catch (SandboxException e) {
             err.println("airlock: " + e.getMessage());
             return AIRLOCK_ERROR;
@@ -116,7 +119,7 @@ public final class SandboxRun {
     }
 
     private int runIn(Options o, Path workspace, ProjectPolicy project, PolicyEngine engine, Resolver resolver,
-            SandboxLauncher launcher) throws IOException, InterruptedException, SandboxException {
+            SandboxLauncher launcher, TrustBundle trust) throws IOException, InterruptedException, SandboxException {
         // The --events file's directory is opened now, before the sandbox exists: the file is
         // written through this descriptor afterwards, so a link the sandbox plants on the path
         // (the file, or a directory above it) is never followed by root.
@@ -132,10 +135,12 @@ public final class SandboxRun {
             }
         }
         WorkspaceProtection protection = protection(o, project, workspace);
+        WorkspaceAccess.problem(workspace, SandboxUser.current()).ifPresent(p -> err.println("airlock: " + p));
         SandboxSession session = null;
         Process process = null;
+        boolean failed = false;
         try {
-            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection);
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust);
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);
@@ -160,6 +165,9 @@ public final class SandboxRun {
                 // the JVM is exiting: cleanup below still runs in this thread first
             }
             return code;
+        } catch (IOException | SandboxException | RuntimeException e) {
+            failed = true;
+            throw e;
         } finally {
             if (process != null && process.isAlive()) {
                 process.destroyForcibly();
@@ -169,7 +177,10 @@ public final class SandboxRun {
                 session.close();
                 mine = session.events();
             }
-            err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
+            // A start that failed is reported by its error alone: "nothing was blocked" before it would only mislead.
+            if (!failed || !mine.isEmpty()) {
+                err.print(BlockedSummary.text(mine, project.file(), engine.classifier()));
+            }
             if (eventsDir != null) {
                 writeEvents(eventsDir, o.events().get(), mine);
             }
@@ -205,15 +216,17 @@ public final class SandboxRun {
 
     /**
      * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
-     * out, or this is a template's setup), and the policy, organisation policy and hosts file this run loaded when they lie in the
-     * workspace (said once on stderr for the policy), so that the sandbox cannot edit what the next
-     * run loads.
+     * out, or this is a template's setup), and the policy, organisation policy, hosts file and the
+     * project's trust: CA files this run loaded when they lie in the workspace (said once on stderr
+     * for the policy), so that the sandbox cannot edit what the next run loads.
      */
     private WorkspaceProtection protection(Options o, ProjectPolicy project, Path workspace) {
         List<Path> files = new ArrayList<>();
         files.add(o.policy());
         o.org().ifPresent(files::add);
         o.hosts().ifPresent(files::add);
+        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
+        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
         try {
             Path ws = workspace.toRealPath();
             if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {

@@ -15,6 +15,7 @@ import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
 import dev.airlock.sandbox.Standby;
+import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
 import dev.airlock.sandbox.WorkspaceProtection;
 import java.io.IOException;
@@ -79,9 +80,16 @@ public final class SandboxSession implements AutoCloseable {
                 new WorkspaceProtection(!project.writableGitConfig(), List.of()));
     }
 
-    /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
+    /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox; the project's own CAs trusted. */
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection) throws IOException, SandboxException, InterruptedException {
+        return open(launcher, auditLog, project, engine, resolver, workspace, protection, TrustBundle.of(project.trust()));
+    }
+
+    /** As above, with {@code trust}: the CAs the sandbox trusts besides the host's system bundle (the organisation's and the project's). */
+    public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
+            Resolver resolver, Path workspace, WorkspaceProtection protection, TrustBundle trust)
+            throws IOException, SandboxException, InterruptedException {
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         // A host of one on the caller's launcher: the gateway listens before the rules point at it,
         // and the sandbox is registered before any command starts.
@@ -89,7 +97,7 @@ public final class SandboxSession implements AutoCloseable {
         try {
             ProjectPolicy.Resources r = project.resources();
             PreparedSandbox prepared = host.prepareCold(project.project(), engine, new SandboxSpec(project.project(), workspace,
-                    new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports()).withProtection(protection));
+                    new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports()).withProtection(protection).withTrust(trust));
             return new SandboxSession(host, events, prepared, project);
         } catch (SandboxException | RuntimeException e) {
             host.close();

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * mount, PID, IPC, UTS and cgroup namespaces; the network namespace it was started in (the
  * launcher's, entered before bubblewrap); no capabilities; {@code no_new_privs}; the host's /usr
  * (and the /bin, /sbin, /lib* links or directories) read-only; a curated /etc ({@link EtcFiles});
- * its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace, also its
+ * one CA bundle ({@link CaBundle}); its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace, also its
  * home. Everything else of the host is absent: /root, /home, /run (sockets, docker.sock), /var
  * (Airlock's state and audit log), /sys, other workspaces. The root itself is read-only.
  */
@@ -90,6 +90,7 @@ final class BwrapArgs {
                 a.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
             }
         }
+        a.addAll(List.of("--ro-bind", etcDir.resolve(CaBundle.FILE).toString(), CaBundle.PATH_IN_SANDBOX));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
                 "--bind", workspace.toString(), WORKSPACE));
         a.addAll(workspaceMounts);
@@ -97,9 +98,9 @@ final class BwrapArgs {
         return List.copyOf(a);
     }
 
-    /** The sandbox's environment: defaults, then the caller's (which may override them). */
+    /** The sandbox's environment: defaults (with the CA bundle's variables, {@link CaBundle}), then the caller's (which may override them). */
     static Map<String, String> environment(Map<String, String> env) {
-        Map<String, String> all = new TreeMap<>();
+        Map<String, String> all = new TreeMap<>(CaBundle.ENVIRONMENT);
         all.put("PATH", DEFAULT_PATH);
         all.put("HOME", WORKSPACE);
         all.put("USER", SandboxUser.NAME);
@@ -194,6 +195,9 @@ final class BwrapArgs {
             return dest.equals(source);
         }
         Path p = Path.of(source);
+        if (dest.equals(CaBundle.PATH_IN_SANDBOX)) {
+            return p.isAbsolute() && p.normalize().equals(p) && p.equals(etcDir.resolve(CaBundle.FILE));
+        }
         return p.isAbsolute() && p.normalize().equals(p) && etcDir.equals(p.getParent()) && dest.equals("/etc/" + p.getFileName());
     }
 

@@ -176,7 +176,7 @@ public final class SandboxLauncher implements AutoCloseable {
                 SandboxRecord.OverlayRef v = record.overlay().get();
                 ops.execute(new KernelOp.MountOverlay(v.state(), record.id(), v.lower(), user.uid(), user.gid()));
             }
-            writeEtc(record);
+            writeEtc(record, spec.trust());
             return record.prepared();
         } catch (SandboxException | RuntimeException e) {
             List<String> errors = teardown(record.id(), record.cgroups(), overlayStates(record.id(), Optional.of(record)));
@@ -392,7 +392,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
     }
 
-    private void writeEtc(SandboxRecord r) throws SandboxException {
+    private void writeEtc(SandboxRecord r, TrustBundle trust) throws SandboxException {
         Path etc = r.runFiles().resolve("etc");
         try {
             Files.createDirectories(etc);
@@ -410,6 +410,14 @@ public final class SandboxLauncher implements AutoCloseable {
         for (Map.Entry<String, String> f : EtcFiles.generated(user, r.hostAddress()).entrySet()) {
             Registry.writeAtomically(etc.resolve(f.getKey()), f.getValue(), PosixFilePermissions.fromString("rw-r--r--"));
         }
+        // The one CA bundle (the host's and the sandbox's own CAs), bound over Debian's path inside the host's /etc/ssl: that
+        // bind needs the file to exist there, as it does wherever the ca-certificates package is installed.
+        if (Files.isDirectory(Path.of("/etc/ssl")) && !Files.isRegularFile(Path.of(CaBundle.PATH_IN_SANDBOX))) {
+            throw new SandboxException("this host has /etc/ssl but no " + CaBundle.PATH_IN_SANDBOX + ", over which each sandbox gets its CA"
+                    + " bundle. Fix: install the CA certificates (apt-get install ca-certificates).");
+        }
+        Registry.writeAtomically(etc.resolve(CaBundle.FILE), CaBundle.compose(CaBundle.systemBundle(CaBundle.SYSTEM_BUNDLES), trust),
+                PosixFilePermissions.fromString("rw-r--r--"));
         // The read-only placeholders for a missing .git/hooks or .git/config (WorkspaceMounts).
         try {
             Path dir = r.runFiles().resolve(WorkspaceMounts.EMPTY_DIR);

@@ -16,7 +16,7 @@ import java.util.Optional;
  * launcher's state directory, for this spec's project: one project's sandbox never mounts another's.
  */
 public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
-        WorkspaceProtection protection) {
+        WorkspaceProtection protection, TrustBundle trust) {
 
     public SandboxSpec {
         Objects.requireNonNull(project, "project");
@@ -25,9 +25,16 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
         Objects.requireNonNull(gateway, "gateway");
         Objects.requireNonNull(template, "template");
         Objects.requireNonNull(protection, "protection");
+        Objects.requireNonNull(trust, "trust");
         if (template.isPresent() && !template.get().equals(workspace)) {
             throw new IllegalArgumentException("with a template, the workspace is the template tree: " + template.get() + " != " + workspace);
         }
+    }
+
+    /** As given, trusting the host's system bundle only. */
+    public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
+            WorkspaceProtection protection) {
+        this(project, workspace, resources, gateway, template, protection, TrustBundle.SYSTEM);
     }
 
     /** As given, with {@link WorkspaceProtection#DEFAULT}. */
@@ -42,7 +49,12 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
 
     /** This spec with {@code p} as what of the workspace stays read-only. */
     public SandboxSpec withProtection(WorkspaceProtection p) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, p);
+        return new SandboxSpec(project, workspace, resources, gateway, template, p, trust);
+    }
+
+    /** This spec with {@code t} as the CAs the sandbox trusts besides the host's system bundle ({@link CaBundle}). */
+    public SandboxSpec withTrust(TrustBundle t) {
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, t);
     }
 
     /** A copy-on-write overlay over the template tree {@code template}, at {@code /workspace}. */

@@ -61,8 +61,38 @@ class BwrapArgsTest {
     void environment_defaultsThenTheCallers_andNothingElse() {
         List<String> a = build(Map.of("HOME", "/workspace/h", "TERM", "dumb"));
         assertThat(a.indexOf("--clearenv")).isLessThan(a.indexOf("--setenv"));
-        assertThat(BwrapArgs.environment(Map.of("HOME", "/workspace/h"))).containsOnlyKeys("PATH", "HOME", "USER", "LOGNAME")
+        assertThat(BwrapArgs.environment(Map.of("HOME", "/workspace/h"))).containsOnlyKeys("PATH", "HOME", "USER", "LOGNAME",
+                "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE", "NPM_CONFIG_CAFILE")
                 .containsEntry("HOME", "/workspace/h").containsEntry("USER", "airlock");
+    }
+
+    @Test
+    void environment_everyToolsCaVariable_namesTheOneBundle_unlessTheCallerSetsItsOwn() {
+        Map<String, String> env = BwrapArgs.environment(Map.of("GIT_SSL_CAINFO", "/workspace/own.pem"));
+
+        assertThat(env).containsEntry("NPM_CONFIG_CAFILE", "/etc/ssl/certs/ca-certificates.crt")
+                .containsEntry("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
+                .containsEntry("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+                .containsEntry("GIT_SSL_CAINFO", "/workspace/own.pem");
+    }
+
+    @Test
+    void build_caBundle_isBoundReadOnlyOverDebiansPathAfterTheHostsEtcSsl() throws SandboxException {
+        List<String> a = build(Map.of());
+        String joined = String.join(" ", a);
+
+        assertThat(joined).contains("--ro-bind /run/airlock/sandbox/alk0123abcd/etc/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt");
+        assertThat(a.lastIndexOf("/etc/ssl/certs/ca-certificates.crt")).isGreaterThan(a.indexOf("/etc/ssl"));
+        BwrapArgs.check(a, 1000, 1000, RUN);
+    }
+
+    @Test
+    void check_anotherFileAtTheCaBundlesPath_isRefused() {
+        List<String> a = new ArrayList<>(build(Map.of()));
+        a.set(a.lastIndexOf("/etc/ssl/certs/ca-certificates.crt") - 1, "/srv/payments/evil.pem");
+
+        assertThatThrownBy(() -> BwrapArgs.check(a, 1000, 1000, RUN)).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("/srv/payments/evil.pem");
     }
 
     @Test

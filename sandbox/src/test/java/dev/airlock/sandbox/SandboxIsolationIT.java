@@ -201,7 +201,8 @@ class SandboxIsolationIT {
         KernelSupport.Result r = KernelSupport.finish("env", pr, "", SCRIPT);
         assertThat(r.out().lines().map(l -> l.substring(0, l.indexOf('='))).sorted().toList())
                 // PWD is the sandbox shell's own (it runs the command through `exec "$@"`)
-                .containsExactly("AGENT_TOKEN", "HOME", "LOGNAME", "PATH", "PWD", "USER");
+                .containsExactly("AGENT_TOKEN", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "HOME", "LOGNAME", "NODE_EXTRA_CA_CERTS",
+                        "NPM_CONFIG_CAFILE", "PATH", "PIP_CERT", "PWD", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "USER");
     }
 
     @Test
@@ -214,7 +215,8 @@ class SandboxIsolationIT {
         KernelSupport.Result r = KernelSupport.finish("standby", s.process(), "from stdin\n", SCRIPT);
         assertThat(r.exit()).isEqualTo(3);
         assertThat(r.out()).isEqualTo("/workspace\nit's \"quoted\"\nand multi-line\n"
-                + "AGENT_TOKEN HOME LOGNAME PATH PWD USER \nfrom stdin\n");
+                + "AGENT_TOKEN CURL_CA_BUNDLE GIT_SSL_CAINFO HOME LOGNAME NODE_EXTRA_CA_CERTS NPM_CONFIG_CAFILE PATH PIP_CERT PWD"
+                + " REQUESTS_CA_BUNDLE SSL_CERT_FILE USER \nfrom stdin\n");
     }
 
     @Test

@@ -515,10 +515,15 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 if (claimed != null) {
                     start.put("warm", claimed.warm).put("claimMs", claimed.took.toNanos() / 1e6);
                 }
-                int[] behind = daemon.session(id).behind();
+                Daemon.Session session = daemon.session(id);
+                int[] behind = session.behind();
                 if (behind[0] >= 0) {
                     start.put("behind", behind[0]).put("behindAtStart", behind[1]);
                 }
+                // Where the command works, for the caller to say: the template's commit, or (no workspace: in the
+                // policy) the member's own empty directory, never the caller's.
+                session.member.template().ifPresentOrElse(t -> start.put("template", t.id().commit()).put("ref", t.ref()),
+                        () -> start.put("workspace", "empty"));
                 line(start);
                 pump();
                 return true;

@@ -7,6 +7,7 @@ import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.pool.sizing.AutoSizer;
 import dev.airlock.pool.usage.ClaimRecord;
 import dev.airlock.pool.state.MemberLog;
@@ -234,7 +235,8 @@ public final class Daemon implements AutoCloseable {
         try {
             for (DaemonConfig.Project p : config.projects()) {
                 ProjectPolicy policy = PolicyFiles.loadProject(p.policy());
-                loaded.add(new LoadedProject(p, policy, context.engine(policy, Phase.RUN), context.engine(policy, Phase.SETUP)));
+                loaded.add(new LoadedProject(p, policy, context.engine(policy, Phase.RUN), context.engine(policy, Phase.SETUP),
+                        TrustedCa.both(context.org().trust(), policy.trust())));
             }
         } catch (PolicyException e) {
             context.close();
@@ -365,7 +367,8 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** A configured project with its policy compiled for runs and for template setups. */
-    private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
+    private record LoadedProject(DaemonConfig.Project config, ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine,
+            List<TrustedCa> trust) {
     }
 
     /** Reloads of every project's policy and the organisation policy, looked at every {@link PolicyReloads#POLL}. */
@@ -392,7 +395,7 @@ public final class Daemon implements AutoCloseable {
         DaemonConfig.Project cfg = loaded.config();
         ProjectPolicy policy = loaded.policy();
         // the factory and the setups read the policy in force at each build: a reload applies to the next one
-        LivePolicy live = new LivePolicy(new LivePolicy.Compiled(policy, loaded.engine(), loaded.setupEngine()));
+        LivePolicy live = new LivePolicy(new LivePolicy.Compiled(policy, loaded.engine(), loaded.setupEngine(), loaded.trust()));
         String project = policy.project();
         Optional<ProjectTemplates> templates = Optional.empty();
         if (policy.workspace().isPresent()) {
@@ -426,14 +429,15 @@ public final class Daemon implements AutoCloseable {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection());
+                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection(),
+                            settings.trust());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection());
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection(), settings.trust());
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());

@@ -2,6 +2,7 @@ package dev.airlock.server;
 
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.WorkspaceProtection;
@@ -21,8 +22,11 @@ import java.util.List;
  */
 final class LivePolicy {
 
-    /** The policy in force: the file, and the engines compiled from it with the organisation policy. */
-    record Compiled(ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine) {
+    /**
+     * The policy in force: the file, and the engines compiled from it with the organisation policy,
+     * and the CAs its sandboxes trust (the organisation's and the project's {@code trust:}).
+     */
+    record Compiled(ProjectPolicy policy, PolicyEngine engine, PolicyEngine setupEngine, List<TrustedCa> trust) {
     }
 
     private final String project;
@@ -45,8 +49,8 @@ final class LivePolicy {
         return current.setupEngine();
     }
 
-    /** What a member is built with besides its network rules: its cgroup limits and what of its workspace is read-only. */
-    record Settings(Resources resources, WorkspaceProtection protection) {
+    /** What a member is built with besides its network rules: its cgroup limits, what of its workspace is read-only, the CAs it trusts. */
+    record Settings(Resources resources, WorkspaceProtection protection, List<TrustedCa> trust) {
     }
 
     /**
@@ -57,7 +61,8 @@ final class LivePolicy {
     Settings settings() {
         ProjectPolicy p = current.policy();
         ProjectPolicy.Resources r = p.resources();
-        return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()));
+        return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()),
+                current.trust());
     }
 
     /** The cgroup limits new members get (template setups). */

@@ -6,6 +6,7 @@ import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.policy.model.TrustedCa;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxHost;
 import io.micrometer.core.instrument.Gauge;
@@ -88,16 +89,21 @@ final class PolicyReloads {
     private void apply(Daemon.ProjectPool pool, PolicyReloader.Loaded loaded, Runnable poolSettingsChanged) throws PolicyException {
         PolicyEngine setup = context.engine(loaded.project(), loaded.org(), Phase.SETUP);
         context.production(loaded.org());
-        LivePolicy.Compiled before = pool.live().apply(host, new LivePolicy.Compiled(loaded.project(), loaded.engine(), setup));
-        settingsChanged(pool, before.policy(), loaded.project(), poolSettingsChanged);
+        LivePolicy.Compiled before = pool.live().apply(host, new LivePolicy.Compiled(loaded.project(), loaded.engine(), setup,
+                TrustedCa.both(loaded.org().trust(), loaded.project().trust())));
+        settingsChanged(pool, before, pool.live().settings(), loaded.project(), poolSettingsChanged);
         applied.run();
     }
 
     /** What else than network rules changed, and what the pool does about it. */
-    private void settingsChanged(Daemon.ProjectPool pool, ProjectPolicy before, ProjectPolicy after, Runnable poolSettingsChanged) {
+    private void settingsChanged(Daemon.ProjectPool pool, LivePolicy.Compiled was, LivePolicy.Settings now, ProjectPolicy after,
+            Runnable poolSettingsChanged) {
         String project = pool.project();
-        if (!before.resources().equals(after.resources()) || before.writableGitConfig() != after.writableGitConfig()) {
-            log.println("airlock daemon: " + project + ": resources or git protection changed; its ready sandboxes are replaced by ones"
+        ProjectPolicy before = was.policy();
+        if (!before.resources().equals(after.resources()) || before.writableGitConfig() != after.writableGitConfig()
+                || !TrustedCa.samePems(was.trust(), now.trust())) {
+            log.println("airlock daemon: " + project + ": resources, git protection or trusted CAs changed; its ready sandboxes are"
+                    + " replaced by ones"
                     + " built under the new policy (claimed ones keep theirs until released)");
             pool.pool().rotate();
         }

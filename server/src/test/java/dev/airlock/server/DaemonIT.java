@@ -77,6 +77,9 @@ class DaemonIT {
             assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("oops\n");
             assertThat(last.path("exit").asInt()).isEqualTo(7);
             assertThat(started).singleElement().satisfies(s -> assertThat(s.path("warm").asBoolean()).isTrue());
+            // issue 19 §2: a project without workspace: works in an empty directory of its own, and the claim says so
+            assertThat(started.get(0).path("workspace").asText()).isEqualTo("empty");
+            assertThat(started.get(0).has("template")).isFalse();
             assertThat(last.path("summary").asText()).contains("prod.example.test:80").contains("no-rule").contains("- prod.example.test")
                     .as("issue 18 (3): names the file the daemon loaded").contains("network.allow in " + tmp).doesNotContain("in daemon:");
             String id = started.get(0).path("sandbox").asText();

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The daemon's pool over templates at HEAD, against the real kernel: the first build, a HEAD move
  * (claims catch up to 0 behind), an environment change (the template rebuilds and idle members
  * rotate), and a failing setup (the last good template stays, the failure shows). The source is a
- * local git repository the test makes; nothing leaves the machine.
+ * local git repository the test makes; nothing leaves the machine. The setup step must find the
+ * project's {@code trust:} CA (made here with openssl) in its bundle, and each claim says which
+ * commit of which branch its workspace is (issue 19).
  */
 class DaemonTemplatesIT {
 
@@ -41,6 +43,26 @@ class DaemonTemplatesIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as("git " + List.of(args) + ": " + out).isZero();
+    }
+
+    private String head(Path repo) throws Exception {
+        Process p = new ProcessBuilder("git", "-C", repo.toString(), "rev-parse", "HEAD").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return out;
+    }
+
+    /** A fresh CA certificate (openssl) at {@code pem}; returns a line of its base64, which no other bundle holds. */
+    private static String privateCa(Path pem) throws Exception {
+        Path key = pem.resolveSibling("company-ca.key");
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key.toString(), "-out", pem.toString(), "-days", "2", "-subj", "/CN=Daemon IT CA",
+                "-addext", "basicConstraints=critical,CA:TRUE").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        Files.delete(key);
+        return Files.readAllLines(pem).get(2);
     }
 
     private void commit(Path repo, String message, String file, String content) throws Exception {
@@ -66,11 +88,15 @@ class DaemonTemplatesIT {
         Files.writeString(src.resolve("package-lock.json"), "v1\n");
         commit(src, "first", "README", "one\n");
         Path config = DaemonFixture.write(tmp, 1, 4);
+        String caLine = privateCa(tmp.resolve("company-ca.pem"));
         Files.writeString(tmp.resolve("airlock.yaml"), Files.readString(tmp.resolve("airlock.yaml")) + String.join("\n",
+                "trust: [company-ca.pem]",
                 "workspace:",
                 "  source: " + src,
                 "  ref: main",
-                "  setup: [\"test ! -e fail-setup && cat package-lock.json > built.txt\"]",
+                // The setup step trusts the project's CA: it is in the one bundle, which npm's cafile names.
+                "  setup: [\"test ! -e fail-setup && grep -qF '" + caLine + "' /etc/ssl/certs/ca-certificates.crt"
+                        + " && test \\\"$NPM_CONFIG_CAFILE\\\" = /etc/ssl/certs/ca-certificates.crt && cat package-lock.json > built.txt\"]",
                 "  cacheKey: [package-lock.json]", ""));
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), System.err, "it")) {
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
@@ -79,6 +105,9 @@ class DaemonTemplatesIT {
             List<JsonNode> started = new ArrayList<>();
             assertThat(run(c, started)).isEqualTo("v1\nfirst\n");
             assertThat(started.get(0).path("behindAtStart").asInt()).isZero();
+            assertThat(started.get(0).path("template").asText()).isEqualTo(head(src));
+            assertThat(started.get(0).path("ref").asText()).isEqualTo("main");
+            assertThat(started.get(0).has("workspace")).isFalse();
 
             // HEAD moves, the environment does not: the claim catches up
             commit(src, "second", "README", "two\n");

@@ -6,12 +6,14 @@ import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
 import dev.airlock.policy.model.SourcePosition;
+import dev.airlock.policy.model.TrustedCa;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,7 +39,7 @@ public final class PolicyFiles {
     private static final long MAX_MEMORY_BYTES = 64L << 40;
     private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
 
-    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env");
+    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env", "trust");
     /** A variable name {@code env:} may list: what a shell can export. */
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> NETWORK_KEYS = Set.of("presets", "allow", "deny", "setup");
@@ -47,7 +49,7 @@ public final class PolicyFiles {
     private static final Set<String> TEMPLATE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
     private static final Set<String> RESOURCE_KEYS = Set.of("memory", "cpus", "pids");
     private static final Set<String> POOL_KEYS = Set.of("min", "max", "targetHitRate");
-    private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit", "exceptions");
+    private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit", "exceptions", "trust");
     private static final Set<String> AUDIT_KEYS = Set.of("every");
     /** A hard ceiling so a typo cannot ask for thousands of sandboxes. */
     public static final int POOL_HARD_MAX = 200;
@@ -97,6 +99,11 @@ public final class PolicyFiles {
     }
 
     public static ProjectPolicy parseProject(String file, String text) throws PolicyException {
+        return parseProject(file, text, Clock.systemUTC());
+    }
+
+    /** As above; {@code clock} says whether the CAs of {@code trust:} are in force. */
+    public static ProjectPolicy parseProject(String file, String text, Clock clock) throws PolicyException {
         List<Problem> problems = new ArrayList<>();
         YamlNode root = new YamlReader(file, problems).read(text);
         if (root == null) {
@@ -155,10 +162,17 @@ public final class PolicyFiles {
         ProjectPolicy.Resources resources = resources(top, problems);
         ProjectPolicy.PoolSettings pool = pool(top, problems);
         List<String> env = env(top, problems);
+        List<TrustedCa> trust = TrustFiles.read(top, directoryOf(file), clock.instant(), problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env);
+        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, trust);
+    }
+
+    /** The directory {@code trust:} paths are relative to: the policy file's. */
+    private static Path directoryOf(String file) {
+        Path parent = Path.of(file).toAbsolutePath().getParent();
+        return parent == null ? Path.of("/") : parent;
     }
 
     private static String suggestName(String project) {
@@ -382,6 +396,11 @@ public final class PolicyFiles {
     }
 
     public static OrgPolicy parseOrg(String file, String text) throws PolicyException {
+        return parseOrg(file, text, Clock.systemUTC());
+    }
+
+    /** As above; {@code clock} says whether the CAs of {@code trust:} are in force. */
+    public static OrgPolicy parseOrg(String file, String text, Clock clock) throws PolicyException {
         List<Problem> problems = new ArrayList<>();
         YamlNode root = new YamlReader(file, problems).read(text);
         if (root == null) {
@@ -457,10 +476,11 @@ public final class PolicyFiles {
                 }
             }
         }
+        List<TrustedCa> trust = TrustFiles.read(top, directoryOf(file), clock.instant(), problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new OrgPolicy(file, production, presets, every, exceptions);
+        return new OrgPolicy(file, production, presets, every, exceptions, trust);
     }
 
     /** Used by presets: a list of allow entries from a resource. */

@@ -11,18 +11,24 @@ import java.util.Map;
  * link-local and metadata, the host's own addresses).
  */
 public record OrgPolicy(String file, List<Rule> production, Map<String, Preset> presets, Duration auditEvery,
-        List<Grant> exceptions) {
+        List<Grant> exceptions, List<TrustedCa> trust) {
 
     /** The audit schedule when the org policy gives none. */
     public static final Duration DEFAULT_AUDIT_EVERY = Duration.ofDays(7);
 
     /** No org policy: nothing is production beyond the built-in protected addresses, and no exceptions. */
-    public static final OrgPolicy NONE = new OrgPolicy("(no org policy)", List.of(), Map.of(), DEFAULT_AUDIT_EVERY, List.of());
+    public static final OrgPolicy NONE = new OrgPolicy("(no org policy)", List.of(), Map.of(), DEFAULT_AUDIT_EVERY, List.of(), List.of());
 
     public OrgPolicy {
         production = List.copyOf(production);
         presets = Map.copyOf(presets);
         exceptions = List.copyOf(exceptions);
+        trust = List.copyOf(trust);
+    }
+
+    /** {@code trust}: the company CAs ({@code trust:}) every sandbox trusts besides the host's system bundle. */
+    public OrgPolicy(String file, List<Rule> production, Map<String, Preset> presets, Duration auditEvery, List<Grant> exceptions) {
+        this(file, production, presets, auditEvery, exceptions, List.of());
     }
 
     public OrgPolicy(String file, List<Rule> production, Map<String, Preset> presets, Duration auditEvery) {

@@ -15,7 +15,14 @@ public record ProjectPolicy(
         Resources resources,
         PoolSettings pool,
         boolean writableGitConfig,
-        List<String> env) {
+        List<String> env,
+        List<TrustedCa> trust) {
+
+    /** {@code trust}: the project's own CAs ({@code trust:}), for its test hosts; its sandboxes trust the organisation's too. */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig, List<String> env) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, List.of());
+    }
 
     /**
      * {@code env}: the names of the caller's environment variables its commands get ({@code env:}),
@@ -41,6 +48,7 @@ public record ProjectPolicy(
         deny = List.copyOf(deny);
         setupAllow = List.copyOf(setupAllow);
         env = List.copyOf(env);
+        trust = List.copyOf(trust);
     }
 
     /** A preset named in {@code network.presets}, with where it was named. */

@@ -391,7 +391,7 @@ class PolicyFilesTest {
                         project: demo
                         colour: blue
                         """, "airlock.yaml:3:1: unknown key 'colour' in the project policy",
-                        "allowed keys: env, network, pool, project, resources, version, workspace"),
+                        "allowed keys: env, network, pool, project, resources, trust, version, workspace"),
                 Arguments.of("an unsupported version", """
                         version: 2
                         project: demo
