@@ -1,0 +1,265 @@
+package dev.airlock.sandbox;
+
+import dev.airlock.policy.address.IpAddress;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The content-addressed store of unpacked images: {@code <state>/images/sha256-<hex>/rootfs}, one
+ * per manifest digest, shared by every sandbox of every project that names that image, bound
+ * read-only as a sandbox's root ({@link BwrapArgs}).
+ *
+ * <p>Design: an image is the user's file and its layers are untrusted archives that root unpacks.
+ * So: the layout is copied into root's own staging directory with every blob verified
+ * ({@link OciLayout}); the layers are checked for path, link and whiteout tricks and refused, not
+ * repaired ({@link LayerCheck}); umoci unpacks the verified copy; then the tree is made root's
+ * (owner 0:0, no set-id bits, nothing group- or world-writable, no device nodes), because any host
+ * user can reach the store and a set-uid file in it would be a way to the host's root. The mount
+ * points the sandbox needs (/proc, /dev, /tmp, /workspace and the generated /etc files) are made
+ * real, since a read-only root cannot get them later. Only then is the directory renamed into
+ * place, and {@code image.json} inside it, written last, marks it complete. Nothing of the store is
+ * writable to a sandbox.
+ */
+public final class ImageStore {
+
+    static final String DIR = "images";
+    static final String MARKER = "image.json";
+    /** What {@link BwrapArgs#check} accepts as an image root: an unpacked image of a store, by shape. */
+    static final Pattern ROOT_SHAPE = Pattern.compile("(/[A-Za-z0-9._+@-]+)*/" + DIR + "/sha256-[0-9a-f]{64}/rootfs");
+    private static final List<Path> TOOL_DIRS = List.of(Path.of("/usr/bin"), Path.of("/usr/sbin"), Path.of("/usr/local/bin"), Path.of("/bin"));
+    /** Directories bubblewrap mounts over inside an image root. */
+    private static final List<String> MOUNT_DIRS = List.of("proc", "dev", "tmp", "workspace", "etc");
+    /** Bounds umoci; unpacking a large image takes minutes, never hours. */
+    private static final long UMOCI_TIMEOUT_MINUTES = 30;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** An image in the store: its manifest digest ({@code sha256:…}) and its unpacked root. */
+    public record Unpacked(String digest, Path root) {
+    }
+
+    private final Path state;
+    private final KernelOps ops;
+
+    /** {@code state}: the launcher's state directory, reached without links. */
+    ImageStore(Path state, KernelOps ops) {
+        this.state = state;
+        this.ops = ops;
+    }
+
+    /** {@code <state>/images}. */
+    static Path root(Path state) {
+        return state.resolve(DIR);
+    }
+
+    /**
+     * The image {@code tag} (or the only image) of the OCI layout or oci-archive {@code source},
+     * unpacked once per manifest digest; {@code pin}, when given, is the digest it must have.
+     */
+    public Unpacked unpack(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
+        Path store = root(state);
+        Path staging;
+        try {
+            Files.createDirectories(store);
+            Files.setPosixFilePermissions(store, PosixFilePermissions.fromString("rwxr-xr-x"));
+            staging = store.resolve(".staging-" + HexFormat.of().formatHex(RANDOM.generateSeed(8)));
+            Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the image store " + store + ": " + e + ". Fix: run as root, or set AIRLOCK_STATE.", e);
+        }
+        try {
+            Path layout = staging.resolve("layout");
+            OciLayout.Manifest m = OciLayout.copyVerified(source, tag, pin, staging.resolve("archive"), layout);
+            Path done = store.resolve("sha256-" + m.self().hex());
+            if (complete(done)) {
+                return new Unpacked(m.self().digest(), done.resolve("rootfs"));
+            }
+            LayerCheck.check(m.layers(), layout.resolve("blobs").resolve("sha256"));
+            Path bundle = staging.resolve("bundle");
+            umoci(layout, bundle);
+            Path unpacked = staging.resolve("image");
+            Files.createDirectory(unpacked);
+            Files.move(bundle.resolve("rootfs"), unpacked.resolve("rootfs"));
+            harden(unpacked.resolve("rootfs"));
+            mountPoints(unpacked.resolve("rootfs"));
+            Files.writeString(unpacked.resolve(MARKER), FlatJson.write(java.util.Map.of("digest", m.self().digest(),
+                    "source", source.toString(), "tag", tag.orElse(""), "unpackedAt", System.currentTimeMillis())) + "\n", StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(unpacked, PosixFilePermissions.fromString("rwxr-xr-x"));
+            try {
+                Files.move(unpacked, done, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                // another launcher unpacked the same digest meanwhile: theirs is as good
+            }
+            if (!complete(done)) {
+                throw new SandboxException("image " + m.self().digest() + " could not be put into the store at " + done
+                        + ". Fix: remove " + done + " (an incomplete unpack) and retry.");
+            }
+            return new Unpacked(m.self().digest(), done.resolve("rootfs"));
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new SandboxException("cannot rename into the image store " + store + ": " + e + ". Fix: keep the state directory on one file system.", e);
+        } catch (IOException e) {
+            throw new SandboxException("cannot unpack image " + source + " into " + store + ": " + e + ". Fix: check the free space of the"
+                    + " state directory.", e);
+        } finally {
+            ops.execute(List.of(new KernelOp.DeleteTree(state, staging)));
+        }
+    }
+
+    /** {@code dir} is a finished unpack: its marker is there and its root is an image root. */
+    private static boolean complete(Path dir) {
+        return Files.isRegularFile(dir.resolve(MARKER), LinkOption.NOFOLLOW_LINKS) && isImageRoot(dir.resolve("rootfs").toString());
+    }
+
+    private static void umoci(Path layout, Path bundle) throws SandboxException {
+        Path umoci = TOOL_DIRS.stream().map(d -> d.resolve("umoci")).filter(Files::isExecutable).findFirst()
+                .orElseThrow(() -> new SandboxException("images need umoci, found in none of " + TOOL_DIRS + ". Fix: apt-get install umoci"));
+        List<String> argv = List.of(umoci.toString(), "unpack", "--image", layout + ":" + OciLayout.REF, bundle.toString());
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
+        pb.environment().clear();
+        pb.environment().put("PATH", SystemKernelOps.ROOT_PATH);
+        try {
+            Process p = pb.start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(UMOCI_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new SandboxException("umoci did not finish unpacking in " + UMOCI_TIMEOUT_MINUTES + " minutes. Fix: use a smaller image.");
+            }
+            if (p.exitValue() != 0) {
+                String text = new String(out, StandardCharsets.UTF_8).strip();
+                throw new SandboxException("`" + String.join(" ", argv) + "` exited " + p.exitValue() + ": "
+                        + (text.length() > 2000 ? text.substring(text.length() - 2000) : text) + ". Fix: check the image.");
+            }
+        } catch (IOException e) {
+            throw new SandboxException("cannot run umoci: " + e + ". Fix: apt-get install umoci", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxException("interrupted while unpacking an image", e);
+        }
+    }
+
+    /**
+     * Makes the unpacked tree root's and inert for the host: owner 0:0, no set-uid or set-gid bit,
+     * nothing writable but by root, no device node (the sandbox gets its own /dev). No link is followed.
+     */
+    private static void harden(Path rootfs) throws IOException {
+        Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                own(dir, true);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                int mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                int type = mode & 0170000;
+                if (type == 0020000 || type == 0060000) {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+                own(file, !attrs.isSymbolicLink());
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void own(Path p, boolean chmod) throws IOException {
+        Files.setAttribute(p, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
+        if (chmod) {
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            int safe = mode & 01755;
+            if (safe != (mode & 07777)) {
+                Files.setAttribute(p, "unix:mode", safe, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
+    /**
+     * The mount points bubblewrap needs in a read-only root, made real: a link or a file where a
+     * directory belongs is replaced; each generated /etc file exists as a plain file. Only root
+     * writes the staging tree, so checking then changing is safe here.
+     */
+    private static void mountPoints(Path rootfs) throws IOException, SandboxException {
+        for (String d : MOUNT_DIRS) {
+            Path p = rootfs.resolve(d);
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(p); // a link or a file: a directory would have passed above
+            }
+            Files.createDirectory(p);
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path etc = rootfs.resolve("etc");
+        for (String name : EtcFiles.generated(new SandboxUser(SandboxUser.NOBODY, SandboxUser.NOBODY), IpAddress.ipv4(0x64600001)).keySet()) {
+            Path f = etc.resolve(name);
+            if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+                throw new SandboxException("image has a directory at /etc/" + name + ", where the sandbox's generated file goes."
+                        + " Fix: remove it from the image.");
+            }
+            Files.deleteIfExists(f);
+            Files.createFile(f);
+            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
+
+    /**
+     * At the privileged point: {@code source} is an unpacked image's root of some store by shape,
+     * reached without links, and it and its two directories above are root's, a directory each,
+     * writable by no one else.
+     */
+    static boolean isImageRoot(String source) {
+        Path p = Path.of(source);
+        if (!p.isAbsolute() || !p.normalize().equals(p) || !ROOT_SHAPE.matcher(source).matches()) {
+            return false;
+        }
+        try {
+            if (!p.toRealPath().equals(p)) {
+                return false;
+            }
+            for (Path q : List.of(p, p.getParent(), p.getParent().getParent())) {
+                if (!Files.isDirectory(q, LinkOption.NOFOLLOW_LINKS)
+                        || (Integer) Files.getAttribute(q, "unix:uid", LinkOption.NOFOLLOW_LINKS) != 0
+                        || ((Integer) Files.getAttribute(q, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 022) != 0) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** The digests of the images in the store, for status and {@code gc}. */
+    public List<String> digests() {
+        List<String> out = new ArrayList<>();
+        try (var s = Files.list(root(state))) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.matches("sha256-[0-9a-f]{64}"))
+                    .filter(n -> complete(root(state).resolve(n))).sorted().forEach(n -> out.add("sha256:" + n.substring(7)));
+        } catch (IOException e) {
+            // no store yet: no images
+        }
+        return out;
+    }
+}
