@@ -15,7 +15,14 @@ public record ProjectPolicy(
         Resources resources,
         PoolSettings pool,
         boolean writableGitConfig,
-        List<String> env) {
+        List<String> env,
+        Optional<Image> image) {
+
+    /** As below, on the host's root (no {@code image:}). */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig, List<String> env) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, Optional.empty());
+    }
 
     /**
      * {@code env}: the names of the caller's environment variables its commands get ({@code env:}),
@@ -36,6 +43,7 @@ public record ProjectPolicy(
     }
 
     public ProjectPolicy {
+        java.util.Objects.requireNonNull(image, "image");
         presets = List.copyOf(presets);
         allow = List.copyOf(allow);
         deny = List.copyOf(deny);
@@ -52,6 +60,15 @@ public record ProjectPolicy(
             setup = List.copyOf(setup);
             cacheKey = List.copyOf(cacheKey);
         }
+    }
+
+    /**
+     * {@code image:}, the sandbox's root file system (docs/images.md): the OCI image layout directory
+     * or oci-archive {@code oci} (as written; relative to the policy file's directory), its image
+     * {@code tag} (none: the layout's only image), and {@code digest}, the manifest digest it must
+     * have when pinned. {@code position}: where {@code image:} was written, for errors found later.
+     */
+    public record Image(String oci, Optional<String> tag, Optional<String> digest, SourcePosition position) {
     }
 
     /** cgroup limits. Defaults: 4 GiB, 2 CPUs, 2048 pids. */
