@@ -80,6 +80,8 @@ public final class SandboxSession implements AutoCloseable {
     /** As above, with {@code protection} saying what of the workspace stays read-only inside the sandbox. */
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection) throws IOException, SandboxException, InterruptedException {
+        // The project's image (docs/images.md) is unpacked, once per digest, before anything else is built.
+        java.util.Optional<dev.airlock.sandbox.ImageStore.Unpacked> image = ProjectImage.unpack(launcher, project);
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         SandboxRegistry registry = new SandboxRegistry();
         Gateway gateway = new Gateway(new Gateway.Config(resolver, events, GatewayMetrics.inMemory(), GatewayLimits.DEFAULT, 2,
@@ -94,8 +96,9 @@ public final class SandboxSession implements AutoCloseable {
                     events);
             dns.start();
             ProjectPolicy.Resources r = project.resources();
-            prepared = launcher.prepare(new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
-                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection));
+            SandboxSpec spec = new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()),
+                    new GatewayPorts(transparentPort, dns.udpPort())).withProtection(protection);
+            prepared = launcher.prepare(image.isPresent() ? spec.withImage(image.get().root()) : spec);
             registry.register(prepared.id(), project.project(), List.of(prepared.sandboxAddress()), List.of(prepared.hostAddress()),
                     engine);
             return new SandboxSession(launcher, events, gateway, dns, transparentPort, prepared, project);

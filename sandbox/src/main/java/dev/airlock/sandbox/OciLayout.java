@@ -116,6 +116,23 @@ final class OciLayout {
         }
     }
 
+    /**
+     * The manifest descriptor {@code tag} names in the layout directory {@code source}, checked
+     * against {@code pin}, without copying anything: only a key into the store, whose entries were
+     * verified when they were unpacked. Empty for an archive (its index is inside).
+     */
+    static Optional<Descriptor> peek(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
+        if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        Descriptor d = choose(readJson(source.resolve("index.json"), source), tag, source);
+        if (pin.isPresent() && !pin.get().equals(d.digest())) {
+            throw new SandboxException("image " + source + (tag.map(t -> ":" + t).orElse("")) + " is " + d.digest() + ", but image.digest pins "
+                    + pin.get() + ". Fix: build the pinned image, or update image.digest after checking the new one.");
+        }
+        return Optional.of(d);
+    }
+
     /** The manifest {@code tag} names in {@code index} (or its only one), an image manifest. */
     private static Descriptor choose(JsonNode index, Optional<String> tag, Path source) throws SandboxException {
         if (!(index.path("manifests") instanceof ArrayNode all) || all.isEmpty()) {
