@@ -31,6 +31,22 @@ public final class ProjectImage {
         }
     }
 
+    /**
+     * The manifest digest of the project's image, read from the layout's index (nothing is
+     * unpacked); empty without {@code image:}. A template's id includes it (docs/images.md).
+     */
+    public static Optional<String> digest(ProjectPolicy project) throws SandboxException {
+        if (project.image().isEmpty()) {
+            return Optional.empty();
+        }
+        ProjectPolicy.Image image = project.image().get();
+        try {
+            return Optional.of(ImageStore.manifestDigest(source(project.file(), image.oci()), image.tag(), image.digest()));
+        } catch (SandboxException e) {
+            throw new SandboxException(image.position() + ": image: " + e.getMessage(), e);
+        }
+    }
+
     /** {@code oci} as written, relative to the directory of {@code policyFile}. */
     static Path source(String policyFile, String oci) {
         Path dir = Path.of(policyFile).toAbsolutePath().normalize().getParent();

@@ -121,6 +121,17 @@ public final class SandboxHost implements AutoCloseable {
         return prepare(project, engine, SandboxSpec.overTemplate(project, template, resources, ports).withProtection(protection));
     }
 
+    /**
+     * As {@link #prepare} ({@code template} empty: over the plain {@code workspace}) or {@link #prepareOver}
+     * ({@code template} present), on the unpacked image root {@code image} when present (docs/images.md).
+     */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
+            WorkspaceProtection protection, java.util.Optional<Path> image) throws SandboxException {
+        SandboxSpec spec = (template ? SandboxSpec.overTemplate(project, workspace, resources, ports)
+                : new SandboxSpec(project, workspace, resources, ports)).withProtection(protection);
+        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()) : spec);
+    }
+
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
         PreparedSandbox p = launcher.prepare(spec);
         try {

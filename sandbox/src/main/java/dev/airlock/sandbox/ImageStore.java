@@ -126,6 +126,15 @@ public final class ImageStore {
         }
     }
 
+    /**
+     * The manifest digest ({@code sha256:…}) of image {@code tag} of the layout or archive
+     * {@code source}, read from its index without unpacking: what a template's id includes, so a
+     * new image rotates the pool. {@code pin}, when given, must equal it.
+     */
+    public static String manifestDigest(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
+        return OciLayout.digestOf(source, tag, pin).digest();
+    }
+
     /** {@code dir} is a finished unpack: its marker is there and its root is an image root. */
     private static boolean complete(Path dir) {
         return Files.isRegularFile(dir.resolve(MARKER), LinkOption.NOFOLLOW_LINKS) && isImageRoot(dir.resolve("rootfs").toString());

@@ -125,12 +125,39 @@ final class OciLayout {
         if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
         }
-        Descriptor d = choose(readJson(source.resolve("index.json"), source), tag, source);
+        return Optional.of(pinned(choose(readJson(source.resolve("index.json"), source), tag, source), tag, pin, source));
+    }
+
+    /** The manifest digest {@code tag} names in the layout directory or oci-archive {@code source}, checked against {@code pin}. */
+    static Descriptor digestOf(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
+        Optional<Descriptor> d = peek(source, tag, pin);
+        if (d.isPresent()) {
+            return d.get();
+        }
+        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
+            throw new SandboxException("image " + source + " is neither an OCI layout directory nor an oci-archive file (or it is a link)."
+                    + " Fix: point image.oci at the directory holding index.json, or at a .tar of it.");
+        }
+        try (InputStream raw = Files.newInputStream(source, LinkOption.NOFOLLOW_LINKS);
+                TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                if (e.isFile() && (e.getName().equals("index.json") || e.getName().equals("./index.json")) && e.getSize() <= MAX_JSON_BYTES) {
+                    return pinned(choose(JSON.readTree(tar.readAllBytes()), tag, source), tag, pin, source);
+                }
+            }
+        } catch (IOException e) {
+            throw new SandboxException("cannot read image archive " + source + ": " + e.getMessage() + ". Fix: check that it is an oci-archive tar.", e);
+        }
+        throw new SandboxException("image archive " + source + " has no index.json. Fix: make it with `skopeo copy … oci-archive:FILE:TAG`.");
+    }
+
+    private static Descriptor pinned(Descriptor d, Optional<String> tag, Optional<String> pin, Path source) throws SandboxException {
         if (pin.isPresent() && !pin.get().equals(d.digest())) {
             throw new SandboxException("image " + source + (tag.map(t -> ":" + t).orElse("")) + " is " + d.digest() + ", but image.digest pins "
                     + pin.get() + ". Fix: build the pinned image, or update image.digest after checking the new one.");
         }
-        return Optional.of(d);
+        return d;
     }
 
     /** The manifest {@code tag} names in {@code index} (or its only one), an image manifest. */

@@ -46,7 +46,12 @@ final class LivePolicy {
     }
 
     /** What a member is built with besides its network rules: its cgroup limits and what of its workspace is read-only. */
-    record Settings(Resources resources, WorkspaceProtection protection) {
+    record Settings(Resources resources, WorkspaceProtection protection, String image) {
+    }
+
+    /** What {@code image:} names (not where it was written): a change rotates the members like one of resources. */
+    private static String image(ProjectPolicy p) {
+        return p.image().map(i -> i.oci() + "\u0000" + i.tag().orElse("") + "\u0000" + i.digest().orElse("")).orElse("");
     }
 
     /**
@@ -57,7 +62,8 @@ final class LivePolicy {
     Settings settings() {
         ProjectPolicy p = current.policy();
         ProjectPolicy.Resources r = p.resources();
-        return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()));
+        return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()),
+                image(p));
     }
 
     /** The cgroup limits new members get (template setups). */
