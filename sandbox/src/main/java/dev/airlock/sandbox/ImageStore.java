@@ -4,7 +4,6 @@ import dev.airlock.policy.address.IpAddress;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -49,6 +48,7 @@ public final class ImageStore {
     /** Bounds umoci; unpacking a large image takes minutes, never hours. */
     private static final long UMOCI_TIMEOUT_MINUTES = 30;
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final java.util.concurrent.ConcurrentHashMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** An image in the store: its manifest digest ({@code sha256:…}) and its unpacked root. */
     public record Unpacked(String digest, Path root) {
@@ -73,6 +73,14 @@ public final class ImageStore {
      * unpacked once per manifest digest; {@code pin}, when given, is the digest it must have.
      */
     public Unpacked unpack(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
+        // One unpack at a time per store in this process (a setup and a pool member often ask at once);
+        // across processes the atomic rename decides, and the loser uses the winner's copy.
+        synchronized (LOCKS.computeIfAbsent(root(state), k -> new Object())) {
+            return unpackLocked(source, tag, pin);
+        }
+    }
+
+    private Unpacked unpackLocked(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
         Path store = root(state);
         Optional<OciLayout.Descriptor> known = OciLayout.peek(source, tag, pin);
         if (known.isPresent() && complete(store.resolve("sha256-" + known.get().hex()))) {
@@ -108,12 +116,14 @@ public final class ImageStore {
             Files.setPosixFilePermissions(unpacked, PosixFilePermissions.fromString("rwxr-xr-x"));
             try {
                 Files.move(unpacked, done, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-                // another launcher unpacked the same digest meanwhile: theirs is as good
-            }
-            if (!complete(done)) {
-                throw new SandboxException("image " + m.self().digest() + " could not be put into the store at " + done
-                        + ". Fix: remove " + done + " (an incomplete unpack) and retry.");
+            } catch (AtomicMoveNotSupportedException e) {
+                throw e;
+            } catch (IOException e) {
+                // rename(2) onto a non-empty directory: another unpack of the same digest finished first; theirs is as good
+                if (!complete(done)) {
+                    throw new SandboxException("image " + m.self().digest() + " could not be put into the store at " + done + ": " + e
+                            + ". Fix: remove " + done + " (an incomplete unpack) and retry.", e);
+                }
             }
             return new Unpacked(m.self().digest(), done.resolve("rootfs"));
         } catch (AtomicMoveNotSupportedException e) {
