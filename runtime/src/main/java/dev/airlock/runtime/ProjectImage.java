@@ -31,6 +31,11 @@ public final class ProjectImage {
         }
     }
 
+    /** The root of the project's image in {@code launcher}'s store, as {@link #unpack} makes it; empty without {@code image:}. */
+    public static Optional<Path> root(SandboxLauncher launcher, ProjectPolicy project) throws SandboxException {
+        return unpack(launcher, project).map(ImageStore.Unpacked::root);
+    }
+
     /**
      * The manifest digest of the project's image, read from the layout's index (nothing is
      * unpacked); empty without {@code image:}. A template's id includes it (docs/images.md).

@@ -417,8 +417,7 @@ public final class Daemon implements AutoCloseable {
 
             private PoolMember build(LivePolicy.Settings settings) throws Exception {
                 // The project's image (docs/images.md), unpacked once per digest; the template's id includes its digest.
-                Optional<Path> image = dev.airlock.runtime.ProjectImage.unpack(host.launcher(), live.policy())
-                        .map(dev.airlock.sandbox.ImageStore.Unpacked::root);
+                Optional<Path> image = dev.airlock.runtime.ProjectImage.root(host.launcher(), live.policy());
                 if (tpl.isPresent()) {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()

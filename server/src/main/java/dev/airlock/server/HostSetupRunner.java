@@ -57,7 +57,7 @@ final class HostSetupRunner implements SetupRunner {
             // possible: nobody runs git on the host in a template tree (root only in the mirror; catch-up in a sandbox).
             // Setup runs inside the project's image (docs/images.md), like the members built on its template.
             m = host.prepare(r.project(), policy.setupEngine(), policy.resources(), r.tree(), false, new WorkspaceProtection(false, List.of()),
-                    dev.airlock.runtime.ProjectImage.unpack(host.launcher(), policy.policy()).map(dev.airlock.sandbox.ImageStore.Unpacked::root));
+                    dev.airlock.runtime.ProjectImage.root(host.launcher(), policy.policy()));
         } catch (SandboxException e) {
             throw new TemplateException("cannot build a sandbox for the setup of " + r.project() + ": " + e.getMessage(), e);
         }
