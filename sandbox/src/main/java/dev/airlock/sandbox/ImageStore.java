@@ -47,7 +47,6 @@ public final class ImageStore {
     private static final List<String> MOUNT_DIRS = List.of("proc", "dev", "tmp", "workspace", "etc");
     /** Bounds umoci; unpacking a large image takes minutes, never hours. */
     private static final long UMOCI_TIMEOUT_MINUTES = 30;
-    private static final SecureRandom RANDOM = new SecureRandom();
     private static final java.util.concurrent.ConcurrentHashMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** An image in the store: its manifest digest ({@code sha256:…}) and its unpacked root. */
@@ -82,16 +81,23 @@ public final class ImageStore {
 
     private Unpacked unpackLocked(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
         Path store = root(state);
+        Optional<Unpacked> remembered = remembered(source, tag, pin);
+        if (remembered.isPresent()) {
+            return remembered.get();
+        }
         Optional<OciLayout.Descriptor> known = OciLayout.peek(source, tag, pin);
         if (known.isPresent() && complete(store.resolve("sha256-" + known.get().hex()))) {
             // Unpacked before, from content verified then: nothing of the source is read again.
+            remember(source, tag, pin, known.get().digest());
             return new Unpacked(known.get().digest(), store.resolve("sha256-" + known.get().hex()).resolve("rootfs"));
         }
         Path staging;
         try {
             Files.createDirectories(store);
             Files.setPosixFilePermissions(store, PosixFilePermissions.fromString("rwxr-xr-x"));
-            staging = store.resolve(".staging-" + HexFormat.of().formatHex(RANDOM.generateSeed(8)));
+            byte[] name = new byte[8];
+            new SecureRandom().nextBytes(name);
+            staging = store.resolve(".staging-" + HexFormat.of().formatHex(name));
             Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new SandboxException("cannot create the image store " + store + ": " + e + ". Fix: run as root, or set AIRLOCK_STATE.", e);
@@ -125,6 +131,9 @@ public final class ImageStore {
                             + ". Fix: remove " + done + " (an incomplete unpack) and retry.", e);
                 }
             }
+            if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+                remember(source, tag, pin, m.self().digest());
+            }
             return new Unpacked(m.self().digest(), done.resolve("rootfs"));
         } catch (AtomicMoveNotSupportedException e) {
             throw new SandboxException("cannot rename into the image store " + store + ": " + e + ". Fix: keep the state directory on one file system.", e);
@@ -143,6 +152,58 @@ public final class ImageStore {
      */
     public static String manifestDigest(Path source, Optional<String> tag, Optional<String> pin) throws SandboxException {
         return OciLayout.digestOf(source, tag, pin).digest();
+    }
+
+    /**
+     * Which manifest a layout's {@code index.json} names is a function of its bytes, the tag and the
+     * pin alone; so a run whose index is byte for byte one seen before takes the digest from
+     * {@code <state>/images/index-<sha256 of those>} (root's) without parsing JSON, which is most
+     * of what an image costs a cold start. Only for a store entry that is complete.
+     */
+    private Optional<Unpacked> remembered(Path source, Optional<String> tag, Optional<String> pin) {
+        Optional<Path> memo = memo(source, tag, pin);
+        if (memo.isEmpty() || !Files.isRegularFile(memo.get(), LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        try {
+            String digest = Files.readString(memo.get()).strip();
+            if (!digest.matches("sha256:[0-9a-f]{64}")) {
+                return Optional.empty();
+            }
+            Path dir = root(state).resolve("sha256-" + digest.substring(7));
+            return complete(dir) ? Optional.of(new Unpacked(digest, dir.resolve("rootfs"))) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void remember(Path source, Optional<String> tag, Optional<String> pin, String digest) {
+        Optional<Path> memo = memo(source, tag, pin);
+        if (memo.isPresent()) {
+            try {
+                Registry.writeAtomically(memo.get(), digest + "\n", PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (SandboxException e) {
+                // only a shortcut: the next run parses the index again
+            }
+        }
+    }
+
+    /** The memo file for the index of the layout directory {@code source} as it is now; empty for an archive or an unreadable index. */
+    private Optional<Path> memo(Path source, Optional<String> tag, Optional<String> pin) {
+        Path index = source.resolve("index.json");
+        try {
+            if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS) || !Files.isRegularFile(index, LinkOption.NOFOLLOW_LINKS)
+                    || Files.size(index) > (1 << 20)) {
+                return Optional.empty();
+            }
+            // (not OciLayout.sha256(): loading OciLayout starts Jackson, which this shortcut exists to avoid)
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            d.update(Files.readAllBytes(index));
+            d.update(("\0" + tag.orElse("") + "\0" + pin.orElse("")).getBytes(StandardCharsets.UTF_8));
+            return Optional.of(root(state).resolve("index-" + HexFormat.of().formatHex(d.digest())));
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            return Optional.empty();
+        }
     }
 
     /** {@code dir} is a finished unpack: its marker is there and its root is an image root. */
