@@ -80,6 +80,8 @@ class DaemonImageIT {
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "the first template built on the image and a member warm");
             String firstTemplate = DaemonIT.status(c).path("template").asText();
+            String firstImage = DaemonIT.status(c).path("image").asText();
+            assertThat(firstImage).matches("sha256:[0-9a-f]{64}");
             assertThat(run(c)).isEqualTo("from the image\nimage-tool-ok\nran\n");
 
             Files.delete(img);
@@ -95,6 +97,7 @@ class DaemonImageIT {
                 }
             }, "the pool rotated to the new template");
             assertThat(run(c)).isEqualTo("the second image\nimage-tool-ok\nran\n");
+            assertThat(DaemonIT.status(c).path("image").asText()).matches("sha256:[0-9a-f]{64}").isNotEqualTo(firstImage);
         }
         assertThat(DaemonFixture.leasesOf(ProcessHandle.current().pid())).isEmpty();
     }
