@@ -85,11 +85,12 @@ public final class ImageStore {
         if (remembered.isPresent()) {
             return remembered.get();
         }
-        Optional<OciLayout.Descriptor> known = OciLayout.peek(source, tag, pin);
-        if (known.isPresent() && complete(store.resolve("sha256-" + known.get().hex()))) {
-            // Unpacked before, from content verified then: nothing of the source is read again.
-            remember(source, tag, pin, known.get().digest());
-            return new Unpacked(known.get().digest(), store.resolve("sha256-" + known.get().hex()).resolve("rootfs"));
+        // The digest the index names (an archive's index is found without extracting it). If the store has
+        // it, it was verified when it was unpacked: nothing of the source is copied or read again.
+        OciLayout.Descriptor known = OciLayout.digestOf(source, tag, pin);
+        if (complete(store.resolve("sha256-" + known.hex()))) {
+            remember(source, tag, pin, known.digest());
+            return new Unpacked(known.digest(), store.resolve("sha256-" + known.hex()).resolve("rootfs"));
         }
         Path staging;
         try {
@@ -241,6 +242,9 @@ public final class ImageStore {
     /**
      * Makes the unpacked tree root's and inert for the host: owner 0:0, no set-uid or set-gid bit,
      * nothing writable but by root, no device node (the sandbox gets its own /dev). No link is followed.
+     * The chown also drops file capabilities ({@code security.capability}, as {@code setcap} sets on
+     * ping): the kernel removes them whenever root changes a file's owner, which matters as much as
+     * set-uid for a tree any host user can reach.
      */
     private static void harden(Path rootfs) throws IOException {
         Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {

@@ -40,7 +40,7 @@ final class OciLayout {
     static final Pattern DIGEST = Pattern.compile("sha256:([0-9a-f]{64})");
     /** index.json and manifests are kilobytes; this only bounds what is read into memory. */
     private static final long MAX_JSON_BYTES = 4L << 20;
-    private static final Pattern ARCHIVE_NAME = Pattern.compile("(\\./)?(oci-layout|index\\.json|blobs/sha256/[0-9a-f]{64}|blobs/?|blobs/sha256/?)");
+    private static final Pattern ARCHIVE_NAME = Pattern.compile("\\./|(\\./)?(oci-layout|index\\.json|blobs/sha256/[0-9a-f]{64}|blobs/?|blobs/sha256/?)");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A content descriptor: what a blob is, its digest and its size. */

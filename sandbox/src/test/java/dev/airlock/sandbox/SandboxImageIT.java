@@ -93,6 +93,21 @@ class SandboxImageIT {
     }
 
     @Test
+    void unpack_ociArchiveOfTheLayout_sameDigestSameRoot() throws Exception {
+        ImageStore.Unpacked dir = launcher.images().unpack(testImage, Optional.of("test"), Optional.empty());
+        Path archive = tmp.resolve("devbox.tar");
+        KernelSupport.admin("tar", "-C", testImage.toString(), "-cf", archive.toString(), ".");
+        assertThat(ImageStore.manifestDigest(archive, Optional.of("test"), Optional.empty())).isEqualTo(dir.digest());
+        assertThat(launcher.images().unpack(archive, Optional.of("test"), Optional.empty())).isEqualTo(dir);
+        // a store that does not have it yet unpacks the archive itself: the same digest
+        Path other = Files.createDirectories(tmp.resolve("other-state")).toRealPath();
+        ImageStore.Unpacked fromArchive = new ImageStore(other, launcher.kernel()).unpack(archive, Optional.of("test"), Optional.empty());
+        assertThat(fromArchive.digest()).isEqualTo(dir.digest());
+        assertThat(fromArchive.root()).startsWith(other);
+        assertThat(Files.readString(fromArchive.root().resolve(IMAGE_MARKER.substring(1)))).isEqualTo("from the image\n");
+    }
+
+    @Test
     void unpack_setuidAndWritableEntries_madeRootsAndInert() throws Exception {
         Path l = tmp.resolve("setuid-layout");
         TestLayouts.layout(l, "t", List.of(Entry.dir("usr").withMode(0777, 1000), Entry.file("usr/su", "#!/bin/sh\n").withMode(04755, 1000),
