@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -90,7 +91,7 @@ public final class ImageStore {
         OciLayout.Descriptor known = OciLayout.digestOf(source, tag, pin);
         if (complete(store.resolve("sha256-" + known.hex()))) {
             remember(source, tag, pin, known.digest());
-            return new Unpacked(known.digest(), store.resolve("sha256-" + known.hex()).resolve("rootfs"));
+            return used(new Unpacked(known.digest(), store.resolve("sha256-" + known.hex()).resolve("rootfs")));
         }
         Path staging;
         try {
@@ -172,7 +173,7 @@ public final class ImageStore {
                 return Optional.empty();
             }
             Path dir = root(state).resolve("sha256-" + digest.substring(7));
-            return complete(dir) ? Optional.of(new Unpacked(digest, dir.resolve("rootfs"))) : Optional.empty();
+            return complete(dir) ? Optional.of(used(new Unpacked(digest, dir.resolve("rootfs")))) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -205,6 +206,83 @@ public final class ImageStore {
         } catch (IOException | java.security.NoSuchAlgorithmException e) {
             return Optional.empty();
         }
+    }
+
+    /** Marks {@code u} used now (its marker's modification time), for {@link #collect}'s grace period. */
+    private static Unpacked used(Unpacked u) {
+        try {
+            Files.setLastModifiedTime(u.root().resolveSibling(MARKER), java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        } catch (IOException e) {
+            // only delays its collection
+        }
+        return u;
+    }
+
+    /**
+     * Removes the images no sandbox runs on and none used within {@code grace} (a run, a setup or a
+     * pool member marks its image used each time it asks for it), with their index memos; returns
+     * their digests. In use means bind-mounted as some process's root file system now, read from
+     * every process's mountinfo, since a sandbox's mounts live in its own namespace. The grace
+     * period also covers a sandbox prepared on an image whose bubblewrap has not started yet.
+     */
+    public List<String> collect(java.time.Duration grace) throws SandboxException {
+        java.time.Instant cutoff = java.time.Instant.now().minus(grace);
+        Set<String> mounted = mountedImages();
+        List<String> removed = new ArrayList<>();
+        Path store = root(state);
+        for (String digest : digests()) {
+            Path dir = store.resolve("sha256-" + digest.substring(7));
+            try {
+                if (mounted.contains(digest.substring(7))
+                        || Files.getLastModifiedTime(dir.resolve(MARKER), LinkOption.NOFOLLOW_LINKS).toInstant().isAfter(cutoff)) {
+                    continue;
+                }
+            } catch (IOException e) {
+                continue;
+            }
+            ops.execute(List.of(new KernelOp.DeleteTree(state, dir)));
+            removed.add(digest);
+        }
+        try (var s = Files.list(store)) {
+            for (Path memo : s.filter(p -> p.getFileName().toString().startsWith("index-")).toList()) {
+                String d = Files.readString(memo).strip();
+                if (removed.contains(d) || !digests().contains(d)) {
+                    Files.deleteIfExists(memo);
+                }
+            }
+        } catch (IOException e) {
+            // memos of removed images only cost a lookup that falls through
+        }
+        return removed;
+    }
+
+    /** The hex digests of images some process has mounted (a sandbox's root), from /proc/PID/mountinfo. */
+    private Set<String> mountedImages() {
+        Set<String> out = new java.util.HashSet<>();
+        // Not the store's full path: mountinfo gives a bind's source relative to its file system's root
+        // (/tmp on a tmpfs drops "/tmp"). Any store's image of that digest counts: keeping too much is safe.
+        String needle = "/" + DIR + "/sha256-";
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).toList()) {
+                String text;
+                try {
+                    text = Files.readString(p.resolve("mountinfo"));
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    continue; // the process ended
+                }
+                int i = text.indexOf(needle);
+                while (i >= 0) {
+                    int start = i + needle.length();
+                    if (start + 64 <= text.length()) {
+                        out.add(text.substring(start, start + 64));
+                    }
+                    i = text.indexOf(needle, start);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list /proc to see which images are in use", e);
+        }
+        return out;
     }
 
     /** {@code dir} is a finished unpack: its marker is there and its root is an image root. */

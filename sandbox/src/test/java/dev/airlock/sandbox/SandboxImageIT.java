@@ -210,6 +210,45 @@ class SandboxImageIT {
     }
 
     @Test
+    void collect_unusedPastGrace_removed_inUseOrRecent_kept() throws Exception {
+        Path other = Files.createDirectories(tmp.resolve("gc-state")).toRealPath();
+        ImageStore store = new ImageStore(other, launcher.kernel());
+        Path oldLayout = tmp.resolve("gc-old");
+        TestLayouts.layout(oldLayout, "t", List.of(Entry.file("old", "x")));
+        Path recentLayout = tmp.resolve("gc-recent");
+        TestLayouts.layout(recentLayout, "t", List.of(Entry.file("recent", "x")));
+        ImageStore.Unpacked old = store.unpack(oldLayout, Optional.of("t"), Optional.empty());
+        ImageStore.Unpacked recent = store.unpack(recentLayout, Optional.of("t"), Optional.empty());
+        Files.setLastModifiedTime(old.root().resolveSibling(ImageStore.MARKER),
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2))));
+
+        assertThat(store.collect(java.time.Duration.ofDays(1))).containsExactly(old.digest());
+        assertThat(old.root()).doesNotExist();
+        assertThat(recent.root()).exists();
+        assertThat(store.digests()).containsExactly(recent.digest());
+        // used again: it is unpacked anew
+        assertThat(store.unpack(oldLayout, Optional.of("t"), Optional.empty()).root()).exists();
+    }
+
+    @Test
+    void collect_imageASandboxRunsOn_keptEvenPastGrace() throws Exception {
+        ImageStore.Unpacked image = launcher.images().unpack(testImage, Optional.of("test"), Optional.empty());
+        PreparedSandbox p = launcher.prepare(new SandboxSpec("img", KernelSupport.workspace(tmp, "ws-gc"), RES, PORTS).withImage(image.root()));
+        try (SandboxShell sh = new SandboxShell(launcher, p)) {
+            assertThat(sh.exec("echo up", SCRIPT).out()).contains("up");
+            Files.setLastModifiedTime(image.root().resolveSibling(ImageStore.MARKER),
+                    java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2))));
+            assertThat(launcher.images().collect(java.time.Duration.ofDays(1))).doesNotContain(image.digest());
+            assertThat(image.root()).exists();
+        } finally {
+            launcher.destroy(p);
+        }
+        // control: the same image, once no sandbox runs on it, goes
+        assertThat(launcher.images().collect(java.time.Duration.ofDays(1))).contains(image.digest());
+        assertThat(image.root()).doesNotExist();
+    }
+
+    @Test
     void prepare_imageOfAnotherStore_refused() throws Exception {
         Path foreign = Files.createDirectories(tmp.resolve("other/images/sha256-" + "b".repeat(64) + "/rootfs"));
         assertThatThrownBy(() -> launcher.prepare(new SandboxSpec("img", KernelSupport.workspace(tmp, "ws-f"), RES, PORTS).withImage(foreign)))
