@@ -192,6 +192,30 @@ class SandboxImageIT {
     }
 
     @Test
+    void sandboxes_onTwoImages_shareNothingWritable_andSeeNeitherStore() throws Exception {
+        ImageStore.Unpacked a = launcher.images().unpack(testImage, Optional.of("test"), Optional.empty());
+        Path otherLayout = tmp.resolve("second-devbox");
+        KernelSupport.admin("../scripts/make-test-image.sh", otherLayout.toString(), "test", "the second image");
+        ImageStore.Unpacked b = launcher.images().unpack(otherLayout, Optional.of("test"), Optional.empty());
+        assertThat(b.digest()).isNotEqualTo(a.digest());
+        PreparedSandbox pa = launcher.prepare(new SandboxSpec("img-a", KernelSupport.workspace(tmp, "ws-a"), RES, PORTS).withImage(a.root()));
+        PreparedSandbox pb = launcher.prepare(new SandboxSpec("img-b", KernelSupport.workspace(tmp, "ws-b"), RES, PORTS).withImage(b.root()));
+        try {
+            String probe = "cat " + IMAGE_MARKER + "; for d in / /usr /etc /usr/share/airlock-test-image; do (echo x > $d/w) 2>/dev/null"
+                    + " && echo wrote $d; done; test -e " + b.root() + " && echo sees-b; test -e " + a.root() + " && echo sees-a;"
+                    + " test -e " + state + " && echo sees-state; echo x > /workspace/w && echo workspace-writable; echo ok";
+            KernelSupport.Result ra = inSandbox(launcher, pa, SCRIPT, probe);
+            KernelSupport.Result rb = inSandbox(launcher, pb, SCRIPT, probe);
+            // control: the same shell writes where it may (its workspace), so the refusals above are the root's
+            assertThat(ra.out()).as(ra.toString()).startsWith("from the image\n").doesNotContain("wrote", "sees-").contains("workspace-writable");
+            assertThat(rb.out()).as(rb.toString()).startsWith("the second image\n").doesNotContain("wrote", "sees-").contains("workspace-writable");
+        } finally {
+            launcher.destroy(pa);
+            launcher.destroy(pb);
+        }
+    }
+
+    @Test
     void check_imageRootAfterAnotherMount_refused_firstPasses() throws Exception {
         ImageStore.Unpacked image = launcher.images().unpack(testImage, Optional.of("test"), Optional.empty());
         Path run = Path.of("/run/airlock/sandbox/alk0123abcd/etc");
