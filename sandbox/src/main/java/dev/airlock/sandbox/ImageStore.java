@@ -381,6 +381,15 @@ public final class ImageStore {
             if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
             }
+            // a generated file below a directory of /etc (a CA bundle in ssl/certs): its directories, real ones
+            Path dir = etc;
+            for (Path part : etc.relativize(f).getParent() == null ? List.<Path>of() : iterable(etc.relativize(f).getParent())) {
+                dir = dir.resolve(part);
+                if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(dir); // a link or a file where a directory belongs
+                    Files.createDirectory(dir);
+                }
+            }
             if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
                 throw new SandboxException("image has a directory at /etc/" + name + ", where the sandbox's generated file goes."
                         + " Fix: remove it from the image.");
@@ -389,6 +398,12 @@ public final class ImageStore {
             Files.createFile(f);
             Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
         }
+    }
+
+    private static List<Path> iterable(Path relative) {
+        List<Path> parts = new ArrayList<>();
+        relative.forEach(parts::add);
+        return parts;
     }
 
     /**
