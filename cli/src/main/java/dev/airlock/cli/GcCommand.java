@@ -21,7 +21,9 @@ import picocli.CommandLine.Spec;
             "of the sandboxes it removes go with them, and, when no daemon runs on $AIRLOCK_STATE, those",
             "that no sandbox holds (a daemon killed while creating one). airlock run does this on every start too.",
             "Agents' work that was kept because it could not be exported ($AIRLOCK_STATE/kept/*) is removed",
-            "once its retention window (the daemon's export.keep, default 24h) has passed, never before."
+            "once its retention window (the daemon's export.keep, default 24h) has passed, never before.",
+            "Unpacked images ($AIRLOCK_STATE/images/sha256-*) that no sandbox runs on and nothing has used",
+            "for 24h are removed (docs/images.md); the next run that names one unpacks it again."
         },
         footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
 final class GcCommand implements Callable<Integer> {
@@ -47,11 +49,28 @@ final class GcCommand implements Callable<Integer> {
             swept.forEach(w -> out.println("removed " + w));
             List<String> expired = DaemonServer.sweepExpiredWork(StateDirectory.root(), launcher.kernel());
             expired.forEach(w -> out.println("removed " + w + " (its retention window passed)"));
+            List<String> images = unusedImages(launcher, err);
+            images.forEach(d -> out.println("removed image " + d + " (unused for " + IMAGE_GRACE.toHours() + "h)"));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
-            out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() ? "nothing to remove" : "removed " + r.removed().size() + " objects of "
+            out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() && images.isEmpty() ? "nothing to remove"
+                    : "removed " + r.removed().size() + " objects of "
                     + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held")
-                    + (expired.isEmpty() ? "" : "; " + expired.size() + " kept work(s) past their retention window"));
+                    + (expired.isEmpty() ? "" : "; " + expired.size() + " kept work(s) past their retention window")
+                    + (images.isEmpty() ? "" : "; " + images.size() + " unused image(s)"));
             return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+        }
+    }
+
+    /** How long an unpacked image no sandbox runs on stays in the store after its last use (docs/images.md). */
+    static final java.time.Duration IMAGE_GRACE = java.time.Duration.ofHours(24);
+
+    /** The store's images past {@link #IMAGE_GRACE} that no sandbox runs on, removed. */
+    private static List<String> unusedImages(SandboxLauncher launcher, PrintWriter err) {
+        try {
+            return launcher.images().collect(IMAGE_GRACE);
+        } catch (SandboxException | RuntimeException e) {
+            err.println("airlock: could not collect unused images: " + e.getMessage());
+            return List.of();
         }
     }
 

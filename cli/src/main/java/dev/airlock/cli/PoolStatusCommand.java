@@ -52,9 +52,25 @@ final class PoolStatusCommand implements Callable<Integer> {
                     rate(p.get("coldStartRate")), millis(p.get("claimP50Ms")), millis(p.get("claimP99Ms")), millis(p.get("ageAtClaimP50Ms")),
                     p.path("lastFailure").isNull() ? "-" : p.path("lastFailure").asText());
         }
+        images(out, r.body());
         policyErrors(out, r.body());
         sessions(out, c.get());
         return 0;
+    }
+
+    /** The projects that run on an image (docs/images.md), with its manifest digest; nothing when none does. */
+    static void images(PrintWriter out, JsonNode status) {
+        boolean first = true;
+        for (JsonNode p : status.path("projects")) {
+            if (p.hasNonNull("image")) {
+                if (first) {
+                    out.println();
+                    out.println("images:");
+                    first = false;
+                }
+                out.printf("  %-20s %s%n", p.path("project").asText(), p.path("image").asText());
+            }
+        }
     }
 
     /** A policy file that did not reload: the old policy stays in force; the problem names file:line:col and the fix. */

@@ -228,4 +228,18 @@ class PoolCommandsTest {
                   /etc/airlock/org.yaml:2:3: unknown key; fix: remove it
                 """);
     }
+
+    @Test
+    void status_projectsOnImages_listTheirDigestsUnderTheTable_andNothingWithoutImages() throws Exception {
+        String digest = "sha256:" + "ab".repeat(32);
+        JsonNode status = new ObjectMapper().readTree("{\"projects\": [{\"project\": \"payments\", \"image\": \"" + digest + "\"},"
+                + " {\"project\": \"scratch\"}]}");
+        java.io.StringWriter out = new java.io.StringWriter();
+        PoolStatusCommand.images(new java.io.PrintWriter(out, true), status);
+        assertThat(out.toString()).isEqualTo("\nimages:\n  payments             " + digest + "\n");
+
+        java.io.StringWriter none = new java.io.StringWriter();
+        PoolStatusCommand.images(new java.io.PrintWriter(none, true), new ObjectMapper().readTree("{\"projects\": [{\"project\": \"scratch\"}]}"));
+        assertThat(none.toString()).isEmpty();
+    }
 }

@@ -179,6 +179,17 @@ public final class SandboxHost implements AutoCloseable {
         return prepareOver(project, engine, resources, template, protection, TrustBundle.of(trust));
     }
 
+    /**
+     * As {@link #prepare} ({@code template} empty: over the plain {@code workspace}) or {@link #prepareOver}
+     * ({@code template} present), on the unpacked image root {@code image} when present (docs/images.md).
+     */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
+            WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image) throws SandboxException {
+        SandboxSpec spec = (template ? SandboxSpec.overTemplate(project, workspace, resources, ports)
+                : new SandboxSpec(project, workspace, resources, ports)).withProtection(protection).withTrust(TrustBundle.of(trust));
+        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()) : spec);
+    }
+
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
         PreparedSandbox p = prepareCold(project, engine, spec);
         try {

@@ -90,14 +90,17 @@ public final class SandboxSession implements AutoCloseable {
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection, TrustBundle trust)
             throws IOException, SandboxException, InterruptedException {
+        // The project's image (docs/images.md) is unpacked, once per digest, before anything else is built.
+        java.util.Optional<dev.airlock.sandbox.ImageStore.Unpacked> image = ProjectImage.unpack(launcher, project);
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
         // A host of one on the caller's launcher: the gateway listens before the rules point at it,
         // and the sandbox is registered before any command starts.
         SandboxHost host = SandboxHost.on(launcher, resolver, events, project.file());
         try {
             ProjectPolicy.Resources r = project.resources();
-            PreparedSandbox prepared = host.prepareCold(project.project(), engine, new SandboxSpec(project.project(), workspace,
-                    new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports()).withProtection(protection).withTrust(trust));
+            SandboxSpec spec = new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports())
+                    .withProtection(protection).withTrust(trust);
+            PreparedSandbox prepared = host.prepareCold(project.project(), engine, image.isPresent() ? spec.withImage(image.get().root()) : spec);
             return new SandboxSession(host, events, prepared, project);
         } catch (SandboxException | RuntimeException e) {
             host.close();

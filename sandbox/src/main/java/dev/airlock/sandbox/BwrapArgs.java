@@ -20,6 +20,10 @@ import java.util.TreeMap;
  * one CA bundle ({@link CaBundle}); its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace, also its
  * home. Everything else of the host is absent: /root, /home, /run (sockets, docker.sock), /var
  * (Airlock's state and audit log), /sys, other workspaces. The root itself is read-only.
+ *
+ * <p>On an image ({@link ImageStore}) the unpacked image is bound read-only at {@code /} first, in
+ * place of the host's /usr, system directories and /etc entries; the rest is the same. The check
+ * accepts that bind only as the first mount and only from an image store ({@link ImageStore#isImageRoot}).
  */
 final class BwrapArgs {
 
@@ -38,6 +42,9 @@ final class BwrapArgs {
             Map.entry("--tmpfs", 1), Map.entry("--remount-ro", 1),
             Map.entry("--setenv", 2), Map.entry("--ro-bind", 2), Map.entry("--ro-bind-try", 2), Map.entry("--bind", 2),
             Map.entry("--symlink", 2));
+    /** The options that mount something in the new root: an image root must come before all of them. */
+    private static final List<String> MOUNTS = List.of("--ro-bind", "--ro-bind-try", "--bind", "--symlink", "--dir", "--proc", "--dev",
+            "--tmpfs");
     private static final List<String> REQUIRED = List.of("--unshare-user", "--disable-userns", "--unshare-pid",
             "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session", "--clearenv");
 
@@ -60,6 +67,17 @@ final class BwrapArgs {
      */
     static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated,
             Map<String, String> env, List<String> workspaceMounts) {
+        return build(user, workspace, etcDir, etcGenerated, env, workspaceMounts, Optional.empty());
+    }
+
+    /**
+     * As above, on {@code image} ({@link ImageStore}) when given: the unpacked image is the root,
+     * bound read-only at {@code /} before anything else, in place of the host's /usr and system
+     * directories; its own /etc stays, with the generated files bound over theirs, and none of the
+     * host's /etc entries. Without an image, the arguments are exactly those of today's host root.
+     */
+    static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated,
+            Map<String, String> env, List<String> workspaceMounts, Optional<Path> image) {
         List<String> a = new ArrayList<>(List.of(
                 "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session"));
@@ -67,6 +85,16 @@ final class BwrapArgs {
                 "--hostname", "airlock", "--clearenv"));
         for (Map.Entry<String, String> e : environment(env).entrySet()) {
             a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+        }
+        if (image.isPresent()) {
+            a.addAll(List.of("--ro-bind", image.get().toString(), "/"));
+            for (String name : etcGenerated.keySet()) {
+                a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
+            }
+            a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workspace.toString(), WORKSPACE));
+            a.addAll(workspaceMounts);
+            a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
+            return List.copyOf(a);
         }
         a.addAll(List.of("--ro-bind", "/usr", "/usr"));
         for (String d : SYSTEM_DIRS) {
@@ -129,6 +157,7 @@ final class BwrapArgs {
     static void check(List<String> args, int uid, int gid, Path etcDir) throws SandboxException {
         List<String> options = new ArrayList<>();
         String workspace = null;
+        boolean mounted = false;
         int i = 0;
         while (i < args.size()) {
             String opt = args.get(i);
@@ -158,10 +187,14 @@ final class BwrapArgs {
                                         + operands.get(0) + " at " + operands.get(1));
                     }
                 }
-                case "--ro-bind", "--ro-bind-try" -> require(readOnlySource(operands.get(0), operands.get(1), etcDir)
+                case "--ro-bind", "--ro-bind-try" -> require(operands.get(1).equals("/")
+                        // The image root: the first mount of all (anything bound before it would vanish under it,
+                        // anything after lies over it), only an unpacked image of a store, root's, no links.
+                        ? opt.equals("--ro-bind") && !mounted && ImageStore.isImageRoot(operands.get(0))
+                        : readOnlySource(operands.get(0), operands.get(1), etcDir)
                         || (opt.equals("--ro-bind") && insideWorkspace(workspace, operands.get(0), operands.get(1), etcDir)),
-                        "read-only binds are the system directories, allowlisted /etc entries, the sandbox's generated /etc and"
-                                + " parts of the workspace over themselves (after the workspace); not " + operands.get(0) + " at "
+                        "read-only binds are an unpacked image at / (first), the system directories, allowlisted /etc entries,"
+                                + " the sandbox's generated /etc and parts of the workspace over themselves (after the workspace); not " + operands.get(0) + " at "
                                 + operands.get(1));
                 case "--symlink" -> require(SYSTEM_DIRS.contains(operands.get(1)), "symlinks are only recreated for " + SYSTEM_DIRS);
                 case "--dir" -> require(operands.get(0).equals("/etc"), "--dir only for /etc");
@@ -171,6 +204,9 @@ final class BwrapArgs {
                 default -> {
                     // no operands to check
                 }
+            }
+            if (MOUNTS.contains(opt)) {
+                mounted = true;
             }
             options.add(opt);
             i += 1 + n;

@@ -63,6 +63,8 @@ public final class SandboxLauncher implements AutoCloseable {
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
     /** What of each sandbox's workspace stays read-only inside it, by id. */
     private final Map<String, WorkspaceProtection> protections = new ConcurrentHashMap<>();
+    /** The image root each sandbox runs on, when it has one ({@link ImageStore}). */
+    private final Map<String, Path> images = new ConcurrentHashMap<>();
     /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
     private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
     private final Thread hook = new Thread(() -> {
@@ -135,6 +137,9 @@ public final class SandboxLauncher implements AutoCloseable {
         } else {
             workspace = checkWorkspace(spec.workspace());
         }
+        if (spec.image().isPresent()) {
+            checkImage(spec.image().get());
+        }
         Optional<SandboxRecord.OverlayRef> cow = overlay;
         Owner self = ops.self();
         SandboxRecord record = registry.locked(() -> {
@@ -167,6 +172,7 @@ public final class SandboxLauncher implements AutoCloseable {
         });
         live.put(record.id(), record);
         protections.put(record.id(), spec.protection());
+        spec.image().ifPresent(i -> images.put(record.id(), i));
         try {
             Network n = network(record, spec.gateway());
             ops.execute(n.create());
@@ -183,6 +189,19 @@ public final class SandboxLauncher implements AutoCloseable {
             errors.forEach(m -> e.addSuppressed(new SandboxException(m)));
             forget(record, errors);
             throw e;
+        }
+    }
+
+    /** This launcher's image store, {@code <state>/images} (docs/images.md). */
+    public ImageStore images() throws SandboxException {
+        return new ImageStore(realState(), ops);
+    }
+
+    /** An image root of this launcher's store, finished and root's ({@link ImageStore#isImageRoot}). */
+    private void checkImage(Path root) throws SandboxException {
+        if (!root.startsWith(ImageStore.root(realState())) || !ImageStore.isImageRoot(root.toString())) {
+            throw new SandboxException("image root " + root + " is not an unpacked image of " + ImageStore.root(realState())
+                    + ". Fix: unpack it with SandboxLauncher.images().unpack(…) and pass its root.");
         }
     }
 
@@ -511,7 +530,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
         List<String> mounts = WorkspaceMounts.of(r.workspace(), protections.getOrDefault(p.id(), WorkspaceProtection.DEFAULT), r.runFiles());
         List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), env,
-                mounts);
+                mounts, Optional.ofNullable(images.get(p.id())));
         // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
         // the command line promises, where bubblewrap's own execvp failure would be 1.
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\"", "airlock"));
@@ -680,6 +699,7 @@ public final class SandboxLauncher implements AutoCloseable {
     private void forget(SandboxRecord r, List<String> errors) {
         live.remove(r.id());
         protections.remove(r.id());
+        images.remove(r.id());
         claimed.remove(r.id());
         commands.remove(r.id());
         if (!errors.isEmpty()) {

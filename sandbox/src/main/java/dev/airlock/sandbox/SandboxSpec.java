@@ -14,9 +14,12 @@ import java.util.Optional;
  * land in its own upper directory, never in the template, and the mount costs the same whatever
  * the size of the tree. A template must sit under {@code <state>/templates/<project>/} of the
  * launcher's state directory, for this spec's project: one project's sandbox never mounts another's.
+ *
+ * <p>{@code image}, when present, is an unpacked image of the launcher's {@link ImageStore}: the
+ * sandbox's root instead of the host's /usr (docs/images.md).
  */
 public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
-        WorkspaceProtection protection, TrustBundle trust) {
+        WorkspaceProtection protection, TrustBundle trust, Optional<Path> image) {
 
     public SandboxSpec {
         Objects.requireNonNull(project, "project");
@@ -26,15 +29,16 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
         Objects.requireNonNull(template, "template");
         Objects.requireNonNull(protection, "protection");
         Objects.requireNonNull(trust, "trust");
+        Objects.requireNonNull(image, "image");
         if (template.isPresent() && !template.get().equals(workspace)) {
             throw new IllegalArgumentException("with a template, the workspace is the template tree: " + template.get() + " != " + workspace);
         }
     }
 
-    /** As given, trusting the host's system bundle only. */
+    /** As given, trusting the host's system bundle only, on the host's root (no image). */
     public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
             WorkspaceProtection protection) {
-        this(project, workspace, resources, gateway, template, protection, TrustBundle.SYSTEM);
+        this(project, workspace, resources, gateway, template, protection, TrustBundle.SYSTEM, Optional.empty());
     }
 
     /** As given, with {@link WorkspaceProtection#DEFAULT}. */
@@ -49,12 +53,20 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
 
     /** This spec with {@code p} as what of the workspace stays read-only. */
     public SandboxSpec withProtection(WorkspaceProtection p) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, p, trust);
+        return new SandboxSpec(project, workspace, resources, gateway, template, p, trust, image);
     }
 
     /** This spec with {@code t} as the CAs the sandbox trusts besides the host's system bundle ({@link CaBundle}). */
     public SandboxSpec withTrust(TrustBundle t) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, protection, t);
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, t, image);
+    }
+
+    /**
+     * This spec on the unpacked image {@code root} ({@link ImageStore.Unpacked#root}): the sandbox's
+     * root file system, read-only, instead of the host's /usr.
+     */
+    public SandboxSpec withImage(Path root) {
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, trust, Optional.of(root));
     }
 
     /** A copy-on-write overlay over the template tree {@code template}, at {@code /workspace}. */

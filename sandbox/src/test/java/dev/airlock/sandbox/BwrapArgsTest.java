@@ -125,6 +125,45 @@ class BwrapArgsTest {
         }
     }
 
+    private static List<String> onImage(Path root) {
+        return BwrapArgs.build(USER, Path.of("/srv/payments"), RUN, EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), Map.of(),
+                List.of(), java.util.Optional.of(root));
+    }
+
+    @Test
+    void build_withoutImage_isTodaysHostRoot() {
+        assertThat(BwrapArgs.build(USER, Path.of("/srv/payments"), RUN, EtcFiles.generated(USER, Cidr.of("100.96.0.1").network()), Map.of(),
+                List.of(), java.util.Optional.empty())).isEqualTo(build(Map.of()));
+    }
+
+    @Test
+    void build_onImage_bindsTheImageAtRootFirstAndNoHostDirectory() {
+        Path root = Path.of("/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs");
+        List<String> a = onImage(root);
+        int first = a.indexOf("--ro-bind");
+        assertThat(a.subList(first, first + 3)).containsExactly("--ro-bind", root.toString(), "/");
+        assertThat(a).doesNotContain("/usr", "--ro-bind-try", "--symlink", "--dir");
+        assertThat(a.subList(a.size() - 2, a.size())).containsExactly("--remount-ro", "/");
+    }
+
+    @Test
+    void check_imageRoot_refusedUnlessAnUnpackedImageBoundFirst() {
+        // Neither exists on this machine's disk as a store entry (isImageRoot reads the disk): refused.
+        for (String root : List.of("/", "/usr", "/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs",
+                "/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs/../../..", "/home/me/images/sha256-abc/rootfs",
+                "/var/lib/airlock/images/sha256-" + "a".repeat(64))) {
+            List<String> a = onImage(Path.of("/srv/x"));
+            a = new ArrayList<>(a);
+            a.set(a.indexOf("/srv/x"), root);
+            List<String> args = a;
+            assertThatThrownBy(() -> BwrapArgs.check(args, 1000, 1000, RUN)).as(root).isInstanceOf(SandboxException.class)
+                    .hasMessageContaining("an unpacked image at / (first)");
+        }
+        assertThat(ImageStore.ROOT_SHAPE.matcher("/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs").matches()).isTrue();
+        assertThat(ImageStore.ROOT_SHAPE.matcher("/var/lib/airlock/images/sha256-" + "a".repeat(63) + "/rootfs").matches()).isFalse();
+        assertThat(ImageStore.ROOT_SHAPE.matcher("/var/lib/airlock/imagesX/sha256-" + "a".repeat(64) + "/rootfs").matches()).isFalse();
+    }
+
     @Test
     void etc_generatedFiles_nameTheUserAndTheOnlyResolver() {
         Map<String, String> f = EtcFiles.generated(USER, Cidr.of("100.96.0.5").network());

@@ -425,19 +425,22 @@ public final class Daemon implements AutoCloseable {
             }
 
             private PoolMember build(LivePolicy.Settings settings) throws Exception {
+                // The project's image (docs/images.md), unpacked once per digest; the template's id includes its digest.
+                Optional<Path> image = dev.airlock.runtime.ProjectImage.root(host.launcher(), live.policy());
                 if (tpl.isPresent()) {
                     Template t = tpl.get().current().orElseThrow(() -> new TemplateException("no template of " + project
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
-                    SandboxHost.Member m = host.prepareOver(project, live.engine(), settings.resources(), t.tree(), settings.protection(),
-                            settings.trust());
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), t.tree(), true, settings.protection(),
+                            settings.trust(), image);
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));
                 }
                 Path ws = host.launcher().memberWorkspace(project);
                 try {
-                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, settings.protection(), settings.trust());
+                    SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), ws, false, settings.protection(),
+                            settings.trust(), image);
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.empty());

@@ -55,8 +55,9 @@ final class HostSetupRunner implements SetupRunner {
         try {
             // A setup's git writes (git submodule update --init writes .git/config and .git/modules) stay
             // possible: nobody runs git on the host in a template tree (root only in the mirror; catch-up in a sandbox).
-            m = host.prepare(r.project(), policy.setupEngine(), policy.resources(), r.tree(), new WorkspaceProtection(false, List.of()),
-                    policy.settings().trust());
+            // Setup runs inside the project's image (docs/images.md), like the members built on its template.
+            m = host.prepare(r.project(), policy.setupEngine(), policy.resources(), r.tree(), false, new WorkspaceProtection(false, List.of()),
+                    policy.settings().trust(), dev.airlock.runtime.ProjectImage.root(host.launcher(), policy.policy()));
         } catch (SandboxException e) {
             throw new TemplateException("cannot build a sandbox for the setup of " + r.project() + ": " + e.getMessage(), e);
         }

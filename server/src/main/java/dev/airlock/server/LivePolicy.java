@@ -49,8 +49,16 @@ final class LivePolicy {
         return current.setupEngine();
     }
 
-    /** What a member is built with besides its network rules: its cgroup limits, what of its workspace is read-only, the CAs it trusts. */
-    record Settings(Resources resources, WorkspaceProtection protection, List<TrustedCa> trust) {
+    /**
+     * What a member is built with besides its network rules: its cgroup limits, what of its workspace is read-only, the CAs it trusts,
+     * and what {@code image:} names.
+     */
+    record Settings(Resources resources, WorkspaceProtection protection, List<TrustedCa> trust, String image) {
+    }
+
+    /** What {@code image:} names (not where it was written): a change rotates the members like one of resources. */
+    private static String image(ProjectPolicy p) {
+        return p.image().map(i -> i.oci() + "\u0000" + i.tag().orElse("") + "\u0000" + i.digest().orElse("")).orElse("");
     }
 
     /**
@@ -62,7 +70,7 @@ final class LivePolicy {
         ProjectPolicy p = current.policy();
         ProjectPolicy.Resources r = p.resources();
         return new Settings(new Resources(r.memoryBytes(), r.cpus(), r.pids()), new WorkspaceProtection(!p.writableGitConfig(), List.of()),
-                current.trust());
+                current.trust(), image(p));
     }
 
     /** The cgroup limits new members get (template setups). */

@@ -46,6 +46,14 @@ final class StatusView {
                 o.put("templateBehind", t.behind());
                 o.put("templateFailure", t.lastFailure().orElse(null));
             }
+            // the project's image (docs/images.md): the manifest digest its layout names now, which the template id includes
+            if (p.policy().image().isPresent()) {
+                try {
+                    o.put("image", dev.airlock.runtime.ProjectImage.digest(p.policy()).orElse(null));
+                } catch (dev.airlock.sandbox.SandboxException e) {
+                    o.put("image", "unreadable: " + e.getMessage());
+                }
+            }
             // a policy file that does not load: the old policy stays in force until it is fixed
             o.put("policyError", d.reloads().flatMap(r -> r.problem(s.project())).orElse(null));
             o.put("policyReloads", d.reloads().map(r -> r.applied(s.project())).orElse(0L));

@@ -180,6 +180,7 @@ public final class EvidenceBundle {
         config.add("resources (cgroup limits): memory " + Readable.bytes(p.resources().memoryBytes()) + ", " + p.resources().cpus() + " CPUs, "
                 + p.resources().pids() + " pids");
         p.workspace().ifPresent(w -> config.add("workspace: " + w.source() + " at " + w.ref() + ", setup " + w.setup()));
+        config.add(image(p));
         config.add("pool: min " + p.pool().min() + ", max " + p.pool().max() + ", target hit rate " + p.pool().targetHitRate());
         h.list(config);
         h.link("projects/" + name + "/airlock.yaml", "airlock.yaml (as given)");
@@ -276,6 +277,20 @@ public final class EvidenceBundle {
      * Every file of the bundle replaces its name (a fresh file renamed over it): a link left where
      * the bundle goes (an --out directory a sandbox wrote) is replaced, never followed by root.
      */
+    /** The devbox's root file system: the host's, or the project's image with the manifest digest its layout names now (docs/images.md). */
+    static String image(ProjectPolicy p) {
+        if (p.image().isEmpty()) {
+            return "root file system: the host's /usr (no image:)";
+        }
+        ProjectPolicy.Image i = p.image().get();
+        String named = "image: " + i.oci() + i.tag().map(t -> " tag " + t).orElse("") + i.digest().map(d -> " pinned to " + d).orElse("");
+        try {
+            return named + ", manifest " + dev.airlock.runtime.ProjectImage.digest(p).orElseThrow();
+        } catch (dev.airlock.sandbox.SandboxException e) {
+            return named + ", manifest unreadable: " + e.getMessage();
+        }
+    }
+
     private static void write(Path file, CharSequence text) throws IOException {
         LinkSafeFiles.replaceFile(file, text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }

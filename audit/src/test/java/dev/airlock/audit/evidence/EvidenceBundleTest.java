@@ -70,6 +70,19 @@ class EvidenceBundleTest {
     }
 
     @Test
+    void build_projectOnAnImage_namesItsManifestDigest_hostRootOtherwise() throws Exception {
+        assertThat(Files.readString(build(List.of()).dir().resolve("index.html"))).contains("root file system: the host", "/usr (no image:)");
+        String digest = "sha256:" + "c".repeat(64);
+        Path layout = Files.createDirectories(tmp.resolve("images/devbox"));
+        Files.writeString(layout.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + digest + "\",\"size\":1,"
+                + "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}");
+        Files.writeString(policy, Files.readString(policy) + "image: {oci: images/devbox, tag: v1}\n");
+        String index = Files.readString(build(List.of()).dir().resolve("index.html"));
+        assertThat(index).contains("image: images/devbox tag v1, manifest " + digest);
+    }
+
+    @Test
     void build_withAnAuditReportAuditLogAndDaemonData_includesThemAndZipsTheTree() throws Exception {
         new ReportStore(state).save(run(), EnumSet.allOf(Format.class), Optional.empty());
         try (AuditLog log = AuditLog.open(state.resolve("audit.log"), Clock.systemUTC())) {

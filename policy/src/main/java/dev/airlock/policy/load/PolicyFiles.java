@@ -39,7 +39,12 @@ public final class PolicyFiles {
     private static final long MAX_MEMORY_BYTES = 64L << 40;
     private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,5})([smhd])");
 
-    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env", "trust");
+    private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env",
+            "trust", "image");
+    private static final Set<String> IMAGE_KEYS = Set.of("oci", "tag", "digest");
+    private static final Pattern IMAGE_DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+    /** An OCI tag (the distribution spec's grammar). */
+    private static final Pattern IMAGE_TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
     /** A variable name {@code env:} may list: what a shell can export. */
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> NETWORK_KEYS = Set.of("presets", "allow", "deny", "setup");
@@ -163,10 +168,12 @@ public final class PolicyFiles {
         ProjectPolicy.PoolSettings pool = pool(top, problems);
         List<String> env = env(top, problems);
         List<TrustedCa> trust = TrustFiles.read(top, directoryOf(file), clock.instant(), problems);
+        Optional<ProjectPolicy.Image> image = image(top, problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
-        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, trust);
+        return new ProjectPolicy(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, trust,
+                image);
     }
 
     /** The directory {@code trust:} paths are relative to: the policy file's. */
@@ -214,6 +221,51 @@ public final class PolicyFiles {
         List<String> setup = strings(w, "setup", problems);
         List<String> cacheKey = strings(w, "cacheKey", problems);
         return Optional.of(new ProjectPolicy.Workspace(source == null ? "" : source, ref == null ? "main" : ref, setup, cacheKey));
+    }
+
+    /**
+     * {@code image:} (docs/images.md): {@code {oci: PATH, tag: TAG, digest: sha256:…}}. A registry
+     * reference or a devcontainer is refused with the way to get an OCI layout instead: this
+     * Airlock unpacks layouts and archives on disk only.
+     */
+    private static Optional<ProjectPolicy.Image> image(Fields top, List<Problem> problems) {
+        Optional<YamlNode> node = top.get("image");
+        if (node.isEmpty() || isNull(node.get())) {
+            return Optional.empty();
+        }
+        if (node.get() instanceof YamlNode.Scalar s) {
+            problems.add(new Problem(s.position(), "image \"" + s.text() + "\" is a registry reference, which this Airlock does not pull yet",
+                    "copy it to an OCI layout (skopeo copy docker://" + s.text() + " oci:images/devbox:latest) and write"
+                            + " \"image: {oci: images/devbox, tag: latest}\" (docs/images.md)"));
+            return Optional.empty();
+        }
+        if (node.get() instanceof YamlNode.Mapping m && m.fields().containsKey("devcontainer")) {
+            problems.add(new Problem(m.fields().get("devcontainer").keyPosition(), "image.devcontainer is not supported yet",
+                    "build the devcontainer's image, copy it to an OCI layout (skopeo copy … oci:images/devbox:latest) and write"
+                            + " \"image: {oci: images/devbox, tag: latest}\" (docs/images.md)"));
+            return Optional.empty();
+        }
+        Fields f = Fields.of(node.get(), "image", IMAGE_KEYS, problems);
+        if (f == null) {
+            return Optional.empty();
+        }
+        Optional<YamlNode> oci = f.required("oci", "oci: images/devbox");
+        String path = oci.isPresent() ? f.string("oci") : null;
+        if (path != null && (path.isBlank() || path.indexOf('\0') >= 0)) {
+            problems.add(new Problem(oci.get().position(), "image.oci must name an OCI layout directory or archive",
+                    "write \"oci: images/devbox\" (relative to this file) or an absolute path"));
+        }
+        Optional<String> tag = Optional.ofNullable(f.has("tag") ? f.string("tag") : null);
+        if (tag.isPresent() && !IMAGE_TAG.matcher(tag.get()).matches()) {
+            problems.add(new Problem(f.get("tag").get().position(), "image.tag \"" + tag.get() + "\" is not an OCI tag",
+                    "use up to 128 of A-Z, a-z, 0-9, '_', '.', '-', not starting with '.' or '-', such as \"latest\""));
+        }
+        Optional<String> digest = Optional.ofNullable(f.has("digest") ? f.string("digest") : null);
+        if (digest.isPresent() && !IMAGE_DIGEST.matcher(digest.get()).matches()) {
+            problems.add(new Problem(f.get("digest").get().position(), "image.digest \"" + digest.get() + "\" is not a sha256 digest",
+                    "write the manifest digest as \"sha256:\" and 64 lower-case hex digits, or leave it out"));
+        }
+        return path == null ? Optional.empty() : Optional.of(new ProjectPolicy.Image(path, tag, digest, node.get().position()));
     }
 
     /**

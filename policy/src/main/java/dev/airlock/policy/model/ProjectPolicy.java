@@ -16,12 +16,27 @@ public record ProjectPolicy(
         PoolSettings pool,
         boolean writableGitConfig,
         List<String> env,
-        List<TrustedCa> trust) {
+        List<TrustedCa> trust,
+        Optional<Image> image) {
 
-    /** {@code trust}: the project's own CAs ({@code trust:}), for its test hosts; its sandboxes trust the organisation's too. */
+    /** {@code trust}: the project's own CAs ({@code trust:}), for its test hosts; its sandboxes trust the organisation's too. On the host's root. */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig, List<String> env,
+            List<TrustedCa> trust) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, trust, Optional.empty());
+    }
+
+    /** {@code image}: the project's image ({@code image:}); no CAs of its own. */
+    public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
+            Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig, List<String> env,
+            Optional<Image> image) {
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, List.of(), image);
+    }
+
+    /** No CAs of its own, on the host's root (no {@code image:}). */
     public ProjectPolicy(String file, String project, List<PresetRef> presets, List<Rule> allow, List<Rule> deny, List<Rule> setupAllow,
             Optional<Workspace> workspace, Resources resources, PoolSettings pool, boolean writableGitConfig, List<String> env) {
-        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, List.of());
+        this(file, project, presets, allow, deny, setupAllow, workspace, resources, pool, writableGitConfig, env, List.of(), Optional.empty());
     }
 
     /**
@@ -43,6 +58,7 @@ public record ProjectPolicy(
     }
 
     public ProjectPolicy {
+        java.util.Objects.requireNonNull(image, "image");
         presets = List.copyOf(presets);
         allow = List.copyOf(allow);
         deny = List.copyOf(deny);
@@ -60,6 +76,15 @@ public record ProjectPolicy(
             setup = List.copyOf(setup);
             cacheKey = List.copyOf(cacheKey);
         }
+    }
+
+    /**
+     * {@code image:}, the sandbox's root file system (docs/images.md): the OCI image layout directory
+     * or oci-archive {@code oci} (as written; relative to the policy file's directory), its image
+     * {@code tag} (none: the layout's only image), and {@code digest}, the manifest digest it must
+     * have when pinned. {@code position}: where {@code image:} was written, for errors found later.
+     */
+    public record Image(String oci, Optional<String> tag, Optional<String> digest, SourcePosition position) {
     }
 
     /** cgroup limits. Defaults: 4 GiB, 2 CPUs, 2048 pids. */

@@ -113,6 +113,27 @@ class PolicyFilesTest {
     }
 
     @Test
+    void parseProject_image_keepsPathTagDigestAndWhereItWasWritten_andIsEmptyByDefault() throws Exception {
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n").image()).isEmpty();
+        String digest = "sha256:" + "ab".repeat(32);
+        ProjectPolicy p = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  oci: images/devbox\n  tag: v3\n  digest: "
+                + digest + "\n");
+        ProjectPolicy.Image i = p.image().orElseThrow();
+        assertThat(i.oci()).isEqualTo("images/devbox");
+        assertThat(i.tag()).contains("v3");
+        assertThat(i.digest()).contains(digest);
+        assertThat(i.position().file()).isEqualTo("a.yaml");
+        assertThat(i.position().line()).isEqualTo(4);
+    }
+
+    @Test
+    void parseProject_imageRegistryReference_refusedWithTheSkopeoFix() {
+        assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: node:20\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:3:").hasMessageContaining("registry reference")
+                .hasMessageContaining("skopeo copy docker://node:20 oci:images/devbox:latest");
+    }
+
+    @Test
     void parseProject_env_listsNamesInOrder_andIsEmptyByDefault() throws Exception {
         assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n").env()).isEmpty();
         assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nenv: [ANTHROPIC_API_KEY, GH_TOKEN]\n").env())
@@ -391,7 +412,7 @@ class PolicyFilesTest {
                         project: demo
                         colour: blue
                         """, "airlock.yaml:3:1: unknown key 'colour' in the project policy",
-                        "allowed keys: env, network, pool, project, resources, trust, version, workspace"),
+                        "allowed keys: env, image, network, pool, project, resources, trust, version, workspace"),
                 Arguments.of("an unsupported version", """
                         version: 2
                         project: demo

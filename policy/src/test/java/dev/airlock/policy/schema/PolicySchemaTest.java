@@ -306,6 +306,13 @@ class PolicySchemaTest {
                 bad("unknown key in workspace", project("workspace:\n  source: x\n  branch: main  #!\n")),
                 bad("unknown key in resources", project("resources:\n  memroy: 4GiB  #!\n")),
                 bad("unknown key in pool", project("pool:\n  maximum: 3  #!\n")),
+                // image (docs/images.md)
+                bad("image as a registry reference", project("image: registry.acme.dev/devbox@sha256:" + "a".repeat(64) + "  #!\n")),
+                bad("image without oci", project("image:\n  tag: latest  #!\n")),
+                bad("unknown key in image", project("image:\n  oci: images/devbox\n  ref: latest  #!\n")),
+                bad("image devcontainer (not yet)", project("image:\n  devcontainer: .devcontainer/devcontainer.json  #!\n")),
+                bad("image digest not sha256", project("image:\n  oci: images/devbox\n  digest: md5:abc  #!\n")),
+                bad("image tag with a slash", project("image:\n  oci: images/devbox\n  tag: a/b  #!\n")),
                 // version and project
                 bad("missing version", "project: p  #!\n"),
                 bad("version 2", "version: 2  #!\nproject: p\n"),
@@ -442,6 +449,9 @@ class PolicySchemaTest {
         return Stream.of(
                 good("minimal", project("")),
                 good("env names", project("env: [ANTHROPIC_API_KEY, _private, GH_TOKEN2]\n")),
+                good("image: an OCI layout", project("image: {oci: images/devbox}\n")),
+                good("image: tagged and pinned", project("image:\n  oci: /srv/images/devbox.tar\n  tag: v3.1\n  digest: sha256:"
+                        + "0123456789abcdef".repeat(4) + "\n")),
                 good("writable git config, no template", project("workspace:\n  writableGitConfig: true\n")),
                 good("read-only git config with a template", project("workspace:\n  source: x\n  writableGitConfig: false\n")),
                 good("DESIGN.md example", """

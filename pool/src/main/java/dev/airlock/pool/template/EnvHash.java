@@ -11,7 +11,7 @@ import java.util.Optional;
  * The environment hash: SHA-256 over everything that decides what {@code workspace.setup}
  * produces, other than the code itself. That is, the content of each {@code cacheKey} file at the
  * template's commit (a missing file is hashed as a marker, distinct from an empty one), the setup
- * commands in order, and Airlock's own version.
+ * commands in order, Airlock's own version, and the project's image digest when it has one.
  *
  * <p>Every field is written with its kind and its length before its bytes, so no two different
  * inputs encode the same: moving text from one command to the next, or from a file name into
@@ -30,6 +30,15 @@ final class EnvHash {
     }
 
     static String of(List<CacheFile> cacheKey, List<String> setup, String airlockVersion) {
+        return of(cacheKey, setup, airlockVersion, Optional.empty());
+    }
+
+    /**
+     * As above, with the manifest digest of the project's {@code image:} (docs/images.md) last,
+     * when it has one: a new image digest is a new environment, so the template rebuilds and the
+     * warm pool rotates as on a new HEAD. Without an image the hash is exactly the one before images.
+     */
+    static String of(List<CacheFile> cacheKey, List<String> setup, String airlockVersion, Optional<String> imageDigest) {
         MessageDigest d;
         try {
             d = MessageDigest.getInstance("SHA-256");
@@ -50,6 +59,9 @@ final class EnvHash {
         field(d, "setup", Integer.toString(setup.size()).getBytes(StandardCharsets.UTF_8));
         for (String s : setup) {
             field(d, "command", s.getBytes(StandardCharsets.UTF_8));
+        }
+        if (imageDigest.isPresent()) {
+            field(d, "image", imageDigest.get().getBytes(StandardCharsets.UTF_8));
         }
         return HexFormat.of().formatHex(d.digest());
     }

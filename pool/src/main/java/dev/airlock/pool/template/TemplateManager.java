@@ -115,7 +115,7 @@ public final class TemplateManager {
             progress.phase("fetch", (Files.isDirectory(mirror.resolve("objects")) ? "fetching " : "cloning ") + ws.source());
             git.mirror(ws.source(), mirror, new GitProgress(progress));
             String head = git.head(mirror, ws.ref());
-            TemplateId id = new TemplateId(head, envHash(mirror, head, ws));
+            TemplateId id = new TemplateId(head, envHash(mirror, head, ws, imageDigest(policy)));
             Path dir = store.dir(project, id);
             Optional<Template> existing = store.read(project, dir);
             if (existing.isPresent()) {
@@ -226,7 +226,7 @@ public final class TemplateManager {
             }
         }
         String head = git.head(mirror, ws.ref());
-        String env = envHash(mirror, head, ws);
+        String env = envHash(mirror, head, ws, imageDigest(policy));
         Optional<Template> cur = current(policy.project());
         if (cur.isEmpty() || !cur.get().id().envHash().equals(env)) {
             return new Freshness.Rebuild(cur, head, env);
@@ -249,12 +249,23 @@ public final class TemplateManager {
     public CatchUp.Result catchUp(ProjectPolicy policy, Template t, Path workspace, List<String> command) throws TemplateException {
         ProjectPolicy.Workspace ws = workspace(policy);
         Path mirror = store.mirror(t.project());
-        return new CatchUp(git, uid, gid).prepare(t, mirror, workspace, command, head -> envHash(mirror, head, ws).equals(t.id().envHash()));
+        Optional<String> image = imageDigest(policy);
+        return new CatchUp(git, uid, gid).prepare(t, mirror, workspace, command, head -> envHash(mirror, head, ws, image).equals(t.id().envHash()));
     }
 
-    /** The environment hash of {@code ws} at {@code commit}. */
-    String envHash(Path mirror, String commit, ProjectPolicy.Workspace ws) throws TemplateException {
-        String key = mirror + "@" + commit + "@" + String.join("\u0000", ws.setup()) + "@" + String.join("\u0000", ws.cacheKey());
+    /** The manifest digest of the project's image (read from its layout's index), empty without {@code image:}. */
+    private static Optional<String> imageDigest(ProjectPolicy policy) throws TemplateException {
+        try {
+            return dev.airlock.runtime.ProjectImage.digest(policy);
+        } catch (dev.airlock.sandbox.SandboxException e) {
+            throw new TemplateException(e.getMessage(), e);
+        }
+    }
+
+    /** The environment hash of {@code ws} at {@code commit}, on the image {@code image} when the project has one. */
+    String envHash(Path mirror, String commit, ProjectPolicy.Workspace ws, Optional<String> image) throws TemplateException {
+        String key = mirror + "@" + commit + "@" + String.join("\u0000", ws.setup()) + "@" + String.join("\u0000", ws.cacheKey()) + "@"
+                + image.orElse("");
         String cached = envHashes.get(key);
         if (cached != null) {
             return cached;
@@ -263,7 +274,7 @@ public final class TemplateManager {
         for (String f : ws.cacheKey()) {
             files.add(new EnvHash.CacheFile(f, git.show(mirror, commit, f)));
         }
-        String h = EnvHash.of(files, ws.setup(), airlockVersion);
+        String h = EnvHash.of(files, ws.setup(), airlockVersion, image);
         envHashes.put(key, h);
         return h;
     }

@@ -37,6 +37,16 @@ class EnvHashTest {
     }
 
     @Test
+    void of_imageDigest_newDigestNewHash_noImageTheHashBeforeImages() {
+        String a = "sha256:" + "a".repeat(64);
+        String b = "sha256:" + "b".repeat(64);
+        assertThat(EnvHash.of(LOCK, SETUP, "0.1.0", java.util.Optional.of(a))).isNotEqualTo(EnvHash.of(LOCK, SETUP, "0.1.0",
+                java.util.Optional.of(b))).isNotEqualTo(EnvHash.of(LOCK, SETUP, "0.1.0"));
+        assertThat(EnvHash.of(LOCK, SETUP, "0.1.0", java.util.Optional.empty())).isEqualTo(EnvHash.of(LOCK, SETUP, "0.1.0"))
+                .isEqualTo("2b40f3d80d92dd7e21ccc8a2ea127170a338d6464013debdbead6653c40a0552"); // as before images
+    }
+
+    @Test
     void of_airlockVersionChanges_hashChanges() {
         assertThat(EnvHash.of(LOCK, SETUP, "0.2.0")).isNotEqualTo(EnvHash.of(LOCK, SETUP, "0.1.0"));
     }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Builds a tiny OCI image layout offline, for the image tests (docs/images.md): the host's sh,
+# coreutils it needs and their libraries, plus a file and a tool the host lacks. No network:
+# everything comes from this machine. Reruns with the tag already present do nothing.
+#   scripts/make-test-image.sh LAYOUT_DIR [TAG] [MARKER_TEXT]
+# Real images: `mmdebstrap --variant=apt --format=tar bookworm rootfs.tar` (needs a Debian mirror),
+# then `umoci init`, `umoci new`, `umoci unpack`, fill the rootfs, `umoci repack` as below; or `skopeo copy docker://REF oci:DIR:TAG`.
+set -eu
+out=$1
+tag=${2:-test}
+marker=${3:-from the image}
+if [ -f "$out/index.json" ] && umoci ls --layout "$out" 2>/dev/null | grep -qx "$tag"; then
+    exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+[ -f "$out/index.json" ] || umoci init --layout "$out"
+umoci new --image "$out:$tag"
+# unpack + repack, not `umoci insert`: umoci 0.4.7's insert writes a layer without tar's end blocks.
+umoci unpack --image "$out:$tag" "$tmp/bundle"
+root=$tmp/bundle/rootfs
+mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64" "$root/usr/local/bin" "$root/usr/share/airlock-test-image" "$root/etc"
+ln -s usr/bin "$root/bin"
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
+# bash, env and setsid: the daemon's waiting init (Standby) runs on them.
+for b in sh bash cat ls id env test echo setsid true; do
+    src=$(command -v "$b" 2>/dev/null || true)
+    case "$src" in /*) ;; *) src=/usr/bin/$b ;; esac
+    cp -L "$src" "$root/usr/bin/$b"
+    ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | while read -r lib; do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+done
+printf '%s\n' "$marker" > "$root/usr/share/airlock-test-image/marker"
+printf '#!/bin/sh\necho image-tool-ok\n' > "$root/usr/local/bin/airlock-image-tool"
+chmod 0755 "$root/usr/local/bin/airlock-image-tool"
+printf 'NAME="airlock test image"\n' > "$root/etc/os-release"
+umoci repack --image "$out:$tag" "$tmp/bundle"
