@@ -12,8 +12,8 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
-import dev.airlock.sandbox.LinkSafeFiles;
 import dev.airlock.sandbox.LinkRange;
+import dev.airlock.sandbox.LinkSafeFiles;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
@@ -258,7 +258,7 @@ public final class SandboxRun {
                 m.put("addresses", new ArrayList<>(e.addresses()));
                 m.put("decision", e.decision().code);
                 m.put("rule", e.rule());
-                m.put("reason", e.reason());
+                m.put("reason", e.reason().code);
                 m.put("bytesUp", e.bytesUp());
                 m.put("bytesDown", e.bytesDown());
                 m.put("durationMs", e.durationMs());

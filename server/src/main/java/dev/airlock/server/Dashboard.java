@@ -102,7 +102,7 @@ final class Dashboard {
         for (AuditEvent e : recent.subList(0, Math.min(25, recent.size()))) {
             h.append("<tr><td>").append(esc(e.sandbox())).append("</td><td>").append(esc(e.project())).append("</td><td>")
                     .append(esc(String.valueOf(e.name()))).append(':').append(e.port()).append("</td><td class=\"reason\">")
-                    .append(esc(e.reason())).append("</td><td>").append(esc(String.valueOf(e.rule()))).append("</td><td class=\"advice\">")
+                    .append(esc(e.reason().code)).append("</td><td>").append(esc(String.valueOf(e.rule()))).append("</td><td class=\"advice\">")
                     .append(esc(advice(e, projects.get(e.project())))).append("</td></tr>");
         }
         h.append("</table>");

@@ -80,11 +80,11 @@ public final class ReportJson {
             for (Evidence e : r.records()) {
                 ObjectNode o = recs.addObject();
                 o.put("seq", e.seq());
-                o.put("via", e.via());
+                o.put("via", e.via().code);
                 o.put("name", e.name());
                 o.put("port", e.port());
-                o.put("decision", e.decision());
-                o.put("reason", e.reason());
+                o.put("decision", e.entry().code);
+                o.put("reason", e.reason().code());
                 o.put("rule", e.rule());
             }
             if (r.control().isPresent()) {

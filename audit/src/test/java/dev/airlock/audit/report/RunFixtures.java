@@ -6,6 +6,9 @@ import dev.airlock.audit.battery.ControlResult;
 import dev.airlock.audit.battery.Evidence;
 import dev.airlock.audit.battery.ProbeResult;
 import dev.airlock.audit.battery.Status;
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.RecordedReason;
+import dev.airlock.policy.Reason;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +44,7 @@ final class RunFixtures {
     static BatteryRun mixed(Instant started) {
         List<ProbeResult> p = new ArrayList<>();
         p.add(new ProbeResult("production:api.acme.com:443:transparent", "production", "api.acme.com:443", "no byte back", Status.PASS,
-                "no byte came back", "@result blocked no byte", List.of(new Evidence(7, "transparent", "api.acme.com", 443, "deny", "production",
+                "no byte came back", "@result blocked no byte", List.of(new Evidence(7, AuditEvent.Via.TRANSPARENT, "api.acme.com", 443, Evidence.Entry.DENY, RecordedReason.of(Reason.PRODUCTION),
                         "api.acme.com (org.yaml:3:5, production)")), Optional.empty(), 40));
         p.add(new ProbeResult("host-service:listener", "host-service", "100.96.0.1:4000", "no byte back", Status.FAIL,
                 "REACHED: <script>alert(1)</script> | pipe", "out", List.of(),

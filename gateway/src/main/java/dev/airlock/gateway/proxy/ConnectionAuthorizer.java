@@ -146,7 +146,7 @@ public final class ConnectionAuthorizer {
         }
         return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
                 addresses, AuditEvent.Decision.of(d.allowed()), d.rule().map(r -> r.describe() + " @ " + r.position()).orElse("-"),
-                d.reason().code, up, down, ms);
+                d.reason(), up, down, ms);
     }
 
     /** The audit record's {@code client}: {@code address:port}, IPv6 in brackets, no leading slash. */

@@ -3,6 +3,7 @@ package dev.airlock.gateway.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -107,7 +108,7 @@ class ExplicitProxyTest {
             assertThat(r.body()).contains("Airlock denied CONNECT git.test:" + http.port())
                     .contains("to allow it, add under network.allow in airlock.yaml:").contains("  - git.test:" + http.port());
         }
-        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("port-not-allowed"));
+        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.PORT_NOT_ALLOWED));
     }
 
     @Test
@@ -191,7 +192,7 @@ class ExplicitProxyTest {
                     + "\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
             TestGateway.Response r = TestGateway.read(s);
             assertThat(r.status()).isEqualTo(400);
-            assertThat(r.headers().get("x-airlock-reason")).startsWith("bad-request");
+            assertThat(r.headers().get("x-airlock-reason")).startsWith(Reason.BAD_REQUEST.code);
         }
         assertThat(http.requests).as("the origin saw only the POST").hasSize(1);
     }
