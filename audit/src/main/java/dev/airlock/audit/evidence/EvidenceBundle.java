@@ -195,8 +195,8 @@ public final class EvidenceBundle {
         }
         JsonNode iso = report.path("isolation");
         List<String> boundary = new ArrayList<>();
-        iso.path("process").fields().forEachRemaining(e -> boundary.add(e.getKey() + ": " + e.getValue().asText()));
-        iso.path("cgroupLimits").fields().forEachRemaining(e -> boundary.add("cgroup " + e.getKey() + ": " + e.getValue().asText()));
+        iso.path("process").properties().forEach(e -> boundary.add(e.getKey() + ": " + e.getValue().asText()));
+        iso.path("cgroupLimits").properties().forEach(e -> boundary.add("cgroup " + e.getKey() + ": " + e.getValue().asText()));
         iso.path("namespaces").forEach(n -> boundary.add("namespace " + n.asText()));
         h.list(boundary);
         StringBuilder bw = new StringBuilder();

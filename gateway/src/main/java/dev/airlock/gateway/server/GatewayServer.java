@@ -45,7 +45,6 @@ public final class GatewayServer implements AutoCloseable {
 
     /** How often the policy files are checked for changes. */
     private static final Duration RELOAD_POLL = Duration.ofSeconds(2);
-    /** Upstream DNS timeout when no hosts map is given. */
 
     /**
      * @param sandboxAddresses link addresses whose connections (transparent, DNS) are this sandbox's

@@ -359,8 +359,10 @@ class ExplicitProxyTest {
         assertThat(gw.audit.closes()).hasSize(20);
     }
 
-    /** Waits (bounded) until every tunnel has closed; a leak fails the assertions that follow. */
-    /** Bounded generously: a loaded CI machine can take seconds to run the relay's teardown. */
+    /**
+     * Waits (bounded) until every tunnel has closed; a leak fails the assertions that follow. Bounded
+     * generously: a loaded CI machine can take seconds to run the relay's teardown.
+     */
     private void awaitClose() throws InterruptedException {
         for (int i = 0; i < 3000 && gw.gateway.authorizer().openTunnels() > 0; i++) {
             Thread.sleep(10);
