@@ -5,7 +5,7 @@ package dev.airlock.sandbox;
  * clock ticks since boot). The pair survives PID reuse: a new process with the same PID has a later
  * start time, so the owner counts as dead.
  */
-public record Owner(long pid, long startTicks) {
+record Owner(long pid, long startTicks) {
 
     /** No owner: a record whose owner gave it up (a teardown that failed), reaped by anyone. */
     public static final Owner NONE = new Owner(0, 0);

@@ -3,7 +3,7 @@ package dev.airlock.audit.battery;
 import java.util.Optional;
 
 /** What a probe says it saw, the first word of its {@code @result} line (lib.sh): a closed set. */
-public enum Observed {
+enum Observed {
     /** The target answered: a byte, a datagram, an HTTP response, a DNS answer, a file. */
     REACHED("reached"),
     /** The target did not answer. */

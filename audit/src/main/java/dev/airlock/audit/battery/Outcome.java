@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
  * What the agent reported for one probe: what the probe saw, or why there is no report to judge.
  * Both keep the probe's exit status and whole output for the evidence.
  */
-public sealed interface Outcome permits Outcome.Reported, Outcome.Unreported {
+sealed interface Outcome permits Outcome.Reported, Outcome.Unreported {
 
     /** The probe's {@code @result} detail, or why there is none. */
     String detail();

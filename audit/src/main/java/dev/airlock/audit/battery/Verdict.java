@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  *       (the policy allows it, so that is a bug), otherwise "not reachable here".
  * </ol>
  */
-public final class Verdict {
+final class Verdict {
 
     /** Denials this host causes (a failing resolver, a limit, a failing log), not the policy. */
     private static final Set<Reason> NOT_POLICY = EnumSet.of(Reason.DNS_FAILURE, Reason.LIMIT, Reason.FAIL_CLOSED);

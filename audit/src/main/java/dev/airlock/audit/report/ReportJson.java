@@ -15,7 +15,7 @@ import dev.airlock.audit.battery.Status;
  * The JSON report: the shape {@code schema/audit-report.schema.json} documents (version 1). Built
  * field by field so the file is the contract, not whatever a record happens to hold.
  */
-public final class ReportJson {
+final class ReportJson {
 
     /** Bumped only for changes a reader must know about; additions keep it. */
     public static final int FORMAT_VERSION = 1;
