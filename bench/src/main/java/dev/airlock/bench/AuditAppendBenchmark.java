@@ -2,6 +2,7 @@ package dev.airlock.bench;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.policy.Reason;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +71,7 @@ public class AuditAppendBenchmark {
         for (int i = 0; i < RECORDS; i++) {
             events[i] = new AuditEvent(i % 2 == 0 ? AuditEvent.Event.DECISION : AuditEvent.Event.CLOSE, "alk0123abcd", "payments",
                     AuditEvent.Via.TRANSPARENT, "10.201.0.2:" + (40000 + i % 20000), "svc-" + (i % 997) + ".example.com", 443,
-                    List.of("198.18." + (i % 200) + ".10"), AuditEvent.Decision.ALLOW, "preset github: github.com", "allowed",
+                    List.of("198.18." + (i % 200) + ".10"), AuditEvent.Decision.ALLOW, "preset github: github.com", Reason.ALLOWED,
                     i % 2 == 0 ? 0 : 1200, i % 2 == 0 ? 0 : 56000, i % 2 == 0 ? 0 : 850);
         }
     }

@@ -107,7 +107,7 @@ final class LogCommand implements Callable<Integer> {
         String target = (r.name().indexOf(':') >= 0 ? "[" + r.name() + "]" : r.name()) + ":" + r.port();
         String addresses = r.addresses().isEmpty() ? "-" : String.join(",", r.addresses());
         String line = String.format(Locale.ROOT, "%-24s  %-5s  %-17s  %-20s  %-11s  %-32s  %-15s  %s",
-                r.timeText(), decision, r.reason(), r.sandbox() + "/" + r.project(), r.via().code, target, addresses, r.rule());
+                r.timeText(), decision, r.reason().code(), r.sandbox() + "/" + r.project(), r.via().code, target, addresses, r.rule());
         if (r.event() == AuditEvent.Event.CLOSE) {
             line += "  up " + r.bytesUp() + " B, down " + r.bytesDown() + " B, " + r.durationMs() + " ms";
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.policy.Reason;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ class LogCommandTest {
     @TempDir
     Path dir;
 
-    private static AuditEvent decision(String project, String name, int port, String decision, String reason, String rule) {
+    private static AuditEvent decision(String project, String name, int port, String decision, Reason reason, String rule) {
         return new AuditEvent(AuditEvent.Event.DECISION, "sb-1", project, AuditEvent.Via.EXPLICIT, "10.201.0.2:40000", name,
                 port, decision.equals("allow") ? List.of("198.18.0.10") : List.of(),
                 decision.equals("allow") ? AuditEvent.Decision.ALLOW : AuditEvent.Decision.DENY, rule, reason, 0, 0, 0);
@@ -50,12 +51,12 @@ class LogCommandTest {
     /** Three hours ago: payments allowed github.com; ten minutes ago: payments denied evil, billing denied prod. */
     private Path sample() throws IOException {
         Path file = dir.resolve("audit.log");
-        write(file, THREE_HOURS_AGO, decision("payments", "github.com", 443, "allow", "allowed", "preset github: github.com"));
+        write(file, THREE_HOURS_AGO, decision("payments", "github.com", 443, "allow", Reason.ALLOWED, "preset github: github.com"));
         write(file, TEN_MINUTES_AGO,
-                decision("payments", "evil.example", 443, "deny", "no-rule", "-"),
-                decision("billing", "api.acme.com", 443, "deny", "production", "production: api.acme.com (org.yaml:3:5)"),
+                decision("payments", "evil.example", 443, "deny", Reason.NO_RULE, "-"),
+                decision("billing", "api.acme.com", 443, "deny", Reason.PRODUCTION, "production: api.acme.com (org.yaml:3:5)"),
                 new AuditEvent(AuditEvent.Event.CLOSE, "sb-1", "payments", AuditEvent.Via.TRANSPARENT, "10.201.0.2:40001",
-                        "github.com", 443, List.of("198.18.0.10"), AuditEvent.Decision.ALLOW, "preset github: github.com", "allowed", 1200, 56000, 850));
+                        "github.com", 443, List.of("198.18.0.10"), AuditEvent.Decision.ALLOW, "preset github: github.com", Reason.ALLOWED, 1200, 56000, 850));
         return file;
     }
 
@@ -144,7 +145,7 @@ class LogCommandTest {
     @Test
     void log_hostileName_isPrintedEscaped() throws IOException {
         Path file = dir.resolve("audit.log");
-        write(file, TEN_MINUTES_AGO, decision("payments", "\u001b[2J\u001b[31mevil\r\nfake line", 443, "deny", "bad-request", "-"));
+        write(file, TEN_MINUTES_AGO, decision("payments", "\u001b[2J\u001b[31mevil\r\nfake line", 443, "deny", Reason.BAD_REQUEST, "-"));
         Cli r = Cli.run("log", "--file", file.toString());
         assertThat(r.out()).doesNotContain("\u001b", "\r").contains("\\x1b[2J\\x1b[31mevil\\x0d\\x0afake line:443");
         assertThat(r.out().lines()).hasSize(1);
@@ -182,6 +183,35 @@ class LogCommandTest {
         assertThat(r.err()).contains("audit log " + expected + " does not exist; fix: pass --file FILE, or set AIRLOCK_STATE");
     }
 
+    /**
+     * Three records written by another Airlock version (hashed outside Java per docs/audit-log.md):
+     * record 2 is a deny with reason {@code egress-quota}, which this version does not know.
+     */
+    private Path logWithAnUnknownReason() throws IOException {
+        Path file = dir.resolve("audit.log");
+        try (var in = LogCommandTest.class.getResourceAsStream("unknown-reason.log")) {
+            Files.copy(in, file);
+        }
+        assertThat(Reason.fromCode("egress-quota")).as("the fixture's code must stay unknown").isEmpty();
+        return file;
+    }
+
+    @Test
+    void log_reasonThisVersionDoesNotKnow_isPrintedAsWritten() throws IOException {
+        Path file = logWithAnUnknownReason();
+        Cli r = Cli.run("log", "--file", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).isEmpty();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(1)).contains("  DENY   egress-quota ").contains("uploads.example:443");
+
+        Cli denied = Cli.run("log", "--denied", "--file", file.toString());
+        assertThat(denied.out().lines()).singleElement().asString().contains("egress-quota");
+        Cli json = Cli.run("log", "--json", "--denied", "--file", file.toString());
+        assertThat(json.out().strip()).isEqualTo(Files.readAllLines(file).get(1));
+    }
+
     // ---- verify ------------------------------------------------------------------------------------
 
     @Test
@@ -193,12 +223,25 @@ class LogCommandTest {
     }
 
     @Test
+    void verify_reasonThisVersionDoesNotKnow_isIntact() throws IOException {
+        Path file = logWithAnUnknownReason();
+        Cli r = Cli.run("log", "verify", "--file", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith(file + ": intact, 3 records\n");
+
+        // The control: the unknown code is covered by the hash like any other.
+        Files.writeString(file, Files.readString(file).replace("egress-quota", "egress-quotb"));
+        assertThat(Cli.run("log", "verify", "--file", file.toString()).err())
+                .contains(file + ":2: hash mismatch: the record was changed after it was written");
+    }
+
+    @Test
     void verify_afterAWriterMovedAPartialLineAside_warnsNamingTheTornFileAndCount() throws IOException {
         Path file = sample();
         assertThat(Cli.run("log", "verify", "--file", file.toString()).out()).as("control: no torn file, no warning")
                 .doesNotContain("warning");
         Files.writeString(file, "{\"seq\":5,\"ti", java.nio.file.StandardOpenOption.APPEND);
-        write(file, TEN_MINUTES_AGO, decision("payments", "evil.example", 443, "deny", "no-rule", "-"));
+        write(file, TEN_MINUTES_AGO, decision("payments", "evil.example", 443, "deny", Reason.NO_RULE, "-"));
         Cli r = Cli.run("log", "verify", "--file", file.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).startsWith(file + ": intact, 5 records\n")

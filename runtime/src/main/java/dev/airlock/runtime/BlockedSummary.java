@@ -22,7 +22,7 @@ public final class BlockedSummary {
     private BlockedSummary() {
     }
 
-    record Line(String target, String reason, int count, String fix) {
+    record Line(String target, Reason reason, int count, String fix) {
     }
 
     /** The summary printed after a command: what was blocked, how often, and what to do about it. */
@@ -37,7 +37,7 @@ public final class BlockedSummary {
                 continue;
             }
             String target = (e.name().indexOf(':') >= 0 ? "[" + e.name() + "]" : e.name()) + (e.port() > 0 ? ":" + e.port() : "");
-            String key = target + " " + e.reason();
+            String key = target + " " + e.reason().code;
             Line old = grouped.get(key);
             grouped.put(key, new Line(target, e.reason(), old == null ? 1 : old.count() + 1, fix(e, policyFile, classifier)));
         }
@@ -46,13 +46,9 @@ public final class BlockedSummary {
 
     /** The advice line for one denial, composed where every surface composes it ({@link Advice}). */
     public static String fix(AuditEvent e, String policyFile, AddressClassifier classifier) {
-        Optional<Reason> reason = Reason.fromCode(e.reason());
-        if (reason.isEmpty()) {
-            return "see the audit log";
-        }
         Optional<IpAddress> address = e.addresses().isEmpty() ? Optional.empty() : parse(e.addresses().get(0));
         Optional<String> rule = e.rule() == null || e.rule().equals("-") ? Optional.empty() : Optional.of(e.rule());
-        return Advice.of(reason.get(), e.name(), e.port(), address, rule, classifier).line(policyFile);
+        return Advice.of(e.reason(), e.name(), e.port(), address, rule, classifier).line(policyFile);
     }
 
     private static Optional<IpAddress> parse(String text) {
@@ -67,7 +63,7 @@ public final class BlockedSummary {
         StringBuilder sb = new StringBuilder("airlock: blocked " + total + (total == 1 ? " attempt" : " attempts") + ":\n");
         int width = lines.stream().mapToInt(l -> l.target().length()).max().orElse(10);
         for (Line l : lines) {
-            sb.append(String.format("  %-" + width + "s  %-18s x%-3d %s%n", l.target(), l.reason(), l.count(), l.fix()));
+            sb.append(String.format("  %-" + width + "s  %-18s x%-3d %s%n", l.target(), l.reason().code, l.count(), l.fix()));
         }
         return sb.toString();
     }

@@ -256,7 +256,7 @@ public final class SandboxRun {
                 m.put("addresses", new ArrayList<>(e.addresses()));
                 m.put("decision", e.decision().code);
                 m.put("rule", e.rule());
-                m.put("reason", e.reason());
+                m.put("reason", e.reason().code);
                 m.put("bytesUp", e.bytesUp());
                 m.put("bytesDown", e.bytesDown());
                 m.put("durationMs", e.durationMs());

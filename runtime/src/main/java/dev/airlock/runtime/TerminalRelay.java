@@ -10,7 +10,7 @@ import java.io.OutputStream;
  * {@code airlock run}): keys to the command, its output to the caller, the caller's size on every
  * resize. The daemon does the same over its API ({@code server/TerminalStream}).
  */
-public final class TerminalRelay {
+final class TerminalRelay {
 
     private TerminalRelay() {
     }

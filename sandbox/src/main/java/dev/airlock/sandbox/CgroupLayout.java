@@ -24,7 +24,7 @@ import java.util.Set;
  * {@code memory.limit_in_bytes}, {@code cpu.cfs_quota_us}/{@code cpu.cfs_period_us},
  * {@code pids.max}, and the freezer (when mounted) to stop the processes before they are killed.
  */
-public sealed interface CgroupLayout {
+sealed interface CgroupLayout {
 
     /** The directories under which sandbox cgroups are created (and the only ones the reaper scans). */
     List<Path> roots();

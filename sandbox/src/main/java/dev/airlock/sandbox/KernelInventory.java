@@ -10,7 +10,7 @@ import java.util.Set;
  * points of every overlayfs mount ({@code /proc/self/mountinfo}).
  * Names are unfiltered; the reaper keeps only the exact {@code alk} shapes.
  */
-public record KernelInventory(Set<String> netns, Set<String> links, Set<String> nftTables, Set<Path> cgroups,
+record KernelInventory(Set<String> netns, Set<String> links, Set<String> nftTables, Set<Path> cgroups,
         boolean policyRule, Set<Path> overlays) {
 
     public KernelInventory {

@@ -8,7 +8,7 @@ import java.util.List;
  * namespace {@code netns}, become {@code uid}/{@code gid} (never 0), then run bubblewrap with
  * {@code bwrapArgs} followed by {@code command}. stdio as given.
  */
-public record Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs,
+record Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs,
         List<String> command, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) {
 
     public Launch {

@@ -60,7 +60,7 @@ final class LayerCheck {
             return raw;
         }
         if (type.endsWith("tar+gzip") || type.endsWith("tar.gzip") || type.endsWith("diff.tar.gzip")) {
-            return new GzipCompressorInputStream(raw, true);
+            return GzipCompressorInputStream.builder().setInputStream(raw).setDecompressConcatenated(true).get();
         }
         raw.close();
         throw new SandboxException("image layer " + d.digest() + " has media type '" + type + "', which Airlock does not read (gzip or"

@@ -3,7 +3,6 @@ package dev.airlock.sandbox;
 import dev.airlock.policy.model.TrustedCa;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The certificate authorities a sandbox trusts besides the host's system bundle, as PEM text
@@ -28,7 +27,9 @@ public record TrustBundle(List<String> pems) {
     @SafeVarargs
     public static TrustBundle of(List<TrustedCa>... lists) {
         List<String> pems = new ArrayList<>();
-        Stream.of(lists).flatMap(List::stream).map(TrustedCa::pem).forEach(pems::add);
+        for (List<TrustedCa> list : lists) {
+            list.forEach(ca -> pems.add(ca.pem()));
+        }
         return new TrustBundle(pems);
     }
 }

@@ -58,7 +58,7 @@ final class DaemonEvents implements AuditSink {
                 if (recent.size() > RECENT) {
                     recent.removeLast();
                 }
-                perHour.computeIfAbsent(now.getEpochSecond() / 3600, h -> new TreeMap<>()).merge(e.reason(), 1L, Long::sum);
+                perHour.computeIfAbsent(now.getEpochSecond() / 3600, h -> new TreeMap<>()).merge(e.reason().code, 1L, Long::sum);
                 while (perHour.size() > HOURS) {
                     perHour.pollFirstEntry();
                 }

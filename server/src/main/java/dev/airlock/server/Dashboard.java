@@ -132,7 +132,7 @@ final class Dashboard {
                     .append(esc(TIME.format(denial.time()))).append(" <span class=\"muted\">(").append(CompactDuration.of(Duration.between(denial.time(), now)))
                     .append(" ago)</span></td><td>").append(esc(e.sandbox())).append("</td><td>").append(esc(e.project()))
                     .append("</td><td class=\"target\">").append(esc(target(e))).append("</td><td>").append(esc(e.via().code))
-                    .append("</td><td class=\"reason\">").append(esc(e.reason())).append("</td><td class=\"rule\">").append(esc(String.valueOf(e.rule())))
+                    .append("</td><td class=\"reason\">").append(esc(e.reason().code)).append("</td><td class=\"rule\">").append(esc(String.valueOf(e.rule())))
                     .append("</td><td class=\"advice\">").append(esc(advice(e, projects.get(e.project())))).append("</td></tr>");
         }
         h.append("</table>");

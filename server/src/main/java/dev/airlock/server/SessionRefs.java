@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * else the exact name, else the one id that starts with it. An unknown or ambiguous reference is
  * an error that says what to do.
  */
-public final class SessionRefs {
+final class SessionRefs {
 
     /** A claimed session as the reference is matched against it. */
     public record Session(String id, Optional<String> name) {

@@ -3,6 +3,7 @@ package dev.airlock.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.Reason;
 import dev.airlock.gateway.audit.AuditSink;
 import dev.airlock.pool.sizing.HourOfWeek;
 import java.time.Duration;
@@ -67,10 +68,10 @@ class DashboardPlotsTest {
     void denialsPerHour_countsEachDenialInTheHourTheDaemonSawIt() {
         MutableClock clock = new MutableClock(MONDAY_9);
         DaemonEvents events = new DaemonEvents(AuditSink.discarding(), clock);
-        events.submit(dns("evil.test", "no-rule"));
+        events.submit(dns("evil.test", Reason.NO_RULE));
         clock.advance(Duration.ofHours(1));
-        events.submit(dns("evil.test", "no-rule"));
-        events.submit(dns("api.acme.com", "production"));
+        events.submit(dns("evil.test", Reason.NO_RULE));
+        events.submit(dns("api.acme.com", Reason.PRODUCTION));
 
         assertThat(events.denialsPerHour()).hasSize(2).containsEntry(MONDAY_9.getEpochSecond() / 3600 + 1,
                 Map.of("no-rule", 1L, "production", 1L));
@@ -79,12 +80,12 @@ class DashboardPlotsTest {
 
     @Test
     void target_dnsQuestion_hasNoPort() {
-        assertThat(Dashboard.target(dns("evil.test", "no-rule"))).isEqualTo("evil.test");
+        assertThat(Dashboard.target(dns("evil.test", Reason.NO_RULE))).isEqualTo("evil.test");
         assertThat(Dashboard.target(new AuditEvent(AuditEvent.Event.DECISION, "alk1", "payments", AuditEvent.Via.EXPLICIT, "c", "evil.test",
-                443, List.of(), AuditEvent.Decision.DENY, "-", "no-rule", 0, 0, 0))).isEqualTo("evil.test:443");
+                443, List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0))).isEqualTo("evil.test:443");
     }
 
-    static AuditEvent dns(String name, String reason) {
+    static AuditEvent dns(String name, Reason reason) {
         return new AuditEvent(AuditEvent.Event.DECISION, "alk1", "payments", AuditEvent.Via.DNS, "c", name, 0, List.of(),
                 AuditEvent.Decision.DENY, "-", reason, 0, 0, 0);
     }

@@ -257,9 +257,7 @@ public final class AuditRunner {
         try (Stream<AuditLogReader.Line> lines = AuditLogReader.lines(log)) {
             lines.forEach(l -> {
                 if (l instanceof AuditLogReader.Entry e && sandboxId.equals(e.record().sandbox())) {
-                    var r = e.record();
-                    mine.add(new Evidence(r.seq(), r.via().code, r.name(), r.port(), r.event() == dev.airlock.gateway.audit.AuditEvent.Event.CLOSE
-                            ? "close" : r.decision().code, r.reason(), r.rule()));
+                    mine.add(Evidence.of(e.record()));
                 }
             });
         }

@@ -18,7 +18,7 @@ import java.util.function.Function;
  * @param hiddenPaths  host paths that exist and must be invisible in the sandbox, with their category
  * @param hostAddresses the host's own addresses (every interface), read when the audit started
  */
-public record BatteryContext(ProjectPolicy project, OrgPolicy org, List<Rule> allow, List<String> knownNames,
+record BatteryContext(ProjectPolicy project, OrgPolicy org, List<Rule> allow, List<String> knownNames,
         Function<String, List<String>> resolve, String hostAddress, String sandboxAddress, String neighbourHostAddress,
         String neighbourSandboxAddress, int transparentPort, int dnsPort, int proxyPort, LocalTarget.Tcp hostListener,
         LocalTarget.Tcp loopbackListener, LocalTarget.Udp udpListener, List<HiddenPath> hiddenPaths, java.util.Optional<Integer> daemonPort,

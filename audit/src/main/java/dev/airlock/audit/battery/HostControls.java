@@ -22,7 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * a UDP responder. Each answers with a per-run marker, so "reached" is never a coincidence. Closed
  * with the audit; only its own sockets and threads.
  */
-public final class HostControls implements AutoCloseable {
+final class HostControls implements AutoCloseable {
 
     private static final int TIMEOUT_MS = 3000;
 

@@ -5,7 +5,7 @@ package dev.airlock.audit.battery;
  * checks IS reachable without Airlock (the positive control): from the host's own namespace, for a
  * listener the audit started, or by the host reading a file.
  */
-public sealed interface LocalTarget {
+sealed interface LocalTarget {
 
     /** A TCP listener the audit started; the control connects from the host and reads {@code marker}. */
     record Tcp(String address, int port, String marker) implements LocalTarget {

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * @param control  the local target whose reachability without Airlock the audit proves first
  * @param witness  besides the control, what shows that a block blocked something (docs/audit.md, "Evidence")
  */
-public record Probe(String id, String category, String target, Expect expect, String expected, String script,
+record Probe(String id, String category, String target, Expect expect, String expected, String script,
         Optional<LocalTarget> control, Witness witness) {
 
     /** What, other than a positive control, makes a "blocked" outcome count. */

@@ -112,8 +112,8 @@ final class WorkspaceTargets {
      * sandbox side reported; unless it planted the links, the probe could not run.
      */
     static Outcome rootWrite(LocalTarget.RootWrite r, Path workspace, Outcome planted, RootWriter writer) {
-        if (!planted.kind().equals(Optional.of("succeeded"))) {
-            return new Outcome(Optional.of("cannot-run"), "the sandbox could not plant its links: " + planted.detail(), planted.exit(),
+        if (!planted.observation().equals(Optional.of(Observed.SUCCEEDED))) {
+            return new Outcome.Reported(Observed.CANNOT_RUN, "the sandbox could not plant its links: " + planted.detail(), planted.exit(),
                     planted.output());
         }
         Path file = workspace.resolve(r.file());
@@ -125,14 +125,14 @@ final class WorkspaceTargets {
             String now = Files.readString(canary);
             String detail = (link ? "" : "(no link at " + file + ") ");
             if (!now.equals(CANARY_TEXT)) {
-                return new Outcome(Optional.of("reached"), detail + "root's write of " + file + " followed the planted link into " + canary,
+                return new Outcome.Reported(Observed.REACHED, detail + "root's write of " + file + " followed the planted link into " + canary,
                         planted.exit(), log);
             }
             boolean replaced = !Files.isSymbolicLink(file) && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS);
-            return new Outcome(Optional.of("blocked"), detail + "root replaced " + (replaced ? "the link with a file" : file) + "; " + canary
+            return new Outcome.Reported(Observed.BLOCKED, detail + "root replaced " + (replaced ? "the link with a file" : file) + "; " + canary
                     + " unchanged", planted.exit(), log);
         } catch (IOException e) {
-            return new Outcome(Optional.of("cannot-run"), "root's write failed: " + e.getMessage(), planted.exit(), log);
+            return new Outcome.Reported(Observed.CANNOT_RUN, "root's write failed: " + e.getMessage(), planted.exit(), log);
         }
     }
 }

@@ -227,8 +227,8 @@ public final class EvidenceBundle {
         }
         JsonNode iso = report.path("isolation");
         List<String> boundary = new ArrayList<>();
-        iso.path("process").fields().forEachRemaining(e -> boundary.add(e.getKey() + ": " + e.getValue().asText()));
-        iso.path("cgroupLimits").fields().forEachRemaining(e -> boundary.add("cgroup " + e.getKey() + ": " + e.getValue().asText()));
+        iso.path("process").properties().forEach(e -> boundary.add(e.getKey() + ": " + e.getValue().asText()));
+        iso.path("cgroupLimits").properties().forEach(e -> boundary.add("cgroup " + e.getKey() + ": " + e.getValue().asText()));
         iso.path("namespaces").forEach(n -> boundary.add("namespace " + n.asText()));
         h.list(boundary);
         StringBuilder bw = new StringBuilder();
@@ -273,10 +273,6 @@ public final class EvidenceBundle {
         LinkSafeFiles.replaceFile(zip, bytes.toByteArray());
     }
 
-    /**
-     * Every file of the bundle replaces its name (a fresh file renamed over it): a link left where
-     * the bundle goes (an --out directory a sandbox wrote) is replaced, never followed by root.
-     */
     /** The devbox's root file system: the host's, or the project's image with the manifest digest its layout names now (docs/images.md). */
     static String image(ProjectPolicy p) {
         if (p.image().isEmpty()) {
@@ -291,6 +287,10 @@ public final class EvidenceBundle {
         }
     }
 
+    /**
+     * Every file of the bundle replaces its name (a fresh file renamed over it): a link left where
+     * the bundle goes (an --out directory a sandbox wrote) is replaced, never followed by root.
+     */
     private static void write(Path file, CharSequence text) throws IOException {
         LinkSafeFiles.replaceFile(file, text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }

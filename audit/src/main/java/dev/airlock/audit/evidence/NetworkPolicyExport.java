@@ -9,7 +9,7 @@ import java.util.Optional;
  * {@code dev.airlock.audit.export}; the command line passes them in. Without any, the bundle still
  * holds the nftables ruleset as applied, from the project's latest audit.
  */
-public interface NetworkPolicyExport {
+interface NetworkPolicyExport {
 
     /** {@code nftables}, {@code k8s}, {@code cilium}. */
     String format();

@@ -15,7 +15,7 @@ import java.util.Optional;
  * only through its owner, pool's {@link StateDatabase}). The bundle says so explicitly when there is no
  * daemon data, or when the database has no claims table: a missing number is never shown as zero.
  */
-public final class PoolMetrics {
+final class PoolMetrics {
 
     /** Claims of one project in the window. */
     public record ProjectClaims(String project, long warm, long cold, long failed, Optional<PoolHistory.Size> size) {

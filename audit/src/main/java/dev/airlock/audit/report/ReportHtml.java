@@ -16,7 +16,7 @@ import java.util.Map;
  * reviewer can open offline or attach to a ticket. Every row of the table carries
  * {@code data-probe} and {@code data-status} so tools (and the Chromium test) can read it.
  */
-public final class ReportHtml {
+final class ReportHtml {
 
     private ReportHtml() {
     }

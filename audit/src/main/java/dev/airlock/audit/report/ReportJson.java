@@ -15,7 +15,7 @@ import dev.airlock.audit.battery.Status;
  * The JSON report: the shape {@code schema/audit-report.schema.json} documents (version 1). Built
  * field by field so the file is the contract, not whatever a record happens to hold.
  */
-public final class ReportJson {
+final class ReportJson {
 
     /** Bumped only for changes a reader must know about; additions keep it. */
     public static final int FORMAT_VERSION = 1;
@@ -80,11 +80,11 @@ public final class ReportJson {
             for (Evidence e : r.records()) {
                 ObjectNode o = recs.addObject();
                 o.put("seq", e.seq());
-                o.put("via", e.via());
+                o.put("via", e.via().code);
                 o.put("name", e.name());
                 o.put("port", e.port());
-                o.put("decision", e.decision());
-                o.put("reason", e.reason());
+                o.put("decision", e.entry().code);
+                o.put("reason", e.reason().code());
                 o.put("rule", e.rule());
             }
             if (r.control().isPresent()) {

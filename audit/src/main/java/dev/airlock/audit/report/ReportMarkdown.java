@@ -10,7 +10,7 @@ import dev.airlock.audit.battery.Status;
 import java.util.Locale;
 
 /** The Markdown report: the same facts as the HTML page, for a pull request or a wiki. */
-public final class ReportMarkdown {
+final class ReportMarkdown {
 
     private ReportMarkdown() {
     }

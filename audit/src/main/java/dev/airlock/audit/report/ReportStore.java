@@ -108,7 +108,7 @@ public final class ReportStore {
         Map<String, String> statuses = new LinkedHashMap<>();
         n.path("probes").forEach(p -> statuses.put(p.path("id").asText(), p.path("status").asText()));
         Map<String, Long> counts = new LinkedHashMap<>();
-        n.path("summary").fields().forEachRemaining(e -> counts.put(e.getKey(), e.getValue().asLong()));
+        n.path("summary").properties().forEach(e -> counts.put(e.getKey(), e.getValue().asLong()));
         JsonNode org = n.path("org");
         return new Entry(dir, Instant.parse(n.path("started").asText()), n.path("project").asText(), n.path("result").asText(),
                 n.path("scope").asText("full"), n.path("policy").path("sha256").asText(),

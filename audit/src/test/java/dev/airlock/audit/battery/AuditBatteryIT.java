@@ -3,6 +3,8 @@ package dev.airlock.audit.battery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.audit.report.ReportText;
+import dev.airlock.gateway.audit.RecordedReason;
+import dev.airlock.policy.Reason;
 import dev.airlock.runtime.demo.DemoWorld;
 import dev.airlock.sandbox.PreparedSandbox;
 import java.io.ByteArrayOutputStream;
@@ -130,15 +132,15 @@ class AuditBatteryIT {
         assertThat(r.get("allowed:missing.demo.test:443").status()).isEqualTo(Status.NOT_REACHABLE_HERE);
         ProbeResult webhook = r.get("production:api.payments.prod.demo.test:proxy");
         assertThat(webhook.status()).isEqualTo(Status.PASS);
-        assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
+        assertThat(webhook.records()).anySatisfy(e -> assertThat(e.reason()).isEqualTo(RecordedReason.of(Reason.PRODUCTION)));
         // The production CIDR (198.18.0.13/32) is probed by address as well; the decision is recorded.
-        assertThat(r.get("production:198.18.0.13:80:transparent").records()).anySatisfy(e -> assertThat(e.decision()).isEqualTo("deny"));
+        assertThat(r.get("production:198.18.0.13:80:transparent").records()).anySatisfy(e -> assertThat(e.entry()).isEqualTo(Evidence.Entry.DENY));
         // Fronting (issue 15): the registry is a shared front that answers any Host, kept alive.
         for (String id : List.of("fronting:connect-http:registry.demo.test:80", "fronting:keep-alive:registry.demo.test:80",
                 "fronting:other-port-http:registry.demo.test:8000")) {
             assertThat(r.get(id).status()).as(id + ": " + r.get(id).observed()).isEqualTo(Status.PASS);
             assertThat(r.get(id).control()).as(id).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
-            assertThat(r.get(id).records()).as(id).anySatisfy(e -> assertThat(e.reason()).isEqualTo("host-mismatch"));
+            assertThat(r.get(id).records()).as(id).anySatisfy(e -> assertThat(e.reason()).isEqualTo(RecordedReason.of(Reason.HOST_MISMATCH)));
         }
         // Judged from the front's side: the production Host arrived exactly once per control (from the
         // host, without Airlock), never from the sandbox.
@@ -153,7 +155,7 @@ class AuditBatteryIT {
             });
         }
         assertThat(r.get("production-address:cdn.demo.test@198.18.0.12:80:proxy").records())
-                .anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
+                .anySatisfy(e -> assertThat(e.reason()).isEqualTo(RecordedReason.of(Reason.PRODUCTION)));
         ProbeResult hostService = r.get("host-service:listener");
         assertThat(hostService.control()).hasValueSatisfying(c -> assertThat(c.reached()).isTrue());
         assertThat(r.get("tampering:nft-flush").status()).isEqualTo(Status.PASS);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditSink;
+import dev.airlock.gateway.audit.RecordedReason;
 import dev.airlock.gateway.proxy.Gateway;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
@@ -12,6 +13,7 @@ import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.policy.HostFacts;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
@@ -115,8 +117,9 @@ class GatewayDenyEvidenceTest {
         List<Evidence> out = new java.util.ArrayList<>();
         for (AuditEvent e : submitted) {
             if (sandbox.equals(e.sandbox())) {
-                out.add(new Evidence(out.size() + 1, e.via().code, e.name(), e.port(),
-                        e.event() == AuditEvent.Event.CLOSE ? "close" : e.decision().code, e.reason(), e.rule()));
+                out.add(new Evidence(out.size() + 1, e.via(), e.name(), e.port(), e.event() == AuditEvent.Event.CLOSE ? Evidence.Entry.CLOSE
+                        : e.decision() == AuditEvent.Decision.ALLOW ? Evidence.Entry.ALLOW : Evidence.Entry.DENY,
+                        RecordedReason.of(e.reason()), e.rule()));
             }
         }
         return out;
@@ -129,7 +132,7 @@ class GatewayDenyEvidenceTest {
             Probe p = probes.get(id);
             assertThat(p.control()).as(id).isEmpty();
             Outcome o = run(p);
-            assertThat(o.kind()).as(id + ": " + o.output()).contains("blocked");
+            assertThat(o.observation()).as(id + ": " + o.output()).contains(Observed.BLOCKED);
 
             Verdict.Judged j = Verdict.judge(p, o, Optional.empty(), records(SANDBOX));
             assertThat(j.status()).as(id + ": " + j.observed()).isEqualTo(Status.PASS);
@@ -142,7 +145,7 @@ class GatewayDenyEvidenceTest {
         Probe p = probes.get("production:api.prod.test:proxy");
         Outcome o = run(p);
         // The positive side first: the gateway did record it, for this sandbox.
-        assertThat(records(SANDBOX)).anySatisfy(e -> assertThat(e.reason()).isEqualTo("production"));
+        assertThat(records(SANDBOX)).anySatisfy(e -> assertThat(e.reason()).isEqualTo(RecordedReason.of(Reason.PRODUCTION)));
 
         Verdict.Judged j = Verdict.judge(p, o, Optional.empty(), records("sbx-another"));
         assertThat(j.status()).as(j.observed()).isEqualTo(Status.NOT_REACHABLE_HERE);

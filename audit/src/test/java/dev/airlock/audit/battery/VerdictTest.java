@@ -2,6 +2,9 @@ package dev.airlock.audit.battery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.RecordedReason;
+import dev.airlock.policy.Reason;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -16,8 +19,8 @@ class VerdictTest {
         return Outcome.parse(0, line + "\n");
     }
 
-    private static final Evidence DNS_FAILURE = new Evidence(4, "dns", "a.dev", 0, "deny", "dns-failure", "-");
-    private static final Evidence NO_RULE = new Evidence(5, "transparent", "a.dev", 443, "deny", "no-rule", "-");
+    private static final Evidence DNS_FAILURE = new Evidence(4, AuditEvent.Via.DNS, "a.dev", 0, Evidence.Entry.DENY, RecordedReason.of(Reason.DNS_FAILURE), "-");
+    private static final Evidence NO_RULE = new Evidence(5, AuditEvent.Via.TRANSPARENT, "a.dev", 443, Evidence.Entry.DENY, RecordedReason.of(Reason.NO_RULE), "-");
     private static final Optional<ControlResult> CONTROL_OK = Optional.of(new ControlResult("tcp", true, "answered"));
 
     @Test
@@ -32,7 +35,7 @@ class VerdictTest {
                 Probe.Gate.of(name, port));
     }
 
-    private static final Evidence PROTECTED = new Evidence(7, "transparent", "10.0.0.1", 80, "deny", "protected-address", "-");
+    private static final Evidence PROTECTED = new Evidence(7, AuditEvent.Via.TRANSPARENT, "10.0.0.1", 80, Evidence.Entry.DENY, RecordedReason.of(Reason.PROTECTED_ADDRESS), "-");
 
     @Test
     void judge_blockedWithoutControlOrDenyRecord_isNotReachableHereNeverAPass() {
@@ -58,15 +61,15 @@ class VerdictTest {
 
     @Test
     void judge_blockedWithTheDnsRespondersDenyOfTheName_passes() {
-        Evidence dns = new Evidence(8, "dns", "Prod.Example.", 0, "deny", "production", "-");
+        Evidence dns = new Evidence(8, AuditEvent.Via.DNS, "Prod.Example.", 0, Evidence.Entry.DENY, RecordedReason.of(Reason.PRODUCTION), "-");
         assertThat(Verdict.judge(gated("prod.example", 443), said("@result blocked curl exit 6"), Optional.empty(), List.of(dns)).status())
                 .isEqualTo(Status.PASS);
     }
 
     @Test
     void judge_blockedWithADenyRecordForAnotherTargetOrPort_isNotReachableHere() {
-        Evidence otherName = new Evidence(9, "transparent", "10.0.0.2", 80, "deny", "protected-address", "-");
-        Evidence otherPort = new Evidence(10, "transparent", "10.0.0.1", 443, "deny", "protected-address", "-");
+        Evidence otherName = new Evidence(9, AuditEvent.Via.TRANSPARENT, "10.0.0.2", 80, Evidence.Entry.DENY, RecordedReason.of(Reason.PROTECTED_ADDRESS), "-");
+        Evidence otherPort = new Evidence(10, AuditEvent.Via.TRANSPARENT, "10.0.0.1", 443, Evidence.Entry.DENY, RecordedReason.of(Reason.PROTECTED_ADDRESS), "-");
         assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(otherName, otherPort)).status())
                 .isEqualTo(Status.NOT_REACHABLE_HERE);
     }
@@ -74,15 +77,15 @@ class VerdictTest {
     @Test
     void judge_blockedWithOnlyANonPolicyDeny_isNotReachableHere() {
         // A DNS failure or a limit says nothing about the policy: the block could be this host's.
-        Evidence limit = new Evidence(11, "transparent", "10.0.0.1", 80, "deny", "limit", "-");
-        Evidence dnsFailure = new Evidence(12, "dns", "10.0.0.1", 0, "deny", "dns-failure", "-");
+        Evidence limit = new Evidence(11, AuditEvent.Via.TRANSPARENT, "10.0.0.1", 80, Evidence.Entry.DENY, RecordedReason.of(Reason.LIMIT), "-");
+        Evidence dnsFailure = new Evidence(12, AuditEvent.Via.DNS, "10.0.0.1", 0, Evidence.Entry.DENY, RecordedReason.of(Reason.DNS_FAILURE), "-");
         assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(limit, dnsFailure)).status())
                 .isEqualTo(Status.NOT_REACHABLE_HERE);
     }
 
     @Test
     void judge_blockedWithAnAllowRecordOnly_isNotReachableHere() {
-        Evidence allow = new Evidence(13, "transparent", "10.0.0.1", 80, "allow", "allowed", "r1");
+        Evidence allow = new Evidence(13, AuditEvent.Via.TRANSPARENT, "10.0.0.1", 80, Evidence.Entry.ALLOW, RecordedReason.of(Reason.ALLOWED), "r1");
         assertThat(Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(allow)).status())
                 .isEqualTo(Status.NOT_REACHABLE_HERE);
     }
@@ -176,17 +179,64 @@ class VerdictTest {
         assertThat(Verdict.judge(probe(Expect.BLOCKED), said("@result succeeded"), Optional.empty(), List.of()).status()).isEqualTo(Status.ERROR);
     }
 
+    // ---- the verdict's type says what a pass rests on -------------------------------------------------
+
+    @Test
+    void judge_passByControl_restsOnTheControl() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result blocked no byte"), CONTROL_OK, List.of());
+        assertThat(j).isEqualTo(new Verdict.Pass("no byte", new Verdict.ControlReached(CONTROL_OK.get())));
+    }
+
+    @Test
+    void judge_passByDenyRecord_restsOnThatRecord() {
+        Verdict.Judged j = Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of(NO_RULE, PROTECTED));
+        assertThat(j).isInstanceOfSatisfying(Verdict.Pass.class,
+                p -> assertThat(p.proof()).isEqualTo(new Verdict.GatewayDenied(PROTECTED)));
+    }
+
+    @Test
+    void judge_passByWhatTheProbeSaw_forAnswersFailedCommandsAndLooksInside() {
+        Probe inside = new Probe("ipv6:addresses", "udp-icmp-ipv6", "t", Expect.BLOCKED, "x", "", Optional.empty(), new Probe.Inside());
+        assertThat(List.of(
+                Verdict.judge(probe(Expect.REACHABLE), said("@result reached HTTP 200"), Optional.empty(), List.of()),
+                Verdict.judge(probe(Expect.COMMAND_FAILS), said("@result failed EPERM"), Optional.empty(), List.of()),
+                Verdict.judge(inside, said("@result blocked none"), Optional.empty(), List.of())))
+                .allSatisfy(j -> assertThat(j).isInstanceOfSatisfying(Verdict.Pass.class,
+                        p -> assertThat(p.proof()).isEqualTo(new Verdict.SeenByTheProbe())));
+    }
+
+    @Test
+    void judge_inconclusiveBlock_isItsOwnKindNotAPass() {
+        Verdict.Judged j = Verdict.judge(gated("10.0.0.1", 80), said("@result blocked"), Optional.empty(), List.of());
+        assertThat(j).isInstanceOf(Verdict.Inconclusive.class);
+    }
+
+    @Test
+    void judge_aWordOutsideTheProtocol_isAnErrorNamingIt() {
+        Verdict.Judged j = Verdict.judge(probe(Expect.BLOCKED), said("@result maybe who knows"), CONTROL_OK, List.of());
+        assertThat(j).isInstanceOf(Verdict.Error.class);
+        assertThat(j.observed()).contains("probe could not run").contains("'maybe'").contains("who knows");
+    }
+
+    @Test
+    void parse_everyWordOfTheProtocol_isObserved() {
+        for (Observed o : Observed.values()) {
+            assertThat(said("@result " + o.code + " x").observation()).as(o.code).contains(o);
+        }
+        assertThat(said("@result maybe x").observation()).isEmpty();
+    }
+
     @Test
     void parse_lastResultLineCounts() {
         Outcome o = Outcome.parse(0, "noise\n@result blocked first\nmore\n@result reached second try\n");
-        assertThat(o.kind()).contains("reached");
+        assertThat(o.observation()).contains(Observed.REACHED);
         assertThat(o.detail()).isEqualTo("second try");
     }
 
     @Test
     void parse_timedOutProbe_saysSo() {
         Outcome o = Outcome.parse(124, "");
-        assertThat(o.kind()).isEmpty();
+        assertThat(o.observation()).isEmpty();
         assertThat(o.detail()).contains("time bound");
     }
 

@@ -31,12 +31,12 @@ class WorkspaceTargetsTest {
         Files.createSymbolicLink(workspace.resolve("out/control.jsonl"), Path.of("../../root-write/control.txt"));
     }
 
-    private static Outcome planted = new Outcome(Optional.of("succeeded"), "planted ../../root-write/events.txt", 0, "");
+    private static Outcome planted = new Outcome.Reported(Observed.SUCCEEDED, "planted ../../root-write/events.txt", 0, "");
 
     @Test
     void rootWrite_airlocksWay_isBlocked_andTheCanaryUnchanged() throws Exception {
         Outcome o = WorkspaceTargets.rootWrite(target, workspace, planted, WorkspaceTargets.AIRLOCK);
-        assertThat(o.kind()).contains("blocked");
+        assertThat(o.observation()).contains(Observed.BLOCKED);
         assertThat(work.resolve("root-write/events.txt")).hasContent("root-write canary");
         assertThat(Files.isSymbolicLink(workspace.resolve("out/events.jsonl"))).isFalse();
         assertThat(WorkspaceTargets.after(target, workspace).reached()).as("positive control").isTrue();
@@ -45,7 +45,7 @@ class WorkspaceTargetsTest {
     @Test
     void rootWrite_aPlainWrite_isReached_soTheProbeFails() throws Exception {
         Outcome o = WorkspaceTargets.rootWrite(target, workspace, planted, (f, d) -> Files.write(f, d));
-        assertThat(o.kind()).contains("reached");
+        assertThat(o.observation()).contains(Observed.REACHED);
         assertThat(o.detail()).contains("followed the planted link");
         Probe probe = new Probe("files:planted-link", "files", "t", Expect.BLOCKED, "e", "s", Optional.of(target));
         assertThat(Verdict.judge(probe, o, Optional.of(WorkspaceTargets.after(target, workspace)), java.util.List.of()).status())
@@ -54,8 +54,8 @@ class WorkspaceTargetsTest {
 
     @Test
     void rootWrite_linksNotPlanted_cannotRun() {
-        Outcome o = WorkspaceTargets.rootWrite(target, workspace, new Outcome(Optional.of("failed"), "read-only", 1, ""),
+        Outcome o = WorkspaceTargets.rootWrite(target, workspace, new Outcome.Reported(Observed.FAILED, "read-only", 1, ""),
                 WorkspaceTargets.AIRLOCK);
-        assertThat(o.kind()).contains("cannot-run");
+        assertThat(o.observation()).contains(Observed.CANNOT_RUN);
     }
 }

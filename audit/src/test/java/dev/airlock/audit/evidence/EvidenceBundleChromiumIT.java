@@ -8,6 +8,7 @@ import dev.airlock.audit.report.ReportStore;
 import dev.airlock.audit.report.RunFixtures;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.policy.Reason;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -43,7 +44,7 @@ class EvidenceBundleChromiumIT {
         new ReportStore(state).save(RunFixtures.fullBattery(Instant.parse("2026-11-26T23:00:00Z")), EnumSet.allOf(Format.class), Optional.empty());
         try (AuditLog log = AuditLog.open(state.resolve("audit.log"), Clock.systemUTC())) {
             log.submit(new AuditEvent(AuditEvent.Event.DECISION, "alk0123abcd", "payments", AuditEvent.Via.TRANSPARENT, "100.96.0.2:5000",
-                    "api.acme.com", 443, List.of(), AuditEvent.Decision.DENY, "-", "production", 0, 0, 0));
+                    "api.acme.com", 443, List.of(), AuditEvent.Decision.DENY, "-", Reason.PRODUCTION, 0, 0, 0));
         }
         EvidenceBundle.Result r = EvidenceBundle.build(new EvidenceBundle.Input(List.of(policy), Optional.of(org), state, Duration.ofDays(30),
                 "0.1.0-test", List.of()), tmp.resolve("evidence"), Instant.parse("2026-11-27T00:00:00Z"));

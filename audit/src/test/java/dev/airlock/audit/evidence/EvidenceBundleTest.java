@@ -10,6 +10,7 @@ import dev.airlock.audit.report.Format;
 import dev.airlock.audit.report.ReportStore;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.policy.Reason;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -87,7 +88,7 @@ class EvidenceBundleTest {
         new ReportStore(state).save(run(), EnumSet.allOf(Format.class), Optional.empty());
         try (AuditLog log = AuditLog.open(state.resolve("audit.log"), Clock.systemUTC())) {
             log.submit(new AuditEvent(AuditEvent.Event.DECISION, "alk0123abcd", "payments", AuditEvent.Via.TRANSPARENT, "100.96.0.2:5000",
-                    "api.acme.com", 443, List.of(), AuditEvent.Decision.DENY, "-", "production", 0, 0, 0));
+                    "api.acme.com", 443, List.of(), AuditEvent.Decision.DENY, "-", Reason.PRODUCTION, 0, 0, 0));
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + state.resolve("airlock.db"))) {
             // the usage history's table (pool StateDatabase's claim) and the daemon's pool-size samples
@@ -141,7 +142,7 @@ class EvidenceBundleTest {
         try (AuditLog log = AuditLog.open(state.resolve("audit.log"), Clock.systemUTC())) {
             for (int i = 0; i < 2; i++) {
                 log.submit(new AuditEvent(AuditEvent.Event.DECISION, "alk0123abcd", "payments", AuditEvent.Via.TRANSPARENT, "c", "n" + i, 443,
-                        List.of(), AuditEvent.Decision.DENY, "-", "no-rule", 0, 0, 0));
+                        List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0));
             }
         }
         Path f = state.resolve("audit.log");
@@ -154,7 +155,7 @@ class EvidenceBundleTest {
         Path f = state.resolve("audit.log");
         try (AuditLog log = AuditLog.open(f, Clock.systemUTC())) {
             log.submit(new AuditEvent(AuditEvent.Event.DECISION, "alk0123abcd", "payments", AuditEvent.Via.TRANSPARENT, "c", "n0", 443,
-                    List.of(), AuditEvent.Decision.DENY, "-", "no-rule", 0, 0, 0));
+                    List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0));
         }
         Files.writeString(f, "{\"seq\":2,\"ti", java.nio.file.StandardOpenOption.APPEND); // an append killed mid-write
         AuditLog.open(f, Clock.systemUTC()).close(); // the next writer moves it aside

@@ -6,6 +6,9 @@ import dev.airlock.audit.battery.ControlResult;
 import dev.airlock.audit.battery.Evidence;
 import dev.airlock.audit.battery.ProbeResult;
 import dev.airlock.audit.battery.Status;
+import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.gateway.audit.RecordedReason;
+import dev.airlock.policy.Reason;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +44,7 @@ public final class RunFixtures {
     static BatteryRun mixed(Instant started) {
         List<ProbeResult> p = new ArrayList<>();
         p.add(new ProbeResult("production:api.acme.com:443:transparent", "production", "api.acme.com:443", "no byte back", Status.PASS,
-                "no byte came back", "@result blocked no byte", List.of(new Evidence(7, "transparent", "api.acme.com", 443, "deny", "production",
+                "no byte came back", "@result blocked no byte", List.of(new Evidence(7, AuditEvent.Via.TRANSPARENT, "api.acme.com", 443, Evidence.Entry.DENY, RecordedReason.of(Reason.PRODUCTION),
                         "api.acme.com (org.yaml:3:5, production)")), Optional.empty(), 40));
         p.add(new ProbeResult("host-service:listener", "host-service", "100.96.0.1:4000", "no byte back", Status.FAIL,
                 "REACHED: <script>alert(1)</script> | pipe", "out", List.of(),
@@ -68,9 +71,10 @@ public final class RunFixtures {
             Status status = i % 17 == 3 ? Status.NOT_REACHABLE_HERE : Status.PASS;
             p.add(new ProbeResult(id, category, "[2001:db8:20::" + i + "]:443 via CONNECT with Host: api.production.acme.internal.example",
                     "no byte back; a deny record", status, "no byte came back\ncurl: (56) CONNECT tunnel failed, response 403\nexit 56",
-                    "@result blocked", List.of(new Evidence(100 + i, "explicit", "api.production.acme.internal.example", 443, "deny",
-                            "production", "api.production.acme.internal.example (org.yaml:3:5)"), new Evidence(101 + i, "dns",
-                            "api.production.acme.internal.example", 0, "deny", "production", "org.yaml:3:5")),
+                    "@result blocked", List.of(new Evidence(100 + i, AuditEvent.Via.EXPLICIT, "api.production.acme.internal.example", 443,
+                            Evidence.Entry.DENY, RecordedReason.of(Reason.PRODUCTION), "api.production.acme.internal.example (org.yaml:3:5)"),
+                            new Evidence(101 + i, AuditEvent.Via.DNS, "api.production.acme.internal.example", 0, Evidence.Entry.DENY,
+                                    RecordedReason.of(Reason.PRODUCTION), "org.yaml:3:5")),
                     Optional.of(new ControlResult("TCP [2001:db8:20::" + i + "]:443 from the host, outside any sandbox", true,
                             "answered ALK-CONTROL-" + i + " after 3 ms")), 40));
         }

@@ -91,7 +91,7 @@ final class AuditCodec {
         AuditRecord unsealed = new AuditRecord(seq, time.truncatedTo(ChronoUnit.MILLIS), e.event(),
                 Printable.escape(e.sandbox()), Printable.escape(e.project()), e.via(), Printable.escape(e.client()),
                 Printable.escape(e.name()), e.port(), addresses, e.decision(), Printable.escape(e.rule()),
-                Printable.escape(e.reason()), e.bytesUp(), e.bytesDown(), e.durationMs(), prev, ChainHead.GENESIS_HASH);
+                new RecordedReason.Known(e.reason()), e.bytesUp(), e.bytesDown(), e.durationMs(), prev, ChainHead.GENESIS_HASH);
         byte[] hashed = encode(unsealed);
         String hash = sha256(hashed);
         return new Sealed(withHash(unsealed, hash), lineOf(hashed, hash));
@@ -144,7 +144,7 @@ final class AuditCodec {
             g.writeEndArray();
             g.writeStringField(DECISION, r.decision().code);
             g.writeStringField(RULE, r.rule());
-            g.writeStringField(REASON, r.reason());
+            g.writeStringField(REASON, r.reason().code());
             g.writeNumberField(BYTES_UP, r.bytesUp());
             g.writeNumberField(BYTES_DOWN, r.bytesDown());
             g.writeNumberField(DURATION_MS, r.durationMs());
@@ -186,7 +186,7 @@ final class AuditCodec {
             checkFieldOrder(node);
             r = new AuditRecord(number(node, SEQ), time(node), event(node), text(node, SANDBOX), text(node, PROJECT),
                     via(node), text(node, CLIENT), text(node, NAME), port(node), addresses(node), decision(node),
-                    text(node, RULE), text(node, REASON), number(node, BYTES_UP), number(node, BYTES_DOWN),
+                    text(node, RULE), RecordedReason.of(text(node, REASON)), number(node, BYTES_UP), number(node, BYTES_DOWN),
                     number(node, DURATION_MS), hash(node, PREV), hash(node, HASH));
         } catch (BadField e) {
             return new Bad(e.getMessage());

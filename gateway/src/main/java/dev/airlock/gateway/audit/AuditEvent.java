@@ -1,5 +1,6 @@
 package dev.airlock.gateway.audit;
 
+import dev.airlock.policy.Reason;
 import java.util.List;
 
 /**
@@ -9,10 +10,10 @@ import java.util.List;
  *
  * @param decision allow or deny; written as its {@link Decision#code}
  * @param rule     the deciding rule as text, or "-"
- * @param reason   a {@link dev.airlock.policy.Reason} code
+ * @param reason   why; written as its {@link Reason#code}
  */
 public record AuditEvent(Event event, String sandbox, String project, Via via, String client, String name, int port,
-        List<String> addresses, Decision decision, String rule, String reason, long bytesUp, long bytesDown,
+        List<String> addresses, Decision decision, String rule, Reason reason, long bytesUp, long bytesDown,
         long durationMs) {
 
     public AuditEvent {

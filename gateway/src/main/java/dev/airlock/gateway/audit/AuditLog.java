@@ -285,7 +285,7 @@ public final class AuditLog implements AuditSink {
     /** An event the writer could not encode would fail the whole sink; refuse it here instead. */
     private static boolean valid(AuditEvent e) {
         return e != null && e.event() != null && e.via() != null
-                && e.decision() != null
+                && e.decision() != null && e.reason() != null
                 && e.port() >= 0 && e.port() <= 65535
                 && e.bytesUp() >= 0 && e.bytesDown() >= 0 && e.durationMs() >= 0;
     }

@@ -177,7 +177,7 @@ public final class DnsAnswerer {
     public static Reply failClosed(Reply reply) {
         AuditEvent e = reply.event();
         AuditEvent failed = new AuditEvent(e.event(), e.sandbox(), e.project(), e.via(), e.client(), e.name(), e.port(),
-                List.of(), AuditEvent.Decision.DENY, e.rule(), Reason.FAIL_CLOSED.code, 0, 0, 0);
+                List.of(), AuditEvent.Decision.DENY, e.rule(), Reason.FAIL_CLOSED, 0, 0, 0);
         Optional<Message> servfail = reply.response().map(r -> {
             Message m = new Message(r.getHeader().getID());
             copyHeader(r.getHeader(), m.getHeader());
@@ -365,7 +365,7 @@ public final class DnsAnswerer {
     private static AuditEvent event(Who who, String name, List<String> addresses, boolean allow, String rule,
             Reason reason) {
         return new AuditEvent(AuditEvent.Event.DECISION, who.sandbox, who.project, AuditEvent.Via.DNS, who.client,
-                name, NO_PORT, addresses, AuditEvent.Decision.of(allow), rule, reason.code, 0, 0, 0);
+                name, NO_PORT, addresses, AuditEvent.Decision.of(allow), rule, reason, 0, 0, 0);
     }
 
     /** The question's name, canonical when it can be, else as dnsjava prints it (escaped). */

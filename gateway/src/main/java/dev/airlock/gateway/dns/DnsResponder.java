@@ -361,7 +361,7 @@ public final class DnsResponder implements AutoCloseable {
         if (!audit.submit(reply.event())) {
             out = DnsAnswerer.failClosed(reply);
             LOG.warn("audit sink refused a DNS event; answered SERVFAIL (fail-closed): sandbox={} name={} reason={}",
-                    reply.event().sandbox(), reply.event().name(), reply.event().reason());
+                    reply.event().sandbox(), reply.event().name(), reply.event().reason().code);
         }
         send.accept(out.response().orElse(null));
     }

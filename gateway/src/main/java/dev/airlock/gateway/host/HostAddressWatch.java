@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link HostFactsService} calls periodically. A failed re-read keeps the last snapshot, so an
  * address is never dropped because the kernel could not be asked; it is logged.
  */
-public final class HostAddressWatch {
+final class HostAddressWatch {
 
     private final InterfaceAddresses reader;
     private final PrintStream log;

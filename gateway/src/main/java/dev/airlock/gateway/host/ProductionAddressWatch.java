@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * production address that left one answer is still production. Wildcard entries cannot be
  * enumerated; docs/policy.md asks the security team to list production CIDRs as well.
  */
-public final class ProductionAddressWatch {
+final class ProductionAddressWatch {
 
     /** Names resolved; beyond this the rest are logged once and not resolved (the CIDR rules still hold). */
     static final int MAX_NAMES = 512;

@@ -146,7 +146,7 @@ public final class ConnectionAuthorizer {
         }
         return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
                 addresses, AuditEvent.Decision.of(d.allowed()), rule(d),
-                d.reason().code, up, down, ms);
+                d.reason(), up, down, ms);
     }
 
     /**

@@ -20,7 +20,7 @@ import java.nio.charset.StandardCharsets;
  * {@code X-Airlock-Reason} header and a plain-text body naming the target, the reason and the
  * advice {@link Advice} composes: never a rule the gates would refuse.
  */
-public final class Denials {
+final class Denials {
 
     public static final String REASON_HEADER = "X-Airlock-Reason";
 

@@ -24,7 +24,7 @@ import java.util.Optional;
  * an address that became the host's own or a production address since. A refusal there fails the
  * promise with {@link DialRefused}; the caller records it ({@link ConnectionAuthorizer#refuseAtDial}).
  */
-public final class UpstreamDialer {
+final class UpstreamDialer {
 
     /** Why dialling failed, for the 502/504 mapping. */
     public static final class DialFailure extends Exception {

@@ -26,7 +26,7 @@ import org.xbill.DNS.lookup.NoSuchRRSetException;
  * chains (which are returned as aliases so the engine can check them). Used when no hosts map is
  * given. Never used by tests, which resolve through {@link HostsFile} or fakes.
  */
-public final class DnsResolver implements Resolver {
+final class DnsResolver implements Resolver {
 
     /** Upper bound on the addresses accepted for one name; more is treated as a hostile answer. */
     static final int MAX_ADDRESSES = 64;

@@ -1,5 +1,6 @@
 package dev.airlock.gateway.audit;
 
+import dev.airlock.policy.Reason;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,23 +25,23 @@ final class AuditFixtures {
     private AuditFixtures() {
     }
 
-    static AuditEvent decision(String name, AuditEvent.Decision decision, String reason) {
+    static AuditEvent decision(String name, AuditEvent.Decision decision, Reason reason) {
         return new AuditEvent(AuditEvent.Event.DECISION, "sb-1", "payments", AuditEvent.Via.EXPLICIT, "10.201.0.2:40000",
                 name, 443, List.of("198.18.0.10"), decision, decision == AuditEvent.Decision.ALLOW ? "preset github: github.com" : "-",
                 reason, 0, 0, 0);
     }
 
     static AuditEvent allow(String name) {
-        return decision(name, AuditEvent.Decision.ALLOW, "allowed");
+        return decision(name, AuditEvent.Decision.ALLOW, Reason.ALLOWED);
     }
 
     static AuditEvent deny(String name) {
-        return decision(name, AuditEvent.Decision.DENY, "no-rule");
+        return decision(name, AuditEvent.Decision.DENY, Reason.NO_RULE);
     }
 
     static AuditEvent close(String name) {
         return new AuditEvent(AuditEvent.Event.CLOSE, "sb-1", "payments", AuditEvent.Via.TRANSPARENT, "10.201.0.2:40001",
-                name, 443, List.of("198.18.0.10", "2001:db8::10"), AuditEvent.Decision.ALLOW, "preset github: github.com", "allowed", 1200,
+                name, 443, List.of("198.18.0.10", "2001:db8::10"), AuditEvent.Decision.ALLOW, "preset github: github.com", Reason.ALLOWED, 1200,
                 56000, 850);
     }
 

@@ -203,7 +203,7 @@ class AuditLogReaderTest {
         for (int i = 4; i <= 10; i++) {
             AuditRecord r = record(i);
             AuditEvent e = new AuditEvent(r.event(), r.sandbox(), r.project(), r.via(), r.client(), "rewritten.example",
-                    r.port(), r.addresses(), r.decision(), r.rule(), r.reason(), r.bytesUp(), r.bytesDown(), r.durationMs());
+                    r.port(), r.addresses(), r.decision(), r.rule(), r.reason().known().orElseThrow(), r.bytesUp(), r.bytesDown(), r.durationMs());
             AuditCodec.Sealed sealed = AuditCodec.seal(i, r.time(), e, prev);
             l.set(i - 1, new String(sealed.line(), StandardCharsets.US_ASCII).strip());
             prev = sealed.record().hash();
@@ -301,7 +301,7 @@ class AuditLogReaderTest {
     private static String resealed(int n) {
         AuditRecord r = record(n);
         AuditEvent e = new AuditEvent(r.event(), r.sandbox(), r.project(), r.via(), r.client(), "other.example", r.port(),
-                r.addresses(), r.decision(), r.rule(), r.reason(), r.bytesUp(), r.bytesDown(), r.durationMs());
+                r.addresses(), r.decision(), r.rule(), r.reason().known().orElseThrow(), r.bytesUp(), r.bytesDown(), r.durationMs());
         return new String(AuditCodec.seal(n, r.time(), e, r.prev()).line(), StandardCharsets.US_ASCII).strip();
     }
 }

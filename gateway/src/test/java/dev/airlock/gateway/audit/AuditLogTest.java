@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.gateway.audit.AuditFixtures.MemoryStorage;
 import dev.airlock.gateway.audit.AuditFixtures.Stderr;
 import dev.airlock.gateway.audit.AuditFixtures.TickingClock;
+import dev.airlock.policy.Reason;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -91,7 +92,7 @@ class AuditLogTest {
         Path file = dir.resolve("audit.log");
         try (AuditLog log = AuditLog.open(file, FIXED)) {
             log.submit(new AuditEvent(AuditEvent.Event.DECISION, "sb-7", "demo", AuditEvent.Via.DNS, "10.201.0.2:5353",
-                    "a\"b\\c.example", 53, List.of(), AuditEvent.Decision.DENY, "-", "dns-failure", 0, 0, 0));
+                    "a\"b\\c.example", 53, List.of(), AuditEvent.Decision.DENY, "-", Reason.DNS_FAILURE, 0, 0, 0));
         }
         String body = "{\"seq\":1,\"time\":\"2025-06-01T12:00:00.123Z\",\"event\":\"decision\",\"sandbox\":\"sb-7\","
                 + "\"project\":\"demo\",\"via\":\"dns\",\"client\":\"10.201.0.2:5353\","
@@ -290,7 +291,7 @@ class AuditLogTest {
             many.add("2001:db8::" + Integer.toHexString(i));
         }
         AuditEvent big = new AuditEvent(AuditEvent.Event.DECISION, "sb-1", "p", AuditEvent.Via.TRANSPARENT, "c", "n.example",
-                443, many, AuditEvent.Decision.DENY, "-", "protected-address", 0, 0, 0);
+                443, many, AuditEvent.Decision.DENY, "-", Reason.PROTECTED_ADDRESS, 0, 0, 0);
         try (AuditLog log = AuditLog.open(file, FIXED)) {
             log.submit(allow("a.example"));
             log.submit(big);
@@ -344,7 +345,7 @@ class AuditLogTest {
         Path file = dir.resolve("audit.log");
         try (AuditLog log = AuditLog.open(file, FIXED)) {
             log.submit(new AuditEvent(AuditEvent.Event.DECISION, "sb\n1", "p\r", AuditEvent.Via.EXPLICIT, "c\u001b", "n",
-                    443, List.of("x\u0000"), AuditEvent.Decision.DENY, "r\n", "bad-request\u0007", 0, 0, 0));
+                    443, List.of("x\u0000"), AuditEvent.Decision.DENY, "r\n", Reason.BAD_REQUEST, 0, 0, 0));
         }
         assertThat(Files.readString(file)).doesNotContain("\r", "\u001b", "\u0000", "\u0007").containsOnlyOnce("\n")
                 .contains("sb\\\\x0a1");
@@ -382,13 +383,14 @@ class AuditLogTest {
         MemoryStorage storage = new MemoryStorage();
         AuditLog log = memoryLog(storage, AuditLog.Options.DEFAULTS, new Stderr());
         assertThat(log.submit(null)).isFalse();
-        assertThat(log.submit(AuditFixtures.decision("x.example", null, "allowed"))).isFalse();
-        assertThat(log.submit(new AuditEvent(null, "s", "p", AuditEvent.Via.DNS, "c", "n", 53, List.of(), AuditEvent.Decision.DENY, "-", "r", 0, 0, 0)))
+        assertThat(log.submit(AuditFixtures.decision("x.example", null, Reason.ALLOWED))).isFalse();
+        assertThat(log.submit(AuditFixtures.decision("x.example", AuditEvent.Decision.DENY, null))).as("no reason").isFalse();
+        assertThat(log.submit(new AuditEvent(null, "s", "p", AuditEvent.Via.DNS, "c", "n", 53, List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0)))
                 .isFalse();
         assertThat(log.submit(allow("ok.example"))).isTrue();
         log.close();
         assertThat(log.healthy()).isTrue();
-        assertThat(log.counts()).isEqualTo(new AuditLog.Counts(1, 3, 0));
+        assertThat(log.counts()).isEqualTo(new AuditLog.Counts(1, 4, 0));
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.dns.DnsFixtures.RecordingUpstream;
 import dev.airlock.gateway.registry.Sandbox;
 import dev.airlock.gateway.registry.SandboxRegistry;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.Cidr;
 import dev.airlock.policy.address.IpAddress;
 import java.util.ArrayList;
@@ -76,12 +77,12 @@ class DnsAnswererTest {
     // ---------------------------------------------------------------------------------------------
     // The table: one query each, what the sandbox gets, what is recorded, whether it left the machine
 
-    record Row(String qname, int qtype, int rcode, int answers, String decision, String reason, boolean upstream,
+    record Row(String qname, int qtype, int rcode, int answers, String decision, Reason reason, boolean upstream,
             String auditName) {
     }
 
     private static Arguments row(String reviewerWords, String qname, int qtype, int rcode, int answers, String decision,
-            String reason, boolean upstream, String auditName) {
+            Reason reason, boolean upstream, String auditName) {
         return Arguments.of(named(reviewerWords, new Row(qname, qtype, rcode, answers, decision, reason, upstream, auditName)));
     }
 
@@ -95,49 +96,49 @@ class DnsAnswererTest {
         String tunnel = TUNNEL_LABELS + ".github.com";
         return Stream.of(
                 // allowed
-                row("allowed exact name, A: one synthetic address", "github.com", a, ok, 1, "allow", "allowed", true, "github.com"),
-                row("allowed name in capitals with a trailing dot is canonicalised", "GitHub.COM.", a, ok, 1, "allow", "allowed", true, "github.com"),
-                row("allowed by wildcard", "raw.githubusercontent.com", a, ok, 1, "allow", "allowed", true, "raw.githubusercontent.com"),
-                row("allowed only on port 22 is still answered: the connection decides the port", "ssh.github.com", a, ok, 1, "allow", "allowed", true, "ssh.github.com"),
-                row("allowed name with only IPv6 upstream still gets a synthetic IPv4 address", "v6only.example.dev", a, ok, 1, "allow", "allowed", true, "v6only.example.dev"),
-                row("allowed name, AAAA: NODATA, the view is IPv4-only", "github.com", aaaa, ok, 0, "allow", "allowed", true, "github.com"),
+                row("allowed exact name, A: one synthetic address", "github.com", a, ok, 1, "allow", Reason.ALLOWED, true, "github.com"),
+                row("allowed name in capitals with a trailing dot is canonicalised", "GitHub.COM.", a, ok, 1, "allow", Reason.ALLOWED, true, "github.com"),
+                row("allowed by wildcard", "raw.githubusercontent.com", a, ok, 1, "allow", Reason.ALLOWED, true, "raw.githubusercontent.com"),
+                row("allowed only on port 22 is still answered: the connection decides the port", "ssh.github.com", a, ok, 1, "allow", Reason.ALLOWED, true, "ssh.github.com"),
+                row("allowed name with only IPv6 upstream still gets a synthetic IPv4 address", "v6only.example.dev", a, ok, 1, "allow", Reason.ALLOWED, true, "v6only.example.dev"),
+                row("allowed name, AAAA: NODATA, the view is IPv4-only", "github.com", aaaa, ok, 0, "allow", Reason.ALLOWED, true, "github.com"),
                 // refused types: nothing resolved, whatever the name
-                row("TXT for an allowed name is refused (tunnel carrier)", "github.com", Type.TXT, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("ANY is refused", "github.com", Type.ANY, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("AXFR is refused", "github.com", Type.AXFR, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("IXFR is refused", "github.com", Type.IXFR, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("MX is refused", "github.com", Type.MX, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("SRV is refused", "_https._tcp.github.com", Type.SRV, refused, 0, "deny", "bad-request", false, "_https._tcp.github.com"),
-                row("PTR of a synthetic address is refused", "1.0.80.100.in-addr.arpa", Type.PTR, refused, 0, "deny", "bad-request", false, "1.0.80.100.in-addr.arpa"),
-                row("NULL is refused (tunnel carrier)", "github.com", Type.NULL, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("CNAME is refused", "github.com", Type.CNAME, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("NS is refused", "github.com", Type.NS, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("SOA is refused", "github.com", Type.SOA, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("HTTPS is refused", "github.com", Type.HTTPS, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("CAA is refused", "github.com", Type.CAA, refused, 0, "deny", "bad-request", false, "github.com"),
-                row("TXT for a denied name is refused, still unresolved", tunnel, Type.TXT, refused, 0, "deny", "bad-request", false, tunnel),
+                row("TXT for an allowed name is refused (tunnel carrier)", "github.com", Type.TXT, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("ANY is refused", "github.com", Type.ANY, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("AXFR is refused", "github.com", Type.AXFR, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("IXFR is refused", "github.com", Type.IXFR, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("MX is refused", "github.com", Type.MX, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("SRV is refused", "_https._tcp.github.com", Type.SRV, refused, 0, "deny", Reason.BAD_REQUEST, false, "_https._tcp.github.com"),
+                row("PTR of a synthetic address is refused", "1.0.80.100.in-addr.arpa", Type.PTR, refused, 0, "deny", Reason.BAD_REQUEST, false, "1.0.80.100.in-addr.arpa"),
+                row("NULL is refused (tunnel carrier)", "github.com", Type.NULL, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("CNAME is refused", "github.com", Type.CNAME, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("NS is refused", "github.com", Type.NS, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("SOA is refused", "github.com", Type.SOA, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("HTTPS is refused", "github.com", Type.HTTPS, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("CAA is refused", "github.com", Type.CAA, refused, 0, "deny", Reason.BAD_REQUEST, false, "github.com"),
+                row("TXT for a denied name is refused, still unresolved", tunnel, Type.TXT, refused, 0, "deny", Reason.BAD_REQUEST, false, tunnel),
                 // not allowed: NXDOMAIN, and the name never leaves the machine
-                row("random label under an allowed exact parent: exfiltration stays home", "x7f3a9.github.com", a, nx, 0, "deny", "no-rule", false, "x7f3a9.github.com"),
-                row("three 63-octet random labels under an allowed parent", tunnel, a, nx, 0, "deny", "no-rule", false, tunnel),
-                row("the same tunnel name as AAAA", tunnel, aaaa, nx, 0, "deny", "no-rule", false, tunnel),
-                row("a name no rule allows", "example.org", a, nx, 0, "deny", "no-rule", false, "example.org"),
-                row("the apex of a wildcard rule is not covered", "githubusercontent.com", a, nx, 0, "deny", "no-rule", false, "githubusercontent.com"),
-                row("a deny rule inside a wildcard allow", "gist.githubusercontent.com", a, nx, 0, "deny", "deny-rule", false, "gist.githubusercontent.com"),
-                row("production wins over the project's exact allow", "api.acme.com", a, nx, 0, "deny", "production", false, "api.acme.com"),
-                row("production wildcard wins over the project's wildcard allow", "db.prod.acme.internal", a, nx, 0, "deny", "production", false, "db.prod.acme.internal"),
-                row("production, AAAA", "api.acme.com", aaaa, nx, 0, "deny", "production", false, "api.acme.com"),
-                row("an IPv4 literal as a name", "140.82.112.3", a, nx, 0, "deny", "ip-literal", false, "140.82.112.3"),
-                row("an underscore label is not a host name", "bad_name.github.com", a, nx, 0, "deny", "bad-request", false, "bad_name.github.com"),
-                row("the root name", ".", a, nx, 0, "deny", "bad-request", false, "."),
+                row("random label under an allowed exact parent: exfiltration stays home", "x7f3a9.github.com", a, nx, 0, "deny", Reason.NO_RULE, false, "x7f3a9.github.com"),
+                row("three 63-octet random labels under an allowed parent", tunnel, a, nx, 0, "deny", Reason.NO_RULE, false, tunnel),
+                row("the same tunnel name as AAAA", tunnel, aaaa, nx, 0, "deny", Reason.NO_RULE, false, tunnel),
+                row("a name no rule allows", "example.org", a, nx, 0, "deny", Reason.NO_RULE, false, "example.org"),
+                row("the apex of a wildcard rule is not covered", "githubusercontent.com", a, nx, 0, "deny", Reason.NO_RULE, false, "githubusercontent.com"),
+                row("a deny rule inside a wildcard allow", "gist.githubusercontent.com", a, nx, 0, "deny", Reason.DENY_RULE, false, "gist.githubusercontent.com"),
+                row("production wins over the project's exact allow", "api.acme.com", a, nx, 0, "deny", Reason.PRODUCTION, false, "api.acme.com"),
+                row("production wildcard wins over the project's wildcard allow", "db.prod.acme.internal", a, nx, 0, "deny", Reason.PRODUCTION, false, "db.prod.acme.internal"),
+                row("production, AAAA", "api.acme.com", aaaa, nx, 0, "deny", Reason.PRODUCTION, false, "api.acme.com"),
+                row("an IPv4 literal as a name", "140.82.112.3", a, nx, 0, "deny", Reason.IP_LITERAL, false, "140.82.112.3"),
+                row("an underscore label is not a host name", "bad_name.github.com", a, nx, 0, "deny", Reason.BAD_REQUEST, false, "bad_name.github.com"),
+                row("the root name", ".", a, nx, 0, "deny", Reason.BAD_REQUEST, false, "."),
                 // allowed, but the real resolution fails
-                row("upstream NXDOMAIN is NXDOMAIN", "nx.example.dev", a, nx, 0, "deny", "dns-failure", true, "nx.example.dev"),
-                row("upstream NXDOMAIN, AAAA, is NXDOMAIN too", "nx.example.dev", aaaa, nx, 0, "deny", "dns-failure", true, "nx.example.dev"),
-                row("upstream: the name exists with no address: NODATA", "empty.example.dev", a, ok, 0, "deny", "dns-failure", true, "empty.example.dev"),
-                row("upstream SERVFAIL is SERVFAIL", "broken.example.dev", a, servfail, 0, "deny", "dns-failure", true, "broken.example.dev"),
-                row("upstream TIMEOUT is SERVFAIL", "slow.example.dev", a, servfail, 0, "deny", "dns-failure", true, "slow.example.dev"),
-                row("upstream answer too large is SERVFAIL", "huge.example.dev", a, servfail, 0, "deny", "dns-failure", true, "huge.example.dev"),
-                row("upstream error is SERVFAIL", "odd.example.dev", a, servfail, 0, "deny", "dns-failure", true, "odd.example.dev"),
-                row("a CNAME chain that ends in production gets no address", "alias.example.dev", a, nx, 0, "deny", "production", true, "alias.example.dev"));
+                row("upstream NXDOMAIN is NXDOMAIN", "nx.example.dev", a, nx, 0, "deny", Reason.DNS_FAILURE, true, "nx.example.dev"),
+                row("upstream NXDOMAIN, AAAA, is NXDOMAIN too", "nx.example.dev", aaaa, nx, 0, "deny", Reason.DNS_FAILURE, true, "nx.example.dev"),
+                row("upstream: the name exists with no address: NODATA", "empty.example.dev", a, ok, 0, "deny", Reason.DNS_FAILURE, true, "empty.example.dev"),
+                row("upstream SERVFAIL is SERVFAIL", "broken.example.dev", a, servfail, 0, "deny", Reason.DNS_FAILURE, true, "broken.example.dev"),
+                row("upstream TIMEOUT is SERVFAIL", "slow.example.dev", a, servfail, 0, "deny", Reason.DNS_FAILURE, true, "slow.example.dev"),
+                row("upstream answer too large is SERVFAIL", "huge.example.dev", a, servfail, 0, "deny", Reason.DNS_FAILURE, true, "huge.example.dev"),
+                row("upstream error is SERVFAIL", "odd.example.dev", a, servfail, 0, "deny", Reason.DNS_FAILURE, true, "odd.example.dev"),
+                row("a CNAME chain that ends in production gets no address", "alias.example.dev", a, nx, 0, "deny", Reason.PRODUCTION, true, "alias.example.dev"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -235,7 +236,7 @@ class DnsAnswererTest {
         DnsAnswerer.Reply r = ask(s, "api.example.dev", Type.A);
 
         assertThat(r.rcode()).isEqualTo(Rcode.SERVFAIL);
-        assertThat(r.event().reason()).isEqualTo("limit");
+        assertThat(r.event().reason()).isEqualTo(Reason.LIMIT);
         assertThat(r.event().rule()).isEqualTo("limit: sandbox tiny has resolved 1 names, as many as it may; api.example.dev gets no address");
         assertThat(ask(s, "github.com", Type.A).rcode()).as("names it already has still work").isEqualTo(Rcode.NOERROR);
     }
@@ -287,7 +288,7 @@ class DnsAnswererTest {
 
         assertThat(r.rcode()).isEqualTo(Rcode.REFUSED);
         assertThat(response(r).getHeader().getOpcode()).isEqualTo(opcode);
-        assertThat(r.event().reason()).isEqualTo("bad-request");
+        assertThat(r.event().reason()).isEqualTo(Reason.BAD_REQUEST);
         assertThat(upstream.calls).isEmpty();
     }
 
@@ -386,7 +387,7 @@ class DnsAnswererTest {
         DnsAnswerer.Reply r = answerer.answer(sandbox, CLIENT, q.toWire());
 
         assertThat(r.response()).as("never answer a response: no ping-pong").isEmpty();
-        assertThat(r.event().reason()).isEqualTo("bad-request");
+        assertThat(r.event().reason()).isEqualTo(Reason.BAD_REQUEST);
         assertThat(upstream.calls).isEmpty();
     }
 
@@ -435,7 +436,7 @@ class DnsAnswererTest {
         DnsAnswerer.Reply r = answerer.overloaded(sandbox, CLIENT, query("github.com", Type.A).toWire());
 
         assertThat(r.rcode()).isEqualTo(Rcode.SERVFAIL);
-        assertThat(r.event().reason()).isEqualTo("limit");
+        assertThat(r.event().reason()).isEqualTo(Reason.LIMIT);
         assertThat(r.event().rule()).isEqualTo("limit: the DNS responder is answering as many queries as it may at once");
         assertThat(r.event().sandbox()).isEqualTo("sb-1");
         assertThat(upstream.calls).isEmpty();
@@ -451,6 +452,6 @@ class DnsAnswererTest {
         assertThat(response(r).getSection(Section.ANSWER)).isEmpty();
         assertThat(response(r).getHeader().getID()).isEqualTo(response(allowed).getHeader().getID());
         assertThat(r.event().decision()).isEqualTo(AuditEvent.Decision.DENY);
-        assertThat(r.event().reason()).isEqualTo("fail-closed");
+        assertThat(r.event().reason()).isEqualTo(Reason.FAIL_CLOSED);
     }
 }

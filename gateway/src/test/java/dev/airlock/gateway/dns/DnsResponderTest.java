@@ -9,6 +9,7 @@ import dev.airlock.gateway.dns.DnsFixtures.RecordingUpstream;
 import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.CachingResolver;
 import dev.airlock.gateway.resolve.HostsFile;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.IpAddress;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -144,7 +145,7 @@ class DnsResponderTest {
         assertThat(c.send(query("github.com", Type.TXT)).getRcode()).isEqualTo(Rcode.REFUSED);
         assertThat(c.send(query("github.com", Type.AAAA)).getSection(Section.ANSWER)).isEmpty();
         assertThat(sink.snapshot()).extracting(AuditEvent::reason)
-                .containsExactly("no-rule", "production", "bad-request", "allowed");
+                .containsExactly(Reason.NO_RULE, Reason.PRODUCTION, Reason.BAD_REQUEST, Reason.ALLOWED);
     }
 
     @ParameterizedTest(name = "tcp={0}")
@@ -206,7 +207,7 @@ class DnsResponderTest {
         assertThat(second.getRcode()).isEqualTo(Rcode.SERVFAIL);
         assertThat(held.get(30, TimeUnit.SECONDS).getRcode()).isEqualTo(Rcode.NOERROR);
         assertThat(upstream.calls).containsExactly("github.com");
-        assertThat(sink.snapshot()).extracting(AuditEvent::reason).contains("limit", "allowed");
+        assertThat(sink.snapshot()).extracting(AuditEvent::reason).contains(Reason.LIMIT, Reason.ALLOWED);
     }
 
     @Test

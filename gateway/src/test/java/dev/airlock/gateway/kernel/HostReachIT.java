@@ -17,6 +17,7 @@ import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.ProductionAddresses;
 import dev.airlock.policy.ProjectReach;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.HostAddresses;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
@@ -162,12 +163,12 @@ class HostReachIT {
         Commands.Result t = sandboxEcho(synthetic(sb, "hostsvc.test"), onHostAddress.port(), "via-transparent");
         assertThat(t.exit()).as(t.toString()).isIn(11, 12);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.via() == AuditEvent.Via.TRANSPARENT, AWAIT).reason())
-                .isEqualTo("host-address");
+                .isEqualTo(Reason.HOST_ADDRESS);
         Commands.Result e = curlViaProxy("http://" + target + "/");
         assertThat(e.out()).as(e.toString()).contains("403").contains("host-address").doesNotContain("host-service")
                 .doesNotContain("cidr: " + TestNetwork.HOST_ORIGIN_SIDE);
         assertThat(audit.await(AuditEvent.Event.DECISION, x -> x.via() == AuditEvent.Via.EXPLICIT, AWAIT).reason())
-                .isEqualTo("host-address");
+                .isEqualTo(Reason.HOST_ADDRESS);
         Thread.sleep(300);
         assertThat(onHostAddress.accepted()).as("the host's own service saw nothing").isEqualTo(closedFrom);
     }
@@ -247,11 +248,11 @@ class HostReachIT {
         Commands.Result byName = sandboxEcho(synthetic(sb, "alias.test"), 22, "by-alias");
         assertThat(byName.exit()).as(byName.toString()).isIn(11, 12);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.name().equals(PRODUCTION_HOST), AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("production");
+            assertThat(e.reason()).isEqualTo(Reason.PRODUCTION);
             assertThat(e.rule()).contains("prod.test");
         });
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.name().equals("alias.test"), AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("production");
+            assertThat(e.reason()).isEqualTo(Reason.PRODUCTION);
             assertThat(e.rule()).contains("prod.test");
         });
         Thread.sleep(300);

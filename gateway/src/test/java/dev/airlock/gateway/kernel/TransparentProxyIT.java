@@ -13,6 +13,7 @@ import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.load.PolicyFiles;
@@ -194,7 +195,7 @@ class TransparentProxyIT {
             assertThat(e.client()).contains(TestNetwork.SANDBOX_LINK_ADDRESS);
             assertThat(e.name()).isEqualTo("ssh.test");
             assertThat(e.decision()).isEqualTo(AuditEvent.Decision.ALLOW);
-            assertThat(e.reason()).isEqualTo("allowed");
+            assertThat(e.reason()).isEqualTo(Reason.ALLOWED);
             assertThat(e.addresses()).containsExactly(SSH_HOST);
         });
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.port() == 5432, AWAIT).name()).isEqualTo("db.test");
@@ -263,7 +264,7 @@ class TransparentProxyIT {
             assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.via() == AuditEvent.Via.DNS, AWAIT)).satisfies(e -> {
                 assertThat(e.name()).isEqualTo("other.test");
                 assertThat(e.decision()).isEqualTo(AuditEvent.Decision.DENY);
-                assertThat(e.reason()).isEqualTo("no-rule");
+                assertThat(e.reason()).isEqualTo(Reason.NO_RULE);
             });
             assertThat(sandbox.names().size()).as("no synthetic address was handed out").isZero();
             // Positive control: the same resolver answers an allowed name.
@@ -286,7 +287,7 @@ class TransparentProxyIT {
         assertThat(denied.ok()).as(denied.toString()).isFalse();
         assertThat(denied.err()).as(denied.toString()).containsIgnoringCase("reset");
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("sni-mismatch");
+            assertThat(e.reason()).isEqualTo(Reason.SNI_MISMATCH);
             assertThat(e.name()).isEqualTo("git.test");
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
         });
@@ -305,7 +306,7 @@ class TransparentProxyIT {
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
         assertThat(denied.err()).as(denied.toString()).containsIgnoringCase("reset");
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("no-sni");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo(Reason.NO_SNI);
         assertThat(curlHttps("git.test", git, true).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":443", before);
     }
@@ -319,7 +320,7 @@ class TransparentProxyIT {
 
         assertThat(denied.exit()).as(denied.toString()).isIn(11, 12);
         assertThat(denied.out()).isEmpty();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("not-tls");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo(Reason.NOT_TLS);
         assertThat(curlHttps("git.test", git, true).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":443", before);
     }
@@ -333,7 +334,7 @@ class TransparentProxyIT {
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
-                .isEqualTo("host-mismatch");
+                .isEqualTo(Reason.HOST_MISMATCH);
         assertThat(curlHttp("git.test", git).out()).isEqualTo("hello from git.test\n");
         assertReachedOnce(GIT_HOST + ":80", before);
     }
@@ -356,7 +357,7 @@ class TransparentProxyIT {
 
         assertThat(r.out().lines().filter(l -> l.startsWith("hello from")).count()).as(r.toString()).isEqualTo(1);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("host-mismatch");
+            assertThat(e.reason()).isEqualTo(Reason.HOST_MISMATCH);
             assertThat(e.name()).isEqualTo("git.test");
             assertThat(e.port()).isEqualTo(8080);
         });
@@ -379,7 +380,7 @@ class TransparentProxyIT {
                 "evil.test:9443:" + git, "https://evil.test:9443/");
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("sni-mismatch");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo(Reason.SNI_MISMATCH);
         // The sandbox's own name works on that port, and the origin never saw evil.test but from the control.
         Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--cacert", caPem.toString(), "--resolve",
                 "git.test:9443:" + git, "https://git.test:9443/");
@@ -401,7 +402,7 @@ class TransparentProxyIT {
                 "http://evil.test:8000/");
 
         assertThat(denied.ok()).as(denied.toString()).isFalse();
-        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo("host-mismatch");
+        assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason()).isEqualTo(Reason.HOST_MISMATCH);
         Commands.Result allowed = net.inSandbox(CLIENT, "curl", "-sS", "--max-time", "10", "--resolve", "git.test:8000:" + git,
                 "http://git.test:8000/");
         assertThat(allowed.out()).as(allowed.toString()).isEqualTo("hello from git.test\n");
@@ -419,7 +420,7 @@ class TransparentProxyIT {
 
         assertDeniedAfterConnect(denied);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("no-rule");
+            assertThat(e.reason()).isEqualTo(Reason.NO_RULE);
             assertThat(e.name()).isEqualTo("other.test");
         });
         // Positive control: the same client reaches the same origin from the host namespace.
@@ -436,7 +437,7 @@ class TransparentProxyIT {
 
         assertDeniedAfterConnect(denied);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
-                .isEqualTo("port-not-allowed");
+                .isEqualTo(Reason.PORT_NOT_ALLOWED);
         assertThat(sandboxEcho(synthetic("db.test"), 5432, "startup-message").out()).isEqualTo("startup-message");
         assertReachedOnce(SSH_HOST + ":5432", before);
     }
@@ -454,7 +455,7 @@ class TransparentProxyIT {
 
         assertDeniedAfterConnect(denied);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("ip-literal");
+            assertThat(e.reason()).isEqualTo(Reason.IP_LITERAL);
             assertThat(e.name()).isEqualTo(SSH_HOST);
             assertThat(e.via()).isEqualTo(AuditEvent.Via.TRANSPARENT);
         });
@@ -472,7 +473,7 @@ class TransparentProxyIT {
 
         assertDeniedAfterConnect(denied);
         assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("ip-literal");
+            assertThat(e.reason()).isEqualTo(Reason.IP_LITERAL);
             assertThat(e.name()).isEqualTo(unassigned);
         });
         // Positive control: the address the sandbox was given for ssh.test works.
@@ -494,7 +495,7 @@ class TransparentProxyIT {
             Commands.Result denied = sandboxEcho(TestNetwork.HOST_LINK_ADDRESS, tcp.getLocalPort(), "hello host");
             assertDeniedAfterConnect(denied);
             assertThat(audit.await(AuditEvent.Event.DECISION, e -> e.decision() == AuditEvent.Decision.DENY, AWAIT).reason())
-                    .isEqualTo("ip-literal");
+                    .isEqualTo(Reason.IP_LITERAL);
             net.inSandbox(CLIENT, "bash", "-c", UDP_SEND, "_", TestNetwork.HOST_LINK_ADDRESS, String.valueOf(udp.getLocalPort()),
                     "sandbox-" + nonce);
             Commands.Result ping = net.inSandbox(CLIENT, "ping", "-n", "-c", "1", "-W", "2", TestNetwork.HOST_LINK_ADDRESS);

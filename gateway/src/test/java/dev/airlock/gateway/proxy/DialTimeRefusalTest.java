@@ -12,6 +12,7 @@ import dev.airlock.policy.HostFacts;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
 import dev.airlock.policy.ProductionAddresses;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.HostAddresses;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
@@ -209,7 +210,7 @@ class DialTimeRefusalTest {
         List<AuditEvent> decisions = audit.decisions();
         assertThat(decisions).extracting(AuditEvent::decision).containsExactly(AuditEvent.Decision.ALLOW, AuditEvent.Decision.ALLOW, AuditEvent.Decision.DENY);
         assertThat(decisions.get(2)).satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("dial-refused");
+            assertThat(e.reason()).isEqualTo(Reason.DIAL_REFUSED);
             assertThat(e.via()).isEqualTo(via);
             assertThat(e.name()).isEqualTo("app.test");
             assertThat(e.port()).isEqualTo(http.port());

@@ -3,6 +3,7 @@ package dev.airlock.gateway.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
+import dev.airlock.policy.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -107,7 +108,7 @@ class ExplicitProxyTest {
             assertThat(r.body()).contains("Airlock denied CONNECT git.test:" + http.port())
                     .contains("to allow it, add under network.allow in airlock.yaml:").contains("  - git.test:" + http.port());
         }
-        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("port-not-allowed"));
+        assertThat(gw.audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.PORT_NOT_ALLOWED));
     }
 
     @Test
@@ -191,7 +192,7 @@ class ExplicitProxyTest {
                     + "\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
             TestGateway.Response r = TestGateway.read(s);
             assertThat(r.status()).isEqualTo(400);
-            assertThat(r.headers().get("x-airlock-reason")).startsWith("bad-request");
+            assertThat(r.headers().get("x-airlock-reason")).startsWith(Reason.BAD_REQUEST.code);
         }
         assertThat(http.requests).as("the origin saw only the POST").hasSize(1);
     }
@@ -294,7 +295,7 @@ class ExplicitProxyTest {
             assertThat(TestGateway.read(s).status()).isEqualTo(408);
         }
         assertThat(gw.audit.decisions()).singleElement().satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("limit");
+            assertThat(e.reason()).isEqualTo(Reason.LIMIT);
             assertThat(e.rule()).isEqualTo("limit: no complete request head within 200 ms (headerReadTimeout)");
         });
     }
@@ -333,7 +334,7 @@ class ExplicitProxyTest {
             TestGateway.send(s, "GET http://app.test:" + http.port() + "/two HTTP/1.1\r\nHo");
             assertThat(TestGateway.read(s).status()).isEqualTo(408);
         }
-        assertThat(gw.audit.decisions()).extracting(AuditEvent::reason).containsExactly("allowed", "limit");
+        assertThat(gw.audit.decisions()).extracting(AuditEvent::reason).containsExactly(Reason.ALLOWED, Reason.LIMIT);
     }
 
     @Test
@@ -409,8 +410,10 @@ class ExplicitProxyTest {
         assertThat(gw.audit.closes()).hasSize(20);
     }
 
-    /** Waits (bounded) until every tunnel has closed; a leak fails the assertions that follow. */
-    /** Bounded generously: a loaded CI machine can take seconds to run the relay's teardown. */
+    /**
+     * Waits (bounded) until every tunnel has closed; a leak fails the assertions that follow. Bounded
+     * generously: a loaded CI machine can take seconds to run the relay's teardown.
+     */
     private void awaitClose() throws InterruptedException {
         for (int i = 0; i < 3000 && gw.gateway.authorizer().openTunnels() > 0; i++) {
             Thread.sleep(10);

@@ -8,6 +8,7 @@ import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.load.PolicyFiles;
@@ -189,7 +190,7 @@ class FrontingLoopbackTest {
             assertReset(s);
         }
         assertThat(hosts(httpFront)).containsExactly("prod.test" + port);
-        assertThat(explicit.audit.decisions()).extracting(e -> e.reason()).containsExactly("allowed", "host-mismatch");
+        assertThat(explicit.audit.decisions()).extracting(e -> e.reason()).containsExactly(Reason.ALLOWED, Reason.HOST_MISMATCH);
     }
 
     @Test
@@ -219,7 +220,7 @@ class FrontingLoopbackTest {
             assertThat(r.body()).isEqualTo("front /upload");
         }
         assertThat(hosts(httpFront)).containsExactly("cdn.test" + port);
-        assertThat(explicit.audit.decisions()).extracting(e -> e.reason()).containsExactly("allowed");
+        assertThat(explicit.audit.decisions()).extracting(e -> e.reason()).containsExactly(Reason.ALLOWED);
     }
 
     /** One response head, read byte by byte up to its empty line (a 100 has no length to read by). */
@@ -254,7 +255,7 @@ class FrontingLoopbackTest {
             assertReset(s);
         }
         assertThat(hosts(httpFront)).containsExactly("cdn.test" + port);
-        assertThat(transparentAudit.decisions()).extracting(e -> e.reason()).containsExactly("allowed", "host-mismatch");
+        assertThat(transparentAudit.decisions()).extracting(e -> e.reason()).containsExactly(Reason.ALLOWED, Reason.HOST_MISMATCH);
     }
 
     @Test
@@ -283,7 +284,7 @@ class FrontingLoopbackTest {
         }
         assertThat(tlsFront.serverNamesSeen).containsExactly("prod.test", "cdn.test");
         assertThat(transparentAudit.decisions()).extracting(e -> e.reason())
-                .containsExactly("allowed", "allowed", "sni-mismatch");
+                .containsExactly(Reason.ALLOWED, Reason.ALLOWED, Reason.SNI_MISMATCH);
     }
 
     @Test

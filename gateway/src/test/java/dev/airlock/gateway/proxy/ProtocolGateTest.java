@@ -355,7 +355,7 @@ class ProtocolGateTest {
         out.release();
         a.writeInbound(ascii("GET / HTTP/1.1\r\nHost: prod.test\r\n\r\n"));
         assertThat(refusals).containsExactly("host-mismatch");
-        assertThat((Object) b.readOutbound()).as("the mismatching request never reached the origin").isNull();
+        assertThat(b.<Object>readOutbound()).as("the mismatching request never reached the origin").isNull();
         a.finishAndReleaseAll();
         b.finishAndReleaseAll();
     }

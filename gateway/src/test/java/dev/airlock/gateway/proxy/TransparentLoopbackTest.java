@@ -9,6 +9,7 @@ import dev.airlock.gateway.registry.SandboxRegistry;
 import dev.airlock.gateway.resolve.HostsFile;
 import dev.airlock.policy.Phase;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.Reason;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
@@ -116,7 +117,7 @@ class TransparentLoopbackTest {
             assertThatThrownBy(() -> tls.handshake(raw, "evil.test")).isInstanceOf(IOException.class);
         }
         assertThat(audit.decisions()).singleElement().satisfies(e -> {
-            assertThat(e.reason()).isEqualTo("sni-mismatch");
+            assertThat(e.reason()).isEqualTo(Reason.SNI_MISMATCH);
             assertThat(e.decision()).isEqualTo(AuditEvent.Decision.DENY);
         });
     }
@@ -129,7 +130,7 @@ class TransparentLoopbackTest {
         try (Socket raw = connectAs(synthetic("git.test"), tls.port())) {
             assertThatThrownBy(() -> tls.handshake(raw, null)).isInstanceOf(IOException.class);
         }
-        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("no-sni"));
+        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.NO_SNI));
     }
 
     @Test
@@ -138,7 +139,7 @@ class TransparentLoopbackTest {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: git.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(IOException.class);
         }
-        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("not-tls"));
+        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.NOT_TLS));
     }
 
     @Test
@@ -147,7 +148,7 @@ class TransparentLoopbackTest {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: other.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(IOException.class);
         }
-        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("host-mismatch"));
+        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.HOST_MISMATCH));
         assertThat(http.requests).isEmpty();
     }
 
@@ -182,7 +183,7 @@ class TransparentLoopbackTest {
                 throw new IOException("closed");
             }).isInstanceOf(IOException.class);
         }
-        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo("ip-literal"));
+        assertThat(audit.decisions()).singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(Reason.IP_LITERAL));
     }
 
     @Test

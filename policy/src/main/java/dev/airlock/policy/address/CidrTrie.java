@@ -9,7 +9,7 @@ import java.util.function.Consumer;
  * number of prefixes, and yields every value whose prefix contains the address, shortest first.
  * Built once, then read concurrently without locks (it is never mutated after {@link #freeze}).
  */
-public final class CidrTrie<T> {
+final class CidrTrie<T> {
 
     private static final class Node<T> {
         Node<T> zero;

@@ -11,7 +11,7 @@ import java.util.Map;
  * specific first: the exact name, then the nearest {@code *.} parent, then farther ones.
  * Built once, then read concurrently; never mutated after {@link #freeze}.
  */
-public final class NameTrie<T> {
+final class NameTrie<T> {
 
     private static final class Node<T> {
         Map<String, Node<T>> children;
