@@ -79,7 +79,7 @@ final class ClusterDaemon implements AutoCloseable {
     static ClusterDaemon start(DaemonConfig config, DaemonBackend.Kubernetes cluster, PrintStream log, Connect connect) throws DaemonException {
         ClusterSettings settings;
         try {
-            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage());
+            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr());
         } catch (IllegalArgumentException e) {
             throw new DaemonException(config.file() + ": kubernetes: " + e.getMessage() + ".");
         }

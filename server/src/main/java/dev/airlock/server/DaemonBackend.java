@@ -18,8 +18,16 @@ public sealed interface DaemonBackend {
      * A cluster: reached through {@code kubeconfig}, or, when it is empty, the pod's own service
      * account ({@code inCluster: true}); every project's objects live in {@code namespace}.
      */
-    record Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage) implements DaemonBackend {
+    record Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr)
+            implements DaemonBackend {
+
+        /** Without a pod CIDR: the gateway answers no pod's DNS. */
+        public Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage) {
+            this(kubeconfig, namespace, gatewayImage, agentImage, Optional.empty());
+        }
+
         public Kubernetes {
+            Objects.requireNonNull(podCidr, "podCidr");
             Objects.requireNonNull(kubeconfig, "kubeconfig");
             Objects.requireNonNull(namespace, "namespace");
             Objects.requireNonNull(gatewayImage, "gatewayImage");

@@ -39,6 +39,7 @@ import java.util.Set;
  *   namespace: airlock               # where every project's objects live
  *   gatewayImage: registry.acme.dev/airlock:0.1.0   # runs `airlock gateway` per project
  *   agentImage: registry.acme.dev/devbox:1          # the agent pods' image
+ *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -114,7 +115,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
             @JsonProperty("namespace") String namespace, @JsonProperty("gatewayImage") String gatewayImage,
-            @JsonProperty("agentImage") String agentImage) {
+            @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr) {
         @JsonCreator
         RawKubernetes {
         }
@@ -244,8 +245,12 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                     throw new ConfigException(where(file, yaml, text, "kubernetes", "namespace") + "kubernetes.namespace '" + k.namespace()
                             + "' is not an RFC 1123 label. Fix: lower-case letters, digits and '-', at most 63 characters (e.g. `namespace: airlock`).");
                 }
+                if (k.podCidr() != null && dev.airlock.policy.address.Cidr.parse(k.podCidr()).isEmpty()) {
+                    throw new ConfigException(where(file, yaml, text, "kubernetes", "podCidr") + "kubernetes.podCidr '" + k.podCidr()
+                            + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
+                }
                 return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
-                        k.gatewayImage(), k.agentImage());
+                        k.gatewayImage(), k.agentImage(), Optional.ofNullable(k.podCidr()));
             }
             default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
                     + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
@@ -316,7 +321,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
             "sessions", "export", "backend", "kubernetes");
-    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "gatewayImage", "agentImage");
+    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "gatewayImage", "agentImage", "podCidr");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");

@@ -143,6 +143,10 @@ class DaemonConfigTest {
         DaemonConfig pod = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
                 + " gatewayImage: g, agentImage: a }\nprojects:\n  - policy: a.yaml\n"));
         assertThat(((DaemonBackend.Kubernetes) pod.backend()).inCluster()).isTrue();
+        assertThat(((DaemonBackend.Kubernetes) pod.backend()).podCidr()).isEmpty();
+        DaemonConfig withPods = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
+                + " gatewayImage: g, agentImage: a, podCidr: 10.244.0.0/16 }\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(((DaemonBackend.Kubernetes) withPods.backend()).podCidr()).contains("10.244.0.0/16");
     }
 
     @Test
@@ -167,6 +171,9 @@ class DaemonConfigTest {
         Path badNamespace = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: Air_Lock\n  gatewayImage: g\n"
                 + "  agentImage: a\nprojects:\n  - policy: a.yaml\n");
         assertThatThrownBy(() -> DaemonConfig.load(badNamespace)).hasMessageStartingWith(badNamespace + ":5:3: kubernetes.namespace 'Air_Lock' is not an RFC 1123 label");
+        Path badCidr = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  podCidr: 10.244.0.0/33\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(badCidr)).hasMessageStartingWith(badCidr + ":8:3: kubernetes.podCidr '10.244.0.0/33' is not a CIDR");
         Path typo = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespce: ns\nprojects:\n  - policy: a.yaml\n");
         assertThatThrownBy(() -> DaemonConfig.load(typo)).hasMessageStartingWith(typo + ":5:3: unknown key 'namespce'").hasMessageContaining("namespace");
     }

@@ -58,7 +58,7 @@ class DaemonKubernetesIT {
         Files.writeString(dir.resolve("org.yaml"), ORG);
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
-                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
+                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n  podCidr: 10.244.0.0/16\n"
                 + "projects:\n  - policy: airlock.yaml\n    size: 3\n");
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
@@ -67,7 +67,9 @@ class DaemonKubernetesIT {
             assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("serving [payments] as pods in namespace " + ns);
             Map<String, String> ours = Map.of("app.kubernetes.io/managed-by", "airlock", "airlock.dev/project", "payments");
             assertThat(k.configMaps().inNamespace(ns).withName("airlock-payments-policy").get().getData()).containsEntry("airlock.yaml", POLICY);
-            assertThat(k.apps().deployments().inNamespace(ns).withLabels(ours).list().getItems()).hasSize(1);
+            assertThat(k.apps().deployments().inNamespace(ns).withLabels(ours).list().getItems()).singleElement()
+                    .satisfies(d -> assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
+                            .as("the pods' DNS is answered by range").containsSequence("--dns-clients", "10.244.0.0/16"));
             assertThat(k.services().inNamespace(ns).withLabels(ours).list().getItems()).hasSize(1);
             assertThat(k.network().networkPolicies().inNamespace(ns).list().getItems()).isNotEmpty()
                     .allSatisfy(np -> assertThat(np.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "airlock"));
