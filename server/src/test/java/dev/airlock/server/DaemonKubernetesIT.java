@@ -56,15 +56,17 @@ class DaemonKubernetesIT {
         KubernetesClient k = cp.admin();
         Path policy = Files.writeString(dir.resolve("airlock.yaml"), POLICY);
         Files.writeString(dir.resolve("org.yaml"), ORG);
+        // size auto, no history yet: the recommendation falls back to pool.min
+        Files.writeString(dir.resolve("web.yaml"), "version: 1\nproject: web\nnetwork:\n  allow: [registry.npmjs.org]\npool: { min: 2, max: 4 }\n");
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
                 + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n  podCidr: 10.244.0.0/16\n"
-                + "projects:\n  - policy: airlock.yaml\n    size: 3\n");
+                + "projects:\n  - policy: airlock.yaml\n    size: 3\n  - policy: web.yaml\n");
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
         Path socket = dir.resolve("state/daemon.sock");
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), log)) {
-            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("serving [payments] as pods in namespace " + ns);
+            assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("serving [payments, web] as pods in namespace " + ns);
             Map<String, String> ours = Map.of("app.kubernetes.io/managed-by", "airlock", "airlock.dev/project", "payments");
             assertThat(k.configMaps().inNamespace(ns).withName("airlock-payments-policy").get().getData()).containsEntry("airlock.yaml", POLICY);
             assertThat(k.apps().deployments().inNamespace(ns).withLabels(ours).list().getItems()).singleElement()
@@ -82,6 +84,12 @@ class DaemonKubernetesIT {
             assertThat(p.path("desired").asInt()).isEqualTo(3);
             assertThat(p.path("inUse").asInt()).isZero();
             assertThat(p.path("sizing").asText()).isEqualTo("fixed");
+            await("web's auto-sized pool at pool.min", () -> status(client).path("projects").get(1).path("warming").asInt()
+                    + status(client).path("projects").get(1).path("ready").asInt() == 2);
+            JsonNode web = status(client).path("projects").get(1);
+            assertThat(web.path("project").asText()).isEqualTo("web");
+            assertThat(web.path("sizing").asText()).isEqualTo("auto");
+            assertThat(web.path("desired").asInt()).isEqualTo(2);
             assertThat(scrape(socket)).contains("airlock_pool_ready{project=\"payments\"} 3.0").contains("airlock_pool_desired{project=\"payments\"} 3.0");
 
             // a claim relabels one Ready pod; the pool makes a replacement
@@ -152,10 +160,14 @@ class DaemonKubernetesIT {
     }
 
     private static JsonNode project(DaemonClient c) {
+        return status(c).path("projects").get(0);
+    }
+
+    private static JsonNode status(DaemonClient c) {
         try {
             DaemonClient.Response r = c.get("/v1/status");
             assertThat(r.status()).isEqualTo(200);
-            return r.body().path("projects").get(0);
+            return r.body();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
