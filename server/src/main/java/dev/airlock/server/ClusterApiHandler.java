@@ -50,7 +50,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private HttpRequest request;
     private ByteBuf body;
 
-    record Held(String project, PodPool.Claim claim) {
+    record Held(String project, PodPool.Claim claim, java.time.Instant claimedAt) {
     }
 
     ClusterApiHandler(ClusterDaemon daemon, Map<String, Held> claims, Optional<String> token) {
@@ -204,7 +204,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
                     + " to claim: on Kubernetes a claim takes a Ready pod and never builds one while waiting. Fix: retry when `airlock pool status`"
                     + " shows READY > 0, or raise pool.min."));
         }
-        claims.put(id, new Held(project, c.get()));
+        claims.put(id, new Held(project, c.get(), java.time.Instant.now()));
         return new Reply(HttpResponseStatus.CREATED, JSON.createObjectNode().put("sandbox", id).put("project", project).put("warm", true)
                 .put("claimMs", c.get().took().toNanos() / 1e6).put("pod", c.get().pod().getMetadata().getName())
                 .put("namespace", c.get().pod().getMetadata().getNamespace()).put("kind", "session"));
@@ -223,7 +223,8 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private ArrayNode sandboxes() {
         ArrayNode out = JSON.createArrayNode();
         claims.forEach((id, h) -> out.addObject().put("sandbox", id).put("project", h.project()).put("state", "claimed")
-                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", "session"));
+                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", "session").put("warm", true)
+                .put("createdAt", h.claimedAt().toString()).put("claimedAt", h.claimedAt().toString()));
         return out;
     }
 

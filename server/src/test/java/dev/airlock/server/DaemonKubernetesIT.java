@@ -100,6 +100,10 @@ class DaemonKubernetesIT {
             await("the claim in use and a replacement warming", () -> project(client).path("inUse").asInt() == 1
                     && project(client).path("warming").asInt() == 1);
             assertThat(project(client).path("warmClaims").asInt()).isEqualTo(1);
+            assertThat(client.get("/v1/sandboxes").body()).singleElement().satisfies(n -> {
+                assertThat(n.path("pod").asText()).isEqualTo(pod);
+                assertThat(n.path("state").asText()).isEqualTo("claimed");
+            });
             assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"warm\"} 1.0");
 
             // no exec path into a pod: a run is refused at once, saying why
