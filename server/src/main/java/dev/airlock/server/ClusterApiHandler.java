@@ -37,7 +37,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
 
     static final String NO_COMMANDS = "this daemon runs its sandboxes as pods (backend: kubernetes) and cannot run commands in them:"
             + " it has no exec path into a pod yet, and a claimed pod only holds a relabelled agent container (docs/kubernetes.md)."
-            + " Fix: run `airlock run` on a host whose daemon has `backend: local`, or without a daemon (AIRLOCK_DAEMON_SOCKET=/nonexistent).";
+            + " Fix: `airlock run --no-daemon …` builds a sandbox on this host instead, or use a daemon with `backend: local`.";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec|/export)?");
