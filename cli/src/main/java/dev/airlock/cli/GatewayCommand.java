@@ -3,6 +3,7 @@ package dev.airlock.cli;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.server.GatewayServer;
 import dev.airlock.policy.Authority;
+import dev.airlock.policy.address.Cidr;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.address.IpLiterals;
 import dev.airlock.policy.load.PolicyException;
@@ -60,6 +61,11 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--sandbox-address", paramLabel = "IP", description = "A link address whose transparent and DNS traffic is this project's (repeatable).")
     List<String> sandboxAddresses = new ArrayList<>();
 
+    @Option(names = "--dns-clients", paramLabel = "CIDR",
+            description = "Also answer DNS from any address in CIDR, as this project's (repeatable; in a cluster: the pod CIDR, behind a"
+                    + " NetworkPolicy that lets only the project's agent pods reach the DNS port). Default: only --sandbox-address.")
+    List<String> dnsClients = new ArrayList<>();
+
     @Option(names = "--audit-log", paramLabel = "FILE",
             description = "Audit log (default: $AIRLOCK_STATE/audit.log, else /var/lib/airlock/audit.log as root, else ~/.local/state/airlock/audit.log).")
     Path auditLog;
@@ -86,10 +92,18 @@ final class GatewayCommand implements Callable<Integer> {
                 }
                 addresses.add(c.address());
             }
+            List<Cidr> ranges = new ArrayList<>();
+            for (String r : dnsClients) {
+                if (dns == null) {
+                    throw new IllegalArgumentException("--dns-clients " + r + " needs --dns ADDR:PORT: without it no DNS is answered");
+                }
+                ranges.add(Cidr.parse(r).orElseThrow(() -> new IllegalArgumentException("--dns-clients " + r
+                        + " is not a CIDR: write a canonical network address and prefix, such as 10.244.0.0/16")));
+            }
             options = new GatewayServer.Options(sources.policy, PolicySources.orgPath(sources.org), Optional.ofNullable(sources.hosts),
                     address("--listen", listen), optional("--transparent", transparent), optional("--dns", dns),
                     optional("--metrics", metrics), auditLog == null ? StateDirectory.auditLog() : auditLog, failOpen, addresses,
-                    threads, limits(maxTunnels));
+                    threads, limits(maxTunnels), ranges);
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("airlock: " + e.getMessage());
             return ExitCodes.BAD_INPUT;

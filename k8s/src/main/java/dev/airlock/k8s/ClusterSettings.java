@@ -5,9 +5,16 @@ import java.util.regex.Pattern;
 
 /**
  * Where and with what a project runs in a cluster: the namespace its objects live in, the image
- * that runs {@code airlock gateway}, and the image of the agent pods (the devbox).
+ * that runs {@code airlock gateway}, the image of the agent pods (the devbox), and the cluster's
+ * pod CIDR, from which the gateway answers DNS ({@code --dns-clients}); without it the gateway
+ * answers no pod's DNS (it cannot know pod addresses one by one), so lookups fail closed.
  */
-public record ClusterSettings(String namespace, String gatewayImage, String agentImage) {
+public record ClusterSettings(String namespace, String gatewayImage, String agentImage, java.util.Optional<String> podCidr) {
+
+    /** Without a pod CIDR: the agent pods' DNS lookups are refused. */
+    public ClusterSettings(String namespace, String gatewayImage, String agentImage) {
+        this(namespace, gatewayImage, agentImage, java.util.Optional.empty());
+    }
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
@@ -17,6 +24,10 @@ public record ClusterSettings(String namespace, String gatewayImage, String agen
         if (namespace == null || !LABEL.matcher(namespace).matches()) {
             throw new IllegalArgumentException("namespace \"" + namespace
                     + "\" is not an RFC 1123 label: use lower-case letters, digits and '-', at most 63 characters");
+        }
+        Objects.requireNonNull(podCidr, "podCidr");
+        if (podCidr.isPresent() && dev.airlock.policy.address.Cidr.parse(podCidr.get()).isEmpty()) {
+            throw new IllegalArgumentException("podCidr \"" + podCidr.get() + "\" is not a CIDR: write the cluster's pod network, such as 10.244.0.0/16");
         }
         if (gatewayImage.isBlank() || agentImage.isBlank()) {
             throw new IllegalArgumentException("the gateway and agent images must be named (for example registry.acme.dev/airlock:0.1.0)");

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * The daemon's projects on a cluster: for each configured policy file, its objects applied and its
@@ -23,8 +24,29 @@ import java.util.Optional;
  */
 public final class KubernetesBackend implements AutoCloseable {
 
-    /** A configured project: its policy file and its pool size. */
-    public record Project(Path policy, int size) {
+    /** A configured project: its policy file and how its pool is sized. */
+    public record Project(Path policy, Sizing sizing) {
+
+        /** A pool of fixed {@code size}. */
+        public Project(Path policy, int size) {
+            this(policy, Sizing.fixed(size));
+        }
+    }
+
+    /**
+     * A project's pool size, given its loaded policy: fixed, or the daemon's Erlang-B
+     * recommendation from the usage history (asked again at every reconcile).
+     */
+    @FunctionalInterface
+    public interface Sizing {
+        IntSupplier desired(ProjectPolicy policy);
+
+        static Sizing fixed(int size) {
+            if (size < 0) {
+                throw new IllegalArgumentException("pool size " + size + " is negative");
+            }
+            return policy -> () -> size;
+        }
     }
 
     private record Running(Project config, ProjectPolicy policy, PodPool pool) {
@@ -65,7 +87,7 @@ public final class KubernetesBackend implements AutoCloseable {
             for (Loaded l : loaded.values()) {
                 Project p = l.config();
                 AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
-                PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.size(), listener, clock);
+                PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.sizing().desired(l.policy()), listener, clock);
                 b.projects.put(l.policy().project(), new Running(p, l.policy(), pool));
                 pool.start();
             }
@@ -99,6 +121,23 @@ public final class KubernetesBackend implements AutoCloseable {
         AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
         r.pool().rotate(applied.agentPods(settings, l.policy().resources()));
         projects.put(project, new Running(r.config(), l.policy(), r.pool()));
+    }
+
+    /** Reconciles every pool with its desired size now (after the daemon's sizing changed). */
+    public void refill() {
+        projects.values().forEach(r -> r.pool().refill());
+    }
+
+    /** The loaded policy of every project, in configuration order. */
+    public Map<String, ProjectPolicy> policies() {
+        Map<String, ProjectPolicy> out = new LinkedHashMap<>();
+        projects.forEach((name, r) -> out.put(name, r.policy()));
+        return out;
+    }
+
+    /** The policy file of {@code project}. */
+    public Path policyFile(String project) throws KubeBackendException {
+        return running(project).config().policy();
     }
 
     /** The pool figures of every project, in configuration order. */

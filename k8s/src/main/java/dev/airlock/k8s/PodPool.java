@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
 
 /**
  * A project's warm pool as a controller: it keeps {@code size} agent pods in state {@code ready}
@@ -44,7 +45,8 @@ public final class PodPool implements AutoCloseable {
     private static final Duration PENDING_GRACE = Duration.ofSeconds(30);
 
     private final KubernetesClient client;
-    private final int size;
+    /** The pool's size, asked at every reconcile: fixed, or the Erlang-B recommendation of the hour (the daemon's auto sizing). */
+    private final IntSupplier desired;
     private final PoolListener listener;
     private final Clock clock;
     private final ScheduledExecutorService loop;
@@ -55,12 +57,21 @@ public final class PodPool implements AutoCloseable {
     private SharedIndexInformer<Pod> informer;
 
     public PodPool(KubernetesClient client, AgentPods template, int size, PoolListener listener, Clock clock) {
+        this(client, template, fixed(size), listener, clock);
+    }
+
+    private static IntSupplier fixed(int size) {
         if (size < 0) {
             throw new IllegalArgumentException("pool size " + size + " is negative");
         }
+        return () -> size;
+    }
+
+    /** A pool whose size follows {@code desired} (read at every reconcile; {@link #refill()} applies a change). */
+    public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, PoolListener listener, Clock clock) {
         this.client = client;
         this.template = template;
-        this.size = size;
+        this.desired = desired;
         this.listener = listener;
         this.clock = clock;
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -117,7 +128,7 @@ public final class PodPool implements AutoCloseable {
                 }
             }
         }
-        return new Figures(size, ready, warming, inUse);
+        return new Figures(size(), ready, warming, inUse);
     }
 
     /**
@@ -172,6 +183,15 @@ public final class PodPool implements AutoCloseable {
         client.pods().inNamespace(template.namespace()).withName(claim.pod().getMetadata().getName()).delete();
     }
 
+    /** Reconciles with the desired size now (the daemon calls it when its sizing may have changed). */
+    public void refill() {
+        reconcileSoon();
+    }
+
+    private int size() {
+        return Math.max(0, desired.getAsInt());
+    }
+
     private void reconcileSoon() {
         if (queued.compareAndSet(false, true)) {
             loop.execute(this::reconcile);
@@ -189,7 +209,8 @@ public final class PodPool implements AutoCloseable {
                 members.forEach(p -> pending.remove(p.getMetadata().getName()));
                 pending.values().removeIf(created -> created.plus(PENDING_GRACE).isBefore(now));
             }
-            int current = 0;
+            int size = size();
+            List<Pod> current = new ArrayList<>();
             for (Pod p : members) {
                 if (!isReadyState(p) || p.getMetadata().getDeletionTimestamp() != null) {
                     continue;
@@ -201,10 +222,15 @@ public final class PodPool implements AutoCloseable {
                 } else if (!hash.equals(label(p, ProjectNames.TEMPLATE))) {
                     delete(p); // rotation: an older template's member
                 } else {
-                    current++;
+                    current.add(p);
                 }
             }
-            for (int missing = size - current - pending.size(); missing > 0; missing--) {
+            // the size went down: members that are not Ready yet go first, then Ready ones
+            current.sort(java.util.Comparator.comparing(PodPool::isReady).reversed());
+            while (current.size() > size) {
+                delete(current.remove(current.size() - 1));
+            }
+            for (int missing = size - current.size() - pending.size(); missing > 0; missing--) {
                 Instant start = clock.instant();
                 Pod created = client.pods().inNamespace(t.namespace()).resource(t.newMember()).create();
                 pending.put(created.getMetadata().getName(), start);

@@ -97,6 +97,8 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
             args.addAll(List.of("--org", POLICY_DIR + "/org.yaml"));
         }
         args.addAll(List.of("--listen", "0.0.0.0:" + PROXY_PORT, "--dns", "0.0.0.0:" + GATEWAY_DNS_PORT, "--audit-log", "/var/lib/airlock/audit.log"));
+        // pods have no addresses the gateway knows in advance: their DNS is answered by range (the NetworkPolicies decide who reaches it)
+        s.podCidr().ifPresent(c -> args.addAll(List.of("--dns-clients", c)));
         return new DeploymentBuilder()
                 .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
                 .withNewSpec()

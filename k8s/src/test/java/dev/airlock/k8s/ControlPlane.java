@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Assumptions;
  * trust exactly that certificate. Two bearer tokens: an admin ({@code system:masters}) and a user
  * with no role bindings, for the RBAC tests.
  */
-final class ControlPlane implements AutoCloseable {
+public final class ControlPlane implements AutoCloseable {
 
     static final String RESTRICTED_USER = "airlock-restricted";
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
@@ -62,7 +62,7 @@ final class ControlPlane implements AutoCloseable {
         this.apiPort = apiPort;
     }
 
-    static ControlPlane start() throws Exception {
+    public static ControlPlane start() throws Exception {
         Path apiserver = binary("KUBE_APISERVER", "kube-apiserver");
         Path etcd = binary("ETCD", "etcd");
         Path dir = Files.createTempDirectory("alk-kcp-");
@@ -165,7 +165,7 @@ final class ControlPlane implements AutoCloseable {
     }
 
     /** The admin's kubeconfig. */
-    Path kubeconfig() {
+    public Path kubeconfig() {
         return dir.resolve("admin.kubeconfig");
     }
 
@@ -174,12 +174,17 @@ final class ControlPlane implements AutoCloseable {
         return dir.resolve("restricted.kubeconfig");
     }
 
-    KubernetesClient admin() {
+    public KubernetesClient admin() {
         return admin;
     }
 
+    /** Plays the kubelet for every pod of {@code namespace} that is not Ready yet (status subresource). */
+    public void markAllReady(String namespace) {
+        PodPoolIT.markAllReady(admin, namespace);
+    }
+
     /** A fresh namespace, so tests of one class do not see each other's objects. */
-    String newNamespace() {
+    public String newNamespace() {
         String name = "alk-t" + NAMESPACES.incrementAndGet();
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
         return name;

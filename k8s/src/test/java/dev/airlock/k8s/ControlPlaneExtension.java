@@ -9,7 +9,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * Starts one {@link ControlPlane} per test class and stops it after the class (the store closes
  * it); tests receive it as a parameter.
  */
-final class ControlPlaneExtension implements BeforeAllCallback, ParameterResolver {
+public final class ControlPlaneExtension implements BeforeAllCallback, ParameterResolver {
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ControlPlaneExtension.class);
 

@@ -108,6 +108,40 @@ class PodPoolIT {
     }
 
     @Test
+    void desiredSize_followsItsSupplier_growsAndShrinks_neverTouchingClaimedMembers(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        AppliedProject applied = new ProjectApplier(k).apply(Fixtures.manifests(ns));
+        AtomicInteger desired = new AtomicInteger(2);
+        try (PodPool pool = new PodPool(k, applied.agentPods(Fixtures.settings(ns), Resources.DEFAULT), desired::get, new Counting(), Clock.systemUTC())) {
+            pool.start();
+            await("2 members", () -> pool.figures().warming() == 2);
+            markAllReady(k, ns);
+            await("2 ready", () -> pool.figures().ready() == 2);
+            assertThat(pool.claim("keep-me")).isPresent();
+            await("refilled to 2", () -> pool.figures().warming() == 1 && pool.figures().ready() == 1);
+
+            desired.set(4);
+            pool.refill();
+            await("grown to 4", () -> pool.figures().ready() + pool.figures().warming() == 4);
+            assertThat(pool.figures().desired()).isEqualTo(4);
+
+            desired.set(1);
+            pool.refill();
+            await("shrunk to 1", () -> liveReadyState(k, ns) == 1);
+            assertThat(pool.figures().inUse()).as("the claimed member stays").isEqualTo(1);
+            assertThat(k.pods().inNamespace(ns).withLabel(ProjectNames.CLAIM, "keep-me").list().getItems()).singleElement()
+                    .satisfies(p -> assertThat(p.getMetadata().getDeletionTimestamp()).isNull());
+        }
+    }
+
+    /** Members in state ready that are not being deleted. */
+    private static long liveReadyState(KubernetesClient k, String ns) {
+        return k.pods().inNamespace(ns).withLabel(ProjectNames.STATE, "ready").list().getItems().stream()
+                .filter(p -> p.getMetadata().getDeletionTimestamp() == null).count();
+    }
+
+    @Test
     void policyChange_updatesTheConfigMapAndRotatesThePool(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();

@@ -145,6 +145,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     }
 
     private boolean authorized(HttpRequest r) {
+        return authorized(r, token);
+    }
+
+    /** Whether {@code r} carries {@code token} (header or query); every request when there is none (the unix socket). */
+    static boolean authorized(HttpRequest r, Optional<String> token) {
         if (token.isEmpty()) {
             return true; // the unix socket: its file mode is the credential
         }
@@ -314,7 +319,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         return out;
     }
 
-    private static void json(ChannelHandlerContext ctx, HttpResponseStatus status, Object value) {
+    static void json(ChannelHandlerContext ctx, HttpResponseStatus status, Object value) {
         try {
             send(ctx, status, "application/json", JSON.writeValueAsString(value));
         } catch (IOException e) {
@@ -326,7 +331,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         json(ctx, status, JSON.createObjectNode().put("error", message));
     }
 
-    private static void send(ChannelHandlerContext ctx, HttpResponseStatus status, String type, String text) {
+    static void send(ChannelHandlerContext ctx, HttpResponseStatus status, String type, String text) {
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");

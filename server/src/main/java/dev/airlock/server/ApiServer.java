@@ -40,6 +40,12 @@ final class ApiServer implements AutoCloseable {
     }
 
     static ApiServer start(Daemon daemon, Path socket, Optional<InetSocketAddress> tcp, Optional<String> token) throws IOException {
+        return startWith(t -> new ApiHandler(daemon, t), socket, tcp, token);
+    }
+
+    /** The API with its handlers from {@code handlers} (given the listener's token: none on the unix socket). */
+    static ApiServer startWith(java.util.function.Function<Optional<String>, io.netty.channel.ChannelHandler> handlers, Path socket,
+            Optional<InetSocketAddress> tcp, Optional<String> token) throws IOException {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         List<Channel> channels = new ArrayList<>();
         try {
@@ -48,11 +54,11 @@ final class ApiServer implements AutoCloseable {
                 // a socket file left by a killed daemon; start() refuses to run two daemons (see Daemons.lock)
                 Files.delete(socket);
             }
-            channels.add(bootstrap(group, daemon, Optional.empty()).channel(EpollServerDomainSocketChannel.class)
+            channels.add(bootstrap(group, handlers, Optional.empty()).channel(EpollServerDomainSocketChannel.class)
                     .bind(new DomainSocketAddress(socket.toFile())).sync().channel());
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             if (tcp.isPresent()) {
-                channels.add(bootstrap(group, daemon, token).channel(EpollServerSocketChannel.class).bind(tcp.get()).sync().channel());
+                channels.add(bootstrap(group, handlers, token).channel(EpollServerSocketChannel.class).bind(tcp.get()).sync().channel());
             }
             return new ApiServer(group, channels, socket);
         } catch (InterruptedException e) {
@@ -66,11 +72,12 @@ final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static ServerBootstrap bootstrap(EventLoopGroup group, Daemon daemon, Optional<String> token) {
+    private static ServerBootstrap bootstrap(EventLoopGroup group, java.util.function.Function<Optional<String>, io.netty.channel.ChannelHandler> handlers,
+            Optional<String> token) {
         return new ServerBootstrap().group(group).childHandler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new HttpServerCodec(4096, 16384, 65536), new ApiHandler(daemon, token));
+                ch.pipeline().addLast(new HttpServerCodec(4096, 16384, 65536), handlers.apply(token));
             }
         });
     }

@@ -33,6 +33,13 @@ import java.util.Set;
  * export:                            # the agent's work when a pooled sandbox is released (docs/daemon.md)
  *   onRelease: true                  # default true: into the project's workspace.source as branch airlock/ID
  *   keep: 24h                        # default 24h: how long work that was not exported is kept (m, h or d)
+ * backend: local                     # local (default: this host's kernel) or kubernetes (docs/kubernetes.md)
+ * kubernetes:                        # only with backend: kubernetes
+ *   kubeconfig: /etc/airlock/kubeconfig  # or `inCluster: true` (the daemon's pod service account); exactly one
+ *   namespace: airlock               # where every project's objects live
+ *   gatewayImage: registry.acme.dev/airlock:0.1.0   # runs `airlock gateway` per project
+ *   agentImage: registry.acme.dev/devbox:1          # the agent pods' image
+ *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -42,7 +49,13 @@ import java.util.Set;
  * </pre>
  */
 public record DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
-        Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout, Export export) {
+        Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout, Export export, DaemonBackend backend) {
+
+    /** On this host ({@code backend: local}). */
+    public DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
+            Optional<Path> hosts, List<Project> projects, boolean audits, IdleTimeout sessionIdleTimeout, Export export) {
+        this(file, state, socket, listen, tokenFile, org, hosts, projects, audits, sessionIdleTimeout, export, DaemonBackend.LOCAL);
+    }
 
     /** Without a session setting or an {@code export:} section: the defaults. */
     public DaemonConfig(Path file, Path state, Path socket, Optional<String> listen, Optional<Path> tokenFile, Optional<Path> org,
@@ -100,11 +113,19 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         }
     }
 
+    record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
+            @JsonProperty("namespace") String namespace, @JsonProperty("gatewayImage") String gatewayImage,
+            @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr) {
+        @JsonCreator
+        RawKubernetes {
+        }
+    }
+
     record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
             @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
             @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
             @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("sessions") RawSessions sessions,
-            @JsonProperty("export") RawExport export) {
+            @JsonProperty("export") RawExport export, @JsonProperty("backend") String backend, @JsonProperty("kubernetes") RawKubernetes kubernetes) {
         @JsonCreator
         Raw {
         }
@@ -184,7 +205,79 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 : idleTimeout(file, text, raw.sessions().idleTimeout(), "");
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
                 Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits(),
-                idle, export(file, raw.export()));
+                idle, export(file, raw.export()), backend(file, yaml, text, raw, dir));
+    }
+
+    private static final java.util.regex.Pattern RFC1123_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    /** {@code backend:} and its {@code kubernetes:} section; every error names the key's line and column. */
+    private static DaemonBackend backend(Path file, ObjectMapper yaml, String text, Raw raw, Path dir) throws ConfigException {
+        String kind = raw.backend() == null ? "local" : raw.backend();
+        RawKubernetes k = raw.kubernetes();
+        switch (kind) {
+            case "local" -> {
+                if (k != null) {
+                    throw new ConfigException(where(file, yaml, text, "kubernetes") + "a `kubernetes:` section with `backend: " + kind
+                            + "`. Fix: write `backend: kubernetes`, or remove the section.");
+                }
+                return DaemonBackend.LOCAL;
+            }
+            case "kubernetes" -> {
+                if (k == null) {
+                    throw new ConfigException(where(file, yaml, text, "backend") + "`backend: kubernetes` needs a `kubernetes:` section."
+                            + " Fix: add `kubernetes: { kubeconfig: /etc/airlock/kubeconfig, namespace: airlock, gatewayImage: IMAGE, agentImage: IMAGE }`"
+                            + " (or `inCluster: true` instead of kubeconfig).");
+                }
+                boolean inCluster = Boolean.TRUE.equals(k.inCluster());
+                if (inCluster == (k.kubeconfig() != null)) {
+                    throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes: give exactly one of `kubeconfig: FILE` and"
+                            + " `inCluster: true`. Fix: `kubeconfig:` when the daemon runs outside the cluster, `inCluster: true` in a pod"
+                            + " with a service account.");
+                }
+                for (String[] required : new String[][] {{"namespace", k.namespace()}, {"gatewayImage", k.gatewayImage()},
+                        {"agentImage", k.agentImage()}}) {
+                    if (required[1] == null || required[1].isBlank()) {
+                        throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes." + required[0] + " is missing. Fix: e.g. `"
+                                + required[0] + ": " + ("namespace".equals(required[0]) ? "airlock" : "registry.acme.dev/airlock:0.1.0") + "`.");
+                    }
+                }
+                if (!RFC1123_LABEL.matcher(k.namespace()).matches()) {
+                    throw new ConfigException(where(file, yaml, text, "kubernetes", "namespace") + "kubernetes.namespace '" + k.namespace()
+                            + "' is not an RFC 1123 label. Fix: lower-case letters, digits and '-', at most 63 characters (e.g. `namespace: airlock`).");
+                }
+                if (k.podCidr() != null && dev.airlock.policy.address.Cidr.parse(k.podCidr()).isEmpty()) {
+                    throw new ConfigException(where(file, yaml, text, "kubernetes", "podCidr") + "kubernetes.podCidr '" + k.podCidr()
+                            + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
+                }
+                return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
+                        k.gatewayImage(), k.agentImage(), Optional.ofNullable(k.podCidr()));
+            }
+            default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
+                    + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
+        }
+    }
+
+    /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not found. */
+    private static String where(Path file, ObjectMapper yaml, String text, String... path) {
+        try (com.fasterxml.jackson.core.JsonParser p = yaml.getFactory().createParser(text)) {
+            int depth = 0;
+            int matched = 0;
+            for (com.fasterxml.jackson.core.JsonToken t; (t = p.nextToken()) != null; ) {
+                if (t == com.fasterxml.jackson.core.JsonToken.START_OBJECT || t == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                    depth++;
+                } else if (t == com.fasterxml.jackson.core.JsonToken.END_OBJECT || t == com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                    depth--;
+                } else if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME && depth == matched + 1 && path[matched].equals(p.currentName())) {
+                    matched++;
+                    if (matched == path.length) {
+                        return at(file, p.currentTokenLocation());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the text parsed once already; fall back to the file alone
+        }
+        return file + ": ";
     }
 
     /** A {@code sessions.idleTimeout} value, or an error naming the line it is on. */
@@ -227,7 +320,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     }
 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
-            "sessions", "export");
+            "sessions", "export", "backend", "kubernetes");
+    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "gatewayImage", "agentImage", "podCidr");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");
@@ -254,6 +348,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                                 : path.size() == 3 && "projects".equals(stack.get(1)) ? PROJECT_KEYS
                                 : (path.size() == 2 || path.size() == 4 && "projects".equals(stack.get(2))) && "sessions".equals(stack.get(0)) ? SESSION_KEYS
                                 : path.size() == 2 && "export".equals(path.peek()) ? EXPORT_KEYS
+                                : path.size() == 2 && "kubernetes".equals(path.peek()) ? KUBERNETES_KEYS
                                 : null;
                         if (allowed != null && !allowed.contains(lastKey)) {
                             throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "

@@ -25,12 +25,16 @@ import java.util.Set;
 public final class DaemonServer implements AutoCloseable {
 
     private final FileChannel lockFile;
+    /** The daemon on this host ({@code backend: local}), or null on a cluster. */
     private final Daemon daemon;
+    /** The daemon on a cluster ({@code backend: kubernetes}), or null on this host. */
+    private final ClusterDaemon cluster;
     private final ApiServer api;
 
-    private DaemonServer(FileChannel lockFile, Daemon daemon, ApiServer api) {
+    private DaemonServer(FileChannel lockFile, Daemon daemon, ClusterDaemon cluster, ApiServer api) {
         this.lockFile = lockFile;
         this.daemon = daemon;
+        this.cluster = cluster;
         this.api = api;
     }
 
@@ -49,6 +53,9 @@ public final class DaemonServer implements AutoCloseable {
             tcp = Optional.of(address(config.listen().get()));
         }
         FileChannel lock = lock(config.state());
+        if (config.backend() instanceof DaemonBackend.Kubernetes k) {
+            return startOnCluster(config, k, log, lock, tcp, token, dev.airlock.k8s.KubeClients::connect);
+        }
         Daemon daemon = null;
         try {
             daemon = Daemon.start(config, log, version);
@@ -62,10 +69,43 @@ public final class DaemonServer implements AutoCloseable {
             }
             log.println("airlock daemon: serving " + daemon.projects().keySet() + " on " + config.socket()
                     + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));
-            return new DaemonServer(lock, daemon, api);
+            return new DaemonServer(lock, daemon, null, api);
         } catch (IOException | DaemonException | RuntimeException e) {
             if (daemon != null) {
                 daemon.close();
+            }
+            closeQuietly(lock);
+            throw e instanceof DaemonException de ? de : new DaemonException(e.getMessage());
+        }
+    }
+
+    /** As {@link #start(DaemonConfig, PrintStream, String)} on a cluster, connecting through {@code connect} (a test's client, or the kubeconfig's). */
+    static DaemonServer startOnCluster(DaemonConfig config, DaemonBackend.Kubernetes k, PrintStream log, ClusterDaemon.Connect connect)
+            throws DaemonException {
+        Optional<String> token = Optional.empty();
+        Optional<InetSocketAddress> tcp = Optional.empty();
+        if (config.listen().isPresent()) {
+            token = Optional.of(readToken(config.tokenFile().orElseThrow()));
+            tcp = Optional.of(address(config.listen().get()));
+        }
+        return startOnCluster(config, k, log, lock(config.state()), tcp, token, connect);
+    }
+
+    private static DaemonServer startOnCluster(DaemonConfig config, DaemonBackend.Kubernetes k, PrintStream log, FileChannel lock,
+            Optional<InetSocketAddress> tcp, Optional<String> token, ClusterDaemon.Connect connect) throws DaemonException {
+        ClusterDaemon cluster = null;
+        try {
+            cluster = ClusterDaemon.start(config, k, log, connect);
+            ClusterDaemon d = cluster;
+            java.util.Map<String, ClusterApiHandler.Held> claims = ClusterApiHandler.newClaims();
+            ApiServer api = ApiServer.startWith(t -> new ClusterApiHandler(d, claims, t), config.socket(), tcp, token);
+            Files.deleteIfExists(config.state().resolve("daemon.port"));
+            log.println("airlock daemon: serving " + d.projects() + " as pods in namespace " + k.namespace() + " on " + config.socket()
+                    + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));
+            return new DaemonServer(lock, null, d, api);
+        } catch (IOException | DaemonException | RuntimeException e) {
+            if (cluster != null) {
+                cluster.close();
             }
             closeQuietly(lock);
             throw e instanceof DaemonException de ? de : new DaemonException(e.getMessage());
@@ -144,7 +184,11 @@ public final class DaemonServer implements AutoCloseable {
         }
     }
 
+    /** The daemon on this host; a daemon on a cluster ({@code backend: kubernetes}) has none. */
     public Daemon daemon() {
+        if (daemon == null) {
+            throw new IllegalStateException("this daemon runs on Kubernetes (backend: kubernetes): it has no local sandboxes");
+        }
         return daemon;
     }
 
@@ -155,7 +199,12 @@ public final class DaemonServer implements AutoCloseable {
     @Override
     public void close() {
         api.close();
-        daemon.close();
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
         closeQuietly(lockFile);
     }
 

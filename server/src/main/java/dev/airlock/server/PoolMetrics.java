@@ -131,6 +131,11 @@ final class PoolMetrics implements PoolListener {
         lastRefillFailure.put(project, String.valueOf(error.getMessage()));
     }
 
+    /** The last background build failure of {@code project} since its last success, if any. */
+    java.util.Optional<String> lastRefillFailure(String project) {
+        return java.util.Optional.ofNullable(lastRefillFailure.get(project));
+    }
+
     private static void keep(Map<String, Deque<Duration>> m, String project, Duration d) {
         Deque<Duration> q = m.computeIfAbsent(project, k -> new ArrayDeque<>());
         synchronized (q) {

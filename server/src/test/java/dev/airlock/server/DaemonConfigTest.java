@@ -127,4 +127,54 @@ class DaemonConfigTest {
         assertThatThrownBy(() -> DaemonConfig.load(g)).hasMessageStartingWith(g + ":3:").hasMessageContaining("unknown key 'onRelaese'")
                 .hasMessageContaining("onRelease");
     }
+
+    @Test
+    void load_noBackend_isLocal() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(c.backend()).isEqualTo(DaemonBackend.LOCAL);
+    }
+
+    @Test
+    void load_kubernetes_kubeconfigRelativeToTheFile_orInCluster() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes:\n  kubeconfig: kube/config\n  namespace: airlock\n"
+                + "  gatewayImage: reg/airlock:1\n  agentImage: reg/devbox:1\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(c.backend()).isEqualTo(new DaemonBackend.Kubernetes(Optional.of(dir.resolve("kube/config")), "airlock", "reg/airlock:1", "reg/devbox:1"));
+
+        DaemonConfig pod = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
+                + " gatewayImage: g, agentImage: a }\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(((DaemonBackend.Kubernetes) pod.backend()).inCluster()).isTrue();
+        assertThat(((DaemonBackend.Kubernetes) pod.backend()).podCidr()).isEmpty();
+        DaemonConfig withPods = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
+                + " gatewayImage: g, agentImage: a, podCidr: 10.244.0.0/16 }\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(((DaemonBackend.Kubernetes) withPods.backend()).podCidr()).contains("10.244.0.0/16");
+    }
+
+    @Test
+    void load_badBackend_namesFileLineColumnAndTheFix() throws Exception {
+        Path unknown = write("version: 1\nbackend: k8s\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(unknown)).hasMessageStartingWith(unknown + ":2:1: backend 'k8s' is not known")
+                .hasMessageContaining("Fix: write `backend: local`");
+        Path noSection = write("version: 1\nbackend: kubernetes\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(noSection)).hasMessageStartingWith(noSection + ":2:1: `backend: kubernetes` needs a `kubernetes:` section");
+        Path sectionWithoutBackend = write("version: 1\nkubernetes: { inCluster: true, namespace: ns, gatewayImage: g, agentImage: a }\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(sectionWithoutBackend)).hasMessageStartingWith(sectionWithoutBackend + ":2:1:")
+                .hasMessageContaining("Fix: write `backend: kubernetes`");
+    }
+
+    @Test
+    void load_badKubernetesSection_namesFileLineColumnAndTheFix() throws Exception {
+        Path both = write("version: 1\nbackend: kubernetes\nkubernetes:\n  kubeconfig: c\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(both)).hasMessageStartingWith(both + ":3:1: kubernetes: give exactly one of `kubeconfig: FILE` and `inCluster: true`");
+        Path noImage = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(noImage)).hasMessageStartingWith(noImage + ":3:1: kubernetes.agentImage is missing. Fix:");
+        Path badNamespace = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: Air_Lock\n  gatewayImage: g\n"
+                + "  agentImage: a\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(badNamespace)).hasMessageStartingWith(badNamespace + ":5:3: kubernetes.namespace 'Air_Lock' is not an RFC 1123 label");
+        Path badCidr = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  podCidr: 10.244.0.0/33\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(badCidr)).hasMessageStartingWith(badCidr + ":8:3: kubernetes.podCidr '10.244.0.0/33' is not a CIDR");
+        Path typo = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespce: ns\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(typo)).hasMessageStartingWith(typo + ":5:3: unknown key 'namespce'").hasMessageContaining("namespace");
+    }
 }

@@ -327,7 +327,7 @@ public final class DnsResponder implements AutoCloseable {
     private void handle(byte[] wire, InetSocketAddress source, Consumer<Message> send) {
         InetAddress from = source.getAddress();
         String client = from.getHostAddress();
-        Optional<Sandbox> sandbox = registry.byLinkAddress(IpAddress.fromBytes(from.getAddress()));
+        Optional<Sandbox> sandbox = registry.byDnsClient(IpAddress.fromBytes(from.getAddress()));
         if (!inFlight.tryAcquire(from)) {
             finish(answerer.overloaded(sandbox.orElse(null), client, wire), send);
             return;

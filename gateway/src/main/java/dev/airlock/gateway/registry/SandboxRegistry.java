@@ -22,6 +22,11 @@ public final class SandboxRegistry {
 
     private final ConcurrentHashMap<String, Sandbox> byId = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<IpAddress, Sandbox> byLink = new ConcurrentHashMap<>();
+    /** Address ranges whose DNS queries are one sandbox's (none by default: unknown sources are refused). */
+    private final java.util.concurrent.CopyOnWriteArrayList<DnsClients> dnsClients = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private record DnsClients(Cidr range, Sandbox sandbox) {
+    }
     private final Cidr syntheticRange;
     private final int namesPerSandbox;
 
@@ -60,7 +65,31 @@ public final class SandboxRegistry {
         Sandbox s = byId.remove(id);
         if (s != null) {
             s.linkAddresses().forEach(a -> byLink.remove(a, s));
+            dnsClients.removeIf(c -> c.sandbox() == s);
         }
+    }
+
+    /**
+     * Makes every DNS query from {@code range} sandbox {@code id}'s: in a cluster, agent pods get
+     * addresses from the pod CIDR that the gateway cannot know one by one, and only NetworkPolicy
+     * decides which pods reach its DNS port. Only DNS identity widens; connections are still
+     * identified by their exact link address or the listener they arrived on.
+     */
+    public void addDnsClients(String id, Cidr range) {
+        Sandbox s = byId.get(id);
+        if (s == null) {
+            throw new IllegalStateException("no sandbox " + id + " is registered");
+        }
+        dnsClients.add(new DnsClients(range, s));
+    }
+
+    /** The sandbox a DNS query from {@code source} belongs to: by its link address, else by a DNS client range. */
+    public Optional<Sandbox> byDnsClient(IpAddress source) {
+        Sandbox s = byLink.get(source);
+        if (s != null) {
+            return Optional.of(s);
+        }
+        return dnsClients.stream().filter(c -> c.range().contains(source)).map(DnsClients::sandbox).findFirst();
     }
 
     public Optional<Sandbox> byId(String id) {

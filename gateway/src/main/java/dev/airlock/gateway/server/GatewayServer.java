@@ -12,6 +12,7 @@ import dev.airlock.gateway.reload.PolicyReloader;
 import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.gateway.resolve.Resolvers;
 import dev.airlock.policy.PolicyEngine;
+import dev.airlock.policy.address.Cidr;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.load.PolicyFiles;
@@ -45,10 +46,18 @@ public final class GatewayServer implements AutoCloseable {
     private static final Duration RELOAD_POLL = Duration.ofSeconds(2);
     /**
      * @param sandboxAddresses link addresses whose connections (transparent, DNS) are this sandbox's
+     * @param dnsClients address ranges whose DNS queries are this sandbox's too (a cluster's pod CIDR); none: only the link addresses
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, InetSocketAddress explicit,
             Optional<InetSocketAddress> transparent, Optional<InetSocketAddress> dns, Optional<InetSocketAddress> metrics,
-            Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits) {
+            Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits, List<Cidr> dnsClients) {
+
+        /** Without DNS client ranges. */
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, InetSocketAddress explicit,
+                Optional<InetSocketAddress> transparent, Optional<InetSocketAddress> dns, Optional<InetSocketAddress> metrics,
+                Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits) {
+            this(policy, org, hosts, explicit, transparent, dns, metrics, auditLog, failOpen, sandboxAddresses, ioThreads, limits, List.of());
+        }
     }
 
     private final List<AutoCloseable> resources = new ArrayList<>();
@@ -83,6 +92,7 @@ public final class GatewayServer implements AutoCloseable {
                 });
         PolicyEngine engine = reloader.loadInitial();
         Sandbox sandbox = registry.register("local", engine.project(), o.sandboxAddresses(), engine);
+        o.dnsClients().forEach(range -> registry.addDnsClients("local", range));
         GatewayStack.Builder b = GatewayStack.builder(resolver,
                         AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters), new GatewayMetrics(meters))
                 .registry(registry).limits(o.limits()).ioThreads(o.ioThreads()).failOpen(o.failOpen()).policyLabel(o.policy().toString())

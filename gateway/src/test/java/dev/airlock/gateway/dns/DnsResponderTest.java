@@ -150,6 +150,29 @@ class DnsResponderTest {
 
     @ParameterizedTest(name = "tcp={0}")
     @ValueSource(booleans = {false, true})
+    void query_fromADnsClientRange_isAnsweredAsThatSandbox_whileSourcesOutsideItStayRefused(boolean tcp) throws Exception {
+        startWithHostsFile(true);
+        // control: without a range, a pod-like source (no registered link address) is refused
+        assertThat(client("127.0.5.9", tcp).send(query("github.com", Type.A)).getRcode()).isEqualTo(Rcode.REFUSED);
+
+        registry.addDnsClients("sb-1", dev.airlock.policy.address.Cidr.of("127.0.5.0/24"));
+
+        Message m = client("127.0.5.9", tcp).send(query("github.com", Type.A));
+        assertThat(m.getRcode()).isEqualTo(Rcode.NOERROR);
+        assertThat(registry.byId("sb-1").orElseThrow().names().nameFor(onlyA(m))).contains("github.com");
+        assertThat(sink.snapshot().get(1).sandbox()).isEqualTo("sb-1");
+        // the range's sandbox's policy decides: payments allows *.example.dev, and denies what it does not allow
+        assertThat(client("127.0.5.9", tcp).send(query("api.example.dev", Type.A)).getRcode()).isEqualTo(Rcode.NOERROR);
+        assertThat(client("127.0.5.9", tcp).send(query("x7f3a9.github.com", Type.A)).getRcode()).isEqualTo(Rcode.NXDOMAIN);
+        // outside the range: still refused
+        assertThat(client("127.0.6.9", tcp).send(query("github.com", Type.A)).getRcode()).isEqualTo(Rcode.REFUSED);
+        // a registered link address keeps its own sandbox inside a range: docs (127.0.0.2) may not resolve what payments may
+        registry.addDnsClients("sb-1", dev.airlock.policy.address.Cidr.of("127.0.0.0/30"));
+        assertThat(client("127.0.0.2", tcp).send(query("api.example.dev", Type.A)).getRcode()).isEqualTo(Rcode.NXDOMAIN);
+    }
+
+    @ParameterizedTest(name = "tcp={0}")
+    @ValueSource(booleans = {false, true})
     void query_fromAnUnknownSource_isRefusedAndRecorded(boolean tcp) throws Exception {
         startWithHostsFile(true);
 

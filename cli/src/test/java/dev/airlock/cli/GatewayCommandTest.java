@@ -1,0 +1,23 @@
+package dev.airlock.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** {@code airlock gateway}'s options that are refused before anything starts. */
+class GatewayCommandTest {
+
+    @Test
+    void dnsClients_withoutDns_isRefusedSayingWhy() {
+        Cli r = Cli.run("gateway", "--dns-clients", "10.244.0.0/16");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("--dns-clients 10.244.0.0/16 needs --dns ADDR:PORT");
+    }
+
+    @Test
+    void dnsClients_notACidr_isRefusedWithAnExample() {
+        Cli r = Cli.run("gateway", "--dns", "127.0.0.1:0", "--dns-clients", "10.244.0.0/33");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("--dns-clients 10.244.0.0/33 is not a CIDR").contains("10.244.0.0/16");
+    }
+}

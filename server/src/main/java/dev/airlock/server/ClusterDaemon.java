@@ -1,0 +1,261 @@
+package dev.airlock.server;
+
+import dev.airlock.k8s.ClusterSettings;
+import dev.airlock.k8s.KubeBackendException;
+import dev.airlock.k8s.KubeClients;
+import dev.airlock.k8s.KubernetesBackend;
+import dev.airlock.k8s.PodPool;
+import dev.airlock.policy.load.PolicyException;
+import dev.airlock.policy.model.ProjectPolicy;
+import dev.airlock.pool.sizing.AutoSizer;
+import dev.airlock.pool.state.StateDatabase;
+import dev.airlock.pool.state.StateDatabaseException;
+import dev.airlock.pool.usage.ClaimRecord;
+import dev.airlock.pool.warm.PoolListener;
+import dev.airlock.pool.warm.WarmPool;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code airlock daemon} with {@code backend: kubernetes}: every configured project applied to the
+ * cluster with its warm pool of agent pods ({@link KubernetesBackend}), sized as on one host (fixed,
+ * or the Erlang-B recommendation from the usage history), its claims recorded in the same usage
+ * history and reported to the same {@link PoolMetrics}, and its policy files followed. Commands do
+ * not run here: without a kubelet-backed exec path the daemon answers {@code airlock run} with an
+ * error that says so (docs/kubernetes.md).
+ */
+final class ClusterDaemon implements AutoCloseable {
+
+    /** How the daemon reaches the API server: {@link KubeClients#connect}, or a test's. */
+    @FunctionalInterface
+    interface Connect {
+        KubernetesClient connect(Optional<Path> kubeconfig) throws KubeBackendException;
+    }
+
+    private static final Duration SIZING_WINDOW = Duration.ofDays(28);
+
+    private final DaemonConfig config;
+    private final PrintStream log;
+    private final Clock clock;
+    private final PrometheusMeterRegistry meters;
+    private final PoolMetrics poolMetrics;
+    private final UsageRecorder recorder;
+    private final StateDatabase state;
+    private final KubernetesClient client;
+    private final ScheduledExecutorService background;
+    private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
+    private KubernetesBackend backend;
+    private ClusterPolicyWatch policies;
+
+    private ClusterDaemon(DaemonConfig config, PrintStream log, Clock clock, StateDatabase state, KubernetesClient client) {
+        this.config = config;
+        this.log = log;
+        this.clock = clock;
+        this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.poolMetrics = new PoolMetrics(meters, clock);
+        this.state = state;
+        this.recorder = new UsageRecorder(state, poolMetrics, clock, log);
+        this.client = client;
+        this.background = Daemon.backgroundExecutor();
+    }
+
+    /** Connects, applies every project, starts the pools and follows the policy files; nothing is left running on failure. */
+    static ClusterDaemon start(DaemonConfig config, DaemonBackend.Kubernetes cluster, PrintStream log, Connect connect) throws DaemonException {
+        ClusterSettings settings;
+        try {
+            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr());
+        } catch (IllegalArgumentException e) {
+            throw new DaemonException(config.file() + ": kubernetes: " + e.getMessage() + ".");
+        }
+        StateDatabase state = openState(config);
+        KubernetesClient client;
+        try {
+            client = connect.connect(cluster.kubeconfig());
+        } catch (KubeBackendException e) {
+            closeQuietly(state, log);
+            throw new DaemonException(e.getMessage());
+        }
+        ClusterDaemon d = new ClusterDaemon(config, log, Clock.systemUTC(), state, client);
+        try {
+            d.reloadHistory();
+            List<KubernetesBackend.Project> projects = new ArrayList<>();
+            for (DaemonConfig.Project p : config.projects()) {
+                projects.add(new KubernetesBackend.Project(p.policy(), policy -> d.desired(p, policy)));
+            }
+            d.backend = KubernetesBackend.start(client, settings, config.org(), projects, d.recorder, d.clock);
+            Map<String, Path> files = new LinkedHashMap<>();
+            for (String project : d.backend.policies().keySet()) {
+                files.put(project, d.backend.policyFile(project));
+                d.poolMetrics.watch(project, () -> d.status(project));
+            }
+            d.policies = new ClusterPolicyWatch(files, config.org(), project -> {
+                d.backend.reload(project);
+                log.println("airlock daemon: the policy of " + project + " changed: its ConfigMap was applied and its pods rotate");
+            });
+            d.background.scheduleWithFixedDelay(d.policies::check, PolicyReloads.POLL.toMillis(), PolicyReloads.POLL.toMillis(), TimeUnit.MILLISECONDS);
+            d.background.scheduleAtFixedRate(d::resize, 60, 60, TimeUnit.MINUTES);
+            d.background.scheduleAtFixedRate(d::everyMinute, 1, 1, TimeUnit.MINUTES);
+            return d;
+        } catch (KubeBackendException | PolicyException | RuntimeException e) {
+            d.close();
+            throw new DaemonException(e instanceof PolicyException pe ? String.join("\n", pe.problems().stream().map(Object::toString).toList())
+                    : e.getMessage());
+        }
+    }
+
+    private static StateDatabase openState(DaemonConfig config) throws DaemonException {
+        try {
+            Files.createDirectories(config.state());
+            return StateDatabase.open(config.state().resolve("airlock.db"));
+        } catch (IOException e) {
+            throw new DaemonException("cannot create the state directory " + config.state() + ": " + e + ". Fix: check `state:` in " + config.file() + ".");
+        } catch (StateDatabaseException e) {
+            throw new DaemonException(e.getMessage());
+        }
+    }
+
+    /** The pool size of {@code p}: its fixed {@code size:}, else the recommendation of the hour (pool.min while there is none). */
+    private java.util.function.IntSupplier desired(DaemonConfig.Project p, ProjectPolicy policy) {
+        if (p.size().isPresent()) {
+            int fixed = p.size().get();
+            return () -> fixed;
+        }
+        String project = policy.project();
+        sizers.put(project, sizer(project, policy));
+        return () -> sizers.getOrDefault(project, Optional.empty()).map(AutoSizer::desiredSize).orElse(policy.pool().min());
+    }
+
+    private Optional<AutoSizer> sizer(String project, ProjectPolicy policy) {
+        try {
+            return Optional.of(AutoSizer.fromHistory(state, project, policy.pool(), SIZING_WINDOW, java.time.ZoneId.systemDefault(), clock));
+        } catch (StateDatabaseException | RuntimeException e) {
+            log.println("airlock daemon: cannot size the pool of " + project + " from its history (" + e.getMessage()
+                    + "); keeping pool.min until the next hourly try");
+            return Optional.empty();
+        }
+    }
+
+    /** Recomputes every auto-sized pool's recommendation from the history (hourly), then reconciles. */
+    void resize() {
+        backend.policies().forEach((project, policy) -> {
+            if (sizers.containsKey(project)) {
+                sizers.put(project, sizer(project, policy));
+            }
+        });
+        backend.refill();
+    }
+
+    /** Reconciles every pool with its desired size, and records the sizes, as the local daemon does. */
+    private void everyMinute() {
+        backend.refill();
+        for (Map.Entry<String, PodPool.Figures> e : backend.status().entrySet()) {
+            PodPool.Figures f = e.getValue();
+            poolMetrics.weekly().size(e.getKey(), clock.instant(), f.ready());
+            try {
+                state.sample(e.getKey(), clock.instant(), f.desired(), f.ready(), f.warming(), f.inUse());
+            } catch (StateDatabaseException ex) {
+                log.println("airlock daemon: cannot record the pool size of " + e.getKey() + ": " + ex.getMessage());
+            }
+        }
+    }
+
+    private void reloadHistory() {
+        try {
+            for (ClaimRecord r : state.queryAll(clock.instant().minus(Duration.ofDays(14)))) {
+                if (r.result() != ClaimRecord.Result.FAILED) {
+                    poolMetrics.history(r.project(), r.time(), r.result() == ClaimRecord.Result.WARM);
+                }
+            }
+        } catch (StateDatabaseException e) {
+            log.println("airlock daemon: cannot read the usage history: " + e.getMessage());
+        }
+    }
+
+    /** {@code project}'s pool as the local daemon's status reports it: sizes from the pods, claims from the metrics. */
+    WarmPool.Status status(String project) {
+        PodPool.Figures f = backend.status().getOrDefault(project, new PodPool.Figures(0, 0, 0, 0));
+        return new WarmPool.Status(project, f.desired(), f.ready(), f.warming(), f.inUse(), count(project, PoolListener.Result.WARM),
+                count(project, PoolListener.Result.COLD), count(project, PoolListener.Result.FAILED), Optional.empty(), 0,
+                (long) meters.find("airlock.pool.member.deaths").tag("project", project).counters().stream().mapToDouble(Counter::count).sum());
+    }
+
+    private long count(String project, PoolListener.Result r) {
+        Counter c = meters.find("airlock.claims").tag("project", project).tag("result", r.code()).counter();
+        return c == null ? 0 : (long) c.count();
+    }
+
+    /** The projects, in configuration order. */
+    List<String> projects() {
+        return List.copyOf(backend.policies().keySet());
+    }
+
+    /** Whether {@code project}'s pool is auto-sized. */
+    boolean autoSized(String project) {
+        return sizers.containsKey(project);
+    }
+
+    PoolMetrics poolMetrics() {
+        return poolMetrics;
+    }
+
+    ClusterPolicyWatch policies() {
+        return policies;
+    }
+
+    PrometheusMeterRegistry meters() {
+        return meters;
+    }
+
+    DaemonBackend.Kubernetes cluster() {
+        return (DaemonBackend.Kubernetes) config.backend();
+    }
+
+    /** Claims a Ready pod of {@code project} (relabelled atomically); empty when none is Ready. */
+    Optional<PodPool.Claim> claim(String project, String claimId) throws KubeBackendException {
+        Optional<PodPool.Claim> c = backend.claim(project, claimId);
+        if (c.isEmpty()) {
+            // no pod to claim: counted as the local pool counts a claim it could not serve warm
+            recorder.claimed(project, PoolListener.Result.FAILED, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+        }
+        return c;
+    }
+
+    void release(String project, PodPool.Claim claim) throws KubeBackendException {
+        backend.release(project, claim);
+    }
+
+    @Override
+    public void close() {
+        background.shutdownNow();
+        if (backend != null) {
+            backend.close();
+        }
+        recorder.close();
+        client.close();
+        closeQuietly(state, log);
+    }
+
+    private static void closeQuietly(StateDatabase s, PrintStream log) {
+        try {
+            s.close();
+        } catch (StateDatabaseException e) {
+            log.println("airlock daemon: closing the state database: " + e.getMessage());
+        }
+    }
+}
