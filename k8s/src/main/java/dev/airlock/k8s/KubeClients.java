@@ -53,14 +53,13 @@ public final class KubeClients {
             return Config.autoConfigure(null);
         }
         Path file = kubeconfig.get();
-        String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            Files.readString(file, StandardCharsets.UTF_8); // unreadable: our error, naming the setting, before the client's own
         } catch (IOException e) {
             throw new KubeBackendException(file + ": cannot read the kubeconfig (" + e.getMessage() + "): check kubernetes.kubeconfig in the daemon config");
         }
         try {
-            return Config.fromKubeconfig(null, text, file.toAbsolutePath().toString());
+            return Config.fromKubeconfig(null, file.toAbsolutePath().toFile());
         } catch (RuntimeException e) {
             throw new KubeBackendException(file + ": not a usable kubeconfig (" + e.getMessage()
                     + "): give a file as `kubectl config view --raw` prints it, with a current-context", e);

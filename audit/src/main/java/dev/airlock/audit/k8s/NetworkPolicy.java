@@ -9,7 +9,7 @@ import java.util.Map;
  * {@code affectsEgress} already applies the API server's defaulting: without {@code policyTypes}, a
  * policy affects egress only when it has at least one egress rule.
  */
-record NetworkPolicy(String file, String namespace, String name, Selector podSelector, boolean affectsEgress,
+public record NetworkPolicy(String file, String namespace, String name, Selector podSelector, boolean affectsEgress,
         List<EgressRule> egress, SourcePosition position) {
 
     public NetworkPolicy {
