@@ -126,6 +126,27 @@ class SandboxIsolationIT {
     }
 
     @Test
+    void destroy_removesTheHome_withoutFollowingALinkTheSandboxLeftInIt() throws Exception {
+        Path canary = Files.writeString(tmp.resolve("canary-" + System.nanoTime()), "host's");
+        Files.createDirectories(tmp.resolve("canary-dir"));
+        Files.writeString(tmp.resolve("canary-dir/keep"), "host's");
+        PreparedSandbox p = prepare("ws-home-links");
+        KernelSupport.Result r = inSandbox(launcher, p, SCRIPT, "ln -s " + canary + " ~/to-file && ln -s " + tmp.resolve("canary-dir")
+                + " ~/to-dir && mkdir -p ~/deep/er && echo x > ~/deep/er/f");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        Path home = SystemKernelOps.RUN_DIR.resolve(Names.netns(p.id())).resolve(BwrapArgs.HOME_DIR);
+        // positive control: the links are there on the host, in the sandbox's home
+        assertThat(Files.isSymbolicLink(home.resolve("to-file"))).isTrue();
+        assertThat(Files.isSymbolicLink(home.resolve("to-dir"))).isTrue();
+
+        launcher.destroy(p);
+
+        assertThat(home).doesNotExist();
+        assertThat(canary).hasContent("host's");
+        assertThat(tmp.resolve("canary-dir/keep")).hasContent("host's");
+    }
+
+    @Test
     void claim_cannotTamperWithItsNetworkOrRegainPrivileges() throws Exception {
         PreparedSandbox p = prepare("ws-tamper");
         Map<String, String> attempts = new LinkedHashMap<>();
