@@ -17,9 +17,11 @@ import java.util.TreeMap;
  * mount, PID, IPC, UTS and cgroup namespaces; the network namespace it was started in (the
  * launcher's, entered before bubblewrap); no capabilities; {@code no_new_privs}; the host's /usr
  * (and the /bin, /sbin, /lib* links or directories) read-only; a curated /etc ({@link EtcFiles});
- * one CA bundle ({@link CaBundle}); its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace, also its
- * home. Everything else of the host is absent: /root, /home, /run (sockets, docker.sock), /var
- * (Airlock's state and audit log), /sys, other workspaces. The root itself is read-only.
+ * one CA bundle ({@link CaBundle}); its own /proc, a minimal /dev, a fresh /tmp; the workspace read-write at /workspace; its
+ * home read-write at {@link #HOME}, a directory of the sandbox's own beside its generated /etc, outside the workspace (so that
+ * tools' state, caches and tokens never land in the exported work nor in a template). Everything else of the host is absent:
+ * /root, the host's /home, /run (sockets, docker.sock), /var (Airlock's state and audit log), /sys, other workspaces. The root
+ * itself is read-only.
  *
  * <p>On an image ({@link ImageStore}) the unpacked image is bound read-only at {@code /} first, in
  * place of the host's /usr, system directories and /etc entries; the rest is the same. The check
@@ -30,6 +32,10 @@ final class BwrapArgs {
     /** The top-level host directories of the system, bound read-only (or recreated as the links they are). */
     private static final List<String> SYSTEM_DIRS = List.of("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32");
     static final String WORKSPACE = "/workspace";
+    /** The sandbox user's home inside (also in its /etc/passwd): outside the workspace, so nothing there is exported. */
+    static final String HOME = "/home/" + SandboxUser.NAME;
+    /** The home's directory on the host, in the sandbox's own files (beside {@code etc}): gone when the sandbox is. */
+    static final String HOME_DIR = "home";
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /** Every option {@link #build} uses, with its number of arguments: the closed set {@link #check} accepts. */
@@ -91,7 +97,11 @@ final class BwrapArgs {
             for (String name : etcGenerated.keySet()) {
                 a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
             }
-            a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", workspace.toString(), WORKSPACE));
+            // The same CA bundle and home as on the host root (the image store made their mount points).
+            a.addAll(List.of("--ro-bind", etcDir.resolve(CaBundle.FILE).toString(), CaBundle.PATH_IN_SANDBOX));
+            a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                    "--bind", etcDir.resolveSibling(HOME_DIR).toString(), HOME,
+                    "--bind", workspace.toString(), WORKSPACE));
             a.addAll(workspaceMounts);
             a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
             return List.copyOf(a);
@@ -120,6 +130,7 @@ final class BwrapArgs {
         }
         a.addAll(List.of("--ro-bind", etcDir.resolve(CaBundle.FILE).toString(), CaBundle.PATH_IN_SANDBOX));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                "--bind", etcDir.resolveSibling(HOME_DIR).toString(), HOME,
                 "--bind", workspace.toString(), WORKSPACE));
         a.addAll(workspaceMounts);
         a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
@@ -130,7 +141,7 @@ final class BwrapArgs {
     static Map<String, String> environment(Map<String, String> env) {
         Map<String, String> all = new TreeMap<>(CaBundle.ENVIRONMENT);
         all.put("PATH", DEFAULT_PATH);
-        all.put("HOME", WORKSPACE);
+        all.put("HOME", HOME);
         all.put("USER", SandboxUser.NAME);
         all.put("LOGNAME", SandboxUser.NAME);
         all.putAll(env);
@@ -151,8 +162,8 @@ final class BwrapArgs {
 
     /**
      * The check at the privileged point ({@code etcDir}: this sandbox's generated /etc files): only options of the closed set, with their arguments; the
-     * namespace, capability and session flags present; the user as given; the only read-write bind
-     * the workspace, and nothing mounted over /proc or /dev but their fresh instances.
+     * namespace, capability and session flags present; the user as given; the only read-write binds
+     * the workspace and the sandbox's own home, and nothing mounted over /proc or /dev but their fresh instances.
      */
     static void check(List<String> args, int uid, int gid, Path etcDir) throws SandboxException {
         List<String> options = new ArrayList<>();
@@ -179,6 +190,9 @@ final class BwrapArgs {
                     if (operands.get(1).equals(WORKSPACE)) {
                         require(workspace == null, "one workspace");
                         workspace = operands.get(0);
+                    } else if (operands.get(1).equals(HOME)) {
+                        require(operands.get(0).equals(etcDir.resolveSibling(HOME_DIR).toString()),
+                                "the home at " + HOME + " is the sandbox's own " + etcDir.resolveSibling(HOME_DIR) + ", not " + operands.get(0));
                     } else {
                         // The other read-write binds: a directory of the workspace over itself, which pins it
                         // (it can then be neither renamed nor replaced: WorkspaceMounts).

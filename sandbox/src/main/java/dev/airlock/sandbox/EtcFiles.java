@@ -37,7 +37,7 @@ final class EtcFiles {
         StringBuilder passwd = new StringBuilder("root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n");
         StringBuilder group = new StringBuilder("root:x:0:\n");
         passwd.append(SandboxUser.NAME).append(":x:").append(user.uid()).append(':').append(user.gid())
-                .append(":Airlock sandbox:/workspace:/bin/sh\n");
+                .append(":Airlock sandbox:").append(BwrapArgs.HOME).append(":/bin/sh\n");
         group.append(SandboxUser.NAME).append(":x:").append(user.gid()).append(":\n");
         if (user.uid() != SandboxUser.NOBODY) {
             passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");

@@ -45,7 +45,8 @@ public final class ImageStore {
     static final Pattern ROOT_SHAPE = Pattern.compile("(/[A-Za-z0-9._+@-]+)*/" + DIR + "/sha256-[0-9a-f]{64}/rootfs");
     private static final List<Path> TOOL_DIRS = List.of(Path.of("/usr/bin"), Path.of("/usr/sbin"), Path.of("/usr/local/bin"), Path.of("/bin"));
     /** Directories bubblewrap mounts over inside an image root. */
-    private static final List<String> MOUNT_DIRS = List.of("proc", "dev", "tmp", "workspace", "etc");
+    private static final List<String> MOUNT_DIRS = List.of("proc", "dev", "tmp", "workspace", "etc", "home",
+            BwrapArgs.HOME.substring(1));
     /** Bounds umoci; unpacking a large image takes minutes, never hours. */
     private static final long UMOCI_TIMEOUT_MINUTES = 30;
     private static final java.util.concurrent.ConcurrentHashMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
@@ -376,28 +377,36 @@ public final class ImageStore {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         Path etc = rootfs.resolve("etc");
-        for (String name : EtcFiles.generated(new SandboxUser(SandboxUser.NOBODY, SandboxUser.NOBODY), IpAddress.ipv4(0x64600001)).keySet()) {
-            Path f = etc.resolve(name);
-            if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-                continue;
-            }
-            // a generated file below a directory of /etc (a CA bundle in ssl/certs): its directories, real ones
-            Path dir = etc;
-            for (Path part : etc.relativize(f).getParent() == null ? List.<Path>of() : iterable(etc.relativize(f).getParent())) {
-                dir = dir.resolve(part);
-                if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.deleteIfExists(dir); // a link or a file where a directory belongs
-                    Files.createDirectory(dir);
-                }
-            }
-            if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
-                throw new SandboxException("image has a directory at /etc/" + name + ", where the sandbox's generated file goes."
-                        + " Fix: remove it from the image.");
-            }
-            Files.deleteIfExists(f);
-            Files.createFile(f);
-            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        List<String> files = new java.util.ArrayList<>(
+                EtcFiles.generated(new SandboxUser(SandboxUser.NOBODY, SandboxUser.NOBODY), IpAddress.ipv4(0x64600001)).keySet());
+        files.add(CaBundle.PATH_IN_SANDBOX.substring("/etc/".length()));
+        for (String name : files) {
+            fileMountPoint(etc, name);
         }
+    }
+
+    /** {@code /etc/name} as a plain file to bind over, its directories real ones (a CA bundle in ssl/certs). */
+    private static void fileMountPoint(Path etc, String name) throws IOException, SandboxException {
+        Path f = etc.resolve(name);
+        if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        // a generated file below a directory of /etc (a CA bundle in ssl/certs): its directories, real ones
+        Path dir = etc;
+        for (Path part : etc.relativize(f).getParent() == null ? List.<Path>of() : iterable(etc.relativize(f).getParent())) {
+            dir = dir.resolve(part);
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(dir); // a link or a file where a directory belongs
+                Files.createDirectory(dir);
+            }
+        }
+        if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+            throw new SandboxException("image has a directory at /etc/" + name + ", where the sandbox's generated file goes."
+                    + " Fix: remove it from the image.");
+        }
+        Files.deleteIfExists(f);
+        Files.createFile(f);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
     }
 
     private static List<Path> iterable(Path relative) {

@@ -12,7 +12,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -176,11 +175,8 @@ final class Registry {
         if (!d.getParent().equals(dir) || !Names.isId(d.getFileName().toString()) || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (Stream<Path> all = Files.walk(d)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        // link-safe: the sandbox user's home (BwrapArgs.HOME_DIR) is in there, with whatever names it made
+        LinkSafeFiles.deleteTree(d);
     }
 
     /** Writes {@code text} to {@code target} through a temporary file and an atomic rename. */

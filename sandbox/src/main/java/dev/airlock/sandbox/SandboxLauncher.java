@@ -437,6 +437,20 @@ public final class SandboxLauncher implements AutoCloseable {
         }
         Registry.writeAtomically(etc.resolve(CaBundle.FILE), CaBundle.compose(CaBundle.systemBundle(CaBundle.SYSTEM_BUNDLES), trust),
                 PosixFilePermissions.fromString("rw-r--r--"));
+        // The user's home (BwrapArgs.HOME), outside the workspace: tools' state stays out of exports and templates. It lives as
+        // long as the sandbox (every command of it, the daemon's exec too, sees the same one) and goes with its files; a pooled
+        // member starts with an empty one, as nothing of a template's home is copied.
+        Path home = r.runFiles().resolve(BwrapArgs.HOME_DIR);
+        try {
+            if (!Files.isDirectory(home, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(home);
+            }
+            Files.setAttribute(home, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(home, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
+            Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new SandboxException("cannot create the sandbox user's home " + home + ": " + e + ". Fix: run as root.", e);
+        }
         // The read-only placeholders for a missing .git/hooks or .git/config (WorkspaceMounts).
         try {
             Path dir = r.runFiles().resolve(WorkspaceMounts.EMPTY_DIR);
@@ -460,7 +474,7 @@ public final class SandboxLauncher implements AutoCloseable {
     /**
      * Starts {@code command} in the prepared sandbox: joins its cgroups, enters its network
      * namespace, becomes the sandbox user, then bubblewrap (see {@link BwrapArgs}). The environment
-     * is exactly {@code env} over a few defaults (PATH, HOME=/workspace, USER, LOGNAME); nothing of
+     * is exactly {@code env} over a few defaults (PATH, HOME=/home/airlock, USER, LOGNAME); nothing of
      * this JVM's. A command that is not found exits 127, one that cannot be run 126. A sandbox runs
      * one command: a second claim is refused.
      */

@@ -27,7 +27,7 @@ class BwrapArgsTest {
     }
 
     @Test
-    void build_bindsOnlySystemDirsTheCuratedEtcAndTheWorkspace() {
+    void build_bindsOnlySystemDirsTheCuratedEtcTheHomeAndTheWorkspace() {
         List<String> a = build(Map.of());
         List<String> sources = new ArrayList<>();
         for (int i = 0; i < a.size(); i++) {
@@ -36,13 +36,32 @@ class BwrapArgsTest {
             }
         }
         assertThat(sources).allMatch(s -> s.equals("/usr") || s.matches("/(bin|sbin|lib|lib32|lib64|libx32)")
-                || s.startsWith("/etc/") || s.startsWith("/run/airlock/sandbox/alk0123abcd/etc/") || s.equals("/srv/payments"));
+                || s.startsWith("/etc/") || s.startsWith("/run/airlock/sandbox/alk0123abcd/etc/") || s.equals("/run/airlock/sandbox/alk0123abcd/home")
+                || s.equals("/srv/payments"));
         assertThat(sources).doesNotContain("/", "/etc", "/root", "/home", "/run", "/var", "/var/lib/airlock", "/etc/shadow",
                 "/etc/passwd", "/run/docker.sock", "/sys", "/proc");
         String joined = String.join(" ", a);
         assertThat(joined).contains("--ro-bind /run/airlock/sandbox/alk0123abcd/etc/passwd /etc/passwd",
                 "--ro-bind /run/airlock/sandbox/alk0123abcd/etc/resolv.conf /etc/resolv.conf",
-                "--proc /proc --dev /dev --tmpfs /tmp --bind /srv/payments /workspace --chdir /workspace --remount-ro /");
+                "--proc /proc --dev /dev --tmpfs /tmp --bind /run/airlock/sandbox/alk0123abcd/home /home/airlock"
+                        + " --bind /srv/payments /workspace --chdir /workspace --remount-ro /");
+    }
+
+    @Test
+    void environment_home_isOutsideTheWorkspace_andPasswdSaysTheSame() {
+        assertThat(BwrapArgs.environment(Map.of())).containsEntry("HOME", "/home/airlock");
+        assertThat(EtcFiles.generated(USER, Cidr.of("100.96.0.5").network()).get("passwd"))
+                .contains("airlock:x:1000:1000:Airlock sandbox:/home/airlock:/bin/sh\n");
+    }
+
+    @Test
+    void check_aHomeOtherThanTheSandboxsOwn_isRefused() {
+        for (String source : List.of("/srv/payments", "/run/airlock/sandbox/alk99999999/home", "/root", "/home")) {
+            List<String> a = new ArrayList<>(build(Map.of()));
+            a.set(a.lastIndexOf("/home/airlock") - 1, source);
+            assertThatThrownBy(() -> BwrapArgs.check(a, 1000, 1000, RUN)).as(source).isInstanceOf(SandboxException.class)
+                    .hasMessageContaining("/home/airlock");
+        }
     }
 
     @Test
@@ -168,7 +187,7 @@ class BwrapArgsTest {
     void etc_generatedFiles_nameTheUserAndTheOnlyResolver() {
         Map<String, String> f = EtcFiles.generated(USER, Cidr.of("100.96.0.5").network());
         assertThat(f.get("resolv.conf").lines().filter(l -> l.startsWith("nameserver"))).containsExactly("nameserver 100.96.0.5");
-        assertThat(f.get("passwd")).contains("airlock:x:1000:1000:Airlock sandbox:/workspace:/bin/sh\n");
+        assertThat(f.get("passwd")).contains("airlock:x:1000:1000:Airlock sandbox:/home/airlock:/bin/sh\n");
         assertThat(f.get("group")).contains("airlock:x:1000:\n");
         assertThat(f).doesNotContainKeys("shadow", "gshadow", "sudoers");
         assertThat(EtcFiles.HOST_ENTRIES).doesNotContain("shadow", "gshadow", "sudoers", "ssh", "airlock", "passwd", "group");

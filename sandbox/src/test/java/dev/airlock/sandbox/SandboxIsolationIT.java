@@ -69,7 +69,8 @@ class SandboxIsolationIT {
         KernelSupport.Result r = inSandbox(launcher, p, SCRIPT, """
                 echo "uid=$(id -u) gid=$(id -g)"
                 grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status
-                for d in /root /home /run /var /sys /etc/shadow /etc/sudoers /var/lib/airlock /run/docker.sock; do
+                echo "in /home: $(ls -A /home | tr '\\n' ' ')"
+                for d in /root /run /var /sys /etc/shadow /etc/sudoers /var/lib/airlock /run/docker.sock; do
                   if [ -e "$d" ]; then echo "visible $d"; fi
                 done
                 echo "resolv: $(cat /etc/resolv.conf | grep nameserver)"
@@ -88,7 +89,8 @@ class SandboxIsolationIT {
         assertThat(r.out()).contains("CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1")
                 .doesNotContain("visible ")
                 .contains("resolv: nameserver " + p.hostAddress())
-                .contains("ipv6 disabled: 1", "cwd: /workspace home: /workspace", "workspace writable", "usr read-only", "root read-only");
+                .contains("in /home: airlock ") // the host's /home is absent: only the sandbox's own home
+                .contains("ipv6 disabled: 1", "cwd: /workspace home: /home/airlock", "workspace writable", "usr read-only", "root read-only");
         // one link and loopback, IPv4 only: the only address besides 127.0.0.1 is the sandbox's own
         assertThat(r.out().lines().filter(l -> l.startsWith("addr ")).toList())
                 .containsExactlyInAnyOrder("addr lo inet 127.0.0.1/8", "addr " + p.sandboxVeth() + " inet " + p.sandboxAddress() + "/30");
@@ -97,6 +99,51 @@ class SandboxIsolationIT {
         assertThat(processes).isLessThan(10);
         // the file belongs to the sandbox user on the host too: no uid 0 behind the user namespace
         assertThat(Files.getAttribute(p.workspace().resolve("written"), "unix:uid")).isEqualTo(SandboxUser.fromEnvironment(System.getenv()).uid());
+    }
+
+    @Test
+    void claim_homeIsOutsideTheWorkspace_toolStateNeverLandsInIt_andLastsForTheSandbox() throws Exception {
+        PreparedSandbox p = prepare("ws-home");
+        KernelSupport.Result r = inSandbox(launcher, p, SCRIPT, """
+                echo "home=$HOME passwd=$(grep '^airlock:' /etc/passwd | cut -d: -f6) tilde=$(cd ~ && pwd)"
+                echo "registry=http://198.18.0.1/" > ~/.npmrc && mkdir -p ~/.cache/tool ~/.config/tool ~/.npm/_logs && echo x > ~/.claude.json
+                ls -ld "$HOME" | cut -c1-10
+                echo "in home: $(ls -A ~ | tr '\\n' ' ')"
+                echo positive > /workspace/written-in-workspace
+                """);
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("home=/home/airlock passwd=/home/airlock tilde=/home/airlock", "drwx------",
+                "in home: .cache .claude.json .config .npm .npmrc");
+        // positive control: what the command writes in /workspace is in the host's workspace; what it wrote in its home is not
+        try (var ws = Files.list(p.workspace())) {
+            assertThat(ws.map(f -> f.getFileName().toString()).toList()).containsExactly("written-in-workspace");
+        }
+        // a second command of the same sandbox (the daemon's exec) finds the home as the first left it
+        Process exec = launcher.exec(p, List.of("/bin/sh", "-c", "cat ~/.npmrc"), Map.of(), NO_INPUT, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE);
+        KernelSupport.Result again = KernelSupport.finish("exec: cat ~/.npmrc", exec, "", SCRIPT);
+        assertThat(again.out()).as(again.toString()).isEqualTo("registry=http://198.18.0.1/\n");
+    }
+
+    @Test
+    void destroy_removesTheHome_withoutFollowingALinkTheSandboxLeftInIt() throws Exception {
+        Path canary = Files.writeString(tmp.resolve("canary-" + System.nanoTime()), "host's");
+        Files.createDirectories(tmp.resolve("canary-dir"));
+        Files.writeString(tmp.resolve("canary-dir/keep"), "host's");
+        PreparedSandbox p = prepare("ws-home-links");
+        KernelSupport.Result r = inSandbox(launcher, p, SCRIPT, "ln -s " + canary + " ~/to-file && ln -s " + tmp.resolve("canary-dir")
+                + " ~/to-dir && mkdir -p ~/deep/er && echo x > ~/deep/er/f");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        Path home = SystemKernelOps.RUN_DIR.resolve(Names.netns(p.id())).resolve(BwrapArgs.HOME_DIR);
+        // positive control: the links are there on the host, in the sandbox's home
+        assertThat(Files.isSymbolicLink(home.resolve("to-file"))).isTrue();
+        assertThat(Files.isSymbolicLink(home.resolve("to-dir"))).isTrue();
+
+        launcher.destroy(p);
+
+        assertThat(home).doesNotExist();
+        assertThat(canary).hasContent("host's");
+        assertThat(tmp.resolve("canary-dir/keep")).hasContent("host's");
     }
 
     @Test
@@ -147,8 +194,8 @@ class SandboxIsolationIT {
                 + "cat /workspace/to-b 2>&1; echo \"link=$?\"\ncat /workspace/to-shadow 2>&1; echo \"shadow=$?\"\n"
                 + "ls /workspace/to-root/ | tr '\\n' ' '; echo\n");
         assertThat(r.out()).doesNotContain("b's secret").contains("direct=1", "link=1", "shadow=1");
-        // "/" seen through a link is the sandbox's own root, not the host's
-        assertThat(r.out()).contains("workspace").doesNotContain("root ", "home ", "boot ");
+        // "/" seen through a link is the sandbox's own root, not the host's (its home is /home/airlock, so "home" is there)
+        assertThat(r.out()).contains("workspace").doesNotContain("root ", "var ", "boot ");
     }
 
     @Test

@@ -120,11 +120,24 @@ final class Git {
                 + ". Fix: check workspace.source and workspace.ref in airlock.yaml, and that the source is reachable from this host.");
     }
 
-    /** Clones {@code source} as a bare mirror into {@code mirror}, or fetches into the existing one (pruning deleted branches). */
+    /**
+     * Clones {@code source} as a bare mirror into {@code mirror}, or fetches into the existing one (pruning deleted branches).
+     * A local source may belong to another user than root ({@link LocalSource}).
+     */
     void mirror(String source, Path mirror, Consumer<String> progress) throws TemplateException {
-        List<String> args = Files.isDirectory(mirror.resolve("objects"))
-                ? List.of("--git-dir=" + mirror, "fetch", "--prune", "--progress", "origin", "+refs/heads/*:refs/heads/*")
-                : List.of("clone", "--mirror", "--no-local", "--progress", "--", source, mirror.toString());
+        // A repository of this host, even one another user owns, is read with safe.directory for it alone (LocalSource).
+        List<String> uploadPack = LocalSource.path(source).map(p -> List.of("--upload-pack=" + LocalSource.uploadPack(git, p))).orElse(List.of());
+        List<String> args = new ArrayList<>();
+        if (Files.isDirectory(mirror.resolve("objects"))) {
+            args.addAll(List.of("--git-dir=" + mirror, "fetch", "--prune", "--progress"));
+            args.addAll(uploadPack);
+            // from the source as the policy names it now (the upload-pack above is for that one), not the mirror's origin
+            args.addAll(List.of(source, "+refs/heads/*:refs/heads/*"));
+        } else {
+            args.addAll(List.of("clone", "--mirror", "--no-local", "--progress"));
+            args.addAll(uploadPack);
+            args.addAll(List.of("--", source, mirror.toString()));
+        }
         Result r = run(null, args, progress);
         if (r.exit() != 0) {
             throw failed(args, r);

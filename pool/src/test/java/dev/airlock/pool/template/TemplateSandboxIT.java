@@ -84,6 +84,10 @@ class TemplateSandboxIT {
     }
 
     private static Path policyFile(String project, String setupYaml) throws Exception {
+        return policyFile(project, source.dir, setupYaml);
+    }
+
+    private static Path policyFile(String project, Path sourceDir, String setupYaml) throws Exception {
         Path f = tmp.resolve(project + "-" + System.nanoTime() + ".yaml");
         Files.writeString(f, """
                 version: 1
@@ -93,7 +97,7 @@ class TemplateSandboxIT {
                   ref: main
                   setup: %s
                   cacheKey: [package-lock.json]
-                """.formatted(project, source.dir, setupYaml));
+                """.formatted(project, sourceDir, setupYaml));
         return f;
     }
 
@@ -129,6 +133,29 @@ class TemplateSandboxIT {
             assertThat(f.kept()).contains(good);
         });
         assertThat(m.current("itsetup")).contains(good);
+    }
+
+    @Test
+    void build_fromASourceAnotherUserOwns_keepsSetupsHomeOutOfTheTemplate() throws Exception {
+        SourceRepo foreign = new SourceRepo(tmp.resolve("foreign-source"));
+        foreign.commit("package-lock.json", "{\"lock\":1}\n");
+        try (var all = Files.walk(foreign.dir)) {
+            for (Path f : all.toList()) {
+                Files.setAttribute(f, "unix:uid", 65533, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(f, "unix:gid", 65533, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        Path policy = policyFile("itforeign", foreign.dir,
+                "[\"echo $HOME > home.txt; mkdir -p ~/.npm/_cacache ~/.cache && echo cache > ~/.npm/_cacache/x && echo x > ~/.npmrc\"]");
+
+        Template t = built(manager(policy).build(PolicyFiles.loadProject(policy), ProgressSink.NONE));
+
+        // positive control: what setup wrote in its workspace is in the template; what it wrote in its home is not
+        assertThat(Files.readString(t.tree().resolve("home.txt")).strip()).isEqualTo("/home/airlock");
+        assertThat(t.tree().resolve(".npm")).doesNotExist();
+        assertThat(t.tree().resolve(".npmrc")).doesNotExist();
+        assertThat(t.tree().resolve(".cache")).doesNotExist();
+        assertThat(t.id().commit()).isEqualTo(foreign.head());
     }
 
     @Test
