@@ -14,6 +14,9 @@ import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxSession;
+import dev.airlock.sandbox.AuditWorkDirs;
+import dev.airlock.sandbox.KernelOp;
+import dev.airlock.sandbox.KernelOps;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
@@ -129,10 +132,13 @@ public final class AuditRunner {
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
         Path work = null;
+        Path state = o.stateDir().toAbsolutePath().normalize();
+        KernelOps rootOps = null;
         try (policies; SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), progress);
                 HostControls controls = HostControls.start()) {
-            work = Files.createTempDirectory("alk-audit-");
-            Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+            rootOps = launcher.kernel();
+            // Beside the state directory, so root re-owns and removes it only through the kernel's checks.
+            work = AuditWorkDirs.create(state);
             Path workspace = Files.createDirectories(work.resolve("workspace"));
             Path neighbourWorkspace = Files.createDirectories(work.resolve("other-project"));
             Path canary = Files.writeString(neighbourWorkspace.resolve("other-project-secret.txt"), "another project's file\n");
@@ -144,7 +150,7 @@ public final class AuditRunner {
             copyResource("agent.sh", workspace);
             copyResource("lib.sh", workspace);
             SandboxUser user = SandboxUser.current();
-            WorkspaceTargets.prepare(workspace, user);
+            WorkspaceTargets.prepare(workspace, user, rootOps, state);
             try (SandboxSession session = SandboxSession.open(launcher, o.auditLog(), project, engine, resolver, workspace)) {
                 afterPrepare.accept(session.sandbox());
                 PreparedSandbox neighbour = session.neighbour(neighbourWorkspace);
@@ -222,8 +228,8 @@ public final class AuditRunner {
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {
-            if (work != null) {
-                deleteTree(work);
+            if (work != null && rootOps != null) {
+                deleteTree(rootOps, state, work);
             }
         }
     }
@@ -475,11 +481,14 @@ public final class AuditRunner {
         }
     }
 
-    /** The audit's work directory, which its sandboxes wrote: removed without following what they planted. */
-    private static void deleteTree(Path root) {
+    /**
+     * The audit's work directory, which its sandboxes wrote: removed through the kernel
+     * ({@link KernelOp.DeleteTree}), never following what they planted, once its sandboxes are gone.
+     */
+    private static void deleteTree(KernelOps kernel, Path state, Path root) {
         try {
-            dev.airlock.sandbox.LinkSafeFiles.deleteTree(root);
-        } catch (IOException e) {
+            kernel.execute(new KernelOp.DeleteTree(state, root));
+        } catch (SandboxException e) {
             System.err.println("airlock audit: could not remove " + root + ": " + e.getMessage());
         }
     }

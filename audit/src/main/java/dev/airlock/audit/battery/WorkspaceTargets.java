@@ -1,6 +1,9 @@
 package dev.airlock.audit.battery;
 
+import dev.airlock.sandbox.KernelOp;
+import dev.airlock.sandbox.KernelOps;
 import dev.airlock.sandbox.LinkSafeFiles;
+import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxUser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +49,12 @@ final class WorkspaceTargets {
     private WorkspaceTargets() {
     }
 
-    /** Lays out the targets in {@code workspace} (and beside it) for the sandbox user {@code user}. */
-    static void prepare(Path workspace, SandboxUser user) throws IOException {
+    /**
+     * Lays out the targets in {@code workspace} (and beside it) for the sandbox user {@code user}:
+     * root gives the user its trees through {@code kernel} ({@link KernelOp.ChownTree}), as the
+     * workspace lies in an audit's work directory of {@code state}.
+     */
+    static void prepare(Path workspace, SandboxUser user, KernelOps kernel, Path state) throws IOException, SandboxException {
         Path git = workspace.resolve(".git");
         for (String d : List.of("hooks", "objects", "refs/heads", "info")) {
             Files.createDirectories(git.resolve(d));
@@ -55,8 +62,8 @@ final class WorkspaceTargets {
         Files.writeString(git.resolve("HEAD"), "ref: refs/heads/main\n");
         Files.writeString(git.resolve("config"), "[core]\n\trepositoryformatversion = 0\n\tbare = false\n");
         Files.createDirectories(workspace.resolve(OUT));
-        LinkSafeFiles.chownTree(git, user.uid(), user.gid());
-        LinkSafeFiles.chownTree(workspace.resolve(OUT), user.uid(), user.gid());
+        kernel.execute(List.of(new KernelOp.ChownTree(state, git, user.uid(), user.gid()),
+                new KernelOp.ChownTree(state, workspace.resolve(OUT), user.uid(), user.gid())));
         Path canaries = Files.createDirectories(workspace.resolveSibling(CANARIES));
         Files.writeString(canaries.resolve(CANARY), CANARY_TEXT);
         Files.writeString(canaries.resolve(CONTROL_CANARY), CANARY_TEXT);

@@ -1,6 +1,12 @@
 package dev.airlock.audit.battery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.airlock.sandbox.AuditWorkDirs;
+import dev.airlock.sandbox.FakeKernel;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.SandboxUser;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,5 +63,28 @@ class WorkspaceTargetsTest {
         Outcome o = WorkspaceTargets.rootWrite(target, workspace, new Outcome(Optional.of("failed"), "read-only", 1, ""),
                 WorkspaceTargets.AIRLOCK);
         assertThat(o.kind()).contains("cannot-run");
+    }
+    @Test
+    void prepare_inAnAuditsWorkDirectory_givesTheSandboxUserItsTreesThroughTheKernel() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        Path ws = Files.createDirectories(AuditWorkDirs.create(state).resolve("workspace"));
+        SandboxUser user = new SandboxUser(1000, 1000);
+        WorkspaceTargets.prepare(ws, user, new FakeKernel(work.resolve("run")), state);
+        assertThat(ws.resolve(".git/hooks")).isDirectory();
+        assertThat(ws.resolve("../root-write/events.txt")).hasContent("root-write canary");
+        if ((Integer) Files.getAttribute(work, "unix:uid") == 0) { // re-owning to another user needs root
+            assertThat((Integer) Files.getAttribute(ws.resolve(".git/config"), "unix:uid")).isEqualTo(1000);
+            assertThat((Integer) Files.getAttribute(ws.resolve("out"), "unix:gid")).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void prepare_outsideAnAuditsWorkDirectory_isRefusedByTheKernel() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        Path ws = Files.createDirectories(work.resolve("elsewhere/workspace"));
+        assertThatThrownBy(() -> WorkspaceTargets.prepare(ws, new SandboxUser(1000, 1000), new FakeKernel(work.resolve("run")), state))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("refused");
+        assertThat((Integer) Files.getAttribute(ws.resolve(".git"), "unix:uid")).as("nothing re-owned")
+                .isEqualTo((Integer) Files.getAttribute(ws, "unix:uid"));
     }
 }
