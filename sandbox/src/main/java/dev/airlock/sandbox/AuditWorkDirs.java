@@ -3,8 +3,11 @@ package dev.airlock.sandbox;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -35,8 +38,20 @@ public final class AuditWorkDirs {
      * exclusively under {@link #root}, which is made searchable but not listable by others (0711).
      */
     public static Path create(Path state) throws IOException {
-        Path root = Files.createDirectories(root(state));
-        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
+        Path root = root(state);
+        try {
+            Files.createDirectory(root);
+        } catch (FileAlreadyExistsException e) {
+            // made by an earlier audit; checked below
+        }
+        // Root chmods it and works below it: it must be root's own directory, not a link planted there.
+        UserPrincipal self = root.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name"));
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) || !Files.getOwner(root, LinkOption.NOFOLLOW_LINKS).equals(self)) {
+            throw new IOException(root + " is not a directory owned by " + self.getName() + ", which runs the audit"
+                    + ". Fix: remove it (Airlock recreates it) or choose another state directory.");
+        }
+        Files.getFileAttributeView(root, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .setPermissions(PosixFilePermissions.fromString("rwx--x--x"));
         for (int i = 0; ; i++) {
             Path dir = root.resolve("a-" + UUID.randomUUID().toString().substring(0, 8));
             try {
@@ -47,7 +62,8 @@ public final class AuditWorkDirs {
                 }
                 throw e;
             }
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setPermissions(PosixFilePermissions.fromString("rwxr-xr-x"));
             return dir;
         }
     }

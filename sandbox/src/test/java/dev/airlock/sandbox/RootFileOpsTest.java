@@ -134,4 +134,17 @@ class RootFileOpsTest {
                 .isInstanceOf(SandboxException.class).hasMessageContaining("audits' work directories");
         assertThat((Integer) Files.getAttribute(stray, "unix:uid")).isEqualTo(uid);
     }
+    @Test
+    void auditWorkDirsCreate_aLinkWhereTheAreaGoes_isRefused_andItsTargetKeepsItsMode() throws Exception {
+        Path target = elsewhere.getParent();
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        Files.createSymbolicLink(AuditWorkDirs.root(state), target);
+        assertThat(AuditWorkDirs.root(state).resolve("alk0123abcd/keep.txt")).as("positive control: the link reaches it").hasContent("host");
+
+        assertThatThrownBy(() -> AuditWorkDirs.create(state)).hasMessageContaining("not a directory owned by");
+        assertThat(Files.getPosixFilePermissions(target)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        try (var s = Files.list(target)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("alk0123abcd");
+        }
+    }
 }
