@@ -12,11 +12,9 @@ import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
+import dev.airlock.runtime.AuditWorkDirectory;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxSession;
-import dev.airlock.sandbox.AuditWorkDirs;
-import dev.airlock.sandbox.KernelOp;
-import dev.airlock.sandbox.KernelOps;
 import dev.airlock.sandbox.PreparedSandbox;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
@@ -131,14 +129,12 @@ public final class AuditRunner {
         Resolver resolver = policies.resolver();
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
-        Path work = null;
-        Path state = o.stateDir().toAbsolutePath().normalize();
-        KernelOps rootOps = null;
+        AuditWorkDirectory workDir = null;
         try (policies; SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), progress);
                 HostControls controls = HostControls.start()) {
-            rootOps = launcher.kernel();
             // Beside the state directory, so root re-owns and removes it only through the kernel's checks.
-            work = AuditWorkDirs.create(state);
+            workDir = AuditWorkDirectory.create(launcher, o.stateDir());
+            Path work = workDir.path();
             Path workspace = Files.createDirectories(work.resolve("workspace"));
             Path neighbourWorkspace = Files.createDirectories(work.resolve("other-project"));
             Path canary = Files.writeString(neighbourWorkspace.resolve("other-project-secret.txt"), "another project's file\n");
@@ -150,7 +146,7 @@ public final class AuditRunner {
             copyResource("agent.sh", workspace);
             copyResource("lib.sh", workspace);
             SandboxUser user = SandboxUser.current();
-            WorkspaceTargets.prepare(workspace, user, rootOps, state);
+            WorkspaceTargets.prepare(workspace, user, workDir);
             try (SandboxSession session = SandboxSession.open(launcher, o.auditLog(), project, engine, resolver, workspace)) {
                 afterPrepare.accept(session.sandbox());
                 PreparedSandbox neighbour = session.neighbour(neighbourWorkspace);
@@ -228,8 +224,9 @@ public final class AuditRunner {
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {
-            if (work != null && rootOps != null) {
-                deleteTree(rootOps, state, work);
+            if (workDir != null) {
+                // after the launcher closed: its sandboxes are gone
+                deleteTree(workDir);
             }
         }
     }
@@ -481,15 +478,12 @@ public final class AuditRunner {
         }
     }
 
-    /**
-     * The audit's work directory, which its sandboxes wrote: removed through the kernel
-     * ({@link KernelOp.DeleteTree}), never following what they planted, once its sandboxes are gone.
-     */
-    private static void deleteTree(KernelOps kernel, Path state, Path root) {
+    /** The audit's work directory, which its sandboxes wrote: removed without following what they planted. */
+    private static void deleteTree(AuditWorkDirectory work) {
         try {
-            kernel.execute(new KernelOp.DeleteTree(state, root));
+            work.close();
         } catch (SandboxException e) {
-            System.err.println("airlock audit: could not remove " + root + ": " + e.getMessage());
+            System.err.println("airlock audit: could not remove " + work.path() + ": " + e.getMessage());
         }
     }
 }

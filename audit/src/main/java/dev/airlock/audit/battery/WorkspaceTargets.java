@@ -1,7 +1,6 @@
 package dev.airlock.audit.battery;
 
-import dev.airlock.sandbox.KernelOp;
-import dev.airlock.sandbox.KernelOps;
+import dev.airlock.runtime.AuditWorkDirectory;
 import dev.airlock.sandbox.LinkSafeFiles;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxUser;
@@ -50,11 +49,10 @@ final class WorkspaceTargets {
     }
 
     /**
-     * Lays out the targets in {@code workspace} (and beside it) for the sandbox user {@code user}:
-     * root gives the user its trees through {@code kernel} ({@link KernelOp.ChownTree}), as the
-     * workspace lies in an audit's work directory of {@code state}.
+     * Lays out the targets in {@code workspace} (and beside it, in {@code work}) for the sandbox
+     * user {@code user}, to whom root gives its trees through the kernel's checks.
      */
-    static void prepare(Path workspace, SandboxUser user, KernelOps kernel, Path state) throws IOException, SandboxException {
+    static void prepare(Path workspace, SandboxUser user, AuditWorkDirectory work) throws IOException, SandboxException {
         Path git = workspace.resolve(".git");
         for (String d : List.of("hooks", "objects", "refs/heads", "info")) {
             Files.createDirectories(git.resolve(d));
@@ -62,8 +60,8 @@ final class WorkspaceTargets {
         Files.writeString(git.resolve("HEAD"), "ref: refs/heads/main\n");
         Files.writeString(git.resolve("config"), "[core]\n\trepositoryformatversion = 0\n\tbare = false\n");
         Files.createDirectories(workspace.resolve(OUT));
-        kernel.execute(List.of(new KernelOp.ChownTree(state, git, user.uid(), user.gid()),
-                new KernelOp.ChownTree(state, workspace.resolve(OUT), user.uid(), user.gid())));
+        work.giveTo(git, user);
+        work.giveTo(workspace.resolve(OUT), user);
         Path canaries = Files.createDirectories(workspace.resolveSibling(CANARIES));
         Files.writeString(canaries.resolve(CANARY), CANARY_TEXT);
         Files.writeString(canaries.resolve(CONTROL_CANARY), CANARY_TEXT);

@@ -3,7 +3,7 @@ package dev.airlock.audit.battery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.airlock.sandbox.AuditWorkDirs;
+import dev.airlock.runtime.AuditWorkDirectory;
 import dev.airlock.sandbox.FakeKernel;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxUser;
@@ -67,9 +67,10 @@ class WorkspaceTargetsTest {
     @Test
     void prepare_inAnAuditsWorkDirectory_givesTheSandboxUserItsTreesThroughTheKernel() throws Exception {
         Path state = Files.createDirectories(work.resolve("state"));
-        Path ws = Files.createDirectories(AuditWorkDirs.create(state).resolve("workspace"));
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        Path ws = Files.createDirectories(dir.path().resolve("workspace"));
         SandboxUser user = new SandboxUser(1000, 1000);
-        WorkspaceTargets.prepare(ws, user, new FakeKernel(work.resolve("run")), state);
+        WorkspaceTargets.prepare(ws, user, dir);
         assertThat(ws.resolve(".git/hooks")).isDirectory();
         assertThat(ws.resolve("../root-write/events.txt")).hasContent("root-write canary");
         if ((Integer) Files.getAttribute(work, "unix:uid") == 0) { // re-owning to another user needs root
@@ -82,9 +83,22 @@ class WorkspaceTargetsTest {
     void prepare_outsideAnAuditsWorkDirectory_isRefusedByTheKernel() throws Exception {
         Path state = Files.createDirectories(work.resolve("state"));
         Path ws = Files.createDirectories(work.resolve("elsewhere/workspace"));
-        assertThatThrownBy(() -> WorkspaceTargets.prepare(ws, new SandboxUser(1000, 1000), new FakeKernel(work.resolve("run")), state))
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        assertThatThrownBy(() -> WorkspaceTargets.prepare(ws, new SandboxUser(1000, 1000), dir))
                 .isInstanceOf(SandboxException.class).hasMessageContaining("refused");
         assertThat((Integer) Files.getAttribute(ws.resolve(".git"), "unix:uid")).as("nothing re-owned")
                 .isEqualTo((Integer) Files.getAttribute(ws, "unix:uid"));
+    }
+    @Test
+    void close_removesTheWorkDirectoryWithoutFollowingWhatTheSandboxPlanted() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        Path outside = Files.writeString(Files.createDirectories(work.resolve("host")).resolve("keep.txt"), "host\n");
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        Path out = Files.createDirectories(dir.path().resolve("workspace/out"));
+        Files.createSymbolicLink(out.resolve("events.jsonl"), outside);
+        assertThat(out.resolve("events.jsonl")).as("positive control: the planted link reaches the host file").hasContent("host");
+        dir.close();
+        assertThat(dir.path()).doesNotExist();
+        assertThat(outside).hasContent("host");
     }
 }
