@@ -325,7 +325,8 @@ final class KernelAuthorizer {
 
     /**
      * The area of {@code state} that {@code dir} lies strictly below ({@link StateAreas}); in the
-     * member workspace area, {@code dir} must be a member workspace by shape.
+     * member workspace area, {@code dir} must be a member workspace by shape; in the audits' area,
+     * an audit's work directory or below one.
      */
     private static Path treeIn(Path state, Path dir, KernelOp op) throws SandboxException {
         Path d = safePath(dir, op);
@@ -333,6 +334,9 @@ final class KernelAuthorizer {
             if (d.startsWith(area) && !d.equals(area)) {
                 if (area.equals(MemberWorkspaces.root(state)) && !MemberWorkspaces.owned(state, d)) {
                     throw refused(op, "below " + area + " root removes only member workspaces (<project>/w-<8 hex>), not " + d);
+                }
+                if (area.equals(AuditWorkDirs.root(state)) && !AuditWorkDirs.atOrBelowOne(state, d)) {
+                    throw refused(op, "below " + area + " root removes or re-owns only audits' work directories (a-<8 hex>) and what is in them, not " + d);
                 }
                 return area;
             }

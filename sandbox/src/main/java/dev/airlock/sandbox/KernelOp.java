@@ -114,7 +114,8 @@ public sealed interface KernelOp {
      * Removes {@code dir} and everything in it as root ({@link LinkSafeFiles}): no link followed,
      * no other file system entered. {@code dir} lies strictly below one of the areas of the state
      * directory {@code state} that root removes trees in ({@link StateAreas}), is reached without
-     * links, and, in the member workspace area, is a member workspace by shape. A member workspace
+     * links, and, in the member workspace area, is a member workspace by shape (in the audits' area,
+     * an audit's work directory or below one: {@link AuditWorkDirs}). A member workspace
      * keeps a mount point below it (left in place, named in the failure: the rest goes); anywhere
      * else a mount at or below {@code dir} refuses the whole tree. Nothing when absent.
      */
@@ -124,8 +125,8 @@ public sealed interface KernelOp {
     /**
      * Gives {@code dir} and everything in it to {@code uid:gid} (never 0), as root
      * ({@link LinkSafeFiles#chownTree}): no link followed, a hard-linked file refused. {@code dir}
-     * lies strictly below an area of {@code state} ({@link StateAreas}), is reached without links,
-     * and has no mount point at or below it.
+     * lies strictly below an area of {@code state} ({@link StateAreas}; in the audits' area, at or
+     * below an audit's work directory), is reached without links, and has no mount point at or below it.
      */
     record ChownTree(Path state, Path dir, int uid, int gid) implements KernelOp {
     }

@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * every object it will have, and is written, in the state directory and as a machine-wide lease
  * ({@link Registry}), before the first object exists. {@link #destroy} removes the objects, then the
  * record. A shutdown hook destroys what this launcher still holds when the JVM exits (SIGTERM,
- * SIGINT, a normal exit); after a kill -9, {@link #reap()} (by this host's next launcher) finds
+ * SIGINT, a normal exit); after a kill -9, {@link #reap()} ({@link Reaper}, by this host's next launcher) finds
  * records whose owner is dead, and {@code alk} objects without any live lease, and removes them.
  * Nothing whose name lacks the exact {@code alk} shape is ever removed ({@link Names}), and the only
  * processes ever killed are those inside the sandbox's own cgroups.
@@ -58,6 +58,7 @@ public final class SandboxLauncher implements AutoCloseable {
     private final Registry registry;
     private final SandboxUser user;
     private final Consumer<String> warnings;
+    private final Reaper reaper;
     /** Prepared by this launcher and not yet destroyed, by id. */
     private final Map<String, SandboxRecord> live = new ConcurrentHashMap<>();
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
@@ -86,6 +87,22 @@ public final class SandboxLauncher implements AutoCloseable {
         this.registry = new Registry(ops.runDir());
         this.user = user;
         this.warnings = warnings;
+        this.reaper = new Reaper(state, ops, registry, () -> List.copyOf(live.values()), new Reaper.Sandboxes() {
+            @Override
+            public List<String> tearDown(String id, List<Path> cgroups, List<Path> overlayStates) {
+                return teardown(id, cgroups, overlayStates);
+            }
+
+            @Override
+            public List<Path> overlayStates(String id, Optional<SandboxRecord> record) {
+                return SandboxLauncher.this.overlayStates(id, record);
+            }
+
+            @Override
+            public List<String> deleteWorkspace(Path ws) {
+                return SandboxLauncher.this.deleteWorkspace(ws);
+            }
+        }, warnings);
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
@@ -616,29 +633,7 @@ public final class SandboxLauncher implements AutoCloseable {
      * workspaces there then). Returns the removed paths.
      */
     public List<String> sweepMemberWorkspaces() {
-        List<String> removed = new ArrayList<>();
-        try {
-            registry.locked(() -> {
-                Set<Path> held = new HashSet<>();
-                live.values().forEach(r -> held.add(r.workspace()));
-                registry.leases().values().forEach(l -> l.record().ifPresent(r -> held.add(r.workspace())));
-                ownRecords().values().forEach(r -> r.ifPresent(x -> held.add(x.workspace())));
-                for (Path ws : MemberWorkspaces.existing(state)) {
-                    if (held.contains(ws) || held.contains(real(ws))) {
-                        continue;
-                    }
-                    List<String> failures = deleteWorkspace(ws);
-                    failures.forEach(f -> warnings.accept("cannot remove workspace " + f));
-                    if (failures.isEmpty()) {
-                        removed.add("workspace " + ws);
-                    }
-                }
-                return null;
-            });
-        } catch (SandboxException e) {
-            warnings.accept(e.getMessage());
-        }
-        return removed;
+        return reaper.sweepMemberWorkspaces();
     }
 
     /**
@@ -652,14 +647,6 @@ public final class SandboxLauncher implements AutoCloseable {
             return List.of();
         } catch (SandboxException e) {
             return List.of(e.getMessage());
-        }
-    }
-
-    private static Path real(Path p) {
-        try {
-            return p.toRealPath();
-        } catch (IOException e) {
-            return p;
         }
     }
 
@@ -812,133 +799,11 @@ public final class SandboxLauncher implements AutoCloseable {
     // Reap
 
     /**
-     * Removes what crashed runs left: every sandbox whose record or lease names a dead owner (PID
-     * gone, or reused: the start time differs), and every object of the exact {@code alk} shapes
-     * (namespace, link, nftables table, cgroup, files) that no live lease claims. Their processes
-     * are killed only through their own cgroups. Removes the shared TPROXY rule when no lease is
-     * left. Runs under the machine-wide lock; never throws, reports.
+     * Removes what crashed runs left ({@link Reaper#reap()}): sandboxes whose owner is dead, and
+     * {@code alk} objects no live lease claims. Never throws, reports.
      */
     public ReapReport reap() {
-        List<String> sandboxes = new ArrayList<>();
-        List<String> removed = new ArrayList<>();
-        List<String> failures = new ArrayList<>();
-        try {
-            registry.locked(() -> {
-                // A command a crashed owner had started dies with it (pdeathsig), but the system
-                // call it was in completes first: an object can appear just after the first pass
-                // looked. So when a pass removed something, look again (bounded).
-                for (int pass = 0; pass < REAP_PASSES; pass++) {
-                    if (pass > 0) {
-                        pause(20L << pass);
-                    }
-                    int before = sandboxes.size();
-                    reapOnce(sandboxes, removed, failures);
-                    if (sandboxes.size() == before || !failures.isEmpty()) {
-                        break;
-                    }
-                }
-                if (registry.leases().isEmpty() && ops.inventory().policyRule()) {
-                    ops.execute(new KernelOp.DeletePolicyRule(PolicyRoute.MARK, PolicyRoute.TABLE));
-                    removed.add("ip rule fwmark " + PolicyRoute.markHex() + " lookup " + PolicyRoute.table());
-                }
-                return null;
-            });
-        } catch (SandboxException | RuntimeException e) {
-            failures.add(e.getMessage());
-        }
-        return new ReapReport(List.copyOf(new java.util.LinkedHashSet<>(sandboxes)), removed, failures);
-    }
-
-    /** How many times one reap looks (see {@link #reap()}). */
-    private static final int REAP_PASSES = 3;
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** One look at the host: tears down every sandbox no live process owns. Holds the registry lock. */
-    private void reapOnce(List<String> sandboxes, List<String> removed, List<String> failures) throws SandboxException {
-        KernelInventory inv = ops.inventory();
-        Map<String, Registry.Lease> leases = registry.leases();
-        Map<String, Optional<SandboxRecord>> ownRecs = ownRecords();
-        Set<String> liveIds = new HashSet<>(live.keySet());
-        leases.values().forEach(l -> l.record().filter(r -> ops.alive(r.owner())).ifPresent(r -> liveIds.add(l.id())));
-        ownRecs.forEach((id, r) -> r.filter(x -> ops.alive(x.owner())).ifPresent(x -> liveIds.add(id)));
-
-        Map<String, List<String>> found = new java.util.TreeMap<>();
-        leases.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("lease " + registry.dir().resolve(id + ".json")));
-        ownRecs.keySet().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("record " + records.resolve(id + ".json")));
-        inv.netns().forEach(n -> Names.idOf(Names.NETNS, n).ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("netns " + n)));
-        inv.links().forEach(n -> Names.idOf(Names.HOST_LINK, n).or(() -> Names.idOf(Names.SANDBOX_LINK, n))
-                .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("link " + n)));
-        inv.nftTables().forEach(n -> Names.idOf(Names.NFT_TABLE, n)
-                .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("nft table inet " + n)));
-        inv.cgroups().stream().filter(c -> c.getParent() != null && layout.roots().contains(c.getParent()))
-                .forEach(c -> Names.idOf(Names.CGROUP, c.getFileName().toString())
-                        .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("cgroup " + c)));
-        registry.fileDirs().forEach(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("files " + registry.files(id)));
-        Optional<Path> own = ownState();
-        if (own.isPresent()) {
-            Path st = own.get();
-            inv.overlays().forEach(m -> Overlays.idOfMount(st, m)
-                    .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("overlay mount " + m)));
-            for (Path dir : List.of(st.resolve(Overlays.MOUNTS), st.resolve(Overlays.COW))) {
-                try (Stream<Path> s = Files.list(dir)) {
-                    s.filter(p -> Names.isId(p.getFileName().toString()) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
-                            .forEach(p -> found.computeIfAbsent(p.getFileName().toString(), k -> new ArrayList<>()).add("overlay dir " + p));
-                } catch (IOException e) {
-                    // none yet
-                }
-            }
-        }
-
-        for (Map.Entry<String, List<String>> e : found.entrySet()) {
-            String id = e.getKey();
-            if (liveIds.contains(id)) {
-                continue;
-            }
-            List<Path> cgroups = new ArrayList<>(layout.dirs(id));
-            Optional.ofNullable(leases.get(id)).flatMap(Registry.Lease::record).ifPresent(r -> r.cgroups().stream()
-                    .filter(c -> !cgroups.contains(c)).forEach(cgroups::add));
-            Optional<SandboxRecord> rec = Optional.ofNullable(leases.get(id)).flatMap(Registry.Lease::record)
-                    .or(() -> ownRecs.getOrDefault(id, Optional.empty()));
-            List<Path> states = new ArrayList<>(overlayStates(id, rec));
-            if (own.isPresent() && !states.contains(own.get()) && e.getValue().stream().anyMatch(f -> f.startsWith("overlay "))) {
-                states.add(own.get());
-            }
-            List<String> errors = teardown(id, cgroups, states);
-            if (!errors.isEmpty()) {
-                failures.add(id + ": " + String.join("; ", errors));
-                continue;
-            }
-            // the reaper owns every object of the sandbox, its own workspace included (never one a user gave)
-            Optional<Path> ws = rec.map(SandboxRecord::workspace).filter(w -> MemberWorkspaces.owned(state, w));
-            if (ws.isPresent()) {
-                boolean existed = Files.isDirectory(ws.get(), LinkOption.NOFOLLOW_LINKS);
-                List<String> wsErrors = deleteWorkspace(ws.get());
-                if (!wsErrors.isEmpty()) {
-                    failures.add(id + ": workspace: " + String.join("; ", wsErrors));
-                    continue;
-                }
-                if (existed) {
-                    e.getValue().add("workspace " + ws.get());
-                }
-            }
-            try {
-                registry.deleteFiles(id);
-                Files.deleteIfExists(records.resolve(id + ".json"));
-                registry.deleteLease(id);
-            } catch (IOException | SandboxException ex) {
-                failures.add(id + ": " + ex);
-                continue;
-            }
-            sandboxes.add(id);
-            removed.addAll(e.getValue());
-        }
+        return reaper.reap();
     }
 
     private Optional<Path> ownState() {
@@ -947,23 +812,6 @@ public final class SandboxLauncher implements AutoCloseable {
         } catch (IOException e) {
             return Optional.empty();
         }
-    }
-
-    /** This launcher's records, by id (empty when unreadable). */
-    private Map<String, Optional<SandboxRecord>> ownRecords() {
-        Map<String, Optional<SandboxRecord>> out = new java.util.TreeMap<>();
-        try (Stream<Path> s = Files.list(records)) {
-            for (Path p : s.toList()) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(".json") && Names.isId(name.substring(0, name.length() - 5))
-                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    out.put(name.substring(0, name.length() - 5), Registry.read(p));
-                }
-            }
-        } catch (IOException e) {
-            // no records yet
-        }
-        return out;
     }
 
     // ---------------------------------------------------------------------------------------------

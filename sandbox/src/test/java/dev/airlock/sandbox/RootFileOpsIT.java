@@ -99,4 +99,31 @@ class RootFileOpsIT {
         ops.execute(new KernelOp.ChownTree(state, tree, 1000, 1000));
         assertThat((Integer) Files.getAttribute(tree.resolve("sub/mnt"), "unix:uid")).as("once unmounted").isEqualTo(1000);
     }
+    @Test
+    void deleteTree_anAuditsWorkDirectoryWithAMountBelow_isRefused_andTheMountKeepsItsFiles() throws Exception {
+        Path work = AuditWorkDirs.create(state);
+        Path ws = Files.createDirectories(work.resolve("workspace"));
+        Files.writeString(ws.resolve("agent.sh"), "x\n");
+        withMountBelow(ws, mnt -> {
+            assertThatThrownBy(() -> ops.execute(new KernelOp.DeleteTree(state, work)))
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("mount point");
+            assertThat(mnt.resolve("on-the-mount")).hasContent("stays");
+            assertThat(ws.resolve("agent.sh")).as("refused as a whole: nothing removed").hasContent("x");
+        });
+        ops.execute(new KernelOp.DeleteTree(state, work));
+        assertThat(work).as("once unmounted").doesNotExist();
+    }
+
+    @Test
+    void chownTree_inAnAuditsWorkDirectoryWithAMountBelow_isRefused_andTheMountKeepsItsOwner() throws Exception {
+        Path git = Files.createDirectories(AuditWorkDirs.create(state).resolve("workspace/.git"));
+        withMountBelow(git, mnt -> {
+            Path onMount = mnt.resolve("on-the-mount");
+            assertThatThrownBy(() -> ops.execute(new KernelOp.ChownTree(state, git, 1000, 1000)))
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("mount point");
+            assertThat((Integer) Files.getAttribute(onMount, "unix:uid")).isZero();
+        });
+        ops.execute(new KernelOp.ChownTree(state, git, 1000, 1000));
+        assertThat((Integer) Files.getAttribute(git, "unix:uid")).as("once unmounted, the positive control").isEqualTo(1000);
+    }
 }

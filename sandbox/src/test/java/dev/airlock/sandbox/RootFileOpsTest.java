@@ -95,4 +95,56 @@ class RootFileOpsTest {
                 .isInstanceOf(SandboxException.class).hasMessageContaining("symbolic link");
         assertThat(elsewhere.resolve("demo/w-0123abcd")).doesNotExist();
     }
+    @Test
+    void deleteTree_anAuditsWorkDirectory_removesItAndWhatTheSandboxPlanted() throws Exception {
+        Path work = AuditWorkDirs.create(state);
+        Path out = Files.createDirectories(work.resolve("workspace/out"));
+        Files.createSymbolicLink(out.resolve("events.jsonl"), elsewhere.resolve("keep.txt"));
+        Files.createSymbolicLink(out.resolve("dir"), elsewhere);
+        ops.execute(new KernelOp.DeleteTree(state, work));
+        assertThat(work).doesNotExist();
+        assertThat(AuditWorkDirs.root(state)).isDirectory();
+        assertThat(elsewhere.resolve("keep.txt")).as("the links' targets").hasContent("host");
+    }
+
+    @Test
+    void deleteTree_aLinkOnTheWayToAnAuditsWorkDirectory_isRefused_andItsTargetStays() throws Exception {
+        Path root = Files.createSymbolicLink(AuditWorkDirs.root(state), elsewhere.getParent());
+        Files.createDirectories(elsewhere.getParent().resolve("a-0123abcd"));
+        Files.writeString(elsewhere.getParent().resolve("a-0123abcd/keep.txt"), "host\n");
+        assertThat(root.resolve("a-0123abcd/keep.txt")).as("positive control: the link reaches the directory").hasContent("host");
+
+        assertThatThrownBy(() -> ops.execute(new KernelOp.DeleteTree(state, root.resolve("a-0123abcd"))))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("symbolic link");
+        assertThat(elsewhere.getParent().resolve("a-0123abcd/keep.txt")).hasContent("host");
+    }
+
+    @Test
+    void chownTree_inTheAuditsAreaButNotInAnAuditsWorkDirectory_isRefused_andTheOwnerStays() throws Exception {
+        Path work = AuditWorkDirs.create(state);
+        Path inWork = Files.createDirectories(work.resolve("workspace/.git"));
+        Path stray = Files.createDirectories(AuditWorkDirs.root(state).resolve("home"));
+        int uid = (Integer) Files.getAttribute(stray, "unix:uid");
+        int other = uid == 0 ? 1000 : uid;
+        // positive control: below an audit's work directory the same operation runs
+        ops.execute(new KernelOp.ChownTree(state, inWork, other, other));
+        assertThat((Integer) Files.getAttribute(inWork, "unix:uid")).isEqualTo(other);
+
+        assertThatThrownBy(() -> ops.execute(new KernelOp.ChownTree(state, stray, uid + 1, uid + 1)))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("audits' work directories");
+        assertThat((Integer) Files.getAttribute(stray, "unix:uid")).isEqualTo(uid);
+    }
+    @Test
+    void auditWorkDirsCreate_aLinkWhereTheAreaGoes_isRefused_andItsTargetKeepsItsMode() throws Exception {
+        Path target = elsewhere.getParent();
+        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        Files.createSymbolicLink(AuditWorkDirs.root(state), target);
+        assertThat(AuditWorkDirs.root(state).resolve("alk0123abcd/keep.txt")).as("positive control: the link reaches it").hasContent("host");
+
+        assertThatThrownBy(() -> AuditWorkDirs.create(state)).hasMessageContaining("not a directory owned by");
+        assertThat(Files.getPosixFilePermissions(target)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        try (var s = Files.list(target)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("alk0123abcd");
+        }
+    }
 }

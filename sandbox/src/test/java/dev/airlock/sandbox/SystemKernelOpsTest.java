@@ -108,6 +108,11 @@ class SystemKernelOpsTest {
                 Arguments.of("removing under a relative state directory", new KernelOp.DeleteTree(Path.of("var"), Path.of("var/kept/x"))),
                 Arguments.of("removing a user's directory beside the member workspaces",
                         new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-workspaces/demo/src"))),
+                Arguments.of("removing the whole audits' area", new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-audits"))),
+                Arguments.of("removing a directory in the audits' area not named like an audit's",
+                        new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-audits/etc"))),
+                Arguments.of("re-owning below a directory in the audits' area not named like an audit's",
+                        new KernelOp.ChownTree(STATE, Path.of("/var/lib/airlock-audits/home/user"), 1000, 1000)),
                 Arguments.of("re-owning /home", new KernelOp.ChownTree(STATE, Path.of("/home"), 1000, 1000)),
                 Arguments.of("re-owning the staging area itself", new KernelOp.ChownTree(STATE, STATE.resolve("staging"), 1000, 1000)),
                 Arguments.of("re-owning to a negative uid", new KernelOp.ChownTree(STATE, STATE.resolve("staging/demo-0123abcd/tree"), -1, 1000)),
@@ -243,12 +248,16 @@ class SystemKernelOpsTest {
         ops.execute(List.of(new KernelOp.DeleteTree(STATE, STATE.resolve("kept/alk0123abcd")),
                 new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-workspaces/demo/w-0123abcd")),
                 new KernelOp.ChownTree(STATE, STATE.resolve("staging/demo-0123abcd/tree"), 1000, 1000),
-                new KernelOp.CreateWorkspace(STATE, Path.of("/var/lib/airlock-workspaces/demo/w-0123abcd"), 1000, 1000)));
+                new KernelOp.CreateWorkspace(STATE, Path.of("/var/lib/airlock-workspaces/demo/w-0123abcd"), 1000, 1000),
+                new KernelOp.ChownTree(STATE, Path.of("/var/lib/airlock-audits/a-0123abcd/workspace/out"), 1000, 1000),
+                new KernelOp.DeleteTree(STATE, Path.of("/var/lib/airlock-audits/a-0123abcd"))));
         assertThat(host.calls).containsExactly(
                 "deleteTree /var/lib/airlock/kept/alk0123abcd",
                 "deleteTree /var/lib/airlock-workspaces/demo/w-0123abcd keeping mounts",
                 "chownTree /var/lib/airlock/staging/demo-0123abcd/tree 1000:1000",
-                "createWorkspace /var/lib/airlock-workspaces/demo/w-0123abcd 1000:1000");
+                "createWorkspace /var/lib/airlock-workspaces/demo/w-0123abcd 1000:1000",
+                "chownTree /var/lib/airlock-audits/a-0123abcd/workspace/out 1000:1000",
+                "deleteTree /var/lib/airlock-audits/a-0123abcd");
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.Preset;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
+import dev.airlock.runtime.AuditWorkDirectory;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.SandboxSession;
 import dev.airlock.sandbox.PreparedSandbox;
@@ -128,11 +129,12 @@ public final class AuditRunner {
         Resolver resolver = policies.resolver();
         BatteryRun.Subject subject = new BatteryRun.Subject(project.project(), hashed(o.policy()), o.org().map(AuditRunner::hashed),
                 o.hosts().map(AuditRunner::hashed), o.airlockVersion());
-        Path work = null;
+        AuditWorkDirectory workDir = null;
         try (policies; SandboxLauncher launcher = SandboxSession.launcher(o.stateDir(), progress);
                 HostControls controls = HostControls.start()) {
-            work = Files.createTempDirectory("alk-audit-");
-            Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+            // Beside the state directory, so root re-owns and removes it only through the kernel's checks.
+            workDir = AuditWorkDirectory.create(launcher, o.stateDir());
+            Path work = workDir.path();
             Path workspace = Files.createDirectories(work.resolve("workspace"));
             Path neighbourWorkspace = Files.createDirectories(work.resolve("other-project"));
             Path canary = Files.writeString(neighbourWorkspace.resolve("other-project-secret.txt"), "another project's file\n");
@@ -144,7 +146,7 @@ public final class AuditRunner {
             copyResource("agent.sh", workspace);
             copyResource("lib.sh", workspace);
             SandboxUser user = SandboxUser.current();
-            WorkspaceTargets.prepare(workspace, user);
+            WorkspaceTargets.prepare(workspace, user, workDir);
             try (SandboxSession session = SandboxSession.open(launcher, o.auditLog(), project, engine, resolver, workspace)) {
                 afterPrepare.accept(session.sandbox());
                 PreparedSandbox neighbour = session.neighbour(neighbourWorkspace);
@@ -222,8 +224,9 @@ public final class AuditRunner {
         } catch (IOException | RuntimeException e) {
             throw new AuditException("the audit failed: " + e, e);
         } finally {
-            if (work != null) {
-                deleteTree(work);
+            if (workDir != null) {
+                // after the launcher closed: its sandboxes are gone
+                deleteTree(workDir);
             }
         }
     }
@@ -474,11 +477,11 @@ public final class AuditRunner {
     }
 
     /** The audit's work directory, which its sandboxes wrote: removed without following what they planted. */
-    private static void deleteTree(Path root) {
+    private static void deleteTree(AuditWorkDirectory work) {
         try {
-            dev.airlock.sandbox.LinkSafeFiles.deleteTree(root);
-        } catch (IOException e) {
-            System.err.println("airlock audit: could not remove " + root + ": " + e.getMessage());
+            work.close();
+        } catch (SandboxException e) {
+            System.err.println("airlock audit: could not remove " + work.path() + ": " + e.getMessage());
         }
     }
 }

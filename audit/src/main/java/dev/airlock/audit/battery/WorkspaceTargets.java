@@ -1,6 +1,8 @@
 package dev.airlock.audit.battery;
 
+import dev.airlock.runtime.AuditWorkDirectory;
 import dev.airlock.sandbox.LinkSafeFiles;
+import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxUser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +48,11 @@ final class WorkspaceTargets {
     private WorkspaceTargets() {
     }
 
-    /** Lays out the targets in {@code workspace} (and beside it) for the sandbox user {@code user}. */
-    static void prepare(Path workspace, SandboxUser user) throws IOException {
+    /**
+     * Lays out the targets in {@code workspace} (and beside it, in {@code work}) for the sandbox
+     * user {@code user}, to whom root gives its trees through the kernel's checks.
+     */
+    static void prepare(Path workspace, SandboxUser user, AuditWorkDirectory work) throws IOException, SandboxException {
         Path git = workspace.resolve(".git");
         for (String d : List.of("hooks", "objects", "refs/heads", "info")) {
             Files.createDirectories(git.resolve(d));
@@ -55,8 +60,8 @@ final class WorkspaceTargets {
         Files.writeString(git.resolve("HEAD"), "ref: refs/heads/main\n");
         Files.writeString(git.resolve("config"), "[core]\n\trepositoryformatversion = 0\n\tbare = false\n");
         Files.createDirectories(workspace.resolve(OUT));
-        LinkSafeFiles.chownTree(git, user.uid(), user.gid());
-        LinkSafeFiles.chownTree(workspace.resolve(OUT), user.uid(), user.gid());
+        work.giveTo(git, user);
+        work.giveTo(workspace.resolve(OUT), user);
         Path canaries = Files.createDirectories(workspace.resolveSibling(CANARIES));
         Files.writeString(canaries.resolve(CANARY), CANARY_TEXT);
         Files.writeString(canaries.resolve(CONTROL_CANARY), CANARY_TEXT);

@@ -1,6 +1,12 @@
 package dev.airlock.audit.battery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.airlock.runtime.AuditWorkDirectory;
+import dev.airlock.sandbox.FakeKernel;
+import dev.airlock.sandbox.SandboxException;
+import dev.airlock.sandbox.SandboxUser;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,5 +63,42 @@ class WorkspaceTargetsTest {
         Outcome o = WorkspaceTargets.rootWrite(target, workspace, new Outcome.Reported(Observed.FAILED, "read-only", 1, ""),
                 WorkspaceTargets.AIRLOCK);
         assertThat(o.observation()).contains(Observed.CANNOT_RUN);
+    }
+    @Test
+    void prepare_inAnAuditsWorkDirectory_givesTheSandboxUserItsTreesThroughTheKernel() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        Path ws = Files.createDirectories(dir.path().resolve("workspace"));
+        SandboxUser user = new SandboxUser(1000, 1000);
+        WorkspaceTargets.prepare(ws, user, dir);
+        assertThat(ws.resolve(".git/hooks")).isDirectory();
+        assertThat(ws.resolve("../root-write/events.txt")).hasContent("root-write canary");
+        if ((Integer) Files.getAttribute(work, "unix:uid") == 0) { // re-owning to another user needs root
+            assertThat((Integer) Files.getAttribute(ws.resolve(".git/config"), "unix:uid")).isEqualTo(1000);
+            assertThat((Integer) Files.getAttribute(ws.resolve("out"), "unix:gid")).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void prepare_outsideAnAuditsWorkDirectory_isRefusedByTheKernel() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        Path ws = Files.createDirectories(work.resolve("elsewhere/workspace"));
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        assertThatThrownBy(() -> WorkspaceTargets.prepare(ws, new SandboxUser(1000, 1000), dir))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("refused");
+        assertThat((Integer) Files.getAttribute(ws.resolve(".git"), "unix:uid")).as("nothing re-owned")
+                .isEqualTo((Integer) Files.getAttribute(ws, "unix:uid"));
+    }
+    @Test
+    void close_removesTheWorkDirectoryWithoutFollowingWhatTheSandboxPlanted() throws Exception {
+        Path state = Files.createDirectories(work.resolve("state"));
+        Path outside = Files.writeString(Files.createDirectories(work.resolve("host")).resolve("keep.txt"), "host\n");
+        AuditWorkDirectory dir = AuditWorkDirectory.create(new FakeKernel(work.resolve("run")), state);
+        Path out = Files.createDirectories(dir.path().resolve("workspace/out"));
+        Files.createSymbolicLink(out.resolve("events.jsonl"), outside);
+        assertThat(out.resolve("events.jsonl")).as("positive control: the planted link reaches the host file").hasContent("host");
+        dir.close();
+        assertThat(dir.path()).doesNotExist();
+        assertThat(outside).hasContent("host");
     }
 }
