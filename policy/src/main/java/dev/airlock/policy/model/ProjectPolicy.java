@@ -74,6 +74,11 @@ public record ProjectPolicy(
         public Resources(long memoryBytes, double cpus, int pids) {
             this(memoryBytes, cpus, pids, OptionalInt.empty());
         }
+
+        /** The limits the sandbox's cgroup is built with; the tunnel limit applies at the gateway, through the engine. */
+        public Resources cgroup() {
+            return new Resources(memoryBytes, cpus, pids);
+        }
     }
 
     public record PoolSettings(int min, int max, double targetHitRate) {
