@@ -17,6 +17,7 @@ import dev.airlock.policy.name.HostNames;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * The decision engine: the two gates of DESIGN.md §1.
@@ -51,10 +52,12 @@ public final class PolicyEngine {
     private final HostFacts facts;
     private final String project;
     private final String policyFile;
+    private final OptionalInt tunnelLimit;
 
     private PolicyEngine(String project, String policyFile, List<Rule> allow, List<Rule> deny, List<Rule> production,
-            List<Rule> exceptions, List<Cidr> airlockLinks, HostFacts facts) {
+            List<Rule> exceptions, List<Cidr> airlockLinks, HostFacts facts, OptionalInt tunnelLimit) {
         this.project = project;
+        this.tunnelLimit = tunnelLimit;
         this.policyFile = policyFile;
         this.facts = facts;
         this.classifier = new AddressClassifier(airlockLinks, facts.hostAddresses());
@@ -87,13 +90,13 @@ public final class PolicyEngine {
     /** An engine from rules directly (tests, benchmarks). */
     public static PolicyEngine of(String project, List<Rule> allow, List<Rule> deny, List<Rule> production,
             List<Cidr> airlockLinks) {
-        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, List.of(), airlockLinks, HostFacts.NONE);
+        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, List.of(), airlockLinks, HostFacts.NONE, OptionalInt.empty());
     }
 
     /** As {@link #of}, with organisation exceptions and what the host knows (tests). */
     public static PolicyEngine of(String project, List<Rule> allow, List<Rule> deny, List<Rule> production,
             List<Rule> exceptions, List<Cidr> airlockLinks, HostFacts facts) {
-        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, exceptions, airlockLinks, facts);
+        return new PolicyEngine(project, "airlock.yaml", allow, deny, production, exceptions, airlockLinks, facts, OptionalInt.empty());
     }
 
     /**
@@ -115,7 +118,7 @@ public final class PolicyEngine {
             throws PolicyException {
         List<Rule> exceptions = org.exceptionsFor(p.project()).stream().map(OrgPolicy.Grant::rule).toList();
         return new PolicyEngine(p.project(), p.file(), effectiveAllows(p, org, phase), p.deny(), org.production(), exceptions,
-                airlockLinks, facts);
+                airlockLinks, facts, p.resources().tunnels());
     }
 
     /** The allow rules in force: the project's own, its presets', and in setup its setup allows. */
@@ -150,6 +153,11 @@ public final class PolicyEngine {
 
     public String project() {
         return project;
+    }
+
+    /** {@code resources.tunnels}: open tunnels one sandbox under this policy may hold; empty leaves the gateway's limit. */
+    public OptionalInt tunnelLimit() {
+        return tunnelLimit;
     }
 
     public AddressClassifier classifier() {

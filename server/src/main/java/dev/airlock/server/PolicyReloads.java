@@ -100,7 +100,7 @@ final class PolicyReloads {
             Runnable poolSettingsChanged) {
         String project = pool.project();
         ProjectPolicy before = was.policy();
-        if (!before.resources().equals(after.resources()) || before.writableGitConfig() != after.writableGitConfig()
+        if (!before.resources().cgroup().equals(after.resources().cgroup()) || before.writableGitConfig() != after.writableGitConfig()
                 || !TrustedCa.samePems(was.trust(), now.trust())) {
             log.println("airlock daemon: " + project + ": resources, git protection or trusted CAs changed; its ready sandboxes are"
                     + " replaced by ones"

@@ -109,17 +109,22 @@ public final class ConnectionAuthorizer {
         return admit(sandbox, sandbox.engine(), via, client, denial);
     }
 
+    /** The project's {@code resources.tunnels} when it sets one, else the gateway's per-sandbox limit. */
+    private int tunnelLimit(PolicyEngine engine) {
+        return engine.tunnelLimit().orElse(limits.tunnelsPerSandbox());
+    }
+
     private Authorization admit(Sandbox sandbox, PolicyEngine engine, AuditEvent.Via via, String client, Decision d) {
         Tunnel tunnel = null;
         if (d.allowed()) {
             if (totalTunnels.incrementAndGet() > limits.tunnelsTotal()) {
                 totalTunnels.decrementAndGet();
                 d = Decision.denied(Reason.LIMIT, d.target(), d.port(), "the gateway holds " + limits.tunnelsTotal() + " tunnels, its limit");
-            } else if (sandbox.tunnels().incrementAndGet() > limits.tunnelsPerSandbox()) {
+            } else if (sandbox.tunnels().incrementAndGet() > tunnelLimit(engine)) {
                 sandbox.tunnels().decrementAndGet();
                 totalTunnels.decrementAndGet();
-                d = Decision.denied(Reason.LIMIT, d.target(), d.port(),
-                        "sandbox " + sandbox.id() + " holds " + limits.tunnelsPerSandbox() + " tunnels, its limit");
+                d = Decision.denied(Reason.LIMIT, d.target(), d.port(), "sandbox " + sandbox.id() + " holds " + tunnelLimit(engine)
+                        + " tunnels, its limit" + (engine.tunnelLimit().isPresent() ? " (resources.tunnels in " + engine.policyFile() + ")" : ""));
             } else {
                 tunnel = new Tunnel(sandbox, via, client, d);
             }

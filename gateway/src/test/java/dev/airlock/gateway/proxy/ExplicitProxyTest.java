@@ -33,6 +33,11 @@ class ExplicitProxyTest {
     }
 
     private TestGateway gateway(GatewayLimits limits) throws Exception {
+        return gateway(limits, "");
+    }
+
+    /** {@code extra}: top-level airlock.yaml lines appended to the policy. */
+    private TestGateway gateway(GatewayLimits limits, String extra) throws Exception {
         // Loopback is protected: the cidr rules open exactly the origins' ports, nothing else.
         String policy = """
                 version: 1
@@ -49,7 +54,7 @@ class ExplicitProxyTest {
                       ports: [%d, %d]
                   deny:
                     - "*.blocked.test"
-                """.formatted(echo.port(), http.port(), other.port(), echo.port(), http.port());
+                """.formatted(echo.port(), http.port(), other.port(), echo.port(), http.port()) + extra;
         String org = "version: 1\nproduction:\n  - payments.prod.test\nexceptions:\n  - {project: demo, cidr: 127.0.0.1/32, ports: ["
                 + echo.port() + ", " + http.port() + "]}\n";
         String hosts = """
@@ -356,6 +361,31 @@ class ExplicitProxyTest {
         try (Socket d = gw.client()) {
             TestGateway.send(d, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
             assertThat(TestGateway.read(d).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void connect_projectTunnelLimit_deniesTheNextWith429NamingTheSetting() throws Exception {
+        // Positive control: under the gateway's default limit a third tunnel opens.
+        try (Socket a = gw.client(); Socket b = gw.client(); Socket c = gw.client()) {
+            for (Socket s : new Socket[] {a, b, c}) {
+                TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+                assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            }
+        }
+        awaitClose();
+        gw.close();
+        gw = gateway(GatewayLimits.DEFAULT, "resources:\n  tunnels: 2\n");
+        try (Socket a = gw.client(); Socket b = gw.client(); Socket c = gw.client()) {
+            for (Socket s : new Socket[] {a, b}) {
+                TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+                assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            }
+            TestGateway.send(c, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.Response r = TestGateway.read(c);
+            assertThat(r.status()).isEqualTo(429);
+            assertThat(r.headers().get("x-airlock-reason")).startsWith("limit;");
+            assertThat(gw.audit.decisions()).anySatisfy(e -> assertThat(e.rule()).contains("holds 2 tunnels").contains("resources.tunnels"));
         }
     }
 

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -52,7 +53,7 @@ public final class PolicyFiles {
     private static final Set<String> WORKSPACE_KEYS = Set.of("source", "ref", "setup", "cacheKey", "writableGitConfig");
     /** The keys that describe a template (a pooled workspace); {@code writableGitConfig} alone does not. */
     private static final Set<String> TEMPLATE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
-    private static final Set<String> RESOURCE_KEYS = Set.of("memory", "cpus", "pids");
+    private static final Set<String> RESOURCE_KEYS = Set.of("memory", "cpus", "pids", "tunnels");
     private static final Set<String> POOL_KEYS = Set.of("min", "max", "targetHitRate");
     private static final Set<String> ORG_KEYS = Set.of("version", "production", "presets", "audit", "exceptions", "trust");
     private static final Set<String> AUDIT_KEYS = Set.of("every");
@@ -381,7 +382,18 @@ public final class PolicyFiles {
                         "write a whole number from 16 to 1000000, such as 2048"));
             }
         }
-        return new ProjectPolicy.Resources(memory, cpus, pids);
+        OptionalInt tunnels = d.tunnels();
+        Optional<YamlNode> t = r.get("tunnels");
+        if (t.isPresent()) {
+            Optional<Integer> v = positiveInt(t.get(), 1, 1_000_000);
+            if (v.isPresent()) {
+                tunnels = OptionalInt.of(v.get());
+            } else {
+                problems.add(new Problem(t.get().position(), "invalid tunnels \"" + scalarText(t.get()) + "\"",
+                        "write a whole number from 1 to 1000000, such as 512 (open gateway connections per sandbox)"));
+            }
+        }
+        return new ProjectPolicy.Resources(memory, cpus, pids, tunnels);
     }
 
     private static ProjectPolicy.PoolSettings pool(Fields top, List<Problem> problems) {

@@ -2,6 +2,7 @@ package dev.airlock.policy.model;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** A project's {@code airlock.yaml}, validated. Presets are resolved when the engine is compiled. */
 public record ProjectPolicy(
@@ -87,9 +88,22 @@ public record ProjectPolicy(
     public record Image(String oci, Optional<String> tag, Optional<String> digest, SourcePosition position) {
     }
 
-    /** cgroup limits. Defaults: 4 GiB, 2 CPUs, 2048 pids. */
-    public record Resources(long memoryBytes, double cpus, int pids) {
+    /**
+     * Per-sandbox limits. cgroup: defaults 4 GiB, 2 CPUs, 2048 pids. {@code tunnels}: open gateway
+     * connections one sandbox may hold; empty means the gateway's own limit (512 unless its operator changed it).
+     */
+    public record Resources(long memoryBytes, double cpus, int pids, OptionalInt tunnels) {
         public static final Resources DEFAULT = new Resources(4L << 30, 2.0, 2048);
+
+        /** cgroup limits only; the tunnel limit is the gateway's. */
+        public Resources(long memoryBytes, double cpus, int pids) {
+            this(memoryBytes, cpus, pids, OptionalInt.empty());
+        }
+
+        /** The limits the sandbox's cgroup is built with; the tunnel limit applies at the gateway, through the engine. */
+        public Resources cgroup() {
+            return new Resources(memoryBytes, cpus, pids);
+        }
     }
 
     public record PoolSettings(int min, int max, double targetHitRate) {

@@ -90,6 +90,20 @@ class PolicyFilesTest {
     }
 
     @Test
+    void parseProject_resourcesTunnels_isTheGatewaysUnlessSetAndRefusedOutOfRangeAtItsPosition() throws Exception {
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n").resources().tunnels()).isEmpty();
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nresources:\n  tunnels: 64\n").resources().tunnels())
+                .hasValue(64);
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nresources:\n  tunnels: 64\n").resources().cgroup())
+                .as("a tunnel limit alone leaves the cgroup as it is (a reload need not rebuild sandboxes)")
+                .isEqualTo(ProjectPolicy.Resources.DEFAULT);
+        assertThat(projectProblems("version: 1\nproject: p\nresources:\n  tunnels: 0\n")).singleElement().satisfies(p -> {
+            assertThat(p.position()).hasToString("airlock.yaml:4:12");
+            assertThat(p.toString()).contains("invalid tunnels \"0\"").contains("from 1 to 1000000");
+        });
+    }
+
+    @Test
     void parseProject_writableGitConfig_isFalseByDefaultAndAnOptOutOnItsOwn() throws Exception {
         ProjectPolicy byDefault = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\n");
         assertThat(byDefault.writableGitConfig()).isFalse();

@@ -427,6 +427,10 @@ class PolicySchemaTest {
                 bad("pids over a million", project("resources: {pids: 1000001}  #!\n")),
                 bad("pids fractional", project("resources: {pids: 2048.5}  #!\n")),
                 bad("pids quoted", project("resources: {pids: \"2048\"}  #!\n")),
+                bad("tunnels zero", project("resources: {tunnels: 0}  #!\n")),
+                bad("tunnels over a million", project("resources: {tunnels: 1000001}  #!\n")),
+                bad("tunnels fractional", project("resources: {tunnels: 2.5}  #!\n")),
+                bad("tunnels quoted", project("resources: {tunnels: \"512\"}  #!\n")),
                 bad("resources not a mapping", project("resources: 4GiB  #!\n")),
                 // pool
                 bad("pool min negative", project("pool: {min: -1}  #!\n")),
@@ -477,7 +481,7 @@ class PolicySchemaTest {
                           ref: main
                           setup: ["npm ci"]
                           cacheKey: ["package-lock.json"]
-                        resources: { memory: 4GiB, cpus: 2, pids: 2048 }
+                        resources: { memory: 4GiB, cpus: 2, pids: 2048, tunnels: 512 }
                         pool: { min: 0, max: 10, targetHitRate: 0.95 }
                         """),
                 good("null sections", project("network: ~\nworkspace: ~\nresources: ~\npool: ~\n")),
