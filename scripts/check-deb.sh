@@ -54,6 +54,10 @@ for cmd in run demo policy gateway log gc daemon pool audit evidence template sa
 done
 bash -c 'source /usr/share/bash-completion/completions/airlock && COMP_WORDS=(airlock sand) COMP_CWORD=1 && _complete_airlock && [[ " ${COMPREPLY[*]} " == *" sandbox "* ]]' \
   || fail "bash completion does not complete 'airlock sand' to 'sandbox'"
+# `airlock run` goes through the client first, which hands what it does not do to the JVM.
+[[ -x /usr/lib/airlock/airlock-client ]] || fail "/usr/lib/airlock/airlock-client is missing"
+AIRLOCK_DAEMON_SOCKET="$STATE/none.sock" airlock run --help | grep -q '^Usage: airlock run' \
+  || fail "airlock run --help (handed from the client to the JVM) did not print the usage"
 # The default daemon configuration is valid: its policy parses (the daemon's own check runs at start).
 airlock policy check /etc/airlock/scratch.yaml >/dev/null || fail "/etc/airlock/scratch.yaml does not pass airlock policy check"
 

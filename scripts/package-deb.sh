@@ -9,7 +9,7 @@
 # (scripts/jvm-opts.sh) and uses an AOT class cache, so the package carries that same launcher
 # over a jlink runtime, and dpkg-deb lays the files out where Debian expects them.
 #
-# Needs a JDK 25+ (jdeps, jlink; the AOT cache is a JDK 25 feature), dpkg-deb, ldd and python3.
+# Needs a JDK 25+ (jdeps, jlink; the AOT cache is a JDK 25 feature), dpkg-deb, ldd, python3 and gcc.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -31,7 +31,7 @@ if (( JAVA_FEATURE < 25 )) || [[ ! -x "$JDK/bin/jlink" ]]; then
   echo "package-deb: needs a JDK 25+ with jlink (found $JDK, Java $JAVA_FEATURE). Fix: set JAVA_HOME to one, e.g. /usr/lib/jvm/temurin-25-jdk-amd64." >&2
   exit 1
 fi
-for tool in dpkg-deb ldd dpkg python3; do
+for tool in dpkg-deb ldd dpkg python3 gcc; do
   command -v "$tool" >/dev/null || { echo "package-deb: $tool is missing. Fix: run on Debian/Ubuntu with dpkg-dev installed." >&2; exit 1; }
 done
 
@@ -68,6 +68,9 @@ echo "package-deb: runtime modules $MODULES" >&2
 # The jar without other platforms' native libraries (sqlite-jdbc, JNA): 27 MB down to 14 MB.
 python3 "$PKG/strip-natives.py" "$JAR" "$LIB/airlock.jar"
 install -m 0644 "$ROOT/scripts/jvm-opts.sh" "$LIB/jvm-opts.sh"
+# The client for pooled runs, without a JVM (tested by cli NativeClientTest).
+gcc -O2 -Wall -Wextra -Werror -o "$LIB/airlock-client" "$ROOT/packaging/client/airlock-client.c"
+strip "$LIB/airlock-client" 2>/dev/null || true
 sed "s/@DEB_VERSION@/$DEB_VERSION/g" "$PKG/airlock.launcher" >"$STAGE/usr/bin/airlock"
 chmod 0755 "$STAGE/usr/bin/airlock"
 
@@ -87,8 +90,9 @@ install -m 0644 "$ROOT/README.md" "$ROOT/SECURITY.md" "$ROOT/docs/daemon.md" "$S
 for f in postinst prerm postrm; do install -m 0755 "$PKG/$f" "$STAGE/DEBIAN/$f"; done
 printf '/etc/airlock/daemon.yaml\n/etc/airlock/scratch.yaml\n' >"$STAGE/DEBIAN/conffiles"
 
-# Depends on the packages that own the C libraries the runtime links against (libc6, ...).
-SHLIB_DEPENDS="$(find "$LIB/runtime" -type f \( -name '*.so' -o -path '*/bin/*' \) -exec ldd {} \; 2>/dev/null \
+# Depends on the packages that own the C libraries the runtime and the client link against (libc6, ...).
+SHLIB_DEPENDS="$({ find "$LIB/runtime" -type f \( -name '*.so' -o -path '*/bin/*' \); echo "$LIB/airlock-client"; } \
+  | while read -r f; do ldd "$f" 2>/dev/null || true; done \
   | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u \
   | while read -r so; do
       [[ "$(readlink -f "$so")" == "$LIB"/* ]] && continue   # the runtime's own libraries
