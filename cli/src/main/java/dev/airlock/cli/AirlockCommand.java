@@ -31,7 +31,13 @@ final class AirlockCommand implements Runnable {
     static final class Version implements picocli.CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"airlock " + version(), "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+            return lines(version(), System.getProperty("airlock.package"));
+        }
+
+        /** An installed launcher names its package (-Dairlock.package), so a report says which install ran. */
+        static String[] lines(String version, String installedAs) {
+            String first = "airlock " + version + (installedAs == null || installedAs.isBlank() ? "" : " (" + installedAs + ")");
+            return new String[] {first, "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
         }
     }
 

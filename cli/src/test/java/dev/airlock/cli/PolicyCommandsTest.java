@@ -40,6 +40,13 @@ class PolicyCommandsTest {
     }
 
     @Test
+    void version_namesThePackageTheInstalledLauncherPassed() {
+        assertThat(AirlockCommand.Version.lines("0.1.0-SNAPSHOT", "Debian package 0.1.0~SNAPSHOT")[0])
+                .isEqualTo("airlock 0.1.0-SNAPSHOT (Debian package 0.1.0~SNAPSHOT)");
+        assertThat(AirlockCommand.Version.lines("0.1.0-SNAPSHOT", null)[0]).isEqualTo("airlock 0.1.0-SNAPSHOT");
+    }
+
+    @Test
     void help_listsPolicyCommands() {
         Cli r = Cli.run("--help");
         assertThat(r.code()).isZero();

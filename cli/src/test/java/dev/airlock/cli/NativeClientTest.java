@@ -1,0 +1,371 @@
+package dev.airlock.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The C client of the Debian package (packaging/client/airlock-client.c) against a stand-in
+ * daemon on a unix socket that answers as server/ApiHandler does: the request it sends is the
+ * Java client's, the answer's output, start line, summary and exit code come out as
+ * cli/PooledRun prints them, and everything it does not do goes to the JVM launcher untouched.
+ * Built with gcc; without gcc the tests skip, and fail with CI=true.
+ */
+class NativeClientTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path SOURCE = Path.of("..", "packaging", "client", "airlock-client.c");
+    /** Stand-ins and stream readers get threads of their own: the common pool may have one thread, and a stand-in blocks. */
+    private static final java.util.concurrent.ExecutorService THREADS = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
+    @TempDir
+    static Path build;
+
+    static Path client;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void compile() throws Exception {
+        Path gcc = Path.of("/usr/bin/gcc");
+        if (!Files.isExecutable(gcc)) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                Assertions.fail("the native client's tests need /usr/bin/gcc, and CI=true requires it (.ci/run installs it)");
+            }
+            Assumptions.abort("no /usr/bin/gcc: the native client is not built (with CI=true this fails instead)");
+        }
+        client = build.resolve("airlock-client");
+        Process p = new ProcessBuilder(gcc.toString(), "-O2", "-Wall", "-Wextra", "-Werror", "-o", client.toString(), SOURCE.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("gcc: %s", log).isZero();
+    }
+
+    /** What the client printed and returned. */
+    record Result(int code, String out, String err) {
+    }
+
+    /** One request as the stand-in daemon read it: its head, its first body line (parsed), the rest of its body (stdin). */
+    record Request(String head, JsonNode line, byte[] stdin) {
+    }
+
+    /** A launcher that says how it was called, then copies its stdin: the JVM's stand-in. */
+    private Path launcher() throws IOException {
+        Path l = dir.resolve("launcher");
+        Files.writeString(l, "#!/bin/sh\necho \"launcher AIRLOCK_NO_CLIENT=$AIRLOCK_NO_CLIENT args: $*\"\ncat\n");
+        Files.setPosixFilePermissions(l, PosixFilePermissions.fromString("rwx------"));
+        return l;
+    }
+
+    private Result run(Path socket, String stdin, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(client.toString(), launcher().toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/bin:/bin");
+        pb.environment().put("AIRLOCK_DAEMON_SOCKET", socket.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()), THREADS);
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // the client need not read all of it
+        }
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), THREADS);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            Assertions.fail("the client did not end within 30 s (a hang, not a timing claim)");
+        }
+        return new Result(p.exitValue(), new String(out.get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8),
+                new String(err.get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readAll(InputStream in) {
+        try {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A stand-in daemon for one connection: reads the head and first line, answers {@code head}, reads stdin to its end, then sends {@code rest}. */
+    private CompletableFuture<Request> daemon(Path socket, String head, String rest) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        return CompletableFuture.supplyAsync(() -> {
+            try (server; SocketChannel c = server.accept()) {
+                InputStream in = Channels.newInputStream(c);
+                OutputStream out = Channels.newOutputStream(c);
+                StringBuilder h = new StringBuilder();
+                for (String l; !(l = line(in)).isEmpty(); ) {
+                    h.append(l).append('\n');
+                }
+                byte[] first = chunk(in);
+                out.write(head.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                ByteArrayOutputStream stdin = new ByteArrayOutputStream();
+                if (!rest.isEmpty()) {
+                    for (byte[] b; (b = chunk(in)).length > 0; ) {
+                        stdin.write(b);
+                    }
+                    out.write(rest.getBytes(StandardCharsets.UTF_8));
+                }
+                return new Request(h.toString(), JSON.readTree(first), stdin.toByteArray());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, THREADS);
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int c; (c = in.read()) != -1 && c != '\n'; ) {
+            b.write(c);
+        }
+        String s = b.toString(StandardCharsets.US_ASCII);
+        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    private static byte[] chunk(InputStream in) throws IOException {
+        int n = Integer.parseInt(line(in).trim(), 16);
+        byte[] b = in.readNBytes(n);
+        line(in); // the CRLF after the data, or the last chunk's empty trailer
+        return b;
+    }
+
+    /** An NDJSON answer in two HTTP chunks per line, split mid-line, as a stream may arrive. */
+    private static String chunked(String... lines) {
+        StringBuilder s = new StringBuilder();
+        for (String l : lines) {
+            String whole = l + "\n";
+            int half = whole.length() / 2;
+            for (String part : List.of(whole.substring(0, half), whole.substring(half))) {
+                s.append(Integer.toHexString(part.length())).append("\r\n").append(part).append("\r\n");
+            }
+        }
+        return s.toString();
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static final String OK_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n";
+
+    @Test
+    void run_sendsTheJavaClientsRequest_relaysStdin_printsOutputStartAndSummary_exitsWithTheCommandsCode() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\nproject: p\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk0123\",\"warm\":true,\"claimMs\":1.25}"),
+                chunked("{\"stream\":\"stdout\",\"data\":\"" + b64("hello \"world\"\n") + "\"}",
+                        "{\"stream\":\"stderr\",\"data\":\"" + b64("warning\n") + "\"}",
+                        "{\"exit\":7,\"summary\":\"airlock: 1 attempt blocked \\u2014 see airlock log\\n\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "line one\nline two\n", Map.of("TERM", "xterm", "LC_ALL", "C.UTF-8", "SECRET_TOKEN", "s3cret", "HOME", "/root"),
+                "run", "--", "sh", "-c", "echo \"$1\"", "x y");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.head()).startsWith("POST /v1/run HTTP/1.1\n").contains("Transfer-Encoding: chunked");
+        assertThat(req.line().get("policy").asText()).isEqualTo(dir.toRealPath().resolve("airlock.yaml").toString());
+        assertThat(req.line().get("command").toString()).isEqualTo("[\"sh\",\"-c\",\"echo \\\"$1\\\"\",\"x y\"]");
+        assertThat(req.line().get("env").properties()).extracting(Map.Entry::getKey).as("terminal and locale variables only")
+                .containsExactlyInAnyOrder("TERM", "LC_ALL");
+        assertThat(req.line().get("env").get("LC_ALL").asText()).isEqualTo("C.UTF-8");
+        assertThat(req.line().has("tty")).as("stdin is a pipe").isFalse();
+        assertThat(new String(req.stdin(), StandardCharsets.UTF_8)).isEqualTo("line one\nline two\n");
+        assertThat(r.out()).isEqualTo("hello \"world\"\n");
+        assertThat(r.err()).isEqualTo("airlock: sandbox alk0123 from the daemon's pool (warm, claimed in 1.3 ms)\n"
+                + "warning\nairlock: 1 attempt blocked \u2014 see airlock log\n");
+        assertThat(r.code()).isEqualTo(7);
+    }
+
+    @Test
+    void run_startLineNamesAColdClaimAndTheWorkspace() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("p.yaml"), "version: 1\n");
+        daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk9\",\"warm\":false,\"claimMs\":250.0,\"behind\":2,\"behindAtStart\":3}"),
+                chunked("{\"exit\":0,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--policy", "p.yaml", "--", "true");
+
+        assertThat(r.err()).isEqualTo("airlock: sandbox alk9 from the daemon's pool (cold, claimed in 250.0 ms;"
+                + " workspace 3 commit(s) behind HEAD, caught up 2 commit(s))\n");
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void run_whenTheDaemonDoesNotPoolThePolicy_handsEverythingToTheLauncher_stdinUnread() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        String body = "{\"error\":\"no pooled project has the policy x\",\"notPooled\":true}";
+        CompletableFuture<Request> seen = daemon(socket, "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: "
+                + body.length() + "\r\n\r\n" + body, "");
+
+        Result r = run(socket, "kept for the JVM\n", Map.of(), "run", "--", "true");
+
+        assertThat(seen.get(30, TimeUnit.SECONDS).line().get("command").get(0).asText()).as("it asked the daemon first").isEqualTo("true");
+        assertThat(r.out()).isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: run -- true\nkept for the JVM\n");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void run_whenTheDaemonRefuses_saysItsError_andExits125() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        String body = "{\"error\":\"pool p is at its hard limit (8). Fix: raise hardLimit\"}";
+        daemon(socket, "HTTP/1.1 409 Conflict\r\ncontent-length: " + body.length() + "\r\n\r\n" + body, "");
+
+        Result r = run(socket, "", Map.of(), "run", "--", "true");
+
+        assertThat(r.err()).isEqualTo("airlock: pool p is at its hard limit (8). Fix: raise hardLimit\n");
+        assertThat(r.code()).isEqualTo(125);
+    }
+
+    @Test
+    void run_whenTheDaemonEndsWithoutAnExitLine_exits125() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk1\",\"warm\":true,\"claimMs\":0.5}"), "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--", "true");
+
+        assertThat(r.err()).endsWith("airlock: the daemon ended the run without an exit code (did it stop?). Fix: see its log.\n");
+        assertThat(r.code()).isEqualTo(125);
+    }
+
+    @Test
+    void run_onATerminal_asksForOne_sendsKeysRawAndResizes_restoresTheTerminal() throws Exception {
+        Path setsid = Path.of("/usr/bin/setsid");
+        assertThat(setsid).as("util-linux setsid, to give the client the terminal").isExecutable();
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        // the stand-in: the start line at once, then frames until a resize, then the end
+        CompletableFuture<Request> seen = CompletableFuture.supplyAsync(() -> {
+            try (server; SocketChannel c = server.accept()) {
+                InputStream in = Channels.newInputStream(c);
+                OutputStream out = Channels.newOutputStream(c);
+                StringBuilder h = new StringBuilder();
+                for (String l; !(l = line(in)).isEmpty(); ) {
+                    h.append(l).append('\n');
+                }
+                byte[] first = chunk(in);
+                out.write((OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"warm\":true,\"claimMs\":0.5}")).getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                StringBuilder frames = new StringBuilder();
+                while (!frames.toString().contains("resize")) {
+                    byte[] b = chunk(in);
+                    if (b.length == 0) {
+                        break;
+                    }
+                    frames.append(new String(b, StandardCharsets.US_ASCII));
+                }
+                out.write((chunked("{\"stream\":\"stdout\",\"data\":\"" + b64("done\r\n") + "\"}", "{\"exit\":3,\"summary\":\"\"}")
+                        + "0\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                return new Request(h.toString(), JSON.readTree(first), frames.toString().getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, THREADS);
+        try (HostPty pty = HostPty.open(30, 100)) {
+            ProcessBuilder pb = new ProcessBuilder(setsid.toString(), "--ctty", "--wait", client.toString(), launcher().toString(), "run", "--", "sh")
+                    .directory(dir.toFile()).redirectInput(ProcessBuilder.Redirect.from(pty.terminal()))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(pty.terminal())).redirectError(ProcessBuilder.Redirect.appendTo(pty.terminal()));
+            pb.environment().put("AIRLOCK_DAEMON_SOCKET", socket.toString());
+            pb.environment().remove("AIRLOCK_NO_CLIENT");
+            Process p = pb.start();
+            try {
+                java.time.Duration deadline = java.time.Duration.ofSeconds(30);
+                pty.await(0, "from the daemon's pool \\(warm, claimed in 0\\.5 ms\\)\r\n", deadline);
+                pty.type("ab"); // no newline: only a raw terminal passes it on now
+                Thread.sleep(200);
+                pty.resize(40, 120);
+
+                Request req = seen.get(30, TimeUnit.SECONDS);
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).isEqualTo(3);
+                assertThat(req.line().get("tty").toString()).isEqualTo("{\"rows\":30,\"cols\":100}");
+                String frames = new String(req.stdin(), StandardCharsets.US_ASCII);
+                assertThat(frames).contains("{\"stdin\":\"" + b64("ab") + "\"}\n").endsWith("{\"resize\":[40,120]}\n");
+                pty.await(0, "done\r\n", deadline);
+                Process stty = new ProcessBuilder("stty", "-a").redirectInput(ProcessBuilder.Redirect.from(pty.terminal())).start();
+                String settings = new String(stty.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(settings).as("the terminal is back to cooked mode").containsPattern("(^|\\s)icanon(\\s|$)").containsPattern("(^|\\s)echo(\\s|$)");
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void everythingButThePlainPooledRun_goesToTheLauncherWithoutConnecting() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        Files.writeString(dir.resolve("env.yaml"), "version: 1\nenv: [API_KEY]\n");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket));
+            server.configureBlocking(false);
+            List<List<String>> handed = List.of(
+                    List.of("policy", "check"),
+                    List.of("run", "--env", "X=1", "--", "true"),
+                    List.of("run", "--no-daemon", "--", "true"),
+                    List.of("run", "--policy", "env.yaml", "--", "true"),
+                    List.of("run", "--policy", "missing.yaml", "--", "true"),
+                    List.of("run", "true"),
+                    List.of("run", "--"));
+            for (List<String> args : handed) {
+                Result r = run(socket, "", Map.of(), args.toArray(String[]::new));
+                assertThat(r.out()).as("%s", args).isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: " + String.join(" ", args) + "\n");
+                assertThat(server.accept()).as("%s: no connection to the daemon", args).isNull();
+            }
+            // the positive control: the plain form does connect
+            CompletableFuture<Result> plain = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return run(socket, "", Map.of(), "run", "--", "true");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, THREADS);
+            SocketChannel c = null;
+            for (int i = 0; i < 300 && c == null; i++) {
+                c = server.accept();
+                Thread.sleep(10);
+            }
+            assertThat(c).as("the plain form connected").isNotNull();
+            c.close();
+            assertThat(plain.get(30, TimeUnit.SECONDS).code()).isEqualTo(125);
+        }
+        Files.delete(socket);
+        Result none = run(socket, "", Map.of(), "run", "--", "true");
+        assertThat(none.out()).as("no socket").isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: run -- true\n");
+    }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs target/airlock_*.deb (made by scripts/package-deb.sh), checks the installed files, runs
+# `airlock demo` from them, and purges the package again, on every path (CI, as root):
+#   scripts/check-deb.sh            with the demo
+#   scripts/check-deb.sh --no-demo  without it (the demo uses one machine-wide namespace world)
+# Leaves nothing behind: the demo's state goes to a temporary AIRLOCK_STATE that is removed, and the
+# purge must leave none of the package's paths.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+demo=1
+case "${1:-}" in
+  --no-demo) demo=0 ;;
+  "") ;;
+  *) echo "usage: scripts/check-deb.sh [--no-demo]" >&2; exit 2 ;;
+esac
+[[ "$(id -u)" == 0 ]] || { echo "check-deb: installs a package, so it runs as root." >&2; exit 1; }
+debs=("$ROOT"/target/airlock_*_amd64.deb)
+[[ -f "${debs[0]}" && ${#debs[@]} == 1 ]] || { echo "check-deb: expected one target/airlock_*_amd64.deb. Fix: run scripts/package-deb.sh." >&2; exit 1; }
+DEB="${debs[0]}"
+if dpkg-query -W airlock >/dev/null 2>&1; then
+  echo "check-deb: the airlock package is already installed; this check installs and purges its own copy. Fix: apt-get purge airlock first." >&2
+  exit 1
+fi
+
+STATE="$(mktemp -d -t airlock-deb-state.XXXXXX)"
+purge() {
+  apt-get purge -y -qq airlock >/dev/null 2>&1 || dpkg --purge airlock >/dev/null 2>&1 || true
+  rm -rf "$STATE"
+}
+trap purge EXIT
+fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
+
+echo "check-deb: installing $DEB" >&2
+apt-get install -y -qq "$DEB" >/dev/null
+deb_version="$(dpkg-query -W -f '${Version}' airlock)"
+
+# Checked from a directory with nothing of Airlock in it: the installed copy needs no checkout.
+cd "$STATE"
+[[ "$(command -v airlock)" == /usr/bin/airlock ]] || fail "airlock on PATH is $(command -v airlock), not /usr/bin/airlock"
+version="$(airlock --version | head -1)"
+[[ "$version" == "airlock ${deb_version//\~/-} (Debian package $deb_version)" ]] || fail "airlock --version says '$version' for package $deb_version"
+echo "check-deb: $version" >&2
+if command -v systemd-analyze >/dev/null 2>&1; then
+  systemd-analyze verify /lib/systemd/system/airlock.service || fail "systemd-analyze verify airlock.service"
+  echo "check-deb: systemd-analyze verify airlock.service: ok" >&2
+else
+  [[ "${CI:-}" == true ]] && fail "systemd-analyze is missing (CI installs systemd to check the unit)"
+  echo "check-deb: systemd-analyze is missing, unit not verified" >&2
+fi
+# Every command answers --help; the completion script parses and knows the subcommands.
+airlock --help >/dev/null
+for cmd in run demo policy gateway log gc daemon pool audit evidence template sandbox; do
+  airlock "$cmd" --help >/dev/null || fail "airlock $cmd --help"
+done
+bash -c 'source /usr/share/bash-completion/completions/airlock && COMP_WORDS=(airlock sand) COMP_CWORD=1 && _complete_airlock && [[ " ${COMPREPLY[*]} " == *" sandbox "* ]]' \
+  || fail "bash completion does not complete 'airlock sand' to 'sandbox'"
+# `airlock run` goes through the client first, which hands what it does not do to the JVM.
+[[ -x /usr/lib/airlock/airlock-client ]] || fail "/usr/lib/airlock/airlock-client is missing"
+AIRLOCK_DAEMON_SOCKET="$STATE/none.sock" airlock run --help | grep -q '^Usage: airlock run' \
+  || fail "airlock run --help (handed from the client to the JVM) did not print the usage"
+# The default daemon configuration is valid: its policy parses (the daemon's own check runs at start).
+airlock policy check /etc/airlock/scratch.yaml >/dev/null || fail "/etc/airlock/scratch.yaml does not pass airlock policy check"
+
+if (( demo )); then
+  echo "check-deb: airlock demo from the installed package" >&2
+  AIRLOCK_STATE="$STATE" airlock demo || fail "airlock demo from the installed package exited $?"
+fi
+
+cd /
+purge
+trap - EXIT
+for p in /usr/bin/airlock /usr/lib/airlock /etc/airlock /lib/systemd/system/airlock.service \
+         /usr/share/bash-completion/completions/airlock /usr/share/doc/airlock; do
+  [[ ! -e "$p" ]] || fail "$p is still there after apt-get purge airlock"
+done
+status="$(dpkg-query -W -f '${Status}' airlock 2>/dev/null || true)"
+[[ -z "$status" || "$status" == *not-installed* ]] || fail "dpkg still lists airlock after the purge ($status)"
+echo "check-deb: installed, checked and purged" >&2
