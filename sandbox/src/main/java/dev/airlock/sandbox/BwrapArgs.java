@@ -93,39 +93,30 @@ final class BwrapArgs {
             a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
         }
         if (image.isPresent()) {
+            // The image is the root: no host /usr, system directories or /etc entries; the generated
+            // /etc files, the CA bundle and the home lie over it (the image store made their mount points).
             a.addAll(List.of("--ro-bind", image.get().toString(), "/"));
-            for (String name : etcGenerated.keySet()) {
-                a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
-            }
-            // The same CA bundle and home as on the host root (the image store made their mount points).
-            a.addAll(List.of("--ro-bind", etcDir.resolve(CaBundle.FILE).toString(), CaBundle.PATH_IN_SANDBOX));
-            a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                    "--bind", etcDir.resolveSibling(HOME_DIR).toString(), HOME,
-                    "--bind", workspace.toString(), WORKSPACE));
-            a.addAll(workspaceMounts);
-            a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
-            return List.copyOf(a);
-        }
-        a.addAll(List.of("--ro-bind", "/usr", "/usr"));
-        for (String d : SYSTEM_DIRS) {
-            Path p = Path.of(d);
-            if (Files.isSymbolicLink(p)) {
-                try {
-                    a.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), d));
-                } catch (java.io.IOException e) {
-                    // unreadable link: leave it out
+            generatedEtc(a, etcDir, etcGenerated);
+        } else {
+            a.addAll(List.of("--ro-bind", "/usr", "/usr"));
+            for (String d : SYSTEM_DIRS) {
+                Path p = Path.of(d);
+                if (Files.isSymbolicLink(p)) {
+                    try {
+                        a.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), d));
+                    } catch (java.io.IOException e) {
+                        // unreadable link: leave it out
+                    }
+                } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    a.addAll(List.of("--ro-bind", d, d));
                 }
-            } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                a.addAll(List.of("--ro-bind", d, d));
             }
-        }
-        a.addAll(List.of("--dir", "/etc"));
-        for (String name : etcGenerated.keySet()) {
-            a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
-        }
-        for (String name : EtcFiles.HOST_ENTRIES) {
-            if (!etcGenerated.containsKey(name)) {
-                a.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
+            a.addAll(List.of("--dir", "/etc"));
+            generatedEtc(a, etcDir, etcGenerated);
+            for (String name : EtcFiles.HOST_ENTRIES) {
+                if (!etcGenerated.containsKey(name)) {
+                    a.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
+                }
             }
         }
         a.addAll(List.of("--ro-bind", etcDir.resolve(CaBundle.FILE).toString(), CaBundle.PATH_IN_SANDBOX));
@@ -135,6 +126,12 @@ final class BwrapArgs {
         a.addAll(workspaceMounts);
         a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
         return List.copyOf(a);
+    }
+
+    private static void generatedEtc(List<String> a, Path etcDir, Map<String, String> etcGenerated) {
+        for (String name : etcGenerated.keySet()) {
+            a.addAll(List.of("--ro-bind", etcDir.resolve(name).toString(), "/etc/" + name));
+        }
     }
 
     /** The sandbox's environment: defaults (with the CA bundle's variables, {@link CaBundle}), then the caller's (which may override them). */

@@ -166,6 +166,16 @@ class BwrapArgsTest {
     }
 
     @Test
+    void build_onImage_hasTheSameCaBundleHomeAndWorkspaceAsTheHostRoot() {
+        List<String> image = onImage(Path.of("/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs"));
+        List<String> host = build(Map.of());
+        // What lies over the root is the same on both: the CA bundle, the home, the workspace, in that order.
+        List<String> tail = host.subList(host.lastIndexOf(CaBundle.PATH_IN_SANDBOX) - 2, host.size());
+        assertThat(tail).contains(BwrapArgs.HOME, "/workspace");
+        assertThat(image.subList(image.size() - tail.size(), image.size())).isEqualTo(tail);
+    }
+
+    @Test
     void check_imageRoot_refusedUnlessAnUnpackedImageBoundFirst() {
         // Neither exists on this machine's disk as a store entry (isImageRoot reads the disk): refused.
         for (String root : List.of("/", "/usr", "/var/lib/airlock/images/sha256-" + "a".repeat(64) + "/rootfs",
