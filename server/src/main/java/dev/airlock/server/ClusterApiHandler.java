@@ -18,7 +18,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -247,11 +246,11 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
             o.put("coldClaims", s.coldClaims());
             o.put("failedClaims", s.failedClaims());
             o.put("memberDeaths", s.memberDeaths());
-            number(o, "warmHitRate", s.warmHitRate());
-            number(o, "coldStartRate", s.coldStartRate());
-            millis(o, "claimP50Ms", d.poolMetrics().claimQuantile(project, 0.5));
-            millis(o, "claimP99Ms", d.poolMetrics().claimQuantile(project, 0.99));
-            millis(o, "ageAtClaimP50Ms", d.poolMetrics().ageQuantile(project, 0.5));
+            StatusView.number(o, "warmHitRate", s.warmHitRate());
+            StatusView.number(o, "coldStartRate", s.coldStartRate());
+            StatusView.millis(o, "claimP50Ms", d.poolMetrics().claimQuantile(project, 0.5));
+            StatusView.millis(o, "claimP99Ms", d.poolMetrics().claimQuantile(project, 0.99));
+            StatusView.millis(o, "ageAtClaimP50Ms", d.poolMetrics().ageQuantile(project, 0.5));
             o.put("sizing", d.autoSized(project) ? "auto" : "fixed");
             o.put("policyError", d.policies().problem(project).orElse(null));
             o.put("policyReloads", d.policies().applied(project));
@@ -264,21 +263,5 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         }
         root.put("recoveredFromUncleanStop", 0);
         return root;
-    }
-
-    private static void number(ObjectNode o, String k, double v) {
-        if (Double.isNaN(v)) {
-            o.putNull(k);
-        } else {
-            o.put(k, v);
-        }
-    }
-
-    private static void millis(ObjectNode o, String k, Duration d) {
-        if (d == null) {
-            o.putNull(k);
-        } else {
-            o.put(k, d.toNanos() / 1e6);
-        }
     }
 }

@@ -135,7 +135,8 @@ final class StatusView {
         return o;
     }
 
-    private static void number(ObjectNode o, String k, double v) {
+    /** {@code v}, or null where there is no figure yet (NaN): the same on every backend's status. */
+    static void number(ObjectNode o, String k, double v) {
         if (Double.isNaN(v)) {
             o.putNull(k);
         } else {
@@ -143,7 +144,8 @@ final class StatusView {
         }
     }
 
-    private static void millis(ObjectNode o, String k, Duration d) {
+    /** {@code d} in milliseconds, or null where there is none. */
+    static void millis(ObjectNode o, String k, Duration d) {
         if (d == null) {
             o.putNull(k);
         } else {
