@@ -1,7 +1,7 @@
 package dev.airlock.k8s;
 
+import dev.airlock.audit.export.K8sNames;
 import dev.airlock.audit.k8s.PodLabels;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -61,13 +61,8 @@ public record ProjectNames(String project) {
         return new PodLabels(Map.of("app", "airlock-gateway", PROJECT, project));
     }
 
-    /** {@code s} as an RFC 1123 label, as the exporter names its policies. */
+    /** {@code s} as an RFC 1123 label, exactly as the exporter names its policies (so the two cannot drift). */
     static String label(String s) {
-        String x = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
-        if (x.length() > 63) {
-            x = x.substring(0, 63);
-        }
-        x = x.replaceAll("^-+", "").replaceAll("-+$", "");
-        return x.isEmpty() ? "airlock" : x;
+        return K8sNames.label(s);
     }
 }

@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /** Kubernetes object names: RFC 1123 labels (lower-case alphanumerics and '-', at most 63, alphanumeric at both ends). */
-final class K8sNames {
+public final class K8sNames {
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
@@ -16,7 +16,7 @@ final class K8sNames {
     }
 
     /** {@code s} made an RFC 1123 label: lower-cased, other characters as '-', trimmed to 63, ends alphanumeric. */
-    static String label(String s) {
+    public static String label(String s) {
         String x = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
         if (x.length() > 63) {
             x = x.substring(0, 63);
