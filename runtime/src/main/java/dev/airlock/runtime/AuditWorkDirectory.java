@@ -48,9 +48,10 @@ public final class AuditWorkDirectory implements AutoCloseable {
         kernel.execute(new KernelOp.ChownTree(state, tree, user.uid(), user.gid()));
     }
 
-    /** Removes the directory and everything in it. */
+    /** Removes the directory and everything in it, and the area beside the state directory when it is left empty. */
     @Override
     public void close() throws SandboxException {
         kernel.execute(new KernelOp.DeleteTree(state, dir));
+        AuditWorkDirs.removeIfEmpty(state);
     }
 }

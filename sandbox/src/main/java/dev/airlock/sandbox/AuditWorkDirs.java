@@ -1,9 +1,11 @@
 package dev.airlock.sandbox;
 
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -38,6 +40,37 @@ public final class AuditWorkDirs {
      * exclusively under {@link #root}, which is made searchable but not listable by others (0711).
      */
     public static Path create(Path state) throws IOException {
+        for (int i = 0; ; i++) {
+            try {
+                return createOnce(state);
+            } catch (NoSuchFileException e) {
+                // the area was removed as empty by an audit that just ended (removeIfEmpty): make it again
+                if (i + 1 >= ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Removes {@link #root} when no audit's directory is left in it, so that a finished audit leaves
+     * nothing beside the state directory. Only an empty, real directory goes (rmdir: nothing to follow).
+     */
+    public static void removeIfEmpty(Path state) {
+        Path root = root(state);
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.delete(root);
+        } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+            // another audit is at work here, or one just removed it: either way nothing to do
+        } catch (IOException e) {
+            // left for the next audit to reuse; never an error for the audit that ended
+        }
+    }
+
+    private static Path createOnce(Path state) throws IOException {
         Path root = root(state);
         try {
             Files.createDirectory(root);

@@ -12,7 +12,7 @@ public record SandboxUser(int uid, int gid) {
 
     static final int NOBODY = 65534;
     /** The name the sandbox's /etc/passwd gives the user, whatever the host calls them. */
-    static final String NAME = "airlock";
+    public static final String NAME = "airlock";
 
     public SandboxUser {
         if (uid <= 0 || gid <= 0) {

@@ -408,7 +408,11 @@ public final class AuditRunner {
         candidates.put("run-airlock", new Object[] {"Airlock's sockets and leases", Path.of("/run/airlock")});
         candidates.put("docker-socket", new Object[] {"the Docker socket", Path.of("/var/run/docker.sock")});
         candidates.put("root-home", new Object[] {"root's home", Path.of("/root")});
-        candidates.put("home", new Object[] {"home directories", Path.of("/home")});
+        // The host's users' homes, one by one: the sandbox has a /home of its own (its user's home,
+        // docs/sandbox.md), so what must stay absent is each host home, not the name /home.
+        for (Path h : hostHomes()) {
+            candidates.put("home:" + h.getFileName(), new Object[] {"a home directory of the host", h});
+        }
         candidates.put("shadow", new Object[] {"the host's password hashes", Path.of("/etc/shadow")});
         candidates.forEach((id, v) -> {
             Path p = (Path) v[1];
@@ -417,6 +421,16 @@ public final class AuditRunner {
             }
         });
         return out;
+    }
+
+    /** The directories in the host's /home, except one named as the sandbox's own home (it would be that, not the host's). */
+    private static List<Path> hostHomes() {
+        try (java.util.stream.Stream<Path> homes = Files.list(Path.of("/home"))) {
+            return homes.filter(h -> Files.isDirectory(h, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                    .filter(h -> !h.getFileName().toString().equals(dev.airlock.sandbox.SandboxUser.NAME)).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     /** The names of a hosts map, to give wildcard rules concrete names (the gateway's own parser validated the file). */
