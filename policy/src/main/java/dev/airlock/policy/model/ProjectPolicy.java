@@ -108,6 +108,20 @@ public record ProjectPolicy(
             java.util.Objects.requireNonNull(run, "run");
             java.util.Objects.requireNonNull(position, "position");
         }
+
+        /**
+         * Equal when the command and {@code root} are: where the step was written is for errors only,
+         * so a step that merely moved lines is no change of the workspace (a policy reload compares them).
+         */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SetupStep s && run.equals(s.run) && root == s.root;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(run, root);
+        }
     }
 
     /**

@@ -170,6 +170,18 @@ class PolicyFilesTest {
         assertThat(root.stepKeys()).isNotEqualTo(plain.stepKeys());
     }
 
+    @Test
+    void parseProject_setupStepMovedToAnotherLine_isTheSameWorkspace_butAChangedCommandIsNot() throws Exception {
+        ProjectPolicy.Workspace before = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n    - npm ci\n").workspace().orElseThrow();
+        ProjectPolicy.Workspace moved = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  # install\n  setup:\n    - {run: npm ci}\n").workspace().orElseThrow();
+        ProjectPolicy.Workspace changed = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n    - npm install\n").workspace().orElseThrow();
+        assertThat(moved).isEqualTo(before);
+        assertThat(changed).isNotEqualTo(before);
+    }
+
     static Stream<Arguments> setupStepRefusals() {
         return Stream.of(
                 Arguments.of("    - {run: x, as: root}\n", "a.yaml:6:16: unknown key 'as' in workspace.setup step"),
