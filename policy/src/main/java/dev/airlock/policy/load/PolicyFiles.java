@@ -50,6 +50,8 @@ public final class PolicyFiles {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Set<String> NETWORK_KEYS = Set.of("presets", "allow", "deny", "setup");
     private static final Set<String> SETUP_KEYS = Set.of("allow");
+    /** The keys of one {@code workspace.setup} step written as a mapping. */
+    private static final Set<String> STEP_KEYS = Set.of("run", "root");
     private static final Set<String> WORKSPACE_KEYS = Set.of("source", "ref", "setup", "cacheKey", "writableGitConfig");
     /** The keys that describe a template (a pooled workspace); {@code writableGitConfig} alone does not. */
     private static final Set<String> TEMPLATE_KEYS = Set.of("source", "ref", "setup", "cacheKey");
@@ -170,6 +172,7 @@ public final class PolicyFiles {
         List<String> env = env(top, problems);
         List<TrustedCa> trust = TrustFiles.read(top, directoryOf(file), clock.instant(), problems);
         Optional<ProjectPolicy.Image> image = image(top, problems);
+        rootSteps(workspace, image, problems);
         if (!problems.isEmpty()) {
             throw new PolicyException(problems);
         }
@@ -219,9 +222,76 @@ public final class PolicyFiles {
                     "add \"source: <git URL or local path>\""));
         }
         String ref = w.has("ref") ? w.string("ref") : "main";
-        List<String> setup = strings(w, "setup", problems);
+        List<ProjectPolicy.SetupStep> setup = setupSteps(w, problems);
         List<String> cacheKey = strings(w, "cacheKey", problems);
         return Optional.of(new ProjectPolicy.Workspace(source == null ? "" : source, ref == null ? "main" : ref, setup, cacheKey));
+    }
+
+    /**
+     * {@code workspace.setup}: each item a shell command ({@code - npm ci}) or a mapping
+     * {@code - {run: "apt-get install -y jq", root: true}}; {@code root} is {@code true} or
+     * {@code false} (the default).
+     */
+    private static List<ProjectPolicy.SetupStep> setupSteps(Fields w, List<Problem> problems) {
+        List<ProjectPolicy.SetupStep> out = new ArrayList<>();
+        for (YamlNode n : w.list("setup")) {
+            if (n instanceof YamlNode.Scalar s && !s.isNull()) {
+                out.add(new ProjectPolicy.SetupStep(s.text(), false, s.position()));
+                continue;
+            }
+            if (!(n instanceof YamlNode.Mapping)) {
+                problems.add(new Problem(n.position(), "setup items must be a command or {run: …, root: true}, found " + n.kind(),
+                        "write \"- npm ci\" or \"- {run: apt-get install -y jq, root: true}\""));
+                continue;
+            }
+            Fields f = Fields.of(n, "workspace.setup step", STEP_KEYS, problems);
+            Optional<YamlNode> run = f.required("run", "run: <shell command>");
+            String command = run.isPresent() ? f.string("run") : null;
+            if (run.isPresent() && command != null && command.isBlank()) {
+                problems.add(new Problem(run.get().position(), "workspace.setup step has an empty 'run'",
+                        "write the shell command: \"run: apt-get install -y jq\""));
+            }
+            boolean root = false;
+            Optional<YamlNode> r = f.get("root");
+            if (r.isPresent()) {
+                if (r.get() instanceof YamlNode.Scalar s && !s.isNull() && (s.text().equals("true") || s.text().equals("false"))) {
+                    root = s.text().equals("true");
+                } else {
+                    problems.add(new Problem(r.get().position(), "workspace.setup step's 'root' must be true or false, found "
+                            + (r.get() instanceof YamlNode.Scalar s ? "\"" + s.text() + "\"" : r.get().kind()),
+                            "write \"root: true\" to run the step as root inside the sandbox's user namespace, or leave it out"));
+                }
+            }
+            if (command != null && !command.isBlank()) {
+                out.add(new ProjectPolicy.SetupStep(command, root, n.position()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A {@code root: true} step installs into the sandbox's root file system, which only an
+     * {@code image:} makes the project's own: on the host's /usr there is nothing it may write. And
+     * this Airlock does not yet keep what such a step writes as a layer of the template
+     * (docs/images.md, "Setup as root"), so it refuses the step here, at its line, rather than run
+     * it unprivileged, where it would fail later and less clearly.
+     */
+    private static void rootSteps(Optional<ProjectPolicy.Workspace> workspace, Optional<ProjectPolicy.Image> image,
+            List<Problem> problems) {
+        for (ProjectPolicy.SetupStep step : workspace.map(ProjectPolicy.Workspace::steps).orElse(List.of())) {
+            if (!step.root()) {
+                continue;
+            }
+            if (image.isEmpty()) {
+                problems.add(new Problem(step.position(), "setup step \"" + step.run() + "\" has root: true, but the project has no"
+                        + " image: a root step installs into the project's own image, and the host's /usr is never writable",
+                        "add \"image: {oci: images/devbox}\" (docs/images.md), or install the tool in the workspace and drop root: true"));
+            } else {
+                problems.add(new Problem(step.position(), "setup step \"" + step.run() + "\" has root: true, which this Airlock does not"
+                        + " run yet (its writes cannot yet be kept as a layer of the template)",
+                        "install the package in the image itself (docs/images.md, \"Making an image\") and drop root: true"));
+            }
+        }
     }
 
     /**

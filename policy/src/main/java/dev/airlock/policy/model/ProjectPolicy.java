@@ -72,10 +72,55 @@ public record ProjectPolicy(
     public record PresetRef(String name, SourcePosition position) {
     }
 
-    public record Workspace(String source, String ref, List<String> setup, List<String> cacheKey) {
+    /**
+     * {@code workspace:}, a pooled template: its {@code source} at {@code ref}, the {@code steps} of
+     * {@code workspace.setup} in order, and the {@code cacheKey} files that decide when setup runs again.
+     */
+    public record Workspace(String source, String ref, List<SetupStep> steps, List<String> cacheKey) {
         public Workspace {
-            setup = List.copyOf(setup);
+            steps = List.copyOf(steps);
             cacheKey = List.copyOf(cacheKey);
+        }
+
+        /** The setup commands in order, as the sandbox's shell runs them. */
+        public List<String> setup() {
+            return steps.stream().map(SetupStep::run).toList();
+        }
+
+        /**
+         * What of the steps decides a template's identity: each command, and for a root step a marker
+         * before it, so that adding or removing {@code root: true} builds a new template. A project
+         * without root steps keys exactly as before root steps existed.
+         */
+        public List<String> stepKeys() {
+            return steps.stream().map(s -> s.root() ? "\u0000root\u0000" + s.run() : s.run()).toList();
+        }
+    }
+
+    /**
+     * One {@code workspace.setup} step: the shell command {@code run}; {@code root}: run as root
+     * inside the sandbox's own user namespace (mapped to the unprivileged sandbox user on the host,
+     * never the host's root), so that it may install into the image's root file system (docs/images.md).
+     * {@code position}: where the step was written.
+     */
+    public record SetupStep(String run, boolean root, SourcePosition position) {
+        public SetupStep {
+            java.util.Objects.requireNonNull(run, "run");
+            java.util.Objects.requireNonNull(position, "position");
+        }
+
+        /**
+         * Equal when the command and {@code root} are: where the step was written is for errors only,
+         * so a step that merely moved lines is no change of the workspace (a policy reload compares them).
+         */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SetupStep s && run.equals(s.run) && root == s.root;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(run, root);
         }
     }
 

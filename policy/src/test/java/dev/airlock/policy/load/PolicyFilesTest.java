@@ -9,6 +9,7 @@ import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.PortSet;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.policy.model.Rule;
+import dev.airlock.policy.model.SourcePosition;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -145,6 +146,73 @@ class PolicyFilesTest {
         assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: node:20\n"))
                 .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:3:").hasMessageContaining("registry reference")
                 .hasMessageContaining("skopeo copy docker://node:20 oci:images/devbox:latest");
+    }
+
+    @Test
+    void parseProject_setupSteps_commandsAndMappingsInOrder_rootFalseByDefault() throws Exception {
+        ProjectPolicy p = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n"
+                + "    - npm ci\n    - {run: make build}\n    - run: make test\n      root: false\n");
+        ProjectPolicy.Workspace w = p.workspace().orElseThrow();
+        assertThat(w.setup()).containsExactly("npm ci", "make build", "make test");
+        assertThat(w.steps()).extracting(ProjectPolicy.SetupStep::root).containsExactly(false, false, false);
+        assertThat(w.steps()).extracting(s -> s.position().line()).containsExactly(6, 7, 8);
+        assertThat(w.stepKeys()).as("a project without root steps keys its templates as before").isEqualTo(w.setup());
+    }
+
+    @Test
+    void stepKeys_rootStep_differsFromTheSameCommandUnprivileged() {
+        SourcePosition at = new SourcePosition("a.yaml", 6, 7);
+        ProjectPolicy.Workspace plain = new ProjectPolicy.Workspace("x", "main",
+                List.of(new ProjectPolicy.SetupStep("apt-get install -y jq", false, at)), List.of());
+        ProjectPolicy.Workspace root = new ProjectPolicy.Workspace("x", "main",
+                List.of(new ProjectPolicy.SetupStep("apt-get install -y jq", true, at)), List.of());
+        assertThat(root.setup()).isEqualTo(plain.setup());
+        assertThat(root.stepKeys()).isNotEqualTo(plain.stepKeys());
+    }
+
+    @Test
+    void parseProject_setupStepMovedToAnotherLine_isTheSameWorkspace_butAChangedCommandIsNot() throws Exception {
+        ProjectPolicy.Workspace before = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n    - npm ci\n").workspace().orElseThrow();
+        ProjectPolicy.Workspace moved = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  # install\n  setup:\n    - {run: npm ci}\n").workspace().orElseThrow();
+        ProjectPolicy.Workspace changed = PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n    - npm install\n").workspace().orElseThrow();
+        assertThat(moved).isEqualTo(before);
+        assertThat(changed).isNotEqualTo(before);
+    }
+
+    static Stream<Arguments> setupStepRefusals() {
+        return Stream.of(
+                Arguments.of("    - {run: x, as: root}\n", "a.yaml:6:16: unknown key 'as' in workspace.setup step"),
+                Arguments.of("    - {root: false}\n", "a.yaml:6:7: workspace.setup step has no 'run'"),
+                Arguments.of("    - {run: \"  \"}\n", "a.yaml:6:13: workspace.setup step has an empty 'run'"),
+                Arguments.of("    - {run: [a]}\n", "a.yaml:6:13: workspace.setup step.run must be text"),
+                Arguments.of("    - {run: x, root: yes}\n", "a.yaml:6:22: workspace.setup step's 'root' must be true or false, found \"yes\""),
+                Arguments.of("    - [npm, ci]\n", "a.yaml:6:7: setup items must be a command or {run: …, root: true}, found"),
+                Arguments.of("    - {run: apt-get install -y jq, root: true}\n",
+                        "a.yaml:6:7: setup step \"apt-get install -y jq\" has root: true, but the project has no image"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("setupStepRefusals")
+    void parseProject_badSetupStep_isRefusedAtItsLineAndColumn(String step, String expected) {
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.parseProject("a.yaml",
+                "version: 1\nproject: p\nworkspace:\n  source: x\n  setup:\n" + step));
+        assertThat(e).isNotNull();
+        assertThat(onlyProblem(e.problems()).toString()).startsWith(expected).contains("fix: ");
+    }
+
+    @Test
+    void parseProject_rootStepOnAnImage_isRefusedUntilTemplatesKeepItsLayer_andTheSameStepUnprivilegedIsAccepted() throws Exception {
+        String head = "version: 1\nproject: p\nimage: {oci: images/devbox}\nworkspace:\n  source: x\n  setup:\n";
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.parseProject("a.yaml",
+                head + "    - {run: apt-get install -y jq, root: true}\n"));
+        assertThat(e).isNotNull();
+        assertThat(onlyProblem(e.problems()).toString()).startsWith("a.yaml:7:7: setup step \"apt-get install -y jq\" has root: true,"
+                + " which this Airlock does not run yet").contains("drop root: true");
+        assertThat(PolicyFiles.parseProject("a.yaml", head + "    - {run: apt-get install -y jq}\n").workspace().orElseThrow().setup())
+                .containsExactly("apt-get install -y jq");
     }
 
     @Test

@@ -264,7 +264,7 @@ public final class TemplateManager {
 
     /** The environment hash of {@code ws} at {@code commit}, on the image {@code image} when the project has one. */
     String envHash(Path mirror, String commit, ProjectPolicy.Workspace ws, Optional<String> image) throws TemplateException {
-        String key = mirror + "@" + commit + "@" + String.join("\u0000", ws.setup()) + "@" + String.join("\u0000", ws.cacheKey()) + "@"
+        String key = mirror + "@" + commit + "@" + String.join("\u0000", ws.stepKeys()) + "@" + String.join("\u0000", ws.cacheKey()) + "@"
                 + image.orElse("");
         String cached = envHashes.get(key);
         if (cached != null) {
@@ -274,7 +274,7 @@ public final class TemplateManager {
         for (String f : ws.cacheKey()) {
             files.add(new EnvHash.CacheFile(f, git.show(mirror, commit, f)));
         }
-        String h = EnvHash.of(files, ws.setup(), airlockVersion, image);
+        String h = EnvHash.of(files, ws.stepKeys(), airlockVersion, image);
         envHashes.put(key, h);
         return h;
     }
