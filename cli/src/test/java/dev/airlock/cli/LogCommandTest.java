@@ -142,6 +142,19 @@ class LogCommandTest {
         assertThat(new ObjectMapper().readTree(r.out()).get("name").asText()).isEqualTo("evil.example");
     }
 
+    /** How an operator takes a gateway pod's log out of the cluster (docs/kubernetes.md, Audit records): {@code log --json} unfiltered. */
+    @Test
+    void log_jsonOfTheWholeLog_isACopyThatVerifiesAsTheOriginal() throws IOException {
+        Path file = sample();
+        Cli copied = Cli.run("log", "--json", "--file", file.toString());
+        Path copy = Files.writeString(dir.resolve("copy.log"), copied.out(), StandardCharsets.US_ASCII);
+        assertThat(Files.readAllLines(copy)).isEqualTo(Files.readAllLines(file));
+        assertThat(Cli.run("log", "verify", "--file", copy.toString()).code()).isZero();
+        // Control: the same copy with one record's name changed is caught by the chain.
+        Path edited = Files.writeString(dir.resolve("edited.log"), copied.out().replace("evil.example", "good.example"), StandardCharsets.US_ASCII);
+        assertThat(Cli.run("log", "verify", "--file", edited.toString()).code()).isEqualTo(1);
+    }
+
     @Test
     void log_hostileName_isPrintedEscaped() throws IOException {
         Path file = dir.resolve("audit.log");

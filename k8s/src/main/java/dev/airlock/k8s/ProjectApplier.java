@@ -44,7 +44,7 @@ public final class ProjectApplier {
             try {
                 found = client.resource(o).get();
             } catch (KubernetesClientException e) {
-                throw new KubeBackendException(KubeErrors.explain(e, "read " + describe(o)) + ". Nothing was applied.", e);
+                throw new KubeBackendException(KubeErrors.explain(e, "read " + describe(o), "Nothing was applied."), e);
             }
             if (found == null) {
                 continue;
@@ -82,13 +82,14 @@ public final class ProjectApplier {
             String ip = service == null ? null : service.getSpec().getClusterIP();
             if (ip == null || ip.isEmpty() || ip.equals("None")) {
                 throw new KubeBackendException("the API server gave the gateway Service " + m.names().gateway() + " no cluster IP: "
-                        + "agent pods need it as their DNS server and proxy; check the cluster's service-cluster-ip-range");
+                        + "agent pods need it as their DNS server and proxy. The objects this run created were deleted again. "
+                        + "Fix: give the API server a --service-cluster-ip-range with free addresses");
             }
             return new AppliedProject(m, owner, ip);
         } catch (KubernetesClientException e) {
             rollBack(created);
-            throw new KubeBackendException(KubeErrors.explain(e, "apply project " + m.names().project() + " in namespace " + ns)
-                    + ". The objects this run created were deleted again.", e);
+            throw new KubeBackendException(KubeErrors.explain(e, "apply project " + m.names().project() + " in namespace " + ns,
+                    "The objects this run created were deleted again."), e);
         } catch (KubeBackendException e) {
             rollBack(created);
             throw e;

@@ -170,7 +170,7 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /** A kubeconfig of a user no role is bound to. */
-    Path restrictedKubeconfig() {
+    public Path restrictedKubeconfig() {
         return dir.resolve("restricted.kubeconfig");
     }
 

@@ -38,7 +38,7 @@ class KubeClientsIT {
                 .hasMessageContaining("https://127.0.0.1:" + closed)
                 .hasMessageContaining("kubeconfig " + broken)
                 .hasMessageContaining("nothing answers there")
-                .hasMessageContaining("check that the cluster is running");
+                .hasMessageContaining("Fix: check that the cluster is running");
     }
 
     @Test
@@ -49,7 +49,7 @@ class KubeClientsIT {
         assertThatThrownBy(() -> KubeClients.connect(Optional.of(wrong)))
                 .isInstanceOf(KubeBackendException.class)
                 .hasMessageContaining("did not accept the credentials")
-                .hasMessageContaining("renew the token");
+                .hasMessageContaining("Fix: renew the token");
     }
 
     @Test

@@ -142,6 +142,63 @@ class DaemonKubernetesIT {
     }
 
     @Test
+    void claims_twentyOneConcurrentThroughTheApiForTwentyReadyPods_twentyDistinctPodsAndOneRefusedWithTheFix(ControlPlane cp, @TempDir Path dir)
+            throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Files.writeString(dir.resolve("airlock.yaml"), POLICY);
+        Files.writeString(dir.resolve("org.yaml"), ORG);
+        Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
+                + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
+                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
+                + "projects:\n  - policy: airlock.yaml\n    size: 20\n");
+        Path socket = dir.resolve("state/daemon.sock");
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()))) {
+            DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
+            await("20 agent pods", () -> agents(k, ns).size() == 20);
+            cp.markAllReady(ns);
+            await("20 ready in the status", () -> project(client).path("ready").asInt() == 20);
+
+            // 21 clients at once, each on its own connection as 21 `airlock sandbox create` would be; the replacements the
+            // pool makes never turn Ready (no kubelet), so exactly one claim must find nothing left
+            int claimants = 21;
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(claimants);
+            List<java.util.concurrent.Future<DaemonClient.Response>> replies = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < claimants; i++) {
+                    DaemonClient own = DaemonClient.ifRunning(socket).orElseThrow();
+                    replies.add(threads.submit(() -> {
+                        start.await();
+                        return own.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+                    }));
+                }
+                start.countDown();
+            } finally {
+                threads.shutdown();
+            }
+            List<DaemonClient.Response> answers = new java.util.ArrayList<>();
+            for (java.util.concurrent.Future<DaemonClient.Response> f : replies) {
+                answers.add(f.get(120, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            List<DaemonClient.Response> won = answers.stream().filter(r -> r.status() == 201).toList();
+            List<DaemonClient.Response> lost = answers.stream().filter(r -> r.status() != 201).toList();
+            assertThat(won).as("every Ready pod claimed once").hasSize(20);
+            assertThat(lost).singleElement().satisfies(r -> assertThat(r.error()).contains("Fix:"));
+            Set<String> pods = won.stream().map(r -> r.body().path("pod").asText()).collect(Collectors.toSet());
+            assertThat(pods).as("no pod handed to two claims").hasSize(20);
+            assertThat(won.stream().map(r -> r.body().path("sandbox").asText()).collect(Collectors.toSet())).hasSize(20);
+            // judged from the API server's side too: each won pod is labelled claimed there
+            assertThat(pods).allSatisfy(name -> assertThat(k.pods().inNamespace(ns).withName(name).get().getMetadata().getLabels())
+                    .containsEntry("airlock.dev/state", "claimed"));
+            assertThat(client.get("/v1/sandboxes").body()).hasSize(20);
+            await("20 in use in the status", () -> project(client).path("inUse").asInt() == 20);
+            assertThat(project(client).path("ready").asInt()).isZero();
+            assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"warm\"} 20.0");
+        }
+    }
+
+    @Test
     void daemon_onKubernetes_unreachableApiServer_failsWithTheFixAndLeavesNoDaemon(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("airlock.yaml"), POLICY);
         // a kubeconfig naming a port nothing listens on (loopback only)
@@ -155,8 +212,59 @@ class DaemonKubernetesIT {
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nbackend: kubernetes\nkubernetes:\n  kubeconfig: kubeconfig\n"
                 + "  namespace: airlock\n  gatewayImage: g\n  agentImage: a\nprojects:\n  - policy: airlock.yaml\n");
         assertThatThrownBy(() -> DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream())))
-                .isInstanceOf(DaemonException.class).hasMessageContaining("127.0.0.1:" + port).hasMessageContaining("check that the cluster is running");
+                .isInstanceOf(DaemonException.class).hasMessageContaining("127.0.0.1:" + port).hasMessageContaining("Fix: check that the cluster is running");
         assertThat(DaemonClient.ifRunning(dir.resolve("state/daemon.sock"))).isEmpty();
+    }
+
+    @Test
+    void daemon_onKubernetes_withoutTheRole_failsNamingWhatIsMissingWithTheRoleAndAppliesNothing(ControlPlane cp, @TempDir Path dir)
+            throws Exception {
+        String ns = cp.newNamespace();
+        Path restricted = minimalConfig(dir.resolve("restricted"), cp.restrictedKubeconfig(), ns);
+        assertThatThrownBy(() -> DaemonServer.start(DaemonConfig.load(restricted), new PrintStream(new ByteArrayOutputStream())))
+                .isInstanceOf(DaemonException.class).hasMessageContaining("lacks").hasMessageContaining("create configmaps")
+                .hasMessageContaining("Nothing was applied").hasMessageContaining("Fix:").hasMessageContaining("kind: Role");
+        assertThat(cp.admin().configMaps().inNamespace(ns).withName("airlock-payments-policy").get()).isNull();
+        assertThat(DaemonClient.ifRunning(dir.resolve("restricted/state/daemon.sock"))).isEmpty();
+        // Positive control: the same configuration with the admin's kubeconfig starts and applies in the same namespace.
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(minimalConfig(dir.resolve("admin"), cp.kubeconfig(), ns)),
+                new PrintStream(new ByteArrayOutputStream()))) {
+            assertThat(cp.admin().configMaps().inNamespace(ns).withName("airlock-payments-policy").get()).isNotNull();
+        }
+    }
+
+    @Test
+    void daemon_onKubernetes_overAnObjectNotItsOwn_failsWithTheFixAndLeavesItUntouched(ControlPlane cp, @TempDir Path dir) throws Exception {
+        KubernetesClient k = cp.admin();
+        String ns = cp.newNamespace();
+        io.fabric8.kubernetes.api.model.Service users = k.services().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                .withNewMetadata().withName("airlock-payments-gateway").addToLabels("team", "web").endMetadata()
+                .withNewSpec().addNewPort().withPort(80).endPort().endSpec().build()).create();
+        Path config = minimalConfig(dir.resolve("taken"), cp.kubeconfig(), ns);
+        assertThatThrownBy(() -> DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream())))
+                .isInstanceOf(DaemonException.class).hasMessageContaining("Service " + ns + "/airlock-payments-gateway")
+                .hasMessageContaining("not managed by Airlock").hasMessageContaining("Nothing was applied").hasMessageContaining("Fix:");
+        assertThat(k.configMaps().inNamespace(ns).withName("airlock-payments-policy").get()).isNull();
+        assertThat(k.services().inNamespace(ns).withName("airlock-payments-gateway").get().getMetadata().getResourceVersion())
+                .isEqualTo(users.getMetadata().getResourceVersion());
+        // Positive control: in a namespace without that Service the same daemon starts.
+        String free = cp.newNamespace();
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(minimalConfig(dir.resolve("free"), cp.kubeconfig(), free)),
+                new PrintStream(new ByteArrayOutputStream()))) {
+            assertThat(k.services().inNamespace(free).withName("airlock-payments-gateway").get().getMetadata().getLabels())
+                    .containsEntry("app.kubernetes.io/managed-by", "airlock");
+        }
+    }
+
+    /** One project (payments, pool size 1) in {@code ns}, its files under {@code dir}. */
+    private static Path minimalConfig(Path dir, Path kubeconfig, String ns) throws java.io.IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("airlock.yaml"), POLICY);
+        Files.writeString(dir.resolve("org.yaml"), ORG);
+        return Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
+                + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + kubeconfig + "\n  namespace: " + ns + "\n"
+                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
+                + "projects:\n  - policy: airlock.yaml\n    size: 1\n");
     }
 
     private static List<Pod> agents(KubernetesClient k, String ns) {

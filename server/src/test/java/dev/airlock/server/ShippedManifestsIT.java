@@ -1,0 +1,99 @@
+package dev.airlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.airlock.k8s.ControlPlane;
+import dev.airlock.k8s.ControlPlaneExtension;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The install manifests docs/kubernetes.md ships (rbac.yaml, daemon.yaml) are accepted by a real
+ * kube-apiserver, hang together (the Deployment runs as the Role's account and mounts the ConfigMap
+ * its --config names), and the ConfigMap's daemon.yaml is a configuration the daemon itself loads.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class ShippedManifestsIT {
+
+    private static final Path DOCS = Path.of("../docs/kubernetes");
+
+    @Test
+    void shippedManifests_areAcceptedByTheApiServerAndTheirConfigLoads(ControlPlane cp, @TempDir Path dir) throws Exception {
+        KubernetesClient k = cp.admin();
+        String ns = cp.newNamespace();
+        List<HasMetadata> objects = new ArrayList<>();
+        objects.addAll(load(k, DOCS.resolve("rbac.yaml"), ns));
+        objects.addAll(load(k, DOCS.resolve("daemon.yaml"), ns));
+        assertThat(objects).extracting(HasMetadata::getKind)
+                .containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment");
+
+        // Control: the API server does validate what this test sends; a Deployment whose selector misses its pods is refused.
+        Deployment shipped = (Deployment) objects.stream().filter(o -> o instanceof Deployment).findFirst().orElseThrow();
+        Deployment broken = k.getKubernetesSerialization().clone(shipped);
+        broken.getSpec().getSelector().setMatchLabels(Map.of("app.kubernetes.io/name", "something-else"));
+        assertThatThrownBy(() -> k.resource(broken).create()).isInstanceOf(KubernetesClientException.class)
+                .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(422));
+
+        for (HasMetadata o : objects) {
+            k.resource(o).create();
+        }
+
+        Deployment d = k.apps().deployments().inNamespace(ns).withName("airlock-daemon").get();
+        PodSpec pod = d.getSpec().getTemplate().getSpec();
+        ServiceAccount account = k.serviceAccounts().inNamespace(ns).withName(pod.getServiceAccountName()).get();
+        assertThat(account).as("the Deployment's account is rbac.yaml's").isNotNull();
+        RoleBinding binding = k.rbac().roleBindings().inNamespace(ns).withName("airlock").get();
+        assertThat(binding.getSubjects()).anySatisfy(s -> assertThat(s.getName()).isEqualTo(pod.getServiceAccountName()));
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+
+        // --config names a file of the mounted ConfigMap
+        List<String> args = pod.getContainers().get(0).getArgs();
+        assertThat(args).containsSubsequence("daemon", "--config");
+        Path configArg = Path.of(args.get(args.indexOf("--config") + 1));
+        String mount = pod.getContainers().get(0).getVolumeMounts().stream().filter(m -> m.getName().equals("config")).findFirst()
+                .orElseThrow().getMountPath();
+        String mapName = pod.getVolumes().stream().filter(v -> v.getName().equals("config")).findFirst().orElseThrow().getConfigMap().getName();
+        ConfigMap config = k.configMaps().inNamespace(ns).withName(mapName).get();
+        assertThat(configArg.getParent()).isEqualTo(Path.of(mount));
+        assertThat(config.getData()).containsKey(configArg.getFileName().toString());
+
+        // the daemon's own parser over the ConfigMap as it is mounted (paths moved under a temporary directory)
+        for (Map.Entry<String, String> file : config.getData().entrySet()) {
+            Files.writeString(dir.resolve(file.getKey()), file.getValue().replace(mount + "/", dir + "/").replace("/var/lib/airlock", dir + "/state"));
+        }
+        DaemonConfig daemon = DaemonConfig.load(dir.resolve(configArg.getFileName().toString()));
+        assertThat(daemon.backend()).isInstanceOfSatisfying(DaemonBackend.Kubernetes.class,
+                b -> assertThat(b.kubeconfig()).as("inCluster: the pod's service account").isEmpty());
+        assertThat(daemon.org()).hasValueSatisfying(org -> assertThat(org).exists());
+        assertThat(daemon.projects()).isNotEmpty().allSatisfy(p -> assertThat(p.policy()).as("each policy is a key of the ConfigMap").exists());
+    }
+
+    private static List<HasMetadata> load(KubernetesClient k, Path file, String ns) throws Exception {
+        try (InputStream in = Files.newInputStream(file)) {
+            List<HasMetadata> items = k.load(in).items();
+            for (HasMetadata o : items) {
+                o.getMetadata().setNamespace(ns);
+                if (o instanceof RoleBinding b) {
+                    b.getSubjects().forEach(s -> s.setNamespace(ns));
+                }
+            }
+            return items;
+        }
+    }
+}
