@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sandbox start: `airlock run -- true` against Anthropic's sandbox-runtime (`srt -- true`), a plain
 # bubblewrap sandbox and a bare `true`, in one run on one machine (docs/BENCHMARKS.md has a sample):
+# cold (no daemon), and through a real daemon's warm pool three ways: ./airlock (which runs the C
+# client, packaging/client/airlock-client.c), the C client alone, and the JVM client; each with its
+# median and p99 against srt's, and issue 13's goals (pooled <= 0.1x srt, cold <= 0.5x srt) checked.
 #   sudo bench/run-sandbox-bench.sh
 # Installs what it lacks (Debian bubblewrap, socat, ripgrep; srt from npm into $SRT_PREFIX), builds
-# the CLI jar if needed, then times every command RUNS times, taking turns (round robin, the order
+# the CLI jar if needed (and the C client with gcc, which it needs), then times every command RUNS times, taking turns (round robin, the order
 # rotated each round, so background load hits all of them alike), and prints one comparison table:
 # median, p99 (nearest rank: with 50 runs, the slowest), min, the ratio to srt's median and the
 # median CPU time. Then, inside the JVM (bench/sandbox/SandboxStartBench.java):
