@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sandbox start: `airlock run -- true` against Anthropic's sandbox-runtime (`srt -- true`), a plain
 # bubblewrap sandbox and a bare `true`, in one run on one machine (docs/BENCHMARKS.md has a sample):
+# cold (no daemon), and through a real daemon's warm pool three ways: ./airlock (which runs the C
+# client, packaging/client/airlock-client.c), the C client alone, and the JVM client; each with its
+# median and p99 against srt's, and issue 13's goals (pooled <= 0.1x srt, cold <= 0.5x srt) checked.
 #   sudo bench/run-sandbox-bench.sh
 # Installs what it lacks (Debian bubblewrap, socat, ripgrep; srt from npm into $SRT_PREFIX), builds
-# the CLI jar if needed, then times every command RUNS times, taking turns (round robin, the order
+# the CLI jar if needed (and the C client with gcc, which it needs), then times every command RUNS times, taking turns (round robin, the order
 # rotated each round, so background load hits all of them alike), and prints one comparison table:
 # median, p99 (nearest rank: with 50 runs, the slowest), min, the ratio to srt's median and the
 # median CPU time. Then, inside the JVM (bench/sandbox/SandboxStartBench.java):
@@ -125,6 +128,13 @@ for m in "$ROOT"/*/pom.xml; do
 done
 cp "$ROOT/cli/target/airlock.jar" "$TREE/cli/target/airlock.jar"
 touch "$TREE/cli/target/airlock.jar"
+# The C client ./airlock runs first for `airlock run` (built by the launcher on first use, as the
+# package builds it): the snapshot gets its source and a fresh build, so the launcher uses it as is.
+mkdir -p "$TREE/packaging/client"
+cp -a "$ROOT/packaging/client/airlock-client.c" "$TREE/packaging/client/"
+command -v gcc >/dev/null || die "gcc is needed for the C client's rows (apt-get install gcc)"
+gcc -O2 -Wall -Wextra -Werror -o "$TREE/cli/target/airlock-client" "$TREE/packaging/client/airlock-client.c"
+CLIENT="$TREE/cli/target/airlock-client"
 JAR="$TREE/cli/target/airlock.jar"
 # The launcher's own class cache for this jar, trained as ./airlock's build trains it (JDK 25+).
 if ((JAVA_FEATURE >= 25)); then
@@ -200,8 +210,14 @@ add bwrap "bwrap --unshare-all … true" "$WS" bwrap --unshare-all --die-with-pa
   --bind "$WS" /workspace --chdir /workspace -- /bin/true
 add srt "srt -- true" "$WS" "$SRT" --settings "$WORK/srt-settings.json" -- true
 add airlock "./airlock run -- true" "$WS" "$TREE/airlock" "${RUN_ARGS[@]}"
-add pooled "./airlock run -- true (a daemon's warm pool)" "$WS" env AIRLOCK_DAEMON_SOCKET="$DSTATE/daemon.sock" "$TREE/airlock" \
-  run --policy "$WORK/airlock.yaml" -- true
+# Pooled, the same daemon and warm pool three ways: ./airlock (the launcher script, then the C
+# client), the C client alone (what the package's launcher execs; no bash), and the JVM client.
+POOL_ENV=(env AIRLOCK_DAEMON_SOCKET="$DSTATE/daemon.sock")
+POOL_ARGS=(run --policy "$WORK/airlock.yaml" -- true)
+add pooled "./airlock run -- true, pooled: C client via the launcher" "$WS" "${POOL_ENV[@]}" "$TREE/airlock" "${POOL_ARGS[@]}"
+add pooledc "airlock-client run -- true, pooled: C client alone" "$WS" "${POOL_ENV[@]}" "$CLIENT" "$TREE/airlock" "${POOL_ARGS[@]}"
+add pooledjvm "./airlock run -- true, pooled: JVM client (AIRLOCK_NO_CLIENT=1)" "$WS" "${POOL_ENV[@]}" AIRLOCK_NO_CLIENT=1 \
+  "$TREE/airlock" "${POOL_ARGS[@]}"
 add airlockjar "java -jar airlock.jar run -- true" "$WS" "$JAVA" -jar "$JAR" "${RUN_ARGS[@]}"
 add jvmfloor "java -version (a JVM's own start, no application)" "$WS" "$JAVA" -version
 add jvm "java -jar airlock.jar --version (JVM start)" "$WS" "$JAVA" -jar "$JAR" --version
@@ -292,20 +308,31 @@ load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 # Report
 
 srt_med="${MED[srt]}"
-ratio() { awk -v a="$1" -v b="$srt_med" 'BEGIN {printf "%.2f", a/b}'; }
+ratio() { awk -v a="$1" -v b="${2:-$srt_med}" 'BEGIN {printf "%.2f", a/b}'; }
 
 echo
 echo "## Sandbox start, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs, kernel $(uname -r), $(bwrap --version), srt $SRT_VERSION (node $(node --version)), Java $JAVA_FEATURE ($JAVA)"
 echo "load average at start $load_start, at end $load_end; $RUNS runs each, round robin, after $WARMUP warm-up rounds; failures: $FAILS"
 echo
-echo "| command | median ms | p99 ms | min ms | vs srt (median) | CPU ms (median, user+sys) |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| command | median ms | p99 ms | min ms | vs srt (median) | vs srt (p99) | CPU ms (median, user+sys) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for name in "${NAMES[@]}"; do
-  echo "| ${LABEL[$name]} | ${MED[$name]} | ${P99[$name]} | ${MIN[$name]} | $(ratio "${MED[$name]}") | ${CPU[$name]} |"
+  echo "| ${LABEL[$name]} | ${MED[$name]} | ${P99[$name]} | ${MIN[$name]} | $(ratio "${MED[$name]}") | $(ratio "${P99[$name]}" "${P99[srt]}") | ${CPU[$name]} |"
 done
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a-b}'; }
 echo "| *airlock run − JVM start (java -jar rows, difference of medians)* | $(sub "${MED[airlockjar]}" "${MED[jvm]}") | | | | |"
 echo "| *proposal: run − JVM start* | $(sub "${MED[proposal]}" "${MED[proposaljvm]}") | | | | |"
+echo
+# issue 13's goals, each ratio against srt in this run (p99 against srt's p99)
+goal() { # name, goal
+  local m p
+  m="$(ratio "${MED[$1]}")" p="$(ratio "${P99[$1]}" "${P99[srt]}")"
+  printf '%s: median %s× srt, p99 %s× srt (goal ≤ %s×: %s)\n' "${LABEL[$1]}" "$m" "$p" "$2" \
+    "$(awk -v m="$m" -v p="$p" -v g="$2" 'BEGIN {print (m <= g && p <= g) ? "met" : "not met"}')"
+}
+goal pooled 0.1
+goal pooledc 0.1
+goal airlock 0.5
 echo
 echo "proposal flags: ${PROPOSAL[*]}"
 echo

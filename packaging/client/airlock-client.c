@@ -1,12 +1,18 @@
 /*
- * airlock-client: `airlock run` through the daemon's warm pool without starting a JVM (issue 13 §2).
+ * airlock-client: `airlock run` through the daemon's warm pool, and the session commands, without
+ * starting a JVM (issue 13 §2).
  *
  *   airlock-client LAUNCHER run [--policy FILE] -- COMMAND...
+ *   airlock-client LAUNCHER sandbox exec [-i] [-t] [-e K=V]... SESSION [--] COMMAND...
+ *   airlock-client LAUNCHER sandbox attach SESSION
  *
  * Speaks the Java client's protocol (server/DaemonClient, server/TerminalFrames, cli/PooledRun):
  * POST /v1/run on the daemon's unix socket, chunked NDJSON up (the request line, then stdin as raw
  * bytes, or as {"stdin": BASE64} and {"resize": [R, C]} frames on a terminal), NDJSON down (the
  * start record, {"stream", "data": BASE64} output, {"exit", "summary"}).
+ *
+ * `airlock sandbox exec` and `attach` go the same way to POST /v1/sandboxes/ID/exec, the session
+ * found as server/SessionRefs finds it (GET /v1/sandboxes), as cli/SessionExec runs them.
  *
  * Everything it does not do itself goes, unchanged and before anything was read or printed, to
  * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--env too),
@@ -347,7 +353,7 @@ static void say_started(const char *line, const char *eol) {
 }
 
 /* One line of the answer: output, the start record or the end. */
-static void handle_line(const char *line, const char *eol, int *exit_code, char **summary) {
+static void handle_line(const char *line, const char *eol, int say_start, int *exit_code, char **summary) {
     size_t n;
     if (json_value(line, "stream", &n)) {
         char *stream = json_string(line, "stream");
@@ -363,51 +369,15 @@ static void handle_line(const char *line, const char *eol, int *exit_code, char 
         *exit_code = (int) json_number(line, "exit", AIRLOCK_ERROR);
         free(*summary);
         *summary = json_string(line, "summary");
-    } else if (json_value(line, "sandbox", &n)) {
+    } else if (say_start && json_value(line, "sandbox", &n)) {
         say_started(line, eol);
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc < 3) {
-        fputs("usage: airlock-client LAUNCHER run [--policy FILE] -- COMMAND...\n", stderr);
-        return AIRLOCK_ERROR;
-    }
-    handover_argv = argv + 1;   /* LAUNCHER and, after it, the arguments as they came */
-    if (getenv("AIRLOCK_NO_CLIENT") || strcmp(argv[2], "run") != 0) hand_over();
-
-    /* the plain form only: [--policy FILE] -- COMMAND... */
-    const char *policy = "airlock.yaml";
-    int i = 3;
-    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) policy = argv[++i];
-        else hand_over();
-    }
-    if (i >= argc - 1) hand_over();
-    char **command = argv + i + 1;
-
-    char sockbuf[4096];
-    const char *path = socket_path(sockbuf, sizeof sockbuf);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) hand_over();
-    char *policy_abs = absolute(policy);
-    if (!policy_abs || policy_has_env(policy_abs) != 0) hand_over();
-
-    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    strcpy(addr.sun_path, path);
-    if (sock < 0 || connect(sock, (struct sockaddr *) &addr, sizeof addr) != 0) hand_over();   /* nobody listens */
-
-    /* the request line */
-    buf req = {0};
-    puts_(&req, "{\"policy\":");
-    put_json_string(&req, policy_abs);
-    puts_(&req, ",\"command\":[");
-    for (char **c = command; *c; c++) {
-        if (c != command) puts_(&req, ",");
-        put_json_string(&req, *c);
-    }
-    puts_(&req, "],\"env\":{");
+/* The caller's terminal and locale variables (as CallerEnvironment picks them), then `extra`
+   (NAME=VALUE strings, the explicit --env), which win: `"env":{...}` into `req`. */
+static void put_env(buf *req, char **extra, int n_extra) {
+    puts_(req, "\"env\":{");
     extern char **environ;
     int first = 1;
     for (char **e = environ; *e; e++) {
@@ -418,54 +388,108 @@ int main(int argc, char **argv) {
                 || (k == 4 && strncmp(*e, "LANG", 4) == 0) || (k == 8 && strncmp(*e, "LANGUAGE", 8) == 0);
         int lc = k > 3 && strncmp(*e, "LC_", 3) == 0 && strspn(*e, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == k;
         if (!terminal && !lc) continue;
+        int overridden = 0;
+        for (int x = 0; x < n_extra; x++) overridden |= strncmp(extra[x], *e, k + 1) == 0;
+        if (overridden) continue;
         char *name = strndup(*e, k);
-        puts_(&req, first ? "" : ",");
-        put_json_string(&req, name);
-        puts_(&req, ":");
-        put_json_string(&req, eq + 1);
+        puts_(req, first ? "" : ",");
+        put_json_string(req, name);
+        puts_(req, ":");
+        put_json_string(req, eq + 1);
         free(name);
         first = 0;
     }
-    puts_(&req, "}");
-    int tty = isatty(0);
-    if (tty) {
-        int rows, cols;
-        window_size(&rows, &cols);
-        char t[64];
-        snprintf(t, sizeof t, ",\"tty\":{\"rows\":%d,\"cols\":%d}", rows, cols);
-        puts_(&req, t);
+    for (int x = 0; x < n_extra; x++) {
+        char *eq = strchr(extra[x], '=');
+        char *name = strndup(extra[x], (size_t) (eq - extra[x]));
+        puts_(req, first ? "" : ",");
+        put_json_string(req, name);
+        puts_(req, ":");
+        put_json_string(req, eq + 1);
+        free(name);
+        first = 0;
     }
-    puts_(&req, "}\n");
+    puts_(req, "}");
+}
 
-    /* the head and the request line in one write: the daemon may answer a short command at once */
-    buf first_write = {0};
-    puts_(&first_write, "POST /v1/run HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n");
-    char head[32];
-    snprintf(head, sizeof head, "%zx\r\n", req.n);
-    puts_(&first_write, head);
-    put(&first_write, req.p, req.n);
-    puts_(&first_write, "\r\n");
-    signal(SIGPIPE, SIG_IGN);
-    int send_failed = write_all(sock, first_write.p, first_write.n) != 0;
+static void put_command(buf *req, char **command) {
+    puts_(req, "\"command\":[");
+    for (char **c = command; *c; c++) {
+        if (c != command) puts_(req, ",");
+        put_json_string(req, *c);
+    }
+    puts_(req, "]");
+}
 
-    /* the answer's head, before stdin is touched: a daemon that does not pool the policy says so
-       here, and the launcher then gets stdin whole */
+/* The daemon's socket, connected; hands over when there is none or nobody listens. */
+static void connect_daemon(void) {
+    char sockbuf[4096];
+    const char *path = socket_path(sockbuf, sizeof sockbuf);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) hand_over();
+    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    strcpy(addr.sun_path, path);
+    if (sock < 0 || connect(sock, (struct sockaddr *) &addr, sizeof addr) != 0) hand_over();   /* nobody listens */
+}
+
+/* The answer's status line and headers: its code, whether it is chunked, its length otherwise. */
+static int read_head(int send_failed, int *chunked, long *length) {
     char *status = NULL;
     while (!(status = take_line())) if (!fill()) break;
     if (!status || strncmp(status, "HTTP/1.1 ", 9) != 0) {
         if (send_failed) fail_io("sending the request");
         fprintf(stderr, "airlock: the daemon failed: not an HTTP response from the daemon: %s. Fix: see its log, or run with --no-daemon.\n",
                 status ? status : "(nothing)");
-        return AIRLOCK_ERROR;
+        exit(AIRLOCK_ERROR);
     }
-    int code = atoi(status + 9), chunked = 0;
-    long length = 0;
+    int code = atoi(status + 9);
+    *chunked = 0;
+    *length = 0;
     for (char *h;;) {
         while (!(h = take_line())) if (!fill()) break;
         if (!h || !*h) break;
-        if (strncasecmp(h, "transfer-encoding:", 18) == 0 && strcasestr(h, "chunked")) chunked = 1;
-        else if (strncasecmp(h, "content-length:", 15) == 0) length = atol(h + 15);
+        if (strncasecmp(h, "transfer-encoding:", 18) == 0 && strcasestr(h, "chunked")) *chunked = 1;
+        else if (strncasecmp(h, "content-length:", 15) == 0) *length = atol(h + 15);
     }
+    return code;
+}
+
+/*
+ * A command through the daemon: POST `path` with `req` (the request object, still open: the tty
+ * size and its closing brace are added here), stdin up when `interactive`, a terminal when `want_tty`
+ * and stdin is one, output down. Returns the command's exit code.
+ */
+static int converse(const char *path, buf *req, int interactive, int want_tty, int say_start) {
+    int tty = interactive && want_tty && isatty(0);
+    if (tty) {
+        int rows, cols;
+        window_size(&rows, &cols);
+        char t[64];
+        snprintf(t, sizeof t, ",\"tty\":{\"rows\":%d,\"cols\":%d}", rows, cols);
+        puts_(req, t);
+    }
+    puts_(req, "}\n");
+
+    /* the head and the request line in one write: the daemon may answer a short command at once */
+    buf first_write = {0};
+    puts_(&first_write, "POST ");
+    puts_(&first_write, path);
+    puts_(&first_write, " HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\nContent-Type: application/x-ndjson\r\n\r\n");
+    char head[32];
+    snprintf(head, sizeof head, "%zx\r\n", req->n);
+    puts_(&first_write, head);
+    put(&first_write, req->p, req->n);
+    puts_(&first_write, "\r\n");
+    if (!interactive) puts_(&first_write, "0\r\n\r\n");   /* the command reads end-of-file */
+    signal(SIGPIPE, SIG_IGN);
+    int send_failed = write_all(sock, first_write.p, first_write.n) != 0;
+
+    /* the answer's head, before stdin is touched: a daemon that does not pool the policy says so
+       here, and the launcher then gets stdin whole */
+    int chunked;
+    long length;
+    int code = read_head(send_failed, &chunked, &length);
     if (!chunked) {
         while ((long) (in.n - in_pos) < length && fill()) { }
         char *body = strndup(in.p ? in.p + in_pos : "", (size_t) length);
@@ -492,7 +516,7 @@ int main(int argc, char **argv) {
         sigemptyset(&sa.sa_mask);
         sigaction(SIGWINCH, &sa, NULL);   /* no SA_RESTART: poll returns and the size is sent */
     }
-    int stdin_open = 1, last_rows = -1, last_cols = -1, exit_code = -1, body_done = 0;
+    int stdin_open = interactive, last_rows = -1, last_cols = -1, exit_code = -1, body_done = 0;
     char *summary = NULL;
     long chunk_left = 0;   /* 0: a chunk-size line is next */
     buf line = {0};
@@ -516,7 +540,7 @@ int main(int argc, char **argv) {
             for (size_t k = 0; k < n; k++) {
                 char c = in.p[in_pos + k];
                 if (c != '\n') { put(&line, &c, 1); continue; }
-                handle_line(line.p, eol, &exit_code, &summary);
+                handle_line(line.p, eol, say_start, &exit_code, &summary);
                 line.n = 0;
                 line.p[0] = 0;
             }
@@ -572,4 +596,153 @@ int main(int argc, char **argv) {
     }
     if (summary) fputs(summary, stderr);
     return exit_code;
+}
+
+/* `airlock run [--policy FILE] -- COMMAND...` through the daemon's pool. */
+static int run(int argc, char **argv) {
+    const char *policy = "airlock.yaml";
+    int i = 3;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) policy = argv[++i];
+        else hand_over();
+    }
+    if (i >= argc - 1) hand_over();
+    char **command = argv + i + 1;
+
+    char *policy_abs = absolute(policy);
+    if (!policy_abs || policy_has_env(policy_abs) != 0) hand_over();
+    connect_daemon();
+
+    buf req = {0};
+    puts_(&req, "{\"policy\":");
+    put_json_string(&req, policy_abs);
+    puts_(&req, ",");
+    put_command(&req, command);
+    puts_(&req, ",");
+    put_env(&req, NULL, 0);
+    return converse("/v1/run", &req, 1, 1, 1);
+}
+
+/* The claimed session `ref` names (the exact id, else the exact name, else the one id it starts),
+   as server/SessionRefs resolves it over GET /v1/sandboxes; exits 125 saying why when none. */
+static char *resolve_session(const char *ref) {
+    const char *get = "GET /v1/sandboxes HTTP/1.1\r\nHost: airlock\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    int send_failed = write_all(sock, get, strlen(get)) != 0;
+    int chunked;
+    long length;
+    int code = read_head(send_failed, &chunked, &length);
+    if (code != 200) hand_over();   /* nothing read from stdin or printed yet: the JVM says it its way */
+    buf body = {0};
+    puts_(&body, "");
+    if (chunked) {
+        for (;;) {
+            char *size;
+            while (!(size = take_line())) if (!fill()) break;
+            if (!size) break;
+            if (!*size) continue;
+            long n = strtol(size, NULL, 16);
+            if (n <= 0) break;
+            while ((long) (in.n - in_pos) < n && fill()) { }
+            if ((long) (in.n - in_pos) < n) break;
+            put(&body, in.p + in_pos, (size_t) n);
+            in_pos += (size_t) n;
+        }
+    } else {
+        while ((long) (in.n - in_pos) < length && fill()) { }
+        put(&body, in.p ? in.p + in_pos : "", (size_t) (in.n - in_pos) < (size_t) length ? in.n - in_pos : (size_t) length);
+    }
+    close(sock);
+    sock = -1;
+    in.n = 0;
+    in_pos = 0;
+
+    /* the top-level array's objects, each a flat record: sandbox, state, name, ... */
+    char *by_name = NULL, *by_prefix = NULL, *exact = NULL;
+    int n_prefix = 0, depth = 0;
+    const char *start = NULL;
+    for (const char *p = body.p; *p; p++) {
+        if (*p == '"') { for (p++; *p && *p != '"'; p++) if (*p == '\\' && p[1]) p++; if (!*p) break; continue; }
+        if (*p == '{' || *p == '[') { if (++depth == 2 && *p == '{') start = p; continue; }
+        if (*p != '}' && *p != ']') continue;
+        if (depth-- != 2 || *p != '}' || !start) continue;
+        char *obj = strndup(start, (size_t) (p - start + 1));
+        char *state = json_string(obj, "state"), *id = json_string(obj, "sandbox"), *name = json_string(obj, "name");
+        if (state && id && strcmp(state, "claimed") == 0) {
+            if (!exact && strcmp(id, ref) == 0) exact = strdup(id);
+            if (!by_name && name && strcmp(name, ref) == 0) by_name = strdup(id);
+            if (*ref && strncmp(id, ref, strlen(ref)) == 0) {
+                n_prefix++;
+                free(by_prefix);
+                by_prefix = strdup(id);
+            }
+        }
+        free(state); free(id); free(name); free(obj);
+        start = NULL;
+    }
+    if (exact) return exact;
+    if (by_name) return by_name;
+    if (n_prefix == 1) return by_prefix;
+    if (n_prefix == 0) {
+        fprintf(stderr, "airlock: no session %s; see `airlock sandbox list`\n", ref);
+        exit(AIRLOCK_ERROR);
+    }
+    hand_over();   /* ambiguous: the JVM lists the candidates, sorted, in its words */
+    return NULL;
+}
+
+/* `airlock sandbox exec [-i] [-t] [-e K=V]... SESSION [--] COMMAND...` and `airlock sandbox attach
+   SESSION`, in a session claimed earlier, as cli/SessionExec runs them. */
+static int session(int argc, char **argv) {
+    int attach = strcmp(argv[3], "attach") == 0, interactive = attach, want_tty = attach, n_env = 0, n_pos = 0, options_end = 0;
+    char **env = calloc((size_t) argc, sizeof *env), **pos = calloc((size_t) argc + 1, sizeof *pos);
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_end || a[0] != '-' || !a[1]) { pos[n_pos++] = argv[i]; continue; }
+        if (strcmp(a, "--") == 0) { options_end = 1; continue; }
+        if (attach) hand_over();   /* --help, --version, ... */
+        if (strcmp(a, "-i") == 0 || strcmp(a, "--interactive") == 0) interactive = 1;
+        else if (strcmp(a, "-t") == 0 || strcmp(a, "--tty") == 0) want_tty = 1;
+        else if (strcmp(a, "-it") == 0 || strcmp(a, "-ti") == 0) interactive = want_tty = 1;
+        else if ((strcmp(a, "-e") == 0 || strcmp(a, "--env") == 0) && i + 1 < argc) env[n_env++] = argv[++i];
+        else if (strncmp(a, "--env=", 6) == 0) env[n_env++] = argv[i] + 6;
+        else hand_over();
+    }
+    for (int x = 0; x < n_env; x++) {
+        char *eq = strchr(env[x], '=');
+        if (!eq || eq == env[x]) hand_over();   /* the JVM says how to write it */
+    }
+    if (attach ? n_pos != 1 : n_pos < 2) hand_over();   /* a usage error: picocli's words */
+    connect_daemon();
+    char *id = resolve_session(pos[0]);
+    connect_daemon();
+
+    static char *login_shell[] = {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l -i; fi; exec sh -l -i", NULL};
+    buf req = {0};
+    puts_(&req, "{");
+    put_command(&req, attach ? login_shell : pos + 1);
+    puts_(&req, ",");
+    put_env(&req, env, n_env);
+    if (attach) {
+        fprintf(stderr, "airlock: a new shell in session %s; `exit` or Ctrl-D leaves it (the session stays, `airlock sandbox stop %s` ends it)\n",
+                id, id);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/v1/sandboxes/%s/exec", id);
+    return converse(path, &req, interactive, want_tty, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fputs("usage: airlock-client LAUNCHER run [--policy FILE] -- COMMAND...\n"
+              "       airlock-client LAUNCHER sandbox exec [-i] [-t] [-e K=V]... SESSION [--] COMMAND...\n"
+              "       airlock-client LAUNCHER sandbox attach SESSION\n", stderr);
+        return AIRLOCK_ERROR;
+    }
+    handover_argv = argv + 1;   /* LAUNCHER and, after it, the arguments as they came */
+    if (getenv("AIRLOCK_NO_CLIENT")) hand_over();
+    if (strcmp(argv[2], "run") == 0) return run(argc, argv);
+    if (strcmp(argv[2], "sandbox") == 0 && argc > 3 && (strcmp(argv[3], "exec") == 0 || strcmp(argv[3], "attach") == 0)) {
+        return session(argc, argv);
+    }
+    hand_over();
 }

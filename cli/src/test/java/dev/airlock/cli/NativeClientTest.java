@@ -86,6 +86,10 @@ class NativeClientTest {
     private Result run(Path socket, String stdin, Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(client.toString(), launcher().toString()));
         cmd.addAll(List.of(args));
+        return exec(cmd, socket, stdin, env);
+    }
+
+    private Result exec(List<String> cmd, Path socket, String stdin, Map<String, String> env) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
@@ -142,6 +146,61 @@ class NativeClientTest {
                 throw new java.io.UncheckedIOException(e);
             }
         }, THREADS);
+    }
+
+    /**
+     * A stand-in daemon for the session commands: answers {@code GET /v1/sandboxes} with {@code sandboxes}
+     * on the first connection, then (unless {@code head} is null) serves one exec as {@link #daemon} does.
+     */
+    private CompletableFuture<Request> sessionDaemon(Path socket, String sandboxes, String head, String rest) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        return CompletableFuture.supplyAsync(() -> {
+            try (server) {
+                try (SocketChannel c = server.accept()) {
+                    InputStream in = Channels.newInputStream(c);
+                    String get = line(in);
+                    while (!line(in).isEmpty()) {
+                        // the rest of the head
+                    }
+                    assertThat(get).isEqualTo("GET /v1/sandboxes HTTP/1.1");
+                    byte[] body = sandboxes.getBytes(StandardCharsets.UTF_8);
+                    Channels.newOutputStream(c).write(("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " + body.length
+                            + "\r\n\r\n" + sandboxes).getBytes(StandardCharsets.UTF_8));
+                }
+                if (head == null) {
+                    return null;
+                }
+                try (SocketChannel c = server.accept()) {
+                    InputStream in = Channels.newInputStream(c);
+                    OutputStream out = Channels.newOutputStream(c);
+                    StringBuilder h = new StringBuilder();
+                    for (String l; !(l = line(in)).isEmpty(); ) {
+                        h.append(l).append('\n');
+                    }
+                    byte[] first = chunk(in);
+                    out.write(head.getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    ByteArrayOutputStream stdin = new ByteArrayOutputStream();
+                    for (byte[] b; (b = chunk(in)).length > 0; ) {
+                        stdin.write(b);
+                    }
+                    out.write(rest.getBytes(StandardCharsets.UTF_8));
+                    return new Request(h.toString(), JSON.readTree(first), stdin.toByteArray());
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, THREADS);
+    }
+
+    private static final String SESSIONS = "[{\"sandbox\":\"alk0000aaaa\",\"state\":\"claimed\",\"name\":\"fix-login\",\"project\":\"p\"},"
+            + "{\"sandbox\":\"alk0000bbbb\",\"state\":\"claimed\",\"name\":null},"
+            + "{\"sandbox\":\"alk1111cccc\",\"state\":\"ready\",\"name\":\"idle\",\"limits\":{\"cpu\":1}}]";
+
+    private static String startAndExit(String sandbox, String output, int code) {
+        return chunked("{\"sandbox\":\"" + sandbox + "\",\"workspace\":\"empty\"}", "{\"stream\":\"stdout\",\"data\":\"" + b64(output) + "\"}",
+                "{\"exit\":" + code + "}") + "0\r\n\r\n";
     }
 
     private static String line(InputStream in) throws IOException {
@@ -367,5 +426,138 @@ class NativeClientTest {
         Files.delete(socket);
         Result none = run(socket, "", Map.of(), "run", "--", "true");
         assertThat(none.out()).as("no socket").isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: run -- true\n");
+    }
+
+    // ./airlock in a clone: the launcher builds the client into cli/target on first use and runs it
+    // for `airlock run`, handing back to its JVM path as the package's launcher does.
+
+    /** A copy of the repository's launcher and client source, with a stand-in for the JVM path (scripts/java-env.sh, which it sources first). */
+    private Path clone(String clientSource) throws IOException {
+        Path tree = dir.resolve("clone");
+        Files.createDirectories(tree.resolve("packaging/client"));
+        Files.createDirectories(tree.resolve("scripts"));
+        Files.copy(Path.of("..", "airlock"), tree.resolve("airlock"));
+        Files.writeString(tree.resolve("packaging/client/airlock-client.c"), clientSource);
+        Files.writeString(tree.resolve("scripts/java-env.sh"), "echo \"jvm AIRLOCK_NO_CLIENT=${AIRLOCK_NO_CLIENT:-} args: $*\"\nexit 0\n");
+        return tree;
+    }
+
+    @Test
+    void launcher_run_buildsTheClientOnFirstUse_andRunsThroughTheDaemonWithoutTheJvm() throws Exception {
+        Path tree = clone(Files.readString(SOURCE));
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk1\",\"warm\":true,\"claimMs\":0.4}"),
+                chunked("{\"exit\":4,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = exec(List.of(tree.resolve("airlock").toString(), "run", "--", "true"), socket, "", Map.of());
+
+        assertThat(seen.get(30, TimeUnit.SECONDS).line().get("command").toString()).isEqualTo("[\"true\"]");
+        assertThat(r.out()).as("the JVM path did not run").isEmpty();
+        assertThat(r.err()).isEqualTo("airlock: sandbox alk1 from the daemon's pool (warm, claimed in 0.4 ms)\n");
+        assertThat(r.code()).isEqualTo(4);
+        assertThat(tree.resolve("cli/target/airlock-client")).isExecutable();
+    }
+
+    @Test
+    void launcher_run_whatTheClientDoesNotDo_goesToTheJvmPath_asThePackageDoes() throws Exception {
+        Path tree = clone(Files.readString(SOURCE));
+        Path noSocket = dir.resolve("none.sock");
+
+        Result cold = exec(List.of(tree.resolve("airlock").toString(), "run", "--", "true"), noSocket, "", Map.of());
+        Result other = exec(List.of(tree.resolve("airlock").toString(), "--version"), noSocket, "", Map.of());
+
+        assertThat(cold.out()).as("no daemon: handed back").isEqualTo("jvm AIRLOCK_NO_CLIENT=1 args: run -- true\n");
+        assertThat(tree.resolve("cli/target/airlock-client")).as("built for the run").isExecutable();
+        assertThat(other.out()).as("not `run`: the JVM, without the client").isEqualTo("jvm AIRLOCK_NO_CLIENT= args: --version\n");
+        assertThat(cold.err() + other.err()).isEmpty();
+    }
+
+    @Test
+    void launcher_run_whenTheClientDoesNotBuild_warnsWithGccsOutput_andRunsTheJvm() throws Exception {
+        Path tree = clone("int main(void) { return not_declared; }\n");
+
+        Result r = exec(List.of(tree.resolve("airlock").toString(), "run", "--", "true"), dir.resolve("none.sock"), "", Map.of());
+
+        assertThat(r.out()).isEqualTo("jvm AIRLOCK_NO_CLIENT= args: run -- true\n");
+        assertThat(r.err()).startsWith("airlock: warning: the C client did not build (the JVM runs this instead); gcc said:\n")
+                .contains("not_declared");
+        assertThat(tree.resolve("cli/target/airlock-client")).doesNotExist();
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void sandboxExec_findsTheSessionByName_sendsCommandAndEnv_stdinNotRead_withoutI() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        CompletableFuture<Request> seen = sessionDaemon(socket, SESSIONS, OK_HEAD, startAndExit("alk0000aaaa", "on branch main\n", 6));
+
+        Result r = run(socket, "not for the command\n", Map.of("TERM", "xterm", "LANG", "C", "HOME", "/root"),
+                "sandbox", "exec", "-e", "FOO=a b", "--env=LANG=C.UTF-8", "fix-login", "--", "git", "status");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.head()).startsWith("POST /v1/sandboxes/alk0000aaaa/exec HTTP/1.1\n");
+        assertThat(req.line().get("command").toString()).isEqualTo("[\"git\",\"status\"]");
+        assertThat(req.line().get("env").toString()).as("terminal variables, then --env over them")
+                .isEqualTo("{\"TERM\":\"xterm\",\"FOO\":\"a b\",\"LANG\":\"C.UTF-8\"}");
+        assertThat(req.line().has("tty")).isFalse();
+        assertThat(req.stdin()).as("without -i the command reads end-of-file").isEmpty();
+        assertThat(r.out()).isEqualTo("on branch main\n");
+        assertThat(r.err()).as("no pool start line for a session").isEmpty();
+        assertThat(r.code()).isEqualTo(6);
+    }
+
+    @Test
+    void sandboxExec_i_relaysStdin_toTheSessionAnIdPrefixNames() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        CompletableFuture<Request> seen = sessionDaemon(socket, SESSIONS, OK_HEAD, startAndExit("alk0000bbbb", "", 0));
+
+        Result r = run(socket, "data\n", Map.of(), "sandbox", "exec", "-i", "alk0000b", "--", "sh", "-c", "cat > input.txt");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.head()).startsWith("POST /v1/sandboxes/alk0000bbbb/exec HTTP/1.1\n");
+        assertThat(new String(req.stdin(), StandardCharsets.UTF_8)).isEqualTo("data\n");
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void sandboxExec_whenNoClaimedSessionMatches_saysSo_andExits125() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        sessionDaemon(socket, SESSIONS, null, null);
+
+        Result r = run(socket, "", Map.of(), "sandbox", "exec", "idle", "--", "true");
+
+        assertThat(r.err()).as("a ready (unclaimed) sandbox is no session").isEqualTo("airlock: no session idle; see `airlock sandbox list`\n");
+        assertThat(r.out()).isEmpty();
+        assertThat(r.code()).isEqualTo(125);
+    }
+
+    @Test
+    void sandboxAttach_saysWhatItOpens_runsTheLoginShell_withStdin() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        CompletableFuture<Request> seen = sessionDaemon(socket, SESSIONS, OK_HEAD, startAndExit("alk0000aaaa", "$ ", 0));
+
+        Result r = run(socket, "exit\n", Map.of(), "sandbox", "attach", "alk0000aaaa");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("command").toString()).isEqualTo(JSON.writeValueAsString(SandboxAttachCommand.LOGIN_SHELL));
+        assertThat(new String(req.stdin(), StandardCharsets.UTF_8)).isEqualTo("exit\n");
+        assertThat(r.err()).isEqualTo("airlock: a new shell in session alk0000aaaa; `exit` or Ctrl-D leaves it (the session stays,"
+                + " `airlock sandbox stop alk0000aaaa` ends it)\n");
+        assertThat(r.out()).isEqualTo("$ ");
+    }
+
+    @Test
+    void sandbox_whatTheClientDoesNotDo_goesToTheLauncherUntouched() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        for (List<String> args : List.of(List.of("sandbox", "list"), List.of("sandbox", "exec", "--help"), List.of("sandbox", "exec", "s"),
+                List.of("sandbox", "exec", "-x", "s", "--", "true"), List.of("sandbox", "exec", "-e", "NOEQUALS", "s", "--", "true"),
+                List.of("sandbox", "attach", "s", "extra"), List.of("sandbox", "attach", "--help"))) {
+            Result r = run(socket, "", Map.of(), args.toArray(String[]::new));
+            assertThat(r.out()).as("%s", args).isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: " + String.join(" ", args) + "\n");
+        }
+        sessionDaemon(socket, SESSIONS, null, null);
+        Result ambiguous = run(socket, "", Map.of(), "sandbox", "exec", "alk0000", "--", "true");
+        assertThat(ambiguous.out()).as("an ambiguous prefix: the JVM lists the candidates")
+                .isEqualTo("launcher AIRLOCK_NO_CLIENT=1 args: sandbox exec alk0000 -- true\n");
     }
 }
