@@ -1,6 +1,7 @@
 package dev.airlock.gateway.peek;
 
 import java.nio.ByteBuffer;
+import java.util.HexFormat;
 
 /**
  * Tells from the first bytes a client sends, not from the port, whether a connection speaks a
@@ -89,7 +90,7 @@ public final class FirstBytes {
             return restOfLine(bytesSoFar, base, 1, limit, avail);
         }
         if (!HttpHeadPeek.isTchar(b0)) {
-            return new Opaque(String.format("first byte 0x%02x cannot start a request line", b0));
+            return new Opaque("first byte 0x" + hex(b0) + " cannot start a request line");
         }
         int i = 1;
         while (i < limit && HttpHeadPeek.isTchar(bytesSoFar.get(base + i) & 0xFF)) {
@@ -100,7 +101,7 @@ public final class FirstBytes {
         }
         int sep = bytesSoFar.get(base + i) & 0xFF;
         if (!isBlank(sep)) {
-            return new Opaque(String.format("a token followed by 0x%02x, not a request line", sep));
+            return new Opaque("a token followed by 0x" + hex(sep) + ", not a request line");
         }
         return restOfLine(bytesSoFar, base, i + 1, limit, avail);
     }
@@ -154,5 +155,13 @@ public final class FirstBytes {
             c[i] = (char) (b.get(from + i) & 0xFF);
         }
         return new String(c);
+    }
+
+    /**
+     * Two lower-case hex digits, as {@code %02x} writes them. Not String.format: every raw TCP
+     * tunnel is classified Opaque with this text, and the formatter parsed its pattern each time.
+     */
+    private static String hex(int b) {
+        return HexFormat.of().toHexDigits((byte) b);
     }
 }

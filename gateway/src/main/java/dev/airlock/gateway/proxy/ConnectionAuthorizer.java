@@ -13,7 +13,6 @@ import dev.airlock.policy.Reason;
 import dev.airlock.policy.Verdict;
 import dev.airlock.policy.address.IpAddress;
 import dev.airlock.policy.model.Rule;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -115,7 +114,7 @@ public final class ConnectionAuthorizer {
     }
 
     private Authorization admit(Sandbox sandbox, PolicyEngine engine, AuditEvent.Via via, String client, Decision d) {
-        Tunnel tunnel = null;
+        boolean holdsSlots = false;
         if (d.allowed()) {
             if (totalTunnels.incrementAndGet() > limits.tunnelsTotal()) {
                 totalTunnels.decrementAndGet();
@@ -126,32 +125,50 @@ public final class ConnectionAuthorizer {
                 d = Decision.denied(Reason.LIMIT, d.target(), d.port(), "sandbox " + sandbox.id() + " holds " + tunnelLimit(engine)
                         + " tunnels, its limit" + (engine.tunnelLimit().isPresent() ? " (resources.tunnels in " + engine.policyFile() + ")" : ""));
             } else {
-                tunnel = new Tunnel(sandbox, via, client, d);
+                holdsSlots = true;
             }
         }
-        if (!audit.submit(event(AuditEvent.Event.DECISION, sandbox, via, client, d, 0, 0, 0)) && !failOpen) {
-            if (tunnel != null) {
-                tunnel.release();
-                tunnel = null;
+        AuditEvent decided = event(AuditEvent.Event.DECISION, sandbox, via, client, d, 0, 0, 0);
+        if (!audit.submit(decided) && !failOpen) {
+            if (holdsSlots) {
+                releaseSlots(sandbox);
+                holdsSlots = false;
             }
             d = Decision.denied(Reason.FAIL_CLOSED, d.target(), d.port(), "the audit log cannot take records, so Airlock denies");
         }
         metrics.decided(sandbox.project(), d);
-        if (tunnel != null) {
+        Tunnel tunnel = null;
+        if (holdsSlots) {
+            // The close record repeats the decision record's fields, so it is built from it, not formatted again.
+            tunnel = new Tunnel(sandbox, via, client, d, decided);
             metrics.active(sandbox.project()).incrementAndGet();
         }
         return new Authorization(d, engine, tunnel);
     }
 
+    private void releaseSlots(Sandbox sandbox) {
+        sandbox.tunnels().decrementAndGet();
+        totalTunnels.decrementAndGet();
+    }
+
     private static AuditEvent event(AuditEvent.Event kind, Sandbox sandbox, AuditEvent.Via via, String client, Decision d,
             long up, long down, long ms) {
-        List<String> addresses = new ArrayList<>(d.addresses().size());
-        for (IpAddress a : d.addresses()) {
-            addresses.add(a.toString());
+        List<IpAddress> vetted = d.addresses();
+        String[] addresses = new String[vetted.size()];
+        for (int i = 0; i < addresses.length; i++) {
+            addresses[i] = vetted.get(i).toString();
         }
+        // List.of here and List.copyOf in AuditEvent: one immutable list, not copied again.
         return new AuditEvent(kind, sandbox.id(), sandbox.project(), via, client, Printable.escape(d.target()), d.port(),
-                addresses, AuditEvent.Decision.of(d.allowed()), rule(d),
+                List.of(addresses), AuditEvent.Decision.of(d.allowed()), rule(d),
                 d.reason(), up, down, ms);
+    }
+
+    /** The close of an allowed connection: the decision record's fields with bytes and duration. */
+    private static AuditEvent closed(AuditEvent decided, long up, long down, long ms) {
+        return new AuditEvent(AuditEvent.Event.CLOSE, decided.sandbox(), decided.project(), decided.via(), decided.client(),
+                decided.name(), decided.port(), decided.addresses(), decided.decision(), decided.rule(), decided.reason(),
+                up, down, ms);
     }
 
     /**
@@ -184,30 +201,27 @@ public final class ConnectionAuthorizer {
         private final AuditEvent.Via via;
         private final String client;
         private final Decision decision;
+        private final AuditEvent decided;
         private final long startNanos = System.nanoTime();
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        Tunnel(Sandbox sandbox, AuditEvent.Via via, String client, Decision decision) {
+        Tunnel(Sandbox sandbox, AuditEvent.Via via, String client, Decision decision, AuditEvent decided) {
             this.sandbox = sandbox;
             this.via = via;
             this.client = client;
             this.decision = decision;
-        }
-
-        private void release() {
-            sandbox.tunnels().decrementAndGet();
-            totalTunnels.decrementAndGet();
+            this.decided = decided;
         }
 
         public void close(long bytesUp, long bytesDown) {
             if (!closed.compareAndSet(false, true)) {
                 return;
             }
-            release();
+            releaseSlots(sandbox);
             metrics.active(sandbox.project()).decrementAndGet();
             long ms = (System.nanoTime() - startNanos) / 1_000_000;
             // A close that cannot be recorded is still counted by the sink as rejected.
-            audit.submit(event(AuditEvent.Event.CLOSE, sandbox, via, client, decision, bytesUp, bytesDown, ms));
+            audit.submit(closed(decided, bytesUp, bytesDown, ms));
         }
 
         public Decision decision() {

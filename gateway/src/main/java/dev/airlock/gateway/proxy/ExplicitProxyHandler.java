@@ -48,6 +48,10 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
 
     private enum State { WAITING_HEAD, DECIDING, FORWARDING_BODY, AWAITING_RESPONSE, CLOSING }
 
+    /** The CONNECT answer, the same bytes for every tunnel: one buffer, written as duplicates, never freed. */
+    private static final ByteBuf ESTABLISHED = Unpooled.unreleasableBuffer(Unpooled.directBuffer(39)
+            .writeBytes("HTTP/1.1 200 Connection established\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+
     private final Sandbox sandbox;
     private final ConnectionAuthorizer authorizer;
     private final UpstreamDialer dialer;
@@ -200,19 +204,13 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         authorize(ctx, "CONNECT", authority, () -> {
             // The codec goes first; anything it buffered past the head comes back as raw bytes.
             ctx.pipeline().remove("codec");
-            ByteBuf established = Unpooled.copiedBuffer("HTTP/1.1 200 Connection established\r\n\r\n", StandardCharsets.US_ASCII);
-            ctx.writeAndFlush(established).addListener((ChannelFutureListener) f -> {
+            ctx.writeAndFlush(ESTABLISHED.duplicate()).addListener((ChannelFutureListener) f -> {
                 if (!f.isSuccess()) {
                     closeBoth(ctx);
                     return;
                 }
                 // Bytes sent right after the CONNECT head go through the protocol gate like the rest.
-                ByteBuf first = ctx.alloc().buffer();
-                for (HttpContent c : pending) {
-                    first.writeBytes(c.content());
-                    c.release();
-                }
-                pending.clear();
+                ByteBuf first = pendingBytes(ctx);
                 Channel client = ctx.channel();
                 Channel server = upstream;
                 String who = client(ctx);
@@ -228,6 +226,34 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
                 Relay.pair(client, server, up, down, () -> t.close(up.get(), down.get()), gate);
             });
         });
+    }
+
+    /**
+     * Runs {@code task} on the connection's loop: at once when already there (a cached name decides
+     * inline), else as a task. The hop cost every new tunnel a task queue round trip for nothing.
+     */
+    private static void onLoop(ChannelHandlerContext ctx, Runnable task) {
+        if (ctx.executor().inEventLoop()) {
+            task.run();
+        } else {
+            ctx.executor().execute(task);
+        }
+    }
+
+    /** The bytes that arrived after the CONNECT head, or null when none did (the common case: no buffer). */
+    private ByteBuf pendingBytes(ChannelHandlerContext ctx) {
+        ByteBuf first = null;
+        for (HttpContent c : pending) {
+            if (c.content().isReadable()) {
+                if (first == null) {
+                    first = ctx.alloc().buffer();
+                }
+                first.writeBytes(c.content());
+            }
+            c.release();
+        }
+        pending.clear();
+        return first;
     }
 
     // ---- plain HTTP ---------------------------------------------------------------------------
@@ -425,7 +451,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
     /** Authorises, dials the vetted addresses, then runs {@code onConnected} on the event loop. */
     private void authorize(ChannelHandlerContext ctx, String method, Authority authority, Runnable onConnected) {
         authorizer.authorize(sandbox, AuditEvent.Via.EXPLICIT, client(ctx), authority.host(), authority.port())
-                .whenComplete((auth, error) -> ctx.executor().execute(() -> {
+                .whenComplete((auth, error) -> onLoop(ctx, () -> {
                     if (error != null || auth == null) {
                         deny(ctx, method, Decision.denied(Reason.FAIL_CLOSED, Printable.escape(authority.host()), authority.port(),
                                 "the gateway could not decide: " + error), null);

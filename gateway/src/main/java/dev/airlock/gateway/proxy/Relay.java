@@ -119,15 +119,29 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     private void closeIfBothDone(ChannelHandlerContext ctx) {
         if (ctx.channel() instanceof DuplexChannel d && d.isInputShutdown() && d.isOutputShutdown()) {
-            ctx.close();
+            closeIfOpen(ctx.channel());
         }
         if (peer instanceof DuplexChannel p && p.isInputShutdown() && p.isOutputShutdown()) {
-            peer.close();
+            closeIfOpen(peer);
         }
         if (inputDone && peer instanceof DuplexChannel p && p.isInputShutdown()) {
-            ctx.close();
+            closeIfOpen(ctx.channel());
         }
     }
+
+    /**
+     * Closes a channel not closed yet. Netty builds a new ClosedChannelException (with a stack
+     * trace array) on every close() call, even on a closed channel, and each tunnel end is asked
+     * to close from several places (both relays, both close futures): that was per-tunnel garbage.
+     */
+    private static void closeIfOpen(Channel ch) {
+        if (ch.isOpen()) {
+            ch.close();
+        }
+    }
+
+    /** Closes the channel once the write it listens to is done, unless something closed it meanwhile. */
+    private static final ChannelFutureListener CLOSE_IF_OPEN = f -> closeIfOpen(f.channel());
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
@@ -150,7 +164,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     static void closeWhenFlushed(Channel ch) {
         if (ch.isActive()) {
-            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(CLOSE_IF_OPEN);
         } else if (ch.isOpen()) {
             ch.close();
         }

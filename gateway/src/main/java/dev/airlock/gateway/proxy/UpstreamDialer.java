@@ -60,11 +60,29 @@ final class UpstreamDialer {
         }
     }
 
-    private final int connectTimeoutMillis;
+    /**
+     * Every dial's settings, made once: {@code channel(Class)} looks the constructor up by
+     * reflection, so building a Bootstrap per dial cost that on every new tunnel. Each dial
+     * clones it onto the client's loop.
+     */
+    private final Bootstrap template;
 
     public UpstreamDialer(int connectTimeoutMillis) {
-        this.connectTimeoutMillis = connectTimeoutMillis;
+        this.template = new Bootstrap().channel(Transport.channel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(NO_HANDLERS);
     }
+
+    /** Handlers are added by the caller once it knows what the tunnel carries; one shared instance. */
+    private static final ChannelInitializer<Channel> NO_HANDLERS = new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Channel ch) {
+            // nothing: see above
+        }
+    };
 
     /** Connects on {@code loop} (the client's own loop, so relaying needs no thread hops). */
     public Promise<Channel> dial(EventLoop loop, ConnectionAuthorizer.Tunnel tunnel, PolicyEngine engine) {
@@ -95,18 +113,7 @@ final class UpstreamDialer {
             promise.tryFailure(e);
             return;
         }
-        ChannelFuture f = new Bootstrap().group(loop).channel(Transport.channel())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        // Handlers are added by the caller once it knows what the tunnel carries.
-                    }
-                })
-                .connect(remote);
+        ChannelFuture f = template.clone(loop).connect(remote);
         f.addListener(done -> {
             if (done.isSuccess()) {
                 if (!promise.trySuccess(f.channel())) {

@@ -111,4 +111,12 @@ class FirstBytesTest {
         assertThat(b.position()).isZero();
         assertThat(b.limit()).isEqualTo(16);
     }
+
+    @Test
+    void classify_opaqueBytes_nameTheByteInTwoLowerCaseHexDigits() {
+        assertThat(FirstBytes.classify(ByteBuffer.wrap(new byte[] {0x01, 'x'})))
+                .isEqualTo(new FirstBytes.Opaque("first byte 0x01 cannot start a request line"));
+        assertThat(FirstBytes.classify(ByteBuffer.wrap(new byte[] {'G', 'E', 'T', (byte) 0xAB})))
+                .isEqualTo(new FirstBytes.Opaque("a token followed by 0xab, not a request line"));
+    }
 }
