@@ -81,6 +81,29 @@ public final class ProjectImage {
         }
     }
 
+    /**
+     * The manifest digest the project's files alone determine, asking no registry and building
+     * nothing: an OCI layout's (read from its index), a reference's {@code @sha256:} pin, or
+     * {@code image.digest}; empty for an unpinned registry tag or Dockerfile, whose digest is only
+     * known at run time. For outputs that must be the same bytes for the same files ({@code policy export}).
+     */
+    public static Optional<String> knownDigest(ProjectPolicy project) throws SandboxException {
+        if (project.image().isEmpty()) {
+            return Optional.empty();
+        }
+        ProjectPolicy.Image image = project.image().get();
+        if (image.source() instanceof ProjectPolicy.Oci) {
+            return digest(project);
+        }
+        if (image.source() instanceof ProjectPolicy.Registry r) {
+            Optional<String> pin = dev.airlock.policy.model.ImageReference.parse(r.ref()).flatMap(dev.airlock.policy.model.ImageReference::digest);
+            if (pin.isPresent()) {
+                return Optional.of(pinned(pin.get(), image.digest(), r.ref()));
+            }
+        }
+        return image.digest();
+    }
+
     /** Where the image's OCI layout comes from, once {@code image:} and any devcontainer.json are read. */
     private sealed interface Resolved {
     }
