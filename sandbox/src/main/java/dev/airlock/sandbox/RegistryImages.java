@@ -56,6 +56,11 @@ public final class RegistryImages {
         try {
             JsonNode m = JSON.readTree(raw);
             mediaType = m.path("mediaType").asText("");
+            // an OCI manifest may leave out its own mediaType (it is in the descriptor); its config's type says what it is
+            if (mediaType.isEmpty() && m.path("schemaVersion").asInt() == 2
+                    && "application/vnd.oci.image.config.v1+json".equals(m.path("config").path("mediaType").asText())) {
+                mediaType = OciLayout.MANIFEST_TYPE;
+            }
             if (m.has("manifests")) {
                 throw new SandboxException("image " + ref + " is a multi-platform index (" + mediaType + "), not one image. Fix: pin one platform's"
                         + " manifest, \"ref: " + ref.replaceFirst("@.*", "") + "@sha256:…\" (`skopeo inspect --raw docker://" + ref + "` lists them).");
