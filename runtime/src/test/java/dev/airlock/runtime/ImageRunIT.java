@@ -119,4 +119,55 @@ class ImageRunIT {
         assertThat(r.airlock()).contains(policy + ":4:").contains("image:").contains("Fix:");
         assertThat(r.output()).doesNotContain("ran");
     }
+
+    @Test
+    void run_projectWithDevcontainerImage_pullsItFromALocalRegistryAndRunsOnIt() throws Exception {
+        assertThat(Path.of("/usr/bin/docker-registry")).as("apt-get install docker-registry skopeo").isExecutable();
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        Path config = Files.writeString(tmp.resolve("registry.yml"), "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                + "    rootdirectory: " + Files.createDirectories(tmp.resolve("registry-data")) + "\nhttp:\n  addr: 127.0.0.1:" + port + "\n");
+        Process registry = new ProcessBuilder("/usr/bin/docker-registry", "serve", config.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("registry.log").toFile()).start();
+        try {
+            String ref = "127.0.0.1:" + port + "/airlock/devbox:test";
+            Process push = null;
+            for (int i = 0; i < 100; i++) { // until the registry listens
+                push = new ProcessBuilder("skopeo", "copy", "--dest-tls-verify=false", "oci:" + image + ":test", "docker://" + ref)
+                        .redirectErrorStream(true).start();
+                push.getInputStream().readAllBytes();
+                if (push.waitFor() == 0) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertThat(push.exitValue()).as(Files.readString(tmp.resolve("registry.log"))).isZero();
+            Path dir = Files.createDirectories(tmp.resolve("devcontainer-project").resolve(".devcontainer"));
+            Files.writeString(dir.resolve("devcontainer.json"), "// the team's devbox\n{\n  \"name\": \"imgrun\",\n  \"image\": \"" + ref
+                    + "\", /* from the local registry */\n}\n");
+            Path policy = Files.writeString(dir.getParent().resolve("airlock.yaml"),
+                    "version: 1\nproject: imgrun\nimage:\n  devcontainer: .devcontainer/devcontainer.json\n  insecure: true\n");
+
+            Ran onImage = run(policy, workspace("ws-devcontainer"));
+            assertThat(onImage.exit()).as(onImage.toString()).isZero();
+            assertThat(onImage.output()).as(onImage.toString()).contains("image-marker", "image-tool-ok", "ran").doesNotContain("host-tool");
+            String digest = dev.airlock.sandbox.RegistryImages.digest(ref, true);
+            assertThat(state.resolve("images").resolve("sha256-" + digest.substring("sha256:".length())).resolve("rootfs")).isDirectory();
+
+            // the same project without insecure: the plain-HTTP registry is refused, and nothing runs
+            Path strict = Files.writeString(dir.getParent().resolve("strict.yaml"),
+                    "version: 1\nproject: imgrun\nimage:\n  devcontainer: .devcontainer/devcontainer.json\n");
+            Ran refused = run(strict, workspace("ws-devcontainer-strict"));
+            assertThat(refused.exit()).as(refused.toString()).isEqualTo(125);
+            assertThat(refused.airlock()).contains(strict + ":4:").contains("cannot read image " + ref);
+            assertThat(refused.output()).doesNotContain("ran");
+        } finally {
+            registry.destroy();
+            if (!registry.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                registry.destroyForcibly().waitFor();
+            }
+        }
+    }
 }

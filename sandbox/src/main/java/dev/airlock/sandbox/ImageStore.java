@@ -149,6 +149,19 @@ public final class ImageStore {
     }
 
     /**
+     * The store's image of manifest digest {@code digest} ({@code sha256:…}), marked used, or empty
+     * when it is not unpacked: a registry image already here is not pulled again.
+     */
+    public Optional<Unpacked> find(String digest) {
+        java.util.regex.Matcher m = OciLayout.DIGEST.matcher(digest);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        Path dir = root(state).resolve("sha256-" + m.group(1));
+        return complete(dir) ? Optional.of(used(new Unpacked(digest, dir.resolve("rootfs")))) : Optional.empty();
+    }
+
+    /**
      * The manifest digest ({@code sha256:…}) of image {@code tag} of the layout or archive
      * {@code source}, read from its index without unpacking: what a template's id includes, so a
      * new image rotates the pool. {@code pin}, when given, must equal it.

@@ -58,7 +58,7 @@ final class LivePolicy {
 
     /** What {@code image:} names (not where it was written): a change rotates the members like one of resources. */
     private static String image(ProjectPolicy p) {
-        return p.image().map(i -> i.oci() + "\u0000" + i.tag().orElse("") + "\u0000" + i.digest().orElse("")).orElse("");
+        return p.image().map(ProjectPolicy.Image::describe).orElse("");
     }
 
     /**

@@ -46,10 +46,11 @@ final class StatusView {
                 o.put("templateBehind", t.behind());
                 o.put("templateFailure", t.lastFailure().orElse(null));
             }
-            // the project's image (docs/images.md): the manifest digest its layout names now, which the template id includes
+            // the project's image (docs/images.md): the manifest digest its files name now, which the template id includes;
+            // a status call asks no registry and builds nothing, so an unpinned tag or a Dockerfile shows none
             if (p.policy().image().isPresent()) {
                 try {
-                    o.put("image", dev.airlock.runtime.ProjectImage.digest(p.policy()).orElse(null));
+                    o.put("image", dev.airlock.runtime.ProjectImage.knownDigest(p.policy()).orElse(null));
                 } catch (dev.airlock.sandbox.SandboxException e) {
                     o.put("image", "unreadable: " + e.getMessage());
                 }

@@ -279,7 +279,7 @@ public final class EvidenceBundle {
             return "root file system: the host's /usr (no image:)";
         }
         ProjectPolicy.Image i = p.image().get();
-        String named = "image: " + i.oci() + i.tag().map(t -> " tag " + t).orElse("") + i.digest().map(d -> " pinned to " + d).orElse("");
+        String named = "image: " + i.describe();
         try {
             return named + ", manifest " + dev.airlock.runtime.ProjectImage.digest(p).orElseThrow();
         } catch (dev.airlock.sandbox.SandboxException e) {

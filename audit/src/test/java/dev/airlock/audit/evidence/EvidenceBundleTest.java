@@ -80,7 +80,7 @@ class EvidenceBundleTest {
                 + "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}");
         Files.writeString(policy, Files.readString(policy) + "image: {oci: images/devbox, tag: v1}\n");
         String index = Files.readString(build(List.of()).dir().resolve("index.html"));
-        assertThat(index).contains("image: images/devbox tag v1, manifest " + digest);
+        assertThat(index).contains("image: oci images/devbox tag v1, manifest " + digest);
     }
 
     @Test

@@ -138,4 +138,17 @@ class PolicyExportTest {
         assertThatThrownBy(() -> PolicyExport.render(ExportFormat.K8S, p, OrgPolicy.NONE, ExportSettings.defaults(ExportFormat.K8S)))
                 .isInstanceOf(PolicyException.class).hasMessageContaining("airlock.yaml:4:");
     }
+
+    @ParameterizedTest
+    @EnumSource(ExportFormat.class)
+    void render_namesTheImageAndTheDigestTheFilesDetermine_andNothingWithoutImage(ExportFormat f) throws Exception {
+        String pin = "sha256:" + "ab".repeat(32);
+        assertThat(export(f)).doesNotContain("Devbox image");
+        ProjectPolicy pinned = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: {ref: \"registry.acme.dev/team/devbox@" + pin + "\"}\n");
+        assertThat(PolicyExport.render(f, pinned, org(), ExportSettings.defaults(f)))
+                .startsWith("# Devbox image: ref registry.acme.dev/team/devbox@" + pin + ", manifest " + pin + "\n");
+        ProjectPolicy tag = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: {ref: \"registry.acme.dev/team/devbox:1\"}\n");
+        assertThat(PolicyExport.render(f, tag, org(), ExportSettings.defaults(f)))
+                .startsWith("# Devbox image: ref registry.acme.dev/team/devbox:1, manifest digest resolved at run time");
+    }
 }

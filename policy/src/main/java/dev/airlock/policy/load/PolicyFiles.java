@@ -1,5 +1,6 @@
 package dev.airlock.policy.load;
 
+import dev.airlock.policy.model.ImageReference;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.PortSet;
 import dev.airlock.policy.model.Preset;
@@ -42,7 +43,8 @@ public final class PolicyFiles {
 
     private static final Set<String> PROJECT_KEYS = Set.of("version", "project", "network", "workspace", "resources", "pool", "env",
             "trust", "image");
-    private static final Set<String> IMAGE_KEYS = Set.of("oci", "tag", "digest");
+    private static final Set<String> IMAGE_KEYS = Set.of("oci", "ref", "devcontainer", "tag", "digest", "insecure");
+    private static final List<String> IMAGE_FORMS = List.of("oci", "ref", "devcontainer");
     private static final Pattern IMAGE_DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     /** An OCI tag (the distribution spec's grammar). */
     private static final Pattern IMAGE_TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -295,9 +297,10 @@ public final class PolicyFiles {
     }
 
     /**
-     * {@code image:} (docs/images.md): {@code {oci: PATH, tag: TAG, digest: sha256:…}}. A registry
-     * reference or a devcontainer is refused with the way to get an OCI layout instead: this
-     * Airlock unpacks layouts and archives on disk only.
+     * {@code image:} (docs/images.md): exactly one of {@code oci: PATH} (with {@code tag}),
+     * {@code ref: REGISTRY/NAME[:TAG][@sha256:…]} or {@code devcontainer: PATH}; {@code digest}
+     * pins the manifest; {@code insecure: true} lets a loopback registry speak plain HTTP and is
+     * refused for any other host (a pull without TLS from the network could be tampered with).
      */
     private static Optional<ProjectPolicy.Image> image(Fields top, List<Problem> problems) {
         Optional<YamlNode> node = top.get("image");
@@ -305,29 +308,39 @@ public final class PolicyFiles {
             return Optional.empty();
         }
         if (node.get() instanceof YamlNode.Scalar s) {
-            problems.add(new Problem(s.position(), "image \"" + s.text() + "\" is a registry reference, which this Airlock does not pull yet",
-                    "copy it to an OCI layout (skopeo copy docker://" + s.text() + " oci:images/devbox:latest) and write"
-                            + " \"image: {oci: images/devbox, tag: latest}\" (docs/images.md)"));
-            return Optional.empty();
-        }
-        if (node.get() instanceof YamlNode.Mapping m && m.fields().containsKey("devcontainer")) {
-            problems.add(new Problem(m.fields().get("devcontainer").keyPosition(), "image.devcontainer is not supported yet",
-                    "build the devcontainer's image, copy it to an OCI layout (skopeo copy … oci:images/devbox:latest) and write"
-                            + " \"image: {oci: images/devbox, tag: latest}\" (docs/images.md)"));
+            problems.add(new Problem(s.position(), "image \"" + s.text() + "\" is a bare string",
+                    "write \"image: {ref: " + s.text() + "}\" for a registry image, or \"image: {oci: images/devbox}\" for a layout (docs/images.md)"));
             return Optional.empty();
         }
         Fields f = Fields.of(node.get(), "image", IMAGE_KEYS, problems);
         if (f == null) {
             return Optional.empty();
         }
-        Optional<YamlNode> oci = f.required("oci", "oci: images/devbox");
-        String path = oci.isPresent() ? f.string("oci") : null;
-        if (path != null && (path.isBlank() || path.indexOf('\0') >= 0)) {
-            problems.add(new Problem(oci.get().position(), "image.oci must name an OCI layout directory or archive",
-                    "write \"oci: images/devbox\" (relative to this file) or an absolute path"));
+        List<String> forms = IMAGE_FORMS.stream().filter(f::has).toList();
+        if (forms.size() != 1) {
+            problems.add(new Problem(f.position(), "image needs exactly one of oci, ref, devcontainer" + (forms.isEmpty() ? "" : ", not " + forms),
+                    "write \"oci: images/devbox\", \"ref: registry.example/team/devbox:1\" or \"devcontainer: .devcontainer/devcontainer.json\""));
+            return Optional.empty();
+        }
+        String form = forms.get(0);
+        String value = f.string(form);
+        SourcePosition at = f.get(form).get().position();
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (value.isBlank() || value.indexOf('\0') >= 0) {
+            problems.add(new Problem(at, "image." + form + " is empty", "write what it names, e.g. \"" + form + ": " + switch (form) {
+                case "oci" -> "images/devbox";
+                case "ref" -> "registry.example/team/devbox:1";
+                default -> ".devcontainer/devcontainer.json";
+            } + "\""));
+            return Optional.empty();
         }
         Optional<String> tag = Optional.ofNullable(f.has("tag") ? f.string("tag") : null);
-        if (tag.isPresent() && !IMAGE_TAG.matcher(tag.get()).matches()) {
+        if (tag.isPresent() && !form.equals("oci")) {
+            problems.add(new Problem(f.get("tag").get().position(), "image.tag is for an OCI layout (oci:) only",
+                    "put the tag in the reference (\"ref: NAME:TAG\") or the devcontainer's image, and remove image.tag"));
+        } else if (tag.isPresent() && !IMAGE_TAG.matcher(tag.get()).matches()) {
             problems.add(new Problem(f.get("tag").get().position(), "image.tag \"" + tag.get() + "\" is not an OCI tag",
                     "use up to 128 of A-Z, a-z, 0-9, '_', '.', '-', not starting with '.' or '-', such as \"latest\""));
         }
@@ -336,7 +349,41 @@ public final class PolicyFiles {
             problems.add(new Problem(f.get("digest").get().position(), "image.digest \"" + digest.get() + "\" is not a sha256 digest",
                     "write the manifest digest as \"sha256:\" and 64 lower-case hex digits, or leave it out"));
         }
-        return path == null ? Optional.empty() : Optional.of(new ProjectPolicy.Image(path, tag, digest, node.get().position()));
+        boolean insecure = false;
+        if (f.has("insecure")) {
+            String text = f.string("insecure");
+            SourcePosition ip = f.get("insecure").get().position();
+            if (!"true".equals(text) && !"false".equals(text)) {
+                problems.add(new Problem(ip, "image.insecure must be true or false", "write \"insecure: true\" only for a registry on this machine's loopback"));
+            } else if (form.equals("oci")) {
+                problems.add(new Problem(ip, "image.insecure is for a registry (ref: or devcontainer:) only", "remove image.insecure"));
+            } else {
+                insecure = text.equals("true");
+            }
+        }
+        ProjectPolicy.Source source = switch (form) {
+            case "oci" -> new ProjectPolicy.Oci(value);
+            case "ref" -> registry(value, insecure, at, problems);
+            default -> new ProjectPolicy.Devcontainer(value, insecure);
+        };
+        return source == null ? Optional.empty() : Optional.of(new ProjectPolicy.Image(source, tag, digest, node.get().position()));
+    }
+
+    /** A registry reference, checked for shape; an insecure one only on a loopback host. */
+    private static ProjectPolicy.Registry registry(String ref, boolean insecure, SourcePosition at, List<Problem> problems) {
+        Optional<ImageReference> parsed = ImageReference.parse(ref);
+        if (parsed.isEmpty()) {
+            problems.add(new Problem(at, "image.ref \"" + ref + "\" is not a registry reference",
+                    "write HOST[:PORT]/NAME[:TAG][@sha256:64 hex digits], e.g. \"registry.example/team/devbox:1\""));
+            return null;
+        }
+        if (insecure && !parsed.get().loopback()) {
+            problems.add(new Problem(at, "image.insecure is refused for " + parsed.get().host().orElse("Docker Hub")
+                    + ": plain HTTP only to a loopback registry",
+                    "serve the registry over HTTPS and remove image.insecure (a company CA goes in trust:), or use 127.0.0.1/localhost for a local one"));
+            return null;
+        }
+        return new ProjectPolicy.Registry(ref, insecure);
     }
 
     /**

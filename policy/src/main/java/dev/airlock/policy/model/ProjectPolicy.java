@@ -125,12 +125,53 @@ public record ProjectPolicy(
     }
 
     /**
-     * {@code image:}, the sandbox's root file system (docs/images.md): the OCI image layout directory
-     * or oci-archive {@code oci} (as written; relative to the policy file's directory), its image
-     * {@code tag} (none: the layout's only image), and {@code digest}, the manifest digest it must
-     * have when pinned. {@code position}: where {@code image:} was written, for errors found later.
+     * {@code image:}, the sandbox's root file system (docs/images.md): where it comes from
+     * ({@code source}), its {@code tag} in an OCI layout (none: the layout's only image), and
+     * {@code digest}, the manifest digest it must have when pinned. {@code position}: where
+     * {@code image:} was written, for errors found later.
      */
-    public record Image(String oci, Optional<String> tag, Optional<String> digest, SourcePosition position) {
+    public record Image(Source source, Optional<String> tag, Optional<String> digest, SourcePosition position) {
+
+        /** What {@code image:} names, without where it was written: two equal texts name the same image. */
+        public String describe() {
+            return source.describe() + tag.map(t -> " tag " + t).orElse("") + digest.map(d -> " pinned to " + d).orElse("");
+        }
+    }
+
+    /** Where an image comes from: a closed set, one per form of {@code image:}. */
+    public sealed interface Source {
+        /** The source as the project wrote it, for messages, evidence and change detection. */
+        String describe();
+    }
+
+    /** {@code oci:}: an OCI image layout directory or oci-archive, as written (relative to the policy file's directory). */
+    public record Oci(String path) implements Source {
+        @Override
+        public String describe() {
+            return "oci " + path;
+        }
+    }
+
+    /**
+     * {@code ref:}: a registry reference ({@code host[:port]/name[:tag][@sha256:…]}), pulled with
+     * skopeo. {@code insecure}: plain HTTP without TLS, only ever for a loopback registry.
+     */
+    public record Registry(String ref, boolean insecure) implements Source {
+        @Override
+        public String describe() {
+            return "ref " + ref + (insecure ? " (insecure loopback)" : "");
+        }
+    }
+
+    /**
+     * {@code devcontainer:}: a devcontainer.json (relative to the policy file's directory) whose
+     * {@code image} is pulled like {@code ref:} or whose {@code build.dockerfile} is built with buildah.
+     */
+    public record Devcontainer(String path, boolean insecure) implements Source {
+        @Override
+        public String describe() {
+            return "devcontainer " + path + (insecure ? " (insecure loopback)" : "");
+        }
     }
 
     /**

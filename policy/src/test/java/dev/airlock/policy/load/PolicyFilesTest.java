@@ -134,7 +134,7 @@ class PolicyFilesTest {
         ProjectPolicy p = PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  oci: images/devbox\n  tag: v3\n  digest: "
                 + digest + "\n");
         ProjectPolicy.Image i = p.image().orElseThrow();
-        assertThat(i.oci()).isEqualTo("images/devbox");
+        assertThat(i.source()).isEqualTo(new ProjectPolicy.Oci("images/devbox"));
         assertThat(i.tag()).contains("v3");
         assertThat(i.digest()).contains(digest);
         assertThat(i.position().file()).isEqualTo("a.yaml");
@@ -142,10 +142,47 @@ class PolicyFilesTest {
     }
 
     @Test
-    void parseProject_imageRegistryReference_refusedWithTheSkopeoFix() {
+    void parseProject_imageBareString_refusedWithTheRefFix() {
         assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: node:20\n"))
-                .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:3:").hasMessageContaining("registry reference")
-                .hasMessageContaining("skopeo copy docker://node:20 oci:images/devbox:latest");
+                .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:3:").hasMessageContaining("bare string")
+                .hasMessageContaining("image: {ref: node:20}");
+    }
+
+    @Test
+    void parseProject_imageRef_keepsTheReference_andInsecureOnlyForLoopback() throws Exception {
+        String ref = "registry.acme.dev:5000/team/devbox:1@sha256:" + "ab".repeat(32);
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage: {ref: \"" + ref + "\"}\n").image().orElseThrow().source())
+                .isEqualTo(new ProjectPolicy.Registry(ref, false));
+        for (String host : List.of("127.0.0.1:5000", "localhost:5000", "[::1]:5000", "127.10.0.2")) {
+            assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  ref: \"" + host + "/devbox:1\"\n  insecure: true\n")
+                    .image().orElseThrow().source()).isEqualTo(new ProjectPolicy.Registry(host + "/devbox:1", true));
+        }
+        for (String host : List.of("registry.acme.dev", "10.0.0.5:5000", "127.0.0.1.nip.io", "localhost.acme.dev:5000")) {
+            assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  ref: \"" + host + "/devbox:1\"\n  insecure: true\n"))
+                    .as(host).isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:4:")
+                    .hasMessageContaining("plain HTTP only to a loopback registry").hasMessageContaining("HTTPS");
+        }
+    }
+
+    @Test
+    void parseProject_imageRefMalformed_refusedAtTheRefWithTheShape() {
+        assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  ref: \"Registry/UPPER:1\"\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:4:").hasMessageContaining("not a registry reference")
+                .hasMessageContaining("HOST[:PORT]/NAME[:TAG][@sha256:");
+    }
+
+    @Test
+    void parseProject_imageDevcontainer_keepsThePath() throws Exception {
+        assertThat(PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  devcontainer: .devcontainer/devcontainer.json\n")
+                .image().orElseThrow().source()).isEqualTo(new ProjectPolicy.Devcontainer(".devcontainer/devcontainer.json", false));
+    }
+
+    @Test
+    void parseProject_imageWithTwoFormsOrATagOnARef_refused() {
+        assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  oci: images/devbox\n  ref: r.example/x:1\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("exactly one of oci, ref, devcontainer");
+        assertThatThrownBy(() -> PolicyFiles.parseProject("a.yaml", "version: 1\nproject: p\nimage:\n  ref: r.example/x\n  tag: v1\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("a.yaml:5:").hasMessageContaining("image.tag is for an OCI layout");
     }
 
     @Test

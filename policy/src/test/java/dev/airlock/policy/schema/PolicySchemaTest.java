@@ -307,10 +307,12 @@ class PolicySchemaTest {
                 bad("unknown key in resources", project("resources:\n  memroy: 4GiB  #!\n")),
                 bad("unknown key in pool", project("pool:\n  maximum: 3  #!\n")),
                 // image (docs/images.md)
-                bad("image as a registry reference", project("image: registry.acme.dev/devbox@sha256:" + "a".repeat(64) + "  #!\n")),
-                bad("image without oci", project("image:\n  tag: latest  #!\n")),
-                bad("unknown key in image", project("image:\n  oci: images/devbox\n  ref: latest  #!\n")),
-                bad("image devcontainer (not yet)", project("image:\n  devcontainer: .devcontainer/devcontainer.json  #!\n")),
+                bad("image as a bare string", project("image: registry.acme.dev/devbox@sha256:" + "a".repeat(64) + "  #!\n")),
+                bad("image without oci, ref or devcontainer", project("image:\n  tag: latest  #!\n")),
+                bad("unknown key in image", project("image:\n  oci: images/devbox\n  registry: latest  #!\n")),
+                bad("image with both oci and ref", project("image:\n  oci: images/devbox  #!\n  ref: registry.acme.dev/devbox:1\n")),
+                bad("image tag with ref", project("image:\n  ref: registry.acme.dev/devbox\n  tag: v1  #!\n")),
+                bad("image insecure with oci", project("image:\n  oci: images/devbox\n  insecure: true  #!\n")),
                 bad("image digest not sha256", project("image:\n  oci: images/devbox\n  digest: md5:abc  #!\n")),
                 bad("image tag with a slash", project("image:\n  oci: images/devbox\n  tag: a/b  #!\n")),
                 // version and project
@@ -454,6 +456,9 @@ class PolicySchemaTest {
                 good("minimal", project("")),
                 good("env names", project("env: [ANTHROPIC_API_KEY, _private, GH_TOKEN2]\n")),
                 good("image: an OCI layout", project("image: {oci: images/devbox}\n")),
+                good("image: a registry reference", project("image: {ref: registry.acme.dev/team/devbox:1}\n")),
+                good("image: a loopback registry over plain HTTP", project("image:\n  ref: 127.0.0.1:5000/devbox:1\n  insecure: true\n")),
+                good("image: a devcontainer", project("image: {devcontainer: .devcontainer/devcontainer.json}\n")),
                 good("image: tagged and pinned", project("image:\n  oci: /srv/images/devbox.tar\n  tag: v3.1\n  digest: sha256:"
                         + "0123456789abcdef".repeat(4) + "\n")),
                 good("writable git config, no template", project("workspace:\n  writableGitConfig: true\n")),
