@@ -84,6 +84,8 @@ public final class Demo {
         }
         long start = System.nanoTime();
         try (DemoWorld world = DemoWorld.create(dir)) {
+            // The world's start reaped any earlier demo's namespace, so its directory is garbage now.
+            removeStaleWorkDirectories(dir.getParent(), dir).forEach(line -> out.println("airlock demo: " + line));
             return play(world, stateDir, start);
         } catch (IOException | InterruptedException e) {
             out.println("airlock: the demo failed: " + e.getMessage());
@@ -110,9 +112,7 @@ public final class Demo {
         Path workspace = world.dir().resolve("workspace");
         Files.createDirectories(workspace);
         Path agent = workspace.resolve("agent.sh");
-        try (InputStream in = Demo.class.getResourceAsStream("agent.sh")) {
-            Files.write(agent, in.readAllBytes());
-        }
+        Files.writeString(agent, agentScript(colour));
         agent.toFile().setExecutable(true, false);
         workspace.toFile().setWritable(true, false);
         Path policy = world.dir().resolve("airlock.yaml");
@@ -237,6 +237,33 @@ public final class Demo {
         } catch (IOException | InterruptedException e) {
             return "could not check: " + e.getMessage();
         }
+    }
+
+    /** The scripted agent, its "[agent]" lines coloured only when the demo's own output is. */
+    static String agentScript(boolean colour) throws IOException {
+        try (InputStream in = Demo.class.getResourceAsStream("agent.sh")) {
+            if (in == null) {
+                throw new IOException("agent.sh is missing from the jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("@COLOUR@", colour ? "on" : "off");
+        }
+    }
+
+    /**
+     * Work directories of earlier demos that did not end (killed, or a machine that went down):
+     * starting a world has already reaped their namespaces, so their files are all that is left.
+     */
+    static List<String> removeStaleWorkDirectories(Path tmp, Path current) {
+        List<String> out = new ArrayList<>();
+        try (java.util.stream.Stream<Path> all = Files.list(tmp)) {
+            for (Path d : all.filter(d -> d.getFileName().toString().startsWith("alk-demo-") && !d.equals(current)
+                    && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)).sorted().toList()) {
+                out.add(removeWorkDirectory(d) + " (left by an earlier demo)");
+            }
+        } catch (IOException e) {
+            out.add("could not list " + tmp + " for earlier demos' directories (" + e.getMessage() + ")");
+        }
+        return out;
     }
 
     /**

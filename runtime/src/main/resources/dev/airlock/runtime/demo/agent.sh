@@ -1,7 +1,12 @@
 #!/bin/bash
 # The scripted "agent": what a coding agent does on a real task, including the near-miss.
 set -u
-say() { printf '\n\033[1;36m[agent]\033[0m %s\n' "$*"; }
+# The demo writes "on" here only when its own output is coloured (a terminal, no NO_COLOR).
+if [ "@COLOUR@" = on ]; then
+  say() { printf '\n\033[1;36m[agent]\033[0m %s\n' "$*"; }
+else
+  say() { printf '\n[agent] %s\n' "$*"; }
+fi
 cd /workspace
 
 say "git clone git://git.demo.test/demo.git   (raw TCP, port 9418)"

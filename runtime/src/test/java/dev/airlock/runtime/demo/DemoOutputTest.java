@@ -41,4 +41,32 @@ class DemoOutputTest {
         assertThat(dir).doesNotExist();
         assertThat(tmp).exists();
     }
+
+    @Test
+    void agentScript_colouredOnlyWhenTheDemoIs() throws Exception {
+        assertThat(Demo.agentScript(false)).doesNotContain("@COLOUR@").contains("if [ \"off\" = on ]");
+        assertThat(Demo.agentScript(true)).contains("if [ \"on\" = on ]");
+        // run the plain one's say(): no escape code reaches a file
+        Process p = new ProcessBuilder("bash", "-c", Demo.agentScript(false).lines().takeWhile(l -> !l.startsWith("cd /workspace"))
+                .reduce("", (a, b) -> a + b + "\n") + "say hello").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isZero();
+        assertThat(out).isEqualTo("\n[agent] hello\n").doesNotContain("\033");
+    }
+
+    @Test
+    void removeStaleWorkDirectories_removesEarlierDemosDirectories_notTheCurrentOneNorOthers(@TempDir Path tmp) throws Exception {
+        Path current = Files.createDirectories(tmp.resolve("alk-demo-1"));
+        Path stale = Files.createDirectories(tmp.resolve("alk-demo-2/workspace"));
+        Path other = Files.createDirectories(tmp.resolve("not-a-demo"));
+        Path target = Files.createDirectories(tmp.resolve("target-of-link"));
+        Files.createSymbolicLink(tmp.resolve("alk-demo-link"), target);
+
+        assertThat(Demo.removeStaleWorkDirectories(tmp, current)).singleElement().asString().startsWith("removed " + stale.getParent());
+
+        assertThat(stale.getParent()).doesNotExist();
+        assertThat(current).isDirectory();
+        assertThat(other).isDirectory();
+        assertThat(target).as("a link named like a demo directory is not followed").isDirectory();
+    }
 }
