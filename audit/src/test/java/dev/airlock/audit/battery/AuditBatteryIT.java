@@ -76,9 +76,13 @@ class AuditBatteryIT {
     }
 
     @AfterAll
-    static void close() {
+    static void close() throws IOException {
         if (world != null) {
             world.close();
+        }
+        // The world's files (policies, hosts map, git and registry content, logs): nothing of the test stays in /tmp.
+        if (dir != null) {
+            dev.airlock.sandbox.LinkSafeFiles.deleteTree(dir);
         }
     }
 
