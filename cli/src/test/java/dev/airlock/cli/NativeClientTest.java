@@ -486,6 +486,33 @@ class NativeClientTest {
         assertThat(r.code()).isZero();
     }
 
+    /**
+     * The launcher's JVM path in a clone whose jar `./test` built (no AOT cache trained beside it):
+     * it must still start the JVM. The class cache is used only when present.
+     */
+    @Test
+    void launcher_jvmPath_withoutAnAotCache_startsTheJvm_andUsesTheCacheOnlyWhenPresent() throws Exception {
+        Path tree = dir.resolve("jvm-clone");
+        Files.createDirectories(tree.resolve("scripts"));
+        Files.createDirectories(tree.resolve("cli/target"));
+        Files.copy(Path.of("..", "airlock"), tree.resolve("airlock"));
+        Files.copy(Path.of("..", "scripts", "jvm-opts.sh"), tree.resolve("scripts/jvm-opts.sh"));
+        Path java = Files.writeString(tree.resolve("fake-java"), "#!/bin/sh\necho \"java $*\"\n");
+        java.toFile().setExecutable(true);
+        Files.writeString(tree.resolve("scripts/java-env.sh"),
+                "airlock_find_java() { JAVA=" + java + "; JAVA_FEATURE=25; JAVA_HOME_FOUND=" + tree + "; }\n");
+        Files.writeString(tree.resolve("cli/target/airlock.jar"), "jar");
+
+        Result withoutCache = exec(List.of(tree.resolve("airlock").toString(), "demo"), dir.resolve("none.sock"), "", Map.of());
+        Files.writeString(tree.resolve("cli/target/airlock.aot"), "cache");
+        Result withCache = exec(List.of(tree.resolve("airlock").toString(), "demo"), dir.resolve("none.sock"), "", Map.of());
+
+        assertThat(withoutCache.code()).as(withoutCache.err()).isZero();
+        assertThat(withoutCache.out()).startsWith("java ").endsWith("-jar " + tree.resolve("cli/target/airlock.jar") + " demo\n")
+                .doesNotContain("AOTCache");
+        assertThat(withCache.out()).contains("-XX:AOTCache=" + tree.resolve("cli/target/airlock.aot"));
+    }
+
     @Test
     void sandboxExec_findsTheSessionByName_sendsCommandAndEnv_stdinNotRead_withoutI() throws Exception {
         Path socket = dir.resolve("daemon.sock");
