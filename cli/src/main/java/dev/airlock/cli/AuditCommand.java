@@ -29,8 +29,8 @@ import picocli.CommandLine.Spec;
             "IPv6, route/nftables tampering, new namespaces, other projects' files; and every allowed",
             "entry for reachability. Reports are kept under $AIRLOCK_STATE/audits/. See docs/audit.md."
         },
-        footer = {"", "Examples:", "  sudo ./airlock audit --policy airlock.yaml --org org.yaml --report ./audit-report",
-            "  sudo ./airlock audit history",
+        footer = {"", "Examples (as root):", "  ./airlock audit --policy airlock.yaml --org org.yaml --report ./audit-report",
+            "  ./airlock audit history",
             "", "Exit codes: 0 every probe passed (or an allowed entry is not reachable here); 1 a probe failed",
             "or could not run; 125 Airlock error (not root, invalid policy, no sandbox)."})
 final class AuditCommand implements Callable<Integer> {

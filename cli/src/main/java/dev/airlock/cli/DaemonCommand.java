@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
             "`airlock run` uses its pools while it runs. Stop it with SIGTERM or Ctrl-C: every sandbox it",
             "built is destroyed; after kill -9 the next start reaps them."
         },
-        footer = {"", "Example:", "  sudo ./airlock daemon --config examples/daemon.yaml", "",
+        footer = {"", "Example (as root):", "  ./airlock daemon --config examples/daemon.yaml", "",
             "Documentation: docs/daemon.md. Exit codes: 0 stopped; 1 invalid config; 125 Airlock error."})
 final class DaemonCommand implements Callable<Integer> {
 

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
             "the network rules; pool metrics over a window (from the daemon's database); the latest audit",
             "reports; the audit log's hash-chain verification. Missing data is stated, never left blank."
         },
-        footer = {"", "Example:", "  sudo ./airlock evidence --out evidence-2026q4 --policy airlock.yaml --org /etc/airlock/org.yaml",
+        footer = {"", "Example (as root):", "  ./airlock evidence --out evidence-2026q4 --policy airlock.yaml --org /etc/airlock/org.yaml",
             "", "Exit codes: 0 built; 1 invalid policy or option; 125 the bundle could not be written."})
 final class EvidenceCommand implements Callable<Integer> {
 

@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
             "When a daemon runs and pools this project, the sandbox comes from its warm pool",
             "(workspace: the project at HEAD) unless --workspace or --no-daemon is given."
         },
-        footer = {"", "Example:", "  sudo ./airlock run --policy airlock.yaml --env ANTHROPIC_API_KEY -- bash -i",
+        footer = {"", "Example (as root):", "  ./airlock run --policy airlock.yaml --env ANTHROPIC_API_KEY -- bash -i",
             "", "Exit codes: COMMAND's own; 125 Airlock error (not root, missing kernel feature or package,",
             "invalid policy); 126 COMMAND not runnable; 127 COMMAND not found."})
 final class RunCommand implements Callable<Integer> {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
             "workspace stay, and attaching again gives a new shell in the same sandbox.",
             "Keep long jobs in a client that stays (e.g. inside tmux on your side).",
             "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
-        footer = {"", "Example:", "  sudo airlock sandbox attach fix-login",
+        footer = {"", "Example (as root):", "  airlock sandbox attach fix-login",
             "", "Exit codes: the shell's own; 125 Airlock error (no daemon, no such session, the daemon failed)."})
 final class SandboxAttachCommand implements Callable<Integer> {
 

@@ -23,11 +23,11 @@ import picocli.CommandLine.Spec;
             SandboxExportCommand.class,
             SandboxStopCommand.class,
         },
-        footer = {"", "Example:",
-            "  id=$(sudo airlock sandbox create --policy airlock.yaml -q)",
-            "  sudo airlock sandbox exec $id -- make test",
-            "  sudo airlock sandbox attach $id",
-            "  sudo airlock sandbox stop $id",
+        footer = {"", "Example (as root):",
+            "  id=$(airlock sandbox create --policy airlock.yaml -q)",
+            "  airlock sandbox exec $id -- make test",
+            "  airlock sandbox attach $id",
+            "  airlock sandbox stop $id",
             "", "Documentation: docs/daemon.md, section \"Sessions\"."})
 final class SandboxCommand implements Runnable {
 

@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
             "as --policy (default ./airlock.yaml), or --project. The session lives until",
             "`airlock sandbox stop`, its idle timeout (no command running for that long;",
             "default 8h) or the daemon's stop."},
-        footer = {"", "Examples:", "  sudo airlock sandbox create --policy airlock.yaml --name fix-login",
-            "  id=$(sudo airlock sandbox create --project payments -q)",
+        footer = {"", "Examples (as root):", "  airlock sandbox create --policy airlock.yaml --name fix-login",
+            "  id=$(airlock sandbox create --project payments -q)",
             "", "Exit codes: 0 created; 1 invalid input; 125 no daemon, the project is not pooled, or the claim failed."})
 final class SandboxCreateCommand implements Callable<Integer> {
 

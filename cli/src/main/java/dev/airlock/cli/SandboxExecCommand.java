@@ -24,9 +24,9 @@ import picocli.CommandLine.Spec;
             "terminal of its own in the sandbox. COMMAND dies with this client: if the client is",
             "killed or loses the daemon, COMMAND is killed too; the session stays.",
             "SESSION is a sandbox id, a unique prefix of one, or the session's name."},
-        footer = {"", "Examples:", "  sudo airlock sandbox exec fix-login -- git status",
-            "  echo data | sudo airlock sandbox exec -i alk12 -- sh -c 'cat > input.txt'",
-            "  sudo airlock sandbox exec -it fix-login -- vi src/app.py",
+        footer = {"", "Examples (as root):", "  airlock sandbox exec fix-login -- git status",
+            "  echo data | airlock sandbox exec -i alk12 -- sh -c 'cat > input.txt'",
+            "  airlock sandbox exec -it fix-login -- vi src/app.py",
             "", "Exit codes: COMMAND's own; 125 Airlock error (no daemon, no such session, the daemon failed)."})
 final class SandboxExecCommand implements Callable<Integer> {
 

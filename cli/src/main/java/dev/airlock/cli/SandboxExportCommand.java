@@ -57,7 +57,7 @@ final class SandboxExportCommand implements Callable<Integer> {
         }
         Optional<DaemonClient> c = DaemonClient.ifRunning(socket);
         if (c.isEmpty()) {
-            err.println("airlock: no daemon answers on " + socket + ". Fix: start one with `sudo airlock daemon --config FILE`,"
+            err.println("airlock: no daemon answers on " + socket + ". Fix: start one as root with `airlock daemon --config FILE`,"
                     + " or set AIRLOCK_DAEMON_SOCKET.");
             return ExitCodes.AIRLOCK_ERROR;
         }

@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
             "of what its commands were denied, with the YAML that would allow it (as",
             "`airlock run` does) and where the work went. SESSION is a sandbox id, a unique prefix of one, or",
             "the session's name."},
-        footer = {"", "Example:", "  sudo airlock sandbox stop fix-login alk3f2",
+        footer = {"", "Example (as root):", "  airlock sandbox stop fix-login alk3f2",
             "", "Exit codes: 0 all stopped; 1 a SESSION is unknown or ambiguous (the others are stopped); 125 no daemon or it failed."})
 final class SandboxStopCommand implements Callable<Integer> {
 

@@ -57,7 +57,7 @@ final class TemplateCommand implements Runnable {
             description = {"Build or refresh the project's template (root): fetch workspace.source, check out the",
                 "HEAD of workspace.ref, run workspace.setup once in a sandbox (the project policy plus",
                 "network.setup.allow), and make it current. Prints the template id on stdout."},
-            footer = {"", "Example:", "  sudo ./airlock template build --policy airlock.yaml",
+            footer = {"", "Example (as root):", "  ./airlock template build --policy airlock.yaml",
                 "", "Exit codes: 0 built (or already current); 1 setup failed (the last good template stays current;",
                 "the log's path and its last lines go to stderr); 125 Airlock error."})
     static final class Build implements Callable<Integer> {
