@@ -1,11 +1,17 @@
 package dev.airlock.cli;
 
 import dev.airlock.runtime.demo.DemoWorld;
+import dev.airlock.sandbox.AuditWorkDirs;
+import dev.airlock.sandbox.KernelOp;
 import dev.airlock.sandbox.ReapReport;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.server.DaemonServer;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,7 +29,9 @@ import picocli.CommandLine.Spec;
             "Agents' work that was kept because it could not be exported ($AIRLOCK_STATE/kept/*) is removed",
             "once its retention window (the daemon's export.keep, default 24h) has passed, never before.",
             "Unpacked images ($AIRLOCK_STATE/images/sha256-*) that no sandbox runs on and nothing has used",
-            "for 24h are removed (docs/images.md); the next run that names one unpacks it again."
+            "for 24h are removed (docs/images.md); the next run that names one unpacks it again.",
+            "Work directories of audits that were killed ($AIRLOCK_STATE-audits/a-*: their lease is held by no",
+            "process) are removed; a running audit's are never touched."
         },
         footer = {"", "Exit codes: 0 clean; 1 something could not be removed; 125 not root or tools missing."})
 final class GcCommand implements Callable<Integer> {
@@ -51,12 +59,16 @@ final class GcCommand implements Callable<Integer> {
             expired.forEach(w -> out.println("removed " + w + " (its retention window passed)"));
             List<String> images = unusedImages(launcher, err);
             images.forEach(d -> out.println("removed image " + d + " (unused for " + IMAGE_GRACE.toHours() + "h)"));
+            List<String> audits = abandonedAudits(launcher, err);
+            audits.forEach(d -> out.println("removed " + d + " (the audit that made it is gone)"));
             r.failures().forEach(f -> err.println("airlock: could not remove " + f));
-            out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() && images.isEmpty() ? "nothing to remove"
+            out.println(r.removed().isEmpty() && swept.isEmpty() && expired.isEmpty() && images.isEmpty() && audits.isEmpty()
+                    ? "nothing to remove"
                     : "removed " + r.removed().size() + " objects of "
                     + r.sandboxes().size() + " sandboxes" + (swept.isEmpty() ? "" : " and " + swept.size() + " workspaces no sandbox held")
                     + (expired.isEmpty() ? "" : "; " + expired.size() + " kept work(s) past their retention window")
-                    + (images.isEmpty() ? "" : "; " + images.size() + " unused image(s)"));
+                    + (images.isEmpty() ? "" : "; " + images.size() + " unused image(s)")
+                    + (audits.isEmpty() ? "" : "; " + audits.size() + " killed audit(s)' work directories"));
             return r.clean() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
         }
     }
@@ -74,11 +86,32 @@ final class GcCommand implements Callable<Integer> {
         }
     }
 
+    /** Work directories of killed audits, removed through the kernel's checked tree removal (no link followed). */
+    private static List<String> abandonedAudits(SandboxLauncher launcher, PrintWriter err) {
+        Path state = StateDirectory.root().toAbsolutePath().normalize();
+        List<String> removed = new ArrayList<>();
+        try {
+            for (Path dir : AuditWorkDirs.abandoned(state, Instant.now())) {
+                try {
+                    launcher.kernel().execute(new KernelOp.DeleteTree(state, dir));
+                    AuditWorkDirs.dropLease(dir);
+                    removed.add(dir.toString());
+                } catch (SandboxException | IOException e) {
+                    err.println("airlock: could not remove the killed audit's " + dir + ": " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            err.println("airlock: could not list " + AuditWorkDirs.root(state) + ": " + e.getMessage());
+        }
+        AuditWorkDirs.removeIfEmpty(state);
+        return removed;
+    }
+
     /** Workspaces a killed daemon created but never recorded; only when no daemon runs on the state directory. */
     private static List<String> sweptWorkspaces(SandboxLauncher launcher, PrintWriter err) {
         try {
             return DaemonServer.sweepMemberWorkspacesIfNoDaemon(StateDirectory.root(), launcher).orElse(List.of());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             err.println("airlock: could not check for a daemon on " + StateDirectory.root() + ": " + e.getMessage()
                     + "; unrecorded member workspaces were left (a daemon's start removes them)");
             return List.of();

@@ -20,11 +20,13 @@ public final class AuditWorkDirectory implements AutoCloseable {
     private final KernelOps kernel;
     private final Path state;
     private final Path dir;
+    private final AuditWorkDirs.Lease lease;
 
-    private AuditWorkDirectory(KernelOps kernel, Path state, Path dir) {
+    private AuditWorkDirectory(KernelOps kernel, Path state, Path dir, AuditWorkDirs.Lease lease) {
         this.kernel = kernel;
         this.state = state;
         this.dir = dir;
+        this.lease = lease;
     }
 
     /** A new work directory beside {@code stateDir}, its tree operations through {@code launcher}'s kernel. */
@@ -35,7 +37,8 @@ public final class AuditWorkDirectory implements AutoCloseable {
     /** A new work directory beside {@code stateDir}, its tree operations through {@code kernel}. */
     public static AuditWorkDirectory create(KernelOps kernel, Path stateDir) throws IOException {
         Path state = stateDir.toAbsolutePath().normalize();
-        return new AuditWorkDirectory(kernel, state, AuditWorkDirs.create(state));
+        Path dir = AuditWorkDirs.create(state);
+        return new AuditWorkDirectory(kernel, state, dir, AuditWorkDirs.hold(dir));
     }
 
     /** The directory. */
@@ -48,10 +51,19 @@ public final class AuditWorkDirectory implements AutoCloseable {
         kernel.execute(new KernelOp.ChownTree(state, tree, user.uid(), user.gid()));
     }
 
-    /** Removes the directory and everything in it, and the area beside the state directory when it is left empty. */
+    /**
+     * Removes the directory and everything in it, then its lease, and the area beside the state
+     * directory when it is left empty. If the removal fails the lease is kept, so that
+     * {@code airlock gc} removes the directory once this process is gone.
+     */
     @Override
     public void close() throws SandboxException {
         kernel.execute(new KernelOp.DeleteTree(state, dir));
+        try {
+            lease.close();
+        } catch (IOException e) {
+            // the lock goes with this process; gc removes a lease file nobody holds
+        }
         AuditWorkDirs.removeIfEmpty(state);
     }
 }
