@@ -80,6 +80,10 @@ class ShippedManifestsIT {
         DaemonConfig daemon = DaemonConfig.load(dir.resolve(configArg.getFileName().toString()));
         assertThat(daemon.backend()).isInstanceOfSatisfying(DaemonBackend.Kubernetes.class,
                 b -> assertThat(b.kubeconfig()).as("inCluster: the pod's service account").isEmpty());
+        // the daemon runs the image scripts/build-oci-image.sh tags with this version, and its gateways run the same one
+        String daemonImage = pod.getContainers().get(0).getImage();
+        assertThat(daemonImage).endsWith(":" + AirlockVersion.current());
+        assertThat(((DaemonBackend.Kubernetes) daemon.backend()).gatewayImage()).as("kubernetes.image tagged with the version").isEqualTo(daemonImage);
         assertThat(daemon.org()).hasValueSatisfying(org -> assertThat(org).exists());
         assertThat(daemon.projects()).isNotEmpty().allSatisfy(p -> assertThat(p.policy()).as("each policy is a key of the ConfigMap").exists());
     }
