@@ -209,9 +209,12 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 idle, export(file, raw.export()), backend(file, yaml, text, raw, dir));
     }
 
-    /** HOST[:PORT]/PATH, no tag or digest; the registry host is required (a bare name would mean Docker Hub). */
+    /**
+     * HOST[:PORT]/PATH, no tag or digest. The first part must be a registry host (a dot, a port or
+     * localhost, as container runtimes decide): `team/airlock` or a bare name would mean Docker Hub.
+     */
     private static final java.util.regex.Pattern REPOSITORY = java.util.regex.Pattern.compile(
-            "[a-zA-Z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+");
+            "((localhost|[a-zA-Z0-9-]+(\\.[a-zA-Z0-9-]+)+)(:[0-9]{1,5})?|[a-zA-Z0-9-]+:[0-9]{1,5})(/[a-z0-9]+([._-]+[a-z0-9]+)*)+");
     private static final java.util.regex.Pattern RFC1123_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
     /** {@code backend:} and its {@code kubernetes:} section; every error names the key's line and column. */

@@ -183,6 +183,11 @@ class DaemonConfigTest {
         DaemonConfig c = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: airlock\n"
                 + "  image: registry.acme.dev:5000/team/airlock\n  agentImage: reg/devbox:1\nprojects:\n  - policy: a.yaml\n"));
         assertThat(((DaemonBackend.Kubernetes) c.backend()).gatewayImage()).isEqualTo("registry.acme.dev:5000/team/airlock:" + AirlockVersion.current());
+        for (String local : new String[] {"localhost/airlock", "localhost:5000/airlock", "registry:5000/airlock"}) {
+            DaemonConfig l = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: airlock\n"
+                    + "  image: " + local + "\n  agentImage: reg/devbox:1\nprojects:\n  - policy: a.yaml\n"));
+            assertThat(((DaemonBackend.Kubernetes) l.backend()).gatewayImage()).isEqualTo(local + ":" + AirlockVersion.current());
+        }
     }
 
     @Test
@@ -207,7 +212,7 @@ class DaemonConfigTest {
 
     @Test
     void load_kubernetesImageWithTagDigestOrNoRegistry_isRefused() throws Exception {
-        for (String image : new String[] {"reg.example/airlock:1", "reg.example/airlock@sha256:" + "0".repeat(64), "airlock", "reg.example/Airlock"}) {
+        for (String image : new String[] {"reg.example/airlock:1", "reg.example/airlock@sha256:" + "0".repeat(64), "airlock", "team/airlock", "reg.example/Airlock"}) {
             Path f = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  image: \"" + image + "\"\n"
                     + "  agentImage: a\nprojects:\n  - policy: a.yaml\n");
             assertThatThrownBy(() -> DaemonConfig.load(f)).as(image).hasMessageStartingWith(f + ":6:3: kubernetes.image '" + image + "' is not a repository")
