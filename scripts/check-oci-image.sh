@@ -8,7 +8,11 @@
 #    environment and the working directory), then bubblewrap with the image's root read-only as /, as
 #    that uid (not root: setpriv drops to it before bwrap), no network: `airlock --version` must name
 #    the package the image was built from, with no JVM warning (a jar whose time no longer matches the
-#    AOT cache prints one), and `airlock gateway --help` must answer.
+#    AOT cache prints one), and `airlock gateway --help` must answer. Then the gateway runs there as in its
+#    pod (policy read-only under /etc/airlock, audit log in a writable /var/lib/airlock, nothing else
+#    writable): CONNECT to a name its policy allows is decided `allow` (then 502: the empty network has no
+#    route to the test address), to another name 403 `deny`/`no-rule`, and `airlock log verify` in the
+#    image finds the chain of those records intact.
 # 3. Pushes it to a docker-registry on 127.0.0.1 (a process this script starts and stops) and pulls
 #    it back by the digest the registry names: the same manifest, config and layer digests.
 # Leaves nothing behind (temporary directory, registry process).
@@ -65,10 +69,11 @@ run_gid="$(jq -r .process.user.gid "$WORK/bundle/config.json")"
 cwd="$(jq -r .process.cwd "$WORK/bundle/config.json")"
 env_args=()
 while IFS= read -r kv; do env_args+=(--setenv "${kv%%=*}" "${kv#*=}"); done < <(jq -r '.process.env[]' "$WORK/bundle/config.json")
+extra_binds=()
 in_image() {
   setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups \
     bwrap --unshare-all --die-with-parent --ro-bind "$WORK/bundle/rootfs" / --proc /proc --dev /dev --tmpfs /tmp \
-      --clearenv "${env_args[@]}" --chdir "$cwd" "$@"
+      "${extra_binds[@]}" --clearenv "${env_args[@]}" --chdir "$cwd" "$@"
 }
 [[ "$(in_image /usr/bin/id -u)" == "$IMAGE_UID" ]] || fail "the process in the image does not run as uid $IMAGE_UID"
 deb_version="$(dpkg-query --admindir="$WORK/bundle/rootfs/var/lib/dpkg" -W -f '${Version}' airlock)" || fail "the airlock package is not installed in the image"
@@ -77,6 +82,35 @@ version_out="$(in_image /usr/bin/airlock --version 2>&1)" || fail "airlock --ver
 ! grep -qi 'warning\|error' <<<"$version_out" || fail "airlock --version in the image warned: $version_out"
 in_image /usr/bin/airlock gateway --help 2>&1 | grep -q '^Usage: airlock gateway' || fail "airlock gateway --help in the image did not print the usage"
 echo "check-oci-image: in the image as uid $IMAGE_UID, read-only root: $(head -1 <<<"$version_out"); airlock gateway --help: ok" >&2
+
+# The gateway as its pod runs it: policy and hosts map (198.18.0.0/15 test addresses) read-only, state writable.
+mkdir -m 0755 "$WORK/policy" && install -d -m 0750 -o "$IMAGE_UID" -g "$IMAGE_UID" "$WORK/state"
+printf 'version: 1\nproject: image-check\nnetwork:\n  allow:\n    - allowed.test\n' >"$WORK/policy/airlock.yaml"
+printf '198.18.0.1 allowed.test\n198.18.0.2 other.test\n' >"$WORK/policy/hosts"
+cat >"$WORK/policy/connect.sh" <<'SCRIPT'
+set -u
+airlock gateway --policy /etc/airlock/airlock.yaml --hosts /etc/airlock/hosts --listen 127.0.0.1:3128 \
+  --audit-log /var/lib/airlock/audit.log >/tmp/gateway.log 2>&1 &
+for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null && break; sleep 0.1; done
+for name in allowed.test other.test; do
+  exec 3<>/dev/tcp/127.0.0.1/3128 || { cat /tmp/gateway.log; exit 1; }
+  printf 'CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\n\r\n' "$name" "$name" >&3
+  echo "$name $(head -1 <&3 | tr -d '\r')"
+  exec 3<&-
+done
+kill %1; wait
+airlock log verify --file /var/lib/airlock/audit.log >/dev/null && echo "chain intact"
+SCRIPT
+chmod 0644 "$WORK/policy"/*
+extra_binds=(--ro-bind "$WORK/policy" /etc/airlock --bind "$WORK/state" /var/lib/airlock)
+gateway_out="$(in_image /bin/bash /etc/airlock/connect.sh 2>&1)" || fail "the gateway in the image: $gateway_out"
+extra_binds=()
+grep -qx 'allowed.test HTTP/1.1 502 Bad Gateway' <<<"$gateway_out" || fail "CONNECT allowed.test through the gateway in the image: $gateway_out"
+grep -qx 'other.test HTTP/1.1 403 Forbidden' <<<"$gateway_out" || fail "CONNECT other.test through the gateway in the image: $gateway_out"
+grep -qx 'chain intact' <<<"$gateway_out" || fail "airlock log verify in the image: $gateway_out"
+decisions="$(jq -r 'select(.event == "decision") | "\(.name) \(.decision) \(.reason // "")"' "$WORK/state/audit.log" | paste -sd,)"
+[[ "$decisions" == "allowed.test allow allowed,other.test deny no-rule" ]] || fail "the gateway in the image logged decisions '$decisions'"
+echo "check-oci-image: the gateway in the image (uid $IMAGE_UID) allowed allowed.test, denied other.test (no-rule), audit chain intact" >&2
 
 # 3. Through a registry and back, by digest.
 if (( push )); then
