@@ -75,7 +75,8 @@ in_image() {
     bwrap --unshare-all --die-with-parent --ro-bind "$WORK/bundle/rootfs" / --proc /proc --dev /dev --tmpfs /tmp \
       "${extra_binds[@]}" --clearenv "${env_args[@]}" --chdir "$cwd" "$@"
 }
-[[ "$(in_image /usr/bin/id -u)" == "$IMAGE_UID" ]] || fail "the process in the image does not run as uid $IMAGE_UID"
+id_out="$(in_image /usr/bin/id -u 2>&1)" || fail "bwrap as uid $IMAGE_UID could not start the image ($id_out). Fix: allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0), which bwrap needs when not run as root."
+[[ "$id_out" == "$IMAGE_UID" ]] || fail "the process in the image runs as uid $id_out, not $IMAGE_UID"
 deb_version="$(dpkg-query --admindir="$WORK/bundle/rootfs/var/lib/dpkg" -W -f '${Version}' airlock)" || fail "the airlock package is not installed in the image"
 version_out="$(in_image /usr/bin/airlock --version 2>&1)" || fail "airlock --version in the image exited $?: $version_out"
 [[ "$(head -1 <<<"$version_out")" == "airlock $TAG (Debian package $deb_version)" ]] || fail "airlock --version in the image says '$(head -1 <<<"$version_out")', expected 'airlock $TAG (Debian package $deb_version)'"
