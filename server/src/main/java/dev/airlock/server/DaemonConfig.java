@@ -37,7 +37,8 @@ import java.util.Set;
  * kubernetes:                        # only with backend: kubernetes
  *   kubeconfig: /etc/airlock/kubeconfig  # or `inCluster: true` (the daemon's pod service account); exactly one
  *   namespace: airlock               # where every project's objects live
- *   gatewayImage: registry.acme.dev/airlock:0.1.0   # runs `airlock gateway` per project
+ *   image: registry.acme.dev/airlock # the Airlock image's repository: the gateways run it tagged with this version
+ *   gatewayImage: registry.acme.dev/airlock:0.1.0   # or exactly this reference (one of image and gatewayImage)
  *   agentImage: registry.acme.dev/devbox:1          # the agent pods' image
  *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
  * projects:
@@ -114,7 +115,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     }
 
     record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
-            @JsonProperty("namespace") String namespace, @JsonProperty("gatewayImage") String gatewayImage,
+            @JsonProperty("namespace") String namespace, @JsonProperty("image") String image, @JsonProperty("gatewayImage") String gatewayImage,
             @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr) {
         @JsonCreator
         RawKubernetes {
@@ -208,6 +209,12 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 idle, export(file, raw.export()), backend(file, yaml, text, raw, dir));
     }
 
+    /**
+     * HOST[:PORT]/PATH, no tag or digest. The first part must be a registry host (a dot, a port or
+     * localhost, as container runtimes decide): `team/airlock` or a bare name would mean Docker Hub.
+     */
+    private static final java.util.regex.Pattern REPOSITORY = java.util.regex.Pattern.compile(
+            "((localhost|[a-zA-Z0-9-]+(\\.[a-zA-Z0-9-]+)+)(:[0-9]{1,5})?|[a-zA-Z0-9-]+:[0-9]{1,5})(/[a-z0-9]+([._-]+[a-z0-9]+)*)+");
     private static final java.util.regex.Pattern RFC1123_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
     /** {@code backend:} and its {@code kubernetes:} section; every error names the key's line and column. */
@@ -225,7 +232,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             case "kubernetes" -> {
                 if (k == null) {
                     throw new ConfigException(where(file, yaml, text, "backend") + "`backend: kubernetes` needs a `kubernetes:` section."
-                            + " Fix: add `kubernetes: { kubeconfig: /etc/airlock/kubeconfig, namespace: airlock, gatewayImage: IMAGE, agentImage: IMAGE }`"
+                            + " Fix: add `kubernetes: { kubeconfig: /etc/airlock/kubeconfig, namespace: airlock, image: REGISTRY/airlock, agentImage: IMAGE }`"
                             + " (or `inCluster: true` instead of kubeconfig).");
                 }
                 boolean inCluster = Boolean.TRUE.equals(k.inCluster());
@@ -234,13 +241,13 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                             + " `inCluster: true`. Fix: `kubeconfig:` when the daemon runs outside the cluster, `inCluster: true` in a pod"
                             + " with a service account.");
                 }
-                for (String[] required : new String[][] {{"namespace", k.namespace()}, {"gatewayImage", k.gatewayImage()},
-                        {"agentImage", k.agentImage()}}) {
+                for (String[] required : new String[][] {{"namespace", k.namespace()}, {"agentImage", k.agentImage()}}) {
                     if (required[1] == null || required[1].isBlank()) {
                         throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes." + required[0] + " is missing. Fix: e.g. `"
-                                + required[0] + ": " + ("namespace".equals(required[0]) ? "airlock" : "registry.acme.dev/airlock:0.1.0") + "`.");
+                                + required[0] + ": " + ("namespace".equals(required[0]) ? "airlock" : "registry.acme.dev/devbox:1") + "`.");
                     }
                 }
+                String gatewayImage = gatewayImage(file, yaml, text, k);
                 if (!RFC1123_LABEL.matcher(k.namespace()).matches()) {
                     throw new ConfigException(where(file, yaml, text, "kubernetes", "namespace") + "kubernetes.namespace '" + k.namespace()
                             + "' is not an RFC 1123 label. Fix: lower-case letters, digits and '-', at most 63 characters (e.g. `namespace: airlock`).");
@@ -250,11 +257,37 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                             + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
                 }
                 return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
-                        k.gatewayImage(), k.agentImage(), Optional.ofNullable(k.podCidr()));
+                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()));
             }
             default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
                     + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
         }
+    }
+
+    /**
+     * The gateway pods' image: {@code image} is the repository scripts/build-oci-image.sh's image was
+     * pushed to, tagged here with this daemon's own version (so the gateways run the Airlock the daemon
+     * runs); {@code gatewayImage} is an exact reference. No built-in default: nothing is published, and a
+     * bare {@code airlock:TAG} would be pulled from Docker Hub.
+     */
+    private static String gatewayImage(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+        boolean repo = k.image() != null && !k.image().isBlank();
+        boolean exact = k.gatewayImage() != null && !k.gatewayImage().isBlank();
+        if (repo == exact) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes: give exactly one of `image: REPOSITORY` (tagged with"
+                    + " this Airlock's version, " + AirlockVersion.current() + ") and `gatewayImage: REFERENCE`. Fix: push the image"
+                    + " scripts/build-oci-image.sh made (skopeo copy oci:target/oci/airlock:" + AirlockVersion.current()
+                    + " docker://REGISTRY/airlock:" + AirlockVersion.current() + ") and write `image: REGISTRY/airlock`.");
+        }
+        if (exact) {
+            return k.gatewayImage();
+        }
+        if (!REPOSITORY.matcher(k.image()).matches()) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "image") + "kubernetes.image '" + k.image() + "' is not a repository"
+                    + " without tag or digest (the tag is this Airlock's version, " + AirlockVersion.current() + "). Fix: e.g. `image:"
+                    + " registry.acme.dev/airlock`, or `gatewayImage: REFERENCE` for an exact reference.");
+        }
+        return k.image() + ":" + AirlockVersion.current();
     }
 
     /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not found. */
@@ -321,7 +354,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
             "sessions", "export", "backend", "kubernetes");
-    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "gatewayImage", "agentImage", "podCidr");
+    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "image", "gatewayImage", "agentImage", "podCidr");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");

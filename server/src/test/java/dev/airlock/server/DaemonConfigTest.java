@@ -177,4 +177,46 @@ class DaemonConfigTest {
         Path typo = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespce: ns\nprojects:\n  - policy: a.yaml\n");
         assertThatThrownBy(() -> DaemonConfig.load(typo)).hasMessageStartingWith(typo + ":5:3: unknown key 'namespce'").hasMessageContaining("namespace");
     }
+
+    @Test
+    void load_kubernetesImage_isTaggedWithThisAirlocksVersion() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: airlock\n"
+                + "  image: registry.acme.dev:5000/team/airlock\n  agentImage: reg/devbox:1\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(((DaemonBackend.Kubernetes) c.backend()).gatewayImage()).isEqualTo("registry.acme.dev:5000/team/airlock:" + AirlockVersion.current());
+        for (String local : new String[] {"localhost/airlock", "localhost:5000/airlock", "registry:5000/airlock"}) {
+            DaemonConfig l = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: airlock\n"
+                    + "  image: " + local + "\n  agentImage: reg/devbox:1\nprojects:\n  - policy: a.yaml\n"));
+            assertThat(((DaemonBackend.Kubernetes) l.backend()).gatewayImage()).isEqualTo(local + ":" + AirlockVersion.current());
+        }
+    }
+
+    @Test
+    void airlockVersion_isTheMavenProjectVersion_theTagOfTheBuiltImage() throws Exception {
+        // scripts/build-oci-image.sh tags the image with the package's version, which is the reactor's <version>
+        String pom = Files.readString(Path.of("..", "pom.xml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<artifactId>airlock-parent</artifactId>\\s*<version>([^<]+)</version>").matcher(pom);
+        assertThat(m.find()).as("the root pom's version").isTrue();
+        assertThat(AirlockVersion.current()).isEqualTo(m.group(1));
+    }
+
+    @Test
+    void load_kubernetesImageAndGatewayImage_exactlyOne_namesTheFix() throws Exception {
+        Path both = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  image: reg.example/airlock\n"
+                + "  gatewayImage: reg.example/airlock:1\n  agentImage: a\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(both)).hasMessageStartingWith(both + ":3:1: kubernetes: give exactly one of `image: REPOSITORY`")
+                .hasMessageContaining("Fix: push the image scripts/build-oci-image.sh made");
+        Path neither = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  agentImage: a\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(neither)).hasMessageStartingWith(neither + ":3:1: kubernetes: give exactly one of `image: REPOSITORY`")
+                .hasMessageContaining("write `image: REGISTRY/airlock`");
+    }
+
+    @Test
+    void load_kubernetesImageWithTagDigestOrNoRegistry_isRefused() throws Exception {
+        for (String image : new String[] {"reg.example/airlock:1", "reg.example/airlock@sha256:" + "0".repeat(64), "airlock", "team/airlock", "reg.example/Airlock"}) {
+            Path f = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  image: \"" + image + "\"\n"
+                    + "  agentImage: a\nprojects:\n  - policy: a.yaml\n");
+            assertThatThrownBy(() -> DaemonConfig.load(f)).as(image).hasMessageStartingWith(f + ":6:3: kubernetes.image '" + image + "' is not a repository")
+                    .hasMessageContaining("Fix: e.g. `image: registry.acme.dev/airlock`");
+        }
+    }
 }

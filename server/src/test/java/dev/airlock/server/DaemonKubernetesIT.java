@@ -60,7 +60,7 @@ class DaemonKubernetesIT {
         Files.writeString(dir.resolve("web.yaml"), "version: 1\nproject: web\nnetwork:\n  allow: [registry.npmjs.org]\npool: { min: 2, max: 4 }\n");
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
-                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n  podCidr: 10.244.0.0/16\n"
+                + "  image: registry.test/airlock\n  agentImage: registry.test/devbox:1\n  podCidr: 10.244.0.0/16\n"
                 + "projects:\n  - policy: airlock.yaml\n    size: 3\n  - policy: web.yaml\n");
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
@@ -69,6 +69,9 @@ class DaemonKubernetesIT {
             assertThat(logBytes.toString(StandardCharsets.UTF_8)).contains("serving [payments, web] as pods in namespace " + ns);
             Map<String, String> ours = Map.of("app.kubernetes.io/managed-by", "airlock", "airlock.dev/project", "payments");
             assertThat(k.configMaps().inNamespace(ns).withName("airlock-payments-policy").get().getData()).containsEntry("airlock.yaml", POLICY);
+            // kubernetes.image: the gateway runs the image scripts/build-oci-image.sh tags with this Airlock's version
+            assertThat(k.apps().deployments().inNamespace(ns).withName("airlock-payments-gateway").get().getSpec().getTemplate().getSpec()
+                    .getContainers().get(0).getImage()).isEqualTo("registry.test/airlock:" + AirlockVersion.current());
             assertThat(k.apps().deployments().inNamespace(ns).withLabels(ours).list().getItems()).singleElement()
                     .satisfies(d -> assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
                             .as("the pods' DNS is answered by range").containsSequence("--dns-clients", "10.244.0.0/16"));

@@ -73,15 +73,90 @@ class ShippedManifestsIT {
         assertThat(configArg.getParent()).isEqualTo(Path.of(mount));
         assertThat(config.getData()).containsKey(configArg.getFileName().toString());
 
-        // the daemon's own parser over the ConfigMap as it is mounted (paths moved under a temporary directory)
+        DaemonConfig daemon = loadMounted(config, mount, configArg.getFileName().toString(), dir);
+        assertThat(daemon.backend()).isInstanceOfSatisfying(DaemonBackend.Kubernetes.class,
+                b -> assertThat(b.kubeconfig()).as("inCluster: the pod's service account").isEmpty());
+        // the daemon runs the image scripts/build-oci-image.sh tags with this version, and its gateways run the same one
+        String daemonImage = pod.getContainers().get(0).getImage();
+        assertThat(daemonImage).endsWith(":" + AirlockVersion.current());
+        assertThat(((DaemonBackend.Kubernetes) daemon.backend()).gatewayImage()).as("kubernetes.image tagged with the version").isEqualTo(daemonImage);
+        assertThat(daemon.org()).hasValueSatisfying(org -> assertThat(org).exists());
+        assertThat(daemon.projects()).isNotEmpty().allSatisfy(p -> assertThat(p.policy()).as("each policy is a key of the ConfigMap").exists());
+    }
+
+    @Test
+    void exampleOverlay_kustomizeMovesEverythingToItsNamespaceAndRegistry_andTheApiServerAcceptsIt(ControlPlane cp, @TempDir Path dir)
+            throws Exception {
+        KubernetesClient k = cp.admin();
+        String kubectl = kubectl();
+        // the base renders the plain files unchanged (the control for what the overlay changes)
+        List<HasMetadata> base = k.load(new java.io.ByteArrayInputStream(run(kubectl, "kustomize", DOCS.toString()))).items();
+        assertThat(base).extracting(o -> o.getMetadata().getNamespace()).containsOnly("airlock");
+        assertThat(deployment(base).getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .isEqualTo("registry.example/airlock:" + AirlockVersion.current());
+
+        List<HasMetadata> objects = k.load(new java.io.ByteArrayInputStream(run(kubectl, "kustomize", OVERLAY.toString()))).items();
+        assertThat(objects).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment");
+        assertThat(objects).extracting(o -> o.getMetadata().getNamespace()).containsOnly("team-a");
+        RoleBinding binding = (RoleBinding) objects.stream().filter(o -> o instanceof RoleBinding).findFirst().orElseThrow();
+        assertThat(binding.getSubjects()).allSatisfy(sub -> assertThat(sub.getNamespace()).isEqualTo("team-a"));
+        Deployment d = deployment(objects);
+        String image = d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
+        assertThat(image).isEqualTo("registry.acme.dev/airlock:" + AirlockVersion.current());
+
+        // the daemon configuration inside the ConfigMap agrees with what kustomize changed around it
+        ConfigMap config = (ConfigMap) objects.stream().filter(o -> o instanceof ConfigMap).findFirst().orElseThrow();
+        DaemonBackend.Kubernetes cluster = (DaemonBackend.Kubernetes) loadMounted(config, "/etc/airlock", "daemon.yaml", dir).backend();
+        assertThat(cluster.namespace()).as("kubernetes.namespace").isEqualTo("team-a");
+        assertThat(cluster.gatewayImage()).as("the gateways' image").isEqualTo(image);
+
+        k.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName("team-a").endMetadata().build())
+                .create();
+        for (HasMetadata o : objects) {
+            k.resource(o).create();
+        }
+        assertThat(k.apps().deployments().inNamespace("team-a").withName("airlock-daemon").get().getSpec().getTemplate().getSpec()
+                .getContainers().get(0).getImage()).isEqualTo(image);
+    }
+
+    private static final Path OVERLAY = Path.of("../examples/kubernetes");
+
+    private static Deployment deployment(List<HasMetadata> objects) {
+        return (Deployment) objects.stream().filter(o -> o instanceof Deployment).findFirst().orElseThrow();
+    }
+
+    /** The daemon's own parser over the ConfigMap as it is mounted at {@code mount} (paths moved under {@code dir}). */
+    private static DaemonConfig loadMounted(ConfigMap config, String mount, String configKey, Path dir) throws Exception {
         for (Map.Entry<String, String> file : config.getData().entrySet()) {
             Files.writeString(dir.resolve(file.getKey()), file.getValue().replace(mount + "/", dir + "/").replace("/var/lib/airlock", dir + "/state"));
         }
-        DaemonConfig daemon = DaemonConfig.load(dir.resolve(configArg.getFileName().toString()));
-        assertThat(daemon.backend()).isInstanceOfSatisfying(DaemonBackend.Kubernetes.class,
-                b -> assertThat(b.kubeconfig()).as("inCluster: the pod's service account").isEmpty());
-        assertThat(daemon.org()).hasValueSatisfying(org -> assertThat(org).exists());
-        assertThat(daemon.projects()).isNotEmpty().allSatisfy(p -> assertThat(p.policy()).as("each policy is a key of the ConfigMap").exists());
+        return DaemonConfig.load(dir.resolve(configKey));
+    }
+
+    /** kubectl (KUBECTL or PATH; Debian's kubernetes-client has kustomize built in): skipped without it, a failure when CI=true. */
+    private static String kubectl() {
+        String env = System.getenv("KUBECTL");
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, "kubectl"))) {
+                return Path.of(d, "kubectl").toString();
+            }
+        }
+        String why = "kubectl is not installed (KUBECTL or PATH); it renders the kustomize overlay. Fix: apt-get install kubernetes-client";
+        if ("true".equals(System.getenv("CI"))) {
+            org.junit.jupiter.api.Assertions.fail(why);
+        }
+        org.junit.jupiter.api.Assumptions.abort(why);
+        return null;
+    }
+
+    private static byte[] run(String... argv) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor()).as(String.join(" ", argv)).isZero();
+        return out;
     }
 
     private static List<HasMetadata> load(KubernetesClient k, Path file, String ns) throws Exception {
