@@ -31,9 +31,10 @@ public final class PodCommand implements AutoCloseable {
         this.pod = pod;
     }
 
-    /** Bytes for the command's stdin (or its terminal's input). */
+    /** Bytes for the command's stdin (or its terminal's input); discarded when it was started without input. */
     public OutputStream stdin() {
-        return watch.getInput();
+        OutputStream in = watch.getInput();
+        return in == null ? OutputStream.nullOutputStream() : in;
     }
 
     /** The command's stdout, or its terminal's one output. */

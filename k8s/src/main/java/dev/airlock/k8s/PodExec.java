@@ -3,6 +3,7 @@ package dev.airlock.k8s;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.ContainerResource;
 import io.fabric8.kubernetes.client.dsl.ExecListenable;
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
 import io.fabric8.kubernetes.client.dsl.TtyExecErrorable;
@@ -55,6 +56,16 @@ public final class PodExec {
      * is one message with the fix.
      */
     public PodCommand start(Pod pod, List<String> command, Map<String, String> env, Optional<Window> terminal) throws KubeBackendException {
+        return start(pod, command, env, true, terminal);
+    }
+
+    /**
+     * As {@link #start(Pod, List, Map, Optional)}; without {@code stdin} the command's input is
+     * closed from the start, so it reads end-of-file at once (the only end of input an exec over
+     * {@code v4.channel.k8s.io} can give; a terminal always has input).
+     */
+    public PodCommand start(Pod pod, List<String> command, Map<String, String> env, boolean stdin, Optional<Window> terminal)
+            throws KubeBackendException {
         if (command.isEmpty()) {
             throw new IllegalArgumentException("an empty command");
         }
@@ -65,8 +76,8 @@ public final class PodExec {
         env.forEach((k, v) -> argv.add(k + "=" + v));
         argv.addAll(command);
         try {
-            TtyExecErrorable streams = client.pods().inNamespace(ns).withName(name).inContainer(CONTAINER)
-                    .redirectingInput().redirectingOutput();
+            ContainerResource container = client.pods().inNamespace(ns).withName(name).inContainer(CONTAINER);
+            TtyExecErrorable streams = stdin || terminal.isPresent() ? container.redirectingInput().redirectingOutput() : container.redirectingOutput();
             ExecListenable ready = terminal.isPresent() ? streams.withTTY() : streams.redirectingError();
             ExecWatch watch = ready.exec(argv.toArray(String[]::new));
             PodCommand started = new PodCommand(watch, terminal.isPresent(), ns + "/" + name);

@@ -51,7 +51,7 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class ControlPlane implements AutoCloseable {
 
-    static final String RESTRICTED_USER = "airlock-restricted";
+    public static final String RESTRICTED_USER = "airlock-restricted";
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
 
     private final Path dir;

@@ -159,6 +159,13 @@ public final class FakeKubelet implements AutoCloseable {
             }
             processes.add(process);
             stdin = process.getOutputStream();
+            if (!exec.stdin()) {
+                try {
+                    stdin.close(); // no input=1: the command reads end-of-file, as from a runtime's closed stdin
+                } catch (IOException e) {
+                    // already gone
+                }
+            }
             Thread out = Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getInputStream(), 1));
             Thread err = exec.tty() ? null : Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getErrorStream(), 2));
             Thread.ofPlatform().daemon().start(() -> {

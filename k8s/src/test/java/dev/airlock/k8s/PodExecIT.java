@@ -126,6 +126,25 @@ class PodExecIT {
     }
 
     @Test
+    void start_withoutStdin_theCommandReadsEndOfFile(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        PodPool[] pool = new PodPool[1];
+        try {
+            PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
+            int before = kubelet.execs().size();
+            try (PodCommand c = new PodExec(cp.admin()).start(claim.pod(), List.of("sh", "-c", "cat; echo after-eof"), Map.of(), false,
+                    Optional.empty())) {
+                Ran r = run(c, "");
+                assertThat(r.stdout()).isEqualTo("after-eof\n");
+                assertThat(r.exit().code()).isZero();
+            }
+            assertThat(kubelet.execs().get(before).stdin()).isFalse();
+        } finally {
+            pool[0].close();
+        }
+    }
+
+    @Test
     void start_terminal_givesTheCommandATerminalAndSendsTheWindowSize(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         PodPool[] pool = new PodPool[1];
