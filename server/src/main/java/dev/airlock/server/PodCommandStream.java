@@ -48,14 +48,22 @@ import java.util.regex.Pattern;
  * <p>Design: everything that calls the API server (the claim, the exec's upgrade) and every write
  * to the command's input runs in order on one platform thread of this stream, never on the event
  * loop. The end of the request body cannot become the end of the command's input (the exec
- * protocol has no half-close): a body that ended before the command started (no input, as from
- * {@code sandbox exec} without {@code -i}) starts the command with its input closed, so it reads
- * end-of-file; input that arrives later reaches the command, its end does not.
+ * protocol has no half-close): a body that ended before the command started with no input (as from
+ * {@code sandbox exec} without {@code -i}; it may end up to {@link #NO_INPUT_GRACE} after its first
+ * line) starts the command with its input closed, so it reads end-of-file; input that arrives
+ * reaches the command, its end does not.
  */
 final class PodCommandStream {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})/exec");
+    /**
+     * How long a command waits, before it starts, for a client that sent no input yet to end its
+     * body: the CLI and the C client end it right after the first line when they have no input
+     * ({@code sandbox exec} without {@code -i}, stdin at end-of-file), in a write of its own.
+     * Without this the command could start with an input whose end never comes.
+     */
+    static final java.time.Duration NO_INPUT_GRACE = java.time.Duration.ofMillis(100);
 
     private final ChannelHandlerContext ctx;
     private final String path;
@@ -69,6 +77,8 @@ final class PodCommandStream {
     /** Event loop writes, the work thread reads: whether the body ended, and whether any input came after the first line. */
     private volatile boolean requestEnded;
     private volatile boolean inputSeen;
+    /** Counted down by the first input or the end of the body. */
+    private final java.util.concurrent.CountDownLatch inputOrEnd = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean finished;
     private volatile PodCommand command;
     private volatile boolean terminal;
@@ -106,6 +116,7 @@ final class PodCommandStream {
         }
         if (data.isReadable()) {
             inputSeen = true;
+            inputOrEnd.countDown();
             byte[] bytes = ByteBufUtil.getBytes(data);
             submit(() -> input(bytes));
         }
@@ -114,6 +125,7 @@ final class PodCommandStream {
     /** The request body ended (event loop). */
     void end() {
         requestEnded = true;
+        inputOrEnd.countDown();
         if (!headerDone) {
             headerDone = true;
             String line = header.toString(StandardCharsets.UTF_8);
@@ -216,8 +228,12 @@ final class PodCommandStream {
                 }
             }
             terminal = tty.isPresent();
-            // a body that already ended without input: the command reads end-of-file (see the class comment)
-            boolean stdin = tty.isPresent() || !requestEnded || inputSeen;
+            // no input: the command reads end-of-file (see the class comment)
+            boolean stdin = true;
+            if (tty.isEmpty()) {
+                inputOrEnd.await(NO_INPUT_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                stdin = !requestEnded || inputSeen;
+            }
             command = daemon.exec(held.claim(), argv, env, stdin, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
             HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
@@ -236,6 +252,9 @@ final class PodCommandStream {
             fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
         } catch (KubeBackendException | RuntimeException e) {
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, String.valueOf(e.getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the daemon is stopping: nothing ran. Fix: retry once it runs again");
         }
     }
 

@@ -143,11 +143,21 @@ class DaemonKubernetesExecIT {
             assertThat(kubelet.execs().get(before).pod()).isEqualTo(pod);
             assertThat(k.pods().inNamespace(ns).withName(pod).get().getMetadata().getLabels()).containsEntry("airlock.dev/state", "claimed");
 
+            // without input (sandbox exec without -i) the command reads end-of-file, as on one host
+            ByteArrayOutputStream eof = new ByteArrayOutputStream();
+            try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                java.util.concurrent.Future<JsonNode> reading = threads.submit(() -> client.exec(id, List.of("sh", "-c", "cat; echo after-eof"),
+                        Map.of(), InputStream.nullInputStream(), eof, new ByteArrayOutputStream()));
+                assertThat(reading.get(60, java.util.concurrent.TimeUnit.SECONDS).path("exit").asInt()).as("cat ended: its input was closed").isZero();
+            }
+            assertThat(eof.toString(StandardCharsets.UTF_8)).isEqualTo("after-eof\n");
+            assertThat(kubelet.execs().getLast().stdin()).isFalse();
+
             // an id this daemon never gave out is refused with the fix, and nothing reaches a kubelet
             assertThatThrownBy(() -> client.exec("alk00000000", List.of("true"), Map.of(), InputStream.nullInputStream(),
                     new ByteArrayOutputStream(), new ByteArrayOutputStream()))
                     .isInstanceOf(DaemonException.class).hasMessageContaining("no claimed sandbox alk00000000").hasMessageContaining("Fix:");
-            assertThat(kubelet.execs()).hasSize(before + 1);
+            assertThat(kubelet.execs()).hasSize(before + 2);
             assertThat(client.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
     }
