@@ -47,7 +47,8 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     /** The command of a {@code run} or {@code exec} request on this connection. */
     private PodCommandStream command;
 
-    record Held(String project, PodPool.Claim claim, java.time.Instant claimedAt) {
+    /** A claim this daemon gave out; {@code oneShot}: an {@code airlock run}'s, deleted when its command ends (as on one host). */
+    record Held(String project, PodPool.Claim claim, java.time.Instant claimedAt, boolean oneShot) {
     }
 
     ClusterApiHandler(ClusterDaemon daemon, Map<String, Held> claims, Optional<String> token) {
@@ -199,7 +200,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         if (c.isEmpty()) {
             return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, JSON.createObjectNode().put("error", noReadyPod(project)));
         }
-        claims.put(id, new Held(project, c.get(), java.time.Instant.now()));
+        claims.put(id, new Held(project, c.get(), java.time.Instant.now(), false));
         return new Reply(HttpResponseStatus.CREATED, JSON.createObjectNode().put("sandbox", id).put("project", project).put("warm", true)
                 .put("claimMs", c.get().took().toNanos() / 1e6).put("pod", c.get().pod().getMetadata().getName())
                 .put("namespace", c.get().pod().getMetadata().getNamespace()).put("kind", "session"));
@@ -223,7 +224,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private ArrayNode sandboxes() {
         ArrayNode out = JSON.createArrayNode();
         claims.forEach((id, h) -> out.addObject().put("sandbox", id).put("project", h.project()).put("state", "claimed")
-                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", "session").put("warm", true)
+                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", h.oneShot() ? "run" : "session").put("warm", true)
                 .put("createdAt", h.claimedAt().toString()).put("claimedAt", h.claimedAt().toString()));
         return out;
     }
@@ -242,7 +243,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
             o.put("ready", s.ready());
             o.put("warming", s.warming());
             o.put("inUse", s.inUse());
-            o.put("sessions", claims.values().stream().filter(h -> h.project().equals(project)).count());
+            o.put("sessions", claims.values().stream().filter(h -> !h.oneShot() && h.project().equals(project)).count());
             o.put("warmClaims", s.warmClaims());
             o.put("coldClaims", s.coldClaims());
             o.put("failedClaims", s.failedClaims());

@@ -211,7 +211,7 @@ final class PodCommandStream {
                     fail(HttpResponseStatus.SERVICE_UNAVAILABLE, ClusterApiHandler.noReadyPod(project.get()));
                     return;
                 }
-                held = new ClusterApiHandler.Held(project.get(), claim.get(), java.time.Instant.now());
+                held = new ClusterApiHandler.Held(project.get(), claim.get(), java.time.Instant.now(), true);
                 claims.put(id, held);
                 releaseOnEnd = id;
             } else {

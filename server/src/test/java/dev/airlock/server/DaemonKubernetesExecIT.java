@@ -163,6 +163,44 @@ class DaemonKubernetesExecIT {
     }
 
     @Test
+    void run_whoseClientGoesAway_endsTheExecAndDeletesThePod(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Path config = config(dir, cp.kubeconfig(), ns, 1);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), quiet())) {
+            Path socket = dir.resolve("state/daemon.sock");
+            DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
+            readyOnTheFakeNode(cp, client, ns, 1);
+            String pod;
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+                byte[] line = "{\"project\":\"payments\",\"command\":[\"sleep\",\"600\"]}\n".getBytes(StandardCharsets.UTF_8);
+                ch.write(java.nio.ByteBuffer.wrap(("POST /v1/run HTTP/1.1\r\nHost: airlock\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + Integer.toHexString(line.length) + "\r\n" + new String(line, StandardCharsets.UTF_8) + "\r\n").getBytes(StandardCharsets.UTF_8)));
+                InputStream in = java.nio.channels.Channels.newInputStream(ch);
+                StringBuilder seen = new StringBuilder();
+                while (!seen.toString().contains("\"pod\":\"")) { // the start line: the command runs
+                    int b = in.read();
+                    assertThat(b).as("the answer so far: " + seen).isNotNegative();
+                    seen.append((char) b);
+                }
+                JsonNode listed = client.get("/v1/sandboxes").body();
+                assertThat(listed).singleElement().satisfies(n -> assertThat(n.path("kind").asText()).isEqualTo("run"));
+                pod = listed.get(0).path("pod").asText();
+                assertThat(gone(k, ns, pod)).isFalse();
+            } // the client goes away (as a killed `airlock run` does)
+            await("the run's pod deleted", () -> gone(k, ns, pod));
+            await("no claim left", () -> {
+                try {
+                    return client.get("/v1/sandboxes").body().isEmpty();
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    @Test
     void run_onAPodNoKubeletServes_failsWithTheFix_andReleasesThePod(ControlPlane cp, @TempDir Path dir) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();
