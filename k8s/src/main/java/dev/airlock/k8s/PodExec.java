@@ -91,12 +91,12 @@ public final class PodExec {
     /** A refused exec, with the RBAC rule it lacks when that is the reason. */
     static String explain(KubernetesClientException e, String ns, String pod) {
         String action = "run a command in pod " + ns + "/" + pod + " (pods/exec)";
-        if (upgradeStatus(e) == 403) {
+        int status = upgradeStatus(e);
+        if (status == 403) {
             return "cannot " + action + ": the daemon's Kubernetes account lacks the RBAC rule {apiGroups: [\"\"], resources: [pods/exec], verbs: [get, create]}"
                     + " in namespace " + ns + " (the API server answered 403 to the exec's WebSocket upgrade). Fix: add that rule to the daemon's"
                     + " Role (docs/kubernetes/rbac.yaml), for example kubectl apply -n " + ns + " -f docs/kubernetes/rbac.yaml";
         }
-        int status = upgradeStatus(e);
         if (e.getCode() <= 0 && status > 0) {
             // a refused upgrade carries no Status body through the JDK client: say where to read the reason
             return "cannot " + action + ": the API server answered HTTP " + status + " to the exec's WebSocket upgrade. Fix: check that the pod is Running on"
