@@ -12,9 +12,10 @@ import java.util.concurrent.ExecutionException;
  * {@code Success}, or {@code Failure} with reason {@code NonZeroExitCode} and an {@code ExitCode}
  * cause).
  *
- * <p>The end of stdin cannot reach the command: {@code v4.channel.k8s.io}, the newest WebSocket
- * protocol the API servers up to 1.29 speak, has no half-close ({@code v5} added one). A command that
- * reads its input to the end waits until it is cancelled; closing this ends the exec.
+ * <p>The end of stdin cannot reach the command: {@code v4.channel.k8s.io}, the WebSocket exec
+ * protocol of API servers before 1.30 and the one fabric8 8.0 speaks, has no half-close
+ * ({@code v5.channel.k8s.io} added a close signal). A command that reads its input to the end
+ * waits until it is cancelled; closing this ends the exec.
  */
 public final class PodCommand implements AutoCloseable {
 
