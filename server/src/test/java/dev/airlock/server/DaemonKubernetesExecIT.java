@@ -242,7 +242,16 @@ class DaemonKubernetesExecIT {
             r.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("pods/exec").withVerbs("get", "create").build());
             return r;
         });
-        Thread.sleep(500); // the API server's RBAC informer picks the edit up (AccessCheck asks it again at start)
+        try (KubernetesClient restricted = dev.airlock.k8s.KubeClients.connect(Optional.of(cp.restrictedKubeconfig()))) {
+            // the API server's RBAC informer picks the edit up; the daemon's start asks the same question
+            await("the rule in force", () -> {
+                try {
+                    return AccessCheck.missing(restricted, ns).isEmpty();
+                } catch (dev.airlock.k8s.KubeBackendException e) {
+                    return false;
+                }
+            });
+        }
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(dir.resolve("state/daemon.sock")).orElseThrow();
             readyOnTheFakeNode(cp, client, ns, 1);
