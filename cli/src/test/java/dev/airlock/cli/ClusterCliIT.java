@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.airlock.k8s.ControlPlane;
 import dev.airlock.k8s.ControlPlaneExtension;
+import dev.airlock.k8s.FakeKubelet;
 import dev.airlock.server.DaemonClient;
 import dev.airlock.server.DaemonConfig;
 import dev.airlock.server.DaemonServer;
@@ -24,8 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command line against a daemon on {@code backend: kubernetes} (a real kube-apiserver, pods marked
- * Ready through the API): {@code airlock pool status} prints the daemon's own figures and
- * {@code airlock sandbox create} claims a Ready pod. The CLI runs as its own process, as a user runs
+ * Ready through the API): {@code airlock pool status} prints the daemon's own figures,
+ * {@code airlock sandbox create} claims a Ready pod, and {@code airlock run} and {@code sandbox exec}
+ * (the JVM's and the C client's) run commands in pods. The CLI runs as its own process, as a user runs
  * it, since it finds the daemon through {@code AIRLOCK_DAEMON_SOCKET}.
  */
 @ExtendWith(ControlPlaneExtension.class)
@@ -76,6 +78,74 @@ class ClusterCliIT {
         }
     }
 
+    /**
+     * {@code airlock run} and {@code airlock sandbox exec}, from the JVM command line and from the C
+     * client, run their command in a pod through the API server's {@code pods/exec}; the pods' node
+     * is a {@link FakeKubelet}, which runs the command on this host.
+     */
+    @Test
+    void runAndSandboxExec_fromTheCliAndTheCClient_runInAPodThroughTheApiServer(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        Path policy = Files.writeString(dir.resolve("airlock.yaml"), "version: 1\nproject: payments\nnetwork:\n  allow:\n    - github.com\n");
+        Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\n"
+                + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
+                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
+                + "projects:\n  - policy: airlock.yaml\n    size: 3\n");
+        Path socket = dir.resolve("state/daemon.sock");
+        Path client = cClient(dir);
+        // what the C client hands over to (it must not: everything here is its own)
+        Path launcher = Files.writeString(dir.resolve("launcher"), "#!/bin/sh\necho \"handed over: $*\" >&2\nexit 99\n");
+        launcher.toFile().setExecutable(true);
+        try (FakeKubelet kubelet = FakeKubelet.start();
+                DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()))) {
+            DaemonClient daemon = DaemonClient.ifRunning(socket).orElseThrow();
+            await("3 agent pods", () -> project(daemon).path("warming").asInt() == 3);
+            String node = cp.registerNode(kubelet);
+            cp.bindAndMarkReady(ns, node);
+            await("3 ready", () -> project(daemon).path("ready").asInt() == 3);
+
+            Run jvm = cli(socket, "run", "--policy", policy.toString(), "--", "sh", "-c", "echo out; echo err >&2; exit 7");
+            assertThat(jvm.code()).as(jvm.err()).isEqualTo(7);
+            assertThat(jvm.out()).isEqualTo("out\n");
+            assertThat(jvm.err()).contains("from the daemon's pool (warm, claimed in").contains("err\n");
+            assertThat(kubelet.execs()).last().satisfies(e -> assertThat(e.command()).endsWith("sh", "-c", "echo out; echo err >&2; exit 7"));
+
+            Run c = native_(client, launcher, socket, dir, "run", "--policy", policy.toString(), "--", "sh", "-c", "echo c-out; echo c-err >&2; exit 5");
+            assertThat(c.code()).as(c.err()).isEqualTo(5);
+            assertThat(c.out()).isEqualTo("c-out\n");
+            assertThat(c.err()).doesNotContain("handed over").contains("c-err\n");
+            assertThat(kubelet.execs()).hasSize(2);
+
+            await("the pool refilled", () -> project(daemon).path("warming").asInt() >= 1);
+            cp.bindAndMarkReady(ns, node);
+            Run created = cli(socket, "sandbox", "create", "--project", "payments");
+            assertThat(created.code()).as(created.err()).isZero();
+            String id = created.out().strip();
+            Run exec = cli(socket, "sandbox", "exec", id, "--", "sh", "-c", "echo in-session; exit 4");
+            assertThat(exec.code()).as(exec.err()).isEqualTo(4);
+            assertThat(exec.out()).isEqualTo("in-session\n");
+            Run cExec = native_(client, launcher, socket, dir, "sandbox", "exec", id, "--", "sh", "-c", "echo c-session; exit 3");
+            assertThat(cExec.code()).as(cExec.err()).isEqualTo(3);
+            assertThat(cExec.out()).isEqualTo("c-session\n");
+            String pod = daemon.get("/v1/sandboxes").body().get(0).path("pod").asText();
+            assertThat(kubelet.execs().subList(2, 4)).allSatisfy(e -> assertThat(e.pod()).isEqualTo(pod));
+        }
+    }
+
+    /** The C client built from packaging/client (gcc as NativeClientTest needs it: skipped without, failing with CI=true). */
+    private static Path cClient(Path dir) throws Exception {
+        return NativeClientTest.compile(Files.createDirectories(dir.resolve("cc")));
+    }
+
+    private static Run native_(Path client, Path launcher, Path socket, Path dir, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(client.toString(), launcher.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/bin:/bin");
+        return finish(pb, socket);
+    }
+
     private record Run(int code, String out, String err) {
     }
 
@@ -83,15 +153,19 @@ class ClusterCliIT {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
                 System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        return finish(new ProcessBuilder(cmd), socket);
+    }
+
+    private static Run finish(ProcessBuilder pb, Path socket) throws Exception {
         pb.environment().put("AIRLOCK_DAEMON_SOCKET", socket.toString());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Path out = Files.createTempFile("alk-cli", ".out");
         Path err = Files.createTempFile("alk-cli", ".err");
         try {
             Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError("the CLI did not end within 60 s (a hang, not a timing claim): " + args[0]);
+                throw new AssertionError("the CLI did not end within 60 s (a hang, not a timing claim): " + pb.command().getLast());
             }
             return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
         } finally {

@@ -21,12 +21,15 @@ public final class AccessCheck {
         }
     }
 
-    /** What the backend does: apply the project's objects, run the pool controller's informers, claim and delete members. */
+    /** What the backend does: apply the project's objects, run the pool controller's informers, claim and delete members, run commands in them. */
     public static final List<Grant> NEEDED = List.of(
             new Grant("", "configmaps", List.of("get", "list", "watch", "create", "patch", "delete")),
             new Grant("", "serviceaccounts", List.of("get", "list", "create", "patch", "delete")),
             new Grant("", "services", List.of("get", "list", "create", "patch", "delete")),
             new Grant("", "pods", List.of("get", "list", "watch", "create", "update", "patch", "delete")),
+            // airlock run / sandbox exec run the command in the claimed pod through the API server. An exec over a
+            // WebSocket is an HTTP GET, which RBAC checks as `get`; API servers from 1.31 check `create` as well.
+            new Grant("", "pods/exec", List.of("get", "create")),
             new Grant("apps", "deployments", List.of("get", "list", "create", "patch", "delete")),
             new Grant("networking.k8s.io", "networkpolicies", List.of("get", "list", "create", "patch", "delete")));
 
@@ -38,9 +41,12 @@ public final class AccessCheck {
         List<String> out = new ArrayList<>();
         for (Grant g : NEEDED) {
             for (String verb : g.verbs()) {
+                // "pods/exec" is the resource pods with the subresource exec, as RBAC rules write it
+                String[] resource = g.resource().split("/", 2);
                 SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder()
                         .withNewSpec().withNewResourceAttributes()
-                        .withNamespace(namespace).withGroup(g.group()).withResource(g.resource()).withVerb(verb)
+                        .withNamespace(namespace).withGroup(g.group()).withResource(resource[0])
+                        .withSubresource(resource.length > 1 ? resource[1] : null).withVerb(verb)
                         .endResourceAttributes().endSpec().build();
                 try {
                     SelfSubjectAccessReview answer = client.resource(review).create();

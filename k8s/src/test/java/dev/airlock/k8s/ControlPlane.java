@@ -2,7 +2,11 @@ package dev.airlock.k8s;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.fabric8.kubernetes.api.model.BindingBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeAddressBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -47,7 +51,7 @@ import org.junit.jupiter.api.Assumptions;
  */
 public final class ControlPlane implements AutoCloseable {
 
-    static final String RESTRICTED_USER = "airlock-restricted";
+    public static final String RESTRICTED_USER = "airlock-restricted";
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
 
     private final Path dir;
@@ -181,6 +185,39 @@ public final class ControlPlane implements AutoCloseable {
     /** Plays the kubelet for every pod of {@code namespace} that is not Ready yet (status subresource). */
     public void markAllReady(String namespace) {
         PodPoolIT.markAllReady(admin, namespace);
+    }
+
+    /**
+     * Registers a Node whose kubelet is {@code kubelet} (InternalIP 127.0.0.1, its port as the
+     * kubelet endpoint), so the API server relays {@code pods/exec} of pods bound to it there.
+     */
+    public String registerNode(FakeKubelet kubelet) {
+        String name = "alk-node-" + NAMESPACES.incrementAndGet();
+        admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+        admin.nodes().withName(name).editStatus(n -> {
+            n.setStatus(new NodeStatusBuilder()
+                    .withAddresses(new NodeAddressBuilder().withType("InternalIP").withAddress("127.0.0.1").build())
+                    .withNewDaemonEndpoints().withNewKubeletEndpoint().withPort(kubelet.port()).endKubeletEndpoint().endDaemonEndpoints()
+                    .addNewCondition().withType("Ready").withStatus("True").endCondition()
+                    .build());
+            return n;
+        });
+        return name;
+    }
+
+    /**
+     * Plays the scheduler and the kubelet for every pod of {@code namespace} not on a node yet: binds
+     * it to {@code node} (the {@code binding} subresource, as kube-scheduler does), then marks it
+     * Running and Ready.
+     */
+    public void bindAndMarkReady(String namespace, String node) {
+        for (io.fabric8.kubernetes.api.model.Pod p : admin.pods().inNamespace(namespace).list().getItems()) {
+            if (p.getSpec().getNodeName() == null || p.getSpec().getNodeName().isEmpty()) {
+                admin.resource(new BindingBuilder().withNewMetadata().withName(p.getMetadata().getName()).withNamespace(namespace).endMetadata()
+                        .withNewTarget().withApiVersion("v1").withKind("Node").withName(node).endTarget().build()).inNamespace(namespace).create();
+            }
+        }
+        markAllReady(namespace);
     }
 
     /** A fresh namespace, so tests of one class do not see each other's objects. */

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.airlock.k8s.PodPool;
 import dev.airlock.pool.warm.WarmPool;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
@@ -29,14 +28,10 @@ import java.util.regex.Pattern;
  * The daemon's API on {@code backend: kubernetes}: {@code /metrics}, {@code GET /v1/status} (the
  * local daemon's fields and names, so {@code airlock pool status} prints it unchanged), the
  * dashboard's pool table, and claims of Ready pods ({@code POST /v1/claims}, {@code DELETE
- * /v1/sandboxes/ID}). Commands ({@code POST /v1/run}, {@code …/exec}) are answered at once with an
- * error that says why: the daemon has no exec path into a pod.
+ * /v1/sandboxes/ID}), and commands in claimed pods ({@code POST /v1/run}, {@code …/exec}: {@link
+ * PodCommandStream}, the local daemon's wire protocol over the API server's {@code pods/exec}).
  */
 final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
-
-    static final String NO_COMMANDS = "this daemon runs its sandboxes as pods (backend: kubernetes) and cannot run commands in them:"
-            + " it has no exec path into a pod yet, and a claimed pod only holds a relabelled agent container (docs/kubernetes.md)."
-            + " Fix: `airlock run --no-daemon …` builds a sandbox on this host instead, or use a daemon with `backend: local`.";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})(/exec|/export)?");
@@ -48,8 +43,11 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private final Optional<String> token;
     private HttpRequest request;
     private ByteBuf body;
+    /** The command of a {@code run} or {@code exec} request on this connection. */
+    private PodCommandStream command;
 
-    record Held(String project, PodPool.Claim claim, java.time.Instant claimedAt) {
+    /** A claim this daemon gave out; {@code oneShot}: an {@code airlock run}'s, deleted when its command ends (as on one host). */
+    record Held(String project, PodPool.Claim claim, java.time.Instant claimedAt, boolean oneShot) {
     }
 
     ClusterApiHandler(ClusterDaemon daemon, Map<String, Held> claims, Optional<String> token) {
@@ -75,12 +73,18 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 String path = new QueryStringDecoder(r.uri()).path();
+                command = null;
                 if (r.method().equals(HttpMethod.POST) && (path.equals("/v1/run") || path.endsWith("/exec"))) {
-                    // answered before the body: a client streams its stdin until it hears back
-                    ctx.writeAndFlush(errorResponse(HttpResponseStatus.NOT_IMPLEMENTED, NO_COMMANDS)).addListener(ChannelFutureListener.CLOSE);
-                    request = null;
-                    return;
+                    command = new PodCommandStream(ctx, path, daemon, claims);
                 }
+            }
+            if (msg instanceof HttpContent c && command != null) {
+                command.content(c.content());
+                if (msg instanceof LastHttpContent) {
+                    command.end();
+                    request = null;
+                }
+                return;
             }
             if (msg instanceof HttpContent c && request != null) {
                 if (body == null) {
@@ -105,16 +109,6 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static io.netty.handler.codec.http.FullHttpResponse errorResponse(HttpResponseStatus status, String message) {
-        byte[] text = JSON.createObjectNode().put("error", message).toString().getBytes(StandardCharsets.UTF_8);
-        io.netty.handler.codec.http.FullHttpResponse res = new io.netty.handler.codec.http.DefaultFullHttpResponse(
-                io.netty.handler.codec.http.HttpVersion.HTTP_1_1, status, io.netty.buffer.Unpooled.wrappedBuffer(text));
-        res.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE, "application/json");
-        res.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION, "close");
-        io.netty.handler.codec.http.HttpUtil.setContentLength(res, text.length);
-        return res;
-    }
-
     private void releaseBody() {
         if (body != null) {
             body.release();
@@ -125,6 +119,9 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseBody();
+        if (command != null) {
+            command.disconnected();
+        }
     }
 
     @Override
@@ -152,7 +149,8 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
             offload(ctx, () -> release(mt.group(1)));
         } else {
             ApiHandler.error(ctx, HttpResponseStatus.NOT_IMPLEMENTED, r.method() + " " + path + " is not served on backend: kubernetes"
-                    + " (served: GET /v1/status, /v1/sandboxes, /metrics, /; POST /v1/claims; DELETE /v1/sandboxes/ID).");
+                    + " (served: GET /v1/status, /v1/sandboxes, /metrics, /; POST /v1/claims, /v1/run, /v1/sandboxes/ID/exec;"
+                    + " DELETE /v1/sandboxes/ID).");
         }
     }
 
@@ -199,14 +197,17 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         String id = "alk" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
         Optional<PodPool.Claim> c = daemon.claim(project, id);
         if (c.isEmpty()) {
-            return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, JSON.createObjectNode().put("error", "no Ready pod of " + project
-                    + " to claim: on Kubernetes a claim takes a Ready pod and never builds one while waiting. Fix: retry when `airlock pool status`"
-                    + " shows READY > 0, or raise pool.min."));
+            return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, JSON.createObjectNode().put("error", noReadyPod(project)));
         }
-        claims.put(id, new Held(project, c.get(), java.time.Instant.now()));
+        claims.put(id, new Held(project, c.get(), java.time.Instant.now(), false));
         return new Reply(HttpResponseStatus.CREATED, JSON.createObjectNode().put("sandbox", id).put("project", project).put("warm", true)
                 .put("claimMs", c.get().took().toNanos() / 1e6).put("pod", c.get().pod().getMetadata().getName())
                 .put("namespace", c.get().pod().getMetadata().getNamespace()).put("kind", "session"));
+    }
+
+    static String noReadyPod(String project) {
+        return "no Ready pod of " + project + " to claim: on Kubernetes a claim takes a Ready pod and never builds one while waiting."
+                + " Fix: retry when `airlock pool status` shows READY > 0, or raise pool.min.";
     }
 
     private Reply release(String id) throws Exception {
@@ -222,7 +223,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private ArrayNode sandboxes() {
         ArrayNode out = JSON.createArrayNode();
         claims.forEach((id, h) -> out.addObject().put("sandbox", id).put("project", h.project()).put("state", "claimed")
-                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", "session").put("warm", true)
+                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", h.oneShot() ? "run" : "session").put("warm", true)
                 .put("createdAt", h.claimedAt().toString()).put("claimedAt", h.claimedAt().toString()));
         return out;
     }
@@ -241,7 +242,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
             o.put("ready", s.ready());
             o.put("warming", s.warming());
             o.put("inUse", s.inUse());
-            o.put("sessions", claims.values().stream().filter(h -> h.project().equals(project)).count());
+            o.put("sessions", claims.values().stream().filter(h -> !h.oneShot() && h.project().equals(project)).count());
             o.put("warmClaims", s.warmClaims());
             o.put("coldClaims", s.coldClaims());
             o.put("failedClaims", s.failedClaims());

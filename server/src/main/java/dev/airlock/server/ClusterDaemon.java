@@ -4,6 +4,8 @@ import dev.airlock.k8s.ClusterSettings;
 import dev.airlock.k8s.KubeBackendException;
 import dev.airlock.k8s.KubeClients;
 import dev.airlock.k8s.KubernetesBackend;
+import dev.airlock.k8s.PodCommand;
+import dev.airlock.k8s.PodExec;
 import dev.airlock.k8s.PodPool;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.ProjectPolicy;
@@ -36,9 +38,9 @@ import java.util.concurrent.TimeUnit;
  * {@code airlock daemon} with {@code backend: kubernetes}: every configured project applied to the
  * cluster with its warm pool of agent pods ({@link KubernetesBackend}), sized as on one host (fixed,
  * or the Erlang-B recommendation from the usage history), its claims recorded in the same usage
- * history and reported to the same {@link PoolMetrics}, and its policy files followed. Commands do
- * not run here: without a kubelet-backed exec path the daemon answers {@code airlock run} with an
- * error that says so (docs/kubernetes.md).
+ * history and reported to the same {@link PoolMetrics}, and its policy files followed. Commands
+ * ({@code airlock run}, {@code sandbox exec}) run in a claimed pod through the API server's
+ * {@code pods/exec} ({@link PodExec}; docs/kubernetes.md).
  */
 final class ClusterDaemon implements AutoCloseable {
 
@@ -58,6 +60,7 @@ final class ClusterDaemon implements AutoCloseable {
     private final UsageRecorder recorder;
     private final StateDatabase state;
     private final KubernetesClient client;
+    private final PodExec exec;
     private final ScheduledExecutorService background;
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
     private KubernetesBackend backend;
@@ -72,6 +75,7 @@ final class ClusterDaemon implements AutoCloseable {
         this.state = state;
         this.recorder = new UsageRecorder(state, poolMetrics, clock, log);
         this.client = client;
+        this.exec = new PodExec(client);
         this.background = Daemon.backgroundExecutor();
     }
 
@@ -234,6 +238,30 @@ final class ClusterDaemon implements AutoCloseable {
             recorder.claimed(project, PoolListener.Result.FAILED, Duration.ZERO, Duration.ZERO, Duration.ZERO);
         }
         return c;
+    }
+
+    /**
+     * Starts {@code command} in a claimed pod's agent container through the API server's
+     * {@code pods/exec}; {@code stdin} false closes its input at once.
+     */
+    PodCommand exec(PodPool.Claim claim, List<String> command, Map<String, String> env, boolean stdin, Optional<PodExec.Window> terminal)
+            throws KubeBackendException {
+        return exec.start(claim.pod(), command, env, stdin, terminal);
+    }
+
+    /** The project whose policy file is {@code policy} (as {@code airlock run --policy} names it), if this daemon pools it. */
+    Optional<String> projectOf(Path policy) {
+        Path wanted = Daemon.real(policy);
+        for (String project : projects()) {
+            try {
+                if (Daemon.real(backend.policyFile(project)).equals(wanted)) {
+                    return Optional.of(project);
+                }
+            } catch (KubeBackendException e) {
+                // not running (any more): not this one
+            }
+        }
+        return Optional.empty();
     }
 
     void release(String project, PodPool.Claim claim) throws KubeBackendException {

@@ -846,7 +846,7 @@ public final class Daemon implements AutoCloseable {
         return projects.values().stream().filter(p -> real(p.config().policy()).equals(wanted)).map(ProjectPool::project).findFirst();
     }
 
-    private static Path real(Path p) {
+    static Path real(Path p) {
         try {
             return p.toRealPath();
         } catch (IOException e) {

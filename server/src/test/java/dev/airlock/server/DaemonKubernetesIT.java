@@ -11,7 +11,6 @@ import dev.airlock.pool.state.StateDatabase;
 import dev.airlock.pool.usage.ClaimRecord;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -31,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code airlock daemon} with {@code backend: kubernetes} against a real kube-apiserver (no kubelet:
  * the test marks pods Ready through the status subresource): the project's objects are applied, the
  * pool keeps its size, {@code /v1/status} and {@code /metrics} report it under the local daemon's
- * names, a claim relabels a Ready pod and lands in the usage history, {@code airlock run} gets a clear
- * error at once, and a policy edit updates the ConfigMap and rotates the pods.
+ * names, a claim relabels a Ready pod and lands in the usage history, and a policy edit updates the
+ * ConfigMap and rotates the pods. Commands in pods: {@link DaemonKubernetesExecIT}.
  */
 @ExtendWith(ControlPlaneExtension.class)
 class DaemonKubernetesIT {
@@ -108,11 +107,6 @@ class DaemonKubernetesIT {
                 assertThat(n.path("state").asText()).isEqualTo("claimed");
             });
             assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"warm\"} 1.0");
-
-            // no exec path into a pod: a run is refused at once, saying why
-            assertThatThrownBy(() -> client.run("payments", List.of("true"), Map.of(), new ByteArrayInputStream(new byte[0]),
-                    new ByteArrayOutputStream(), new ByteArrayOutputStream(), n -> { }))
-                    .isInstanceOf(DaemonException.class).hasMessageContaining("backend: kubernetes").hasMessageContaining("Fix:");
 
             // a policy edit: the ConfigMap follows and the unclaimed pods are replaced
             Set<String> before = agents(k, ns).stream().filter(x -> !"claimed".equals(x.getMetadata().getLabels().get("airlock.dev/state")))

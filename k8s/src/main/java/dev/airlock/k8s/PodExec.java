@@ -1,0 +1,131 @@
+package dev.airlock.k8s;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.ContainerResource;
+import io.fabric8.kubernetes.client.dsl.ExecListenable;
+import io.fabric8.kubernetes.client.dsl.ExecWatch;
+import io.fabric8.kubernetes.client.dsl.TtyExecErrorable;
+import io.fabric8.kubernetes.client.http.WebSocketHandshakeException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Runs a command in a claimed agent pod's {@code agent} container through the API server's
+ * {@code pods/exec} subresource (fabric8 over the JDK HTTP client: a WebSocket speaking
+ * {@code v4.channel.k8s.io}; the API server relays it to the pod's kubelet). This is the daemon's
+ * only way into a pod: it holds no node or runtime access.
+ *
+ * <p>Variables go as an {@code env NAME=VALUE… COMMAND…} prefix, since an exec request has no
+ * environment of its own; the agent image needs {@code env} as it needs {@code sleep} for an idle
+ * member, and {@code env} gives a command that is missing or not runnable the codes 127 and 126, as
+ * on one host.
+ */
+public final class PodExec {
+
+    /** The agent pod's one container ({@link AgentPods}). */
+    public static final String CONTAINER = "agent";
+
+    /** How the JDK's WebSocket client reports a refused upgrade ("Unexpected HTTP response status code 403"). */
+    private static final Pattern STATUS = Pattern.compile("status code (\\d{3})");
+
+    private final KubernetesClient client;
+
+    public PodExec(KubernetesClient client) {
+        this.client = client;
+    }
+
+    /** A terminal's size in character cells, as the client's window has it. */
+    public record Window(int rows, int cols) {
+        public Window {
+            if (rows < 1 || cols < 1) {
+                throw new IllegalArgumentException("a terminal of " + rows + "x" + cols + " cells");
+            }
+        }
+    }
+
+    /**
+     * Starts {@code command} in {@code pod}: stdin, stdout and stderr as pipes, or with
+     * {@code terminal} one terminal (one output, no separate stderr, as {@code kubectl exec -t}).
+     * A refusal (no {@code pods/exec} permission, a pod without a node, an unreachable kubelet)
+     * is one message with the fix.
+     */
+    public PodCommand start(Pod pod, List<String> command, Map<String, String> env, Optional<Window> terminal) throws KubeBackendException {
+        return start(pod, command, env, true, terminal);
+    }
+
+    /**
+     * As {@link #start(Pod, List, Map, Optional)}; without {@code stdin} the command's input is
+     * closed from the start, so it reads end-of-file at once (the only end of input an exec over
+     * {@code v4.channel.k8s.io} can give; a terminal always has input).
+     */
+    public PodCommand start(Pod pod, List<String> command, Map<String, String> env, boolean stdin, Optional<Window> terminal)
+            throws KubeBackendException {
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("an empty command");
+        }
+        String ns = pod.getMetadata().getNamespace();
+        String name = pod.getMetadata().getName();
+        List<String> argv = new ArrayList<>();
+        argv.add("env");
+        env.forEach((k, v) -> argv.add(k + "=" + v));
+        argv.addAll(command);
+        try {
+            ContainerResource container = client.pods().inNamespace(ns).withName(name).inContainer(CONTAINER);
+            TtyExecErrorable streams = stdin || terminal.isPresent() ? container.redirectingInput().redirectingOutput() : container.redirectingOutput();
+            ExecListenable ready = terminal.isPresent() ? streams.withTTY() : streams.redirectingError();
+            ExecWatch watch = ready.exec(argv.toArray(String[]::new));
+            PodCommand started = new PodCommand(watch, terminal.isPresent(), ns + "/" + name);
+            terminal.ifPresent(started::resize);
+            return started;
+        } catch (KubernetesClientException e) {
+            throw new KubeBackendException(explain(e, ns, name), e);
+        }
+    }
+
+    /** A refused exec, with the RBAC rule it lacks when that is the reason. */
+    static String explain(KubernetesClientException e, String ns, String pod) {
+        String action = "run a command in pod " + ns + "/" + pod + " (pods/exec)";
+        int status = upgradeStatus(e);
+        if (status == 403) {
+            return "cannot " + action + ": the daemon's Kubernetes account lacks the RBAC rule {apiGroups: [\"\"], resources: [pods/exec], verbs: [get, create]}"
+                    + " in namespace " + ns + " (the API server answered 403 to the exec's WebSocket upgrade). Fix: add that rule to the daemon's"
+                    + " Role (docs/kubernetes/rbac.yaml), for example kubectl apply -n " + ns + " -f docs/kubernetes/rbac.yaml";
+        }
+        if (e.getCode() <= 0 && status > 0) {
+            // a refused upgrade carries no Status body through the JDK client: say where to read the reason
+            return "cannot " + action + ": the API server answered HTTP " + status + " to the exec's WebSocket upgrade. Fix: check that the pod is Running on"
+                    + " a node whose kubelet the API server reaches; kubectl -n " + ns + " exec " + pod + " -c " + CONTAINER + " -- true prints its reason";
+        }
+        return KubeErrors.explain(e, action);
+    }
+
+    /**
+     * The HTTP status of the API server's answer. A refused WebSocket upgrade is no API call for
+     * fabric8 (code 0): the status is in the handshake's exception, or (the JDK client) only in
+     * its message.
+     */
+    static int upgradeStatus(KubernetesClientException e) {
+        if (e.getCode() > 0) {
+            return e.getCode();
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof WebSocketHandshakeException h && h.getResponse() != null) {
+                return h.getResponse().code();
+            }
+            Matcher m = STATUS.matcher(String.valueOf(t.getMessage()));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return 0;
+    }
+}
