@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -185,6 +186,40 @@ class SetupRootIT {
             assertThat(r.out()).as(r.toString()).startsWith(user.uid() + "\n").contains("tiny-ok").contains("install ok installed");
         } finally {
             launcher.destroy(later);
+        }
+    }
+
+    @Test
+    void check_setupRoot_passesOnlyWithUidZeroAndStaysWritable_forThisSandboxAlone() throws Exception {
+        PreparedSandbox p = launcher.prepare(spec("ws-check", image, new RootLayer.Writable(newLayer())));
+        PreparedSandbox other = launcher.prepare(spec("ws-check-other", image, RootLayer.NONE));
+        try {
+            Path mount = RootLayers.setupMount(state.toRealPath(), p.id());
+            Path etc = SystemKernelOps.RUN_DIR.resolve(p.id()).resolve("etc");
+            List<String> args = BwrapArgs.buildOn(user, p.workspace(), etc, EtcFiles.generated(user, p.hostAddress()), Map.of(), List.of(),
+                    Optional.of(new BwrapArgs.Root(mount, true)));
+            BwrapArgs.check(args, user.uid(), user.gid(), etc);
+
+            List<String> asUser = new ArrayList<>(args);
+            asUser.set(asUser.indexOf("--uid") + 1, Integer.toString(user.uid()));
+            asUser.set(asUser.indexOf("--gid") + 1, Integer.toString(user.gid()));
+            assertThatThrownBy(() -> BwrapArgs.check(asUser, user.uid(), user.gid(), etc)).as("an unprivileged command on the writable root")
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("only for a root step");
+            List<String> remounted = new ArrayList<>(args);
+            remounted.addAll(List.of("--remount-ro", "/"));
+            assertThatThrownBy(() -> BwrapArgs.check(remounted, user.uid(), user.gid(), etc)).isInstanceOf(SandboxException.class);
+            assertThatThrownBy(() -> BwrapArgs.check(args, 0, 0, etc)).as("launched as the host's root")
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("never as uid or gid 0");
+            Path otherEtc = SystemKernelOps.RUN_DIR.resolve(other.id()).resolve("etc");
+            assertThatThrownBy(() -> BwrapArgs.check(args, user.uid(), user.gid(), otherEtc)).as("another sandbox's launch")
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("a writable root is only this sandbox's setup root");
+            List<String> readOnly = new ArrayList<>(args);
+            readOnly.set(readOnly.indexOf("--bind"), "--ro-bind");
+            assertThatThrownBy(() -> BwrapArgs.check(readOnly, user.uid(), user.gid(), etc)).as("the setup root bound read-only at /")
+                    .isInstanceOf(SandboxException.class);
+        } finally {
+            launcher.destroy(p);
+            launcher.destroy(other);
         }
     }
 
