@@ -51,7 +51,14 @@ public final class SandboxRun {
      * empty, instead of passing through.
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
-            Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
+            Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output,
+            dev.airlock.sandbox.RootLayer layer) {
+
+        /** As given, on the project's image as it is (no root layer). */
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
+                Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
+            this(policy, org, hosts, workspace, env, events, command, stateDir, phase, output, dev.airlock.sandbox.RootLayer.NONE);
+        }
 
         /** A normal {@code airlock run}: {@link Phase#RUN}, stdio passed through. */
         public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
@@ -140,7 +147,8 @@ public final class SandboxRun {
         Process process = null;
         boolean failed = false;
         try {
-            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust);
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust,
+                    o.layer());
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);

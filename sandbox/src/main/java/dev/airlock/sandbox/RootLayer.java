@@ -29,4 +29,13 @@ public sealed interface RootLayer {
     }
 
     RootLayer NONE = new None();
+
+    /**
+     * The directory of layer {@code name} of {@code project} in the state directory {@code state}
+     * ({@code <state>/templates/<project>/root-<name>}): what a template's garbage collection removes
+     * with the template ({@link KernelOp.DeleteTree}).
+     */
+    static java.nio.file.Path directory(java.nio.file.Path state, String project, String name) {
+        return RootLayers.dir(state, project, name);
+    }
 }

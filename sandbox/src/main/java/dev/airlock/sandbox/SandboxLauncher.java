@@ -242,6 +242,26 @@ public final class SandboxLauncher implements AutoCloseable {
         ops.execute(new KernelOp.SealRootLayer(realState(), project, layer));
     }
 
+    /** True when root layer {@code layer} of {@code project} is sealed: sandboxes may stack it ({@link RootLayer.Stacked}). */
+    public boolean rootLayerSealed(String project, String layer) throws SandboxException {
+        if (!PROJECT.matcher(project).matches() || !RootLayer.NAME.matcher(layer).matches()) {
+            return false;
+        }
+        return Files.isDirectory(RootLayers.sealed(realState(), project, layer), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Removes root layer {@code layer} of {@code project}, sealed or not (a failed or superseded
+     * build's), through the privileged {@link KernelOp.DeleteTree}; nothing when absent. The caller
+     * makes sure no sandbox stacks it any more (the template it belongs to is gone).
+     */
+    public void deleteRootLayer(String project, String layer) throws SandboxException {
+        if (!PROJECT.matcher(project).matches() || !RootLayer.NAME.matcher(layer).matches()) {
+            throw new SandboxException("not a root layer: " + project + "/" + layer + ". This is a bug in the caller.");
+        }
+        ops.execute(new KernelOp.DeleteTree(realState(), RootLayers.dir(realState(), project, layer)));
+    }
+
     /** This launcher's image store, {@code <state>/images} (docs/images.md). */
     public ImageStore images() throws SandboxException {
         return new ImageStore(realState(), ops);

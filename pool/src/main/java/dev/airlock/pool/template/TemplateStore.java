@@ -317,6 +317,11 @@ final class TemplateStore {
         kernel(new KernelOp.DeleteTree(state, dir));
     }
 
+    /** Where root layer {@code name} of {@code project} lives ({@link dev.airlock.sandbox.RootLayer}). */
+    Path rootLayer(String project, String name) {
+        return dev.airlock.sandbox.RootLayer.directory(state, project, name);
+    }
+
     private void kernel(KernelOp op) throws IOException {
         try {
             kernel.execute(op);
