@@ -332,6 +332,8 @@ public final class TemplateManager {
                 throw TemplateStore.io("remove old template " + t.tree().getParent(), e);
             }
         }
+        // Root layers of no template left (a build that died before its own cleanup): under the build lock, none is being written.
+        store.removeOrphanRootLayers(project, store.list(project).stream().map(t -> t.id().rootLayer()).toList());
         store.pruneFailedLogs(project);
         return removed;
     }
