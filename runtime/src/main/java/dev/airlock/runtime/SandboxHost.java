@@ -185,7 +185,7 @@ public final class SandboxHost implements AutoCloseable {
      */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
             WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image) throws SandboxException {
-        return prepare(project, engine, resources, workspace, template, protection, trust, image, dev.airlock.sandbox.RootLayer.NONE);
+        return prepare(project, engine, resources, workspace, template, protection, trust, image, java.util.Optional.empty());
     }
 
     /**
@@ -193,14 +193,14 @@ public final class SandboxHost implements AutoCloseable {
      * sealed root layer for its members, or a root step's writable one. Refused without an image.
      */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
-            WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image, dev.airlock.sandbox.RootLayer layer)
+            WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image, java.util.Optional<TemplateLayer> layer)
             throws SandboxException {
         SandboxSpec spec = (template ? SandboxSpec.overTemplate(project, workspace, resources, ports)
                 : new SandboxSpec(project, workspace, resources, ports)).withProtection(protection).withTrust(TrustBundle.of(trust));
-        if (!(layer instanceof dev.airlock.sandbox.RootLayer.None) && image.isEmpty()) {
+        if (layer.isPresent() && image.isEmpty()) {
             throw new SandboxException("a root layer needs the project's image:; " + project + " has none. Fix: add image: (docs/images.md).");
         }
-        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()).withRootLayer(layer) : spec);
+        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()).withRootLayer(TemplateLayer.of(layer)) : spec);
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {

@@ -52,12 +52,12 @@ public final class SandboxRun {
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
             Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output,
-            dev.airlock.sandbox.RootLayer layer) {
+            Optional<TemplateLayer> layer) {
 
         /** As given, on the project's image as it is (no root layer). */
         public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
                 Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
-            this(policy, org, hosts, workspace, env, events, command, stateDir, phase, output, dev.airlock.sandbox.RootLayer.NONE);
+            this(policy, org, hosts, workspace, env, events, command, stateDir, phase, output, Optional.empty());
         }
 
         /** A normal {@code airlock run}: {@link Phase#RUN}, stdio passed through. */
@@ -68,6 +68,17 @@ public final class SandboxRun {
     }
 
     private final PrintStream err;
+
+    /**
+     * Seals root layer {@code layer} of {@code project} in {@code stateDir} after a template's last
+     * root step (docs/images.md, "Setup as root"), on a launcher of its own (reaping leftovers first,
+     * as a run does).
+     */
+    public static void sealRootLayer(Path stateDir, String project, String layer, PrintStream err) throws SandboxException {
+        try (SandboxLauncher launcher = SandboxSession.launcher(stateDir, err)) {
+            launcher.sealRootLayer(project, layer);
+        }
+    }
 
     public SandboxRun(PrintStream err) {
         this.err = err;
@@ -148,7 +159,7 @@ public final class SandboxRun {
         boolean failed = false;
         try {
             session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust,
-                    o.layer());
+                    TemplateLayer.of(o.layer()));
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);

@@ -430,16 +430,16 @@ public final class Daemon implements AutoCloseable {
              * member, not once per template: the mount lives and dies with the member's own
              * objects (teardown, reaper), and a mount costs one mount call.
              */
-            private dev.airlock.sandbox.RootLayer rootLayer(Template t) throws Exception {
+            private Optional<dev.airlock.runtime.TemplateLayer> rootLayer(Template t) throws Exception {
                 String name = t.id().rootLayer();
                 if (host.launcher().rootLayerSealed(project, name)) {
-                    return new dev.airlock.sandbox.RootLayer.Stacked(name);
+                    return Optional.of(new dev.airlock.runtime.TemplateLayer(name, false));
                 }
                 if (live.policy().workspace().map(w -> w.rootSteps() > 0).orElse(false)) {
                     throw new TemplateException("template " + t.id() + " of " + project + " has root: true steps but no sealed root layer "
                             + name + ". Fix: rebuild the template (airlock template build).");
                 }
-                return dev.airlock.sandbox.RootLayer.NONE;
+                return Optional.empty();
             }
 
             private PoolMember build(LivePolicy.Settings settings) throws Exception {

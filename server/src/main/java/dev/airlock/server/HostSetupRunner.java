@@ -61,7 +61,7 @@ final class HostSetupRunner implements SetupRunner {
         }
     }
 
-    private int step(Request r, String step, dev.airlock.sandbox.RootLayer layer, OutputStream log) throws TemplateException, IOException {
+    private int step(Request r, String step, java.util.Optional<dev.airlock.runtime.TemplateLayer> layer, OutputStream log) throws TemplateException, IOException {
         SandboxHost.Member m;
         try {
             // A setup's git writes (git submodule update --init writes .git/config and .git/modules) stay

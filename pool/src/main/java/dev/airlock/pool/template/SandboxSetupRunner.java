@@ -2,9 +2,7 @@ package dev.airlock.pool.template;
 
 import dev.airlock.policy.Phase;
 import dev.airlock.runtime.SandboxRun;
-import dev.airlock.runtime.SandboxSession;
 import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.SandboxLauncher;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -53,8 +51,8 @@ public final class SandboxSetupRunner implements SetupRunner {
                 log.println("airlock: setup step " + (i + 1) + "/" + n + " exited " + code);
                 if (code == 0 && i == r.rootSteps() - 1) {
                     // The last root step is done: the layer becomes root's and inert, and read-only from here on.
-                    try (SandboxLauncher launcher = SandboxSession.launcher(stateDir, log)) {
-                        launcher.sealRootLayer(r.project(), r.layer().orElseThrow());
+                    try {
+                        SandboxRun.sealRootLayer(stateDir, r.project(), r.layer().orElseThrow(), log);
                     } catch (SandboxException e) {
                         throw new TemplateException("cannot seal the root layer of " + r.project() + ": " + e.getMessage(), e);
                     }

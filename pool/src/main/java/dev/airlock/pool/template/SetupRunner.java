@@ -32,11 +32,8 @@ public interface SetupRunner {
         }
 
         /** The root layer step {@code i} (from 0) runs with: writable for a root step, the sealed one after them, none without. */
-        public dev.airlock.sandbox.RootLayer layerFor(int i) {
-            if (layer.isEmpty()) {
-                return dev.airlock.sandbox.RootLayer.NONE;
-            }
-            return i < rootSteps ? new dev.airlock.sandbox.RootLayer.Writable(layer.get()) : new dev.airlock.sandbox.RootLayer.Stacked(layer.get());
+        public java.util.Optional<dev.airlock.runtime.TemplateLayer> layerFor(int i) {
+            return layer.map(name -> new dev.airlock.runtime.TemplateLayer(name, i < rootSteps));
         }
     }
 

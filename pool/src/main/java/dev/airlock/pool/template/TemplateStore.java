@@ -334,9 +334,9 @@ final class TemplateStore {
         }
     }
 
-    /** Where root layer {@code name} of {@code project} lives ({@link dev.airlock.sandbox.RootLayer}). */
+    /** Where root layer {@code name} of {@code project} lives ({@link dev.airlock.runtime.TemplateLayer}). */
     Path rootLayer(String project, String name) {
-        return dev.airlock.sandbox.RootLayer.directory(state, project, name);
+        return dev.airlock.runtime.TemplateLayer.directory(state, project, name);
     }
 
     private void kernel(KernelOp op) throws IOException {

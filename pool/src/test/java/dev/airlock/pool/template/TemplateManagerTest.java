@@ -363,8 +363,8 @@ class TemplateManagerTest {
         SetupRunner.Request r = runner.requests.get(0);
         assertThat(r.rootSteps()).isEqualTo(1);
         assertThat(r.layer()).contains(t.id().rootLayer());
-        assertThat(r.layerFor(0)).isEqualTo(new dev.airlock.sandbox.RootLayer.Writable(t.id().rootLayer()));
-        assertThat(r.layerFor(1)).isEqualTo(new dev.airlock.sandbox.RootLayer.Stacked(t.id().rootLayer()));
+        assertThat(r.layerFor(0)).contains(new dev.airlock.runtime.TemplateLayer(t.id().rootLayer(), true));
+        assertThat(r.layerFor(1)).contains(new dev.airlock.runtime.TemplateLayer(t.id().rootLayer(), false));
         assertThat(state.resolve("templates/demo/root-" + t.id().rootLayer())).isDirectory();
         // Control: without root steps, no layer at all.
         built(manager.build(policy("other", "[\"echo ok > built.txt\"]"), progress));
