@@ -395,8 +395,8 @@ final class StepRunner {
                 // the reaper removes it
             }
             throw new SandboxException("cannot mount the root overlay at " + m.point() + ": " + r.describe()
-                    + ". Fix: a kernel with overlayfs; a layer's upper directory is used by one setup step at a time"
-                    + " (\"upperdir is in-use\" means another one still runs).");
+                    + ". Fix: a kernel with overlayfs, and a state directory on a file system that can hold an overlay's upper"
+                    + " directory (ext4, xfs, btrfs or tmpfs; not another overlay or NFS).");
         }
     }
 
