@@ -347,6 +347,11 @@ final class StepRunner {
      * sealed layer over the image.
      */
     private void mountRoot(RootMount m) throws SandboxException {
+        if (m.upper() != null && upperInUse(m.upper())) {
+            // overlayfs only warns about a second mount on one upper directory; two writers would corrupt the layer.
+            throw new SandboxException("layer " + m.upper().getParent() + " is mounted by another setup step; root steps of a template"
+                    + " run one at a time. Fix: wait for it, or destroy that sandbox.");
+        }
         Path mounts = m.point().getParent();
         try {
             if (!host.exists(mounts)) {
@@ -402,17 +407,9 @@ final class StepRunner {
 
     /** Seals a layer once no overlay uses its upper directory (mountinfo's super options name it). */
     private void sealLayer(SealLayer l) throws SandboxException {
-        String text;
-        try {
-            text = host.read(MOUNTINFO);
-        } catch (IOException e) {
-            throw new SandboxException("cannot read " + MOUNTINFO + ": " + e, e);
-        }
-        for (String line : text.split("\n")) {
-            if (line.contains("upperdir=" + l.upper() + ",") || line.endsWith("upperdir=" + l.upper())) {
-                throw new SandboxException("layer " + l.upper().getParent() + " is still mounted by a setup step; it is sealed only once"
-                        + " no sandbox writes it. Fix: destroy the setup sandbox first.");
-            }
+        if (upperInUse(l.upper())) {
+            throw new SandboxException("layer " + l.upper().getParent() + " is still mounted by a setup step; it is sealed only once"
+                    + " no sandbox writes it. Fix: destroy the setup sandbox first.");
         }
         try {
             host.sealRootLayer(l.upper(), l.work(), l.layer());
@@ -420,6 +417,22 @@ final class StepRunner {
             throw new SandboxException("cannot seal the root layer " + l.upper().getParent() + ": " + e.getMessage()
                     + ". Fix: rebuild the template.", e);
         }
+    }
+
+    /** True when a mount of this namespace has {@code upper} as its upper directory (mountinfo's super options name it). */
+    private boolean upperInUse(Path upper) throws SandboxException {
+        String text;
+        try {
+            text = host.read(MOUNTINFO);
+        } catch (IOException e) {
+            throw new SandboxException("cannot read " + MOUNTINFO + ": " + e, e);
+        }
+        for (String line : text.split("\n")) {
+            if (line.contains("upperdir=" + upper + ",") || line.endsWith("upperdir=" + upper)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Unmounts every overlay stacked at {@code point} (a mount that raced a crash may lie twice); bounded. */

@@ -192,9 +192,15 @@ class SetupRootIT {
 
     @Test
     void check_setupRoot_passesOnlyWithUidZeroAndStaysWritable_forThisSandboxAlone() throws Exception {
-        PreparedSandbox p = launcher.prepare(spec("ws-check", image, new RootLayer.Writable(newLayer())));
+        String layer = newLayer();
+        PreparedSandbox p = launcher.prepare(spec("ws-check", image, new RootLayer.Writable(layer)));
         PreparedSandbox other = launcher.prepare(spec("ws-check-other", image, RootLayer.NONE));
         try {
+            // One writer per layer: a second setup root on the same upper directory, and a seal meanwhile, are refused.
+            assertThatThrownBy(() -> launcher.prepare(spec("ws-check-twice", image, new RootLayer.Writable(layer))))
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("is mounted by another setup step");
+            assertThatThrownBy(() -> launcher.sealRootLayer(PROJECT, layer)).isInstanceOf(SandboxException.class)
+                    .hasMessageContaining("still mounted by a setup step");
             Path mount = RootLayers.setupMount(state.toRealPath(), p.id());
             Path etc = SystemKernelOps.RUN_DIR.resolve(p.id()).resolve("etc");
             List<String> args = BwrapArgs.buildOn(user, p.workspace(), etc, EtcFiles.generated(user, p.hostAddress()), Map.of(), List.of(),
