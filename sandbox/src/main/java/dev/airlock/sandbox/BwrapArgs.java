@@ -108,8 +108,9 @@ final class BwrapArgs {
                 "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session"));
         // A root step is uid 0 inside only: outside it is still the sandbox user (see Root).
-        a.addAll(List.of("--cap-drop", "ALL", "--uid", writable ? "0" : Integer.toString(user.uid()), "--gid", writable ? "0" : Integer.toString(user.gid()),
-                "--hostname", "airlock", "--clearenv"));
+        String uid = writable ? "0" : Integer.toString(user.uid());
+        String gid = writable ? "0" : Integer.toString(user.gid());
+        a.addAll(List.of("--cap-drop", "ALL", "--uid", uid, "--gid", gid, "--hostname", "airlock", "--clearenv"));
         for (Map.Entry<String, String> e : environment(env).entrySet()) {
             a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
         }
