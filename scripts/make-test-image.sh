@@ -37,4 +37,23 @@ printf '%s\n' "$marker" > "$root/usr/share/airlock-test-image/marker"
 printf '#!/bin/sh\necho image-tool-ok\n' > "$root/usr/local/bin/airlock-image-tool"
 chmod 0755 "$root/usr/local/bin/airlock-image-tool"
 printf 'NAME="airlock test image"\n' > "$root/etc/os-release"
+# AIRLOCK_TEST_IMAGE_DPKG=1: also dpkg, what it runs, and an empty package database, for the
+# root-step tests (SetupRootIT: `dpkg -i` of a tiny .deb as root of the sandbox's namespace).
+add_dpkg() {
+    mkdir -p "$root/usr/sbin" "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers" \
+        "$root/var/lib/dpkg/alternatives" "$root/var/log" "$root/etc/dpkg/dpkg.cfg.d"
+    : > "$root/var/lib/dpkg/status"
+    : > "$root/var/lib/dpkg/available"
+    for b in dpkg dpkg-deb dpkg-query dpkg-split tar diff rm mv ln mkdir chmod chown cp grep ldconfig start-stop-daemon; do
+        src=$(command -v "$b" 2>/dev/null || true)
+        [ -n "$src" ] || { echo "make-test-image: $b not found (apt-get install dpkg diffutils)" >&2; exit 1; }
+        case "$src" in */sbin/*) dst=$root/usr/sbin/$b ;; *) dst=$root/usr/bin/$b ;; esac
+        cp -L "$src" "$dst"
+        ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | while read -r lib; do
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+    done
+}
+[ "${AIRLOCK_TEST_IMAGE_DPKG:-}" = 1 ] && add_dpkg
 umoci repack --image "$out:$tag" "$tmp/bundle"

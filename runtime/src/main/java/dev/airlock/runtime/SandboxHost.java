@@ -185,9 +185,22 @@ public final class SandboxHost implements AutoCloseable {
      */
     public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
             WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image) throws SandboxException {
+        return prepare(project, engine, resources, workspace, template, protection, trust, image, java.util.Optional.empty());
+    }
+
+    /**
+     * As above, with {@code layer} over the image (docs/images.md, "Setup as root"): a template's
+     * sealed root layer for its members, or a root step's writable one. Refused without an image.
+     */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, boolean template,
+            WorkspaceProtection protection, List<TrustedCa> trust, java.util.Optional<Path> image, java.util.Optional<TemplateLayer> layer)
+            throws SandboxException {
         SandboxSpec spec = (template ? SandboxSpec.overTemplate(project, workspace, resources, ports)
                 : new SandboxSpec(project, workspace, resources, ports)).withProtection(protection).withTrust(TrustBundle.of(trust));
-        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()) : spec);
+        if (layer.isPresent() && image.isEmpty()) {
+            throw new SandboxException("a root layer needs the project's image:; " + project + " has none. Fix: add image: (docs/images.md).");
+        }
+        return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()).withRootLayer(TemplateLayer.of(layer)) : spec);
     }
 
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {

@@ -51,7 +51,14 @@ public final class SandboxRun {
      * empty, instead of passing through.
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
-            Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
+            Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output,
+            Optional<TemplateLayer> layer) {
+
+        /** As given, on the project's image as it is (no root layer). */
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
+                Optional<Path> events, List<String> command, Path stateDir, Phase phase, Optional<Path> output) {
+            this(policy, org, hosts, workspace, env, events, command, stateDir, phase, output, Optional.empty());
+        }
 
         /** A normal {@code airlock run}: {@link Phase#RUN}, stdio passed through. */
         public Options(Path policy, Optional<Path> org, Optional<Path> hosts, Path workspace, Map<String, String> env,
@@ -61,6 +68,17 @@ public final class SandboxRun {
     }
 
     private final PrintStream err;
+
+    /**
+     * Seals root layer {@code layer} of {@code project} in {@code stateDir} after a template's last
+     * root step (docs/images.md, "Setup as root"), on a launcher of its own (reaping leftovers first,
+     * as a run does).
+     */
+    public static void sealRootLayer(Path stateDir, String project, String layer, PrintStream err) throws SandboxException {
+        try (SandboxLauncher launcher = SandboxSession.launcher(stateDir, err)) {
+            launcher.sealRootLayer(project, layer);
+        }
+    }
 
     public SandboxRun(PrintStream err) {
         this.err = err;
@@ -140,7 +158,8 @@ public final class SandboxRun {
         Process process = null;
         boolean failed = false;
         try {
-            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust);
+            session = SandboxSession.open(launcher, o.stateDir().resolve("audit.log"), project, engine, resolver, workspace, protection, trust,
+                    TemplateLayer.of(o.layer()));
             if (o.output().isPresent()) {
                 ProcessBuilder.Redirect log = ProcessBuilder.Redirect.appendTo(o.output().get().toFile());
                 process = session.start(o.command(), o.env(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), log, log);

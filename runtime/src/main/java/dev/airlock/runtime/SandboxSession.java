@@ -90,6 +90,13 @@ public final class SandboxSession implements AutoCloseable {
     public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
             Resolver resolver, Path workspace, WorkspaceProtection protection, TrustBundle trust)
             throws IOException, SandboxException, InterruptedException {
+        return open(launcher, auditLog, project, engine, resolver, workspace, protection, trust, dev.airlock.sandbox.RootLayer.NONE);
+    }
+
+    /** As above, with {@code layer} over the project's image (a template's root steps: docs/images.md, "Setup as root"). */
+    public static SandboxSession open(SandboxLauncher launcher, Path auditLog, ProjectPolicy project, PolicyEngine engine,
+            Resolver resolver, Path workspace, WorkspaceProtection protection, TrustBundle trust, dev.airlock.sandbox.RootLayer layer)
+            throws IOException, SandboxException, InterruptedException {
         // The project's image (docs/images.md) is unpacked, once per digest, before anything else is built.
         java.util.Optional<dev.airlock.sandbox.ImageStore.Unpacked> image = ProjectImage.unpack(launcher, project);
         RunEvents events = new RunEvents(AuditLog.open(auditLog, Clock.systemUTC()));
@@ -100,7 +107,12 @@ public final class SandboxSession implements AutoCloseable {
             ProjectPolicy.Resources r = project.resources();
             SandboxSpec spec = new SandboxSpec(project.project(), workspace, new Resources(r.memoryBytes(), r.cpus(), r.pids()), host.ports())
                     .withProtection(protection).withTrust(trust);
-            PreparedSandbox prepared = host.prepareCold(project.project(), engine, image.isPresent() ? spec.withImage(image.get().root()) : spec);
+            if (!(layer instanceof dev.airlock.sandbox.RootLayer.None) && image.isEmpty()) {
+                throw new SandboxException("a root layer needs the project's image:, and " + project.file() + " has none."
+                        + " Fix: add image: (docs/images.md), or drop root: true.");
+            }
+            PreparedSandbox prepared = host.prepareCold(project.project(), engine,
+                    image.isPresent() ? spec.withImage(image.get().root()).withRootLayer(layer) : spec);
             return new SandboxSession(host, events, prepared, project);
         } catch (SandboxException | RuntimeException e) {
             host.close();

@@ -84,18 +84,40 @@ final class BwrapArgs {
      */
     static List<String> build(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated,
             Map<String, String> env, List<String> workspaceMounts, Optional<Path> image) {
+        return buildOn(user, workspace, etcDir, etcGenerated, env, workspaceMounts, image.map(Root::readOnly));
+    }
+
+    /**
+     * The root of a sandbox on an image: {@code source} bound at {@code /}, read-only (an unpacked
+     * image, or a sealed layer stacked over one: {@link RootLayers}), or writable for a
+     * {@code root: true} setup step ({@link RootLayers#setupMount}), which then runs as uid and gid 0
+     * of its user namespace (the sandbox user on the host: setpriv dropped to it before bubblewrap).
+     */
+    record Root(Path source, boolean writable) {
+        static Root readOnly(Path source) {
+            return new Root(source, false);
+        }
+    }
+
+    /** As above, with {@code root} as the sandbox's root file system when given ({@link Root}). */
+    static List<String> buildOn(SandboxUser user, Path workspace, Path etcDir, Map<String, String> etcGenerated,
+            Map<String, String> env, List<String> workspaceMounts, Optional<Root> root) {
+        boolean writable = root.isPresent() && root.get().writable();
+        Optional<Path> image = root.map(Root::source);
         List<String> a = new ArrayList<>(List.of(
                 "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session"));
-        a.addAll(List.of("--cap-drop", "ALL", "--uid", Integer.toString(user.uid()), "--gid", Integer.toString(user.gid()),
-                "--hostname", "airlock", "--clearenv"));
+        // A root step is uid 0 inside only: outside it is still the sandbox user (see Root).
+        String uid = writable ? "0" : Integer.toString(user.uid());
+        String gid = writable ? "0" : Integer.toString(user.gid());
+        a.addAll(List.of("--cap-drop", "ALL", "--uid", uid, "--gid", gid, "--hostname", "airlock", "--clearenv"));
         for (Map.Entry<String, String> e : environment(env).entrySet()) {
             a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
         }
         if (image.isPresent()) {
             // The image is the root: no host /usr, system directories or /etc entries; the generated
             // /etc files, the CA bundle and the home lie over it (the image store made their mount points).
-            a.addAll(List.of("--ro-bind", image.get().toString(), "/"));
+            a.addAll(List.of(writable ? "--bind" : "--ro-bind", image.get().toString(), "/"));
             generatedEtc(a, etcDir, etcGenerated);
         } else {
             a.addAll(List.of("--ro-bind", "/usr", "/usr"));
@@ -124,7 +146,11 @@ final class BwrapArgs {
                 "--bind", etcDir.resolveSibling(HOME_DIR).toString(), HOME,
                 "--bind", workspace.toString(), WORKSPACE));
         a.addAll(workspaceMounts);
-        a.addAll(List.of("--chdir", WORKSPACE, "--remount-ro", "/"));
+        a.addAll(List.of("--chdir", WORKSPACE));
+        if (!writable) {
+            // A root step's root stays writable: that is what it is for (and all it may write is the layer's upper directory).
+            a.addAll(List.of("--remount-ro", "/"));
+        }
         return List.copyOf(a);
     }
 
@@ -163,9 +189,26 @@ final class BwrapArgs {
      * the workspace and the sandbox's own home, and nothing mounted over /proc or /dev but their fresh instances.
      */
     static void check(List<String> args, int uid, int gid, Path etcDir) throws SandboxException {
+        check(args, uid, gid, etcDir, BwrapArgs::overlayMounts);
+    }
+
+    /**
+     * As above, with the overlay mount points of this mount namespace from {@code mounts}. The user
+     * is {@code uid}/{@code gid} (the host's, never 0), except for a root step: {@code --uid 0 --gid 0}
+     * only together with a writable root bound first at {@code /} that is exactly this sandbox's
+     * setup root ({@link RootLayers#setupMount}, an overlay), with no {@code --remount-ro}; and that
+     * writable root only with uid 0, never for an unprivileged command. The sandbox's id is the name
+     * of its run directory, {@code etcDir}'s parent.
+     */
+    static void check(List<String> args, int uid, int gid, Path etcDir, java.util.function.Supplier<java.util.Set<Path>> mounts)
+            throws SandboxException {
         List<String> options = new ArrayList<>();
         String workspace = null;
         boolean mounted = false;
+        boolean setupRoot = false;
+        String uidArg = null;
+        String gidArg = null;
+        String id = etcDir.getParent() == null || etcDir.getParent().getFileName() == null ? "" : etcDir.getParent().getFileName().toString();
         int i = 0;
         while (i < args.size()) {
             String opt = args.get(i);
@@ -179,12 +222,24 @@ final class BwrapArgs {
             List<String> operands = args.subList(i + 1, i + 1 + n);
             switch (opt) {
                 case "--cap-drop" -> require(operands.get(0).equals("ALL"), "--cap-drop must be ALL");
-                case "--uid" -> require(operands.get(0).equals(Integer.toString(uid)) && uid > 0, "--uid must be " + uid + " and not 0");
-                case "--gid" -> require(operands.get(0).equals(Integer.toString(gid)) && gid > 0, "--gid must be " + gid + " and not 0");
+                case "--uid" -> {
+                    require(uidArg == null, "one --uid");
+                    uidArg = operands.get(0);
+                }
+                case "--gid" -> {
+                    require(gidArg == null, "one --gid");
+                    gidArg = operands.get(0);
+                }
                 case "--proc" -> require(operands.get(0).equals("/proc"), "--proc only at /proc");
                 case "--dev" -> require(operands.get(0).equals("/dev"), "--dev only at /dev");
                 case "--bind" -> {
-                    if (operands.get(1).equals(WORKSPACE)) {
+                    if (operands.get(1).equals("/")) {
+                        // A root step's writable root: the first mount, this sandbox's own setup root, nothing else.
+                        require(!mounted && RootLayers.isRootMount(operands.get(0), id, RootLayers.SETUP_MOUNTS, mounts.get()),
+                                "a writable root is only this sandbox's setup root " + RootLayers.SETUP_MOUNTS + "/" + id
+                                        + " (an overlay the privileged point mounted), bound first; not " + operands.get(0));
+                        setupRoot = true;
+                    } else if (operands.get(1).equals(WORKSPACE)) {
                         require(workspace == null, "one workspace");
                         workspace = operands.get(0);
                     } else if (operands.get(1).equals(HOME)) {
@@ -201,7 +256,8 @@ final class BwrapArgs {
                 case "--ro-bind", "--ro-bind-try" -> require(operands.get(1).equals("/")
                         // The image root: the first mount of all (anything bound before it would vanish under it,
                         // anything after lies over it), only an unpacked image of a store, root's, no links.
-                        ? opt.equals("--ro-bind") && !mounted && ImageStore.isImageRoot(operands.get(0))
+                        ? opt.equals("--ro-bind") && !mounted && (ImageStore.isImageRoot(operands.get(0))
+                                || RootLayers.isRootMount(operands.get(0), id, RootLayers.STACKED_MOUNTS, mounts.get()))
                         : readOnlySource(operands.get(0), operands.get(1), etcDir)
                         || (opt.equals("--ro-bind") && insideWorkspace(workspace, operands.get(0), operands.get(1), etcDir)),
                         "read-only binds are an unpacked image at / (first), the system directories, allowlisted /etc entries,"
@@ -228,9 +284,27 @@ final class BwrapArgs {
         require(options.contains("--cap-drop") && options.contains("--uid") && options.contains("--gid"),
                 "bubblewrap needs --cap-drop ALL, --uid and --gid");
         require(workspace != null, "a read-write bind of the workspace");
-        // The root is made read-only last: anything after it could still mount over the sandbox.
-        require(options.get(options.size() - 1).equals("--remount-ro") && args.get(args.size() - 1).equals("/"),
-                "the last option must be --remount-ro /");
+        if (setupRoot) {
+            // uid 0 of the namespace is the host's uid (setpriv dropped to it first): never the host's root.
+            require(uid > 0 && gid > 0, "a root step runs as a sandbox user on the host, never as uid or gid 0 (got " + uid + "/" + gid + ")");
+            require("0".equals(uidArg) && "0".equals(gidArg), "a writable root is only for a root step, with --uid 0 --gid 0");
+            require(!options.contains("--remount-ro"), "a root step's root stays writable: no --remount-ro");
+        } else {
+            require(Integer.toString(uid).equals(uidArg) && uid > 0, "--uid must be " + uid + " and not 0");
+            require(Integer.toString(gid).equals(gidArg) && gid > 0, "--gid must be " + gid + " and not 0");
+            // The root is made read-only last: anything after it could still mount over the sandbox.
+            require(options.get(options.size() - 1).equals("--remount-ro") && args.get(args.size() - 1).equals("/"),
+                    "the last option must be --remount-ro /");
+        }
+    }
+
+    /** The overlay mount points of this process's mount namespace (the privileged point's, the host's). */
+    private static java.util.Set<Path> overlayMounts() {
+        try {
+            return StepRunner.parseOverlayMounts(Files.readString(StepRunner.MOUNTINFO));
+        } catch (java.io.IOException e) {
+            return java.util.Set.of(); // unreadable: no root mount is accepted
+        }
     }
 
     /** A read-only bind of the closed set: system directories, allowlisted /etc entries, generated /etc files. */

@@ -70,4 +70,10 @@ interface Host {
 
     /** {@link RootFiles#createWorkspace}: a new directory, 0700, owned by {@code uid:gid}; an existing name fails. */
     void createWorkspace(Path dir, int uid, int gid) throws IOException;
+
+    /** {@link RootLayerFiles#prepare}: the empty directory {@code upper} filled from {@code image} for {@code uid:gid}. */
+    void prepareRootLayer(Path image, Path upper, int uid, int gid) throws IOException;
+
+    /** {@link RootLayerFiles#seal}: {@code upper} made root's and inert and renamed to {@code layer}; {@code work} removed. */
+    void sealRootLayer(Path upper, Path work, Path layer) throws IOException;
 }

@@ -10,6 +10,8 @@ import dev.airlock.sandbox.Step.Mount;
 import dev.airlock.sandbox.Step.NewWorkspace;
 import dev.airlock.sandbox.Step.OwnTree;
 import dev.airlock.sandbox.Step.RemoveTree;
+import dev.airlock.sandbox.Step.RootMount;
+import dev.airlock.sandbox.Step.SealLayer;
 import dev.airlock.sandbox.Step.Rmdir;
 import dev.airlock.sandbox.Step.Unmount;
 import dev.airlock.sandbox.Step.Write;
@@ -201,6 +203,43 @@ final class KernelAuthorizer {
                 shape(Names.ID, o.id(), "sandbox");
                 yield List.of(new Unmount(state, o.id()));
             }
+            case KernelOp.MountSetupRoot o -> {
+                Path state = stateRoot(o.state(), op);
+                shape(Names.ID, o.id(), "sandbox");
+                layerOf(o.project(), o.layer(), op);
+                Path image = image(o.image(), op);
+                if (o.uid() <= 0 || o.gid() <= 0) {
+                    throw refused(op, "a writable root belongs to the sandbox user (root of its namespace only), never to uid or gid 0");
+                }
+                if (host.exists(RootLayers.sealed(state, o.project(), o.layer()))) {
+                    throw refused(op, "layer " + o.layer() + " of " + o.project() + " is sealed; a sealed layer is never written again");
+                }
+                yield List.of(new RootMount(RootLayers.setupMount(state, o.id()), List.of(image),
+                        RootLayers.upper(state, o.project(), o.layer()), RootLayers.work(state, o.project(), o.layer()), o.uid(), o.gid()));
+            }
+            case KernelOp.MountStackedRoot o -> {
+                Path state = stateRoot(o.state(), op);
+                shape(Names.ID, o.id(), "sandbox");
+                layerOf(o.project(), o.layer(), op);
+                Path image = image(o.image(), op);
+                Path layer = RootLayers.sealed(state, o.project(), o.layer());
+                if (!realDirectory(layer) || !rootsAlone(layer)) {
+                    throw refused(op, "layer " + o.layer() + " of " + o.project() + " is not sealed (" + layer + " must be root's, reached without links)");
+                }
+                yield List.of(new RootMount(RootLayers.stackedMount(state, o.id()), List.of(layer, image), null, null, 0, 0));
+            }
+            case KernelOp.SealRootLayer o -> {
+                Path state = stateRoot(o.state(), op);
+                layerOf(o.project(), o.layer(), op);
+                Path upper = RootLayers.upper(state, o.project(), o.layer());
+                if (!realDirectory(upper)) {
+                    throw refused(op, "layer " + o.layer() + " of " + o.project() + " has no upper directory " + upper + " to seal");
+                }
+                if (host.exists(RootLayers.sealed(state, o.project(), o.layer()))) {
+                    throw refused(op, "layer " + o.layer() + " of " + o.project() + " is sealed already");
+                }
+                yield List.of(new SealLayer(upper, RootLayers.work(state, o.project(), o.layer()), RootLayers.sealed(state, o.project(), o.layer())));
+            }
             case KernelOp.DeleteTree o -> {
                 Path state = stateRoot(o.state(), op);
                 Path area = treeIn(state, o.dir(), op);
@@ -360,6 +399,35 @@ final class KernelAuthorizer {
             throw refused(op, "the way to " + dir + " passes a symbolic link (" + parent + " is " + real + ")");
         }
         return true;
+    }
+
+    /** A project name and a layer name of their exact shapes: both become parts of paths and of mount options. */
+    private static void layerOf(String project, String layer, KernelOp op) throws SandboxException {
+        if (project == null || !project.matches("[a-z0-9-]{1,40}")) {
+            throw refused(op, "a project name is [a-z0-9-]{1,40}, not " + project);
+        }
+        if (layer == null || !RootLayer.NAME.matcher(layer).matches()) {
+            throw refused(op, "a layer name is " + RootLayer.NAME.pattern() + ", not " + layer);
+        }
+    }
+
+    /** An unpacked image of a store ({@link ImageStore#isImageRoot}): root's, no links, of safe characters. */
+    private static Path image(Path image, KernelOp op) throws SandboxException {
+        Path p = safePath(image, op);
+        if (!ImageStore.isImageRoot(p.toString())) {
+            throw refused(op, "a root layer lies over an unpacked image of a store (…/images/sha256-<hex>/rootfs, root's), not " + p);
+        }
+        return p;
+    }
+
+    /** {@code p} is root's and writable by no one else. */
+    private static boolean rootsAlone(Path p) {
+        try {
+            return (Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS) == 0
+                    && ((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 022) == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     private static void ids(int uid, int gid, KernelOp op) throws SandboxException {

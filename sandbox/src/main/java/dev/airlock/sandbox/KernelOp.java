@@ -107,8 +107,38 @@ public sealed interface KernelOp {
     /**
      * Unmounts {@code state/overlays/id} when an overlay is mounted there, removes the mount point
      * and the sandbox's upper and work directories (without following links); nothing when absent.
+     * Sandbox {@code id}'s root mounts ({@link MountSetupRoot}, {@link MountStackedRoot}) come off
+     * with it, their mount points removed (the layer's directories stay: they are the template's).
      */
     record UnmountOverlay(Path state, String id) implements KernelOp {
+    }
+
+    /**
+     * Mounts the writable root of setup sandbox {@code id} (docs/images.md, "Setup as root"):
+     * overlayfs, {@code nosuid,nodev}, with {@code lowerdir=image} (an unpacked image of the store,
+     * {@link ImageStore#isImageRoot}) and the upper and work directories of layer {@code layer} of
+     * {@code project} ({@link RootLayers}), at {@code state/setup-roots/id}. The first mount of a
+     * layer prepares its upper directory for {@code uid:gid} (never 0: the sandbox user, who is root
+     * of the step's namespace; {@link RootLayerFiles#prepare}). The privileged point derives every
+     * path itself from {@code state}, {@code project}, {@code layer} and {@code id}.
+     */
+    record MountSetupRoot(Path state, String id, String project, String layer, Path image, int uid, int gid) implements KernelOp {
+    }
+
+    /**
+     * Mounts the read-only root of sandbox {@code id}: the sealed layer {@code layer} of
+     * {@code project} over the unpacked {@code image} ({@code lowerdir=layer:image}, {@code ro,nosuid,nodev})
+     * at {@code state/roots/id}.
+     */
+    record MountStackedRoot(Path state, String id, String project, String layer, Path image) implements KernelOp {
+    }
+
+    /**
+     * Seals layer {@code layer} of {@code project} after its last root step: refused while an
+     * overlay uses it; then its upper directory is made root's and inert and becomes the read-only
+     * layer ({@link RootLayerFiles#seal}), its work directory removed.
+     */
+    record SealRootLayer(Path state, String project, String layer) implements KernelOp {
     }
     /**
      * Removes {@code dir} and everything in it as root ({@link LinkSafeFiles}): no link followed,

@@ -131,9 +131,10 @@ final class Reaper {
         Optional<Path> own = ownState();
         if (own.isPresent()) {
             Path st = own.get();
-            inv.overlays().forEach(m -> Overlays.idOfMount(st, m)
+            inv.overlays().forEach(m -> Overlays.idOfMount(st, m).or(() -> RootLayers.idOfMount(st, m))
                     .ifPresent(id -> found.computeIfAbsent(id, k -> new ArrayList<>()).add("overlay mount " + m)));
-            for (Path dir : List.of(st.resolve(Overlays.MOUNTS), st.resolve(Overlays.COW))) {
+            for (Path dir : List.of(st.resolve(Overlays.MOUNTS), st.resolve(Overlays.COW), st.resolve(RootLayers.SETUP_MOUNTS),
+                    st.resolve(RootLayers.STACKED_MOUNTS))) {
                 try (Stream<Path> s = Files.list(dir)) {
                     s.filter(p -> Names.isId(p.getFileName().toString()) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
                             .forEach(p -> found.computeIfAbsent(p.getFileName().toString(), k -> new ArrayList<>()).add("overlay dir " + p));

@@ -65,7 +65,7 @@ public final class SandboxLauncher implements AutoCloseable {
     /** What of each sandbox's workspace stays read-only inside it, by id. */
     private final Map<String, WorkspaceProtection> protections = new ConcurrentHashMap<>();
     /** The image root each sandbox runs on, when it has one ({@link ImageStore}). */
-    private final Map<String, Path> images = new ConcurrentHashMap<>();
+    private final Map<String, BwrapArgs.Root> images = new ConcurrentHashMap<>();
     /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
     private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
     private final Thread hook = new Thread(() -> {
@@ -189,7 +189,7 @@ public final class SandboxLauncher implements AutoCloseable {
         });
         live.put(record.id(), record);
         protections.put(record.id(), spec.protection());
-        spec.image().ifPresent(i -> images.put(record.id(), i));
+
         try {
             Network n = network(record, spec.gateway());
             ops.execute(n.create());
@@ -199,6 +199,9 @@ public final class SandboxLauncher implements AutoCloseable {
                 SandboxRecord.OverlayRef v = record.overlay().get();
                 ops.execute(new KernelOp.MountOverlay(v.state(), record.id(), v.lower(), user.uid(), user.gid()));
             }
+            if (spec.image().isPresent()) {
+                images.put(record.id(), root(record.id(), spec));
+            }
             writeEtc(record, spec.trust());
             return record.prepared();
         } catch (SandboxException | RuntimeException e) {
@@ -207,6 +210,56 @@ public final class SandboxLauncher implements AutoCloseable {
             forget(record, errors);
             throw e;
         }
+    }
+
+    /**
+     * The root of sandbox {@code id} on {@code spec}'s image: the image itself, or the project's root
+     * layer over it, mounted now by the privileged point ({@link RootLayers}; unmounted with the
+     * sandbox's other overlays at teardown).
+     */
+    private BwrapArgs.Root root(String id, SandboxSpec spec) throws SandboxException {
+        Path image = spec.image().orElseThrow();
+        Path st = realState();
+        return switch (spec.layer()) {
+            case RootLayer.None n -> BwrapArgs.Root.readOnly(image);
+            case RootLayer.Writable w -> {
+                ops.execute(new KernelOp.MountSetupRoot(st, id, spec.project(), w.name(), image, user.uid(), user.gid()));
+                yield new BwrapArgs.Root(RootLayers.setupMount(st, id), true);
+            }
+            case RootLayer.Stacked l -> {
+                ops.execute(new KernelOp.MountStackedRoot(st, id, spec.project(), l.name(), image));
+                yield BwrapArgs.Root.readOnly(RootLayers.stackedMount(st, id));
+            }
+        };
+    }
+
+    /**
+     * Seals root layer {@code layer} of {@code project} after its last root step (docs/images.md,
+     * "Setup as root"): from then on it is root's and inert, and sandboxes stack it read-only
+     * ({@link RootLayer.Stacked}). Refused while a setup sandbox still has it mounted.
+     */
+    public void sealRootLayer(String project, String layer) throws SandboxException {
+        ops.execute(new KernelOp.SealRootLayer(realState(), project, layer));
+    }
+
+    /** True when root layer {@code layer} of {@code project} is sealed: sandboxes may stack it ({@link RootLayer.Stacked}). */
+    public boolean rootLayerSealed(String project, String layer) throws SandboxException {
+        if (!PROJECT.matcher(project).matches() || !RootLayer.NAME.matcher(layer).matches()) {
+            return false;
+        }
+        return Files.isDirectory(RootLayers.sealed(realState(), project, layer), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Removes root layer {@code layer} of {@code project}, sealed or not (a failed or superseded
+     * build's), through the privileged {@link KernelOp.DeleteTree}; nothing when absent. The caller
+     * makes sure no sandbox stacks it any more (the template it belongs to is gone).
+     */
+    public void deleteRootLayer(String project, String layer) throws SandboxException {
+        if (!PROJECT.matcher(project).matches() || !RootLayer.NAME.matcher(layer).matches()) {
+            throw new SandboxException("not a root layer: " + project + "/" + layer + ". This is a bug in the caller.");
+        }
+        ops.execute(new KernelOp.DeleteTree(realState(), RootLayers.dir(realState(), project, layer)));
     }
 
     /** This launcher's image store, {@code <state>/images} (docs/images.md). */
@@ -287,7 +340,9 @@ public final class SandboxLauncher implements AutoCloseable {
         try {
             Path own = state.toRealPath();
             if (!out.contains(own) && (Files.exists(Overlays.mountPoint(own, id), LinkOption.NOFOLLOW_LINKS)
-                    || Files.exists(Overlays.cowDir(own, id), LinkOption.NOFOLLOW_LINKS))) {
+                    || Files.exists(Overlays.cowDir(own, id), LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(RootLayers.setupMount(own, id), LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(RootLayers.stackedMount(own, id), LinkOption.NOFOLLOW_LINKS))) {
                 out.add(own);
             }
         } catch (IOException e) {
@@ -560,7 +615,7 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
         }
         List<String> mounts = WorkspaceMounts.of(r.workspace(), protections.getOrDefault(p.id(), WorkspaceProtection.DEFAULT), r.runFiles());
-        List<String> args = BwrapArgs.build(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), env,
+        List<String> args = BwrapArgs.buildOn(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), env,
                 mounts, Optional.ofNullable(images.get(p.id())));
         // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
         // the command line promises, where bubblewrap's own execvp failure would be 1.

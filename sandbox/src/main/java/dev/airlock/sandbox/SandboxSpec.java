@@ -16,10 +16,11 @@ import java.util.Optional;
  * launcher's state directory, for this spec's project: one project's sandbox never mounts another's.
  *
  * <p>{@code image}, when present, is an unpacked image of the launcher's {@link ImageStore}: the
- * sandbox's root instead of the host's /usr (docs/images.md).
+ * sandbox's root instead of the host's /usr (docs/images.md). {@code layer}, over that image only: a
+ * project's root layer ({@link RootLayer}).
  */
 public record SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
-        WorkspaceProtection protection, TrustBundle trust, Optional<Path> image) {
+        WorkspaceProtection protection, TrustBundle trust, Optional<Path> image, RootLayer layer) {
 
     public SandboxSpec {
         Objects.requireNonNull(project, "project");
@@ -30,9 +31,19 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
         Objects.requireNonNull(protection, "protection");
         Objects.requireNonNull(trust, "trust");
         Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(layer, "layer");
+        if (!(layer instanceof RootLayer.None) && image.isEmpty()) {
+            throw new IllegalArgumentException("a root layer lies over an image; the host's root has none: " + layer);
+        }
         if (template.isPresent() && !template.get().equals(workspace)) {
             throw new IllegalArgumentException("with a template, the workspace is the template tree: " + template.get() + " != " + workspace);
         }
+    }
+
+    /** As given, with no root layer over the image. */
+    public SandboxSpec(String project, Path workspace, Resources resources, GatewayPorts gateway, Optional<Path> template,
+            WorkspaceProtection protection, TrustBundle trust, Optional<Path> image) {
+        this(project, workspace, resources, gateway, template, protection, trust, image, RootLayer.NONE);
     }
 
     /** As given, trusting the host's system bundle only, on the host's root (no image). */
@@ -53,12 +64,12 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
 
     /** This spec with {@code p} as what of the workspace stays read-only. */
     public SandboxSpec withProtection(WorkspaceProtection p) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, p, trust, image);
+        return new SandboxSpec(project, workspace, resources, gateway, template, p, trust, image, layer);
     }
 
     /** This spec with {@code t} as the CAs the sandbox trusts besides the host's system bundle ({@link CaBundle}). */
     public SandboxSpec withTrust(TrustBundle t) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, protection, t, image);
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, t, image, layer);
     }
 
     /**
@@ -66,7 +77,16 @@ public record SandboxSpec(String project, Path workspace, Resources resources, G
      * root file system, read-only, instead of the host's /usr.
      */
     public SandboxSpec withImage(Path root) {
-        return new SandboxSpec(project, workspace, resources, gateway, template, protection, trust, Optional.of(root));
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, trust, Optional.of(root), layer);
+    }
+
+    /**
+     * This spec with {@code l} over its image (docs/images.md, "Setup as root"): a root step's
+     * writable layer ({@link RootLayer.Writable}: the command runs as uid 0 of its namespace), or a
+     * sealed layer stacked read-only ({@link RootLayer.Stacked}).
+     */
+    public SandboxSpec withRootLayer(RootLayer l) {
+        return new SandboxSpec(project, workspace, resources, gateway, template, protection, trust, image, l);
     }
 
     /** A copy-on-write overlay over the template tree {@code template}, at {@code /workspace}. */

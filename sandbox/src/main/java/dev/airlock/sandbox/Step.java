@@ -41,6 +41,13 @@ sealed interface Step {
     record Unmount(Path state, String id) implements Step {
     }
 
+    /** A root overlay at {@code point}; writable (with {@code upper}, {@code work}, prepared for {@code uid:gid}) or, without, read-only over {@code lowers}. */
+    record RootMount(Path point, List<Path> lowers, Path upper, Path work, int uid, int gid) implements Step {
+    }
+
+    record SealLayer(Path upper, Path work, Path layer) implements Step {
+    }
+
     /** A tree removal; {@code keepMounts}: a member workspace, whose mount points are left and reported. */
     record RemoveTree(Path dir, boolean keepMounts) implements Step {
     }

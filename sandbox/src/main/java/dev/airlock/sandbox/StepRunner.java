@@ -10,6 +10,8 @@ import dev.airlock.sandbox.Step.Mount;
 import dev.airlock.sandbox.Step.NewWorkspace;
 import dev.airlock.sandbox.Step.OwnTree;
 import dev.airlock.sandbox.Step.RemoveTree;
+import dev.airlock.sandbox.Step.RootMount;
+import dev.airlock.sandbox.Step.SealLayer;
 import dev.airlock.sandbox.Step.Rmdir;
 import dev.airlock.sandbox.Step.Unmount;
 import dev.airlock.sandbox.Step.Write;
@@ -84,6 +86,8 @@ final class StepRunner {
                 case DropRule d -> dropRule();
                 case Mount m -> mountOverlay(m);
                 case Unmount u -> unmountOverlay(u);
+                case RootMount m -> mountRoot(m);
+                case SealLayer l -> sealLayer(l);
                 case RemoveTree t -> {
                     try {
                         host.deleteTree(t.dir(), t.keepMounts());
@@ -316,8 +320,123 @@ final class StepRunner {
     }
 
     private void unmountOverlay(Unmount u) throws SandboxException {
+        // The sandbox's root mounts first (setup root or stacked layer): their mount points go, the layer stays.
+        for (Path root : List.of(RootLayers.setupMount(u.state(), u.id()), RootLayers.stackedMount(u.state(), u.id()))) {
+            if (host.exists(root)) {
+                unmountAll(root);
+                try {
+                    host.rmdir(root);
+                } catch (IOException e) {
+                    throw new SandboxException("cannot remove the root mount point " + root + ": " + e + ". Fix: `airlock gc` retries.", e);
+                }
+            }
+        }
         Path point = Overlays.mountPoint(u.state(), u.id());
-        // Stacked mounts (a mount that raced a crash) come off one at a time; bounded.
+        unmountAll(point);
+        try {
+            host.rmdir(point);
+            host.deleteTree(Overlays.cowDir(u.state(), u.id()), false);
+        } catch (IOException e) {
+            throw new SandboxException("cannot remove the workspace overlay of " + u.id() + ": " + e + ". Fix: `airlock gc` retries.", e);
+        }
+    }
+
+    /**
+     * A sandbox's root overlay ({@link RootLayers}): writable over the image with the layer's upper
+     * directory (prepared on first use, {@link RootLayerFiles#prepare}), or read-only with the
+     * sealed layer over the image.
+     */
+    private void mountRoot(RootMount m) throws SandboxException {
+        if (m.upper() != null && upperInUse(m.upper())) {
+            // overlayfs only warns about a second mount on one upper directory; two writers would corrupt the layer.
+            throw new SandboxException("layer " + m.upper().getParent() + " is mounted by another setup step; root steps of a template"
+                    + " run one at a time. Fix: wait for it, or destroy that sandbox.");
+        }
+        Path mounts = m.point().getParent();
+        try {
+            if (!host.exists(mounts)) {
+                try {
+                    host.mkdir(mounts);
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    // another sandbox being prepared made it first
+                }
+            }
+            // 0711 as the workspace overlays': the sandbox user's bubblewrap reaches its own root, lists none.
+            host.chmod(mounts, "rwx--x--x");
+            if (m.upper() != null) {
+                Path dir = m.upper().getParent();
+                // templates/, templates/<project>/ and the layer's directory: root's alone, as TemplateStore makes them.
+                for (Path d : List.of(dir.getParent().getParent(), dir.getParent(), dir)) {
+                    if (!host.exists(d)) {
+                        host.mkdir(d);
+                        host.chmod(d, "rwx------");
+                    }
+                }
+                if (!host.exists(m.upper())) {
+                    host.prepareRootLayer(m.lowers().get(0), m.upper(), m.uid(), m.gid());
+                }
+                if (!host.exists(m.work())) {
+                    host.mkdir(m.work());
+                    host.chmod(m.work(), "rwx------");
+                }
+            }
+            host.mkdir(m.point());
+            host.chmod(m.point(), "rwxr-xr-x");
+        } catch (IOException e) {
+            throw new SandboxException("cannot create the root layer directories for " + m.point() + ": " + e
+                    + ". Fix: run as root; if they exist, a crashed run left them: run `airlock gc`.", e);
+        }
+        StringBuilder o = new StringBuilder(m.upper() == null ? "ro," : "").append("nosuid,nodev,lowerdir=");
+        o.append(String.join(":", m.lowers().stream().map(Path::toString).toList()));
+        if (m.upper() != null) {
+            o.append(",upperdir=").append(m.upper()).append(",workdir=").append(m.work());
+        }
+        Host.Result r = host.exec(List.of(tools.mount().toString(), "-t", "overlay", "-o", o.toString(),
+                m.point().getFileName().toString(), m.point().toString()), "");
+        if (!r.ok()) {
+            try {
+                host.rmdir(m.point());
+            } catch (IOException e) {
+                // the reaper removes it
+            }
+            throw new SandboxException("cannot mount the root overlay at " + m.point() + ": " + r.describe()
+                    + ". Fix: a kernel with overlayfs, and a state directory on a file system that can hold an overlay's upper"
+                    + " directory (ext4, xfs, btrfs or tmpfs; not another overlay or NFS).");
+        }
+    }
+
+    /** Seals a layer once no overlay uses its upper directory (mountinfo's super options name it). */
+    private void sealLayer(SealLayer l) throws SandboxException {
+        if (upperInUse(l.upper())) {
+            throw new SandboxException("layer " + l.upper().getParent() + " is still mounted by a setup step; it is sealed only once"
+                    + " no sandbox writes it. Fix: destroy the setup sandbox first.");
+        }
+        try {
+            host.sealRootLayer(l.upper(), l.work(), l.layer());
+        } catch (IOException e) {
+            throw new SandboxException("cannot seal the root layer " + l.upper().getParent() + ": " + e.getMessage()
+                    + ". Fix: rebuild the template.", e);
+        }
+    }
+
+    /** True when a mount of this namespace has {@code upper} as its upper directory (mountinfo's super options name it). */
+    private boolean upperInUse(Path upper) throws SandboxException {
+        String text;
+        try {
+            text = host.read(MOUNTINFO);
+        } catch (IOException e) {
+            throw new SandboxException("cannot read " + MOUNTINFO + ": " + e, e);
+        }
+        for (String line : text.split("\n")) {
+            if (line.contains("upperdir=" + upper + ",") || line.endsWith("upperdir=" + upper)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Unmounts every overlay stacked at {@code point} (a mount that raced a crash may lie twice); bounded. */
+    private void unmountAll(Path point) throws SandboxException {
         for (int i = 0; i < 8 && overlayMounts().contains(point); i++) {
             Host.Result r = host.exec(List.of(tools.umount().toString(), point.toString()), "");
             if (!r.ok()) {
@@ -330,12 +449,6 @@ final class StepRunner {
         }
         if (overlayMounts().contains(point)) {
             throw new SandboxException("the overlay at " + point + " is still mounted. Fix: `airlock gc` retries.");
-        }
-        try {
-            host.rmdir(point);
-            host.deleteTree(Overlays.cowDir(u.state(), u.id()), false);
-        } catch (IOException e) {
-            throw new SandboxException("cannot remove the workspace overlay of " + u.id() + ": " + e + ". Fix: `airlock gc` retries.", e);
         }
     }
 

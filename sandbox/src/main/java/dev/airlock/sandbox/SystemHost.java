@@ -154,6 +154,16 @@ final class SystemHost implements Host {
     }
 
     @Override
+    public void prepareRootLayer(Path image, Path upper, int uid, int gid) throws IOException {
+        RootLayerFiles.prepare(image, upper, uid, gid);
+    }
+
+    @Override
+    public void sealRootLayer(Path upper, Path work, Path layer) throws IOException {
+        RootLayerFiles.seal(upper, work, layer);
+    }
+
+    @Override
     public void pause(long millis) {
         try {
             Thread.sleep(millis);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class BwrapArgsTest {
@@ -211,5 +212,47 @@ class BwrapArgsTest {
         assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "1000"))).isEqualTo(new SandboxUser(65534, 65534));
         assertThat(SandboxUser.fromEnvironment(Map.of("SUDO_UID", "-5", "SUDO_GID", "x"))).isEqualTo(new SandboxUser(65534, 65534));
         assertThatThrownBy(() -> new SandboxUser(0, 1000)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** {@code a} with the operand of {@code option} replaced by {@code value}. */
+    private static List<String> with(List<String> a, String option, String value) {
+        List<String> out = new ArrayList<>(a);
+        out.set(out.indexOf(option) + 1, value);
+        return out;
+    }
+
+    @Test
+    void check_uidOrGidZeroWithoutASetupRoot_isRefused_theSandboxUserPasses() throws SandboxException {
+        List<String> a = build(Map.of());
+        BwrapArgs.check(a, 1000, 1000, RUN, Set::of);
+        assertThatThrownBy(() -> BwrapArgs.check(with(a, "--uid", "0"), 1000, 1000, RUN, Set::of)).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("--uid must be 1000");
+        assertThatThrownBy(() -> BwrapArgs.check(with(a, "--gid", "0"), 1000, 1000, RUN, Set::of)).isInstanceOf(SandboxException.class)
+                .hasMessageContaining("--gid must be 1000");
+    }
+
+    @Test
+    void check_aWritableRootThatIsNotThisSandboxsSetupRoot_isRefused() throws SandboxException {
+        List<String> a = build(Map.of());
+        BwrapArgs.check(a, 1000, 1000, RUN, Set::of);
+        Path mounted = Path.of("/var/lib/airlock/setup-roots/alk99999999");
+        for (String source : List.of("/", "/usr", "/var/lib/airlock/templates/demo/root-0123abcd/upper", mounted.toString(),
+                "/var/lib/airlock/setup-roots/alk0123abcd")) {
+            List<String> b = new ArrayList<>(with(with(a, "--uid", "0"), "--gid", "0"));
+            int first = b.indexOf("--ro-bind");
+            b.addAll(first, List.of("--bind", source, "/"));
+            b.subList(b.size() - 2, b.size()).clear(); // no --remount-ro: a root step's root stays writable
+            assertThatThrownBy(() -> BwrapArgs.check(b, 1000, 1000, RUN, () -> Set.of(mounted))).as(source)
+                    .isInstanceOf(SandboxException.class).hasMessageContaining("a writable root is only this sandbox's setup root");
+        }
+    }
+
+    @Test
+    void check_aStackedRootOfAnotherSandbox_isRefused() throws SandboxException {
+        List<String> a = build(Map.of());
+        List<String> b = new ArrayList<>(a);
+        b.addAll(b.indexOf("--ro-bind"), List.of("--ro-bind", "/var/lib/airlock/roots/alk99999999", "/"));
+        assertThatThrownBy(() -> BwrapArgs.check(b, 1000, 1000, RUN, () -> Set.of(Path.of("/var/lib/airlock/roots/alk99999999"))))
+                .isInstanceOf(SandboxException.class).hasMessageContaining("read-only binds are an unpacked image at /");
     }
 }

@@ -31,6 +31,8 @@ public final class FakeKernel implements KernelOps {
     final Set<Path> killed = new LinkedHashSet<>();
     /** Overlay mount points. */
     final Set<Path> mounts = new LinkedHashSet<>();
+    /** Root layers sealed ({@link KernelOp.SealRootLayer}); the fake writes no file for them. */
+    final Set<Path> sealed = new LinkedHashSet<>();
     final Set<Owner> alive = new HashSet<>();
     boolean policyRule;
     Owner self = new Owner(4242, 1000);
@@ -195,7 +197,14 @@ public final class FakeKernel implements KernelOps {
             }
             case KernelOp.DeleteCgroup o -> cgroups.remove(o.dir());
             case KernelOp.MountOverlay o -> create(mounts, Overlays.mountPoint(o.state(), o.id()));
-            case KernelOp.UnmountOverlay o -> mounts.remove(Overlays.mountPoint(o.state(), o.id()));
+            case KernelOp.UnmountOverlay o -> {
+                mounts.remove(Overlays.mountPoint(o.state(), o.id()));
+                mounts.remove(RootLayers.setupMount(o.state(), o.id()));
+                mounts.remove(RootLayers.stackedMount(o.state(), o.id()));
+            }
+            case KernelOp.MountSetupRoot o -> create(mounts, RootLayers.setupMount(o.state(), o.id()));
+            case KernelOp.MountStackedRoot o -> create(mounts, RootLayers.stackedMount(o.state(), o.id()));
+            case KernelOp.SealRootLayer o -> sealed.add(RootLayers.sealed(o.state(), o.project(), o.layer()));
             // Root's file operations touch the test's own temporary files: the real privileged point checks and runs them.
             case KernelOp.DeleteTree o -> files.execute(o);
             case KernelOp.ChownTree o -> files.execute(o);

@@ -108,4 +108,14 @@ final class RecordingHost implements Host {
     public void createWorkspace(Path dir, int uid, int gid) {
         calls.add("createWorkspace " + dir + " " + uid + ":" + gid);
     }
+
+    @Override
+    public void prepareRootLayer(Path image, Path upper, int uid, int gid) {
+        calls.add("prepareRootLayer " + image + " " + upper + " " + uid + ":" + gid);
+    }
+
+    @Override
+    public void sealRootLayer(Path upper, Path work, Path layer) {
+        calls.add("sealRootLayer " + upper + " " + layer);
+    }
 }

@@ -469,6 +469,30 @@ class SandboxLauncherTest {
     }
 
     @Test
+    void reap_unrecordedRootLayerMountsUnderTheStateDirectory_areUnmounted_othersUntouched() throws Exception {
+        Path st = state.toRealPath();
+        Path setupRoot = st.resolve("setup-roots/alk0000beef");
+        Path stackedRoot = st.resolve("roots/alk0000cafe");
+        Path foreign = Path.of("/srv/setup-roots/alk0000dead");
+        Path notAnId = st.resolve("roots/home");
+        kernel.mounts.addAll(List.of(setupRoot, stackedRoot, foreign, notAnId));
+        ReapReport r = launcher.reap();
+        assertThat(r.sandboxes()).containsExactlyInAnyOrder("alk0000beef", "alk0000cafe");
+        assertThat(kernel.mounts).containsExactlyInAnyOrder(foreign, notAnId);
+    }
+
+    @Test
+    void spec_aRootLayerWithoutAnImage_isRefused_onAnImageItIsKept() {
+        SandboxSpec plain = new SandboxSpec("demo", Path.of("/srv/ws"), RES, PORTS);
+        assertThatThrownBy(() -> plain.withRootLayer(new RootLayer.Writable("0123abcd"))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("a root layer lies over an image");
+        SandboxSpec onImage = plain.withImage(Path.of("/var/lib/airlock/images/sha256-" + "ab".repeat(32) + "/rootfs"))
+                .withRootLayer(new RootLayer.Stacked("0123abcd"));
+        assertThat(onImage.layer()).isEqualTo(new RootLayer.Stacked("0123abcd"));
+        assertThat(onImage.withTrust(TrustBundle.SYSTEM).withProtection(WorkspaceProtection.DEFAULT).layer()).isEqualTo(onImage.layer());
+    }
+
+    @Test
     void prepare_anotherProjectsTemplate_isRefused() throws Exception {
         Path theirs = template("payments");
         assertThatThrownBy(() -> launcher.prepare(SandboxSpec.overTemplate("demo", theirs, RES, PORTS)))

@@ -28,6 +28,8 @@ class SystemKernelOpsTest {
     private static final IpAddress SANDBOX = Cidr.of("100.96.0.2").network();
     private static final String ID = "alk0123abcd";
     private static final Path STATE = Path.of("/var/lib/airlock");
+    /** Shaped like a store's image root, but no store holds it here: refused as not an unpacked image. */
+    private static final Path IMAGE = STATE.resolve("images/sha256-" + "ab".repeat(32) + "/rootfs");
 
     private final RecordingHost host = new RecordingHost();
     private final SystemKernelOps ops = new SystemKernelOps(TOOLS, new CgroupLayout.Unified(ROOT), host, Path.of("/run/airlock/sandbox"));
@@ -99,6 +101,23 @@ class SystemKernelOpsTest {
                         new KernelOp.MountOverlay(STATE, ID, STATE.resolve("templates/demo/nothing-here"), 1000, 1000)),
                 Arguments.of("unmounting a name without the prefix", new KernelOp.UnmountOverlay(STATE, "..")),
                 Arguments.of("unmounting under a relative state directory", new KernelOp.UnmountOverlay(Path.of("var"), ID)),
+                Arguments.of("a writable root owned by uid 0 (the host's root)",
+                        new KernelOp.MountSetupRoot(STATE, ID, "demo", "0123abcd", IMAGE, 0, 0)),
+                Arguments.of("a writable root over a host directory, not a store's image",
+                        new KernelOp.MountSetupRoot(STATE, ID, "demo", "0123abcd", Path.of("/usr"), 1000, 1000)),
+                Arguments.of("a writable root over an image path smuggling a second lower directory",
+                        new KernelOp.MountSetupRoot(STATE, ID, "demo", "0123abcd", Path.of(IMAGE + ":/root"), 1000, 1000)),
+                Arguments.of("a layer name that climbs out", new KernelOp.MountSetupRoot(STATE, ID, "demo", "../../../etc", IMAGE, 1000, 1000)),
+                Arguments.of("a layer name with upper-case hex", new KernelOp.MountSetupRoot(STATE, ID, "demo", "0123ABCD", IMAGE, 1000, 1000)),
+                Arguments.of("a project name that climbs out", new KernelOp.MountSetupRoot(STATE, ID, "..", "0123abcd", IMAGE, 1000, 1000)),
+                Arguments.of("a writable root mounted under a name without the prefix",
+                        new KernelOp.MountSetupRoot(STATE, "home", "demo", "0123abcd", IMAGE, 1000, 1000)),
+                Arguments.of("a writable root under a relative state directory",
+                        new KernelOp.MountSetupRoot(Path.of("state"), ID, "demo", "0123abcd", IMAGE, 1000, 1000)),
+                Arguments.of("a stacked root over a host directory", new KernelOp.MountStackedRoot(STATE, ID, "demo", "0123abcd", Path.of("/"))),
+                Arguments.of("a stacked root of another project's name shape", new KernelOp.MountStackedRoot(STATE, ID, "Demo/x", "0123abcd", IMAGE)),
+                Arguments.of("sealing a layer named like a path", new KernelOp.SealRootLayer(STATE, "demo", "../templates")),
+                Arguments.of("sealing under a relative state directory", new KernelOp.SealRootLayer(Path.of("var"), "demo", "0123abcd")),
                 Arguments.of("removing /etc", new KernelOp.DeleteTree(STATE, Path.of("/etc"))),
                 Arguments.of("removing the state directory itself", new KernelOp.DeleteTree(STATE, STATE)),
                 Arguments.of("removing the whole templates area", new KernelOp.DeleteTree(STATE, STATE.resolve("templates"))),

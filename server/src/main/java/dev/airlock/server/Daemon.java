@@ -424,6 +424,24 @@ public final class Daemon implements AutoCloseable {
                 }
             }
 
+            /**
+             * The template's sealed root layer, stacked read-only over the image for every member
+             * (docs/images.md, "Setup as root"); none when its setup had no root step. Mounted per
+             * member, not once per template: the mount lives and dies with the member's own
+             * objects (teardown, reaper), and a mount costs one mount call.
+             */
+            private Optional<dev.airlock.runtime.TemplateLayer> rootLayer(Template t) throws Exception {
+                String name = t.id().rootLayer();
+                if (host.launcher().rootLayerSealed(project, name)) {
+                    return Optional.of(new dev.airlock.runtime.TemplateLayer(name, false));
+                }
+                if (live.policy().workspace().map(w -> w.rootSteps() > 0).orElse(false)) {
+                    throw new TemplateException("template " + t.id() + " of " + project + " has root: true steps but no sealed root layer "
+                            + name + ". Fix: rebuild the template (airlock template build).");
+                }
+                return Optional.empty();
+            }
+
             private PoolMember build(LivePolicy.Settings settings) throws Exception {
                 // The project's image (docs/images.md), unpacked once per digest; the template's id includes its digest.
                 Optional<Path> image = dev.airlock.runtime.ProjectImage.root(host.launcher(), live.policy());
@@ -432,7 +450,7 @@ public final class Daemon implements AutoCloseable {
                             + " yet: its first build runs (the daemon's log shows its progress)" + tpl.get().lastFailure()
                                     .map(f -> "; the last build failed: " + f).orElse("")));
                     SandboxHost.Member m = host.prepare(project, live.engine(), settings.resources(), t.tree(), true, settings.protection(),
-                            settings.trust(), image);
+                            settings.trust(), image, rootLayer(t));
                     live.adopt(host, m);
                     records.put(m.id(), project, clock.instant(), "ready");
                     return new PoolMember(m, Optional.of(t));

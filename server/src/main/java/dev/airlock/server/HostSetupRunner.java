@@ -38,10 +38,21 @@ final class HostSetupRunner implements SetupRunner {
                 String step = r.steps().get(i);
                 r.progress().setupStep(i + 1, n, step);
                 write(log, "airlock: setup step " + (i + 1) + "/" + n + ": " + step + "\n");
-                int code = step(r, step, log);
+                if (i < r.rootSteps()) {
+                    write(log, "airlock: as root of the sandbox's user namespace, into the image's root layer " + r.layer().orElseThrow() + "\n");
+                }
+                int code = step(r, step, r.layerFor(i), log);
                 write(log, "airlock: setup step " + (i + 1) + "/" + n + " exited " + code + "\n");
                 if (code != 0) {
                     return code;
+                }
+                if (i == r.rootSteps() - 1) {
+                    // The last root step's sandbox is gone: the layer becomes root's and inert, read-only from here on.
+                    try {
+                        host.launcher().sealRootLayer(r.project(), r.layer().orElseThrow());
+                    } catch (SandboxException e) {
+                        throw new TemplateException("cannot seal the root layer of " + r.project() + ": " + e.getMessage(), e);
+                    }
                 }
             }
             return 0;
@@ -50,14 +61,14 @@ final class HostSetupRunner implements SetupRunner {
         }
     }
 
-    private int step(Request r, String step, OutputStream log) throws TemplateException, IOException {
+    private int step(Request r, String step, java.util.Optional<dev.airlock.runtime.TemplateLayer> layer, OutputStream log) throws TemplateException, IOException {
         SandboxHost.Member m;
         try {
             // A setup's git writes (git submodule update --init writes .git/config and .git/modules) stay
             // possible: nobody runs git on the host in a template tree (root only in the mirror; catch-up in a sandbox).
             // Setup runs inside the project's image (docs/images.md), like the members built on its template.
             m = host.prepare(r.project(), policy.setupEngine(), policy.resources(), r.tree(), false, new WorkspaceProtection(false, List.of()),
-                    policy.settings().trust(), dev.airlock.runtime.ProjectImage.root(host.launcher(), policy.policy()));
+                    policy.settings().trust(), dev.airlock.runtime.ProjectImage.root(host.launcher(), policy.policy()), layer);
         } catch (SandboxException e) {
             throw new TemplateException("cannot build a sandbox for the setup of " + r.project() + ": " + e.getMessage(), e);
         }

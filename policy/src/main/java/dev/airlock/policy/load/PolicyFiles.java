@@ -273,25 +273,28 @@ public final class PolicyFiles {
 
     /**
      * A {@code root: true} step installs into the sandbox's root file system, which only an
-     * {@code image:} makes the project's own: on the host's /usr there is nothing it may write. And
-     * this Airlock does not yet keep what such a step writes as a layer of the template
-     * (docs/images.md, "Setup as root"), so it refuses the step here, at its line, rather than run
-     * it unprivileged, where it would fail later and less clearly.
+     * {@code image:} makes the project's own: on the host's /usr there is nothing it may write. Root
+     * steps come first: together they build one layer of the image, sealed read-only after the last
+     * of them, which every later step and every member stacks (docs/images.md, "Setup as root"); a
+     * root step after an unprivileged one would change what that step already ran on.
      */
     private static void rootSteps(Optional<ProjectPolicy.Workspace> workspace, Optional<ProjectPolicy.Image> image,
             List<Problem> problems) {
+        Optional<ProjectPolicy.SetupStep> firstPlain = Optional.empty();
         for (ProjectPolicy.SetupStep step : workspace.map(ProjectPolicy.Workspace::steps).orElse(List.of())) {
             if (!step.root()) {
+                firstPlain = firstPlain.or(() -> Optional.of(step));
                 continue;
             }
             if (image.isEmpty()) {
                 problems.add(new Problem(step.position(), "setup step \"" + step.run() + "\" has root: true, but the project has no"
                         + " image: a root step installs into the project's own image, and the host's /usr is never writable",
                         "add \"image: {oci: images/devbox}\" (docs/images.md), or install the tool in the workspace and drop root: true"));
-            } else {
-                problems.add(new Problem(step.position(), "setup step \"" + step.run() + "\" has root: true, which this Airlock does not"
-                        + " run yet (its writes cannot yet be kept as a layer of the template)",
-                        "install the package in the image itself (docs/images.md, \"Making an image\") and drop root: true"));
+            } else if (firstPlain.isPresent()) {
+                problems.add(new Problem(step.position(), "setup step \"" + step.run() + "\" has root: true after the unprivileged step \""
+                        + firstPlain.get().run() + "\" (line " + firstPlain.get().position().line() + "): root steps build the image's"
+                        + " layer that the other steps run on, so they come first",
+                        "move the root: true steps before \"" + firstPlain.get().run() + "\""));
             }
         }
     }

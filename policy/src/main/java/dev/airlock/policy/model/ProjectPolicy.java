@@ -82,6 +82,18 @@ public record ProjectPolicy(
             cacheKey = List.copyOf(cacheKey);
         }
 
+        /**
+         * How many steps, from the first, run as root of the sandbox's namespace ({@code root: true});
+         * the loader keeps them all before the unprivileged ones (docs/images.md, "Setup as root").
+         */
+        public int rootSteps() {
+            int n = 0;
+            while (n < steps.size() && steps.get(n).root()) {
+                n++;
+            }
+            return n;
+        }
+
         /** The setup commands in order, as the sandbox's shell runs them. */
         public List<String> setup() {
             return steps.stream().map(SetupStep::run).toList();

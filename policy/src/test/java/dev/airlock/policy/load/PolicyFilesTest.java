@@ -241,15 +241,25 @@ class PolicyFilesTest {
     }
 
     @Test
-    void parseProject_rootStepOnAnImage_isRefusedUntilTemplatesKeepItsLayer_andTheSameStepUnprivilegedIsAccepted() throws Exception {
+    void parseProject_rootStepsOnAnImage_areAcceptedFirst_andCountedAsTheLeadingRootSteps() throws Exception {
+        String head = "version: 1\nproject: p\nimage: {oci: images/devbox}\nworkspace:\n  source: x\n  setup:\n";
+        ProjectPolicy.Workspace ws = PolicyFiles.parseProject("a.yaml", head + "    - {run: apt-get update, root: true}\n"
+                + "    - {run: apt-get install -y jq, root: true}\n    - npm ci\n").workspace().orElseThrow();
+        assertThat(ws.setup()).containsExactly("apt-get update", "apt-get install -y jq", "npm ci");
+        assertThat(ws.rootSteps()).isEqualTo(2);
+        assertThat(PolicyFiles.parseProject("a.yaml", head + "    - npm ci\n").workspace().orElseThrow().rootSteps()).isZero();
+    }
+
+    @Test
+    void parseProject_rootStepAfterAnUnprivilegedStep_isRefusedAtItsLine_theSameStepsRootFirstAreAccepted() throws Exception {
         String head = "version: 1\nproject: p\nimage: {oci: images/devbox}\nworkspace:\n  source: x\n  setup:\n";
         PolicyException e = catchThrowableOfType(PolicyException.class, () -> PolicyFiles.parseProject("a.yaml",
-                head + "    - {run: apt-get install -y jq, root: true}\n"));
+                head + "    - npm ci\n    - {run: apt-get install -y jq, root: true}\n"));
         assertThat(e).isNotNull();
-        assertThat(onlyProblem(e.problems()).toString()).startsWith("a.yaml:7:7: setup step \"apt-get install -y jq\" has root: true,"
-                + " which this Airlock does not run yet").contains("drop root: true");
-        assertThat(PolicyFiles.parseProject("a.yaml", head + "    - {run: apt-get install -y jq}\n").workspace().orElseThrow().setup())
-                .containsExactly("apt-get install -y jq");
+        assertThat(onlyProblem(e.problems()).toString()).startsWith("a.yaml:8:7: setup step \"apt-get install -y jq\" has root: true after"
+                + " the unprivileged step \"npm ci\" (line 7)").contains("move the root: true steps before \"npm ci\"");
+        assertThat(PolicyFiles.parseProject("a.yaml", head + "    - {run: apt-get install -y jq, root: true}\n    - npm ci\n")
+                .workspace().orElseThrow().rootSteps()).isEqualTo(1);
     }
 
     @Test

@@ -26,6 +26,14 @@ public record TemplateId(String commit, String envHash) {
         return commit.substring(0, 12) + "-" + envHash.substring(0, 12);
     }
 
+    /**
+     * The name of the root layer this template's {@code root: true} steps build (docs/images.md,
+     * "Setup as root"): the same 24 hex digits as {@link #name}, without the dash.
+     */
+    public String rootLayer() {
+        return commit.substring(0, 12) + envHash.substring(0, 12);
+    }
+
     @Override
     public String toString() {
         return name();

@@ -166,7 +166,16 @@ public final class TemplateManager {
             if (!ws.setup().isEmpty()) {
                 progress.phase("setup", "running setup (" + ws.setup().size() + " step" + (ws.setup().size() == 1 ? "" : "s")
                         + ") in a sandbox");
-                code = setup.run(new SetupRunner.Request(project, tree, ws.setup(), log, progress));
+                int rootSteps = ws.rootSteps();
+                Optional<String> layer = rootSteps > 0 ? Optional.of(id.rootLayer()) : Optional.empty();
+                if (layer.isPresent()) {
+                    // A failed or interrupted build of the same id may have left a half-written layer: never build on it.
+                    store.deleteTree(store.rootLayer(project, layer.get()));
+                }
+                code = setup.run(new SetupRunner.Request(project, tree, ws.setup(), rootSteps, layer, log, progress));
+                if (code != 0 && layer.isPresent()) {
+                    store.deleteTree(store.rootLayer(project, layer.get()));
+                }
             }
             if (code != 0) {
                 Path kept = store.failedLog(project, id, clock.instant());
@@ -316,11 +325,15 @@ public final class TemplateManager {
             }
             try {
                 store.deleteTree(t.tree().getParent());
+                // its root layer, when its setup had root steps (no member stacks it: none uses the template)
+                store.deleteTree(store.rootLayer(project, t.id().rootLayer()));
                 removed.add(t.id());
             } catch (IOException e) {
                 throw TemplateStore.io("remove old template " + t.tree().getParent(), e);
             }
         }
+        // Root layers of no template left (a build that died before its own cleanup): under the build lock, none is being written.
+        store.removeOrphanRootLayers(project, store.list(project).stream().map(t -> t.id().rootLayer()).toList());
         store.pruneFailedLogs(project);
         return removed;
     }

@@ -317,6 +317,28 @@ final class TemplateStore {
         kernel(new KernelOp.DeleteTree(state, dir));
     }
 
+    /** Removes the project's root layers ({@code root-<hex>}) whose name is not in {@code kept}. */
+    void removeOrphanRootLayers(String project, List<String> kept) throws TemplateException {
+        Pattern layer = Pattern.compile("root-([0-9a-f]{8,64})");
+        try (Stream<Path> dirs = Files.list(project(project))) {
+            for (Path d : dirs.toList()) {
+                java.util.regex.Matcher m = layer.matcher(d.getFileName().toString());
+                if (m.matches() && !kept.contains(m.group(1))) {
+                    deleteTree(d);
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no templates yet
+        } catch (IOException e) {
+            throw io("remove orphan root layers of " + project, e);
+        }
+    }
+
+    /** Where root layer {@code name} of {@code project} lives ({@link dev.airlock.runtime.TemplateLayer}). */
+    Path rootLayer(String project, String name) {
+        return dev.airlock.runtime.TemplateLayer.directory(state, project, name);
+    }
+
     private void kernel(KernelOp op) throws IOException {
         try {
             kernel.execute(op);

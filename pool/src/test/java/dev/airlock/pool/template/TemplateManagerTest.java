@@ -319,4 +319,75 @@ class TemplateManagerTest {
             return now;
         }
     }
+
+    /** Records each request and writes into the root layer's directory what a root step would (the layer's upper directory). */
+    private final class RootStepRunner implements SetupRunner {
+        final List<Request> requests = new ArrayList<>();
+        int exit;
+
+        @Override
+        public int run(Request r) throws TemplateException {
+            requests.add(r);
+            try {
+                if (r.layer().isPresent()) {
+                    Files.createDirectories(state.resolve("templates/" + r.project() + "/root-" + r.layer().get() + "/upper/usr/local/bin"));
+                }
+            } catch (java.io.IOException e) {
+                throw new TemplateException(e.toString(), e);
+            }
+            return exit != 0 ? exit : setup.run(r);
+        }
+    }
+
+    private ProjectPolicy rootStepPolicy() throws Exception {
+        // A digest-pinned registry reference: its digest is known without asking any registry.
+        return PolicyFiles.parseProject("airlock.yaml", """
+                version: 1
+                project: demo
+                image: {ref: "registry.invalid/devbox@sha256:%s"}
+                workspace:
+                  source: %s
+                  ref: main
+                  setup:
+                    - {run: "echo root > built.txt", root: true}
+                    - echo plain >> built.txt
+                """.formatted("ab".repeat(32), source.dir));
+    }
+
+    @Test
+    void build_withRootSteps_asksForTheTemplatesRootLayer_writableForRootStepsStackedAfter() throws Exception {
+        RootStepRunner runner = new RootStepRunner();
+        TemplateManager m = new TemplateManager(state, "0.1.0-test", runner, clock, Git.system(),
+                (Integer) Files.getAttribute(tmp, "unix:uid"), (Integer) Files.getAttribute(tmp, "unix:gid"), dev.airlock.sandbox.KernelOps.system());
+        Template t = built(m.build(rootStepPolicy(), progress));
+        SetupRunner.Request r = runner.requests.get(0);
+        assertThat(r.rootSteps()).isEqualTo(1);
+        assertThat(r.layer()).contains(t.id().rootLayer());
+        assertThat(r.layerFor(0)).contains(new dev.airlock.runtime.TemplateLayer(t.id().rootLayer(), true));
+        assertThat(r.layerFor(1)).contains(new dev.airlock.runtime.TemplateLayer(t.id().rootLayer(), false));
+        assertThat(state.resolve("templates/demo/root-" + t.id().rootLayer())).isDirectory();
+        // Control: without root steps, no layer at all.
+        built(manager.build(policy("other", "[\"echo ok > built.txt\"]"), progress));
+        assertThat(setup.runs).isEqualTo(2);
+    }
+
+    @Test
+    void build_rootStepsFailing_removesTheHalfWrittenLayer_andGcRemovesOrphanLayersButKeepsTheCurrents() throws Exception {
+        RootStepRunner runner = new RootStepRunner();
+        TemplateManager m = new TemplateManager(state, "0.1.0-test", runner, clock, Git.system(),
+                (Integer) Files.getAttribute(tmp, "unix:uid"), (Integer) Files.getAttribute(tmp, "unix:gid"), dev.airlock.sandbox.KernelOps.system());
+        runner.exit = 3;
+        assertThat(m.build(rootStepPolicy(), progress)).isInstanceOf(BuildResult.Failed.class);
+        String failedLayer = runner.requests.get(0).layer().orElseThrow();
+        assertThat(state.resolve("templates/demo/root-" + failedLayer)).doesNotExist();
+
+        runner.exit = 0;
+        Template t = built(m.build(rootStepPolicy(), progress));
+        Path orphan = Files.createDirectories(state.resolve("templates/demo/root-0123abcd/upper"));
+        source.commit("src/app.js", "console.log(3)\n");
+        Template next = built(m.build(rootStepPolicy(), progress));
+        assertThat(orphan.getParent()).doesNotExist();
+        assertThat(state.resolve("templates/demo/root-" + next.id().rootLayer())).isDirectory();
+        assertThat(state.resolve("templates/demo/root-" + t.id().rootLayer())).as("the previous template's, kept with it").isDirectory();
+    }
 }

@@ -190,6 +190,55 @@ class TemplateSandboxIT {
     }
 
     @Test
+    void build_rootStepOnAnImage_installsIntoTheSealedLayer_laterStepAndAStackedClaimRunItAsTheSandboxUser() throws Exception {
+        Path layout = Path.of("target", "test-images", "devbox-dpkg").toAbsolutePath();
+        Files.createDirectories(layout.getParent());
+        Process make = new ProcessBuilder("env", "AIRLOCK_TEST_IMAGE_DPKG=1", "../scripts/make-test-image.sh", layout.toString(), "test",
+                "with dpkg").redirectErrorStream(true).start();
+        String made = new String(make.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(make.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(make.exitValue()).as(made).isZero();
+        Path policy = tmp.resolve("itroot-" + System.nanoTime() + ".yaml");
+        Files.writeString(policy, """
+                version: 1
+                project: itroot
+                image: {oci: %s, tag: test}
+                workspace:
+                  source: %s
+                  ref: main
+                  setup:
+                    - {run: "printf '#!/bin/sh\\necho tiny-ok\\n' > /usr/local/bin/alk-tiny && chmod 755 /usr/local/bin/alk-tiny", root: true}
+                    - "alk-tiny > built.txt; id -u >> built.txt; (echo x > /usr/local/bin/alk-tiny) 2>/dev/null && echo overwrote >> built.txt; true"
+                """.formatted(layout, source.dir));
+        Template t = built(manager(policy).build(PolicyFiles.loadProject(policy), ProgressSink.NONE));
+        // The unprivileged step ran the tool the root step installed, as the sandbox user, and could not change it.
+        assertThat(Files.readString(t.tree().resolve("built.txt"))).isEqualTo("tiny-ok\n" + USER.uid() + "\n");
+        assertThat(launcher.rootLayerSealed("itroot", t.id().rootLayer())).isTrue();
+        assertThat(Files.readString(t.log())).contains("as root of the sandbox's user namespace");
+
+        Path image = launcher.images().unpack(layout, Optional.of("test"), Optional.empty()).root();
+        PreparedSandbox sb = launcher.prepare(SandboxSpec.overTemplate("itroot", t.tree(), RES, PORTS).withImage(image)
+                .withRootLayer(new dev.airlock.sandbox.RootLayer.Stacked(t.id().rootLayer())));
+        PreparedSandbox bare = launcher.prepare(SandboxSpec.overTemplate("itroot", t.tree(), RES, PORTS).withImage(image));
+        try {
+            assertThat(claim(sb, "alk-tiny; id -u")).isEqualTo("tiny-ok\n" + USER.uid() + "\n");
+            // Control: the same template on the bare image has no such tool.
+            assertThat(claim(bare, "alk-tiny 2>/dev/null || echo absent")).isEqualTo("absent\n");
+        } finally {
+            launcher.destroy(sb);
+            launcher.destroy(bare);
+        }
+    }
+
+    private static String claim(PreparedSandbox sb, String script) throws Exception {
+        Process proc = launcher.claim(sb, List.of("/bin/sh", "-c", script), Map.of(), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")),
+                ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE);
+        String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(proc.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return out;
+    }
+
+    @Test
     void twoProjects_aSandboxCanNeitherMountNorSeeTheOthersTemplate() throws Exception {
         Path pa = policyFile("italpha", "[\"echo a > built.txt\"]");
         Path pb = policyFile("itbeta", "[\"echo b > built.txt\"]");
