@@ -107,6 +107,25 @@ public record ProjectPolicy(
         public List<String> stepKeys() {
             return steps.stream().map(s -> s.root() ? "\u0000root\u0000" + s.run() : s.run()).toList();
         }
+
+        /**
+         * The source to clone: a relative local path ({@code .}, {@code ../app}) is relative to
+         * {@code policyDirectory}, the directory of the airlock.yaml that names it, as image paths
+         * are, never to whatever directory the daemon was started in. URLs ({@code scheme://}),
+         * scp-like {@code host:path} (git's rule: a colon before any slash) and absolute paths stay
+         * as written.
+         */
+        public String sourceFrom(java.nio.file.Path policyDirectory) {
+            if (source.isEmpty() || source.contains("://") || source.startsWith("/")) {
+                return source;
+            }
+            int colon = source.indexOf(':');
+            int slash = source.indexOf('/');
+            if (colon >= 0 && (slash < 0 || colon < slash)) {
+                return source;
+            }
+            return policyDirectory.toAbsolutePath().resolve(source).normalize().toString();
+        }
     }
 
     /**

@@ -770,4 +770,18 @@ class PolicyFilesTest {
     void shippedExamples_exist(String name) {
         assertThat(EXAMPLES.resolve(name)).isRegularFile();
     }
+
+    @Test
+    void workspaceSource_relativePath_isRelativeToTheFilesDirectory_urlsAndHostPathsStayAsWritten() {
+        Path dir = Path.of("/srv/app");
+        java.util.function.Function<String, String> from = src -> new ProjectPolicy.Workspace(src, "main", List.of(), List.of()).sourceFrom(dir);
+        assertThat(from.apply(".")).isEqualTo("/srv/app");
+        assertThat(from.apply("../lib")).isEqualTo("/srv/lib");
+        assertThat(from.apply("sub/repo.git")).isEqualTo("/srv/app/sub/repo.git");
+        assertThat(from.apply("/abs/repo")).isEqualTo("/abs/repo");
+        assertThat(from.apply("https://git.example/app.git")).isEqualTo("https://git.example/app.git");
+        assertThat(from.apply("file:///abs/repo")).isEqualTo("file:///abs/repo");
+        assertThat(from.apply("git@git.example:team/app.git")).as("scp-like: a colon before any slash").isEqualTo("git@git.example:team/app.git");
+        assertThat(from.apply("./a:b")).as("a local path with a colon after a slash").isEqualTo("/srv/app/a:b");
+    }
 }

@@ -289,9 +289,12 @@ public final class TemplateManager {
     }
 
     private ProjectPolicy.Workspace workspace(ProjectPolicy policy) throws TemplateException {
-        ProjectPolicy.Workspace ws = policy.workspace().orElseThrow(() -> new TemplateException(policy.file()
+        ProjectPolicy.Workspace written = policy.workspace().orElseThrow(() -> new TemplateException(policy.file()
                 + ": no workspace section, so there is no template to build. Fix: add workspace: {source: URL or path, ref: main,"
                 + " setup: [...], cacheKey: [...]} to airlock.yaml."));
+        Path policyDirectory = Path.of(policy.file()).toAbsolutePath().getParent();
+        ProjectPolicy.Workspace ws = new ProjectPolicy.Workspace(written.sourceFrom(policyDirectory), written.ref(), written.steps(),
+                written.cacheKey());
         if (ws.source() == null || ws.source().isBlank() || ws.source().startsWith("-")) {
             throw new TemplateException(policy.file() + ": workspace.source '" + ws.source() + "' is not a URL or path. Fix: set it to"
                     + " the project's git URL or a local path.");
