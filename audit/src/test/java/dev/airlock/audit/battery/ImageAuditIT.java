@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * image's tools. It uses its own small world ({@link ImageAuditWorld}), never the demo world that
  * AuditBatteryIT and the demo share (creating that one reaps a running one). With Airlock's rules the
  * audit passes, each blocked probe on its evidence; with the rules weakened the same battery on the
- * same image fails and names the probes that got through.
+ * same image fails and names the probes that got through. The quick audit (the daemon's after warm
+ * claims) passes on the image too.
  */
 class ImageAuditIT {
 
@@ -164,5 +165,21 @@ class ImageAuditIT {
                 .containsExactlyInAnyOrder("host-service:listener", "proxy-bypass:host-listener:no-proxy", "rogue-dns:host-udp");
         assertThat(byId(run).get("host-service:listener").observed()).contains("REACHED").contains("ALK-CONTROL-");
         assertThat(byId(run).get("production:api.prod.image.test:proxy").status()).isEqualTo(Status.PASS);
+    }
+
+    /** The quick audit, as the daemon runs it after warm claims (Audits.quick), on the image. */
+    @Test
+    void quick_sandboxOnAnImage_passesAndIsTheLastResult(@TempDir Path state) throws Exception {
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+        dev.airlock.audit.report.Audits audits = new dev.airlock.audit.report.Audits(state, "test",
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+
+        dev.airlock.audit.report.Audits.Done done = audits.quick(dir.resolve("airlock.yaml"), Optional.of(dir.resolve("org.yaml")),
+                Optional.of(dir.resolve("hosts")));
+
+        ranOnTheImage(done.run());
+        assertThat(done.run().results().stream().filter(r -> r.status().failsAudit()).map(r -> r.id() + ": " + r.observed())).isEmpty();
+        assertThat(done.passed()).isTrue();
+        assertThat(audits.last()).hasValueSatisfying(e -> assertThat(e.result()).isEqualTo("pass"));
     }
 }
