@@ -1,6 +1,5 @@
 package dev.airlock.bench.pool;
 
-import dev.airlock.server.DaemonClient;
 import dev.airlock.server.DaemonConfig;
 import dev.airlock.server.DaemonServer;
 import java.io.ByteArrayOutputStream;
@@ -20,8 +19,9 @@ import java.util.Map;
  * Pool fill time on a project image against the host root, in one run (issue 20, docs/images.md
  * "Cost"): a daemon starts with an empty pool of {@code size} members for a project without
  * {@code image:} or with one, and the time from the start to {@code size} members ready is one
- * sample. The sides take turns, the order swapped each round (background load hits both alike);
- * each side keeps its state directory, so the image is unpacked once, in the first (untimed) round.
+ * sample (read from the pool's {@code airlock.pool.ready} gauge, polled every 5 ms). The sides
+ * take turns, the order swapped each round (background load hits both alike); each side keeps its
+ * state directory, so the image is unpacked once, in the first (untimed) round.
  * Root only; it builds real sandboxes and destroys them when each daemon closes. Nothing leaves the
  * machine: the policy allows nothing and the hosts file is empty.
  *
@@ -92,9 +92,11 @@ public final class PoolFillBench {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         long t0 = System.nanoTime();
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(log, true, StandardCharsets.UTF_8))) {
-            DaemonClient c = DaemonClient.ifRunning(state.resolve("daemon.sock")).orElseThrow();
+            // The pool's own gauge, not /v1/status: that one computes the image's digest on every call (the layout's
+            // index read and hashed), which would load the image side's daemon more than the host side's.
+            io.micrometer.core.instrument.Gauge ready = server.daemon().meters().get("airlock.pool.ready").tag("project", "bench").gauge();
             long deadline = t0 + 300_000_000_000L;
-            while (c.get("/v1/status").body().path("projects").get(0).path("ready").asInt() < size) {
+            while (ready.value() < size) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException(side + ": the pool did not fill in 300 s; daemon log:\n" + log);
                 }
