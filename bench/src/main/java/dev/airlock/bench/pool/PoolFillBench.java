@@ -93,7 +93,7 @@ public final class PoolFillBench {
         long t0 = System.nanoTime();
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(log, true, StandardCharsets.UTF_8))) {
             // The pool's own gauge, not /v1/status: that one computes the image's digest on every call (the layout's
-            // index read and hashed), which would load the image side's daemon more than the host side's.
+            // index.json read and parsed), which would load the image side's daemon more than the host side's.
             io.micrometer.core.instrument.Gauge ready = server.daemon().meters().get("airlock.pool.ready").tag("project", "bench").gauge();
             long deadline = t0 + 300_000_000_000L;
             while (ready.value() < size) {
