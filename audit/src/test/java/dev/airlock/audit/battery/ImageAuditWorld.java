@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * ImageAuditIT's own small world, so that it never shares (or reaps) the machine-wide demo world
  * that AuditBatteryIT, DaemonAuditsIT and the demo use: network namespace {@code alk-aimg-world}
- * behind veth {@code alkaimgh}, test hosts in 198.19.20.0/24 (the demo's are 198.18.0.0/24). A
+ * behind veth {@code alkaimgh}, test hosts in 198.19.233.0/24 (the demo's are 198.18.0.0/24). A
  * shared front ({@link #FRONT}, answers any Host on port 80 and keeps connections alive, logging the
  * Host) and a production API ({@link #PRODUCTION}). The public addresses the battery aims at get a
  * route to this link too, at metric {@value #METRIC}: beside the demo world's own routes (metric 0,
@@ -21,8 +21,8 @@ final class ImageAuditWorld implements AutoCloseable {
     static final String NETNS = "alk-aimg-world";
     static final String HOST_VETH = "alkaimgh";
     static final String WORLD_VETH = "alkaimgw";
-    static final String FRONT = "198.19.20.11";
-    static final String PRODUCTION = "198.19.20.12";
+    static final String FRONT = "198.19.233.11";
+    static final String PRODUCTION = "198.19.233.12";
     static final int METRIC = 4242;
     /** Addresses probes aim at that no test host of ours serves: routed here so that nothing can leave the machine. */
     static final List<String> ROUTED = List.of("8.8.8.8/32", "1.1.1.1/32", "169.254.169.254/32", "198.18.0.53/32");
@@ -77,7 +77,7 @@ final class ImageAuditWorld implements AutoCloseable {
         run("ip", "netns", "add", NETNS);
         run("ip", "link", "add", HOST_VETH, "type", "veth", "peer", "name", WORLD_VETH);
         run("ip", "link", "set", WORLD_VETH, "netns", NETNS);
-        run("ip", "addr", "add", "198.19.20.1/24", "dev", HOST_VETH);
+        run("ip", "addr", "add", "198.19.233.1/24", "dev", HOST_VETH);
         run("ip", "link", "set", HOST_VETH, "up");
         for (String a : ROUTED) {
             run("ip", "route", "add", a, "dev", HOST_VETH, "metric", Integer.toString(METRIC));
