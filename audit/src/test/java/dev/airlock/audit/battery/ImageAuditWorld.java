@@ -14,7 +14,8 @@ import java.util.List;
  * shared front ({@link #FRONT}, answers any Host on port 80 and keeps connections alive, logging the
  * Host) and a production API ({@link #PRODUCTION}). The public addresses the battery aims at get a
  * route to this link too, at metric {@value #METRIC}: beside the demo world's own routes (metric 0,
- * which win while the demo world exists), never replacing or removing them.
+ * which win while the demo world exists), never replacing or removing them. The names are fixed,
+ * so one ImageAuditIT at a time per machine: {@link #create} removes a world a crashed run left.
  */
 final class ImageAuditWorld implements AutoCloseable {
 
