@@ -3,6 +3,8 @@
 # coreutils it needs and their libraries, plus a file and a tool the host lacks. No network:
 # everything comes from this machine. Reruns with the tag already present do nothing.
 #   scripts/make-test-image.sh LAYOUT_DIR [TAG] [MARKER_TEXT]
+#   IMAGE_EXTRAS=audit scripts/make-test-image.sh …   also the tools `airlock audit`'s battery runs, curl and a
+#   terminal's tty and stty (audit_tools below: ImageAuditIT, TrustedCaIT and TerminalIT on an image)
 # Real images: `mmdebstrap --variant=apt --format=tar bookworm rootfs.tar` (needs a Debian mirror),
 # then `umoci init`, `umoci new`, `umoci unpack`, fill the rootfs, `umoci repack` as below; or `skopeo copy docker://REF oci:DIR:TAG`.
 set -eu
@@ -33,6 +35,27 @@ for b in sh bash cat ls id env test echo setsid true; do
         cp -L "$lib" "$root$lib"
     done
 done
+# The in-sandbox battery's tools (audit/src/main/resources/dev/airlock/audit/battery/{lib,agent}.sh and
+# Battery.java's probes), and tty/stty for the terminal tests: the same host binaries with their libraries. getent needs the NSS modules
+# glibc loads at run time (no ldd line names them) and an nsswitch.conf (the sandbox's is generated).
+audit_tools() {
+    for b in timeout dd od tr head tail grep cat ls mktemp base64 wc sleep sed cut rm mkdir touch ln chmod tty stty \
+        curl getent ip nft unshare ping git; do
+        src=$(command -v "$b" 2>/dev/null) || { echo "make-test-image.sh: the host has no $b (IMAGE_EXTRAS=audit copies it)" >&2; exit 1; }
+        cp -L "$src" "$root/usr/bin/$b"
+        ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | while read -r lib; do
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+    done
+    for lib in /usr/lib/x86_64-linux-gnu/libnss_files.so.2 /usr/lib/x86_64-linux-gnu/libnss_dns.so.2; do
+        if [ -e "$lib" ]; then
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        fi
+    done
+}
+case " ${IMAGE_EXTRAS:-} " in *" audit "*) audit_tools ;; esac
 printf '%s\n' "$marker" > "$root/usr/share/airlock-test-image/marker"
 printf '#!/bin/sh\necho image-tool-ok\n' > "$root/usr/local/bin/airlock-image-tool"
 chmod 0755 "$root/usr/local/bin/airlock-image-tool"

@@ -48,9 +48,15 @@ class TerminalIT {
     }
 
     private Path writeConfig() throws IOException {
+        return writeConfig("");
+    }
+
+    /** The daemon's configuration and the project's policy, with {@code image} (YAML lines, or nothing) in the policy. */
+    private Path writeConfig(String image) throws IOException {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
         Files.writeString(tmp.resolve("airlock.yaml"), String.join("\n", "version: 1", "project: terminal-it", "network:",
-                "  allow: [allowed.example.test]", "resources: { memory: 256MiB, cpus: 1, pids: 128 }", "env: [AIRLOCK_TEST_LISTED]", ""));
+                "  allow: [allowed.example.test]", "resources: { memory: 256MiB, cpus: 1, pids: 128 }", "env: [AIRLOCK_TEST_LISTED]", "")
+                + image);
         Files.writeString(tmp.resolve("org.yaml"), String.join("\n", "version: 1", "production:", "  - cidr: 198.19.252.0/24", ""));
         Files.writeString(tmp.resolve("hosts"), "198.19.252.1 prod.example.test\n");
         Files.writeString(tmp.resolve("daemon.yaml"), String.join("\n", "version: 1", "state: " + tmp.resolve("state"), "org: org.yaml",
@@ -165,6 +171,8 @@ class TerminalIT {
             assertThat(ask(pty, "echo \"ST\"\"ATUS=$?\"", "STATUS=(\\d+)")).as(path + ": sleep died of SIGINT").isEqualTo("130");
             assertThat(ask(pty, "echo \"AL\"\"IVE\"", "ALIVE")).isEqualTo("ALIVE");
 
+            ask(pty, "echo \"MA\"\"RKER=$(cat /usr/share/airlock-test-image/marker 2>/dev/null)\"", "MARKER=");
+            ask(pty, "test -e /usr/bin/nsenter && echo \"NS\"\"ENTER=present\" || echo \"NS\"\"ENTER=absent\"", "NSENTER=\\w+");
             pty.type("exit 3\r");
             assertThat(cli.waitFor()).as(path + ": exit 3 returns 3").isEqualTo(3);
             assertThat(stty(pty)).as(path + ": the caller's terminal is restored").contains(" icanon", " echo ").doesNotContain("-icanon");
@@ -220,6 +228,52 @@ class TerminalIT {
                 ws.toString(), "--env", "AIRLOCK_TEST_GIVEN", "--");
         String shown = interactiveSession(args, java.util.Optional.empty(), "no daemon");
         assertThat(shown).doesNotContain("from the daemon's pool");
+    }
+
+    /**
+     * The test image with bash, tty, stty and sleep from the host (scripts/make-test-image.sh,
+     * IMAGE_EXTRAS=audit), as {@code image:} lines for the policy; the layout is linked beside it.
+     */
+    private String image() throws Exception {
+        Path layout = Path.of("target", "test-images", "devbox-tools").toAbsolutePath();
+        Files.createDirectories(layout.getParent());
+        ProcessBuilder make = new ProcessBuilder("../scripts/make-test-image.sh", layout.toString(), "tools").redirectErrorStream(true);
+        make.environment().put("IMAGE_EXTRAS", "audit");
+        Process p = make.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        Files.createSymbolicLink(tmp.resolve("images"), layout.getParent());
+        return "image:\n  oci: images/devbox-tools\n  tag: tools\n";
+    }
+
+    /** The session ran on the image: its marker is there and the host's nsenter is not (the session's last command). */
+    private static void onTheImage(String shown) {
+        assertThat(shown).as("ran on the image").contains("MARKER=from the image").contains("NSENTER=absent");
+    }
+
+    /** Issue 20 §4: the same terminal session, cold, with the project on an image (setsid and the pty in the image's root). */
+    @Test
+    void run_noDaemon_onAnImage_onATerminal_bashHasATerminalThatFollowsTheCaller() throws Exception {
+        requireRoot();
+        writeConfig(image());
+        Path ws = workspace();
+        List<String> args = List.of("run", "--no-daemon", "--policy", "airlock.yaml", "--org", "org.yaml", "--hosts", "hosts", "--workspace",
+                ws.toString(), "--env", "AIRLOCK_TEST_GIVEN", "--");
+        String shown = interactiveSession(args, java.util.Optional.empty(), "no daemon, on an image");
+        assertThat(shown).doesNotContain("from the daemon's pool");
+        onTheImage(shown);
+    }
+
+    /** Issue 20 §4: the same terminal session through the warm pool, its members on the image. */
+    @Test
+    void run_throughTheWarmPool_onAnImage_onATerminal_bashHasATerminalThatFollowsTheCaller() throws Exception {
+        requireRoot();
+        Process daemon = startDaemon(writeConfig(image()));
+        awaitReady(tmp.resolve("state/daemon.sock"));
+        String shown = interactiveSession(List.of("run", "--policy", "airlock.yaml", "--env", "AIRLOCK_TEST_GIVEN", "--"),
+                java.util.Optional.of(daemon), "pooled, on an image");
+        assertThat(shown).as("the run came from the pool").contains("from the daemon's pool");
+        onTheImage(shown);
     }
 
     @Test

@@ -279,6 +279,105 @@ class TrustedCaIT {
         }
     }
 
+    /**
+     * On an image (issue 20 §4): the test image has no /etc/ssl of its own, so the bundle there is
+     * only the one Airlock binds; curl is the image's. Cold and pooled, with the seven variables, and
+     * curl also with them unset (the bundle at Debian's path is what it finds by default). Control:
+     * the same image without the CA in {@code trust:}, curl refuses and the test host served nothing.
+     */
+    @Test
+    void run_onAnImage_privateCaInTrust_curlReachesTheHost_andWithoutItFailsVerification() throws Exception {
+        Path trustedOnImage = onImage(trusted);
+        Path untrustedOnImage = onImage(untrusted);
+
+        Ran without = runIn(untrustedOnImage, workspace("ws-image-untrusted"), imageScript());
+        assertThat(without.output()).as(without.toString()).contains("image-marker").doesNotContain("host-tool", "ca-in-bundle");
+        for (String check : List.of("curl", "curl-by-default")) {
+            assertThat(without.result(check)).as(check + " without the CA\n" + without).startsWith("fail").containsPattern("(?i)certificate|issuer");
+        }
+        assertThat(requests()).as("the test host served a request to a client that did not trust it").isEmpty();
+
+        Ran with = runIn(trustedOnImage, workspace("ws-image-trusted"), imageScript());
+        expectServedOnTheImage(with);
+
+        ProjectPolicy policy = PolicyFiles.loadProject(trustedOnImage);
+        PolicyEngine engine = PolicyEngine.compile(policy, OrgPolicy.NONE, Phase.RUN, List.of(LinkRange.DEFAULT.range()));
+        try (AuditLog audit = AuditLog.open(tmp.resolve("pool-image-audit.log"), Clock.systemUTC());
+                SandboxHost host = SandboxHost.start(new SandboxHost.Config(state, Resolvers.uncached(Optional.of(hosts)), audit,
+                        new SimpleMeterRegistry(), 1, "airlock.yaml"))) {
+            Path root = ProjectImage.unpack(host.launcher(), policy).orElseThrow().root();
+            Path ws = host.launcher().memberWorkspace(policy.project());
+            SandboxHost.Member m = host.prepare(policy.project(), engine, Resources.DEFAULT, ws, false, WorkspaceProtection.DEFAULT,
+                    policy.trust(), Optional.of(root));
+            try {
+                Process p = host.start(m, List.of("/bin/bash", "-c", imageScript()), Map.of());
+                p.getOutputStream().close();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                expectServedOnTheImage(new Ran(p.waitFor(), err, out));
+            } finally {
+                host.destroy(m);
+                host.launcher().discardMemberWorkspace(ws);
+            }
+        }
+    }
+
+    /**
+     * What runs on the image: where it runs, the variables, whether the bundle holds the CA (a line of
+     * its PEM), curl with the variables and without them.
+     */
+    private static String imageScript() throws IOException {
+        return IMAGE_SCRIPT.formatted(Files.readAllLines(tmp.resolve("pki/ca.pem")).get(1));
+    }
+
+    private static final String IMAGE_SCRIPT = """
+            check() { name=$1; shift; if out=$(sh -c "$*" 2>&1); then r=ok; else r=fail; fi
+              echo "$name: $r $(printf %%s "$out" | tr '\\n' ' ' | cut -c1-600)"; }
+            test -e /usr/share/airlock-test-image/marker && echo image-marker
+            test -e /usr/bin/nsenter && echo host-tool
+            for v in SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO CURL_CA_BUNDLE NPM_CONFIG_CAFILE; do
+              echo "var $v=${!v:-unset}"
+            done
+            grep -qxF "%s" /etc/ssl/certs/ca-certificates.crt && echo ca-in-bundle
+            check curl 'curl -sS -m 20 https://ca.test/hello.txt'
+            check curl-by-default 'env -u CURL_CA_BUNDLE -u SSL_CERT_FILE curl -sS -m 20 https://ca.test/hello.txt'
+            """;
+
+    private static void expectServedOnTheImage(Ran with) throws IOException {
+        assertThat(with.output()).as(with.toString()).contains("image-marker", "ca-in-bundle").doesNotContain("host-tool");
+        for (String v : List.of("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE",
+                "NPM_CONFIG_CAFILE")) {
+            assertThat(with.output()).as(with.toString()).contains("var " + v + "=/etc/ssl/certs/ca-certificates.crt\n");
+        }
+        for (String check : List.of("curl", "curl-by-default")) {
+            assertThat(with.result(check)).as(check + " with the CA in trust:\n" + with).startsWith("ok").contains("hello from ca.test");
+        }
+        assertThat(requests()).as("requests the test host served").filteredOn(r -> r.contains("GET /hello.txt")).hasSize(2);
+    }
+
+    /** {@code policy} with {@code image:} naming the test image with curl (scripts/make-test-image.sh, IMAGE_EXTRAS=audit). */
+    private static Path onImage(Path policy) throws Exception {
+        Path layout = Path.of("target", "test-images", "devbox-tools").toAbsolutePath();
+        Files.createDirectories(layout.getParent());
+        ProcessBuilder make = new ProcessBuilder("../scripts/make-test-image.sh", layout.toString(), "tools").redirectErrorStream(true);
+        make.environment().put("IMAGE_EXTRAS", "audit");
+        Process p = make.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        Path images = policy.resolveSibling("images");
+        if (!Files.exists(images, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createSymbolicLink(images, layout.getParent());
+        }
+        return Files.writeString(policy.resolveSibling("image.yaml"), Files.readString(policy)
+                + "image:\n  oci: images/devbox-tools\n  tag: tools\n");
+    }
+
+    private static Path workspace(String name) throws IOException {
+        Path ws = Files.createDirectories(tmp.resolve(name));
+        LinkSafeFiles.chownTree(ws, uid, uid);
+        return ws;
+    }
+
     private static Ran member(SandboxHost host, PolicyEngine engine, String project, TrustBundle trust) throws Exception {
         Path ws = host.launcher().memberWorkspace(project);
         SandboxHost.Member m = host.prepare(project, engine, Resources.DEFAULT, ws, WorkspaceProtection.DEFAULT, trust);

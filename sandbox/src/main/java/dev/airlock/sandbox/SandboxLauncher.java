@@ -273,6 +273,15 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("image root " + root + " is not an unpacked image of " + ImageStore.root(realState())
                     + ". Fix: unpack it with SandboxLauncher.images().unpack(…) and pass its root.");
         }
+        // bubblewrap binds the root as the sandbox user: a state directory only root can enter (0700) would end in
+        // bubblewrap's bare "Can't find source path … Permission denied" after everything else is built.
+        for (Path p = root; p != null; p = p.getParent()) {
+            if (!searchable(p)) {
+                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach the image root " + root + ": " + p
+                        + " is not searchable for it. Fix: chmod o+x " + p + " (the store is read-only to sandboxes; the state"
+                        + " directory must be searchable, as /var/lib/airlock is).");
+            }
+        }
     }
 
     /** The state directory with its links resolved (the privileged point refuses a path through a link). */

@@ -278,4 +278,21 @@ class SandboxImageIT {
         assertThatThrownBy(() -> launcher.prepare(new SandboxSpec("img", KernelSupport.workspace(tmp, "ws-f"), RES, PORTS).withImage(foreign)))
                 .isInstanceOf(SandboxException.class).hasMessageContaining("is not an unpacked image of");
     }
+
+    @Test
+    void prepare_stateDirectoryTheSandboxUserCannotEnter_refusedNamingTheFix() throws Exception {
+        ImageStore.Unpacked image = launcher.images().unpack(testImage, Optional.of("test"), Optional.empty());
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwx------"));
+        try {
+            assertThatThrownBy(() -> launcher.prepare(new SandboxSpec("img", KernelSupport.workspace(tmp, "ws-0700"), RES, PORTS)
+                    .withImage(image.root()))).isInstanceOf(SandboxException.class)
+                    .hasMessageContaining("cannot reach the image root").hasMessageContaining(state.toRealPath() + " is not searchable")
+                    .hasMessageContaining("Fix: chmod o+x");
+        } finally {
+            Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        // control: the same image once the state directory is searchable again
+        PreparedSandbox p = launcher.prepare(new SandboxSpec("img", KernelSupport.workspace(tmp, "ws-0755"), RES, PORTS).withImage(image.root()));
+        launcher.destroy(p);
+    }
 }

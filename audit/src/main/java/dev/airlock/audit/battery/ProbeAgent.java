@@ -48,7 +48,23 @@ final class ProbeAgent implements AutoCloseable {
         String l = next(timeout);
         if (!"@@ready".equals(l)) {
             throw new AuditException("the audit agent did not start in the sandbox (" + (l == null ? "no answer within " + timeout : l)
-                    + (noise.isEmpty() ? "" : "; output: " + String.join(" | ", noise)) + ")");
+                    + (noise.isEmpty() ? "" : "; output: " + String.join(" | ", noise)) + stderr() + ")");
+        }
+    }
+
+    /** What an agent that already ended wrote to stderr (bash's own words: a missing tool, a bad library), bounded. */
+    private String stderr() {
+        try {
+            if (!process.waitFor(1, TimeUnit.SECONDS)) {
+                return "";
+            }
+            String err = new String(process.getErrorStream().readNBytes(2000), StandardCharsets.UTF_8).strip();
+            return err.isEmpty() ? "" : "; stderr: " + err;
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
         }
     }
 

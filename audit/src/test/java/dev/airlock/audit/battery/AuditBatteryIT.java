@@ -18,7 +18,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -45,7 +44,7 @@ class AuditBatteryIT {
         // The public resolvers and addresses some probes aim at go to the world's link too, so that
         // nothing of this test can leave the machine even if a rule were missing. They go with the link.
         for (String a : new String[] {"8.8.8.8/32", "1.1.1.1/32"}) {
-            String out = host("ip", "route", "replace", a, "dev", "alkdemoh");
+            String out = KernelAudit.host("ip", "route", "replace", a, "dev", "alkdemoh");
             if (out.startsWith("FAILED")) {
                 throw new IllegalStateException(out);
             }
@@ -119,7 +118,7 @@ class AuditBatteryIT {
     @Test
     void audit_demoWorld_passesWithEveryAllowedEntryReached(@TempDir Path state) throws Exception {
         // Positive control for the world itself: from the host, the production webhook answers.
-        assertThat(host("curl", "-sS", "-m", "5", "--noproxy", "*", "http://198.18.0.12/")).isNotBlank();
+        assertThat(KernelAudit.host("curl", "-sS", "-m", "5", "--noproxy", "*", "http://198.18.0.12/")).isNotBlank();
 
         long productionHostsBefore = productionHostsAtTheFront();
         BatteryRun run = audit(state, p -> {
@@ -197,7 +196,7 @@ class AuditBatteryIT {
 
     @Test
     void audit_rulesWeakenedToLetTcpAndUdpReachTheHost_failsAndNamesTheProbesThatGotThrough(@TempDir Path state) throws Exception {
-        BatteryRun run = audit(state, p -> weaken(p));
+        BatteryRun run = audit(state, KernelAudit::weaken);
 
         assertThat(run.passed()).isFalse();
         ProbeResult leak = byId(run).get("host-service:listener");
@@ -234,39 +233,5 @@ class AuditBatteryIT {
             assertThat(e.counts()).containsEntry("fail", 0L).containsEntry("error", 0L);
             assertThat(e.dir()).isEqualTo(done.dir());
         });
-    }
-
-    /**
-     * The deliberate holes, host and sandbox side: TCP from the sandbox to its host-side address
-     * (other than the proxy port) is accepted before TPROXY, and UDP to it (other than DNS) passes.
-     */
-    private static void weaken(PreparedSandbox p) {
-        String table = p.nftTable();
-        String in = "iifname \"" + p.hostVeth() + "\" ip daddr " + p.hostAddress() + " ";
-        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "tcp dport != 3128 accept"));
-        must(host("nft", "insert", "rule", "inet", table, "input", in + "tcp dport != 3128 accept"));
-        must(host("nft", "insert", "rule", "inet", table, "prerouting", in + "udp dport != 53 accept"));
-        must(host("nft", "insert", "rule", "inet", table, "input", in + "udp dport != 53 accept"));
-        must(host("ip", "netns", "exec", p.netns(), "nft", "insert", "rule", "inet", table, "output",
-                "ip daddr " + p.hostAddress() + " udp dport != 53 accept"));
-    }
-
-    private static void must(String out) {
-        if (out.startsWith("FAILED")) {
-            throw new IllegalStateException(out);
-        }
-    }
-
-    private static String host(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                return "FAILED " + String.join(" ", cmd) + ": " + out;
-            }
-            return out;
-        } catch (IOException | InterruptedException e) {
-            return "FAILED " + e;
-        }
     }
 }
