@@ -26,6 +26,7 @@ public final class AccessCheck {
             new Grant("", "configmaps", List.of("get", "list", "watch", "create", "patch", "delete")),
             new Grant("", "serviceaccounts", List.of("get", "list", "create", "patch", "delete")),
             new Grant("", "services", List.of("get", "list", "create", "patch", "delete")),
+            new Grant("", "secrets", List.of("get", "create", "patch", "delete")),
             new Grant("", "pods", List.of("get", "list", "watch", "create", "update", "patch", "delete")),
             new Grant("apps", "deployments", List.of("get", "list", "create", "patch", "delete")),
             new Grant("networking.k8s.io", "networkpolicies", List.of("get", "list", "create", "patch", "delete")));
