@@ -272,10 +272,16 @@ public final class AuditForwarder implements AutoCloseable {
                     byte[] bytes = line.toByteArray();
                     line.reset();
                     if (!(AuditLogReader.parseLine(0, bytes) instanceof AuditLogReader.Entry e) || !e.hashMatches()) {
+                        if (!out.isEmpty()) {
+                            break read; // send the records before it; the next round stops at it
+                        }
                         throw new BadLine(log + ": the line at byte " + lineStart + " is not an intact record; forwarding stops there"
                                 + " rather than skip it. Fix: airlock log verify --file " + log);
                     }
                     if (e.record().seq() != expected.seq() + 1 || !e.record().prev().equals(expected.hash())) {
+                        if (!out.isEmpty()) {
+                            break read;
+                        }
                         throw new BadLine(log + ": the record at byte " + lineStart + " (seq " + e.record().seq() + ") does not continue the"
                                 + " forwarded chain after " + expected + "; forwarding stops there. Fix: airlock log verify --file " + log);
                     }
