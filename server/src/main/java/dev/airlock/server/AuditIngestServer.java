@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.airlock.gateway.audit.AuditIngest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,11 +1,13 @@
 package dev.airlock.server;
 
+import dev.airlock.gateway.audit.AuditIngest;
 import dev.airlock.gateway.audit.AuditLog;
 import dev.airlock.k8s.ClusterSettings;
 import dev.airlock.k8s.KubeBackendException;
 import dev.airlock.k8s.KubeClients;
 import dev.airlock.k8s.KubernetesBackend;
 import dev.airlock.k8s.PodPool;
+import dev.airlock.k8s.ProjectNames;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.pool.sizing.AutoSizer;
@@ -133,7 +135,7 @@ final class ClusterDaemon implements AutoCloseable {
     private void startIngest(DaemonBackend.AuditIngest a) throws IOException {
         Path file = config.state().resolve("audit.log");
         auditLog = AuditLog.open(file, clock, AuditLog.Options.DEFAULTS, meters);
-        AuditIngest ingest = AuditIngest.open(auditLog, file, backend::auditTokens, meters);
+        AuditIngest ingest = AuditIngest.open(auditLog, file, backend::auditTokens, p -> new ProjectNames(p).gateway() + "-", meters);
         try {
             ingestServer = AuditIngestServer.start(a.listen(), ingest);
         } catch (IOException e) {

@@ -72,6 +72,7 @@ public final class AuditForwarder implements AutoCloseable {
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong failing = new AtomicLong();
     private Counter sent;
+    private final java.util.Map<String, Counter> failures = new java.util.HashMap<>();
     private final List<io.micrometer.core.instrument.Meter> meters = new ArrayList<>();
     private MeterRegistry registry;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -83,7 +84,10 @@ public final class AuditForwarder implements AutoCloseable {
     AuditForwarder(Path log, String source, IngestClient client, LongSupplier localHead, PrintStream err) throws IOException {
         this.log = log;
         this.cursorFile = ForwardCursor.fileOf(log);
-        this.source = new Origin(source, 1, ChainHead.GENESIS_HASH).source();
+        if (source == null || source.isEmpty() || !source.equals(Printable.escape(source))) {
+            throw new IllegalArgumentException("the source name must be printable ASCII and not empty: " + source);
+        }
+        this.source = source;
         this.client = client;
         this.localHead = localHead;
         this.err = err;
@@ -106,6 +110,12 @@ public final class AuditForwarder implements AutoCloseable {
         // airlock_audit_forward_healthy (docs/audit-log.md, "Forwarding")
         sent = Counter.builder("airlock.audit.forward.records").description("Audit records the daemon acknowledged").register(r);
         meters.add(sent);
+        for (String reason : List.of("unreachable", "refused", "unreadable")) {
+            Counter c = Counter.builder("airlock.audit.forward.failures").tag("reason", reason)
+                    .description("Forwarding attempts that failed; the records stay in the local log and are sent again").register(r);
+            failures.put(reason, c);
+            meters.add(c);
+        }
         meters.add(Gauge.builder("airlock.audit.forward.pending", this, f -> Math.max(0, f.localHead.getAsLong() - f.acked.get()))
                 .strongReference(true).description("Audit records in the local log that the daemon has not acknowledged yet").register(r));
         meters.add(Gauge.builder("airlock.audit.forward.healthy", failing, n -> n.get() == 0 ? 1 : 0).strongReference(true)
@@ -113,10 +123,8 @@ public final class AuditForwarder implements AutoCloseable {
     }
 
     private void count(String reason) {
-        if (registry != null) {
-            Counter c = Counter.builder("airlock.audit.forward.failures").tag("reason", reason)
-                    .description("Forwarding attempts that failed; the records stay in the local log and are sent again").register(registry);
-            meters.add(c);
+        Counter c = failures.get(reason);
+        if (c != null) {
             c.increment();
         }
     }

@@ -43,7 +43,13 @@ public final class HttpIngestClient implements IngestClient {
 
     @Override
     public ChainHead send(String source, List<String> lines) throws IOException, Refused {
-        String token = Files.readString(tokenFile, StandardCharsets.US_ASCII).strip();
+        String token;
+        try {
+            token = Files.readString(tokenFile, StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            // not the daemon's fault: said as a refusal, with the file to fix
+            throw new Refused(0, "cannot read the token file " + tokenFile + " (" + e.getMessage() + "); fix: mount the project's audit token Secret there");
+        }
         ObjectNode body = JSON.createObjectNode();
         body.put("source", source);
         lines.forEach(body.putArray("records")::add);

@@ -22,11 +22,11 @@ class AuditForwarderTest {
     static final class FakeDaemon implements IngestClient {
         final List<AuditRecord> held = new ArrayList<>();
         final List<Integer> batchSizes = new ArrayList<>();
-        boolean away;
-        boolean refusing;
+        volatile boolean away;
+        volatile boolean refusing;
 
         @Override
-        public ChainHead send(String source, List<String> lines) throws IOException, Refused {
+        public synchronized ChainHead send(String source, List<String> lines) throws IOException, Refused {
             if (away) {
                 throw new java.net.ConnectException("Connection refused");
             }
@@ -43,7 +43,7 @@ class AuditForwarderTest {
             return head();
         }
 
-        ChainHead head() {
+        synchronized ChainHead head() {
             return held.isEmpty() ? ChainHead.EMPTY : held.get(held.size() - 1).head();
         }
 
@@ -195,6 +195,42 @@ class AuditForwarderTest {
         Files.write(log, whole);
         f.forwardOnce();
         assertThat(daemon.seqs()).containsExactly(1L, 2L);
+    }
+
+    @Test
+    void start_countsFailuresAndPendingRecordsInMetrics_untilTheDaemonTakesThem() throws Exception {
+        Path log = dir.resolve("audit.log");
+        AuditLog local = AuditLog.open(log, new AuditFixtures.TickingClock(AuditFixtures.T0));
+        for (int i = 0; i < 3; i++) {
+            local.submit(AuditFixtures.deny("host" + i + ".example"));
+        }
+        assertThat(local.awaitWritten(Duration.ofSeconds(AuditFixtures.GUARD_SECONDS))).isTrue();
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        FakeDaemon daemon = new FakeDaemon();
+        daemon.away = true;
+        try (AuditForwarder f = AuditForwarder.start(log, "airlock-p-gateway-1", daemon, local, meters, new AuditFixtures.Stderr().stream)) {
+            await(() -> meters.get("airlock.audit.forward.failures").tag("reason", "unreachable").counter().count() >= 2);
+            assertThat(meters.get("airlock.audit.forward.pending").gauge().value()).isEqualTo(3);
+            assertThat(meters.get("airlock.audit.forward.healthy").gauge().value()).isZero();
+
+            daemon.away = false;
+            await(() -> meters.get("airlock.audit.forward.healthy").gauge().value() == 1);
+            assertThat(meters.get("airlock.audit.forward.pending").gauge().value()).isZero();
+            assertThat(meters.get("airlock.audit.forward.records").counter().count()).isEqualTo(3);
+            assertThat(daemon.seqs()).isEqualTo(range(1, 3));
+        } finally {
+            local.close();
+        }
+    }
+
+    private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        for (int i = 0; i < AuditFixtures.GUARD_SECONDS * 20; i++) { // a guard against a hang, not a timing claim
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("not within the test guard");
     }
 
     @Test

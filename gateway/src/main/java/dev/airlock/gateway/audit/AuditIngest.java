@@ -1,11 +1,5 @@
-package dev.airlock.server;
+package dev.airlock.gateway.audit;
 
-import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.audit.AuditLogReader;
-import dev.airlock.gateway.audit.AuditRecord;
-import dev.airlock.gateway.audit.ChainHead;
-import dev.airlock.gateway.audit.Origin;
-import dev.airlock.k8s.ProjectNames;
 import dev.airlock.policy.Printable;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,16 +14,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * Takes the gateway pods' audit records into the daemon's one chain (backend kubernetes; the
- * sender is {@code AuditForwarder}, docs/audit-log.md "Forwarding").
+ * sender is {@link AuditForwarder}, docs/audit-log.md "Forwarding"; the daemon serves it over HTTP).
  *
  * <p>Design. A batch is checked whole before anything is appended: the bearer token names the
  * project (each project's own Secret; compared in constant time); the source must be one of that
- * project's gateway pods by name ({@code airlock-P-gateway-…}), so one project's token cannot write
+ * project's gateway pods by name (the prefix {@code sourcePrefix} gives: {@code airlock-P-gateway-}), so one project's token cannot write
  * as another project's pod; every line must be an intact record of that project (or of none,
  * {@code -}: a DNS query from an address the gateway does not know), and the records must continue
  * the source's chain from the last one this daemon holds. Records it already holds (a sender that
@@ -38,7 +33,7 @@ import java.util.stream.Stream;
  * appended, each with its {@link Origin}, and acknowledged only once written to the file. What the
  * daemon holds is read back from its own log at start, so a restart neither loses nor repeats.
  */
-final class AuditIngest {
+public final class AuditIngest {
 
     /** Records per request at most: the forwarder sends 128; more is not a gateway. */
     static final int MAX_RECORDS = 1000;
@@ -46,35 +41,40 @@ final class AuditIngest {
     private static final Duration WRITE_WAIT = Duration.ofSeconds(10);
 
     /** What the daemon answers a batch. */
-    sealed interface Answer permits Accepted, Refused {
+    public sealed interface Answer permits Accepted, Refused {
     }
 
     /** The source's last record the daemon now holds, and how many of the batch were new. */
-    record Accepted(ChainHead acknowledged, int appended) implements Answer {
+    public record Accepted(ChainHead acknowledged, int appended) implements Answer {
     }
 
     /** Refused, nothing appended: the HTTP status, a reason code for the metric, and why with the fix. */
-    record Refused(int status, String reason, String why) implements Answer {
+    public record Refused(int status, String reason, String why) implements Answer {
     }
 
     private final AuditLog log;
     private final Supplier<Map<String, String>> tokens;
+    private final Function<String, String> sourcePrefix;
     private final Map<String, ChainHead> heads;
     private final MeterRegistry meters;
 
-    private AuditIngest(AuditLog log, Supplier<Map<String, String>> tokens, Map<String, ChainHead> heads, MeterRegistry meters) {
+    private AuditIngest(AuditLog log, Supplier<Map<String, String>> tokens, Function<String, String> sourcePrefix, Map<String, ChainHead> heads,
+            MeterRegistry meters) {
         this.log = log;
         this.tokens = tokens;
+        this.sourcePrefix = sourcePrefix;
         this.heads = heads;
         this.meters = meters;
     }
 
     /**
      * Ingest into {@code log} (the daemon's chain, whose file is {@code file}), with the projects'
-     * tokens from {@code tokens} (project to token). Reads which records of each source the file
-     * holds already.
+     * tokens from {@code tokens} (project to token); a project's sources are named {@code
+     * sourcePrefix(project)…} (its gateway pods). Reads which records of each source the file holds
+     * already. {@code meters} may be null.
      */
-    static AuditIngest open(AuditLog log, Path file, Supplier<Map<String, String>> tokens, MeterRegistry meters) throws IOException {
+    public static AuditIngest open(AuditLog log, Path file, Supplier<Map<String, String>> tokens, Function<String, String> sourcePrefix,
+            MeterRegistry meters) throws IOException {
         Map<String, ChainHead> heads = new HashMap<>();
         if (Files.exists(file)) {
             try (Stream<AuditLogReader.Line> lines = AuditLogReader.lines(file)) {
@@ -86,23 +86,23 @@ final class AuditIngest {
                 });
             }
         }
-        return new AuditIngest(log, tokens, heads, meters);
+        return new AuditIngest(log, tokens, sourcePrefix, heads, meters);
     }
 
     /** The last record of {@code source} the daemon holds ({@link ChainHead#EMPTY}: none). */
-    synchronized ChainHead head(String source) {
+    public synchronized ChainHead head(String source) {
         return heads.getOrDefault(source, ChainHead.EMPTY);
     }
 
     /** Checks and appends one batch; {@code bearer} is the request's token. */
-    synchronized Answer accept(Optional<String> bearer, String source, List<String> lines) throws InterruptedException {
+    public synchronized Answer accept(Optional<String> bearer, String source, List<String> lines) throws InterruptedException {
         Optional<String> project = bearer.flatMap(this::projectOf);
         if (project.isEmpty()) {
             return refuse(401, "token", "no project's audit token was presented (header Authorization: Bearer TOKEN)."
                     + " Fix: give the gateway the file of its project's Secret (--audit-token-file)");
         }
         String p = project.get();
-        String prefix = new ProjectNames(p).gateway() + "-";
+        String prefix = sourcePrefix.apply(p);
         if (source == null || !source.startsWith(prefix) || !source.equals(Printable.escape(source)) || source.length() > 253) {
             return refuse(403, "source", "source '" + Printable.escape(String.valueOf(source)) + "' is not a gateway pod of project " + p
                     + " (its pods are named " + prefix + "…). Fix: run the gateway with --audit-source $(POD_NAME) in its Deployment");

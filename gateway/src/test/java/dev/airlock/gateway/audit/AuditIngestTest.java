@@ -1,13 +1,7 @@
-package dev.airlock.server;
+package dev.airlock.gateway.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.airlock.gateway.audit.AuditEvent;
-import dev.airlock.gateway.audit.AuditLog;
-import dev.airlock.gateway.audit.AuditLogReader;
-import dev.airlock.gateway.audit.AuditRecord;
-import dev.airlock.gateway.audit.ChainHead;
-import dev.airlock.gateway.audit.Origin;
 import dev.airlock.policy.Reason;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,6 +20,8 @@ class AuditIngestTest {
     static final String TOKEN_P = "a".repeat(64);
     static final String TOKEN_Q = "b".repeat(64);
     static final String POD = "airlock-payments-gateway-5d8f-x2x9q";
+    /** As the daemon names a project's gateway pods (ProjectNames.gateway() + "-"). */
+    static final java.util.function.Function<String, String> PREFIX = p -> "airlock-" + p + "-gateway-";
 
     @TempDir
     Path dir;
@@ -37,7 +33,7 @@ class AuditIngestTest {
     void open() throws Exception {
         daemonFile = dir.resolve("audit.log");
         daemonLog = AuditLog.open(daemonFile, Clock.systemUTC());
-        ingest = AuditIngest.open(daemonLog, daemonFile, () -> Map.of("payments", TOKEN_P, "billing", TOKEN_Q), null);
+        ingest = AuditIngest.open(daemonLog, daemonFile, () -> Map.of("payments", TOKEN_P, "billing", TOKEN_Q), PREFIX, null);
     }
 
     @AfterEach
@@ -174,7 +170,7 @@ class AuditIngestTest {
         daemonLog.close();
 
         daemonLog = AuditLog.open(daemonFile, Clock.systemUTC());
-        AuditIngest restarted = AuditIngest.open(daemonLog, daemonFile, () -> Map.of("payments", TOKEN_P), null);
+        AuditIngest restarted = AuditIngest.open(daemonLog, daemonFile, () -> Map.of("payments", TOKEN_P), PREFIX, null);
         assertThat(restarted.head(POD).seq()).isEqualTo(3);
         AuditIngest.Answer a = restarted.accept(Optional.of(TOKEN_P), POD, lines);
 
