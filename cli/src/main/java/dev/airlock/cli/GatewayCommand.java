@@ -70,6 +70,19 @@ final class GatewayCommand implements Callable<Integer> {
             description = "Audit log (default: $AIRLOCK_STATE/audit.log, else /var/lib/airlock/audit.log as root, else ~/.local/state/airlock/audit.log).")
     Path auditLog;
 
+    @Option(names = "--audit-forward", paramLabel = "URL",
+            description = "Also send every audit record, in order, to the daemon's ingest endpoint at URL (backend: kubernetes; the"
+                    + " daemon's kubernetes.auditUrl). The local log stays the buffer: records wait there while the daemon is away."
+                    + " Needs --audit-token-file.")
+    String auditForward;
+
+    @Option(names = "--audit-token-file", paramLabel = "FILE", description = "The project's ingest token for --audit-forward (a mounted Secret).")
+    Path auditTokenFile;
+
+    @Option(names = "--audit-source", paramLabel = "NAME",
+            description = "This gateway's name in the daemon's chain (default: $HOSTNAME, in a pod its name).")
+    String auditSource;
+
     @Option(names = "--fail-open", description = "Allow connections even when the audit log fails. Off by default: Airlock fails closed.")
     boolean failOpen;
 
@@ -103,7 +116,7 @@ final class GatewayCommand implements Callable<Integer> {
             options = new GatewayServer.Options(sources.policy, PolicySources.orgPath(sources.org), Optional.ofNullable(sources.hosts),
                     address("--listen", listen), optional("--transparent", transparent), optional("--dns", dns),
                     optional("--metrics", metrics), auditLog == null ? StateDirectory.auditLog() : auditLog, failOpen, addresses,
-                    threads, limits(maxTunnels), ranges);
+                    threads, limits(maxTunnels), ranges, forward());
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("airlock: " + e.getMessage());
             return ExitCodes.BAD_INPUT;
@@ -127,6 +140,36 @@ final class GatewayCommand implements Callable<Integer> {
         server.endpoints().forEach(e -> err.println("  " + e));
         stopped.await();
         return ExitCodes.OK;
+    }
+
+    private Optional<GatewayServer.AuditForward> forward() {
+        if (auditForward == null) {
+            if (auditTokenFile != null || auditSource != null) {
+                throw new IllegalArgumentException("--audit-token-file and --audit-source need --audit-forward URL");
+            }
+            return Optional.empty();
+        }
+        java.net.URI url;
+        try {
+            url = new java.net.URI(auditForward);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("--audit-forward " + auditForward + " is not a URL: write e.g. http://airlock-daemon.airlock.svc:7071/v1/audit/records");
+        }
+        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null) {
+            throw new IllegalArgumentException("--audit-forward " + auditForward + ": write an http:// or https:// URL with a host,"
+                    + " e.g. http://airlock-daemon.airlock.svc:7071/v1/audit/records");
+        }
+        if (auditTokenFile == null) {
+            throw new IllegalArgumentException("--audit-forward needs --audit-token-file FILE: the daemon takes records only with the project's token");
+        }
+        if (!java.nio.file.Files.isReadable(auditTokenFile)) {
+            throw new IllegalArgumentException("--audit-token-file " + auditTokenFile + " cannot be read: give the file of the project's ingest token");
+        }
+        String source = auditSource != null ? auditSource : Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()).orElse("gateway");
+        if (!source.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
+            throw new IllegalArgumentException("--audit-source " + source + ": use letters, digits, '.', '_' and '-' (a pod name)");
+        }
+        return Optional.of(new GatewayServer.AuditForward(url, auditTokenFile, source));
     }
 
     private static GatewayLimits limits(int maxTunnels) {

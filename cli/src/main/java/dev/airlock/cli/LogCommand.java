@@ -111,6 +111,9 @@ final class LogCommand implements Callable<Integer> {
         if (r.event() == AuditEvent.Event.CLOSE) {
             line += "  up " + r.bytesUp() + " B, down " + r.bytesDown() + " B, " + r.durationMs() + " ms";
         }
+        if (r.origin().isPresent()) { // a gateway pod's record, forwarded into this chain: where it came from, and its seq there
+            line += "  (from " + r.origin().get().source() + " #" + r.origin().get().seq() + ")";
+        }
         return line.stripTrailing();
     }
 }

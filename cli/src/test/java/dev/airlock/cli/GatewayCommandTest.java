@@ -20,4 +20,25 @@ class GatewayCommandTest {
         assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
         assertThat(r.err()).contains("--dns-clients 10.244.0.0/33 is not a CIDR").contains("10.244.0.0/16");
     }
+
+    @Test
+    void auditForward_withoutTokenFile_isRefusedSayingWhy() {
+        Cli r = Cli.run("gateway", "--audit-forward", "http://127.0.0.1:7071/v1/audit/records");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("--audit-forward needs --audit-token-file FILE");
+    }
+
+    @Test
+    void auditForward_notAnHttpUrl_isRefusedWithAnExample() {
+        Cli r = Cli.run("gateway", "--audit-forward", "daemon:7071", "--audit-token-file", "/dev/null");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("--audit-forward daemon:7071").contains("http://airlock-daemon.airlock.svc:7071/v1/audit/records");
+    }
+
+    @Test
+    void auditTokenFile_withoutAuditForward_isRefused() {
+        Cli r = Cli.run("gateway", "--audit-token-file", "/dev/null");
+        assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);
+        assertThat(r.err()).contains("need --audit-forward URL");
+    }
 }

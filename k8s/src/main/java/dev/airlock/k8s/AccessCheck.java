@@ -26,6 +26,7 @@ public final class AccessCheck {
             new Grant("", "configmaps", List.of("get", "list", "watch", "create", "patch", "delete")),
             new Grant("", "serviceaccounts", List.of("get", "list", "create", "patch", "delete")),
             new Grant("", "services", List.of("get", "list", "create", "patch", "delete")),
+            new Grant("", "secrets", List.of("get", "create", "patch", "delete")),
             new Grant("", "pods", List.of("get", "list", "watch", "create", "update", "patch", "delete")),
             // airlock run / sandbox exec run the command in the claimed pod through the API server. An exec over a
             // WebSocket is an HTTP GET, which RBAC checks as `get`; API servers from 1.31 check `create` as well.

@@ -9,11 +9,31 @@ import java.util.regex.Pattern;
  * pod CIDR, from which the gateway answers DNS ({@code --dns-clients}); without it the gateway
  * answers no pod's DNS (it cannot know pod addresses one by one), so lookups fail closed.
  */
-public record ClusterSettings(String namespace, String gatewayImage, String agentImage, java.util.Optional<String> podCidr) {
+public record ClusterSettings(String namespace, String gatewayImage, String agentImage, java.util.Optional<String> podCidr,
+        java.util.Optional<AuditForward> auditForward) {
 
     /** Without a pod CIDR: the agent pods' DNS lookups are refused. */
     public ClusterSettings(String namespace, String gatewayImage, String agentImage) {
         this(namespace, gatewayImage, agentImage, java.util.Optional.empty());
+    }
+
+    /** Without audit forwarding: each gateway pod's records stay in its own log. */
+    public ClusterSettings(String namespace, String gatewayImage, String agentImage, java.util.Optional<String> podCidr) {
+        this(namespace, gatewayImage, agentImage, podCidr, java.util.Optional.empty());
+    }
+
+    /**
+     * The gateway pods forward their audit records to the daemon's chain: {@code url} is the
+     * daemon's ingest endpoint as the pods reach it (a Service), {@code daemonPort} the port the
+     * daemon's pod takes them on (which the gateway's NetworkPolicy opens, towards the daemon's pods only).
+     */
+    public record AuditForward(java.net.URI url, int daemonPort) {
+        public AuditForward {
+            Objects.requireNonNull(url, "url");
+            if (daemonPort < 1 || daemonPort > 65535) {
+                throw new IllegalArgumentException("the daemon's audit port " + daemonPort + " is not 1-65535");
+            }
+        }
     }
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
@@ -26,6 +46,7 @@ public record ClusterSettings(String namespace, String gatewayImage, String agen
                     + "\" is not an RFC 1123 label: use lower-case letters, digits and '-', at most 63 characters");
         }
         Objects.requireNonNull(podCidr, "podCidr");
+        Objects.requireNonNull(auditForward, "auditForward");
         if (podCidr.isPresent() && dev.airlock.policy.address.Cidr.parse(podCidr.get()).isEmpty()) {
             throw new IllegalArgumentException("podCidr \"" + podCidr.get() + "\" is not a CIDR: write the cluster's pod network, such as 10.244.0.0/16");
         }

@@ -58,6 +58,8 @@ public final class KubernetesBackend implements AutoCloseable {
     private final PoolListener listener;
     private final Clock clock;
     private final Map<String, Running> projects = new LinkedHashMap<>();
+    /** Each project's audit ingest token, when the gateway pods forward their records. */
+    private final Map<String, String> auditTokens = new java.util.concurrent.ConcurrentHashMap<>();
 
     private KubernetesBackend(KubernetesClient client, ClusterSettings settings, Optional<Path> orgFile, PoolListener listener, Clock clock) {
         this.client = client;
@@ -107,7 +109,44 @@ public final class KubernetesBackend implements AutoCloseable {
         ProjectPolicy policy = PolicyFiles.parseProject(policyFile.toString(), text);
         Optional<String> orgText = orgFile.isPresent() ? Optional.of(PolicyFiles.readText(orgFile.get())) : Optional.empty();
         OrgPolicy org = orgFile.isPresent() ? PolicyFiles.parseOrg(orgFile.get().toString(), orgText.get()) : OrgPolicy.NONE;
-        return new Loaded(config, policy, ProjectManifests.of(policy, org, text, orgText, settings));
+        Optional<String> token = settings.auditForward().isEmpty() ? Optional.empty() : Optional.of(auditToken(policy.project()));
+        return new Loaded(config, policy, ProjectManifests.of(policy, org, text, orgText, settings, token));
+    }
+
+    /**
+     * The project's audit ingest token: the one its Secret holds already (so a daemon restart does
+     * not cut off running gateway pods), else 32 new random bytes. A Secret of that name that is
+     * not Airlock's for this project is not read; applying then refuses it as a conflict.
+     */
+    private String auditToken(String project) {
+        String known = auditTokens.get(project);
+        if (known != null) {
+            return known;
+        }
+        ProjectNames names = new ProjectNames(project);
+        String token = null;
+        try {
+            io.fabric8.kubernetes.api.model.Secret s = client.secrets().inNamespace(settings.namespace()).withName(names.auditToken()).get();
+            if (s != null && s.getMetadata().getLabels() != null && ProjectNames.AIRLOCK.equals(s.getMetadata().getLabels().get(ProjectNames.MANAGED_BY))
+                    && project.equals(s.getMetadata().getLabels().get(ProjectNames.PROJECT)) && s.getData() != null
+                    && s.getData().get(ProjectManifests.TOKEN_KEY) != null) {
+                token = new String(java.util.Base64.getDecoder().decode(s.getData().get(ProjectManifests.TOKEN_KEY)), java.nio.charset.StandardCharsets.US_ASCII);
+            }
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException | IllegalArgumentException e) {
+            token = null; // unreadable: a new token; the apply that follows reports a missing permission with its fix
+        }
+        if (token == null || !token.matches("[0-9a-f]{64}")) {
+            byte[] bytes = new byte[32];
+            new java.security.SecureRandom().nextBytes(bytes);
+            token = java.util.HexFormat.of().formatHex(bytes);
+        }
+        auditTokens.put(project, token);
+        return token;
+    }
+
+    /** Each project's audit ingest token (empty when the gateway pods do not forward): who presents one speaks for that project's gateway. */
+    public Map<String, String> auditTokens() {
+        return Map.copyOf(auditTokens);
     }
 
     /** Re-reads {@code project}'s policy (and the org's), applies the change and rotates the pool. */

@@ -11,17 +11,26 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,8 +43,8 @@ import java.util.Optional;
  * (no token), the gateway Deployment and Service, and the NetworkPolicies exactly as {@code airlock policy export --format k8s} writes them
  * (parsed from the exporter's YAML, so the local export and the cluster cannot drift).
  */
-public record ProjectManifests(ProjectNames names, ClusterSettings settings, ConfigMap policy, ServiceAccount agentAccount, Deployment gateway,
-        Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
+public record ProjectManifests(ProjectNames names, ClusterSettings settings, ConfigMap policy, ServiceAccount agentAccount,
+        Optional<Secret> auditToken, Deployment gateway, Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
 
     public static final int PROXY_PORT = ExportSettings.DEFAULT_PROXY_PORT;
     /** The port agents send DNS to: the Service's, since resolv.conf cannot name another. */
@@ -47,18 +56,35 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
      */
     public static final int GATEWAY_DNS_PORT = 5353;
     static final String POLICY_DIR = "/etc/airlock";
+    /** Where the gateway container finds the project's audit ingest token (the Secret's key {@link #TOKEN_KEY}). */
+    static final String TOKEN_DIR = "/var/run/airlock/audit-token";
+    /** The token's key in the Secret. */
+    public static final String TOKEN_KEY = "token";
+    /** The labels of the daemon's pods (docs/kubernetes/daemon.yaml): the gateway's NetworkPolicy opens the audit port towards them. */
+    public static final Map<String, String> DAEMON_POD_LABELS = Map.of("app.kubernetes.io/name", "airlock-daemon");
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
     public ProjectManifests {
         networkPolicies = List.copyOf(networkPolicies);
     }
 
+    /** Without audit forwarding ({@code s} must not ask for it). */
+    public static ProjectManifests of(ProjectPolicy project, OrgPolicy org, String projectYaml, Optional<String> orgYaml, ClusterSettings s)
+            throws PolicyException {
+        return of(project, org, projectYaml, orgYaml, s, Optional.empty());
+    }
+
     /**
      * Builds a project's objects. {@code projectYaml} and {@code orgYaml} are the files' text as the
      * gateway in the cluster reads them; {@code project} and {@code org} are the same files parsed.
+     * {@code auditToken} is the project's audit ingest token, needed exactly when {@code s} forwards
+     * audit records: it goes into a Secret that only the gateway pods mount.
      */
-    public static ProjectManifests of(ProjectPolicy project, OrgPolicy org, String projectYaml, Optional<String> orgYaml, ClusterSettings s)
-            throws PolicyException {
+    public static ProjectManifests of(ProjectPolicy project, OrgPolicy org, String projectYaml, Optional<String> orgYaml, ClusterSettings s,
+            Optional<String> auditToken) throws PolicyException {
+        if (s.auditForward().isPresent() != auditToken.isPresent()) {
+            throw new IllegalArgumentException("an audit ingest token is needed exactly when the gateway pods forward their audit records");
+        }
         ProjectNames names = new ProjectNames(project.project());
         Map<String, String> data = new LinkedHashMap<>();
         data.put("airlock.yaml", projectYaml);
@@ -74,7 +100,12 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
                 .withNewMetadata().withName(names.agentAccount()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
                 .withAutomountServiceAccountToken(false)
                 .build();
-        return new ProjectManifests(names, s, policy, account, gateway(names, s, orgYaml.isPresent()), service(names, s),
+        Optional<Secret> secret = auditToken.map(t -> new SecretBuilder()
+                .withNewMetadata().withName(names.auditToken()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
+                .withType("Opaque")
+                .withData(Map.of(TOKEN_KEY, Base64.getEncoder().encodeToString(t.getBytes(StandardCharsets.US_ASCII))))
+                .build());
+        return new ProjectManifests(names, s, policy, account, secret, gateway(names, s, orgYaml.isPresent()), service(names, s),
                 networkPolicies(project, org, names, s), hash);
     }
 
@@ -83,6 +114,7 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         List<HasMetadata> out = new ArrayList<>();
         out.add(policy);
         out.add(agentAccount);
+        auditToken.ifPresent(out::add);
         out.add(gateway);
         out.add(gatewayService);
         out.addAll(networkPolicies);
@@ -99,7 +131,10 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         args.addAll(List.of("--listen", "0.0.0.0:" + PROXY_PORT, "--dns", "0.0.0.0:" + GATEWAY_DNS_PORT, "--audit-log", "/var/lib/airlock/audit.log"));
         // pods have no addresses the gateway knows in advance: their DNS is answered by range (the NetworkPolicies decide who reaches it)
         s.podCidr().ifPresent(c -> args.addAll(List.of("--dns-clients", c)));
-        return new DeploymentBuilder()
+        // Each record also goes to the daemon's chain, named by this pod (the kubelet expands $(POD_NAME) from the env below).
+        s.auditForward().ifPresent(f -> args.addAll(List.of("--audit-forward", f.url().toString(),
+                "--audit-token-file", TOKEN_DIR + "/" + TOKEN_KEY, "--audit-source", "$(POD_NAME)")));
+        DeploymentBuilder d = new DeploymentBuilder()
                 .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
                 .withNewSpec()
                 .withReplicas(1)
@@ -129,8 +164,20 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
                 .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
                 .endSpec()
                 .endTemplate()
-                .endSpec()
-                .build();
+                .endSpec();
+        Deployment built = d.build();
+        if (s.auditForward().isPresent()) {
+            PodSpec pod = built.getSpec().getTemplate().getSpec();
+            // The token file is the group's (fsGroup) and unreadable to others; no agent pod mounts this Secret.
+            pod.getSecurityContext().setFsGroup(65532L);
+            pod.getVolumes().add(new VolumeBuilder().withName("audit-token")
+                    .withNewSecret().withSecretName(names.auditToken()).withDefaultMode(0440).endSecret().build());
+            Container c = pod.getContainers().get(0);
+            c.getVolumeMounts().add(new VolumeMountBuilder().withName("audit-token").withMountPath(TOKEN_DIR).withReadOnly(true).build());
+            c.setEnv(new ArrayList<>(List.of(new EnvVarBuilder().withName("POD_NAME")
+                    .withNewValueFrom().withNewFieldRef().withFieldPath("metadata.name").endFieldRef().endValueFrom().build())));
+        }
+        return built;
     }
 
     private static Service service(ProjectNames names, ClusterSettings s) {
@@ -157,6 +204,14 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         for (int i = 1; i < docs.length; i++) {
             NetworkPolicy p = SERIALIZATION.unmarshal(docs[i], NetworkPolicy.class);
             p.getMetadata().getLabels().putAll(names.common());
+            if (s.auditForward().isPresent() && p.getSpec().getPodSelector().getMatchLabels() != null
+                    && p.getSpec().getPodSelector().getMatchLabels().equals(names.gatewayPods().labels())) {
+                // The one flow forwarding adds: gateway pods to the daemon's pods, on the daemon's audit port, TCP.
+                p.getSpec().getEgress().add(new NetworkPolicyEgressRuleBuilder()
+                        .addNewTo().withNewPodSelector().withMatchLabels(DAEMON_POD_LABELS).endPodSelector().endTo()
+                        .addNewPort().withProtocol("TCP").withPort(new IntOrString(s.auditForward().get().daemonPort())).endPort()
+                        .build());
+            }
             out.add(p);
         }
         return out;

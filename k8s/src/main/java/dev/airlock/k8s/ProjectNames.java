@@ -39,6 +39,11 @@ public record ProjectNames(String project) {
         return label(base() + "-gateway");
     }
 
+    /** The Secret with the project's audit ingest token: mounted into the gateway pods only. */
+    public String auditToken() {
+        return label(base() + "-audit-token");
+    }
+
     /** The account agent and gateway pods run as: it has no role and mounts no token. */
     public String agentAccount() {
         return base();

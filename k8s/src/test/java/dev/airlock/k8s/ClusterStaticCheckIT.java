@@ -39,6 +39,18 @@ class ClusterStaticCheckIT {
     }
 
     @Test
+    void check_withAuditForwarding_agentsStillReachNoProduction(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        new ProjectApplier(cp.admin()).apply(Fixtures.forwardingManifests(ns));
+
+        StaticCheck.Report r = ClusterStaticCheck.check(cp.admin(), ns, new ProjectNames("payments").agentPods(), Fixtures.org());
+
+        assertThat(r.policiesRead()).isEqualTo(2);
+        assertThat(r.isolated()).isTrue();
+        assertThat(r.findings()).as(StaticReportFormat.human(r)).isEmpty();
+    }
+
+    @Test
     void check_whenSomeoneAddsAPolicyOpeningProduction_failsNamingIt(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();

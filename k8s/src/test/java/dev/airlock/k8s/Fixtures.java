@@ -43,6 +43,20 @@ final class Fixtures {
         return new ClusterSettings(namespace, "registry.test/airlock:0.1.0", "registry.test/devbox:1");
     }
 
+    /** The daemon's ingest endpoint as the gateway pods reach it, in the settings that forward. */
+    static final String AUDIT_URL = "http://airlock-daemon.airlock.svc:7071/v1/audit/records";
+    static final String AUDIT_TOKEN = "ab".repeat(32);
+
+    /** Settings whose gateway pods forward their audit records to the daemon on port 7071. */
+    static ClusterSettings forwarding(String namespace) {
+        return new ClusterSettings(namespace, "registry.test/airlock:0.1.0", "registry.test/devbox:1", Optional.empty(),
+                Optional.of(new ClusterSettings.AuditForward(java.net.URI.create(AUDIT_URL), 7071)));
+    }
+
+    static ProjectManifests forwardingManifests(String namespace) throws PolicyException {
+        return ProjectManifests.of(project(PROJECT_YAML), org(), PROJECT_YAML, Optional.of(ORG_YAML), forwarding(namespace), Optional.of(AUDIT_TOKEN));
+    }
+
     static ProjectManifests manifests(String namespace) throws PolicyException {
         return manifests(namespace, PROJECT_YAML);
     }

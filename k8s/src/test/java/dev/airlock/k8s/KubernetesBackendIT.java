@@ -54,6 +54,35 @@ class KubernetesBackendIT {
     }
 
     @Test
+    void start_withAuditForwarding_makesOneTokenPerProject_andARestartKeepsIt(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Path payments = Files.writeString(dir.resolve("payments.yaml"), Fixtures.PROJECT_YAML);
+        Path web = Files.writeString(dir.resolve("web.yaml"), WEB);
+        String first;
+        try (KubernetesBackend backend = KubernetesBackend.start(k, Fixtures.forwarding(ns), Optional.empty(),
+                List.of(new KubernetesBackend.Project(payments, 0), new KubernetesBackend.Project(web, 0)), PoolListener.NONE, Clock.systemUTC())) {
+            assertThat(backend.auditTokens()).containsOnlyKeys("payments", "web");
+            first = backend.auditTokens().get("payments");
+            assertThat(first).matches("[0-9a-f]{64}").isNotEqualTo(backend.auditTokens().get("web"));
+            String stored = new String(java.util.Base64.getDecoder().decode(
+                    k.secrets().inNamespace(ns).withName("airlock-payments-audit-token").get().getData().get("token")));
+            assertThat(stored).isEqualTo(first);
+        }
+        try (KubernetesBackend restarted = KubernetesBackend.start(k, Fixtures.forwarding(ns), Optional.empty(),
+                List.of(new KubernetesBackend.Project(payments, 0)), PoolListener.NONE, Clock.systemUTC())) {
+            assertThat(restarted.auditTokens().get("payments")).isEqualTo(first); // running gateway pods keep working
+        }
+        // control: a backend that does not forward makes no Secret
+        String other = cp.newNamespace();
+        try (KubernetesBackend plain = KubernetesBackend.start(k, Fixtures.settings(other), Optional.empty(),
+                List.of(new KubernetesBackend.Project(web, 0)), PoolListener.NONE, Clock.systemUTC())) {
+            assertThat(plain.auditTokens()).isEmpty();
+            assertThat(k.secrets().inNamespace(other).list().getItems()).noneMatch(s -> s.getMetadata().getName().startsWith("airlock-"));
+        }
+    }
+
+    @Test
     void start_twoFilesNamingOneProject_appliesNothing(ControlPlane cp, @TempDir Path dir) throws Exception {
         String ns = cp.newNamespace();
         Path a = Files.writeString(dir.resolve("a.yaml"), WEB);

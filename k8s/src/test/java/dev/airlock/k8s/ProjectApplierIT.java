@@ -26,6 +26,61 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ProjectApplierIT {
 
     @Test
+    void apply_withAuditForwarding_tokenSecretIsMountedIntoTheGatewayOnly_andItsPolicyOpensTheDaemonPort(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        AppliedProject applied = new ProjectApplier(k).apply(Fixtures.forwardingManifests(ns));
+
+        io.fabric8.kubernetes.api.model.Secret secret = k.secrets().inNamespace(ns).withName("airlock-payments-audit-token").get();
+        ConfigMap policy = k.configMaps().inNamespace(ns).withName("airlock-payments-policy").get();
+        assertThat(secret.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "airlock").containsEntry("airlock.dev/project", "payments");
+        assertThat(secret.getMetadata().getOwnerReferences()).singleElement().satisfies(r -> assertThat(r.getUid()).isEqualTo(policy.getMetadata().getUid()));
+        assertThat(new String(java.util.Base64.getDecoder().decode(secret.getData().get("token")))).isEqualTo(Fixtures.AUDIT_TOKEN);
+
+        io.fabric8.kubernetes.api.model.PodSpec gw = k.apps().deployments().inNamespace(ns).withName("airlock-payments-gateway").get()
+                .getSpec().getTemplate().getSpec();
+        Container g = gw.getContainers().get(0);
+        assertThat(g.getArgs()).containsSubsequence("--audit-forward", Fixtures.AUDIT_URL, "--audit-token-file", "/var/run/airlock/audit-token/token",
+                "--audit-source", "$(POD_NAME)");
+        assertThat(g.getEnv()).singleElement().satisfies(e -> {
+            assertThat(e.getName()).isEqualTo("POD_NAME");
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        });
+        assertThat(gw.getVolumes()).filteredOn(v -> v.getSecret() != null).singleElement().satisfies(v -> {
+            assertThat(v.getSecret().getSecretName()).isEqualTo("airlock-payments-audit-token");
+            assertThat(v.getSecret().getDefaultMode()).isEqualTo(0440);
+        });
+        assertThat(g.getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/var/run/airlock/audit-token");
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(gw.getSecurityContext().getFsGroup()).isEqualTo(65532L);
+
+        // An agent pod mounts no Secret and names no token (its own NetworkPolicy keeps it off the daemon, below).
+        Pod agent = applied.agentPods(Fixtures.forwarding(ns), Resources.DEFAULT).newMember();
+        assertThat(agent.getSpec().getVolumes()).noneMatch(v -> v.getSecret() != null || v.getProjected() != null);
+        assertThat(k.getKubernetesSerialization().asJson(agent)).doesNotContain("audit-token").doesNotContain(Fixtures.AUDIT_TOKEN);
+
+        List<NetworkPolicy> policies = k.network().v1().networkPolicies().inNamespace(ns).list().getItems();
+        NetworkPolicy gatewayPolicy = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-gateway")).findFirst().orElseThrow();
+        assertThat(gatewayPolicy.getSpec().getEgress()).hasSize(2).last().satisfies(r -> {
+            assertThat(r.getTo()).singleElement().satisfies(peer -> {
+                assertThat(peer.getPodSelector().getMatchLabels()).isEqualTo(Map.of("app.kubernetes.io/name", "airlock-daemon"));
+                assertThat(peer.getIpBlock()).isNull();
+            });
+            assertThat(r.getPorts()).extracting(p -> p.getProtocol() + "/" + p.getPort().getIntVal()).containsExactly("TCP/7071");
+        });
+        // control: without forwarding the gateway's policy is the exporter's alone, and the agents' policy is the same either way
+        ProjectManifests plain = Fixtures.manifests(ns);
+        NetworkPolicy plainGateway = plain.networkPolicies().stream().filter(p -> p.getMetadata().getName().endsWith("-gateway")).findFirst().orElseThrow();
+        assertThat(plainGateway.getSpec().getEgress()).hasSize(1);
+        assertThat(plain.auditToken()).isEmpty();
+        NetworkPolicy agents = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-agents")).findFirst().orElseThrow();
+        NetworkPolicy plainAgents = plain.networkPolicies().stream().filter(p -> p.getMetadata().getName().endsWith("-agents")).findFirst().orElseThrow();
+        assertThat(agents.getSpec()).isEqualTo(plainAgents.getSpec());
+    }
+
+    @Test
     void apply_createsManagedOwnedObjectsWithExpectedSpecs(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();

@@ -1,5 +1,7 @@
 package dev.airlock.server;
 
+import dev.airlock.gateway.audit.AuditIngest;
+import dev.airlock.gateway.audit.AuditLog;
 import dev.airlock.k8s.ClusterSettings;
 import dev.airlock.k8s.KubeBackendException;
 import dev.airlock.k8s.KubeClients;
@@ -7,6 +9,7 @@ import dev.airlock.k8s.KubernetesBackend;
 import dev.airlock.k8s.PodCommand;
 import dev.airlock.k8s.PodExec;
 import dev.airlock.k8s.PodPool;
+import dev.airlock.k8s.ProjectNames;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.pool.sizing.AutoSizer;
@@ -65,6 +68,8 @@ final class ClusterDaemon implements AutoCloseable {
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
     private KubernetesBackend backend;
     private ClusterPolicyWatch policies;
+    private AuditLog auditLog;
+    private AuditIngestServer ingestServer;
 
     private ClusterDaemon(DaemonConfig config, PrintStream log, Clock clock, StateDatabase state, KubernetesClient client) {
         this.config = config;
@@ -83,7 +88,8 @@ final class ClusterDaemon implements AutoCloseable {
     static ClusterDaemon start(DaemonConfig config, DaemonBackend.Kubernetes cluster, PrintStream log, Connect connect) throws DaemonException {
         ClusterSettings settings;
         try {
-            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr());
+            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr(),
+                    cluster.auditIngest().map(a -> new ClusterSettings.AuditForward(a.url(), a.listen().getPort())));
         } catch (IllegalArgumentException e) {
             throw new DaemonException(config.file() + ": kubernetes: " + e.getMessage() + ".");
         }
@@ -112,15 +118,40 @@ final class ClusterDaemon implements AutoCloseable {
                 d.backend.reload(project);
                 log.println("airlock daemon: the policy of " + project + " changed: its ConfigMap was applied and its pods rotate");
             });
+            if (cluster.auditIngest().isPresent()) {
+                d.startIngest(cluster.auditIngest().get());
+            }
             d.background.scheduleWithFixedDelay(d.policies::check, PolicyReloads.POLL.toMillis(), PolicyReloads.POLL.toMillis(), TimeUnit.MILLISECONDS);
             d.background.scheduleAtFixedRate(d::resize, 60, 60, TimeUnit.MINUTES);
             d.background.scheduleAtFixedRate(d::everyMinute, 1, 1, TimeUnit.MINUTES);
             return d;
-        } catch (KubeBackendException | PolicyException | RuntimeException e) {
+        } catch (KubeBackendException | PolicyException | IOException | RuntimeException e) {
             d.close();
             throw new DaemonException(e instanceof PolicyException pe ? String.join("\n", pe.problems().stream().map(Object::toString).toList())
                     : e.getMessage());
         }
+    }
+
+    /**
+     * The daemon's own chain ({@code STATE/audit.log}, where {@code airlock log} looks) and the
+     * endpoint that takes the gateway pods' records into it.
+     */
+    private void startIngest(DaemonBackend.AuditIngest a) throws IOException {
+        Path file = config.state().resolve("audit.log");
+        auditLog = AuditLog.open(file, clock, AuditLog.Options.DEFAULTS, meters);
+        AuditIngest ingest = AuditIngest.open(auditLog, file, backend::auditTokens, p -> new ProjectNames(p).gateway() + "-", meters);
+        try {
+            ingestServer = AuditIngestServer.start(a.listen(), ingest);
+        } catch (IOException e) {
+            throw new IOException("cannot take audit records on " + a.listen() + " (kubernetes.auditListen in " + config.file() + "): "
+                    + e.getMessage() + ". Fix: choose a free port", e);
+        }
+        log.println("airlock daemon: gateway pods' audit records are taken on " + a.listen() + " into " + file);
+    }
+
+    /** The ingest listener's address, when it runs (tests bind port 0). */
+    Optional<java.net.InetSocketAddress> ingestAddress() {
+        return Optional.ofNullable(ingestServer).map(AuditIngestServer::address);
     }
 
     private static StateDatabase openState(DaemonConfig config) throws DaemonException {
@@ -271,6 +302,12 @@ final class ClusterDaemon implements AutoCloseable {
     @Override
     public void close() {
         background.shutdownNow();
+        if (ingestServer != null) {
+            ingestServer.close();
+        }
+        if (auditLog != null) {
+            auditLog.close();
+        }
         if (backend != null) {
             backend.close();
         }

@@ -18,15 +18,21 @@ public sealed interface DaemonBackend {
      * A cluster: reached through {@code kubeconfig}, or, when it is empty, the pod's own service
      * account ({@code inCluster: true}); every project's objects live in {@code namespace}.
      */
-    record Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr)
-            implements DaemonBackend {
+    record Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr,
+            Optional<AuditIngest> auditIngest) implements DaemonBackend {
 
         /** Without a pod CIDR: the gateway answers no pod's DNS. */
         public Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage) {
             this(kubeconfig, namespace, gatewayImage, agentImage, Optional.empty());
         }
 
+        /** Without audit ingest: the gateway pods' records stay in their pods. */
+        public Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr) {
+            this(kubeconfig, namespace, gatewayImage, agentImage, podCidr, Optional.empty());
+        }
+
         public Kubernetes {
+            Objects.requireNonNull(auditIngest, "auditIngest");
             Objects.requireNonNull(podCidr, "podCidr");
             Objects.requireNonNull(kubeconfig, "kubeconfig");
             Objects.requireNonNull(namespace, "namespace");
@@ -36,6 +42,17 @@ public sealed interface DaemonBackend {
 
         public boolean inCluster() {
             return kubeconfig.isEmpty();
+        }
+    }
+
+    /**
+     * Where the daemon takes the gateway pods' audit records ({@code kubernetes.auditListen}), and
+     * the URL the gateway pods send them to ({@code kubernetes.auditUrl}: a Service in front of it).
+     */
+    record AuditIngest(java.net.InetSocketAddress listen, java.net.URI url) {
+        public AuditIngest {
+            Objects.requireNonNull(listen, "listen");
+            Objects.requireNonNull(url, "url");
         }
     }
 

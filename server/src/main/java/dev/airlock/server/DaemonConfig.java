@@ -41,6 +41,8 @@ import java.util.Set;
  *   gatewayImage: registry.acme.dev/airlock:0.1.0   # or exactly this reference (one of image and gatewayImage)
  *   agentImage: registry.acme.dev/devbox:1          # the agent pods' image
  *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
+ *   auditListen: 0.0.0.0:7071        # optional, with auditUrl: the gateway pods' audit records join the daemon's chain
+ *   auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -116,7 +118,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
             @JsonProperty("namespace") String namespace, @JsonProperty("image") String image, @JsonProperty("gatewayImage") String gatewayImage,
-            @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr) {
+            @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr,
+            @JsonProperty("auditListen") String auditListen, @JsonProperty("auditUrl") String auditUrl) {
         @JsonCreator
         RawKubernetes {
         }
@@ -257,7 +260,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                             + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
                 }
                 return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
-                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()));
+                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()), auditIngest(file, yaml, text, k));
             }
             default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
                     + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
@@ -288,6 +291,41 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                     + " registry.acme.dev/airlock`, or `gatewayImage: REFERENCE` for an exact reference.");
         }
         return k.image() + ":" + AirlockVersion.current();
+    }
+
+    /** {@code kubernetes.auditListen} and {@code auditUrl}: both or neither. */
+    private static Optional<DaemonBackend.AuditIngest> auditIngest(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+        if (k.auditListen() == null && k.auditUrl() == null) {
+            return Optional.empty();
+        }
+        if (k.auditListen() == null || k.auditUrl() == null) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", k.auditListen() == null ? "auditUrl" : "auditListen")
+                    + "kubernetes: give both `auditListen` (where the daemon takes the gateway pods' audit records) and `auditUrl` (the URL"
+                    + " the gateway pods send them to). Fix: e.g. `auditListen: 0.0.0.0:7071` and"
+                    + " `auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+        }
+        if (!k.auditListen().matches("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\]):\\d{1,5}")) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen '" + k.auditListen()
+                    + "' is not ADDRESS:PORT. Fix: e.g. `auditListen: 0.0.0.0:7071`.");
+        }
+        java.net.URI url;
+        try {
+            url = new java.net.URI(k.auditUrl());
+        } catch (java.net.URISyntaxException e) {
+            url = null;
+        }
+        if (url == null || !"http".equals(url.getScheme()) || url.getHost() == null) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
+                    + "' is not an http:// URL with a host. Fix: e.g. `auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+        }
+        int colon = k.auditListen().lastIndexOf(':');
+        String host = k.auditListen().substring(0, colon).replace("[", "").replace("]", "");
+        int port = Integer.parseInt(k.auditListen().substring(colon + 1));
+        if (port < 1 || port > 65535) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen port " + port
+                    + " is not 1-65535. Fix: e.g. `auditListen: 0.0.0.0:7071`.");
+        }
+        return Optional.of(new DaemonBackend.AuditIngest(new java.net.InetSocketAddress(host, port), url));
     }
 
     /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not found. */
@@ -354,7 +392,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
             "sessions", "export", "backend", "kubernetes");
-    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "image", "gatewayImage", "agentImage", "podCidr");
+    private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "image", "gatewayImage", "agentImage",
+            "podCidr", "auditListen", "auditUrl");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");

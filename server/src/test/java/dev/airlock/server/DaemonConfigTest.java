@@ -150,6 +150,24 @@ class DaemonConfigTest {
     }
 
     @Test
+    void load_kubernetesAuditIngest_bothKeysOrNeither() throws Exception {
+        DaemonConfig c = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
+                + " gatewayImage: g, agentImage: a, auditListen: 0.0.0.0:7071, auditUrl: 'http://airlock-daemon.ns.svc:7071/v1/audit/records' }\n"
+                + "projects:\n  - policy: a.yaml\n"));
+        DaemonBackend.AuditIngest a = ((DaemonBackend.Kubernetes) c.backend()).auditIngest().orElseThrow();
+        assertThat(a.listen().getPort()).isEqualTo(7071);
+        assertThat(a.url()).hasToString("http://airlock-daemon.ns.svc:7071/v1/audit/records");
+
+        Path onlyListen = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  auditListen: 0.0.0.0:7071\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(onlyListen)).hasMessageStartingWith(onlyListen + ":8:3: kubernetes: give both `auditListen`")
+                .hasMessageContaining("Fix:");
+        Path badUrl = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  auditListen: 0.0.0.0:7071\n  auditUrl: daemon:7071\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(badUrl)).hasMessageStartingWith(badUrl + ":9:3: kubernetes.auditUrl 'daemon:7071' is not an http:// URL");
+    }
+
+    @Test
     void load_badBackend_namesFileLineColumnAndTheFix() throws Exception {
         Path unknown = write("version: 1\nbackend: k8s\nprojects:\n  - policy: a.yaml\n");
         assertThatThrownBy(() -> DaemonConfig.load(unknown)).hasMessageStartingWith(unknown + ":2:1: backend 'k8s' is not known")

@@ -41,7 +41,7 @@ class ShippedManifestsIT {
         objects.addAll(load(k, DOCS.resolve("rbac.yaml"), ns));
         objects.addAll(load(k, DOCS.resolve("daemon.yaml"), ns));
         assertThat(objects).extracting(HasMetadata::getKind)
-                .containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment");
+                .containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service", "NetworkPolicy");
 
         // Control: the API server does validate what this test sends; a Deployment whose selector misses its pods is refused.
         Deployment shipped = (Deployment) objects.stream().filter(o -> o instanceof Deployment).findFirst().orElseThrow();
@@ -82,6 +82,25 @@ class ShippedManifestsIT {
         assertThat(((DaemonBackend.Kubernetes) daemon.backend()).gatewayImage()).as("kubernetes.image tagged with the version").isEqualTo(daemonImage);
         assertThat(daemon.org()).hasValueSatisfying(org -> assertThat(org).exists());
         assertThat(daemon.projects()).isNotEmpty().allSatisfy(p -> assertThat(p.policy()).as("each policy is a key of the ConfigMap").exists());
+
+        // The gateway pods' audit records: auditUrl names the shipped Service, whose port leads to auditListen's port on the daemon's pod,
+        // and the daemon's NetworkPolicy lets gateway pods (and nothing else) in on that port.
+        DaemonBackend.AuditIngest ingest = ((DaemonBackend.Kubernetes) daemon.backend()).auditIngest().orElseThrow();
+        io.fabric8.kubernetes.api.model.Service svc = k.services().inNamespace(ns).withName("airlock-daemon").get();
+        assertThat(ingest.url().getHost()).isEqualTo(svc.getMetadata().getName() + ".airlock.svc");
+        assertThat(svc.getSpec().getSelector()).isEqualTo(d.getSpec().getTemplate().getMetadata().getLabels());
+        assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getPort()).isEqualTo(ingest.url().getPort());
+            assertThat(p.getTargetPort().getIntVal()).isEqualTo(ingest.listen().getPort());
+        });
+        assertThat(pod.getContainers().get(0).getPorts()).extracting(io.fabric8.kubernetes.api.model.ContainerPort::getContainerPort)
+                .containsExactly(ingest.listen().getPort());
+        io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy np = k.network().v1().networkPolicies().inNamespace(ns).withName("airlock-daemon").get();
+        assertThat(np.getSpec().getPodSelector().getMatchLabels()).isEqualTo(dev.airlock.k8s.ProjectManifests.DAEMON_POD_LABELS);
+        assertThat(np.getSpec().getIngress()).singleElement().satisfies(r -> {
+            assertThat(r.getFrom()).singleElement().satisfies(peer -> assertThat(peer.getPodSelector().getMatchLabels()).isEqualTo(Map.of("app", "airlock-gateway")));
+            assertThat(r.getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getIntVal()).isEqualTo(ingest.listen().getPort()));
+        });
     }
 
     @Test
@@ -96,7 +115,8 @@ class ShippedManifestsIT {
                 .isEqualTo("registry.example/airlock:" + AirlockVersion.current());
 
         List<HasMetadata> objects = k.load(new java.io.ByteArrayInputStream(run(kubectl, "kustomize", OVERLAY.toString()))).items();
-        assertThat(objects).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment");
+        assertThat(objects).extracting(HasMetadata::getKind)
+                .containsExactlyInAnyOrder("ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment", "Service", "NetworkPolicy");
         assertThat(objects).extracting(o -> o.getMetadata().getNamespace()).containsOnly("team-a");
         RoleBinding binding = (RoleBinding) objects.stream().filter(o -> o instanceof RoleBinding).findFirst().orElseThrow();
         assertThat(binding.getSubjects()).allSatisfy(sub -> assertThat(sub.getNamespace()).isEqualTo("team-a"));
@@ -109,6 +129,8 @@ class ShippedManifestsIT {
         DaemonBackend.Kubernetes cluster = (DaemonBackend.Kubernetes) loadMounted(config, "/etc/airlock", "daemon.yaml", dir).backend();
         assertThat(cluster.namespace()).as("kubernetes.namespace").isEqualTo("team-a");
         assertThat(cluster.gatewayImage()).as("the gateways' image").isEqualTo(image);
+        assertThat(cluster.auditIngest()).as("the gateways send their records to the daemon's Service in the overlay's namespace")
+                .hasValueSatisfying(i -> assertThat(i.url().getHost()).isEqualTo("airlock-daemon.team-a.svc"));
 
         k.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName("team-a").endMetadata().build())
                 .create();

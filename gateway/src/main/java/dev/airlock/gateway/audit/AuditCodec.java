@@ -54,12 +54,19 @@ final class AuditCodec {
     static final String BYTES_UP = "bytesUp";
     static final String BYTES_DOWN = "bytesDown";
     static final String DURATION_MS = "durationMs";
+    static final String SOURCE = "source";
+    static final String SOURCE_SEQ = "sourceSeq";
+    static final String SOURCE_HASH = "sourceHash";
     static final String PREV = "prev";
     static final String HASH = "hash";
 
     /** The contract's field order (DESIGN.md §2); the hash depends on it. */
     static final List<String> FIELDS = List.of(SEQ, TIME, EVENT, SANDBOX, PROJECT, VIA, CLIENT, NAME, PORT, ADDRESSES,
             DECISION, RULE, REASON, BYTES_UP, BYTES_DOWN, DURATION_MS, PREV, HASH);
+
+    /** A forwarded record's fields: its {@link Origin} between {@code durationMs} and {@code prev}. */
+    static final List<String> FORWARDED_FIELDS = List.of(SEQ, TIME, EVENT, SANDBOX, PROJECT, VIA, CLIENT, NAME, PORT, ADDRESSES,
+            DECISION, RULE, REASON, BYTES_UP, BYTES_DOWN, DURATION_MS, SOURCE, SOURCE_SEQ, SOURCE_HASH, PREV, HASH);
 
     /** ISO-8601 in UTC with exactly three fractional digits, so that every time has one spelling. */
     private static final DateTimeFormatter TIME_FORMAT =
@@ -97,6 +104,20 @@ final class AuditCodec {
         return new Sealed(withHash(unsealed, hash), lineOf(hashed, hash));
     }
 
+    /**
+     * Builds the record the daemon appends for a record another chain held first: its fields as
+     * that chain wrote them (already escaped, so not escaped again), its {@code origin}, and this
+     * chain's {@code seq} and {@code prev}.
+     */
+    static Sealed sealForwarded(long seq, AuditRecord r, Origin origin, String prev) {
+        AuditRecord unsealed = new AuditRecord(seq, r.time(), r.event(), r.sandbox(), r.project(), r.via(), r.client(), r.name(),
+                r.port(), r.addresses(), r.decision(), r.rule(), r.reason(), r.bytesUp(), r.bytesDown(), r.durationMs(),
+                java.util.Optional.of(origin), prev, ChainHead.GENESIS_HASH);
+        byte[] hashed = encode(unsealed);
+        String hash = sha256(hashed);
+        return new Sealed(withHash(unsealed, hash), lineOf(hashed, hash));
+    }
+
     private static String sha256(byte[] bytes) {
         try {
             return ChainHead.hex(MessageDigest.getInstance("SHA-256").digest(bytes));
@@ -120,7 +141,7 @@ final class AuditCodec {
     private static AuditRecord withHash(AuditRecord r, String hash) {
         return new AuditRecord(r.seq(), r.time(), r.event(), r.sandbox(), r.project(), r.via(), r.client(), r.name(),
                 r.port(), r.addresses(), r.decision(), r.rule(), r.reason(), r.bytesUp(), r.bytesDown(), r.durationMs(),
-                r.prev(), hash);
+                r.origin(), r.prev(), hash);
     }
 
     /** The canonical form without {@code hash}: the bytes that are hashed. */
@@ -148,6 +169,12 @@ final class AuditCodec {
             g.writeNumberField(BYTES_UP, r.bytesUp());
             g.writeNumberField(BYTES_DOWN, r.bytesDown());
             g.writeNumberField(DURATION_MS, r.durationMs());
+            if (r.origin().isPresent()) {
+                Origin o = r.origin().get();
+                g.writeStringField(SOURCE, o.source());
+                g.writeNumberField(SOURCE_SEQ, o.seq());
+                g.writeStringField(SOURCE_HASH, o.hash());
+            }
             g.writeStringField(PREV, r.prev());
             g.writeEndObject();
         } catch (IOException e) {
@@ -183,11 +210,12 @@ final class AuditCodec {
         }
         AuditRecord r;
         try {
-            checkFieldOrder(node);
+            boolean forwarded = checkFieldOrder(node);
             r = new AuditRecord(number(node, SEQ), time(node), event(node), text(node, SANDBOX), text(node, PROJECT),
                     via(node), text(node, CLIENT), text(node, NAME), port(node), addresses(node), decision(node),
                     text(node, RULE), RecordedReason.of(text(node, REASON)), number(node, BYTES_UP), number(node, BYTES_DOWN),
-                    number(node, DURATION_MS), hash(node, PREV), hash(node, HASH));
+                    number(node, DURATION_MS), forwarded ? java.util.Optional.of(origin(node)) : java.util.Optional.empty(),
+                    hash(node, PREV), hash(node, HASH));
         } catch (BadField e) {
             return new Bad(e.getMessage());
         }
@@ -199,23 +227,37 @@ final class AuditCodec {
         return new Parsed(r, sha256(hashed).equals(r.hash()));
     }
 
-    private static void checkFieldOrder(JsonNode node) throws BadField {
+    /** Checks the fields' names and order; true when they are a forwarded record's (with its origin). */
+    private static boolean checkFieldOrder(JsonNode node) throws BadField {
         List<String> names = new ArrayList<>();
         for (Map.Entry<String, JsonNode> field : node.properties()) {
             names.add(field.getKey());
         }
-        for (int i = 0; i < FIELDS.size(); i++) {
+        int at = FORWARDED_FIELDS.indexOf(SOURCE);
+        boolean forwarded = names.size() > at && names.get(at).equals(SOURCE);
+        List<String> fields = forwarded ? FORWARDED_FIELDS : FIELDS;
+        for (int i = 0; i < fields.size(); i++) {
             if (i >= names.size()) {
-                throw new BadField("field '" + FIELDS.get(i) + "' is missing");
+                throw new BadField("field '" + fields.get(i) + "' is missing");
             }
-            if (!names.get(i).equals(FIELDS.get(i))) {
-                throw new BadField("expected field '" + FIELDS.get(i) + "' at position " + (i + 1) + ", found '"
+            if (!names.get(i).equals(fields.get(i))) {
+                throw new BadField("expected field '" + fields.get(i) + "' at position " + (i + 1) + ", found '"
                         + Printable.escape(names.get(i)) + "'");
             }
         }
-        if (names.size() > FIELDS.size()) {
-            throw new BadField("unexpected field '" + Printable.escape(names.get(FIELDS.size())) + "' after 'hash'");
+        if (names.size() > fields.size()) {
+            throw new BadField("unexpected field '" + Printable.escape(names.get(fields.size())) + "' after 'hash'");
         }
+        return forwarded;
+    }
+
+    private static Origin origin(JsonNode node) throws BadField {
+        String source = text(node, SOURCE);
+        long seq = number(node, SOURCE_SEQ);
+        if (source.isEmpty() || seq < 1) {
+            throw new BadField("fields 'source' and 'sourceSeq' must name a writer and a seq of at least 1");
+        }
+        return new Origin(source, seq, hash(node, SOURCE_HASH));
     }
 
     private static String text(JsonNode node, String field) throws BadField {

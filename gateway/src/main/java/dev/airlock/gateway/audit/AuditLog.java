@@ -150,9 +150,10 @@ public final class AuditLog implements AuditSink {
      */
     static final int MAX_BATCH = 128;
     /** Marks the end of the queue for the writer; compared by identity. */
-    private static final Pending STOP = new Pending(null, null);
+    private static final Pending STOP = new Pending(null, null, null, null);
 
-    private record Pending(AuditEvent event, Instant time) {
+    /** An event of this process (event, time), or a record another chain held first (forwarded, origin). */
+    private record Pending(AuditEvent event, Instant time, AuditRecord forwarded, Origin origin) {
     }
 
     private final String path;
@@ -249,6 +250,24 @@ public final class AuditLog implements AuditSink {
             rejected.incrementAndGet();
             return false;
         }
+        return offer(event, null, null);
+    }
+
+    /**
+     * Queues a record that another writer's chain held first (a gateway pod's, forwarded to the
+     * daemon): appended to this chain with its own time and fields as written there, and its
+     * {@code origin}. Same guarantees as {@link #submit}: false when it cannot be accepted, and an
+     * accepted record ends up written or counted failed.
+     */
+    public boolean submitForwarded(AuditRecord record, Origin origin) {
+        if (record == null || origin == null) {
+            rejected.incrementAndGet();
+            return false;
+        }
+        return offer(null, record, origin);
+    }
+
+    private boolean offer(AuditEvent event, AuditRecord forwarded, Origin origin) {
         ReentrantReadWriteLock.ReadLock lock = gate.readLock();
         if (!lock.tryLock()) { // close() holds the write side: we are closing
             rejected.incrementAndGet();
@@ -259,7 +278,7 @@ public final class AuditLog implements AuditSink {
                 rejected.incrementAndGet();
                 return false;
             }
-            Pending p = new Pending(event, clock.instant());
+            Pending p = new Pending(event, clock.instant(), forwarded, origin);
             boolean offered = options.submitWait().isZero() ? queue.offer(p)
                     : queue.offer(p, options.submitWait().toNanos(), TimeUnit.NANOSECONDS);
             if (offered) {
@@ -473,7 +492,9 @@ public final class AuditLog implements AuditSink {
             last[0] = after;
             batchBytes.reset();
             for (Pending p : batch) {
-                AuditCodec.Sealed sealed = AuditCodec.seal(last[0].seq() + 1, p.time(), p.event(), last[0].hash());
+                AuditCodec.Sealed sealed = p.forwarded() != null
+                        ? AuditCodec.sealForwarded(last[0].seq() + 1, p.forwarded(), p.origin(), last[0].hash())
+                        : AuditCodec.seal(last[0].seq() + 1, p.time(), p.event(), last[0].hash());
                 batchBytes.writeBytes(sealed.line());
                 last[0] = sealed.record().head();
             }

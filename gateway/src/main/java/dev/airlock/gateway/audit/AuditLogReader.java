@@ -346,6 +346,14 @@ public final class AuditLogReader {
         return buf.array();
     }
 
+    /**
+     * Parses one whole line (without its newline) exactly as {@link #lines} does: an {@link Entry}
+     * when it is a record in the writer's exact form, else {@link Unreadable} with the reason.
+     */
+    public static Line parseLine(long number, byte[] line) {
+        return toLine(number, line, true, line.length > MAX_LINE_BYTES);
+    }
+
     private static final String TRUNCATED = "truncated: the last line has no newline at its end"
             + " (a write was cut short by a crash or a full disk, or the file was cut)";
     private static final String OVERLONG = "longer than " + MAX_LINE_BYTES + " bytes: not a record";

@@ -1,7 +1,9 @@
 package dev.airlock.gateway.server;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.airlock.gateway.audit.AuditForwarder;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.audit.HttpIngestClient;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
 import dev.airlock.gateway.host.HostFactsService;
@@ -50,7 +52,16 @@ public final class GatewayServer implements AutoCloseable {
      */
     public record Options(Path policy, Optional<Path> org, Optional<Path> hosts, InetSocketAddress explicit,
             Optional<InetSocketAddress> transparent, Optional<InetSocketAddress> dns, Optional<InetSocketAddress> metrics,
-            Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits, List<Cidr> dnsClients) {
+            Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits, List<Cidr> dnsClients,
+            Optional<AuditForward> auditForward) {
+
+        /** Without forwarding: the audit log stays in its file. */
+        public Options(Path policy, Optional<Path> org, Optional<Path> hosts, InetSocketAddress explicit,
+                Optional<InetSocketAddress> transparent, Optional<InetSocketAddress> dns, Optional<InetSocketAddress> metrics,
+                Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits, List<Cidr> dnsClients) {
+            this(policy, org, hosts, explicit, transparent, dns, metrics, auditLog, failOpen, sandboxAddresses, ioThreads, limits, dnsClients,
+                    Optional.empty());
+        }
 
         /** Without DNS client ranges. */
         public Options(Path policy, Optional<Path> org, Optional<Path> hosts, InetSocketAddress explicit,
@@ -58,6 +69,16 @@ public final class GatewayServer implements AutoCloseable {
                 Path auditLog, boolean failOpen, List<IpAddress> sandboxAddresses, int ioThreads, GatewayLimits limits) {
             this(policy, org, hosts, explicit, transparent, dns, metrics, auditLog, failOpen, sandboxAddresses, ioThreads, limits, List.of());
         }
+    }
+
+    /**
+     * Forwarding of the audit log to the daemon's chain ({@link AuditForwarder}).
+     *
+     * @param url       the daemon's ingest endpoint
+     * @param tokenFile the project's ingest token (a mounted Secret), read at every send
+     * @param source    this gateway's name in the daemon's chain (the pod's name)
+     */
+    public record AuditForward(java.net.URI url, Path tokenFile, String source) {
     }
 
     private final List<AutoCloseable> resources = new ArrayList<>();
@@ -93,8 +114,8 @@ public final class GatewayServer implements AutoCloseable {
         PolicyEngine engine = reloader.loadInitial();
         Sandbox sandbox = registry.register("local", engine.project(), o.sandboxAddresses(), engine);
         o.dnsClients().forEach(range -> registry.addDnsClients("local", range));
-        GatewayStack.Builder b = GatewayStack.builder(resolver,
-                        AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters), new GatewayMetrics(meters))
+        AuditLog auditLog = AuditLog.open(o.auditLog(), Clock.systemUTC(), AuditLog.Options.DEFAULTS, meters);
+        GatewayStack.Builder b = GatewayStack.builder(resolver, auditLog, new GatewayMetrics(meters))
                 .registry(registry).limits(o.limits()).ioThreads(o.ioThreads()).failOpen(o.failOpen()).policyLabel(o.policy().toString())
                 .explicit(o.explicit(), sandbox);
         o.transparent().ifPresent(b::transparent);
@@ -127,6 +148,11 @@ public final class GatewayServer implements AutoCloseable {
         poll.scheduleWithFixedDelay(reloader::reloadIfChanged, RELOAD_POLL.toMillis(), RELOAD_POLL.toMillis(), TimeUnit.MILLISECONDS);
         resources.add(poll::shutdownNow);
         endpoints.add("audit log       " + o.auditLog());
+        if (o.auditForward().isPresent()) {
+            AuditForward f = o.auditForward().get();
+            resources.add(AuditForwarder.start(o.auditLog(), f.source(), new HttpIngestClient(f.url(), f.tokenFile()), auditLog, meters, err));
+            endpoints.add("audit forwarded " + f.url() + " as " + f.source());
+        }
     }
 
     private static String hostPort(InetSocketAddress a) {
