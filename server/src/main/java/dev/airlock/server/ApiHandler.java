@@ -570,7 +570,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                         last.put("summary", release());
                     }
                     finished = true;
-                    line(last);
+                    // the exit line and the body's end in one flush: the client is done at its first read
+                    ctx.write(content(last));
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     ctx.executor().execute(this::responded);
                 } catch (InterruptedException e) {
@@ -625,11 +626,14 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void line(ObjectNode n) {
+            ctx.writeAndFlush(content(n));
+        }
+
+        private static DefaultHttpContent content(ObjectNode n) {
             try {
-                byte[] b = (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
-                ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b)));
+                return new DefaultHttpContent(Unpooled.wrappedBuffer((JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8)));
             } catch (IOException e) {
-                ctx.close();
+                throw new java.io.UncheckedIOException("a JSON tree of strings and numbers always serialises", e);
             }
         }
 
