@@ -2,8 +2,10 @@
 # Sandbox start: `airlock run -- true` against Anthropic's sandbox-runtime (`srt -- true`), a plain
 # bubblewrap sandbox and a bare `true`, in one run on one machine (docs/BENCHMARKS.md has a sample):
 # cold (no daemon), and through a real daemon's warm pool three ways: ./airlock (which runs the C
-# client, packaging/client/airlock-client.c), the C client alone, and the JVM client; each with its
-# median and p99 against srt's, and issue 13's goals (pooled <= 0.1x srt, cold <= 0.5x srt) checked.
+# client, packaging/client/airlock-client.c), the C client alone, and the JVM client; and through the
+# same daemon for a project with no warm member (pool size 0: it builds a sandbox per run); each with
+# its median and p99 against srt's, and issue 13's goals (pooled <= 0.1x srt, cold <= 0.5x srt) in
+# one table, side by side.
 #   sudo bench/run-sandbox-bench.sh
 # Installs what it lacks (Debian bubblewrap, socat, ripgrep; srt from npm into $SRT_PREFIX), builds
 # the CLI jar if needed (and the C client with gcc, which it needs), then times every command RUNS times, taking turns (round robin, the order
