@@ -571,7 +571,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     finished = true;
                     // the exit line and the body's end in one flush: the client is done at its first read
-                    ctx.write(content(last));
+                    write(last, false);
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     ctx.executor().execute(this::responded);
                 } catch (InterruptedException e) {
@@ -626,14 +626,20 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void line(ObjectNode n) {
-            ctx.writeAndFlush(content(n));
+            write(n, true);
         }
 
-        private static DefaultHttpContent content(ObjectNode n) {
+        /** One NDJSON line of the response, sent now ({@code flush}) or with the next flush. */
+        private void write(ObjectNode n, boolean flush) {
             try {
-                return new DefaultHttpContent(Unpooled.wrappedBuffer((JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8)));
+                DefaultHttpContent c = new DefaultHttpContent(Unpooled.wrappedBuffer((JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8)));
+                if (flush) {
+                    ctx.writeAndFlush(c);
+                } else {
+                    ctx.write(c);
+                }
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("a JSON tree of strings and numbers always serialises", e);
+                ctx.close();
             }
         }
 
