@@ -41,8 +41,9 @@ version="$(airlock --version | head -1)"
 [[ "$version" == "airlock ${deb_version//\~/-} (Debian package $deb_version)" ]] || fail "airlock --version says '$version' for package $deb_version"
 echo "check-deb: $version" >&2
 if command -v systemd-analyze >/dev/null 2>&1; then
-  systemd-analyze verify /lib/systemd/system/airlock.service || fail "systemd-analyze verify airlock.service"
-  echo "check-deb: systemd-analyze verify airlock.service: ok" >&2
+  systemd-analyze verify /lib/systemd/system/airlock.service /lib/systemd/system/airlock.socket \
+    || fail "systemd-analyze verify airlock.service airlock.socket"
+  echo "check-deb: systemd-analyze verify airlock.service airlock.socket: ok" >&2
 else
   [[ "${CI:-}" == true ]] && fail "systemd-analyze is missing (CI installs systemd to check the unit)"
   echo "check-deb: systemd-analyze is missing, unit not verified" >&2
@@ -69,7 +70,7 @@ fi
 cd /
 purge
 trap - EXIT
-for p in /usr/bin/airlock /usr/lib/airlock /etc/airlock /lib/systemd/system/airlock.service \
+for p in /usr/bin/airlock /usr/lib/airlock /etc/airlock /lib/systemd/system/airlock.service /lib/systemd/system/airlock.socket \
          /usr/share/bash-completion/completions/airlock /usr/share/doc/airlock; do
   [[ ! -e "$p" ]] || fail "$p is still there after apt-get purge airlock"
 done

@@ -84,7 +84,7 @@ chmod 0755 "$STAGE/usr/bin/airlock"
 "$LIB/runtime/bin/java" -cp "$LIB/airlock.jar" picocli.AutoComplete --force -n airlock \
   -o "$STAGE/usr/share/bash-completion/completions/airlock" dev.airlock.cli.AirlockCommand
 
-install -m 0644 "$PKG/airlock.service" "$STAGE/lib/systemd/system/airlock.service"
+install -m 0644 "$PKG/airlock.service" "$PKG/airlock.socket" "$STAGE/lib/systemd/system/"
 install -m 0644 "$PKG/daemon.yaml" "$PKG/scratch.yaml" "$STAGE/etc/airlock/"
 install -m 0644 "$ROOT/README.md" "$ROOT/SECURITY.md" "$ROOT/docs/daemon.md" "$STAGE/usr/share/doc/airlock/"
 for f in postinst prerm postrm; do install -m 0755 "$PKG/$f" "$STAGE/DEBIAN/$f"; done

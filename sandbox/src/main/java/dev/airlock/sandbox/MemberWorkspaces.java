@@ -82,6 +82,24 @@ public final class MemberWorkspaces {
         }
     }
 
+    /**
+     * What the sandbox over member workspace {@code ws} wrote, as far as the host can tell without
+     * asking it: a member workspace is created empty ({@link KernelOp.CreateWorkspace}), so one that
+     * is still empty was not written ({@link WorkspaceChanges#untouched}), and a release need not
+     * start a command in the sandbox to learn that it holds no commit. Anything in it, or a
+     * directory that cannot be read: empty (unknown; the caller compares the whole tree).
+     */
+    static Optional<WorkspaceChanges> changes(Path ws) {
+        if (!Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(ws)) {
+            return entries.iterator().hasNext() ? Optional.empty() : Optional.of(new WorkspaceChanges(List.of(), false));
+        } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Every member workspace that exists now under the root of {@code state}. */
     static List<Path> existing(Path state) {
         List<Path> out = new ArrayList<>();

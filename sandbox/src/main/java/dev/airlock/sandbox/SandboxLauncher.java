@@ -884,13 +884,18 @@ public final class SandboxLauncher implements AutoCloseable {
     /**
      * What sandbox {@code p} wrote in its copy-on-write workspace ({@link WorkspaceChanges}: names
      * outside {@code .git}, relative to the workspace, and whether a ref moved), read from its
-     * overlay's upper directory without following a link. Empty when its workspace is not an
-     * overlay (a plain directory is all the sandbox's), or when the list would be too large.
+     * overlay's upper directory without following a link. A pool member's own workspace
+     * ({@link MemberWorkspaces}) starts empty: still empty, it is untouched. Empty (unknown) for any
+     * other plain directory (it is all the sandbox's), and when the list would be too large.
      */
     public Optional<WorkspaceChanges> changes(PreparedSandbox p) throws SandboxException {
         SandboxRecord r = live.get(p.id());
-        if (r == null || r.overlay().isEmpty()) {
+        if (r == null) {
             return Optional.empty();
+        }
+        if (r.overlay().isEmpty()) {
+            // a pool member over its own (initially empty) workspace: empty still means untouched
+            return MemberWorkspaces.owned(state, r.workspace()) ? MemberWorkspaces.changes(r.workspace()) : Optional.empty();
         }
         Path upper = Overlays.upper(r.overlay().get().state(), r.id());
         try {

@@ -45,7 +45,10 @@ public final class Standby {
             "field tty; session=()",
             "if [ -n \"$tty\" ]; then exec 0<>\"$tty\" 1>&0 2>&0 || exit 125; session=(/usr/bin/setsid --ctty --wait); fi",
             "cd /workspace || exit 125",
-            "exec \"${session[@]}\" /usr/bin/env -i \"${defsig[@]}\" -- \"${env[@]}\" /bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"");
+            // env execs the command itself (127 not found, 126 not runnable, as `exec "$@"` in sh), one exec less on every
+            // claim; PWD as sh would set it. A command whose name has "=" env would take for a variable: through sh.
+            "if [[ ${argv[0]} == *=* ]]; then argv=(/bin/sh -c 'exec \"$@\"' airlock \"${argv[@]}\"); fi",
+            "exec \"${session[@]}\" /usr/bin/env -i \"${defsig[@]}\" -- \"${env[@]}\" PWD=/workspace \"${argv[@]}\"");
     /** A terminal the init may open: one of the sandbox's own devpts. */
     private static final java.util.regex.Pattern TERMINAL = java.util.regex.Pattern.compile("/dev/pts/[0-9]{1,9}");
     static final List<String> INIT = List.of("/bin/bash", "-c", SCRIPT, "airlock-init");

@@ -57,4 +57,31 @@ class MemberWorkspacesTest {
         assertThat(MemberWorkspaces.owned(state, tmp.resolve("elsewhere/payments/w-0123abcd"))).as("a user's directory elsewhere").isFalse();
         assertThat(MemberWorkspaces.owned(state, root.resolve("Payments!/w-0123abcd"))).as("not a project name").isFalse();
     }
+    @Test
+    void changes_emptyMemberWorkspace_isUntouched() throws Exception {
+        Path ws = Files.createDirectories(MemberWorkspaces.newPath(tmp.resolve("state"), "demo", "w-0123abcd"));
+        assertThat(MemberWorkspaces.changes(ws)).hasValueSatisfying(c -> assertThat(c.untouched()).isTrue());
+    }
+
+    @Test
+    void changes_anythingWritten_isUnknownSoTheReleaseLooksInside() throws Exception {
+        Path state = tmp.resolve("state");
+        Path file = Files.createDirectories(MemberWorkspaces.newPath(state, "demo", "w-0123abcd"));
+        Files.writeString(file.resolve("notes.txt"), "x");
+        Path dotGit = Files.createDirectories(MemberWorkspaces.newPath(state, "demo", "w-4567cdef").resolve(".git")).getParent();
+        Path link = Files.createDirectories(MemberWorkspaces.newPath(state, "demo", "w-89abcdef"));
+        Files.createSymbolicLink(link.resolve("dangling"), tmp.resolve("nowhere"));
+        assertThat(MemberWorkspaces.changes(file)).as("a file").isEmpty();
+        assertThat(MemberWorkspaces.changes(dotGit)).as("a repository of its own").isEmpty();
+        assertThat(MemberWorkspaces.changes(link)).as("a dangling link").isEmpty();
+    }
+
+    @Test
+    void changes_aLinkInsteadOfTheDirectory_isUnknown() throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Path state = tmp.resolve("state");
+        Path ws = Files.createSymbolicLink(MemberWorkspaces.newPath(state, "demo", "w-0123abcd"), empty);
+        assertThat(MemberWorkspaces.changes(empty)).as("positive control: the link's target alone is empty").isPresent();
+        assertThat(MemberWorkspaces.changes(ws)).isEmpty();
+    }
 }

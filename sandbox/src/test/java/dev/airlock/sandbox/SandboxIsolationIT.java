@@ -267,6 +267,23 @@ class SandboxIsolationIT {
     }
 
     @Test
+    void standby_go_exitCodes_asFromAShell_andANameWithEqualsIsACommandNotAVariable() throws Exception {
+        Standby found = launcher.standby(prepare("ws-standby-127"));
+        found.go(List.of("no-such-command-here"), Map.of());
+        assertThat(found.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(found.process().exitValue()).isEqualTo(127);
+        Standby notRunnable = launcher.standby(prepare("ws-standby-126"));
+        notRunnable.go(List.of("/etc/passwd"), Map.of());
+        assertThat(notRunnable.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(notRunnable.process().exitValue()).isEqualTo(126);
+        // env would read "A=B" as a variable and run "true" (exit 0); the command is named "A=B" and is not found
+        Standby equals = launcher.standby(prepare("ws-standby-equals"));
+        equals.go(List.of("A=B", "true"), Map.of());
+        assertThat(equals.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(equals.process().exitValue()).isEqualTo(127);
+    }
+
+    @Test
     void standby_go_twice_isRefused_andACutHeaderNeverStartsTheCommand() throws Exception {
         PreparedSandbox p = prepare("ws-standby-twice");
         Standby s = launcher.standby(p);

@@ -570,7 +570,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                         last.put("summary", release());
                     }
                     finished = true;
-                    line(last);
+                    // the exit line and the body's end in one flush: the client is done at its first read
+                    write(last, false);
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                     ctx.executor().execute(this::responded);
                 } catch (InterruptedException e) {
@@ -625,9 +626,18 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void line(ObjectNode n) {
+            write(n, true);
+        }
+
+        /** One NDJSON line of the response, sent now ({@code flush}) or with the next flush. */
+        private void write(ObjectNode n, boolean flush) {
             try {
-                byte[] b = (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
-                ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(b)));
+                DefaultHttpContent c = new DefaultHttpContent(Unpooled.wrappedBuffer((JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8)));
+                if (flush) {
+                    ctx.writeAndFlush(c);
+                } else {
+                    ctx.write(c);
+                }
             } catch (IOException e) {
                 ctx.close();
             }
