@@ -4,13 +4,10 @@ import dev.airlock.policy.address.IpAddress;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -118,7 +115,7 @@ public final class ImageStore {
             Path unpacked = staging.resolve("image");
             Files.createDirectory(unpacked);
             Files.move(bundle.resolve("rootfs"), unpacked.resolve("rootfs"));
-            harden(unpacked.resolve("rootfs"));
+            InertTree.harden(unpacked.resolve("rootfs"), InertTree.Kind.IMAGE);
             mountPoints(unpacked.resolve("rootfs"));
             Files.writeString(unpacked.resolve(MARKER), FlatJson.write(java.util.Map.of("digest", m.self().digest(),
                     "source", source.toString(), "tag", tag.orElse(""), "unpackedAt", System.currentTimeMillis())) + "\n", StandardCharsets.UTF_8);
@@ -328,47 +325,6 @@ public final class ImageStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SandboxException("interrupted while unpacking an image", e);
-        }
-    }
-
-    /**
-     * Makes the unpacked tree root's and inert for the host: owner 0:0, no set-uid or set-gid bit,
-     * nothing writable but by root, no device node (the sandbox gets its own /dev). No link is followed.
-     * The chown also drops file capabilities ({@code security.capability}, as {@code setcap} sets on
-     * ping): the kernel removes them whenever root changes a file's owner, which matters as much as
-     * set-uid for a tree any host user can reach.
-     */
-    private static void harden(Path rootfs) throws IOException {
-        Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                own(dir, true);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                int mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-                int type = mode & 0170000;
-                if (type == 0020000 || type == 0060000) {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-                own(file, !attrs.isSymbolicLink());
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
-    private static void own(Path p, boolean chmod) throws IOException {
-        Files.setAttribute(p, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(p, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
-        if (chmod) {
-            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            int safe = mode & 01755;
-            if (safe != (mode & 07777)) {
-                Files.setAttribute(p, "unix:mode", safe, LinkOption.NOFOLLOW_LINKS);
-            }
         }
     }
 

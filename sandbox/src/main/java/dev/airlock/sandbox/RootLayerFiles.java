@@ -85,49 +85,11 @@ final class RootLayerFiles {
      * be one the sandbox user also reaches elsewhere, which the chown would hand to root).
      */
     static void seal(Path upper, Path work, Path layer) throws IOException {
-        Files.walkFileTree(upper, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                inert(dir, true);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                int mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-                int type = mode & 0170000;
-                if (type == 0020000 && (Long) Files.getAttribute(file, "unix:rdev", LinkOption.NOFOLLOW_LINKS) == 0L) {
-                    inert(file, true); // an overlayfs whiteout: a deletion the layer keeps
-                    return FileVisitResult.CONTINUE;
-                }
-                if (type == 0020000 || type == 0060000) {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-                if (attrs.isRegularFile() && (Integer) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) {
-                    throw new IOException("refused to seal " + file + ": it is hard-linked; a root step's layer holds no hard links."
-                            + " Fix: rebuild the template");
-                }
-                inert(file, !attrs.isSymbolicLink());
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        InertTree.harden(upper, InertTree.Kind.LAYER);
         if (Files.exists(work, LinkOption.NOFOLLOW_LINKS)) {
             RootFiles.deleteTree(work, false);
         }
         Files.move(upper, layer, StandardCopyOption.ATOMIC_MOVE);
         Files.setAttribute(layer, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
-    }
-
-    private static void inert(Path p, boolean chmod) throws IOException {
-        Files.setAttribute(p, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(p, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
-        if (chmod) {
-            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            int safe = mode & 01755;
-            if (safe != (mode & 07777)) {
-                Files.setAttribute(p, "unix:mode", safe, LinkOption.NOFOLLOW_LINKS);
-            }
-        }
     }
 }
