@@ -193,10 +193,23 @@ public final class DnsResponder implements AutoCloseable {
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("airlock-dns-io", true), io);
         try {
-            // With port 0, UDP picks a free port and TCP must get the same one: retry if TCP's is taken.
+            // With port 0, UDP picks a free port and TCP must get the same one: retry if TCP's is taken. The kernel
+            // tends to hand UDP the same free port again, whose TCP twin may be some connection's local port, so
+            // later attempts pick the port themselves, at random in the ephemeral range.
             IOException last = null;
-            for (int attempt = 0; attempt < (settings.bind().getPort() == 0 ? 8 : 1); attempt++) {
-                udp = bindUdp(epoll, settings.bind());
+            boolean any = settings.bind().getPort() == 0;
+            for (int attempt = 0; attempt < (any ? 16 : 1); attempt++) {
+                InetSocketAddress at = !any || attempt == 0 ? settings.bind()
+                        : new InetSocketAddress(settings.bind().getAddress(), java.util.concurrent.ThreadLocalRandom.current().nextInt(32768, 61000));
+                try {
+                    udp = bindUdp(epoll, at);
+                } catch (IOException e) {
+                    if (!any || attempt == 0) {
+                        throw e;
+                    }
+                    last = e;
+                    continue;
+                }
                 InetSocketAddress udpBound = (InetSocketAddress) udp.localAddress();
                 try {
                     tcp = bindTcp(epoll, new InetSocketAddress(settings.bind().getAddress(), udpBound.getPort()));
