@@ -305,6 +305,8 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
             outbound.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         authorize(ctx, req.method().name(), authority, () -> {
+            // the origin closes after its answer, often while a slow client holds reading back
+            EpollRegistration.keepInEpollSet(upstream);
             upstream.pipeline().addLast("codec", new HttpClientCodec(8192, limits.maxHeaderBytes(), 8192));
             upstream.pipeline().addLast("response", new UpstreamResponse(ctx, upgrade));
             upstream.writeAndFlush(outbound);
