@@ -1,0 +1,178 @@
+package dev.airlock.gateway.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Moves an established pair from the copy {@link Relay} to the {@link SpliceRelay} once no byte
+ * needs to be looked at any more: the protocol gate has left the client's pipeline and no answer
+ * watch sits in the upstream's. The move happens only at a quiet point: no copy in flight either
+ * way and no half-close yet, so the copy relay holds no byte.
+ *
+ * <p>Netty takes a channel off its epoll set a little later than it is asked to (deregistration
+ * is a task on the loop). Whatever Netty still delivers in between (bytes, a half-close, an error)
+ * is held here; if anything was, the move is called off: both channels go back to Netty and the
+ * copy relay gets the held events in order, as if nothing had happened. A later quiet point may
+ * try again, a few times at most.
+ *
+ * <p>Splicing is on by default on Linux; {@code -Dairlock.relay.splice=false} keeps every tunnel
+ * on the copy relay.
+ */
+final class SpliceHandover {
+
+    static final String PROPERTY = "airlock.relay.splice";
+    private static final int ATTEMPTS = 3;
+
+    private enum State { COPYING, MOVING, SPLICING }
+
+    private final Channel a;
+    private final Channel b;
+    private final AtomicLong aToB;
+    private final AtomicLong bToA;
+    private Relay relayA;
+    private Relay relayB;
+    private State state = State.COPYING;
+    private int copying;
+    private int attempts;
+    private final List<Object> heldA = new ArrayList<>(0);
+    private final List<Object> heldB = new ArrayList<>(0);
+
+    private SpliceHandover(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA) {
+        this.a = a;
+        this.b = b;
+        this.aToB = aToB;
+        this.bToA = bToA;
+    }
+
+    /** The configured choice: splice where the transport allows it, unless turned off. */
+    static boolean configured() {
+        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
+    }
+
+    /** A hand-over for this pair, or null when it cannot be spliced (NIO, two event loops) or splice is off. */
+    static SpliceHandover forPair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, boolean splice) {
+        return splice && SpliceRelay.supports(a, b) ? new SpliceHandover(a, b, aToB, bToA) : null;
+    }
+
+    void relays(Relay onA, Relay onB) {
+        this.relayA = onA;
+        this.relayB = onB;
+    }
+
+    /** A copy was handed to the peer's channel. */
+    void copyStarted() {
+        copying++;
+    }
+
+    void copyDone() {
+        copying--;
+    }
+
+    /**
+     * True when the event was taken: a move is under way and the copy relay must not act on it.
+     * Bytes are released if the move succeeds (it cannot, then: anything held calls it off).
+     */
+    boolean hold(Relay relay, Object event) {
+        if (state != State.MOVING) {
+            return false;
+        }
+        (relay == relayA ? heldA : heldB).add(event);
+        return true;
+    }
+
+    /**
+     * Starts the move if this is a quiet point; true when it started (the caller must not read:
+     * the channels are no longer Netty's to read).
+     */
+    boolean tryStart() {
+        if (state != State.COPYING || copying != 0 || attempts >= ATTEMPTS || !a.eventLoop().inEventLoop()
+                || a.pipeline().get("gate") != null || b.pipeline().get("answer-watch") != null
+                || relayA.inputDone() || relayB.inputDone() || !open(a) || !open(b)) {
+            return false;
+        }
+        SpliceRelay splice;
+        try {
+            splice = SpliceRelay.prepare(a, b, aToB, bToA);
+        } catch (IOException e) {
+            // Out of file descriptors for the pipes: this tunnel stays on the copy relay.
+            attempts = ATTEMPTS;
+            return false;
+        }
+        attempts++;
+        state = State.MOVING;
+        ChannelFuture da = a.deregister();
+        ChannelFuture db = b.deregister();
+        da.addListener(f -> db.addListener(g -> moved(splice, f.isSuccess() && g.isSuccess())));
+        return true;
+    }
+
+    private static boolean open(Channel ch) {
+        return ch.isActive() && ch instanceof DuplexChannel d && !d.isInputShutdown() && !d.isOutputShutdown();
+    }
+
+    private void moved(SpliceRelay splice, boolean deregistered) {
+        if (deregistered && heldA.isEmpty() && heldB.isEmpty() && open(a) && open(b)) {
+            state = State.SPLICING;
+            long idle = Math.min(idleMillis(a.pipeline()), idleMillis(b.pipeline()));
+            splice.start(idle == Long.MAX_VALUE ? 0 : idle);
+            return;
+        }
+        splice.discard();
+        state = State.COPYING;
+        List<Object> forA = List.copyOf(heldA);
+        List<Object> forB = List.copyOf(heldB);
+        heldA.clear();
+        heldB.clear();
+        back(a, relayA, forA);
+        back(b, relayB, forB);
+    }
+
+    /** Gives a channel back to Netty and its relay the events it missed, or a read when there were none. */
+    private void back(Channel ch, Relay relay, List<Object> missed) {
+        if (!ch.isOpen()) {
+            missed.forEach(ReferenceCountUtil::release);
+            return;
+        }
+        Runnable replay = () -> {
+            if (missed.isEmpty()) {
+                ch.read();
+            } else {
+                missed.forEach(relay::replay);
+            }
+        };
+        if (ch.isRegistered()) {
+            replay.run();
+        } else {
+            ch.eventLoop().register(ch).addListener(f -> {
+                if (f.isSuccess()) {
+                    replay.run();
+                } else {
+                    missed.forEach(ReferenceCountUtil::release);
+                    ch.close();
+                }
+            });
+        }
+    }
+
+    /**
+     * The splice relay keeps the idle timeout from here on: the pipeline's handler would see no
+     * byte and close a busy tunnel.
+     */
+    private static long idleMillis(ChannelPipeline p) {
+        IdleStateHandler idle = p.get(IdleStateHandler.class);
+        if (idle == null) {
+            return Long.MAX_VALUE;
+        }
+        p.remove(idle);
+        long ms = idle.getAllIdleTimeInMillis();
+        return ms > 0 ? ms : Long.MAX_VALUE;
+    }
+}
