@@ -48,9 +48,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
         pair(a, b, aToB, bToA, onClose, null);
     }
 
-    /** As below, splicing unless {@code -Dairlock.relay.splice=false}. */
+    /** As below, splicing as {@code -Dairlock.relay.splice} says ({@link SpliceHandover#threshold()}). */
     static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA) {
-        pair(a, b, aToB, bToA, onClose, gateOnA, SpliceHandover.configured());
+        pair(a, b, aToB, bToA, onClose, gateOnA, SpliceHandover.threshold());
     }
 
     /**
@@ -58,11 +58,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
      * {@code a}'s relay, and only then starts reading: no byte of {@code a} can reach its relay
      * before the gate is in place, whichever event loops the channels run on. Both relays exist
      * before the gate is added, because the gate may pass on bytes it holds (and watch {@code b})
-     * as soon as it is added. With {@code splice}, the pair moves to the {@link SpliceRelay} at
-     * the first quiet point after the gate left (at once when there is none), where epoll allows.
+     * as soon as it is added. The pair moves to the {@link SpliceRelay} at the first quiet point
+     * after the gate left and {@code spliceAfterBytes} were moved (at once when that is 0 and there
+     * is no gate), where epoll allows; never when it is {@link SpliceHandover#OFF}.
      */
     static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA,
-            boolean splice) {
+            long spliceAfterBytes) {
         Runnable once = new Runnable() {
             private boolean ran;
 
@@ -74,7 +75,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
                 }
             }
         };
-        SpliceHandover handover = SpliceHandover.forPair(a, b, aToB, bToA, splice);
+        SpliceHandover handover = SpliceHandover.forPair(a, b, aToB, bToA, spliceAfterBytes);
         Relay onA = new Relay(b, aToB, once, handover);
         Relay onB = new Relay(a, bToA, once, handover);
         if (handover != null) {

@@ -23,12 +23,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * copy relay gets the held events in order, as if nothing had happened. A later quiet point may
  * try again, a few times at most.
  *
- * <p>Splicing is on by default on Linux; {@code -Dairlock.relay.splice=false} keeps every tunnel
- * on the copy relay.
+ * <p>A tunnel is handed over only once it has moved {@link #DEFAULT_AFTER_BYTES} (either way):
+ * the move costs two pipes and four epoll updates, more than the copy relay spends on a short
+ * request and answer, so only tunnels that carry bulk are spliced. Splicing is on by default on
+ * Linux; {@code -Dairlock.relay.splice=false} keeps every tunnel on the copy relay, and a number
+ * ({@code -Dairlock.relay.splice=0}) sets the threshold in bytes.
  */
 final class SpliceHandover {
 
     static final String PROPERTY = "airlock.relay.splice";
+    static final long DEFAULT_AFTER_BYTES = 128 * 1024;
+    /** A threshold that means "never splice". */
+    static final long OFF = -1;
     private static final int ATTEMPTS = 3;
 
     private enum State { COPYING, MOVING, SPLICING }
@@ -37,6 +43,7 @@ final class SpliceHandover {
     private final Channel b;
     private final AtomicLong aToB;
     private final AtomicLong bToA;
+    private final long afterBytes;
     private Relay relayA;
     private Relay relayB;
     private State state = State.COPYING;
@@ -45,21 +52,54 @@ final class SpliceHandover {
     private final List<Object> heldA = new ArrayList<>(0);
     private final List<Object> heldB = new ArrayList<>(0);
 
-    private SpliceHandover(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA) {
+    private SpliceHandover(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, long afterBytes) {
         this.a = a;
         this.b = b;
         this.aToB = aToB;
         this.bToA = bToA;
+        this.afterBytes = afterBytes;
     }
 
-    /** The configured choice: splice where the transport allows it, unless turned off. */
-    static boolean configured() {
-        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
+    /**
+     * The configured threshold: bytes a tunnel moves on the copy relay before it is spliced, or
+     * {@link #OFF}. A value that is neither {@code true}, {@code false} nor a byte count fails
+     * (closed: the gateway does not start on a setting it does not understand).
+     */
+    static long configured() {
+        String v = System.getProperty(PROPERTY, "true").trim();
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("on")) {
+            return DEFAULT_AFTER_BYTES;
+        }
+        if (v.equalsIgnoreCase("false") || v.equalsIgnoreCase("off")) {
+            return OFF;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + PROPERTY + "=" + v + " is not understood: use true (splice tunnels after "
+                + DEFAULT_AFTER_BYTES + " bytes), false (never splice) or a number of bytes after which to splice");
     }
 
-    /** A hand-over for this pair, or null when it cannot be spliced (NIO, two event loops) or splice is off. */
-    static SpliceHandover forPair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, boolean splice) {
-        return splice && SpliceRelay.supports(a, b) ? new SpliceHandover(a, b, aToB, bToA) : null;
+    /** The configured threshold, read once (the relay asks per tunnel). */
+    static long threshold() {
+        return Configured.AFTER_BYTES;
+    }
+
+    private static final class Configured {
+        static final long AFTER_BYTES = configured();
+    }
+
+    /**
+     * A hand-over for this pair, or null when it cannot be spliced (NIO, two event loops) or
+     * {@code afterBytes} is {@link #OFF}.
+     */
+    static SpliceHandover forPair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, long afterBytes) {
+        return afterBytes >= 0 && SpliceRelay.supports(a, b) ? new SpliceHandover(a, b, aToB, bToA, afterBytes) : null;
     }
 
     void relays(Relay onA, Relay onB) {
@@ -93,7 +133,8 @@ final class SpliceHandover {
      * the channels are no longer Netty's to read).
      */
     boolean tryStart() {
-        if (state != State.COPYING || copying != 0 || attempts >= ATTEMPTS || !a.eventLoop().inEventLoop()
+        if (state != State.COPYING || copying != 0 || attempts >= ATTEMPTS || aToB.get() + bToA.get() < afterBytes
+                || !a.eventLoop().inEventLoop()
                 || a.pipeline().get("gate") != null || b.pipeline().get("answer-watch") != null
                 || relayA.inputDone() || relayB.inputDone() || !open(a) || !open(b)) {
             return false;

@@ -122,7 +122,8 @@ class SpliceRelayTest {
                                     }
                                 })
                                 .connect(origin.getLocalSocketAddress())
-                                .addListener(f -> Relay.pair(c, ((ChannelFuture) f).channel(), up, down, onClosed, null, relays.splice));
+                                .addListener(f -> Relay.pair(c, ((ChannelFuture) f).channel(), up, down, onClosed, null,
+                                        relays.splice ? 0 : SpliceHandover.OFF));
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
@@ -168,7 +169,7 @@ class SpliceRelayTest {
         InetSocketAddress gw = gateway(relays, closed::countDown, 0);
         CompletableFuture<Long> originGot = CompletableFuture.supplyAsync(() -> {
             try (Socket s = origin.accept()) {
-                CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> send(s, toClient));
+                CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> send(s, toClient), threads);
                 long crc = crc(s.getInputStream());
                 sent.join();
                 return crc;
@@ -246,7 +247,7 @@ class SpliceRelayTest {
                 for (int i = 0; i < tunnels + 1; i++) {
                     Socket s = origin.accept();
                     accepted.add(s);
-                    Thread.ofVirtual().start(() -> echo(s));
+                    threads.execute(() -> echo(s)); // platform threads: virtual ones open poller descriptors on first use
                 }
             } catch (IOException e) {
                 throw new IllegalStateException(e);
