@@ -117,8 +117,8 @@ final class SpliceHandover {
     }
 
     /**
-     * True when the event was taken: a move is under way and the copy relay must not act on it.
-     * Bytes are released if the move succeeds (it cannot, then: anything held calls it off).
+     * True when the event was taken: a move is under way and the copy relay must not act on it
+     * now. Anything held calls the move off, and the event is replayed to the relay afterwards.
      */
     boolean hold(Relay relay, Object event) {
         if (state != State.MOVING) {

@@ -77,6 +77,8 @@ class SpliceRelayTest {
     private final Queue<Channel> clients = new ConcurrentLinkedQueue<>();
     private final AtomicLong up = new AtomicLong();
     private final AtomicLong down = new AtomicLong();
+    /** Bytes a tunnel moves before it is spliced: at once, unless a test says otherwise. */
+    private long threshold = 0;
     /** Blocking peers each get a thread: the common pool has one thread on a two-core machine. */
     private final ExecutorService threads = Executors.newCachedThreadPool();
 
@@ -123,7 +125,7 @@ class SpliceRelayTest {
                                 })
                                 .connect(origin.getLocalSocketAddress())
                                 .addListener(f -> Relay.pair(c, ((ChannelFuture) f).channel(), up, down, onClosed, null,
-                                        relays.splice ? 0 : SpliceHandover.OFF));
+                                        relays.splice ? threshold : SpliceHandover.OFF));
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
@@ -310,6 +312,42 @@ class SpliceRelayTest {
         served.get(10, TimeUnit.SECONDS);
         assertThat(up.get()).isEqualTo(15);
         assertThat(down.get()).isEqualTo(15);
+    }
+
+    @Test
+    void pair_defaultThreshold_shortExchangeStaysOnCopyRelayAndBulkMovesToSpliceMidStream() throws Exception {
+        assumeThat(Transport.epoll()).as("epoll is available (Linux)").isTrue();
+        CountDownLatch closed = new CountDownLatch(1);
+        threshold = SpliceHandover.DEFAULT_AFTER_BYTES;
+        InetSocketAddress gw = gateway(Relays.SPLICE, closed::countDown, 0);
+        byte[] bulk = random(SIZE, 4);
+        CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
+            try (Socket s = origin.accept()) {
+                assertThat(s.getInputStream().read()).isEqualTo(1);
+                s.getOutputStream().write(2);
+                assertThat(s.getInputStream().read()).isEqualTo(3);
+                send(s, bulk);
+                s.getInputStream().read();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, threads);
+        try (Socket c = new Socket()) {
+            c.setReceiveBufferSize(4096);
+            c.connect(gw);
+            c.setSoTimeout(10_000);
+            c.getOutputStream().write(1);
+            assertThat(c.getInputStream().read()).isEqualTo(2);
+            assertThat(spliced()).as("a short exchange stays on the copy relay").isFalse();
+            c.getOutputStream().write(3);
+            Thread.sleep(1500);
+            assertThat(spliced()).as("past the threshold the tunnel is spliced").isTrue();
+            assertThat(crc(c.getInputStream())).as("every byte, in order, across the hand-over").isEqualTo(crc(bulk));
+        }
+        served.get(10, TimeUnit.SECONDS);
+        assertThat(closed.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(down.get()).isEqualTo(SIZE + 1);
+        assertThat(up.get()).isEqualTo(2);
     }
 
     /** True when every client channel is off Netty's epoll set, i.e. in the splice relay's hands. */
