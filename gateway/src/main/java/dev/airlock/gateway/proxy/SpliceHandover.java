@@ -1,9 +1,12 @@
 package dev.airlock.gateway.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -18,10 +21,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * way and no half-close yet, so the copy relay holds no byte.
  *
  * <p>Netty takes a channel off its epoll set a little later than it is asked to (deregistration
- * is a task on the loop). Whatever Netty still delivers in between (bytes, a half-close, an error)
- * is held here; if anything was, the move is called off: both channels go back to Netty and the
- * copy relay gets the held events in order, as if nothing had happened. A later quiet point may
- * try again, a few times at most.
+ * is a task on the loop). Whatever Netty still delivers in between is held here. Bytes and a FIN
+ * go with the move: the splice relay sends them before anything it splices that way. An error or
+ * a closed channel calls the move off: both channels go back to Netty and the copy relay gets the
+ * held events in order, as if nothing had happened. A later quiet point may try again, a few
+ * times at most.
  *
  * <p>A tunnel is handed over only once it has moved {@link #DEFAULT_AFTER_BYTES} (either way):
  * the move costs two pipes and four epoll updates, more than the copy relay spends on a short
@@ -160,8 +164,10 @@ final class SpliceHandover {
     }
 
     private void moved(SpliceRelay splice, boolean deregistered) {
-        if (deregistered && heldA.isEmpty() && heldB.isEmpty() && open(a) && open(b)) {
+        if (deregistered && carriable(heldA) && carriable(heldB) && live(a) && live(b)) {
             state = State.SPLICING;
+            carry(splice, a, heldA);
+            carry(splice, b, heldB);
             long idle = Math.min(idleMillis(a.pipeline()), idleMillis(b.pipeline()));
             splice.start(idle == Long.MAX_VALUE ? 0 : idle);
             return;
@@ -174,6 +180,32 @@ final class SpliceHandover {
         heldB.clear();
         back(a, relayA, forA);
         back(b, relayB, forB);
+    }
+
+    /**
+     * Bytes and a FIN that arrived during the move go with it (the splice relay sends them first);
+     * an error or a closed channel calls the move off, so the copy relay handles it as it always has.
+     */
+    private static boolean carriable(List<Object> held) {
+        return held.stream().allMatch(e -> e instanceof ByteBuf || e instanceof ChannelInputShutdownEvent
+                || e instanceof IdleStateEvent);
+    }
+
+    private static void carry(SpliceRelay splice, Channel from, List<Object> held) {
+        for (Object e : held) {
+            if (e instanceof ByteBuf bytes) {
+                splice.carry(from, bytes);
+            } else if (e instanceof ChannelInputShutdownEvent) {
+                splice.finSeen(from);
+            }
+            // An IdleStateEvent needs nothing: the splice relay keeps the idle timeout from here on.
+        }
+        held.clear();
+    }
+
+    /** Open both ways on our side; the peer may have sent its FIN during the move (carried). */
+    private static boolean live(Channel ch) {
+        return ch.isActive() && ch instanceof DuplexChannel d && !d.isOutputShutdown();
     }
 
     /** Gives a channel back to Netty and its relay the events it missed, or a read when there were none. */

@@ -1,5 +1,7 @@
 package dev.airlock.gateway.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
@@ -13,6 +15,7 @@ import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -96,6 +99,19 @@ final class SpliceRelay {
     }
 
     /**
+     * Bytes Netty read from {@code from} during the hand-over: they go out before anything the
+     * relay splices in that direction. Owned by the relay from now on.
+     */
+    void carry(Channel from, ByteBuf bytes) {
+        (from == endA.channel ? aToB : bToA).carried.add(bytes);
+    }
+
+    /** Netty saw {@code from}'s FIN during the hand-over (and read everything before it). */
+    void finSeen(Channel from) {
+        (from == endA.channel ? aToB : bToA).finSeen = true;
+    }
+
+    /**
      * Takes over the two channels, which Netty no longer polls. Runs on their event loop.
      *
      * @param idleMillis a tunnel quiet for this long is closed; 0 for none
@@ -169,6 +185,10 @@ final class SpliceRelay {
         if (d.done || over) {
             return;
         }
+        if (!d.carried.isEmpty() && !sendCarried(d)) {
+            d.blocked = true;
+            return;
+        }
         for (int round = 0; ; round++) {
             if (d.pipe.held() > 0) {
                 while (d.pipe.held() > 0) {
@@ -200,6 +220,32 @@ final class SpliceRelay {
                 d.atEnd = true;
             }
         }
+    }
+
+    /** Sends what Netty had read before the relay took over; false when the receiver is full. */
+    private boolean sendCarried(Direction d) throws IOException {
+        Socket to = (Socket) d.to.fd;
+        while (!d.carried.isEmpty()) {
+            ByteBuf b = d.carried.peek();
+            if (!b.hasMemoryAddress()) {
+                ByteBuf direct = Unpooled.directBuffer(b.readableBytes()).writeBytes(b);
+                b.release();
+                d.carried.poll();
+                d.carried.addFirst(direct);
+                b = direct;
+            }
+            int n = b.isReadable() ? to.sendAddress(b.memoryAddress(), b.readerIndex(), b.writerIndex()) : 0;
+            if (b.isReadable() && n == 0) {
+                return false;
+            }
+            b.skipBytes(n);
+            d.moved.addAndGet(n);
+            if (!b.isReadable()) {
+                d.carried.poll().release();
+            }
+        }
+        lastActivity = System.nanoTime();
+        return true;
     }
 
     private void checkIdle() {
@@ -245,8 +291,8 @@ final class SpliceRelay {
         over = true;
         endA.cancel();
         endB.cancel();
-        aToB.pipe.close();
-        bToA.pipe.close();
+        aToB.close();
+        bToA.close();
         if (idleTimer != null) {
             idleTimer.cancel(false);
             idleTimer = null;
@@ -270,6 +316,8 @@ final class SpliceRelay {
         final End to;
         final SplicePipe pipe;
         final AtomicLong moved;
+        /** Bytes Netty read during the hand-over, sent before the first splice. */
+        final ArrayDeque<ByteBuf> carried = new ArrayDeque<>(0);
         /** The sender's FIN arrived: the input socket holds all it will ever get. */
         boolean finSeen;
         /** A fill after the FIN returned nothing: once the pipe drains, the FIN goes on. */
@@ -284,6 +332,13 @@ final class SpliceRelay {
             this.to = to;
             this.pipe = pipe;
             this.moved = moved;
+        }
+
+        void close() {
+            pipe.close();
+            for (ByteBuf b; (b = carried.poll()) != null; ) {
+                b.release();
+            }
         }
     }
 
@@ -319,7 +374,7 @@ final class SpliceRelay {
             // EPOLLERR is reported anyway; asking for nothing else must not be "no ops", which Netty
             // 4.2.18 turns into EPOLL_CTL_DEL and then fails to add back (ENOENT).
             int want = EPOLLERR;
-            if (!out.finSeen && !out.done && out.pipe.held() == 0) {
+            if (!out.finSeen && !out.done && out.pipe.held() == 0 && out.carried.isEmpty()) {
                 want |= EPOLLIN | EPOLLRDHUP;
             }
             if (in.blocked) {

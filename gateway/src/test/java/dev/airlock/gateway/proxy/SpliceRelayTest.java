@@ -164,6 +164,20 @@ class SpliceRelayTest {
     @ParameterizedTest
     @EnumSource(Relays.class)
     void pair_bothDirectionsAtOnce_deliversEachWayAndCountsBoth(Relays relays) throws Exception {
+        bothDirections(relays);
+    }
+
+    /**
+     * Past the threshold both directions are busy, so Netty still reads while the pair is handed
+     * over: those bytes are carried into the splice relay (or the move is called off), never lost.
+     */
+    @Test
+    void pair_bothDirectionsBusyAtTheHandOver_deliversEachWayAndCountsBoth() throws Exception {
+        threshold = SpliceHandover.DEFAULT_AFTER_BYTES;
+        bothDirections(Relays.SPLICE);
+    }
+
+    private void bothDirections(Relays relays) throws Exception {
         int size = 4 << 20;
         byte[] toOrigin = random(size, 2);
         byte[] toClient = random(size, 3);
@@ -200,6 +214,7 @@ class SpliceRelayTest {
         CountDownLatch closed = new CountDownLatch(1);
         InetSocketAddress gw = gateway(relays, closed::countDown, 0);
         CountDownLatch clientRead = new CountDownLatch(1);
+        long pipesBefore = pipes();
         CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
             try (Socket s = origin.accept()) {
                 s.getOutputStream().write(new byte[1 << 20]);
@@ -231,6 +246,8 @@ class SpliceRelayTest {
         }
         assertThat(closed.await(10, TimeUnit.SECONDS)).as("the pair closed after the reset").isTrue();
         assertThat(up.get()).isZero();
+        awaitPipes(pipesBefore);
+        assertThat(pipes()).as("the pipes are closed after the reset").isEqualTo(pipesBefore);
     }
 
     @ParameterizedTest
@@ -271,11 +288,12 @@ class SpliceRelayTest {
         assertThat(closed.await(20, TimeUnit.SECONDS)).as("every tunnel closed").isTrue();
         assertThat(pipesDuring - pipesBefore).as("two pipes (four descriptors) per spliced tunnel while open")
                 .isEqualTo(relays.splices() ? 4L * tunnels : 0L);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while ((pipes() != pipesBefore || fds() > fdsBefore) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        awaitPipes(pipesBefore);
         assertThat(pipes()).as("pipe descriptors after every tunnel closed").isEqualTo(pipesBefore);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fds() > fdsBefore && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
         assertThat(fds()).as("file descriptors after every tunnel closed").isLessThanOrEqualTo(fdsBefore);
     }
 
@@ -350,6 +368,52 @@ class SpliceRelayTest {
         assertThat(up.get()).isEqualTo(2);
     }
 
+    @Test
+    void connect_rawBulkThroughTheGateway_isSplicedOnceTheGateLeftAndArrivesWholeWithItsCloseRecord() throws Exception {
+        byte[] data = random(SIZE, 5);
+        data[0] = 0; // a binary first byte names no server: the gate lets it through and leaves
+        try (Origins.Echo echo = new Origins.Echo("127.0.0.1");
+                TestGateway gw = new TestGateway("""
+                        version: 1
+                        project: demo
+                        network:
+                          allow:
+                            - host: git.test
+                              ports: [%d]
+                        """.formatted(echo.port()), TestGateway.loopbackException(echo.port()), "127.0.0.1 git.test\n",
+                        GatewayLimits.DEFAULT)) {
+            long pipesBefore = pipes();
+            try (Socket s = gw.client()) {
+                TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+                assertThat(TestGateway.read(s).status()).isEqualTo(200);
+                CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> send(s, data), threads);
+                InputStream in = s.getInputStream();
+                CRC32 crc = new CRC32();
+                byte[] first = in.readNBytes(1 << 20);
+                crc.update(first);
+                boolean splices = Transport.epoll() && SpliceHandover.threshold() != SpliceHandover.OFF;
+                assertThat(pipes() - pipesBefore).as("two pipes while the tunnel is spliced (none on the copy relay)")
+                        .isEqualTo(splices ? 4 : 0);
+                byte[] buf = new byte[65536];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    crc.update(buf, 0, n);
+                }
+                sent.get(10, TimeUnit.SECONDS);
+                assertThat(crc.getValue()).as("every byte there and back").isEqualTo(crc(data));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (gw.audit.closes().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(gw.audit.closes()).singleElement().satisfies(e -> {
+                assertThat(e.bytesUp()).isEqualTo(SIZE);
+                assertThat(e.bytesDown()).isEqualTo(SIZE);
+            });
+            awaitPipes(pipesBefore);
+            assertThat(pipes()).as("the pipes are closed with the tunnel").isEqualTo(pipesBefore);
+        }
+    }
+
     /** True when every client channel is off Netty's epoll set, i.e. in the splice relay's hands. */
     private boolean spliced() {
         return !clients.isEmpty() && clients.stream().noneMatch(Channel::isRegistered);
@@ -410,6 +474,14 @@ class SpliceRelayTest {
     private static long fds() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();
+        }
+    }
+
+    /** Closing is asynchronous (the loop closes after the client saw the end): waits, then the caller asserts. */
+    private static void awaitPipes(long count) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (pipes() != count && System.nanoTime() < deadline) {
+            Thread.sleep(20);
         }
     }
 
