@@ -22,13 +22,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Relays an established pair of epoll sockets with splice(2): socket → pipe → socket, the bytes
  * never enter the JVM. Both channels have been taken off Netty's epoll set ({@link SpliceHandover});
- * this relay registers the same file descriptors on the same event loop, level-triggered, and
- * drives each direction from their readiness:
+ * this relay registers the same file descriptors on the same event loop, edge-triggered with a
+ * fixed interest (in, out, peer shutdown), and drives each direction from their readiness:
  * <ul>
  *   <li>A direction fills its pipe only when the pipe is empty, and drains it before filling
- *       again. Its input is watched (EPOLLIN) only while the pipe is empty, its output (EPOLLOUT)
- *       only while the peer's send buffer is full: a slow reader stops the writer (back-pressure),
- *       and the JVM holds nothing.</li>
+ *       again. While the receiver's send buffer is full the direction waits for EPOLLOUT and
+ *       reads nothing: a slow reader stops the writer (back-pressure), and the JVM holds
+ *       nothing. A fill that finds the socket empty waits for the next EPOLLIN edge.</li>
  *   <li>The end of a direction is its input's FIN (EPOLLRDHUP or EPOLLHUP). Once it is seen, the
  *       socket holds everything the peer will ever send, so the relay keeps filling and draining
  *       until a fill returns nothing (end of stream) and only then forwards the FIN. A zero from
@@ -50,6 +50,7 @@ final class SpliceRelay {
     private static final int EPOLLOUT = EpollIoOps.EPOLLOUT.value();
     private static final int EPOLLRDHUP = EpollIoOps.EPOLLRDHUP.value();
     private static final int EPOLLERR = EpollIoOps.EPOLLERR.value();
+    private static final int EPOLLET = EpollIoOps.EPOLLET.value();
     /** Pipe loads one direction moves per turn before it lets the loop's other work run. */
     private static final int ROUNDS_PER_TURN = 16;
 
@@ -141,10 +142,26 @@ final class SpliceRelay {
                 return;
             }
             end.registration = r;
+            // Edge-triggered, and the interest never changes: no epoll_ctl per pipe load. The relay
+            // keeps what it has not done yet (a full pipe, a FIN seen) in its own state.
+            r.submit(EpollIoOps.valueOf(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET));
             if (endA.registration != null && endB.registration != null) {
-                turn(endA, EPOLLIN | EPOLLOUT);
+                kick();
             }
         });
+    }
+
+    /** Both ends are registered: each direction moves what is already waiting. */
+    private void kick() {
+        try {
+            pump(aToB);
+            pump(bToA);
+            if (aToB.done && bToA.done) {
+                finish();
+            }
+        } catch (IOException | RuntimeException e) {
+            abort(e);
+        }
     }
 
     /** One readiness report for {@code end}, or a turn this relay asked for itself. */
@@ -156,26 +173,25 @@ final class SpliceRelay {
             if ((ops & (EPOLLRDHUP | EPOLLHUP)) != 0) {
                 end.out.finSeen = true;
             }
-            if ((ops & EPOLLHUP) != 0) {
-                // Level-triggered HUP repeats on every loop turn whatever the interest. Both halves of
-                // this socket are shut: its input is all queued, nothing more can be written to it.
-                end.cancel();
+            if ((ops & EPOLLERR) != 0) {
+                pump(end.out);
+                pump(end.in);
+                if (!over) {
+                    throw new IOException("socket error " + ((Socket) end.fd).getSoError() + " on " + end.channel);
+                }
+                return;
             }
-            if ((ops & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+            // Input while the pipe waits for the receiver changes nothing now: the drain that
+            // EPOLLOUT brings fills again, and edge-triggered readiness is not lost meanwhile.
+            if ((ops & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0 && !end.out.blocked) {
                 pump(end.out);
             }
-            if ((ops & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+            if ((ops & (EPOLLOUT | EPOLLHUP)) != 0 && end.in.blocked) {
                 pump(end.in);
-            }
-            if (!over && (ops & EPOLLERR) != 0) {
-                throw new IOException("socket error " + ((Socket) end.fd).getSoError() + " on " + end.channel);
             }
             if (aToB.done && bToA.done) {
                 finish();
-                return;
             }
-            endA.watch();
-            endB.watch();
         } catch (IOException | RuntimeException e) {
             abort(e);
         }
@@ -349,7 +365,6 @@ final class SpliceRelay {
         Direction out;
         Direction in;
         IoRegistration registration;
-        private int ops = -1;
 
         End(Channel channel) {
             this.channel = channel;
@@ -364,26 +379,6 @@ final class SpliceRelay {
         @Override
         public void handle(IoRegistration registration, IoEvent event) {
             turn(this, ((EpollIoEvent) event).ops().value());
-        }
-
-        /** Interest from the state: input while our outgoing pipe is empty, output while blocked. */
-        void watch() {
-            if (registration == null || !registration.isValid()) {
-                return;
-            }
-            // EPOLLERR is reported anyway; asking for nothing else must not be "no ops", which Netty
-            // 4.2.18 turns into EPOLL_CTL_DEL and then fails to add back (ENOENT).
-            int want = EPOLLERR;
-            if (!out.finSeen && !out.done && out.pipe.held() == 0 && out.carried.isEmpty()) {
-                want |= EPOLLIN | EPOLLRDHUP;
-            }
-            if (in.blocked) {
-                want |= EPOLLOUT;
-            }
-            if (want != ops) {
-                registration.submit(EpollIoOps.valueOf(want));
-                ops = want;
-            }
         }
 
         void cancel() {
