@@ -122,7 +122,8 @@ final class SpliceHandover {
 
     /**
      * True when the event was taken: a move is under way and the copy relay must not act on it
-     * now. Anything held calls the move off, and the event is replayed to the relay afterwards.
+     * now. Bytes and a FIN go with the move; anything else calls it off and is replayed to the
+     * relay afterwards.
      */
     boolean hold(Relay relay, Object event) {
         if (state != State.MOVING) {
