@@ -11,8 +11,9 @@
 # WARMUP_PASS (seconds of unrecorded bulk and tunnel load per proxy before round 1, 15), CLIENTS (16),
 # IDLE_TUNNELS (10000, or fewer when `ulimit -Hn` cannot hold two descriptors per tunnel),
 # AIRLOCK_THREADS (2), AIRLOCK_JAVA_OPTS (JVM flags for Airlock, none by default, as ./airlock),
-# BASE_PORT (18100; six ports from it), SQUID, TINYPROXY (binaries), ONLY (subjects, of
-# "direct airlock squid tinyproxy airlock-raised"), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
+# BASE_PORT (18100; seven ports from it), SQUID, TINYPROXY (binaries), ONLY (subjects, of
+# "direct airlock squid tinyproxy airlock-raised airlock-copy"; airlock-copy is Airlock with splice
+# off, -Dairlock.relay.splice=false, for a before/after of the splicing relay in one run), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
 # as it is, without letting ./airlock rebuild it), KEEP=1 (keep the work directory: logs, configs,
 # audit logs, results.tsv).
 set -euo pipefail
@@ -40,6 +41,7 @@ AIRLOCK_PORT=$((BASE_PORT + 2))
 SQUID_PORT=$((BASE_PORT + 3))
 TINYPROXY_PORT=$((BASE_PORT + 4))
 RAISED_PORT=$((BASE_PORT + 5))
+COPY_PORT=$((BASE_PORT + 6))
 
 # 10,000 idle tunnels hold 20,000 descriptors in the proxy (client side and upstream side). Use
 # the hard limit, and ask for fewer tunnels if even that cannot hold them with room to spare.
@@ -109,7 +111,7 @@ measure() {
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # ---- preflight ---------------------------------------------------------------------------------
-for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT"; do
+for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT"; do
   if listening "$port"; then log "port $port is in use; set BASE_PORT to a free range"; exit 1; fi
 done
 if wanted squid && [[ ! -x "$SQUID" ]]; then log "no $SQUID (apt-get install squid), or set SQUID"; exit 1; fi
@@ -181,6 +183,15 @@ if wanted airlock; then
   PID_OF[airlock]=$!; PORT_OF[airlock]=$AIRLOCK_PORT; TARGET_OF[airlock]=$ORIGIN_NAME; JCMD_OF[airlock]=$JCMD
 fi
 
+if wanted airlock-copy; then
+  # The same gateway with the splicing relay off: every tunnel on the copy relay (the "before").
+  # shellcheck disable=SC2086
+  "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -Dairlock.relay.splice=false -jar "$JAR" gateway --policy "$WORK/airlock/airlock.yaml" \
+    --org "$WORK/airlock/org.yaml" --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$COPY_PORT" \
+    --audit-log "$WORK/airlock/audit-copy.log" --threads "$AIRLOCK_THREADS" >"$WORK/airlock/gateway-copy.log" 2>&1 &
+  PID_OF[airlock-copy]=$!; PORT_OF[airlock-copy]=$COPY_PORT; TARGET_OF[airlock-copy]=$ORIGIN_NAME; JCMD_OF[airlock-copy]=$JCMD
+fi
+
 if wanted airlock-raised; then
   # The same GatewayServer with its tunnel limits raised, for the idle-tunnel row only:
   # `airlock gateway` holds at most 512 tunnels (GatewayLimits.DEFAULT, one sandbox).
@@ -247,7 +258,7 @@ EOF
 fi
 
 SUBJECTS=()
-for name in airlock squid tinyproxy airlock-raised; do
+for name in airlock airlock-copy squid tinyproxy airlock-raised; do
   [[ -n "${PID_OF[$name]:-}" ]] || continue
   PIDS+=("${PID_OF[$name]}")
   if await_listen "${PID_OF[$name]}" "${PORT_OF[$name]}" "$name"; then SUBJECTS+=("$name"); fi
@@ -286,6 +297,8 @@ done
 
 # ---- idle tunnels, one proxy at a time ---------------------------------------------------------
 for name in "${SUBJECTS[@]}"; do
+  # The idle row does not depend on the relay: splice or copy, an idle tunnel moves no byte.
+  [[ "$name" == airlock-copy ]] && continue
   log "-- idle tunnels, $name"
   mapfile -t args < <(route_args "$name")
   measure --name "$name" --tests idle "${args[@]}"

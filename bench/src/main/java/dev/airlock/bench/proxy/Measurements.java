@@ -78,6 +78,11 @@ final class Measurements {
                 SocketChannel ch;
                 try {
                     ch = route.open(Route.Port.SOURCE, new byte[8192], new long[1]);
+                    // A real download starts with the client's bytes (a TLS ClientHello, a request).
+                    // One opaque byte does the same here: Airlock's protocol gate sees a stream that
+                    // names no server and leaves, so the tunnel is relayed (spliced) as a download
+                    // after its first bytes is. Squid and tinyproxy do not look; the origin drops it.
+                    ch.write(ByteBuffer.wrap(new byte[] {0}));
                     open.add(ch);
                 } catch (IOException e) {
                     errors.add(e.toString());

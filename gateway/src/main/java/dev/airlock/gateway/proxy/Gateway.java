@@ -46,6 +46,7 @@ public final class Gateway implements AutoCloseable {
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
 
     public Gateway(Config config, SandboxRegistry registry) {
+        SpliceHandover.configured(); // a -Dairlock.relay.splice value it does not understand stops the gateway here
         this.config = config;
         this.registry = registry;
         this.group = Transport.group(config.ioThreads());

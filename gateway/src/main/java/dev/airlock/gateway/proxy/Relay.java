@@ -18,22 +18,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * the previous write was flushed, so a slow reader slows the writer instead of filling memory
  * (AUTO_READ is off). Half-closes propagate: when one side stops sending, the peer's output is
  * shut down, and the pair is closed once both directions are done. Idle tunnels are closed.
+ *
+ * <p>On epoll, once nothing needs to look at the bytes any more, the pair is handed to the
+ * {@link SpliceRelay} ({@link SpliceHandover}), which moves them in the kernel; the copy relay
+ * stays for NIO, for pairs on two event loops, while a gate inspects, and when splice is off.
  */
 final class Relay extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
     private final AtomicLong bytes;
     private final Runnable onClose;
+    private final SpliceHandover handover;
+    private ChannelHandlerContext ctx;
     private boolean inputDone;
 
     /**
      * @param bytes   counter of bytes moved from this channel to the peer
      * @param onClose run once, when both channels are closed (from either side)
      */
-    Relay(Channel peer, AtomicLong bytes, Runnable onClose) {
+    Relay(Channel peer, AtomicLong bytes, Runnable onClose, SpliceHandover handover) {
         this.peer = peer;
         this.bytes = bytes;
         this.onClose = onClose;
+        this.handover = handover;
     }
 
     /** Wires two channels into a relay pair and starts reading both. */
@@ -41,14 +48,22 @@ final class Relay extends ChannelInboundHandlerAdapter {
         pair(a, b, aToB, bToA, onClose, null);
     }
 
+    /** As below, splicing as {@code -Dairlock.relay.splice} says ({@link SpliceHandover#threshold()}). */
+    static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA) {
+        pair(a, b, aToB, bToA, onClose, gateOnA, SpliceHandover.threshold());
+    }
+
     /**
      * Wires two channels into a relay pair, puts {@code gateOnA} (may be null) just before
      * {@code a}'s relay, and only then starts reading: no byte of {@code a} can reach its relay
      * before the gate is in place, whichever event loops the channels run on. Both relays exist
      * before the gate is added, because the gate may pass on bytes it holds (and watch {@code b})
-     * as soon as it is added.
+     * as soon as it is added. The pair moves to the {@link SpliceRelay} at the first quiet point
+     * after the gate left and {@code spliceAfterBytes} were moved (at once when that is 0 and there
+     * is no gate), where epoll allows; never when it is {@link SpliceHandover#OFF}.
      */
-    static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA) {
+    static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA,
+            long spliceAfterBytes) {
         Runnable once = new Runnable() {
             private boolean ran;
 
@@ -60,8 +75,14 @@ final class Relay extends ChannelInboundHandlerAdapter {
                 }
             }
         };
-        a.pipeline().addLast("relay", new Relay(b, aToB, once));
-        b.pipeline().addLast("relay", new Relay(a, bToA, once));
+        SpliceHandover handover = SpliceHandover.forPair(a, b, aToB, bToA, spliceAfterBytes);
+        Relay onA = new Relay(b, aToB, once, handover);
+        Relay onB = new Relay(a, bToA, once, handover);
+        if (handover != null) {
+            handover.relays(onA, onB);
+        }
+        a.pipeline().addLast("relay", onA);
+        b.pipeline().addLast("relay", onB);
         if (gateOnA != null) {
             a.pipeline().addBefore("relay", "gate", gateOnA);
         }
@@ -77,12 +98,42 @@ final class Relay extends ChannelInboundHandlerAdapter {
                 once.run();
             }
         });
-        a.read();
-        b.read();
+        if (handover == null || !handover.tryStart()) {
+            a.read();
+            b.read();
+        }
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    boolean inputDone() {
+        return inputDone;
+    }
+
+    /** An event Netty delivered while the pair was being handed to the splice relay, which was called off. */
+    void replay(Object event) {
+        switch (event) {
+            case Inactive i -> channelInactive(ctx);
+            case Caught c -> exceptionCaught(ctx, c.cause());
+            case ChannelInputShutdownEvent e -> userEventTriggered(ctx, e);
+            case IdleStateEvent e -> userEventTriggered(ctx, e);
+            default -> channelRead(ctx, event);
+        }
+    }
+
+    private enum Inactive { INSTANCE }
+
+    private record Caught(Throwable cause) {
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (handover != null && handover.hold(this, msg)) {
+            return;
+        }
         if (msg instanceof ByteBuf buf) {
             bytes.addAndGet(buf.readableBytes());
         }
@@ -91,9 +142,17 @@ final class Relay extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        if (handover != null) {
+            handover.copyStarted();
+        }
         peer.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
+            if (handover != null) {
+                handover.copyDone();
+            }
             if (f.isSuccess()) {
-                ctx.channel().read();
+                if (handover == null || !handover.tryStart()) {
+                    ctx.channel().read();
+                }
             } else {
                 f.channel().close();
                 ctx.close();
@@ -103,6 +162,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if ((evt instanceof ChannelInputShutdownEvent || evt instanceof IdleStateEvent)
+                && handover != null && handover.hold(this, evt)) {
+            return;
+        }
         if (evt instanceof ChannelInputShutdownEvent) {
             inputDone = true;
             if (peer instanceof DuplexChannel d && peer.isActive()) {
@@ -145,11 +208,17 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (handover != null && handover.hold(this, Inactive.INSTANCE)) {
+            return;
+        }
         closeWhenFlushed(peer);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (handover != null && handover.hold(this, new Caught(cause))) {
+            return;
+        }
         ConnectionErrors.caught(ctx.channel(), "relay", cause);
         ctx.close();
     }
