@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Timer;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -38,6 +39,8 @@ final class ProjectTemplates {
     private volatile Runnable onNewTemplate = () -> { };
     private volatile Optional<String> lastFailure = Optional.empty();
     private volatile int behind;
+    private final Clock clock;
+    private final BuildBackoff backoff = new BuildBackoff();
 
     ProjectTemplates(ProjectPolicy policy, SetupRunner setup, Path stateDir, String version, Clock clock, PrintStream log, MeterRegistry meters)
             throws TemplateException {
@@ -45,6 +48,7 @@ final class ProjectTemplates {
         this.manager = new TemplateManager(stateDir, version, setup, clock);
         this.log = log;
         this.meters = meters;
+        this.clock = clock;
         manager.addListener((project, current) -> onNewTemplate.run());
     }
 
@@ -78,15 +82,25 @@ final class ProjectTemplates {
             switch (f) {
                 case Freshness.UpToDate u -> behind = 0;
                 case Freshness.Moved m -> behind = m.behind();
-                case Freshness.Rebuild r -> build();
+                case Freshness.Rebuild r -> {
+                    String inputs = r.head() + "-" + r.envHash();
+                    if (backoff.due(inputs, clock.instant())) {
+                        build(inputs);
+                    }
+                }
             }
         } catch (TemplateException | RuntimeException e) {
             log.println("airlock daemon: cannot check the template of " + policy.project() + ": " + e.getMessage());
         }
     }
 
-    /** Starts a build unless one runs. */
+    /** Starts a build unless one runs (at the daemon's start, before the first check knows the inputs). */
     void build() {
+        build(null);
+    }
+
+    /** Starts a build of {@code inputs} (HEAD and environment hash) unless one runs; a failure holds the same inputs back ({@link BuildBackoff}). */
+    void build(String inputs) {
         if (!building.compareAndSet(false, true)) {
             return;
         }
@@ -98,16 +112,17 @@ final class ProjectTemplates {
             if (error != null) {
                 outcome = "error";
                 lastFailure = Optional.of(String.valueOf(error.getMessage()));
-                log.println("airlock daemon: template build of " + policy.project() + " failed: " + error.getMessage());
+                log.println("airlock daemon: template build of " + policy.project() + " failed: " + error.getMessage() + retry(inputs));
             } else if (result instanceof BuildResult.Failed failed) {
                 outcome = "failed";
                 lastFailure = Optional.of("setup exited " + failed.exitCode() + "; log " + failed.log());
                 log.println("airlock daemon: template setup of " + policy.project() + " failed (exit " + failed.exitCode() + "); kept "
                         + failed.kept().map(t -> t.id().toString()).orElse("no template") + ". Log " + failed.log() + ", its end:\n"
-                        + failed.tail());
+                        + failed.tail() + retry(inputs));
             } else {
                 outcome = "success";
                 lastFailure = Optional.empty();
+                backoff.succeeded();
                 behind = 0;
                 BuildResult.Built built = (BuildResult.Built) result;
                 log.println("airlock daemon: template of " + policy.project() + " is " + built.template().id());
@@ -118,6 +133,16 @@ final class ProjectTemplates {
             Counter.builder("airlock.template.builds").tag("result", outcome).register(meters).increment();
             Timer.builder("airlock.template.build.duration").register(meters).record(took);
         });
+    }
+
+    /** Records a failed build of {@code inputs} and says when the same inputs are built again. */
+    private String retry(String inputs) {
+        if (inputs == null) {
+            return ""; // the next check (within a minute) knows the inputs; its failure starts the wait
+        }
+        Instant at = backoff.failed(inputs, clock.instant());
+        return "\nairlock daemon: " + policy.project() + "'s template is built again at " + at.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                + ", or at once when the branch or the setup moves";
     }
 
     /** The claimed command, prefixed with the catch-up to HEAD when only the branch moved. */
