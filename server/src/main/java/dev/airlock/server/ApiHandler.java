@@ -363,14 +363,13 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         private String releaseOnEnd;
         private volatile boolean finished;
         private boolean failed;
-        /** Event loop only: the request body ended (its last chunk arrived), and the response was sent. */
-        private boolean requestEnded;
-        private boolean responded;
+        private final ExchangeClose close;
 
         Exec(ChannelHandlerContext ctx, String path) {
             this.ctx = ctx;
             this.path = path;
             this.header = ctx.alloc().buffer();
+            this.close = new ExchangeClose(ctx);
         }
 
         void content(ByteBuf data) {
@@ -412,10 +411,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         void end() {
-            requestEnded = true;
-            if (responded) {
-                ctx.close(); // the command ended before the client's body did: now both are complete
-                return;
+            if (close.requestEnded()) {
+                return; // the command ended before the client's body did: now both are complete
             }
             if (failed) {
                 return;
@@ -573,31 +570,13 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     // the exit line and the body's end in one flush: the client is done at its first read
                     write(last, false);
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-                    ctx.executor().execute(this::responded);
+                    ctx.executor().execute(close::responded);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
                     stdinWriter.shutdown();
                 }
             });
-        }
-
-        /**
-         * The response is complete. The connection closes once the request is complete too: closing
-         * while the client still sends (the rest of its first chunk, its stdin, the final chunk)
-         * made its write fail ("Broken pipe"), and a unix socket closed with unread data resets
-         * the peer's read ("Connection reset"), so a run whose command had ended failed at the
-         * client. A client that never ends its body is cut off after {@link #LINGER}.
-         */
-        private void responded() {
-            responded = true;
-            if (requestEnded) {
-                ctx.close();
-            } else {
-                ctx.executor().schedule(() -> {
-                    ctx.close();
-                }, LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            }
         }
 
         /** The command's terminal output, as the stream's {@code stdout} (a terminal has one output). */

@@ -74,8 +74,9 @@ final class PodCommandStream {
     private final ByteArrayOutputStream header = new ByteArrayOutputStream();
     private final TerminalFrames.Lines frames = new TerminalFrames.Lines();
     private boolean headerDone;
-    /** Event loop writes, the work thread reads: whether the body ended, and whether any input came after the first line. */
-    private volatile boolean requestEnded;
+    /** Whether the body ended (read by the work thread too), and when the connection closes. */
+    private final ExchangeClose close;
+    /** Event loop writes, the work thread reads: whether any input came after the first line. */
     private volatile boolean inputSeen;
     /** Counted down by the first input or the end of the body. */
     private final java.util.concurrent.CountDownLatch inputOrEnd = new java.util.concurrent.CountDownLatch(1);
@@ -84,10 +85,10 @@ final class PodCommandStream {
     private volatile boolean terminal;
     /** A run's own claim, deleted when the command ends or the client goes away; null once released. */
     private String releaseOnEnd;
-    private boolean responded;
 
     PodCommandStream(ChannelHandlerContext ctx, String path, ClusterDaemon daemon, Map<String, ClusterApiHandler.Held> claims) {
         this.ctx = ctx;
+        this.close = new ExchangeClose(ctx);
         this.path = path;
         this.daemon = daemon;
         this.claims = claims;
@@ -124,15 +125,13 @@ final class PodCommandStream {
 
     /** The request body ended (event loop). */
     void end() {
-        requestEnded = true;
+        // closes at once only when the response ended already, which needs the header and the command done
+        close.requestEnded();
         inputOrEnd.countDown();
         if (!headerDone) {
             headerDone = true;
             String line = header.toString(StandardCharsets.UTF_8);
             submit(() -> begin(line));
-        }
-        if (responded) {
-            ctx.close();
         }
     }
 
@@ -232,7 +231,7 @@ final class PodCommandStream {
             boolean stdin = true;
             if (tty.isEmpty()) {
                 inputOrEnd.await(NO_INPUT_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-                stdin = !requestEnded || inputSeen;
+                stdin = !close.hasRequestEnded() || inputSeen;
             }
             command = daemon.exec(held.claim(), argv, env, stdin, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
             HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -305,7 +304,7 @@ final class PodCommandStream {
                 finished = true;
                 line(last);
                 ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-                ctx.executor().execute(this::responded);
+                ctx.executor().execute(close::responded);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
@@ -313,18 +312,6 @@ final class PodCommandStream {
                 work.shutdown();
             }
         });
-    }
-
-    /** As the local daemon: the connection closes once the request is complete too, or after {@link ApiHandler#LINGER}. */
-    private void responded() {
-        responded = true;
-        if (requestEnded) {
-            ctx.close();
-        } else {
-            ctx.executor().schedule(() -> {
-                ctx.close();
-            }, ApiHandler.LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        }
     }
 
     private void copy(InputStream in, String stream) {
