@@ -114,7 +114,7 @@ class DaemonKubernetesDashboardIT {
             layout.assertReadable();
             assertThat(layout.plots()).as("hit rate per hour, payments' week, the denials").isEqualTo(3);
             browser.screenshot(Files.writeString(dir.resolve("dashboard.html"), still), Path.of("target", "screenshots", "dashboard-kubernetes.png"),
-                    1400, 1300);
+                    1400, 1500);
 
             assertThat(client.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
             await("the session gone from the page", () -> page(socket).contains("<p id=\"sessions\" class=\"muted\">none claimed"));
