@@ -89,12 +89,32 @@ final class ForwardedDenials {
 
     private void take(byte[] bytes) {
         line++;
+        // most records are allowed connections: a line without the field as the writer spells a denial is not parsed
+        // (the canonical form escapes every quote inside a value, so a value cannot spell it; a match is still parsed in full)
+        if (indexOf(bytes, DENY) < 0) {
+            return;
+        }
         if (AuditLogReader.parseLine(line, bytes) instanceof AuditLogReader.Entry e && e.hashMatches() && e.record().denied()) {
             AuditRecord r = e.record();
             // a gateway of this version writes only reasons this version knows; another code stays in `airlock log`
             r.reason().known().ifPresent(reason -> denials.add(r.time(), new AuditEvent(r.event(), r.sandbox(), r.project(), r.via(), r.client(),
                     r.name(), r.port(), r.addresses(), r.decision(), r.rule(), reason, r.bytesUp(), r.bytesDown(), r.durationMs())));
         }
+    }
+
+    private static final byte[] DENY = "\"decision\":\"deny\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static int indexOf(byte[] in, byte[] what) {
+        outer:
+        for (int i = 0; i <= in.length - what.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (in[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /** {@code ch} from {@code from} to {@code to}: what was appended, and no further. */
