@@ -122,6 +122,7 @@ final class ClusterDaemon implements AutoCloseable {
             });
             if (cluster.auditIngest().isPresent()) {
                 d.startIngest(cluster.auditIngest().get());
+                d.followDenials();
             }
             d.background.scheduleWithFixedDelay(d.policies::check, PolicyReloads.POLL.toMillis(), PolicyReloads.POLL.toMillis(), TimeUnit.MILLISECONDS);
             d.background.scheduleAtFixedRate(d::resize, 60, 60, TimeUnit.MINUTES);
@@ -149,12 +150,16 @@ final class ClusterDaemon implements AutoCloseable {
                     + e.getMessage() + ". Fix: choose a free port", e);
         }
         log.println("airlock daemon: gateway pods' audit records are taken on " + a.listen() + " into " + file);
-        denials = new ForwardedDenials(file);
-        background.scheduleWithFixedDelay(this::readDenials, 0, DENIALS_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** How often the dashboard's denials catch up with the chain (the page refreshes every 5 s). */
     private static final Duration DENIALS_POLL = Duration.ofSeconds(2);
+
+    /** The dashboard's denials: those in the daemon's chain, which the gateway pods' records join. */
+    private void followDenials() {
+        denials = new ForwardedDenials(config.state().resolve("audit.log"));
+        background.scheduleWithFixedDelay(this::readDenials, 0, DENIALS_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
 
     private void readDenials() {
         try {
