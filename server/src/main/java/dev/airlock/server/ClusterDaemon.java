@@ -67,11 +67,12 @@ final class ClusterDaemon implements AutoCloseable {
     private final ScheduledExecutorService background;
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
     private final Map<String, Integer> fixedSizes = new ConcurrentHashMap<>();
+    /** The dashboard's denials, read from the chain; null without the audit ingest. */
+    private ForwardedDenials denials;
     private KubernetesBackend backend;
     private ClusterPolicyWatch policies;
     private AuditLog auditLog;
     private AuditIngestServer ingestServer;
-    private ForwardedDenials denials;
 
     private ClusterDaemon(DaemonConfig config, PrintStream log, Clock clock, StateDatabase state, KubernetesClient client) {
         this.config = config;
