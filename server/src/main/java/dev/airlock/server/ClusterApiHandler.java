@@ -140,7 +140,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         } else if (m.equals(HttpMethod.GET) && path.equals("/v1/sandboxes")) {
             ApiHandler.json(ctx, HttpResponseStatus.OK, sandboxes());
         } else if (m.equals(HttpMethod.GET) && (path.equals("/") || path.equals("/dashboard"))) {
-            ApiHandler.send(ctx, HttpResponseStatus.OK, "text/html; charset=utf-8", ClusterDashboard.render(status(daemon, claims)));
+            ApiHandler.send(ctx, HttpResponseStatus.OK, "text/html; charset=utf-8", Dashboard.render(new ClusterDashboard(daemon, claims), java.time.Instant.now()));
         } else if (m.equals(HttpMethod.POST) && path.equals("/v1/claims")) {
             offload(ctx, () -> claim(text));
         } else if (m.equals(HttpMethod.DELETE) && SANDBOX.matcher(path).matches()) {

@@ -66,6 +66,9 @@ final class ClusterDaemon implements AutoCloseable {
     private final PodExec exec;
     private final ScheduledExecutorService background;
     private final Map<String, Optional<AutoSizer>> sizers = new ConcurrentHashMap<>();
+    private final Map<String, Integer> fixedSizes = new ConcurrentHashMap<>();
+    /** The dashboard's denials, read from the chain; null without the audit ingest. */
+    private ForwardedDenials denials;
     private KubernetesBackend backend;
     private ClusterPolicyWatch policies;
     private AuditLog auditLog;
@@ -120,6 +123,7 @@ final class ClusterDaemon implements AutoCloseable {
             });
             if (cluster.auditIngest().isPresent()) {
                 d.startIngest(cluster.auditIngest().get());
+                d.followDenials();
             }
             d.background.scheduleWithFixedDelay(d.policies::check, PolicyReloads.POLL.toMillis(), PolicyReloads.POLL.toMillis(), TimeUnit.MILLISECONDS);
             d.background.scheduleAtFixedRate(d::resize, 60, 60, TimeUnit.MINUTES);
@@ -149,6 +153,23 @@ final class ClusterDaemon implements AutoCloseable {
         log.println("airlock daemon: gateway pods' audit records are taken on " + a.listen() + " into " + file);
     }
 
+    /** How often the dashboard's denials catch up with the chain (the page refreshes every 5 s). */
+    private static final Duration DENIALS_POLL = Duration.ofSeconds(2);
+
+    /** The dashboard's denials: those in the daemon's chain, which the gateway pods' records join. */
+    private void followDenials() {
+        denials = new ForwardedDenials(config.state().resolve("audit.log"));
+        background.scheduleWithFixedDelay(this::readDenials, 0, DENIALS_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void readDenials() {
+        try {
+            denials.poll();
+        } catch (IOException | RuntimeException e) {
+            log.println("airlock daemon: cannot read the denials in " + config.state().resolve("audit.log") + " for the dashboard: " + e.getMessage());
+        }
+    }
+
     /** The ingest listener's address, when it runs (tests bind port 0). */
     Optional<java.net.InetSocketAddress> ingestAddress() {
         return Optional.ofNullable(ingestServer).map(AuditIngestServer::address);
@@ -169,6 +190,7 @@ final class ClusterDaemon implements AutoCloseable {
     private java.util.function.IntSupplier desired(DaemonConfig.Project p, ProjectPolicy policy) {
         if (p.size().isPresent()) {
             int fixed = p.size().get();
+            fixedSizes.put(policy.project(), fixed);
             return () -> fixed;
         }
         String project = policy.project();
@@ -238,6 +260,34 @@ final class ClusterDaemon implements AutoCloseable {
     /** The projects, in configuration order. */
     List<String> projects() {
         return List.copyOf(backend.policies().keySet());
+    }
+
+    /** The Erlang-B recommendation an auto-sized pool follows (empty for a fixed size, or when the history could not be read). */
+    Optional<dev.airlock.pool.sizing.Recommendation> recommendation(String project) {
+        return sizers.getOrDefault(project, Optional.empty()).map(AutoSizer::recommendation);
+    }
+
+    /** {@code project}'s fixed {@code size:}, if it has one. */
+    Optional<Integer> fixedSize(String project) {
+        return Optional.ofNullable(fixedSizes.get(project));
+    }
+
+    /** The denials among the gateway pods' forwarded records, when they are forwarded ({@code kubernetes.auditListen}). */
+    Optional<ForwardedDenials> forwardedDenials() {
+        return Optional.ofNullable(denials);
+    }
+
+    /** {@code project}'s policy file, while the daemon pools it. */
+    Optional<Path> policyFile(String project) {
+        try {
+            return Optional.of(backend.policyFile(project));
+        } catch (KubeBackendException e) {
+            return Optional.empty();
+        }
+    }
+
+    DaemonConfig config() {
+        return config;
     }
 
     /** Whether {@code project}'s pool is auto-sized. */

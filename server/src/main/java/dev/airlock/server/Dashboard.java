@@ -4,10 +4,7 @@ import dev.airlock.audit.battery.Battery;
 import dev.airlock.audit.report.Readable;
 import dev.airlock.audit.report.ReportStore;
 import dev.airlock.gateway.audit.AuditEvent;
-import dev.airlock.policy.address.AddressClassifier;
-import dev.airlock.pool.sizing.HourOfWeek;
 import dev.airlock.pool.warm.WarmPool;
-import dev.airlock.runtime.BlockedSummary;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -26,7 +23,13 @@ final class Dashboard {
     private Dashboard() {
     }
 
+    /** The local daemon's page. */
     static String render(Daemon d, String token) {
+        return render(new LocalDashboard(d), Instant.now());
+    }
+
+    /** The page of any backend's daemon. */
+    static String render(DashboardView v, Instant now) {
         StringBuilder h = new StringBuilder(8192);
         h.append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">")
                 .append("<title>Airlock daemon</title><style>")
@@ -36,47 +39,50 @@ final class Dashboard {
                 .append(".bar{fill:#2f6feb}.muted{color:#57606a}svg .claims{fill:#8c959f}svg .hit-rate{fill:#2f6feb}svg .ready{fill:#54aeff}")
                 .append("td.time,td.target{white-space:nowrap}td.rule{overflow-wrap:anywhere}#denials{max-width:100%}")
                 .append("</style></head><body>")
-                .append("<h1>Airlock daemon</h1><p class=\"muted\">").append(esc(d.config().file().toString()))
-                .append(" · state ").append(esc(d.config().state().toString())).append("</p>");
-        pools(h, d);
-        policyProblems(h, d);
-        DashboardSessions.render(h, d.sessions(), Instant.now());
-        DashboardSessions.renderKept(h, d.kept(), Instant.now());
-        hitRate(h, d.poolMetrics().hourly());
-        weekly(h, d);
-        Instant now = Instant.now();
+                .append("<h1>Airlock daemon</h1><p class=\"muted\">").append(esc(v.where())).append("</p>");
+        pools(h, v.pools());
+        policyProblems(h, v.policyProblems());
+        DashboardSessions.render(h, v.sessions(), now);
+        DashboardSessions.renderKept(h, v.kept(), now);
+        hitRate(h, v.hourlyClaims());
+        weekly(h, v);
         h.append("<h2>Denials over time</h2>");
-        DashboardPlots.denials(h, d.events().denialsPerHour(), now, DaemonEvents.HOURS);
-        denials(h, d.events().recentDenials(), d.projects(), now);
-        audit(h, d.audits(), now);
+        switch (v.denials()) {
+            case DashboardView.Recorded r -> {
+                DashboardPlots.denials(h, r.denials().perHour(), now, RecentDenials.HOURS);
+                denials(h, r.denials().recent(), v, now);
+            }
+            case DashboardView.NotCollected n -> {
+                h.append("<p id=\"denials-plot\" class=\"muted\">").append(esc(n.why())).append("</p>");
+                h.append("<h2>Recent denials</h2><p id=\"denials\" class=\"muted\">").append(esc(n.why())).append("</p>");
+            }
+        }
+        audit(h, v.audits(), now);
         h.append("</body></html>");
         return h.toString();
     }
 
-    private static void pools(StringBuilder h, Daemon d) {
+    private static void pools(StringBuilder h, List<DashboardView.PoolRow> pools) {
         h.append("<h2>Pools</h2><table id=\"pools\"><tr><th>project</th><th>sizing</th><th>desired</th><th>ready</th><th>warming</th>")
                 .append("<th>in use</th><th>warm hit rate</th><th>cold start rate</th><th>claim p50</th><th>claim p99</th><th>last failure</th></tr>");
-        for (Daemon.ProjectPool p : d.projects().values()) {
-            WarmPool.Status s = p.pool().status();
+        for (DashboardView.PoolRow p : pools) {
+            WarmPool.Status s = p.status();
             h.append("<tr data-project=\"").append(esc(s.project())).append("\"><td>").append(esc(s.project())).append("</td><td>")
-                    .append(p.config().size().isPresent() ? "fixed" : "auto").append("</td><td class=\"desired\">").append(s.desired())
+                    .append(p.fixed() ? "fixed" : "auto").append("</td><td class=\"desired\">").append(s.desired())
                     .append("</td><td class=\"ready\">").append(s.ready()).append("</td><td class=\"warming\">").append(s.warming())
                     .append("</td><td class=\"in-use\">").append(s.inUse()).append("</td><td class=\"hit-rate\">").append(percent(s.warmHitRate()))
                     .append("</td><td class=\"cold-rate\">").append(percent(s.coldStartRate())).append("</td><td>")
-                    .append(ms(d.poolMetrics().claimQuantile(s.project(), 0.5))).append("</td><td>")
-                    .append(ms(d.poolMetrics().claimQuantile(s.project(), 0.99))).append("</td><td")
-                    .append(s.lastFailure().isPresent() ? " class=\"bad\">" + esc(s.lastFailure().get()) : ">—").append("</td></tr>");
+                    .append(ms(p.claimP50())).append("</td><td>").append(ms(p.claimP99())).append("</td><td")
+                    .append(p.lastFailure().isPresent() ? " class=\"bad\">" + esc(p.lastFailure().get()) : ">—").append("</td></tr>");
         }
         h.append("</table>");
     }
 
     /** Policy files that do not load: the old policy stays in force, and the page says why and how to fix it. */
-    private static void policyProblems(StringBuilder h, Daemon d) {
-        for (Daemon.ProjectPool p : d.projects().values()) {
-            d.reloads().flatMap(r -> r.problem(p.project())).ifPresent(problem -> h.append("<div class=\"bad policy-error\" data-project=\"")
-                    .append(esc(p.project())).append("\">The policy of ").append(esc(p.project()))
-                    .append(" did not reload; the old policy stays in force:<pre style=\"white-space:pre-wrap\">").append(esc(problem)).append("</pre></div>"));
-        }
+    private static void policyProblems(StringBuilder h, Map<String, String> problems) {
+        problems.forEach((project, problem) -> h.append("<div class=\"bad policy-error\" data-project=\"")
+                .append(esc(project)).append("\">The policy of ").append(esc(project))
+                .append(" did not reload; the old policy stays in force:<pre style=\"white-space:pre-wrap\">").append(esc(problem)).append("</pre></div>"));
     }
 
     /** One bar per hour with claims: its height is the warm hit rate of that hour. */
@@ -104,21 +110,16 @@ final class Dashboard {
     }
 
     /** Per project, by hour of the week: claims, warm hit rate, and the pool's size against what Erlang-B recommends. */
-    private static void weekly(StringBuilder h, Daemon d) {
-        h.append("<h2>Pool by hour of the week</h2><p class=\"muted\">hours in ").append(esc(d.poolMetrics().weekly().zone().getId()))
+    private static void weekly(StringBuilder h, DashboardView v) {
+        h.append("<h2>Pool by hour of the week</h2><p class=\"muted\">hours in ").append(esc(v.weeklyZone().getId()))
                 .append(", the zone the auto-sizer uses</p>");
-        for (Daemon.ProjectPool p : d.projects().values()) {
-            Optional<int[]> recommended = d.recommendation(p.project()).map(r -> {
-                int[] sizes = new int[HourOfWeek.COUNT];
-                r.hours().forEach(x -> sizes[x.hour().index()] = x.chosen().size());
-                return sizes;
-            });
-            h.append("<h3>").append(esc(p.project())).append("</h3>");
-            DashboardPlots.week(h, p.project(), d.poolMetrics().weekly().week(p.project()), recommended, p.config().size());
+        for (DashboardView.ProjectWeek w : v.weeks()) {
+            h.append("<h3>").append(esc(w.project())).append("</h3>");
+            DashboardPlots.week(h, w.project(), w.week(), w.recommended(), w.fixedSize());
         }
     }
 
-    private static void denials(StringBuilder h, List<DaemonEvents.Denial> recent, Map<String, Daemon.ProjectPool> projects, Instant now) {
+    private static void denials(StringBuilder h, List<RecentDenials.Denial> recent, DashboardView v, Instant now) {
         h.append("<h2>Recent denials</h2>");
         if (recent.isEmpty()) {
             h.append("<p id=\"denials\" class=\"muted\">none</p>");
@@ -126,14 +127,14 @@ final class Dashboard {
         }
         h.append("<table id=\"denials\"><tr><th>time (UTC)</th><th>sandbox</th><th>project</th><th>target</th><th>via</th><th>reason</th>")
                 .append("<th>rule</th><th>advice</th></tr>");
-        for (DaemonEvents.Denial denial : recent.subList(0, Math.min(25, recent.size()))) {
+        for (RecentDenials.Denial denial : recent.subList(0, Math.min(25, recent.size()))) {
             AuditEvent e = denial.event();
             h.append("<tr><td class=\"time\" title=\"").append(esc(Readable.time(denial.time()))).append("\">")
                     .append(esc(TIME.format(denial.time()))).append(" <span class=\"muted\">(").append(CompactDuration.of(Duration.between(denial.time(), now)))
                     .append(" ago)</span></td><td>").append(esc(e.sandbox())).append("</td><td>").append(esc(e.project()))
                     .append("</td><td class=\"target\">").append(esc(target(e))).append("</td><td>").append(esc(e.via().code))
                     .append("</td><td class=\"reason\">").append(esc(e.reason().code)).append("</td><td class=\"rule\">").append(esc(String.valueOf(e.rule())))
-                    .append("</td><td class=\"advice\">").append(esc(advice(e, projects.get(e.project())))).append("</td></tr>");
+                    .append("</td><td class=\"advice\">").append(esc(v.advice(e))).append("</td></tr>");
         }
         h.append("</table>");
     }
@@ -147,21 +148,20 @@ final class Dashboard {
         return e.port() > 0 ? name + ":" + e.port() : name;
     }
 
-    /** The same advice a run's summary gives (one composer, {@link dev.airlock.policy.Advice}), naming the project's file. */
-    private static String advice(AuditEvent e, Daemon.ProjectPool p) {
-        return p == null ? BlockedSummary.fix(e, "the project's airlock.yaml", BUILT_IN)
-                : BlockedSummary.fix(e, p.config().policy().toString(), p.engine().classifier());
-    }
-
-    private static final AddressClassifier BUILT_IN = new AddressClassifier();
-
-    static void audit(StringBuilder h, Optional<AuditScheduler> audits, Instant now) {
+    static void audit(StringBuilder h, DashboardView.Audits audits, Instant now) {
         h.append("<h2>Last audits</h2>");
-        if (audits.isEmpty()) {
-            h.append("<p id=\"last-audit\" class=\"bad\">continuous audits are off (`audits: false` in the daemon configuration)</p>");
-            return;
+        AuditScheduler a;
+        switch (audits) {
+            case DashboardView.Off off -> {
+                h.append("<p id=\"last-audit\" class=\"bad\">continuous audits are off (`audits: false` in the daemon configuration)</p>");
+                return;
+            }
+            case DashboardView.NotRun n -> {
+                h.append("<p id=\"last-audit\" class=\"muted\">").append(esc(n.why())).append("</p>");
+                return;
+            }
+            case DashboardView.Scheduled sc -> a = sc.scheduler();
         }
-        AuditScheduler a = audits.get();
         h.append("<div id=\"last-audit\">");
         for (Battery.Scope scope : Battery.Scope.values()) {
             String name = scope.name().toLowerCase(Locale.ROOT);

@@ -5,14 +5,17 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 
-/** The dashboard's sessions (every claimed sandbox, its name, age, idle time and when the idle timeout ends it) and kept work. */
+/**
+ * The dashboard's sessions (every claimed sandbox, its name, age, idle time and when the idle timeout ends it, where the
+ * backend follows its commands) and kept work.
+ */
 final class DashboardSessions {
 
     private DashboardSessions() {
     }
 
-    static void render(StringBuilder h, List<Daemon.Session> sessions, Instant now) {
-        long named = sessions.stream().filter(s -> !s.oneShot).count();
+    static void render(StringBuilder h, List<DashboardView.SessionRow> sessions, Instant now) {
+        long named = sessions.stream().filter(s -> !s.oneShot()).count();
         h.append("<h2>Sessions</h2>");
         if (sessions.isEmpty()) {
             h.append("<p id=\"sessions\" class=\"muted\">none claimed (`airlock sandbox create` starts one)</p>");
@@ -21,15 +24,20 @@ final class DashboardSessions {
         h.append("<p class=\"muted\">").append(named).append(" session(s), ").append(sessions.size() - named).append(" run(s)</p>");
         h.append("<table id=\"sessions\"><tr><th>sandbox</th><th>name</th><th>project</th><th>kind</th><th>start</th><th>age</th>")
                 .append("<th>idle</th><th>idle timeout</th><th>ends in</th></tr>");
-        for (Daemon.Session s : sessions.stream().sorted(Comparator.comparing((Daemon.Session x) -> x.claimed)).toList()) {
-            SessionActivity a = s.activity;
-            int running = a.running();
+        for (DashboardView.SessionRow s : sessions.stream().sorted(Comparator.comparing(DashboardView.SessionRow::claimed)).toList()) {
             h.append("<tr data-sandbox=\"").append(Dashboard.esc(s.id())).append("\"><td>").append(Dashboard.esc(s.id())).append("</td><td>")
-                    .append(Dashboard.esc(s.name.orElse("—"))).append("</td><td>").append(Dashboard.esc(s.member.project())).append("</td><td>")
-                    .append(s.oneShot ? "run" : "session").append("</td><td>").append(s.warm ? "warm" : "cold").append("</td><td class=\"age\">")
-                    .append(CompactDuration.of(Duration.between(s.claimed, now))).append("</td><td class=\"idle\">")
-                    .append(running > 0 ? running + " command(s) running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
-                    .append("</td><td>").append(a.timeout()).append("</td><td class=\"ends\">")
+                    .append(Dashboard.esc(s.name().orElse("—"))).append("</td><td>").append(Dashboard.esc(s.project())).append("</td><td>")
+                    .append(s.oneShot() ? "run" : "session").append("</td><td>").append(s.warm() ? "warm" : "cold").append("</td><td class=\"age\">")
+                    .append(CompactDuration.of(Duration.between(s.claimed(), now))).append("</td><td class=\"idle\">");
+            if (s.activity().isEmpty()) {
+                // the backend does not follow this sandbox's commands: no idle time, no idle timeout
+                h.append("—</td><td>—</td><td class=\"ends\">—</td></tr>");
+                continue;
+            }
+            SessionActivity a = s.activity().get();
+            int running = a.running();
+            h.append(running > 0 ? running + " command(s) running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
+                    .append("</td><td>").append(Dashboard.esc(a.timeout().toString())).append("</td><td class=\"ends\">")
                     .append(a.expiresAt().map(e -> CompactDuration.of(Duration.between(now, e))).orElse("—")).append("</td></tr>");
         }
         h.append("</table>");

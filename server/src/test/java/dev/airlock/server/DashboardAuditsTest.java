@@ -36,7 +36,7 @@ class DashboardAuditsTest {
         store.save(RunFixtures.quick(Instant.parse("2026-11-27T11:30:00Z")), EnumSet.of(Format.JSON), Optional.empty());
         try (AuditScheduler a = scheduler(new MutableClock(NOW))) {
             StringBuilder h = new StringBuilder();
-            Dashboard.audit(h, Optional.of(a), NOW);
+            Dashboard.audit(h, new DashboardView.Scheduled(a), NOW);
             assertThat(h).contains("<p id=\"last-full-audit\">Last full audit: <span class=\"bad\">FAIL</span> · payments · 2026-11-27 02:00:00 UTC"
                     + " (9 h ago) · 90 probes, 2 failed")
                     .contains("<p id=\"last-quick-audit\">Last quick audit: <span class=\"bad\">FAIL</span> · payments · 2026-11-27 11:30:00 UTC")
@@ -50,12 +50,12 @@ class DashboardAuditsTest {
         try (AuditScheduler a = scheduler(clock)) {
             clock.advance(Duration.ofMinutes(1));
             StringBuilder h = new StringBuilder();
-            Dashboard.audit(h, Optional.of(a), clock.instant());
+            Dashboard.audit(h, new DashboardView.Scheduled(a), clock.instant());
             assertThat(h).contains("Last full audit: <span class=\"muted\">none yet; the first runs a few minutes after the daemon starts")
                     .doesNotContain("overdue");
             clock.advance(Duration.ofHours(2));
             StringBuilder later = new StringBuilder();
-            Dashboard.audit(later, Optional.of(a), clock.instant());
+            Dashboard.audit(later, new DashboardView.Scheduled(a), clock.instant());
             assertThat(later).contains("full audit of payments is overdue");
         }
     }

@@ -73,9 +73,9 @@ class DashboardPlotsTest {
         events.submit(dns("evil.test", Reason.NO_RULE));
         events.submit(dns("api.acme.com", Reason.PRODUCTION));
 
-        assertThat(events.denialsPerHour()).hasSize(2).containsEntry(MONDAY_9.getEpochSecond() / 3600 + 1,
+        assertThat(events.denials().perHour()).hasSize(2).containsEntry(MONDAY_9.getEpochSecond() / 3600 + 1,
                 Map.of("no-rule", 1L, "production", 1L));
-        assertThat(events.recentDenials().get(0).time()).isEqualTo(MONDAY_9.plus(Duration.ofHours(1)));
+        assertThat(events.denials().recent().get(0).time()).isEqualTo(MONDAY_9.plus(Duration.ofHours(1)));
     }
 
     @Test
