@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 /**
  * The daemon's API on {@code backend: kubernetes}: {@code /metrics}, {@code GET /v1/status} (the
  * local daemon's fields and names, so {@code airlock pool status} prints it unchanged), the
- * dashboard's pool table, and claims of Ready pods ({@code POST /v1/claims}, {@code DELETE
+ * dashboard's pool table, and claims ({@code POST /v1/claims}: a Ready pod, else one started for the claim; {@code DELETE
  * /v1/sandboxes/ID}), and commands in claimed pods ({@code POST /v1/run}, {@code …/exec}: {@link
  * PodCommandStream}, the local daemon's wire protocol over the API server's {@code pods/exec}).
  */

@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
 
 /**
  * A command streaming through one API connection on {@code backend: kubernetes}: {@code POST
- * /v1/run} (claim a Ready pod, run, delete the pod) or {@code POST /v1/sandboxes/ID/exec} (in a pod
+ * /v1/run} (claim a Ready pod, else start one for the run, run, delete the pod) or {@code POST /v1/sandboxes/ID/exec} (in a pod
  * claimed earlier). The wire protocol is the local daemon's (docs/daemon.md), so the CLI and the C
  * client work unchanged: the request body is one JSON line, then stdin as raw bytes or, with
  * {@code "tty"}, as {@link TerminalFrames}; the answer is NDJSON: the start line, the output as
