@@ -135,6 +135,27 @@ class DaemonKubernetesColdIT {
         }
     }
 
+    @Test
+    void claim_whoseClientGoesAwayWhileThePodStarts_deletesThePod(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Path socket = dir.resolve("state/daemon.sock");
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "")), quiet())) {
+            DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
+            String body = "{\"project\": \"payments\"}";
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+                ch.write(java.nio.ByteBuffer.wrap(("POST /v1/claims HTTP/1.1\r\nHost: airlock\r\nContent-Type: application/json\r\nContent-Length: "
+                        + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII)));
+                await("the claim's pod", () -> agents(k, ns).size() == 1);
+            } // as an interrupted `airlock sandbox create`: the connection closes while the pod starts
+
+            await("the pod deleted", () -> agents(k, ns).isEmpty());
+            await("counted failed", () -> status(client).path("failedClaims").asInt() == 1);
+            assertThat(client.get("/v1/sandboxes").body()).isEmpty();
+        }
+    }
+
     private static Path config(Path dir, Path kubeconfig, String ns, String extra) throws java.io.IOException {
         Files.writeString(dir.resolve("airlock.yaml"), POLICY);
         return Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\n"
