@@ -109,6 +109,37 @@ class PodPoolColdIT {
     }
 
     @Test
+    void claim_podThatEndsOrIsDeletedBeforeReady_failsAtOnceSayingSo_notAtTheTimeout(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Counting listener = new Counting();
+        ExecutorService claimer = Executors.newSingleThreadExecutor();
+        // a timeout far beyond the test's waits: only the pod's own fate can end these claims in time
+        try (PodPool pool = new PodPool(k, template(k, ns), () -> 0, Duration.ofMinutes(10), listener, Clock.systemUTC())) {
+            pool.start();
+            Future<PodPool.Claim> ended = claimer.submit(() -> pool.claim("ends"));
+            PodPoolIT.await("the claim's pod exists", () -> !claimedBy(k, ns, "ends").isEmpty());
+            String name = claimedBy(k, ns, "ends").get(0).getMetadata().getName();
+            setStatus(k, ns, name, "Failed", "Ready", "False", "PodFailed", null);
+
+            assertThatThrownBy(() -> unwrap(ended)).isInstanceOf(KubeBackendException.class)
+                    .hasMessageContaining("the pod " + name + " started for this claim ended in phase Failed before it became Ready")
+                    .hasMessageContaining("The pod was deleted.");
+            PodPoolIT.await("the pod is gone", () -> k.pods().inNamespace(ns).withName(name).get() == null);
+
+            Future<PodPool.Claim> deleted = claimer.submit(() -> pool.claim("deleted"));
+            PodPoolIT.await("the second claim's pod exists", () -> !claimedBy(k, ns, "deleted").isEmpty());
+            k.pods().inNamespace(ns).withName(claimedBy(k, ns, "deleted").get(0).getMetadata().getName()).delete();
+
+            assertThatThrownBy(() -> unwrap(deleted)).isInstanceOf(KubeBackendException.class)
+                    .hasMessageContaining("was deleted by someone else before it became Ready").hasMessageContaining("Fix: retry");
+            assertThat(listener.counts()).isEqualTo(Map.of(PoolListener.Result.FAILED, 2));
+        } finally {
+            claimer.shutdownNow();
+        }
+    }
+
+    @Test
     void claim_clientGoneWhileThePodStarts_givesUpAndDeletesThePod(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();
