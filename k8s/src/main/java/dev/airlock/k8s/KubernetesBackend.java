@@ -212,6 +212,7 @@ public final class KubernetesBackend implements AutoCloseable {
         return r;
     }
 
+    /** Stops the controllers: claims still waiting for a cold pod fail and their pods are deleted. Closing twice is harmless. */
     @Override
     public void close() {
         projects.values().forEach(r -> r.pool().close());

@@ -464,16 +464,21 @@ public final class PodPool implements AutoCloseable {
     }
 
     /**
-     * Stops the controller. Cold claims still waiting fail, and their pods are deleted here, before
-     * the client closes; creates in flight finish first, so none slips past.
+     * Stops the controller (once; later calls do nothing). Cold claims still waiting fail, and their
+     * pods are deleted here, before the client closes; creates in flight finish first, so none slips past.
      */
     @Override
     public void close() {
+        boolean already;
         coldCreates.writeLock().lock();
         try {
+            already = closed;
             closed = true;
         } finally {
             coldCreates.writeLock().unlock();
+        }
+        if (already) {
+            return;
         }
         for (Map.Entry<String, CompletableFuture<Pod>> e : cold.entrySet()) {
             if (e.getValue().completeExceptionally(new ColdStartFailed("was still starting when the daemon shut down", true))) {

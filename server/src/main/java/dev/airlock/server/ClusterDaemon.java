@@ -299,6 +299,16 @@ final class ClusterDaemon implements AutoCloseable {
         backend.release(project, claim);
     }
 
+    /**
+     * Stops the pools first, while the API still answers: a claim waiting for a cold pod then tells
+     * its client that the daemon stops (and its pod is deleted) instead of losing the connection.
+     */
+    void stopPools() {
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
     @Override
     public void close() {
         background.shutdownNow();

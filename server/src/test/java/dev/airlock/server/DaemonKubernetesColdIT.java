@@ -156,6 +156,34 @@ class DaemonKubernetesColdIT {
         }
     }
 
+    @Test
+    void claim_waitingWhenTheDaemonStops_isAnsweredThatItStops_andItsPodDeleted(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Path socket = dir.resolve("state/daemon.sock");
+        DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "")), quiet());
+        try {
+            DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
+            CompletableFuture<DaemonClient.Response> claim = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, OWN_THREAD);
+            await("the claim's pod", () -> agents(k, ns).size() == 1);
+
+            server.close();
+
+            DaemonClient.Response answer = claim.get(30, TimeUnit.SECONDS);
+            assertThat(answer.status()).isEqualTo(503);
+            assertThat(answer.error()).contains("was still starting when the daemon shut down").contains("The pod was deleted.");
+            await("no pod left", () -> agents(k, ns).isEmpty());
+        } finally {
+            server.close();
+        }
+    }
+
     private static Path config(Path dir, Path kubeconfig, String ns, String extra) throws java.io.IOException {
         Files.writeString(dir.resolve("airlock.yaml"), POLICY);
         return Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\n"
