@@ -24,8 +24,16 @@ import java.util.function.IntSupplier;
  */
 public final class KubernetesBackend implements AutoCloseable {
 
-    /** A configured project: its policy file and how its pool is sized. */
-    public record Project(Path policy, Sizing sizing) {
+    /**
+     * A configured project: its policy file, how its pool is sized, and how long a cold claim (no
+     * Ready pod) waits for the pod it creates.
+     */
+    public record Project(Path policy, Sizing sizing, java.time.Duration coldStartTimeout) {
+
+        /** Cold claims wait {@link PodPool#COLD_START_TIMEOUT}. */
+        public Project(Path policy, Sizing sizing) {
+            this(policy, sizing, PodPool.COLD_START_TIMEOUT);
+        }
 
         /** A pool of fixed {@code size}. */
         public Project(Path policy, int size) {
@@ -89,7 +97,8 @@ public final class KubernetesBackend implements AutoCloseable {
             for (Loaded l : loaded.values()) {
                 Project p = l.config();
                 AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
-                PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.sizing().desired(l.policy()), listener, clock);
+                PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.sizing().desired(l.policy()),
+                        p.coldStartTimeout(), listener, clock);
                 b.projects.put(l.policy().project(), new Running(p, l.policy(), pool));
                 pool.start();
             }
@@ -186,8 +195,9 @@ public final class KubernetesBackend implements AutoCloseable {
         return out;
     }
 
-    public Optional<PodPool.Claim> claim(String project, String claimId) throws KubeBackendException {
-        return running(project).pool().claim(claimId);
+    /** A Ready pod of {@code project}, else one started for this claim ({@link PodPool#claim(String, java.util.concurrent.CompletionStage)}). */
+    public PodPool.Claim claim(String project, String claimId, java.util.concurrent.CompletionStage<?> abandoned) throws KubeBackendException {
+        return running(project).pool().claim(claimId, abandoned);
     }
 
     public void release(String project, PodPool.Claim claim) throws KubeBackendException {
@@ -202,6 +212,7 @@ public final class KubernetesBackend implements AutoCloseable {
         return r;
     }
 
+    /** Stops the controllers: claims still waiting for a cold pod fail and their pods are deleted. Closing twice is harmless. */
     @Override
     public void close() {
         projects.values().forEach(r -> r.pool().close());

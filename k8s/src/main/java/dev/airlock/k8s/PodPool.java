@@ -17,9 +17,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntSupplier;
 
@@ -30,6 +37,15 @@ import java.util.function.IntSupplier;
  * exactly one of two racing claims win; the loser moves on to another member. A claimed, deleted or
  * dead member is replaced; members of an older template (another policy, image or gateway) are
  * deleted and replaced, which rotates the pool.
+ *
+ * <p>When no member is Ready the claim is served cold, as the local pool does: it creates a pod of
+ * the current template labelled {@code claimed} for this claim from the start (so reconcile never
+ * counts it as a member nor hands it out) and waits, on the informer's events, until it is Ready.
+ * Like the local pool it does not wait for a warming member: a member that becomes Ready meanwhile
+ * stays for the next claim. A cold pod that is not Ready within the timeout, whose client goes
+ * away, or that is still waiting when the pool closes is deleted, and the claim fails saying what
+ * the pod was waiting on. A create/close lock makes {@link #close()} wait for creates in flight, so
+ * every cold pod is either handed out or deleted.
  */
 public final class PodPool implements AutoCloseable {
 
@@ -37,9 +53,15 @@ public final class PodPool implements AutoCloseable {
     public record Figures(int desired, int ready, int warming, int inUse) {
     }
 
-    /** A won claim: the pod, how long the claim took, and how long the member had been ready. */
-    public record Claim(Pod pod, Duration took, Duration ageAtClaim) {
+    /**
+     * A won claim: the pod, how long the claim took, how long the member had been ready (zero when
+     * cold), and whether it was a Ready member ({@code warm}) or a pod created for this claim.
+     */
+    public record Claim(Pod pod, Duration took, Duration ageAtClaim, boolean warm) {
     }
+
+    /** How long a cold claim waits for its pod to become Ready: pulling an agent image can take a minute on a fresh node. */
+    public static final Duration COLD_START_TIMEOUT = Duration.ofSeconds(120);
 
     /** How long a created pod counts as pending before the informer has shown it. */
     private static final Duration PENDING_GRACE = Duration.ofSeconds(30);
@@ -55,9 +77,20 @@ public final class PodPool implements AutoCloseable {
     private final Map<String, Instant> pending = Collections.synchronizedMap(new HashMap<>());
     private volatile AgentPods template;
     private SharedIndexInformer<Pod> informer;
+    private final Duration coldStartTimeout;
+    /** Cold claims waiting for their pod to become Ready, by pod name; the informer's events complete them. */
+    private final Map<String, CompletableFuture<Pod>> cold = new ConcurrentHashMap<>();
+    /** Cold creates hold it shared; close holds it exclusively, so no cold pod is created after close has swept them. */
+    private final ReadWriteLock coldCreates = new ReentrantReadWriteLock();
+    private boolean closed;
 
     public PodPool(KubernetesClient client, AgentPods template, int size, PoolListener listener, Clock clock) {
         this(client, template, fixed(size), listener, clock);
+    }
+
+    /** A pool whose size follows {@code desired}, and whose cold claims wait at most {@link #COLD_START_TIMEOUT}. */
+    public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, PoolListener listener, Clock clock) {
+        this(client, template, desired, COLD_START_TIMEOUT, listener, clock);
     }
 
     private static IntSupplier fixed(int size) {
@@ -67,8 +100,15 @@ public final class PodPool implements AutoCloseable {
         return () -> size;
     }
 
-    /** A pool whose size follows {@code desired} (read at every reconcile; {@link #refill()} applies a change). */
-    public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, PoolListener listener, Clock clock) {
+    /**
+     * A pool whose size follows {@code desired} (read at every reconcile; {@link #refill()} applies a
+     * change); a cold claim waits at most {@code coldStartTimeout} for its pod to become Ready.
+     */
+    public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, Duration coldStartTimeout, PoolListener listener, Clock clock) {
+        if (coldStartTimeout.isNegative() || coldStartTimeout.isZero()) {
+            throw new IllegalArgumentException("cold start timeout " + coldStartTimeout + " is not positive");
+        }
+        this.coldStartTimeout = coldStartTimeout;
         this.client = client;
         this.template = template;
         this.desired = desired;
@@ -87,16 +127,22 @@ public final class PodPool implements AutoCloseable {
             informer = client.pods().inNamespace(template.namespace()).withLabels(template.selector()).inform(new ResourceEventHandler<>() {
                 @Override
                 public void onAdd(Pod pod) {
+                    coldSeen(pod);
                     reconcileSoon();
                 }
 
                 @Override
                 public void onUpdate(Pod before, Pod after) {
+                    coldSeen(after);
                     reconcileSoon();
                 }
 
                 @Override
                 public void onDelete(Pod pod, boolean finalStateUnknown) {
+                    CompletableFuture<Pod> waiting = cold.get(pod.getMetadata().getName());
+                    if (waiting != null) {
+                        waiting.completeExceptionally(new ColdStartFailed("was deleted by someone else before it became Ready"));
+                    }
                     reconcileSoon();
                 }
             }, 0);
@@ -118,7 +164,9 @@ public final class PodPool implements AutoCloseable {
         int inUse = 0;
         String hash = template.templateHash();
         for (Pod p : members()) {
-            if (isClaimed(p)) {
+            if (isClaimed(p) && cold.containsKey(p.getMetadata().getName())) {
+                warming++; // a cold claim's pod counts as warming while it starts, as a local cold build does
+            } else if (isClaimed(p)) {
                 inUse++;
             } else if (isReadyState(p) && hash.equals(label(p, ProjectNames.TEMPLATE))) {
                 if (isReady(p)) {
@@ -131,14 +179,46 @@ public final class PodPool implements AutoCloseable {
         return new Figures(size(), ready, warming, inUse);
     }
 
+    /** {@link #claim(String, CompletionStage)} for a caller that never goes away. */
+    public Claim claim(String claimId) throws KubeBackendException {
+        return claim(claimId, new CompletableFuture<>());
+    }
+
     /**
-     * Claims a ready member for {@code claimId}, or empty when none is ready. The relabel carries
-     * the member's resourceVersion, so a member another claim took in the meantime answers 409 here
-     * and the next one is tried (a member that only changed otherwise, say its status, is retried at
-     * its new version).
+     * A Ready member for {@code claimId} if there is one (warm), else a pod created for it and
+     * waited for (cold). When {@code abandoned} completes (the client went away) a cold claim stops
+     * waiting and deletes its pod. Either way the claim is reported to the listener as on one host:
+     * WARM or COLD with its latency, or FAILED.
+     *
+     * @throws KubeBackendException no pod could be had: the API server refused, or the cold pod was
+     *     not Ready in time (the message says what it waited on, and the fix); nothing is left behind
      */
-    public Optional<Claim> claim(String claimId) {
+    public Claim claim(String claimId, CompletionStage<?> abandoned) throws KubeBackendException {
         Instant start = clock.instant();
+        Optional<Claim> warm;
+        try {
+            warm = claimWarm(claimId, start);
+        } catch (KubernetesClientException e) {
+            failed(start);
+            throw new KubeBackendException(KubeErrors.explain(e, "claim a pod of project " + template.names().project()), e);
+        }
+        if (warm.isPresent()) {
+            return warm.get();
+        }
+        return claimCold(claimId, start, abandoned);
+    }
+
+    /**
+     * Claims a Ready member for {@code claimId}, or empty when none is ready; never creates one.
+     * The relabel carries the member's resourceVersion, so a member another claim took in the
+     * meantime answers 409 here and the next one is tried (a member that only changed otherwise, say
+     * its status, is retried at its new version).
+     */
+    public Optional<Claim> claimWarm(String claimId) {
+        return claimWarm(claimId, clock.instant());
+    }
+
+    private Optional<Claim> claimWarm(String claimId, Instant start) {
         String hash = template.templateHash();
         List<Pod> candidates = new ArrayList<>(members().stream()
                 .filter(p -> isReadyState(p) && isReady(p) && hash.equals(label(p, ProjectNames.TEMPLATE))).toList());
@@ -175,7 +255,112 @@ public final class PodPool implements AutoCloseable {
         Duration built = Duration.between(Instant.parse(candidate.getMetadata().getCreationTimestamp()), readySince);
         listener.claimed(template.names().project(), PoolListener.Result.WARM, took, age, built.isNegative() ? Duration.ZERO : built);
         reconcileSoon();
-        return new Claim(won, took, age);
+        return new Claim(won, took, age, true);
+    }
+
+    private Claim claimCold(String claimId, Instant start, CompletionStage<?> abandoned) throws KubeBackendException {
+        AgentPods t = template;
+        String project = t.names().project();
+        Pod spec = t.newMember();
+        spec.getMetadata().getLabels().put(ProjectNames.STATE, "claimed");
+        spec.getMetadata().getLabels().put(ProjectNames.CLAIM, ProjectNames.label(claimId));
+        CompletableFuture<Pod> ready = new CompletableFuture<>();
+        String name;
+        coldCreates.readLock().lock();
+        try {
+            if (closed) {
+                failed(start);
+                throw new KubeBackendException("no Ready pod of " + project + " and the daemon is shutting down, so none is created."
+                        + " Fix: retry when the daemon runs again");
+            }
+            name = client.pods().inNamespace(t.namespace()).resource(spec).create().getMetadata().getName();
+            cold.put(name, ready);
+        } catch (KubernetesClientException e) {
+            failed(start);
+            throw new KubeBackendException(KubeErrors.explain(e, "create a pod for a cold claim of project " + project), e);
+        } finally {
+            coldCreates.readLock().unlock();
+        }
+        abandoned.whenComplete((x, e) -> ready.completeExceptionally(new ColdStartFailed("was given up: the client went away while it started")));
+        // the informer may have shown it before the waiter was registered (its store is updated before handlers run)
+        Pod seen = informer == null ? null : informer.getStore().getByKey(t.namespace() + "/" + name);
+        if (seen != null) {
+            coldSeen(seen);
+        }
+        String why;
+        boolean deleted = false;
+        try {
+            Pod pod = ready.get(coldStartTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            Duration took = Duration.between(start, clock.instant());
+            listener.claimed(project, PoolListener.Result.COLD, took, Duration.ZERO, took);
+            return new Claim(pod, took, Duration.ZERO, false);
+        } catch (TimeoutException e) {
+            Pod last = informer == null ? null : informer.getStore().getByKey(t.namespace() + "/" + name);
+            why = "was not Ready within " + coldStartTimeout.toSeconds() + " s: " + PodPending.explain(last);
+        } catch (ExecutionException e) {
+            why = e.getCause().getMessage();
+            deleted = e.getCause() instanceof ColdStartFailed f && f.deletedByClose;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why = "was given up: the claim was interrupted";
+        } finally {
+            cold.remove(name);
+        }
+        if (!deleted) {
+            deleteQuietly(t.namespace(), name);
+        }
+        failed(start);
+        String m = "no Ready pod of " + project + " to claim, and the pod " + name + " started for this claim " + why;
+        int fix = m.indexOf(". Fix: ");
+        throw new KubeBackendException((fix < 0 ? m + "." : m.substring(0, fix + 1)) + " The pod was deleted."
+                + (fix < 0 ? " Fix: retry, or keep pods warm (pool.min in airlock.yaml)." : m.substring(fix + 1) + "."));
+    }
+
+    /** A cold claim's pod changed: Ready hands it to the claim; ended fails the claim. */
+    private void coldSeen(Pod p) {
+        CompletableFuture<Pod> waiting = cold.get(p.getMetadata().getName());
+        if (waiting == null) {
+            return;
+        }
+        if (isReady(p)) {
+            waiting.complete(p);
+            return;
+        }
+        String phase = p.getStatus() == null ? null : p.getStatus().getPhase();
+        if ("Failed".equals(phase) || "Succeeded".equals(phase)) {
+            waiting.completeExceptionally(new ColdStartFailed("ended in phase " + phase + " before it became Ready: " + PodPending.explain(p)));
+        }
+    }
+
+    /** Why a cold claim's wait ended without a Ready pod (a message for the claim's error). */
+    private static final class ColdStartFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+        /** {@link #close()} deleted the pod already (the client may be closed by the time the claim's thread runs). */
+        final boolean deletedByClose;
+
+        ColdStartFailed(String message) {
+            this(message, false);
+        }
+
+        ColdStartFailed(String message, boolean deletedByClose) {
+            super(message, null, false, false);
+            this.deletedByClose = deletedByClose;
+        }
+    }
+
+    private void failed(Instant start) {
+        listener.claimed(template.names().project(), PoolListener.Result.FAILED, Duration.between(start, clock.instant()), Duration.ZERO,
+                Duration.ZERO);
+    }
+
+    /** Deletes a cold claim's pod on a failure path; a pod already gone is fine, anything else is reported (it may be left). */
+    private void deleteQuietly(String namespace, String name) {
+        try {
+            client.pods().inNamespace(namespace).withName(name).delete();
+        } catch (KubernetesClientException e) {
+            listener.refillFailed(template.names().project(), new KubeBackendException(KubeErrors.explain(e,
+                    "delete the pod " + name + " of a failed cold claim", "The pod may be left; it carries the claimed label, so no claim takes it."), e));
+        }
     }
 
     /** Ends a claim: members are used once, so the pod is deleted (and the pool refills). */
@@ -278,8 +463,28 @@ public final class PodPool implements AutoCloseable {
         return p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(key);
     }
 
+    /**
+     * Stops the controller (once; later calls do nothing). Cold claims still waiting fail, and their
+     * pods are deleted here, before the client closes; creates in flight finish first, so none slips past.
+     */
     @Override
     public void close() {
+        boolean already;
+        coldCreates.writeLock().lock();
+        try {
+            already = closed;
+            closed = true;
+        } finally {
+            coldCreates.writeLock().unlock();
+        }
+        if (already) {
+            return;
+        }
+        for (Map.Entry<String, CompletableFuture<Pod>> e : cold.entrySet()) {
+            if (e.getValue().completeExceptionally(new ColdStartFailed("was still starting when the daemon shut down", true))) {
+                deleteQuietly(template.namespace(), e.getKey());
+            }
+        }
         if (informer != null) {
             informer.stop();
         }

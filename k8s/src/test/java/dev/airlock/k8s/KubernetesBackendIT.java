@@ -37,7 +37,7 @@ class KubernetesBackendIT {
             PodPoolIT.await("ready", () -> backend.status().get("payments").ready() == 2 && backend.status().get("web").ready() == 1);
             assertThat(backend.status()).containsOnlyKeys("payments", "web");
             assertThat(k.configMaps().inNamespace(ns).withName("airlock-web-policy").get().getData()).containsEntry("airlock.yaml", WEB);
-            assertThat(backend.claim("web", "c1")).isPresent();
+            assertThat(backend.claim("web", "c1", new java.util.concurrent.CompletableFuture<>()).warm()).isTrue();
             PodPoolIT.await("web refilled", () -> backend.status().get("web").warming() == 1 && backend.status().get("web").inUse() == 1);
 
             String changed = Fixtures.PROJECT_YAML.replace("    - github.com\n", "    - github.com\n    - pypi.org\n");

@@ -54,7 +54,7 @@ class PodExecIT {
         PodPoolIT.await("a member", () -> pool[0].figures().warming() == 1);
         cp.bindAndMarkReady(ns, cp.registerNode(kubelet));
         PodPoolIT.await("a Ready member", () -> pool[0].figures().ready() == 1);
-        return pool[0].claim("alk00000001").orElseThrow();
+        return pool[0].claimWarm("alk00000001").orElseThrow();
     }
 
     private record Ran(String stdout, String stderr, PodCommand.Exit exit) {

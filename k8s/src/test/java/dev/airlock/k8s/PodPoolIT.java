@@ -37,7 +37,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class PodPoolIT {
 
     @Test
-    void claim_twentyConcurrentClaimsOnEightMembers_neverShareAPodAndThePoolRefills(ControlPlane cp) throws Exception {
+    void claimWarm_twentyConcurrentClaimsOnEightMembers_neverShareAPodAndThePoolRefills(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();
         AppliedProject applied = new ProjectApplier(k).apply(Fixtures.manifests(ns));
@@ -56,7 +56,7 @@ class PodPoolIT {
                 String id = "claim-" + i;
                 results.add(threads.submit((Callable<Optional<PodPool.Claim>>) () -> {
                     go.await();
-                    return pool.claim(id);
+                    return pool.claimWarm(id);
                 }));
             }
             go.countDown();
@@ -118,7 +118,7 @@ class PodPoolIT {
             await("2 members", () -> pool.figures().warming() == 2);
             markAllReady(k, ns);
             await("2 ready", () -> pool.figures().ready() == 2);
-            assertThat(pool.claim("keep-me")).isPresent();
+            assertThat(pool.claim("keep-me").warm()).isTrue();
             await("refilled to 2", () -> pool.figures().warming() == 1 && pool.figures().ready() == 1);
 
             desired.set(4);

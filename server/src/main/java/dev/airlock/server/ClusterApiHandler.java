@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 /**
  * The daemon's API on {@code backend: kubernetes}: {@code /metrics}, {@code GET /v1/status} (the
  * local daemon's fields and names, so {@code airlock pool status} prints it unchanged), the
- * dashboard's pool table, and claims of Ready pods ({@code POST /v1/claims}, {@code DELETE
+ * dashboard's pool table, and claims ({@code POST /v1/claims}: a Ready pod, else one started for the claim; {@code DELETE
  * /v1/sandboxes/ID}), and commands in claimed pods ({@code POST /v1/run}, {@code …/exec}: {@link
  * PodCommandStream}, the local daemon's wire protocol over the API server's {@code pods/exec}).
  */
@@ -142,7 +142,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         } else if (m.equals(HttpMethod.GET) && (path.equals("/") || path.equals("/dashboard"))) {
             ApiHandler.send(ctx, HttpResponseStatus.OK, "text/html; charset=utf-8", Dashboard.render(new ClusterDashboard(daemon, claims), java.time.Instant.now()));
         } else if (m.equals(HttpMethod.POST) && path.equals("/v1/claims")) {
-            offload(ctx, () -> claim(text));
+            offload(ctx, () -> claim(ctx, text));
         } else if (m.equals(HttpMethod.DELETE) && SANDBOX.matcher(path).matches()) {
             Matcher mt = SANDBOX.matcher(path);
             mt.matches();
@@ -182,7 +182,12 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private Reply claim(String text) throws Exception {
+    /**
+     * {@code POST /v1/claims}: a Ready pod, else one started for this claim and waited for (a cold
+     * start, as on one host). A client that goes away during the wait stops it (the pod is deleted);
+     * one that went away just as the claim was won gets its pod deleted too, since nobody holds its id.
+     */
+    private Reply claim(ChannelHandlerContext ctx, String text) throws Exception {
         JsonNode req;
         try {
             req = JSON.readTree(text.isEmpty() ? "{}" : text);
@@ -195,19 +200,22 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
                     + ". Fix: send {\"project\": NAME}.");
         }
         String id = "alk" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
-        Optional<PodPool.Claim> c = daemon.claim(project, id);
-        if (c.isEmpty()) {
-            return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, JSON.createObjectNode().put("error", noReadyPod(project)));
+        PodPool.Claim c = daemon.claim(project, id, whenClosed(ctx));
+        if (!ctx.channel().isActive()) {
+            daemon.release(project, c);
+            return new Reply(HttpResponseStatus.GONE, JSON.createObjectNode().put("error", "the client went away; the pod was deleted"));
         }
-        claims.put(id, new Held(project, c.get(), java.time.Instant.now(), false));
-        return new Reply(HttpResponseStatus.CREATED, JSON.createObjectNode().put("sandbox", id).put("project", project).put("warm", true)
-                .put("claimMs", c.get().took().toNanos() / 1e6).put("pod", c.get().pod().getMetadata().getName())
-                .put("namespace", c.get().pod().getMetadata().getNamespace()).put("kind", "session"));
+        claims.put(id, new Held(project, c, java.time.Instant.now(), false));
+        return new Reply(HttpResponseStatus.CREATED, JSON.createObjectNode().put("sandbox", id).put("project", project).put("warm", c.warm())
+                .put("claimMs", c.took().toNanos() / 1e6).put("pod", c.pod().getMetadata().getName())
+                .put("namespace", c.pod().getMetadata().getNamespace()).put("kind", "session"));
     }
 
-    static String noReadyPod(String project) {
-        return "no Ready pod of " + project + " to claim: on Kubernetes a claim takes a Ready pod and never builds one while waiting."
-                + " Fix: retry when `airlock pool status` shows READY > 0, or raise pool.min.";
+    /** Completes when the client's connection closes: a claim still waiting for a cold pod gives it up. */
+    static java.util.concurrent.CompletionStage<Void> whenClosed(ChannelHandlerContext ctx) {
+        java.util.concurrent.CompletableFuture<Void> gone = new java.util.concurrent.CompletableFuture<>();
+        ctx.channel().closeFuture().addListener(f -> gone.complete(null));
+        return gone;
     }
 
     private Reply release(String id) throws Exception {
@@ -223,7 +231,7 @@ final class ClusterApiHandler extends ChannelInboundHandlerAdapter {
     private ArrayNode sandboxes() {
         ArrayNode out = JSON.createArrayNode();
         claims.forEach((id, h) -> out.addObject().put("sandbox", id).put("project", h.project()).put("state", "claimed")
-                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", h.oneShot() ? "run" : "session").put("warm", true)
+                .put("pod", h.claim().pod().getMetadata().getName()).put("kind", h.oneShot() ? "run" : "session").put("warm", h.claim().warm())
                 .put("createdAt", h.claimedAt().toString()).put("claimedAt", h.claimedAt().toString()));
         return out;
     }

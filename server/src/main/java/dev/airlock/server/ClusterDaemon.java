@@ -109,7 +109,7 @@ final class ClusterDaemon implements AutoCloseable {
             d.reloadHistory();
             List<KubernetesBackend.Project> projects = new ArrayList<>();
             for (DaemonConfig.Project p : config.projects()) {
-                projects.add(new KubernetesBackend.Project(p.policy(), policy -> d.desired(p, policy)));
+                projects.add(new KubernetesBackend.Project(p.policy(), policy -> d.desired(p, policy), cluster.coldStartTimeout()));
             }
             d.backend = KubernetesBackend.start(client, settings, config.org(), projects, d.recorder, d.clock);
             Map<String, Path> files = new LinkedHashMap<>();
@@ -311,14 +311,14 @@ final class ClusterDaemon implements AutoCloseable {
         return (DaemonBackend.Kubernetes) config.backend();
     }
 
-    /** Claims a Ready pod of {@code project} (relabelled atomically); empty when none is Ready. */
-    Optional<PodPool.Claim> claim(String project, String claimId) throws KubeBackendException {
-        Optional<PodPool.Claim> c = backend.claim(project, claimId);
-        if (c.isEmpty()) {
-            // no pod to claim: counted as the local pool counts a claim it could not serve warm
-            recorder.claimed(project, PoolListener.Result.FAILED, Duration.ZERO, Duration.ZERO, Duration.ZERO);
-        }
-        return c;
+    /**
+     * Claims a Ready pod of {@code project} (relabelled atomically), else starts one for this claim
+     * and waits until it is Ready (a cold start, as on one host); {@code abandoned} completes when
+     * the client goes away. The pool reports the claim (warm, cold or failed) to the usage history
+     * and the metrics.
+     */
+    PodPool.Claim claim(String project, String claimId, java.util.concurrent.CompletionStage<?> abandoned) throws KubeBackendException {
+        return backend.claim(project, claimId, abandoned);
     }
 
     /**
@@ -347,6 +347,16 @@ final class ClusterDaemon implements AutoCloseable {
 
     void release(String project, PodPool.Claim claim) throws KubeBackendException {
         backend.release(project, claim);
+    }
+
+    /**
+     * Stops the pools first, while the API still answers: a claim waiting for a cold pod then tells
+     * its client that the daemon stops (and its pod is deleted) instead of losing the connection.
+     */
+    void stopPools() {
+        if (backend != null) {
+            backend.close();
+        }
     }
 
     @Override

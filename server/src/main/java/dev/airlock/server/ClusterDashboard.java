@@ -53,10 +53,10 @@ final class ClusterDashboard implements DashboardView {
         return out;
     }
 
-    /** The claimed pods: a claim takes a Ready pod, so every one is warm; the daemon does not follow their idle time. */
+    /** The claimed pods: warm or cold as the claim was served; the daemon does not follow their idle time. */
     @Override
     public List<SessionRow> sessions() {
-        return claims.entrySet().stream().map(e -> new SessionRow(e.getKey(), Optional.empty(), e.getValue().project(), e.getValue().oneShot(), true,
+        return claims.entrySet().stream().map(e -> new SessionRow(e.getKey(), Optional.empty(), e.getValue().project(), e.getValue().oneShot(), e.getValue().claim().warm(),
                 e.getValue().claimedAt(), Optional.empty())).toList();
     }
 

@@ -16,10 +16,20 @@ public sealed interface DaemonBackend {
 
     /**
      * A cluster: reached through {@code kubeconfig}, or, when it is empty, the pod's own service
-     * account ({@code inCluster: true}); every project's objects live in {@code namespace}.
+     * account ({@code inCluster: true}); every project's objects live in {@code namespace}. A claim
+     * with no Ready pod waits up to {@code coldStartTimeout} for the pod it starts.
      */
     record Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr,
-            Optional<AuditIngest> auditIngest) implements DaemonBackend {
+            Optional<AuditIngest> auditIngest, java.time.Duration coldStartTimeout) implements DaemonBackend {
+
+        /** {@code kubernetes.coldStartTimeout} when it is not given. */
+        public static final java.time.Duration COLD_START_TIMEOUT = dev.airlock.k8s.PodPool.COLD_START_TIMEOUT;
+
+        /** Cold claims wait {@link #COLD_START_TIMEOUT}. */
+        public Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage, Optional<String> podCidr,
+                Optional<AuditIngest> auditIngest) {
+            this(kubeconfig, namespace, gatewayImage, agentImage, podCidr, auditIngest, COLD_START_TIMEOUT);
+        }
 
         /** Without a pod CIDR: the gateway answers no pod's DNS. */
         public Kubernetes(Optional<Path> kubeconfig, String namespace, String gatewayImage, String agentImage) {
@@ -38,6 +48,10 @@ public sealed interface DaemonBackend {
             Objects.requireNonNull(namespace, "namespace");
             Objects.requireNonNull(gatewayImage, "gatewayImage");
             Objects.requireNonNull(agentImage, "agentImage");
+            Objects.requireNonNull(coldStartTimeout, "coldStartTimeout");
+            if (coldStartTimeout.isNegative() || coldStartTimeout.isZero()) {
+                throw new IllegalArgumentException("coldStartTimeout " + coldStartTimeout + " is not positive");
+            }
         }
 
         public boolean inCluster() {

@@ -43,6 +43,7 @@ import java.util.Set;
  *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
  *   auditListen: 0.0.0.0:7071        # optional, with auditUrl: the gateway pods' audit records join the daemon's chain
  *   auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records
+ *   coldStartTimeout: 120s           # how long a claim with no Ready pod waits for the pod it starts (s or m; default 120s)
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -119,7 +120,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
             @JsonProperty("namespace") String namespace, @JsonProperty("image") String image, @JsonProperty("gatewayImage") String gatewayImage,
             @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr,
-            @JsonProperty("auditListen") String auditListen, @JsonProperty("auditUrl") String auditUrl) {
+            @JsonProperty("auditListen") String auditListen, @JsonProperty("auditUrl") String auditUrl,
+            @JsonProperty("coldStartTimeout") String coldStartTimeout) {
         @JsonCreator
         RawKubernetes {
         }
@@ -260,7 +262,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                             + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
                 }
                 return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
-                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()), auditIngest(file, yaml, text, k));
+                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()), auditIngest(file, yaml, text, k),
+                        coldStartTimeout(file, yaml, text, k));
             }
             default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
                     + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
@@ -291,6 +294,21 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                     + " registry.acme.dev/airlock`, or `gatewayImage: REFERENCE` for an exact reference.");
         }
         return k.image() + ":" + AirlockVersion.current();
+    }
+
+    /** {@code kubernetes.coldStartTimeout}: seconds or minutes ({@code 90s}, {@code 3m}), 1 s to 60 min. */
+    private static java.time.Duration coldStartTimeout(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+        if (k.coldStartTimeout() == null) {
+            return DaemonBackend.Kubernetes.COLD_START_TIMEOUT;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,4})([sm])").matcher(k.coldStartTimeout());
+        java.time.Duration d = m.matches() ? (m.group(2).equals("s") ? java.time.Duration.ofSeconds(Long.parseLong(m.group(1)))
+                : java.time.Duration.ofMinutes(Long.parseLong(m.group(1)))) : null;
+        if (d == null || d.compareTo(java.time.Duration.ofHours(1)) > 0) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "coldStartTimeout") + "kubernetes.coldStartTimeout '"
+                    + k.coldStartTimeout() + "' is not a duration of 1s to 60m. Fix: a number with s or m, e.g. `coldStartTimeout: 120s`.");
+        }
+        return d;
     }
 
     /** {@code kubernetes.auditListen} and {@code auditUrl}: both or neither. */
@@ -393,7 +411,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
             "sessions", "export", "backend", "kubernetes");
     private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "image", "gatewayImage", "agentImage",
-            "podCidr", "auditListen", "auditUrl");
+            "podCidr", "auditListen", "auditUrl", "coldStartTimeout");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");

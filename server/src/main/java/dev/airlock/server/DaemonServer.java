@@ -198,6 +198,9 @@ public final class DaemonServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cluster != null) {
+            cluster.stopPools(); // cold claims still waiting are answered before the connections close
+        }
         api.close();
         if (daemon != null) {
             daemon.close();

@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
 
 /**
  * A command streaming through one API connection on {@code backend: kubernetes}: {@code POST
- * /v1/run} (claim a Ready pod, run, delete the pod) or {@code POST /v1/sandboxes/ID/exec} (in a pod
+ * /v1/run} (claim a Ready pod, else start one for the run, run, delete the pod) or {@code POST /v1/sandboxes/ID/exec} (in a pod
  * claimed earlier). The wire protocol is the local daemon's (docs/daemon.md), so the CLI and the C
  * client work unchanged: the request body is one JSON line, then stdin as raw bytes or, with
  * {@code "tty"}, as {@link TerminalFrames}; the answer is NDJSON: the start line, the output as
@@ -205,12 +205,9 @@ final class PodCommandStream {
                     return;
                 }
                 id = "alk" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
-                Optional<PodPool.Claim> claim = daemon.claim(project.get(), id);
-                if (claim.isEmpty()) {
-                    fail(HttpResponseStatus.SERVICE_UNAVAILABLE, ClusterApiHandler.noReadyPod(project.get()));
-                    return;
-                }
-                held = new ClusterApiHandler.Held(project.get(), claim.get(), java.time.Instant.now(), true);
+                // a Ready pod, else one started for this run (cold); a client that goes away stops the wait and deletes it
+                PodPool.Claim claim = daemon.claim(project.get(), id, ClusterApiHandler.whenClosed(ctx));
+                held = new ClusterApiHandler.Held(project.get(), claim, java.time.Instant.now(), true);
                 claims.put(id, held);
                 releaseOnEnd = id;
             } else {
@@ -240,7 +237,7 @@ final class PodCommandStream {
             ctx.write(res);
             ObjectNode start = JSON.createObjectNode().put("sandbox", id);
             if (run) {
-                start.put("warm", true).put("claimMs", held.claim().took().toNanos() / 1e6);
+                start.put("warm", held.claim().warm()).put("claimMs", held.claim().took().toNanos() / 1e6);
             }
             // the pod's /workspace is an emptyDir of its own, never the caller's directory
             start.put("workspace", "empty").put("pod", held.claim().pod().getMetadata().getName())

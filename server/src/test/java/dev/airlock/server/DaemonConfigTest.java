@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,6 +167,22 @@ class DaemonConfigTest {
         Path badUrl = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
                 + "  agentImage: a\n  auditListen: 0.0.0.0:7071\n  auditUrl: daemon:7071\nprojects:\n  - policy: a.yaml\n");
         assertThatThrownBy(() -> DaemonConfig.load(badUrl)).hasMessageStartingWith(badUrl + ":9:3: kubernetes.auditUrl 'daemon:7071' is not an http:// URL");
+    }
+
+    @Test
+    void load_kubernetesColdStartTimeout_secondsOrMinutes_default120s_elseFileLineColumnAndTheFix() throws Exception {
+        String head = "version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n  agentImage: a\n";
+        String tail = "projects:\n  - policy: a.yaml\n";
+        assertThat(((DaemonBackend.Kubernetes) DaemonConfig.load(write(head + tail)).backend()).coldStartTimeout()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(((DaemonBackend.Kubernetes) DaemonConfig.load(write(head + "  coldStartTimeout: 45s\n" + tail)).backend()).coldStartTimeout())
+                .isEqualTo(Duration.ofSeconds(45));
+        assertThat(((DaemonBackend.Kubernetes) DaemonConfig.load(write(head + "  coldStartTimeout: 5m\n" + tail)).backend()).coldStartTimeout())
+                .isEqualTo(Duration.ofMinutes(5));
+        for (String bad : List.of("0s", "2h", "90", "61m", "-5s", "soon")) {
+            Path f = write(head + "  coldStartTimeout: " + bad + "\n" + tail);
+            assertThatThrownBy(() -> DaemonConfig.load(f)).as(bad).hasMessageStartingWith(f + ":8:3: kubernetes.coldStartTimeout '" + bad + "'")
+                    .hasMessageContaining("Fix: a number with s or m, e.g. `coldStartTimeout: 120s`");
+        }
     }
 
     @Test

@@ -139,7 +139,7 @@ class DaemonKubernetesIT {
     }
 
     @Test
-    void claims_twentyOneConcurrentThroughTheApiForTwentyReadyPods_twentyDistinctPodsAndOneRefusedWithTheFix(ControlPlane cp, @TempDir Path dir)
+    void claims_twentyOneConcurrentThroughTheApiForTwentyReadyPods_twentyWarmAndOneCold_allDistinct(ControlPlane cp, @TempDir Path dir)
             throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();
@@ -157,7 +157,7 @@ class DaemonKubernetesIT {
             await("20 ready in the status", () -> project(client).path("ready").asInt() == 20);
 
             // 21 clients at once, each on its own connection as 21 `airlock sandbox create` would be; the replacements the
-            // pool makes never turn Ready (no kubelet), so exactly one claim must find nothing left
+            // pool makes never turn Ready (no kubelet), so exactly one claim finds nothing left and starts a pod of its own
             int claimants = 21;
             java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(claimants);
@@ -174,24 +174,32 @@ class DaemonKubernetesIT {
             } finally {
                 threads.shutdown();
             }
+            // the cold claim's pod: claimed from its creation, never a pool member; the test plays its kubelet
+            await("the cold claim's pod", () -> agents(k, ns).stream().filter(p -> "claimed".equals(p.getMetadata().getLabels().get("airlock.dev/state")))
+                    .count() == 21);
+            assertThat(replies.stream().filter(java.util.concurrent.Future::isDone).count()).as("the cold claim waits for its pod").isEqualTo(20);
+            await("the pool's 20 replacements and the cold pod warming", () -> project(client).path("warming").asInt() == 21);
+            agents(k, ns).stream().filter(p -> "claimed".equals(p.getMetadata().getLabels().get("airlock.dev/state")))
+                    .filter(p -> p.getStatus() == null || !"Running".equals(p.getStatus().getPhase()))
+                    .forEach(p -> markReady(k, ns, p.getMetadata().getName()));
             List<DaemonClient.Response> answers = new java.util.ArrayList<>();
             for (java.util.concurrent.Future<DaemonClient.Response> f : replies) {
                 answers.add(f.get(120, java.util.concurrent.TimeUnit.SECONDS));
             }
-            List<DaemonClient.Response> won = answers.stream().filter(r -> r.status() == 201).toList();
-            List<DaemonClient.Response> lost = answers.stream().filter(r -> r.status() != 201).toList();
-            assertThat(won).as("every Ready pod claimed once").hasSize(20);
-            assertThat(lost).singleElement().satisfies(r -> assertThat(r.error()).contains("Fix:"));
-            Set<String> pods = won.stream().map(r -> r.body().path("pod").asText()).collect(Collectors.toSet());
-            assertThat(pods).as("no pod handed to two claims").hasSize(20);
-            assertThat(won.stream().map(r -> r.body().path("sandbox").asText()).collect(Collectors.toSet())).hasSize(20);
+            assertThat(answers).as("every claim served").allSatisfy(r -> assertThat(r.status()).as(r.body().toString()).isEqualTo(201));
+            assertThat(answers.stream().filter(r -> r.body().path("warm").asBoolean())).as("every Ready pod claimed once").hasSize(20);
+            Set<String> pods = answers.stream().map(r -> r.body().path("pod").asText()).collect(Collectors.toSet());
+            assertThat(pods).as("no pod handed to two claims").hasSize(21);
+            assertThat(answers.stream().map(r -> r.body().path("sandbox").asText()).collect(Collectors.toSet())).hasSize(21);
             // judged from the API server's side too: each won pod is labelled claimed there
             assertThat(pods).allSatisfy(name -> assertThat(k.pods().inNamespace(ns).withName(name).get().getMetadata().getLabels())
                     .containsEntry("airlock.dev/state", "claimed"));
-            assertThat(client.get("/v1/sandboxes").body()).hasSize(20);
-            await("20 in use in the status", () -> project(client).path("inUse").asInt() == 20);
+            assertThat(client.get("/v1/sandboxes").body()).hasSize(21);
+            await("21 in use in the status", () -> project(client).path("inUse").asInt() == 21);
             assertThat(project(client).path("ready").asInt()).isZero();
-            assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"warm\"} 20.0");
+            assertThat(project(client).path("coldClaims").asInt()).isEqualTo(1);
+            assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"warm\"} 20.0")
+                    .contains("airlock_claims_total{project=\"payments\",result=\"cold\"} 1.0");
         }
     }
 
@@ -264,6 +272,16 @@ class DaemonKubernetesIT {
                 + "projects:\n  - policy: airlock.yaml\n    size: 1\n");
     }
 
+    /** Plays the kubelet for one pod: Running and Ready. */
+    static void markReady(KubernetesClient k, String ns, String name) {
+        String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        k.pods().inNamespace(ns).withName(name).editStatus(x -> {
+            x.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").addNewCondition().withType("Ready")
+                    .withStatus("True").withLastTransitionTime(now).endCondition().build());
+            return x;
+        });
+    }
+
     private static List<Pod> agents(KubernetesClient k, String ns) {
         return k.pods().inNamespace(ns).withLabel("airlock.dev/project", "payments").list().getItems();
     }
@@ -283,7 +301,7 @@ class DaemonKubernetesIT {
     }
 
     /** {@code /metrics} is text, not JSON: read over the socket as Prometheus would (head, then Content-Length bytes). */
-    private static String scrape(Path socket) throws Exception {
+    static String scrape(Path socket) throws Exception {
         try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.connect(java.net.UnixDomainSocketAddress.of(socket));
             ch.write(java.nio.ByteBuffer.wrap("GET /metrics HTTP/1.1\r\nHost: airlock\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
