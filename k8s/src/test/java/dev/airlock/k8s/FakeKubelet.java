@@ -113,6 +113,8 @@ public final class FakeKubelet implements AutoCloseable {
         private Process process;
         private OutputStream stdin;
         private Exec exec;
+        /** Frames that came before the command started (event loop only). */
+        private final List<BinaryWebSocketFrame> early = new ArrayList<>();
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -120,8 +122,13 @@ public final class FakeKubelet implements AutoCloseable {
                 upgrade(ctx, req);
             } else if (msg instanceof CloseWebSocketFrame) {
                 ctx.close();
-            } else if (msg instanceof BinaryWebSocketFrame f && process != null) {
-                frame(f);
+            } else if (msg instanceof BinaryWebSocketFrame f) {
+                if (process == null) {
+                    // the client may write before the command started: a kubelet keeps it for the command, as here
+                    early.add(f.retain());
+                } else {
+                    frame(f);
+                }
             }
         }
 
@@ -166,6 +173,8 @@ public final class FakeKubelet implements AutoCloseable {
                 process = new ProcessBuilder(argv).directory(workdir.toFile()).redirectErrorStream(exec.tty()).start();
             } catch (IOException e) {
                 status(ctx, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + e.getMessage().replace("\"", "'") + "\",\"reason\":\"InternalError\"}");
+                early.forEach(BinaryWebSocketFrame::release);
+                early.clear();
                 return;
             }
             processes.add(process);
@@ -177,6 +186,14 @@ public final class FakeKubelet implements AutoCloseable {
                     // already gone
                 }
             }
+            for (BinaryWebSocketFrame f : early) {
+                try {
+                    frame(f);
+                } finally {
+                    f.release();
+                }
+            }
+            early.clear();
             Thread out = Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getInputStream(), 1));
             Thread err = exec.tty() ? null : Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getErrorStream(), 2));
             Thread.ofPlatform().daemon().start(() -> {

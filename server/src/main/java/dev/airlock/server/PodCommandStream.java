@@ -50,9 +50,8 @@ import java.util.regex.Pattern;
  * loop. The end of the request body is the end of the command's input: the exec protocol has no
  * half-close, so a piped command runs under the pod's stdin relay and the body's end becomes its
  * end frame ({@link PodCommand#endInput()}), queued after every input chunk, so nothing races and
- * nothing is lost. A body that ended with no input before the command started (as from
- * {@code sandbox exec} without {@code -i}) starts the command with its input closed. On a terminal
- * the end of input is a key (^D).
+ * nothing is lost. A body with no input at all (as from {@code sandbox exec} without {@code -i})
+ * is the same: the command reads end-of-file at once. On a terminal the end of input is a key (^D).
  */
 final class PodCommandStream {
 
@@ -70,8 +69,6 @@ final class PodCommandStream {
     private boolean headerDone;
     /** Whether the body ended (read by the work thread too), and when the connection closes. */
     private final ExchangeClose close;
-    /** Event loop writes, the work thread reads: whether any input came after the first line. */
-    private volatile boolean inputSeen;
     private volatile boolean finished;
     private volatile PodCommand command;
     private volatile boolean terminal;
@@ -108,7 +105,6 @@ final class PodCommandStream {
             submit(() -> begin(line));
         }
         if (data.isReadable()) {
-            inputSeen = true;
             byte[] bytes = ByteBufUtil.getBytes(data);
             submit(() -> input(bytes));
         }
@@ -231,10 +227,8 @@ final class PodCommandStream {
                 }
             }
             terminal = tty.isPresent();
-            // a body that ended with no input: the command starts with its input closed. The event loop
-            // marks input before it marks the end, so an end seen here comes after every input.
-            boolean stdin = tty.isPresent() || !close.hasRequestEnded() || inputSeen;
-            command = daemon.exec(held.claim(), argv, env, stdin, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
+            // always with input: a piped command's ends with the body (endInput), even when there was none
+            command = daemon.exec(held.claim(), argv, env, true, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
             HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
             res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
