@@ -53,6 +53,22 @@ public record AgentPods(ProjectNames names, String namespace, String image, Stri
         return ProjectManifests.sha256(policyHash + "\u0000" + SERIALIZATION.asJson(template().getSpec())).substring(0, 16);
     }
 
+    /**
+     * Why a member's init container failed, as its termination message says (an image without the
+     * relay names the fix there); empty when none failed. The pool deletes such a member at once,
+     * so this is where its reason survives.
+     */
+    public static java.util.Optional<String> initFailure(Pod p) {
+        if (p.getStatus() == null || p.getStatus().getInitContainerStatuses() == null) {
+            return java.util.Optional.empty();
+        }
+        return p.getStatus().getInitContainerStatuses().stream()
+                .map(c -> c.getState() == null ? null : c.getState().getTerminated())
+                .filter(t -> t != null && t.getExitCode() != null && t.getExitCode() != 0)
+                .map(t -> "init container exited " + t.getExitCode() + (t.getMessage() == null || t.getMessage().isBlank() ? "" : ": " + t.getMessage().strip()))
+                .findFirst();
+    }
+
     /** The labels that select this project's pool members. */
     public java.util.Map<String, String> selector() {
         return names.agentPods().labels();
