@@ -57,6 +57,13 @@ bash -c 'source /usr/share/bash-completion/completions/airlock && COMP_WORDS=(ai
   || fail "bash completion does not complete 'airlock sand' to 'sandbox'"
 # `airlock run` goes through the client first, which hands what it does not do to the JVM.
 [[ -x /usr/lib/airlock/airlock-client ]] || fail "/usr/lib/airlock/airlock-client is missing"
+# The pods' stdin relay: static (any agent image runs it), and it ends a piped command's input at the end frame.
+[[ -x /usr/lib/airlock/airlock-exec ]] || fail "/usr/lib/airlock/airlock-exec is missing"
+if readelf -l /usr/lib/airlock/airlock-exec | grep -q 'program interpreter'; then
+  fail "/usr/lib/airlock/airlock-exec is not statically linked (it names a program interpreter)"
+fi
+[[ "$(printf '\0\0\0\2x\n\0\0\0\0' | /usr/lib/airlock/airlock-exec -- cat)" == x ]] \
+  || fail "/usr/lib/airlock/airlock-exec -- cat did not give back the framed input"
 AIRLOCK_DAEMON_SOCKET="$STATE/none.sock" airlock run --help | grep -q '^Usage: airlock run' \
   || fail "airlock run --help (handed from the client to the JVM) did not print the usage"
 # The default daemon configuration is valid: its policy parses (the daemon's own check runs at start).

@@ -84,6 +84,13 @@ version_out="$(in_image /usr/bin/airlock --version 2>&1)" || fail "airlock --ver
 in_image /usr/bin/airlock gateway --help 2>&1 | grep -q '^Usage: airlock gateway' || fail "airlock gateway --help in the image did not print the usage"
 echo "check-oci-image: in the image as uid $IMAGE_UID, read-only root: $(head -1 <<<"$version_out"); airlock gateway --help: ok" >&2
 
+# The agent pods' init container (k8s AgentPods): the image's static stdin relay copied out (here into the
+# run's /tmp, in a pod into an emptyDir), where it ends a piped command's input at the end frame (length 0).
+relay_out="$(in_image /bin/sh -c 'cp /usr/lib/airlock/airlock-exec /tmp/airlock-exec && printf "\0\0\0\2x\n\0\0\0\0" | /tmp/airlock-exec -- cat' 2>&1)" \
+  || fail "the stdin relay in the image (copied out as the agent pods' init container does): $relay_out"
+[[ "$relay_out" == x ]] || fail "the stdin relay in the image gave '$relay_out' for the framed input 'x'"
+echo "check-oci-image: the stdin relay (/usr/lib/airlock/airlock-exec) copies out of the image and relays framed input: ok" >&2
+
 # The gateway as its pod runs it: policy and hosts map (198.18.0.0/15 test addresses) read-only, state writable.
 mkdir -m 0755 "$WORK/policy" && install -d -m 0750 -o "$IMAGE_UID" -g "$IMAGE_UID" "$WORK/state"
 printf 'version: 1\nproject: image-check\nnetwork:\n  allow:\n    - allowed.test\n' >"$WORK/policy/airlock.yaml"

@@ -71,6 +71,12 @@ install -m 0644 "$ROOT/scripts/jvm-opts.sh" "$LIB/jvm-opts.sh"
 # The client for pooled runs, without a JVM (tested by cli NativeClientTest).
 gcc -O2 -Wall -Wextra -Werror -o "$LIB/airlock-client" "$ROOT/packaging/client/airlock-client.c"
 strip "$LIB/airlock-client" 2>/dev/null || true
+# The stdin relay of piped commands in Kubernetes agent pods (docs/kubernetes.md, The end of stdin): static,
+# since it runs in whatever agent image the project uses; the OCI image's init container copies it into each
+# pod (tested by k8s AirlockExecTest). Not in SHLIB_DEPENDS: it links nothing at run time.
+gcc -static -Os -Wall -Wextra -Werror -o "$LIB/airlock-exec" "$ROOT/packaging/exec/airlock-exec.c" \
+  || { echo "package-deb: packaging/exec/airlock-exec.c did not build statically. Fix: apt-get install gcc libc6-dev (libc.a)." >&2; exit 1; }
+strip "$LIB/airlock-exec" 2>/dev/null || true
 sed "s/@DEB_VERSION@/$DEB_VERSION/g" "$PKG/airlock.launcher" >"$STAGE/usr/bin/airlock"
 chmod 0755 "$STAGE/usr/bin/airlock"
 

@@ -132,33 +132,107 @@ class ClusterCliIT {
         }
     }
 
+    /**
+     * {@code echo x | airlock run -- cat} ends, from the JVM command line and from the C client,
+     * and so does {@code sandbox exec -i}: the end of the caller's stdin reaches the command in
+     * the pod (the relay's end frame), after every byte of it.
+     */
+    @Test
+    void pipedStdin_fromTheCliAndTheCClient_reachesTheCommandInAPod_andItsEndEndsIt(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        Path policy = Files.writeString(dir.resolve("airlock.yaml"), "version: 1\nproject: payments\nnetwork:\n  allow:\n    - github.com\n");
+        Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\n"
+                + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
+                + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
+                + "projects:\n  - policy: airlock.yaml\n    size: 4\n");
+        Path socket = dir.resolve("state/daemon.sock");
+        Path client = cClient(dir);
+        Path launcher = Files.writeString(dir.resolve("launcher"), "#!/bin/sh\necho \"handed over: $*\" >&2\nexit 99\n");
+        launcher.toFile().setExecutable(true);
+        Path x = Files.writeString(dir.resolve("x"), "x\n");
+        Path lines = Files.writeString(dir.resolve("lines"), "a\nb\n");
+        byte[] big = new byte[4 << 20];
+        new java.util.Random(12).nextBytes(big);
+        Path bigFile = Files.write(dir.resolve("big"), big);
+        String bigSum = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(big));
+        try (FakeKubelet kubelet = FakeKubelet.start();
+                DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()))) {
+            DaemonClient daemon = DaemonClient.ifRunning(socket).orElseThrow();
+            await("4 agent pods", () -> project(daemon).path("warming").asInt() == 4);
+            String node = cp.registerNode(kubelet);
+            cp.bindAndMarkReady(ns, node);
+            await("4 ready", () -> project(daemon).path("ready").asInt() == 4);
+
+            Run cat = finish(cliCommand("run", "--policy", policy.toString(), "--", "cat"), socket, x);
+            assertThat(cat.code()).as(cat.err()).isZero();
+            assertThat(cat.out()).isEqualTo("x\n");
+            Run wc = finish(nativeCommand(client, launcher, dir, "run", "--policy", policy.toString(), "--", "wc", "-l"), socket, lines);
+            assertThat(wc.code()).as(wc.err()).isZero();
+            assertThat(wc.out().strip()).isEqualTo("2");
+            assertThat(wc.err()).doesNotContain("handed over");
+            Run sum = finish(nativeCommand(client, launcher, dir, "run", "--policy", policy.toString(), "--", "sha256sum"), socket, bigFile);
+            assertThat(sum.code()).as(sum.err()).isZero();
+            assertThat(sum.out()).isEqualTo(bigSum + "  -\n");
+            Run jvmSum = finish(cliCommand("run", "--policy", policy.toString(), "--", "sha256sum"), socket, bigFile);
+            assertThat(jvmSum.code()).as(jvmSum.err()).isZero();
+            assertThat(jvmSum.out()).isEqualTo(bigSum + "  -\n");
+
+            await("the pool refilled", () -> project(daemon).path("warming").asInt() >= 1);
+            cp.bindAndMarkReady(ns, node);
+            await("a ready pod", () -> project(daemon).path("ready").asInt() >= 1);
+            Run created = cli(socket, "sandbox", "create", "--project", "payments");
+            assertThat(created.code()).as(created.err()).isZero();
+            String id = created.out().strip();
+            Run exec = finish(cliCommand("sandbox", "exec", "-i", id, "--", "sh", "-c", "cat; echo after-eof"), socket, x);
+            assertThat(exec.code()).as(exec.err()).isZero();
+            assertThat(exec.out()).isEqualTo("x\nafter-eof\n");
+            Run cExec = finish(nativeCommand(client, launcher, dir, "sandbox", "exec", "-i", id, "--", "wc", "-c"), socket, bigFile);
+            assertThat(cExec.code()).as(cExec.err()).isZero();
+            assertThat(cExec.out().strip()).isEqualTo(Integer.toString(big.length));
+            assertThat(kubelet.execs()).allSatisfy(e -> assertThat(e.command().getFirst()).isEqualTo(dev.airlock.k8s.PodExec.RELAY));
+        }
+    }
+
     /** The C client built from packaging/client (gcc as NativeClientTest needs it: skipped without, failing with CI=true). */
     private static Path cClient(Path dir) throws Exception {
         return NativeClientTest.compile(Files.createDirectories(dir.resolve("cc")));
     }
 
     private static Run native_(Path client, Path launcher, Path socket, Path dir, String... args) throws Exception {
+        return finish(nativeCommand(client, launcher, dir, args), socket);
+    }
+
+    private static ProcessBuilder nativeCommand(Path client, Path launcher, Path dir, String... args) {
         List<String> cmd = new ArrayList<>(List.of(client.toString(), launcher.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
-        return finish(pb, socket);
+        return pb;
     }
 
     private record Run(int code, String out, String err) {
     }
 
     private static Run cli(Path socket, String... args) throws Exception {
+        return finish(cliCommand(args), socket);
+    }
+
+    private static ProcessBuilder cliCommand(String... args) {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
                 System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        return finish(new ProcessBuilder(cmd), socket);
+        return new ProcessBuilder(cmd);
     }
 
     private static Run finish(ProcessBuilder pb, Path socket) throws Exception {
+        return finish(pb, socket, Path.of("/dev/null"));
+    }
+
+    /** Runs it with {@code stdin} as its input (a file: `COMMAND < FILE`, as a pipe would end). */
+    private static Run finish(ProcessBuilder pb, Path socket, Path stdin) throws Exception {
         pb.environment().put("AIRLOCK_DAEMON_SOCKET", socket.toString());
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()));
         Path out = Files.createTempFile("alk-cli", ".out");
         Path err = Files.createTempFile("alk-cli", ".err");
         try {

@@ -1,6 +1,7 @@
 package dev.airlock.k8s;
 
 import io.fabric8.kubernetes.client.dsl.ExecWatch;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Optional;
@@ -12,30 +13,52 @@ import java.util.concurrent.ExecutionException;
  * {@code Success}, or {@code Failure} with reason {@code NonZeroExitCode} and an {@code ExitCode}
  * cause).
  *
- * <p>The end of stdin cannot reach the command: {@code v4.channel.k8s.io}, the WebSocket exec
- * protocol of API servers before 1.30 and the one fabric8 8.0 speaks, has no half-close
- * ({@code v5.channel.k8s.io} added a close signal). A command that reads its input to the end
- * waits until it is cancelled; closing this ends the exec.
+ * <p>{@code v4.channel.k8s.io}, the WebSocket exec protocol of API servers before 1.30 and the
+ * one fabric8 8.0 speaks, has no half-close ({@code v5.channel.k8s.io} added a close signal). So a
+ * piped command runs under the pod's stdin relay ({@link PodExec#RELAY}): {@link #stdin()} frames
+ * the bytes for it and {@link #endInput()} sends the end, on which the command reads end-of-file.
+ * On a terminal the input is the keys (^D is one of them); closing this ends the exec.
  */
 public final class PodCommand implements AutoCloseable {
 
     /** What a command that ended without an exit status gets (the exec failed, or the stream broke). */
     public static final int NO_STATUS = 126;
 
+    /** Why a relayed exec may not start: a pod made without the relay's init container. */
+    static final String RELAY_HINT = "; if the pod has no " + PodExec.RELAY + " (a pod made before Airlock added its init container, or"
+            + " a kubernetes.image without /usr/lib/airlock/airlock-exec), kubectl describe pod shows it. Fix: delete the pod (the pool"
+            + " makes a new one) or set kubernetes.image (or gatewayImage) to an image built by scripts/build-oci-image.sh of this release";
+
     private final ExecWatch watch;
     private final boolean terminal;
     private final String pod;
+    /** The relay's framing of a piped command's input; null on a terminal or without input. */
+    private final FramedStdin framed;
 
-    PodCommand(ExecWatch watch, boolean terminal, String pod) {
+    PodCommand(ExecWatch watch, boolean terminal, boolean relayed, String pod) {
         this.watch = watch;
         this.terminal = terminal;
         this.pod = pod;
+        this.framed = relayed && watch.getInput() != null ? new FramedStdin(watch.getInput()) : null;
     }
 
     /** Bytes for the command's stdin (or its terminal's input); discarded when it was started without input. */
     public OutputStream stdin() {
+        if (framed != null) {
+            return framed;
+        }
         OutputStream in = watch.getInput();
         return in == null ? OutputStream.nullOutputStream() : in;
+    }
+
+    /**
+     * The input has ended: a piped command reads end-of-file once it has read what came before
+     * (the relay's end frame). Nothing on a terminal, where ^D is the end, or without input.
+     */
+    public void endInput() throws IOException {
+        if (framed != null) {
+            framed.end();
+        }
     }
 
     /** The command's stdout, or its terminal's one output. */
@@ -68,7 +91,7 @@ public final class PodCommand implements AutoCloseable {
             Integer code = watch.exitCode().get();
             if (code == null || code < 0) {
                 return new Exit(NO_STATUS, Optional.of("the exec in pod " + pod + " ended without an exit status (the kubelet or runtime could not"
-                        + " run the command, or the stream broke)"));
+                        + " run the command, or the stream broke)" + (framed == null ? "" : RELAY_HINT)));
             }
             return new Exit(code, Optional.empty());
         } catch (ExecutionException e) {

@@ -21,15 +21,22 @@ import java.util.regex.Pattern;
  * {@code v4.channel.k8s.io}; the API server relays it to the pod's kubelet). This is the daemon's
  * only way into a pod: it holds no node or runtime access.
  *
- * <p>Variables go as an {@code env NAME=VALUE… COMMAND…} prefix, since an exec request has no
- * environment of its own; the agent image needs {@code env} as it needs {@code sleep} for an idle
- * member, and {@code env} gives a command that is missing or not runnable the codes 127 and 126, as
- * on one host.
+ * <p>A piped command (input, no terminal) runs as {@code /airlock/bin/airlock-exec NAME=VALUE… --
+ * COMMAND…}: the stdin relay ({@link #RELAY}, packaging/exec/airlock-exec.c, put into every agent
+ * pod by its init container, {@link AgentPods}) reads the framed input ({@link PodCommand#stdin()})
+ * and closes the command's stdin at the end frame, which {@code v4.channel.k8s.io} cannot carry
+ * itself; it sets the variables and gives a missing or not runnable command 127 or 126, as on one
+ * host. Otherwise (a terminal, or no input) variables go as an {@code env NAME=VALUE… COMMAND…}
+ * prefix, since an exec request has no environment of its own; the agent image needs {@code env}
+ * as it needs {@code sleep} for an idle member.
  */
 public final class PodExec {
 
     /** The agent pod's one container ({@link AgentPods}). */
     public static final String CONTAINER = "agent";
+
+    /** The stdin relay in the agent container, copied there by the pod's init container ({@link AgentPods#RELAY_DIR}). */
+    public static final String RELAY = "/airlock/bin/airlock-exec";
 
     /** How the JDK's WebSocket client reports a refused upgrade ("Unexpected HTTP response status code 403"). */
     private static final Pattern STATUS = Pattern.compile("status code (\\d{3})");
@@ -61,8 +68,9 @@ public final class PodExec {
 
     /**
      * As {@link #start(Pod, List, Map, Optional)}; without {@code stdin} the command's input is
-     * closed from the start, so it reads end-of-file at once (the only end of input an exec over
-     * {@code v4.channel.k8s.io} can give; a terminal always has input).
+     * closed from the start, so it reads end-of-file at once (a terminal always has input). With
+     * {@code stdin} and no terminal the command runs under the relay: its input ends at
+     * {@link PodCommand#endInput()}.
      */
     public PodCommand start(Pod pod, List<String> command, Map<String, String> env, boolean stdin, Optional<Window> terminal)
             throws KubeBackendException {
@@ -71,16 +79,20 @@ public final class PodExec {
         }
         String ns = pod.getMetadata().getNamespace();
         String name = pod.getMetadata().getName();
+        boolean relayed = stdin && terminal.isEmpty();
         List<String> argv = new ArrayList<>();
-        argv.add("env");
+        argv.add(relayed ? RELAY : "env");
         env.forEach((k, v) -> argv.add(k + "=" + v));
+        if (relayed) {
+            argv.add("--");
+        }
         argv.addAll(command);
         try {
             ContainerResource container = client.pods().inNamespace(ns).withName(name).inContainer(CONTAINER);
             TtyExecErrorable streams = stdin || terminal.isPresent() ? container.redirectingInput().redirectingOutput() : container.redirectingOutput();
             ExecListenable ready = terminal.isPresent() ? streams.withTTY() : streams.redirectingError();
             ExecWatch watch = ready.exec(argv.toArray(String[]::new));
-            PodCommand started = new PodCommand(watch, terminal.isPresent(), ns + "/" + name);
+            PodCommand started = new PodCommand(watch, terminal.isPresent(), relayed, ns + "/" + name);
             terminal.ifPresent(started::resize);
             return started;
         } catch (KubernetesClientException e) {

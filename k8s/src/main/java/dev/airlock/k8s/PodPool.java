@@ -402,7 +402,8 @@ public final class PodPool implements AutoCloseable {
                 }
                 String phase = p.getStatus() == null ? null : p.getStatus().getPhase();
                 if ("Failed".equals(phase) || "Succeeded".equals(phase)) {
-                    listener.memberDied(t.names().project(), new MemberDeath("exited", p.getMetadata().getName() + ": the pod ended in phase " + phase));
+                    listener.memberDied(t.names().project(), new MemberDeath("exited", p.getMetadata().getName() + ": the pod ended in phase " + phase
+                            + AgentPods.initFailure(p).map(m -> " (" + m + ")").orElse("")));
                     delete(p);
                 } else if (!hash.equals(label(p, ProjectNames.TEMPLATE))) {
                     delete(p); // rotation: an older template's member

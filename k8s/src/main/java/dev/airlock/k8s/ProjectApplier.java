@@ -30,7 +30,7 @@ public final class ProjectApplier {
 
         /** The agent pods this project's pool makes. */
         public AgentPods agentPods(ClusterSettings settings, dev.airlock.policy.model.ProjectPolicy.Resources resources) {
-            return new AgentPods(manifests.names(), settings.namespace(), settings.agentImage(), gatewayIp, resources, owner, manifests.policyHash());
+            return new AgentPods(manifests.names(), settings.namespace(), settings.agentImage(), settings.gatewayImage(), gatewayIp, resources, owner, manifests.policyHash());
         }
     }
 

@@ -54,7 +54,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * upgrade, channels, exit codes), never what a real kubelet or CRI does with the command. With
  * {@code tty=1} the command gets a real terminal from util-linux {@code script} (so
  * {@code test -t 0} holds and its output is one stream); the window sizes the client sends are
- * recorded, not applied. The API server verifies no kubelet certificate when it runs without
+ * recorded, not applied. What the pod's init container puts at {@code /airlock/bin} (the stdin relay,
+ * {@link AgentPods#RELAY_DIR}) is this host's {@link AirlockExecBinary}: a command whose path starts
+ * with {@code /airlock/bin/} runs the built relay from there, as the pod's mount would give it; the
+ * recorded {@link Exec#command()} is the path as sent. The API server verifies no kubelet certificate when it runs without
  * {@code --kubelet-certificate-authority} ({@link ControlPlane} does), so the self-signed one passes.
  */
 public final class FakeKubelet implements AutoCloseable {
@@ -69,11 +72,14 @@ public final class FakeKubelet implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Channel server;
     private final Path workdir;
+    /** What a pod has at {@link AgentPods#RELAY_DIR}. */
+    private final Path relayDir;
     private final List<Exec> execs = new CopyOnWriteArrayList<>();
     private final List<Process> processes = new CopyOnWriteArrayList<>();
 
-    private FakeKubelet(SslContext tls, Path workdir) throws InterruptedException {
+    private FakeKubelet(SslContext tls, Path workdir, Path relayDir) throws InterruptedException {
         this.workdir = workdir;
+        this.relayDir = relayDir;
         this.server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -84,11 +90,12 @@ public final class FakeKubelet implements AutoCloseable {
                 }).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
     }
 
-    /** Listens on 127.0.0.1, a free port. */
+    /** Listens on 127.0.0.1, a free port; builds the relay first (skipped without gcc, failing with CI=true). */
     public static FakeKubelet start() throws Exception {
+        Path relayDir = AirlockExecBinary.directory();
         X509Bundle cert = new CertificateBuilder().subject("CN=alk-fake-kubelet").addSanIpAddress("127.0.0.1").setIsCertificateAuthority(true).ecp256().buildSelfSigned();
         SslContext tls = SslContextBuilder.forServer(cert.toKeyManagerFactory()).build();
-        return new FakeKubelet(tls, Files.createTempDirectory("alk-kubelet-"));
+        return new FakeKubelet(tls, Files.createTempDirectory("alk-kubelet-"), relayDir);
     }
 
     public int port() {
@@ -106,6 +113,8 @@ public final class FakeKubelet implements AutoCloseable {
         private Process process;
         private OutputStream stdin;
         private Exec exec;
+        /** Frames that came before the command started (event loop only). */
+        private final List<BinaryWebSocketFrame> early = new ArrayList<>();
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -113,8 +122,13 @@ public final class FakeKubelet implements AutoCloseable {
                 upgrade(ctx, req);
             } else if (msg instanceof CloseWebSocketFrame) {
                 ctx.close();
-            } else if (msg instanceof BinaryWebSocketFrame f && process != null) {
-                frame(f);
+            } else if (msg instanceof BinaryWebSocketFrame f) {
+                if (process == null) {
+                    // the client may write before the command started: a kubelet keeps it for the command, as here
+                    early.add(f.retain());
+                } else {
+                    frame(f);
+                }
             }
         }
 
@@ -143,17 +157,24 @@ public final class FakeKubelet implements AutoCloseable {
         }
 
         private void run(ChannelHandlerContext ctx) {
+            List<String> command = new ArrayList<>(exec.command());
+            String mounted = AgentPods.RELAY_DIR + "/";
+            if (!command.isEmpty() && command.get(0).startsWith(mounted)) {
+                command.set(0, relayDir.resolve(command.get(0).substring(mounted.length())).toString());
+            }
             List<String> argv = new ArrayList<>();
             if (exec.tty()) {
                 // a real terminal for the command: script(1) runs it on a new pty, -e passes its exit code
-                argv.addAll(List.of("script", "-q", "-e", "-c", shellQuoted(exec.command()), "/dev/null"));
+                argv.addAll(List.of("script", "-q", "-e", "-c", shellQuoted(command), "/dev/null"));
             } else {
-                argv.addAll(exec.command());
+                argv.addAll(command);
             }
             try {
                 process = new ProcessBuilder(argv).directory(workdir.toFile()).redirectErrorStream(exec.tty()).start();
             } catch (IOException e) {
                 status(ctx, "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"" + e.getMessage().replace("\"", "'") + "\",\"reason\":\"InternalError\"}");
+                early.forEach(BinaryWebSocketFrame::release);
+                early.clear();
                 return;
             }
             processes.add(process);
@@ -165,6 +186,14 @@ public final class FakeKubelet implements AutoCloseable {
                     // already gone
                 }
             }
+            for (BinaryWebSocketFrame f : early) {
+                try {
+                    frame(f);
+                } finally {
+                    f.release();
+                }
+            }
+            early.clear();
             Thread out = Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getInputStream(), 1));
             Thread err = exec.tty() ? null : Thread.ofPlatform().daemon().start(() -> pump(ctx, process.getErrorStream(), 2));
             Thread.ofPlatform().daemon().start(() -> {

@@ -101,8 +101,10 @@ class PodExecIT {
             assertThat(seen.namespace()).isEqualTo(ns);
             assertThat(seen.pod()).isEqualTo(claim.pod().getMetadata().getName());
             assertThat(seen.container()).isEqualTo("agent");
-            assertThat(seen.command()).containsExactly("env", "GREETING=hello", "sh", "-c", "echo out; echo err >&2; echo $GREETING; exit 7");
+            // piped: under the pod's stdin relay, which sets the variables
+            assertThat(seen.command()).containsExactly(PodExec.RELAY, "GREETING=hello", "--", "sh", "-c", "echo out; echo err >&2; echo $GREETING; exit 7");
             assertThat(seen.tty()).isFalse();
+            assertThat(seen.stdin()).isTrue();
         } finally {
             pool[0].close();
         }
@@ -120,6 +122,76 @@ class PodExecIT {
                 assertThat(r.stdout()).isEqualTo("got:from-the-client\n");
                 assertThat(r.exit().code()).isZero();
             }
+        } finally {
+            pool[0].close();
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(180)
+    void start_piped_endInputIsTheCommandsEndOfFile_afterEveryByte(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        PodPool[] pool = new PodPool[1];
+        try {
+            PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
+            try (PodCommand c = new PodExec(cp.admin()).start(claim.pod(), List.of("sh", "-c", "cat; echo after-eof; exit 5"), Map.of(),
+                    Optional.empty())) {
+                // threads of their own: the common pool may have one thread, and these block
+                java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool();
+                c.stdin().write("x\n".getBytes(StandardCharsets.UTF_8));
+                c.stdin().flush();
+                CompletableFuture<PodCommand.Exit> exit = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return c.waitFor();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, threads);
+                // Control: cat echoed the line and still waits for more, as it would without the end frame.
+                // (read(byte[]), not readNBytes: fabric8's stream trips its own assertion on the latter)
+                CompletableFuture<String> echoed = CompletableFuture.supplyAsync(() -> {
+                    byte[] buf = new byte[64];
+                    StringBuilder got = new StringBuilder();
+                    try {
+                        for (int n; got.length() < 2 && (n = c.stdout().read(buf)) > 0; ) {
+                            got.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return got.toString();
+                }, threads);
+                assertThat(echoed.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("x\n");
+                assertThat(exit).isNotDone();
+                CompletableFuture<String> out = read(c.stdout());
+                c.endInput();
+                assertThat(exit.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new PodCommand.Exit(5, Optional.empty()));
+                assertThat(out.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("after-eof\n");
+                threads.shutdown();
+            }
+        } finally {
+            pool[0].close();
+        }
+    }
+
+    @Test
+    void agentPod_asTheApiServerKeepsIt_getsTheRelayFromALockedDownInitContainer(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        PodPool[] pool = new PodPool[1];
+        try {
+            PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
+            io.fabric8.kubernetes.api.model.PodSpec spec = cp.admin().pods().inNamespace(ns).withName(claim.pod().getMetadata().getName()).get().getSpec();
+            assertThat(spec.getInitContainers()).singleElement().satisfies(init -> {
+                assertThat(init.getImage()).isEqualTo(Fixtures.settings(ns).gatewayImage());
+                assertThat(init.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+                assertThat(init.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+                assertThat(init.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+                assertThat(init.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+                assertThat(init.getVolumeMounts()).singleElement().satisfies(m -> assertThat(m.getMountPath()).isEqualTo(AgentPods.RELAY_DIR));
+            });
+            assertThat(spec.getSecurityContext().getRunAsNonRoot()).isTrue();
+            assertThat(spec.getContainers().get(0).getVolumeMounts()).filteredOn(m -> m.getMountPath().equals(AgentPods.RELAY_DIR))
+                    .singleElement().satisfies(m -> assertThat(m.getReadOnly()).isTrue());
         } finally {
             pool[0].close();
         }
@@ -161,6 +233,7 @@ class PodExecIT {
             }
             FakeKubelet.Exec seen = kubelet.execs().get(before);
             assertThat(seen.tty()).isTrue();
+            assertThat(seen.command()).as("a terminal's input is keys, ^D its end: no relay").startsWith("env");
             assertThat(seen.resizes()).containsExactly("{\"Width\":80,\"Height\":24}", "{\"Width\":100,\"Height\":40}");
         } finally {
             pool[0].close();

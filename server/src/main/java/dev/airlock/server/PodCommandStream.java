@@ -47,23 +47,16 @@ import java.util.regex.Pattern;
  *
  * <p>Design: everything that calls the API server (the claim, the exec's upgrade) and every write
  * to the command's input runs in order on one platform thread of this stream, never on the event
- * loop. The end of the request body cannot become the end of the command's input (the exec
- * protocol has no half-close): a body that ended before the command started with no input (as from
- * {@code sandbox exec} without {@code -i}; it may end up to {@link #NO_INPUT_GRACE} after its first
- * line) starts the command with its input closed, so it reads end-of-file; input that arrives
- * reaches the command, its end does not.
+ * loop. The end of the request body is the end of the command's input: the exec protocol has no
+ * half-close, so a piped command runs under the pod's stdin relay and the body's end becomes its
+ * end frame ({@link PodCommand#endInput()}), queued after every input chunk, so nothing races and
+ * nothing is lost. A body with no input at all (as from {@code sandbox exec} without {@code -i})
+ * is the same: the command reads end-of-file at once. On a terminal the end of input is a key (^D).
  */
 final class PodCommandStream {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SANDBOX = Pattern.compile("/v1/sandboxes/(alk[0-9a-f]{8})/exec");
-    /**
-     * How long a command waits, before it starts, for a client that sent no input yet to end its
-     * body: the CLI and the C client end it right after the first line when they have no input
-     * ({@code sandbox exec} without {@code -i}, stdin at end-of-file), in a write of its own.
-     * Without this the command could start with an input whose end never comes.
-     */
-    static final java.time.Duration NO_INPUT_GRACE = java.time.Duration.ofMillis(100);
 
     private final ChannelHandlerContext ctx;
     private final String path;
@@ -76,10 +69,6 @@ final class PodCommandStream {
     private boolean headerDone;
     /** Whether the body ended (read by the work thread too), and when the connection closes. */
     private final ExchangeClose close;
-    /** Event loop writes, the work thread reads: whether any input came after the first line. */
-    private volatile boolean inputSeen;
-    /** Counted down by the first input or the end of the body. */
-    private final java.util.concurrent.CountDownLatch inputOrEnd = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean finished;
     private volatile PodCommand command;
     private volatile boolean terminal;
@@ -116,8 +105,6 @@ final class PodCommandStream {
             submit(() -> begin(line));
         }
         if (data.isReadable()) {
-            inputSeen = true;
-            inputOrEnd.countDown();
             byte[] bytes = ByteBufUtil.getBytes(data);
             submit(() -> input(bytes));
         }
@@ -127,12 +114,13 @@ final class PodCommandStream {
     void end() {
         // closes at once only when the response ended already, which needs the header and the command done
         close.requestEnded();
-        inputOrEnd.countDown();
         if (!headerDone) {
             headerDone = true;
             String line = header.toString(StandardCharsets.UTF_8);
             submit(() -> begin(line));
         }
+        // after every input chunk (the work runs in order): the command reads end-of-file after the last byte
+        submit(this::endInput);
     }
 
     /** The client went away: the exec ends, and a run's pod is deleted (which ends the command for certain). */
@@ -190,6 +178,18 @@ final class PodCommandStream {
         }
     }
 
+    private void endInput() {
+        PodCommand c = command;
+        if (c == null) {
+            return; // the command did not start
+        }
+        try {
+            c.endInput();
+        } catch (IOException e) {
+            // the command ended already
+        }
+    }
+
     private void begin(String line) {
         try {
             JsonNode req = ApiHandler.parse(line);
@@ -224,13 +224,8 @@ final class PodCommandStream {
                 }
             }
             terminal = tty.isPresent();
-            // no input: the command reads end-of-file (see the class comment)
-            boolean stdin = true;
-            if (tty.isEmpty()) {
-                inputOrEnd.await(NO_INPUT_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-                stdin = !close.hasRequestEnded() || inputSeen;
-            }
-            command = daemon.exec(held.claim(), argv, env, stdin, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
+            // always with input: a piped command's ends with the body (endInput), even when there was none
+            command = daemon.exec(held.claim(), argv, env, true, tty.map(w -> new PodExec.Window(w.rows(), w.cols())));
             HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
             res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -248,9 +243,6 @@ final class PodCommandStream {
             fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
         } catch (KubeBackendException | RuntimeException e) {
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, String.valueOf(e.getMessage()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the daemon is stopping: nothing ran. Fix: retry once it runs again");
         }
     }
 

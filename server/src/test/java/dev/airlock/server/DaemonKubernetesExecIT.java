@@ -9,6 +9,7 @@ import dev.airlock.k8s.AccessCheck;
 import dev.airlock.k8s.ControlPlane;
 import dev.airlock.k8s.ControlPlaneExtension;
 import dev.airlock.k8s.FakeKubelet;
+import dev.airlock.k8s.PodExec;
 import dev.airlock.sandbox.WindowSize;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
@@ -85,7 +86,8 @@ class DaemonKubernetesExecIT {
             assertThat(seen.namespace()).isEqualTo(ns);
             assertThat(seen.pod()).isEqualTo(pod);
             assertThat(seen.container()).isEqualTo("agent");
-            assertThat(seen.command()).containsExactly("env", "K=v", "sh", "-c", "echo out; echo err >&2; exit 7");
+            // piped: under the pod's stdin relay (which sets the variables)
+            assertThat(seen.command()).containsExactly(PodExec.RELAY, "K=v", "--", "sh", "-c", "echo out; echo err >&2; exit 7");
             await("the run's pod deleted", () -> gone(k, ns, pod));
             assertThat(client.get("/v1/sandboxes").body()).isEmpty();
 
@@ -96,6 +98,53 @@ class DaemonKubernetesExecIT {
             assertThat(got.toString(StandardCharsets.UTF_8)).isEqualTo("got:from-the-caller\n");
             assertThat(read.path("exit").asInt()).isZero();
             assertThat(status(client).path("warmClaims").asInt()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * {@code echo x | airlock run -- cat} ends: the end of the client's body is the end of the
+     * command's input (the relay's end frame), after every byte of it.
+     */
+    @Test
+    void run_pipedInput_reachesTheCommandByteExact_andItsEndIsTheCommandsEndOfFile(ControlPlane cp, @TempDir Path dir) throws Exception {
+        String ns = cp.newNamespace();
+        Path config = config(dir, cp.kubeconfig(), ns, 4);
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), quiet())) {
+            DaemonClient client = DaemonClient.ifRunning(dir.resolve("state/daemon.sock")).orElseThrow();
+            readyOnTheFakeNode(cp, client, ns, 4);
+
+            Ran cat = run(client, "x\n".getBytes(StandardCharsets.UTF_8), "cat");
+            assertThat(cat.out()).isEqualTo("x\n");
+            assertThat(cat.exit()).isZero();
+
+            Ran lines = run(client, "a\nb\n".getBytes(StandardCharsets.UTF_8), "wc", "-l");
+            assertThat(lines.out().strip()).isEqualTo("2");
+            assertThat(lines.exit()).isZero();
+
+            byte[] big = new byte[4 << 20];
+            new java.util.Random(12).nextBytes(big);
+            Ran sum = run(client, big, "sha256sum");
+            assertThat(sum.out()).isEqualTo(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(big)) + "  -\n");
+            assertThat(sum.exit()).isZero();
+
+            Ran missing = run(client, "ignored".getBytes(StandardCharsets.UTF_8), "no-such-command-alk");
+            assertThat(missing.exit()).isEqualTo(127);
+            assertThat(missing.err()).startsWith("airlock: no-such-command-alk: command not found in the pod (PATH ");
+        }
+    }
+
+    private record Ran(String out, String err, int exit) {
+    }
+
+    /** {@code printf INPUT | airlock run -- COMMAND}, as the CLI sends it, with a guard against a hang. */
+    private static Ran run(DaemonClient client, byte[] input, String... command) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            java.util.concurrent.Future<JsonNode> last = threads.submit(() -> client.run("payments", List.of(command), Map.of(),
+                    new ByteArrayInputStream(input), out, err, n -> { }));
+            int exit = last.get(60, java.util.concurrent.TimeUnit.SECONDS).path("exit").asInt();
+            return new Ran(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), exit);
         }
     }
 
@@ -117,6 +166,7 @@ class DaemonKubernetesExecIT {
             assertThat(last.path("exit").asInt()).isEqualTo(3);
             FakeKubelet.Exec seen = kubelet.execs().get(before);
             assertThat(seen.tty()).isTrue();
+            assertThat(seen.command()).as("a terminal's input is keys, ^D its end: no relay").startsWith("env");
             assertThat(seen.resizes()).startsWith("{\"Width\":80,\"Height\":24}").contains("{\"Width\":120,\"Height\":50}");
         }
     }
@@ -151,13 +201,20 @@ class DaemonKubernetesExecIT {
                 assertThat(reading.get(60, java.util.concurrent.TimeUnit.SECONDS).path("exit").asInt()).as("cat ended: its input was closed").isZero();
             }
             assertThat(eof.toString(StandardCharsets.UTF_8)).isEqualTo("after-eof\n");
-            assertThat(kubelet.execs().getLast().stdin()).isFalse();
+            assertThat(kubelet.execs().getLast().command()).as("the empty body's end is the relay's end frame").startsWith(PodExec.RELAY);
+
+            // with input (sandbox exec -i): the bytes, then end-of-file
+            ByteArrayOutputStream piped = new ByteArrayOutputStream();
+            JsonNode pipedLast = client.exec(id, List.of("sh", "-c", "cat; echo after-eof"), Map.of(),
+                    new ByteArrayInputStream("from -i\n".getBytes(StandardCharsets.UTF_8)), piped, new ByteArrayOutputStream());
+            assertThat(piped.toString(StandardCharsets.UTF_8)).isEqualTo("from -i\nafter-eof\n");
+            assertThat(pipedLast.path("exit").asInt()).isZero();
 
             // an id this daemon never gave out is refused with the fix, and nothing reaches a kubelet
             assertThatThrownBy(() -> client.exec("alk00000000", List.of("true"), Map.of(), InputStream.nullInputStream(),
                     new ByteArrayOutputStream(), new ByteArrayOutputStream()))
                     .isInstanceOf(DaemonException.class).hasMessageContaining("no claimed sandbox alk00000000").hasMessageContaining("Fix:");
-            assertThat(kubelet.execs()).hasSize(before + 2);
+            assertThat(kubelet.execs()).hasSize(before + 3);
             assertThat(client.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
     }
