@@ -110,7 +110,7 @@ public final class AuditForwarder implements AutoCloseable {
         // airlock_audit_forward_healthy (docs/audit-log.md, "Forwarding")
         sent = Counter.builder("airlock.audit.forward.records").description("Audit records the daemon acknowledged").register(r);
         meters.add(sent);
-        for (String reason : List.of("unreachable", "refused", "unreadable")) {
+        for (String reason : List.of("unreachable", "refused", "unreadable", "tls")) {
             Counter c = Counter.builder("airlock.audit.forward.failures").tag("reason", reason)
                     .description("Forwarding attempts that failed; the records stay in the local log and are sent again").register(r);
             failures.put(reason, c);
@@ -180,6 +180,8 @@ public final class AuditForwarder implements AutoCloseable {
             ack = client.send(source, batch.stream().map(Read::text).toList());
         } catch (IngestClient.Refused e) {
             return failed("refused", client + " refused the records: " + e.getMessage());
+        } catch (IngestClient.Untrusted e) {
+            return failed("tls", e.getMessage());
         } catch (IOException e) {
             return failed("unreachable", client + " does not answer: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
         }
