@@ -219,12 +219,16 @@ final class IngestCertificates {
         }
     }
 
-    /** {@code objects} (certificates, keys) as PEM text. */
+    /** {@code objects} (certificates, keys) as PEM text; a private key as PKCS#8 ("PRIVATE KEY"), which keeps an EC key's curve. */
     static String pem(Object... objects) {
         StringWriter out = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(out)) {
             for (Object o : objects) {
-                w.writeObject(o);
+                if (o instanceof PrivateKey k) {
+                    w.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null));
+                } else {
+                    w.writeObject(o);
+                }
             }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("writing PEM to memory", e);
@@ -255,7 +259,8 @@ final class IngestCertificates {
             Object o = p.readObject();
             JcaPEMKeyConverter c = new JcaPEMKeyConverter();
             if (o instanceof PEMKeyPair kp) {
-                return c.getKeyPair(kp).getPrivate();
+                // SEC 1 and PKCS#1: the private part alone (a SEC 1 key may carry no public key)
+                return c.getPrivateKey(kp.getPrivateKeyInfo());
             }
             if (o instanceof PrivateKeyInfo info) {
                 return c.getPrivateKey(info);

@@ -232,7 +232,7 @@ final class IngestTls {
             return client.secrets().inNamespace(namespace).withName(name).get();
         } catch (KubernetesClientException e) {
             throw new DaemonException("cannot read Secret " + namespace + "/" + name + " for the audit ingest's TLS: " + e.getMessage()
-                    + ". Fix: the daemon's Role needs get, create and update on secrets in " + namespace + " (docs/kubernetes/daemon.yaml).");
+                    + ". Fix: the daemon's Role needs get, create and patch on secrets in " + namespace + " (docs/kubernetes/rbac.yaml).");
         }
     }
 
@@ -246,15 +246,12 @@ final class IngestTls {
                 .addToLabels(ProjectNames.MANAGED_BY, ProjectNames.AIRLOCK).addToLabels("app.kubernetes.io/component", "audit-ingest-tls").endMetadata()
                 .withType("kubernetes.io/tls").withData(data).build();
         try {
-            if (replace) {
-                client.secrets().inNamespace(namespace).resource(s).update();
-            } else {
-                client.secrets().inNamespace(namespace).resource(s).create();
-            }
+            // Server-side apply, as every object Airlock owns (the Role grants create and patch); only ever
+            // over a Secret checked to be Airlock's own (ownAtStart), or one that does not exist.
+            client.secrets().inNamespace(namespace).resource(s).fieldManager(ProjectNames.FIELD_MANAGER).forceConflicts().serverSideApply();
         } catch (KubernetesClientException e) {
             throw new DaemonException("cannot " + (replace ? "update" : "create") + " Secret " + namespace + "/" + OWN_SECRET + " for the audit ingest's TLS: "
-                    + e.getMessage() + ". Fix: the daemon's Role needs get, create and update on secrets in " + namespace
-                    + (e.getCode() == 409 ? "; another daemon may have made it at the same moment: start again" : "") + ".");
+                    + e.getMessage() + ". Fix: the daemon's Role needs get, create and patch on secrets in " + namespace + " (docs/kubernetes/rbac.yaml).");
         }
     }
 
