@@ -89,6 +89,7 @@ final class ClusterDaemon implements AutoCloseable {
     /** Connects, applies every project, starts the pools and follows the policy files; nothing is left running on failure. */
     static ClusterDaemon start(DaemonConfig config, DaemonBackend.Kubernetes cluster, PrintStream log, Connect connect) throws DaemonException {
         try {
+            // checked before anything connects; the settings with audit forwarding need the ingest's CA, read after connecting
             new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr());
         } catch (IllegalArgumentException e) {
             throw new DaemonException(config.file() + ": kubernetes: " + e.getMessage() + ".");

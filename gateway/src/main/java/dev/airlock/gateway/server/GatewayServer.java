@@ -152,7 +152,7 @@ public final class GatewayServer implements AutoCloseable {
         if (o.auditForward().isPresent()) {
             AuditForward f = o.auditForward().get();
             resources.add(AuditForwarder.start(o.auditLog(), f.source(), new HttpIngestClient(f.url(), f.tokenFile(), f.caFile()), auditLog, meters, err));
-            endpoints.add("audit forwarded " + f.url() + " as " + f.source());
+            endpoints.add("audit forwarded " + f.url() + " as " + f.source() + " (TLS, trusting only the CA in " + f.caFile() + ")");
         }
     }
 
