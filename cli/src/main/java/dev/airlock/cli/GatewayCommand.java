@@ -71,10 +71,15 @@ final class GatewayCommand implements Callable<Integer> {
     Path auditLog;
 
     @Option(names = "--audit-forward", paramLabel = "URL",
-            description = "Also send every audit record, in order, to the daemon's ingest endpoint at URL (backend: kubernetes; the"
-                    + " daemon's kubernetes.auditUrl). The local log stays the buffer: records wait there while the daemon is away."
-                    + " Needs --audit-token-file.")
+            description = "Also send every audit record, in order, to the daemon's ingest endpoint at the https URL (backend: kubernetes;"
+                    + " the daemon's kubernetes.auditUrl). The local log stays the buffer: records wait there while the daemon is away"
+                    + " or not trusted. Needs --audit-token-file and --audit-ca-file.")
     String auditForward;
+
+    @Option(names = "--audit-ca-file", paramLabel = "FILE",
+            description = "The CA certificate(s), PEM, that the daemon's ingest certificate must chain to, and the only ones trusted for"
+                    + " --audit-forward (in a pod: the project's ConfigMap airlock-PROJECT-audit-ca). Read again at every send.")
+    Path auditCaFile;
 
     @Option(names = "--audit-token-file", paramLabel = "FILE", description = "The project's ingest token for --audit-forward (a mounted Secret).")
     Path auditTokenFile;
@@ -144,8 +149,8 @@ final class GatewayCommand implements Callable<Integer> {
 
     private Optional<GatewayServer.AuditForward> forward() {
         if (auditForward == null) {
-            if (auditTokenFile != null || auditSource != null) {
-                throw new IllegalArgumentException("--audit-token-file and --audit-source need --audit-forward URL");
+            if (auditTokenFile != null || auditSource != null || auditCaFile != null) {
+                throw new IllegalArgumentException("--audit-token-file, --audit-ca-file and --audit-source need --audit-forward URL");
             }
             return Optional.empty();
         }
@@ -153,11 +158,16 @@ final class GatewayCommand implements Callable<Integer> {
         try {
             url = new java.net.URI(auditForward);
         } catch (java.net.URISyntaxException e) {
-            throw new IllegalArgumentException("--audit-forward " + auditForward + " is not a URL: write e.g. http://airlock-daemon.airlock.svc:7071/v1/audit/records");
+            throw new IllegalArgumentException("--audit-forward " + auditForward + " is not a URL: write e.g. https://airlock-daemon.airlock.svc:7071/v1/audit/records");
         }
-        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null) {
-            throw new IllegalArgumentException("--audit-forward " + auditForward + ": write an http:// or https:// URL with a host,"
-                    + " e.g. http://airlock-daemon.airlock.svc:7071/v1/audit/records");
+        if ("http".equals(url.getScheme())) {
+            // No opt-out: the project's token and every record would cross the network readable and forgeable.
+            throw new IllegalArgumentException("--audit-forward " + auditForward + " is plain http: the token and the records would cross the"
+                    + " network unencrypted. Fix: write https:// (the daemon's ingest speaks only TLS) and give --audit-ca-file");
+        }
+        if (!"https".equals(url.getScheme()) || url.getHost() == null) {
+            throw new IllegalArgumentException("--audit-forward " + auditForward + ": write an https:// URL with a host,"
+                    + " e.g. https://airlock-daemon.airlock.svc:7071/v1/audit/records");
         }
         if (auditTokenFile == null) {
             throw new IllegalArgumentException("--audit-forward needs --audit-token-file FILE: the daemon takes records only with the project's token");
@@ -165,11 +175,26 @@ final class GatewayCommand implements Callable<Integer> {
         if (!java.nio.file.Files.isReadable(auditTokenFile)) {
             throw new IllegalArgumentException("--audit-token-file " + auditTokenFile + " cannot be read: give the file of the project's ingest token");
         }
+        if (auditCaFile == null) {
+            throw new IllegalArgumentException("--audit-forward needs --audit-ca-file FILE: the CA certificate the daemon's ingest certificate"
+                    + " must chain to (in a pod: ConfigMap airlock-PROJECT-audit-ca, key ca.crt); no other CA is trusted");
+        }
+        if (!java.nio.file.Files.isReadable(auditCaFile)) {
+            throw new IllegalArgumentException("--audit-ca-file " + auditCaFile + " cannot be read: give the daemon's CA certificate (PEM)");
+        }
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(auditCaFile)) {
+            if (java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                throw new java.security.cert.CertificateException("no certificate in it");
+            }
+        } catch (java.io.IOException | java.security.cert.CertificateException e) {
+            throw new IllegalArgumentException("--audit-ca-file " + auditCaFile + " is not PEM certificates (" + e.getMessage() + "): give the"
+                    + " daemon's CA certificate, -----BEGIN CERTIFICATE----- ... (ConfigMap airlock-PROJECT-audit-ca, key ca.crt)");
+        }
         String source = auditSource != null ? auditSource : Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()).orElse("gateway");
         if (!source.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
             throw new IllegalArgumentException("--audit-source " + source + ": use letters, digits, '.', '_' and '-' (a pod name)");
         }
-        return Optional.of(new GatewayServer.AuditForward(url, auditTokenFile, source));
+        return Optional.of(new GatewayServer.AuditForward(url, auditTokenFile, auditCaFile, source));
     }
 
     private static GatewayLimits limits(int maxTunnels) {

@@ -37,8 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  * gateway} runs as its own process (as in the gateway pod; no kubelet runs pods here), forwarding to
  * a daemon on {@code backend: kubernetes} against a real kube-apiserver, with the token from the
  * Secret the daemon made. It decides connections to a test host on loopback (opened by an org
- * exception) and to names it refuses; names resolve only through a hosts file. Shown: a wrong token
- * is refused (the same records arrive once the right one is in the file), the gateway killed with
+ * exception) and to names it refuses; names resolve only through a hosts file. The ingest is TLS,
+ * with the CA the daemon made and keeps in its Secret. Shown: a daemon certificate that the
+ * gateway's CA file did not sign is refused before anything is sent (the same records arrive once
+ * the file holds the daemon's CA, published in the project's ConfigMap), a wrong token is refused (the same records arrive once the right one is in the file), the gateway killed with
  * SIGKILL and restarted while the daemon is down loses and repeats nothing, and the daemon's chain
  * verifies with every record of the gateway's own log, once, in order.
  */
@@ -63,29 +65,43 @@ class AuditForwardIT {
             Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                     + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
                     + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
-                    + "  auditListen: 127.0.0.1:" + ingestPort + "\n  auditUrl: http://127.0.0.1:" + ingestPort + "/v1/audit/records\n"
+                    + "  auditListen: 127.0.0.1:" + ingestPort + "\n  auditUrl: https://127.0.0.1:" + ingestPort + "/v1/audit/records\n"
                     + "projects:\n  - policy: airlock.yaml\n    size: 0\n");
             Path daemonChain = dir.resolve("state/audit.log");
             Path gwLog = dir.resolve("gw/audit.log");
             Path token = dir.resolve("gw/token");
             Files.createDirectories(token.getParent());
             Files.writeString(token, "0".repeat(64) + "\n"); // not the project's token
+            Path caFile = dir.resolve("gw/ca.crt");
+            Files.writeString(caFile, otherCa()); // not the daemon's CA
 
             DaemonServer daemon = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()));
             Gateway gw = null;
             try {
                 String secret = new String(Base64.getDecoder().decode(cp.admin().secrets().inNamespace(ns)
                         .withName("airlock-payments-audit-token").get().getData().get("token")), StandardCharsets.US_ASCII);
+                // What the gateway pods mount: the CA certificate the daemon made, and nothing else (its key stays in the daemon's Secret).
+                String daemonCa = cp.admin().configMaps().inNamespace(ns).withName("airlock-payments-audit-ca").get().getData().get("ca.crt");
+                assertThat(daemonCa).startsWith("-----BEGIN CERTIFICATE-----").doesNotContain("PRIVATE KEY");
+                assertThat(cp.admin().secrets().inNamespace(ns).withName("airlock-audit-tls").get().getData())
+                        .containsKeys("tls.crt", "tls.key", "ca.crt", "ca.key");
 
-                // 1. A wrong token is refused: the daemon's chain gets nothing, the gateway says so and keeps the records.
-                gw = Gateway.start(dir, org, hosts, gwLog, token, ingestPort);
+                // 0. A daemon whose certificate another CA signed is not trusted: nothing is sent, the gateway says why and keeps the records.
+                gw = Gateway.start(dir, org, hosts, gwLog, token, caFile, "https://127.0.0.1:" + ingestPort + "/v1/audit/records");
                 Gateway first = gw;
                 assertThat(connect(gw.proxyPort, "allowed.test", hostPort)).startsWith("HTTP/1.1 200");
                 assertThat(connect(gw.proxyPort, "blocked.test", 443)).startsWith("HTTP/1.1 403");
-                await("the gateway's refusal", () -> first.err().contains("HTTP 401"));
+                await("the gateway's refusal of the daemon's certificate", () -> first.err().contains("did not sign"));
+                assertThat(first.err()).contains("Fix: give --audit-ca-file the CA the daemon publishes").doesNotContain("HTTP 401");
                 await("3 records in the gateway's own log", () -> records(gwLog).size() >= 3);
                 assertThat(forwarded(daemonChain)).isEmpty();
                 assertThat(served.get()).isEqualTo(1); // the allowed connection reached the test host
+
+                // control: with the daemon's CA in the file (read at every send) the handshake succeeds, and the daemon
+                // now judges the token. 1. A wrong token is refused: the daemon's chain gets nothing, the gateway keeps the records.
+                Files.writeString(caFile, daemonCa);
+                await("the daemon's refusal of the token", () -> first.err().contains("HTTP 401"));
+                assertThat(forwarded(daemonChain)).isEmpty();
 
                 // control: the same records arrive once the file holds the project's token (read at every send)
                 Files.writeString(token, secret + "\n");
@@ -99,15 +115,18 @@ class AuditForwardIT {
                 }
                 await("the denials in the gateway's log", () -> records(gwLog).stream().anyMatch(r -> r.name().equals("denied3.test")));
                 gw.kill();
-                gw = Gateway.start(dir, org, hosts, gwLog, token, ingestPort);
+                gw = Gateway.start(dir, org, hosts, gwLog, token, caFile, "https://127.0.0.1:" + ingestPort + "/v1/audit/records");
                 assertThat(connect(gw.proxyPort, "allowed.test", hostPort)).startsWith("HTTP/1.1 200");
                 assertThat(connect(gw.proxyPort, "after-restart.test", 443)).startsWith("HTTP/1.1 403");
                 await("the records after the restart in the gateway's log", () -> records(gwLog).stream()
                         .anyMatch(r -> r.name().equals("after-restart.test")));
                 assertThat(forwarded(daemonChain)).noneMatch(r -> r.name().startsWith("denied"));
 
-                // 3. The daemon comes back (same state, same Secret): every record arrives, once, in order.
+                // 3. The daemon comes back (same state, same Secrets): it serves a certificate from the same CA, so the gateway's
+                // CA file still trusts it, and every record arrives, once, in order.
                 daemon = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()));
+                assertThat(cp.admin().configMaps().inNamespace(ns).withName("airlock-payments-audit-ca").get().getData().get("ca.crt"))
+                        .isEqualTo(daemonCa);
                 await("every record of the gateway's log in the daemon's chain", () -> sameRecords(gwLog, daemonChain));
             } finally {
                 if (gw != null) {
@@ -138,11 +157,11 @@ class AuditForwardIT {
     /** {@code airlock gateway} as its own process, forwarding as the gateway pod's Deployment makes it. */
     private record Gateway(Process process, Path errFile, int proxyPort) {
 
-        static Gateway start(Path dir, Path org, Path hosts, Path log, Path token, int ingestPort) throws Exception {
+        static Gateway start(Path dir, Path org, Path hosts, Path log, Path token, Path caFile, String ingestUrl) throws Exception {
             List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
                     System.getProperty("java.class.path"), Main.class.getName(), "gateway", "--policy", dir.resolve("airlock.yaml").toString(),
                     "--org", org.toString(), "--hosts", hosts.toString(), "--listen", "127.0.0.1:" + freePort(), "--audit-log", log.toString(),
-                    "--audit-forward", "http://127.0.0.1:" + ingestPort + "/v1/audit/records", "--audit-token-file", token.toString(),
+                    "--audit-forward", ingestUrl, "--audit-token-file", token.toString(), "--audit-ca-file", caFile.toString(),
                     "--audit-source", SOURCE));
             Path err = Files.createTempFile(dir, "alk-gw", ".err");
             Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
@@ -210,6 +229,14 @@ class AuditForwardIT {
                 return;
             }
         }
+    }
+
+    /** A CA certificate made in memory that signed nothing the daemon serves. */
+    private static String otherCa() throws Exception {
+        java.security.cert.X509Certificate ca = new io.netty.pkitesting.CertificateBuilder().subject("CN=Not the daemon's CA")
+                .setIsCertificateAuthority(true).ecp256().buildSelfSigned().getCertificate();
+        return "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
+                + "\n-----END CERTIFICATE-----\n";
     }
 
     private static int freePort() throws IOException {

@@ -24,12 +24,19 @@ public record ClusterSettings(String namespace, String gatewayImage, String agen
 
     /**
      * The gateway pods forward their audit records to the daemon's chain: {@code url} is the
-     * daemon's ingest endpoint as the pods reach it (a Service), {@code daemonPort} the port the
-     * daemon's pod takes them on (which the gateway's NetworkPolicy opens, towards the daemon's pods only).
+     * daemon's https ingest endpoint as the pods reach it (a Service), {@code daemonPort} the port the
+     * daemon's pod takes them on (which the gateway's NetworkPolicy opens, towards the daemon's pods only),
+     * and {@code caPem} the CA certificate (PEM, never a key) the gateway pods trust for it, and only it.
      */
-    public record AuditForward(java.net.URI url, int daemonPort) {
+    public record AuditForward(java.net.URI url, int daemonPort, String caPem) {
         public AuditForward {
             Objects.requireNonNull(url, "url");
+            if (!"https".equals(url.getScheme())) {
+                throw new IllegalArgumentException("the audit ingest URL " + url + " is not https: the token and records would cross the network in clear");
+            }
+            if (caPem == null || !caPem.contains("-----BEGIN CERTIFICATE-----") || caPem.contains("PRIVATE KEY")) {
+                throw new IllegalArgumentException("the gateway pods' audit CA must be PEM certificates and nothing else (never a key)");
+            }
             if (daemonPort < 1 || daemonPort > 65535) {
                 throw new IllegalArgumentException("the daemon's audit port " + daemonPort + " is not 1-65535");
             }

@@ -44,7 +44,7 @@ import java.util.Optional;
  * (parsed from the exporter's YAML, so the local export and the cluster cannot drift).
  */
 public record ProjectManifests(ProjectNames names, ClusterSettings settings, ConfigMap policy, ServiceAccount agentAccount,
-        Optional<Secret> auditToken, Deployment gateway, Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
+        Optional<Secret> auditToken, Optional<ConfigMap> auditCa, Deployment gateway, Service gatewayService, List<NetworkPolicy> networkPolicies, String policyHash) {
 
     public static final int PROXY_PORT = ExportSettings.DEFAULT_PROXY_PORT;
     /** The port agents send DNS to: the Service's, since resolv.conf cannot name another. */
@@ -60,6 +60,10 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
     static final String TOKEN_DIR = "/var/run/airlock/audit-token";
     /** The token's key in the Secret. */
     public static final String TOKEN_KEY = "token";
+    /** Where the gateway container finds the CA certificate it trusts for the daemon's audit ingest (key {@link #CA_KEY}). */
+    static final String CA_DIR = "/var/run/airlock/audit-ca";
+    /** The CA certificate's key in its ConfigMap. */
+    public static final String CA_KEY = "ca.crt";
     /** The labels of the daemon's pods (docs/kubernetes/daemon.yaml): the gateway's NetworkPolicy opens the audit port towards them. */
     public static final Map<String, String> DAEMON_POD_LABELS = Map.of("app.kubernetes.io/name", "airlock-daemon");
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
@@ -105,7 +109,12 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
                 .withType("Opaque")
                 .withData(Map.of(TOKEN_KEY, Base64.getEncoder().encodeToString(t.getBytes(StandardCharsets.US_ASCII))))
                 .build());
-        return new ProjectManifests(names, s, policy, account, secret, gateway(names, s, orgYaml.isPresent()), service(names, s),
+        // The CA's certificate only: public, so a ConfigMap; its key stays in the daemon's Secret.
+        Optional<ConfigMap> ca = s.auditForward().map(f -> new ConfigMapBuilder()
+                .withNewMetadata().withName(names.auditCa()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
+                .withData(Map.of(CA_KEY, f.caPem()))
+                .build());
+        return new ProjectManifests(names, s, policy, account, secret, ca, gateway(names, s, orgYaml.isPresent()), service(names, s),
                 networkPolicies(project, org, names, s), hash);
     }
 
@@ -115,6 +124,7 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         out.add(policy);
         out.add(agentAccount);
         auditToken.ifPresent(out::add);
+        auditCa.ifPresent(out::add);
         out.add(gateway);
         out.add(gatewayService);
         out.addAll(networkPolicies);
@@ -133,7 +143,7 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
         s.podCidr().ifPresent(c -> args.addAll(List.of("--dns-clients", c)));
         // Each record also goes to the daemon's chain, named by this pod (the kubelet expands $(POD_NAME) from the env below).
         s.auditForward().ifPresent(f -> args.addAll(List.of("--audit-forward", f.url().toString(),
-                "--audit-token-file", TOKEN_DIR + "/" + TOKEN_KEY, "--audit-source", "$(POD_NAME)")));
+                "--audit-token-file", TOKEN_DIR + "/" + TOKEN_KEY, "--audit-ca-file", CA_DIR + "/" + CA_KEY, "--audit-source", "$(POD_NAME)")));
         DeploymentBuilder d = new DeploymentBuilder()
                 .withNewMetadata().withName(names.gateway()).withNamespace(s.namespace()).withLabels(names.common()).endMetadata()
                 .withNewSpec()
@@ -172,8 +182,12 @@ public record ProjectManifests(ProjectNames names, ClusterSettings settings, Con
             pod.getSecurityContext().setFsGroup(65532L);
             pod.getVolumes().add(new VolumeBuilder().withName("audit-token")
                     .withNewSecret().withSecretName(names.auditToken()).withDefaultMode(0440).endSecret().build());
+            // Mounted as a directory (no subPath), so a new CA reaches the running gateway, which reads it at every send.
+            pod.getVolumes().add(new VolumeBuilder().withName("audit-ca")
+                    .withNewConfigMap().withName(names.auditCa()).endConfigMap().build());
             Container c = pod.getContainers().get(0);
             c.getVolumeMounts().add(new VolumeMountBuilder().withName("audit-token").withMountPath(TOKEN_DIR).withReadOnly(true).build());
+            c.getVolumeMounts().add(new VolumeMountBuilder().withName("audit-ca").withMountPath(CA_DIR).withReadOnly(true).build());
             c.setEnv(new ArrayList<>(List.of(new EnvVarBuilder().withName("POD_NAME")
                     .withNewValueFrom().withNewFieldRef().withFieldPath("metadata.name").endFieldRef().endValueFrom().build())));
         }

@@ -44,6 +44,11 @@ public record ProjectNames(String project) {
         return label(base() + "-audit-token");
     }
 
+    /** The ConfigMap with the CA certificate (no key) the gateway pods trust for the daemon's audit ingest. */
+    public String auditCa() {
+        return label(base() + "-audit-ca");
+    }
+
     /** The account agent and gateway pods run as: it has no role and mounts no token. */
     public String agentAccount() {
         return base();

@@ -44,13 +44,26 @@ final class Fixtures {
     }
 
     /** The daemon's ingest endpoint as the gateway pods reach it, in the settings that forward. */
-    static final String AUDIT_URL = "http://airlock-daemon.airlock.svc:7071/v1/audit/records";
+    static final String AUDIT_URL = "https://airlock-daemon.airlock.svc:7071/v1/audit/records";
     static final String AUDIT_TOKEN = "ab".repeat(32);
+    /** The CA certificate the gateway pods trust for the ingest (made in memory; its key is never used here). */
+    static final String AUDIT_CA_PEM = caPem();
 
     /** Settings whose gateway pods forward their audit records to the daemon on port 7071. */
     static ClusterSettings forwarding(String namespace) {
         return new ClusterSettings(namespace, "registry.test/airlock:0.1.0", "registry.test/devbox:1", Optional.empty(),
-                Optional.of(new ClusterSettings.AuditForward(java.net.URI.create(AUDIT_URL), 7071)));
+                Optional.of(new ClusterSettings.AuditForward(java.net.URI.create(AUDIT_URL), 7071, AUDIT_CA_PEM)));
+    }
+
+    private static String caPem() {
+        try {
+            java.security.cert.X509Certificate ca = new io.netty.pkitesting.CertificateBuilder().subject("CN=Airlock test ingest CA")
+                    .setIsCertificateAuthority(true).ecp256().buildSelfSigned().getCertificate();
+            return "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                    .encodeToString(ca.getEncoded()) + "\n-----END CERTIFICATE-----\n";
+        } catch (Exception e) {
+            throw new IllegalStateException("making the test CA", e);
+        }
     }
 
     static ProjectManifests forwardingManifests(String namespace) throws PolicyException {

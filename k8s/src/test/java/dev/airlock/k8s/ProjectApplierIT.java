@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ProjectApplierIT {
 
     @Test
-    void apply_withAuditForwarding_tokenSecretIsMountedIntoTheGatewayOnly_andItsPolicyOpensTheDaemonPort(ControlPlane cp) throws Exception {
+    void apply_withAuditForwarding_tokenSecretAndCaAreMountedIntoTheGatewayOnly_andItsPolicyOpensTheDaemonPort(ControlPlane cp) throws Exception {
         String ns = cp.newNamespace();
         KubernetesClient k = cp.admin();
         AppliedProject applied = new ProjectApplier(k).apply(Fixtures.forwardingManifests(ns));
@@ -41,7 +41,21 @@ class ProjectApplierIT {
                 .getSpec().getTemplate().getSpec();
         Container g = gw.getContainers().get(0);
         assertThat(g.getArgs()).containsSubsequence("--audit-forward", Fixtures.AUDIT_URL, "--audit-token-file", "/var/run/airlock/audit-token/token",
-                "--audit-source", "$(POD_NAME)");
+                "--audit-ca-file", "/var/run/airlock/audit-ca/ca.crt", "--audit-source", "$(POD_NAME)");
+        assertThat(Fixtures.AUDIT_URL).startsWith("https://");
+
+        // The CA the gateway trusts for the ingest: its certificate alone, in a ConfigMap owned like the rest, mounted read-only.
+        ConfigMap ca = k.configMaps().inNamespace(ns).withName("airlock-payments-audit-ca").get();
+        assertThat(ca.getData()).containsOnlyKeys("ca.crt").containsEntry("ca.crt", Fixtures.AUDIT_CA_PEM);
+        assertThat(ca.getData().get("ca.crt")).doesNotContain("PRIVATE KEY");
+        assertThat(ca.getMetadata().getOwnerReferences()).singleElement().satisfies(r -> assertThat(r.getUid()).isEqualTo(policy.getMetadata().getUid()));
+        assertThat(gw.getVolumes()).filteredOn(v -> v.getConfigMap() != null && v.getConfigMap().getName().equals("airlock-payments-audit-ca")).hasSize(1);
+        assertThat(g.getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getName()).isEqualTo("audit-ca");
+            assertThat(m.getMountPath()).isEqualTo("/var/run/airlock/audit-ca");
+            assertThat(m.getReadOnly()).isTrue();
+            assertThat(m.getSubPath()).isNull();
+        });
         assertThat(g.getEnv()).singleElement().satisfies(e -> {
             assertThat(e.getName()).isEqualTo("POD_NAME");
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
@@ -59,7 +73,8 @@ class ProjectApplierIT {
         // An agent pod mounts no Secret and names no token (its own NetworkPolicy keeps it off the daemon, below).
         Pod agent = applied.agentPods(Fixtures.forwarding(ns), Resources.DEFAULT).newMember();
         assertThat(agent.getSpec().getVolumes()).noneMatch(v -> v.getSecret() != null || v.getProjected() != null);
-        assertThat(k.getKubernetesSerialization().asJson(agent)).doesNotContain("audit-token").doesNotContain(Fixtures.AUDIT_TOKEN);
+        assertThat(k.getKubernetesSerialization().asJson(agent)).doesNotContain("audit-token").doesNotContain(Fixtures.AUDIT_TOKEN)
+                .doesNotContain("audit-ca");
 
         List<NetworkPolicy> policies = k.network().v1().networkPolicies().inNamespace(ns).list().getItems();
         NetworkPolicy gatewayPolicy = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-gateway")).findFirst().orElseThrow();
@@ -75,6 +90,8 @@ class ProjectApplierIT {
         NetworkPolicy plainGateway = plain.networkPolicies().stream().filter(p -> p.getMetadata().getName().endsWith("-gateway")).findFirst().orElseThrow();
         assertThat(plainGateway.getSpec().getEgress()).hasSize(1);
         assertThat(plain.auditToken()).isEmpty();
+        assertThat(plain.auditCa()).isEmpty();
+        assertThat(plain.gateway().getSpec().getTemplate().getSpec().getContainers().get(0).getArgs()).doesNotContain("--audit-ca-file");
         NetworkPolicy agents = policies.stream().filter(p -> p.getMetadata().getName().endsWith("-agents")).findFirst().orElseThrow();
         NetworkPolicy plainAgents = plain.networkPolicies().stream().filter(p -> p.getMetadata().getName().endsWith("-agents")).findFirst().orElseThrow();
         assertThat(agents.getSpec()).isEqualTo(plainAgents.getSpec());

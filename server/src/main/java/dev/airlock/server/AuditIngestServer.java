@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import dev.airlock.gateway.audit.AuditIngest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +26,9 @@ import java.util.concurrent.Executors;
  * The daemon's audit ingest endpoint, {@code POST /v1/audit/records}, on its own listener
  * ({@code kubernetes.auditListen}): only the gateway pods reach it (their NetworkPolicy opens this
  * port towards the daemon; agent pods' policy opens nothing but their gateway). It serves nothing
- * else: the daemon's API stays on its socket, so a gateway's token opens no other door.
+ * else: the daemon's API stays on its socket, so a gateway's token opens no other door. It speaks
+ * only TLS 1.3 and 1.2 ({@link IngestTls}'s certificate): the bearer token and the records never
+ * cross the cluster network in clear, and a gateway checks it is talking to the daemon.
  */
 final class AuditIngestServer implements AutoCloseable {
 
@@ -29,6 +36,8 @@ final class AuditIngestServer implements AutoCloseable {
     /** A batch of 1000 records is under 1 MiB; more is refused unread. */
     private static final int MAX_BODY = 4 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Older protocols have known weaknesses, and every gateway (this Airlock) speaks 1.3. */
+    static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
     private final HttpServer http;
     private final ExecutorService executor;
@@ -38,8 +47,17 @@ final class AuditIngestServer implements AutoCloseable {
         this.executor = executor;
     }
 
-    static AuditIngestServer start(InetSocketAddress listen, AuditIngest ingest) throws IOException {
-        HttpServer http = HttpServer.create(listen, 16);
+    static AuditIngestServer start(InetSocketAddress listen, AuditIngest ingest, SSLContext tls) throws IOException {
+        HttpsServer http = HttpsServer.create(listen, 16);
+        http.setHttpsConfigurator(new HttpsConfigurator(tls) {
+            @Override
+            public void configure(HttpsParameters params) {
+                SSLParameters p = tls.getDefaultSSLParameters();
+                p.setProtocols(PROTOCOLS);
+                p.setNeedClientAuth(false); // the project's bearer token says who sends
+                params.setSSLParameters(p);
+            }
+        });
         ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "airlock-audit-ingest");
             t.setDaemon(true);

@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,6 +74,7 @@ final class ClusterDaemon implements AutoCloseable {
     private ClusterPolicyWatch policies;
     private AuditLog auditLog;
     private AuditIngestServer ingestServer;
+    private IngestTls ingestTls;
 
     private ClusterDaemon(DaemonConfig config, PrintStream log, Clock clock, StateDatabase state, KubernetesClient client) {
         this.config = config;
@@ -89,10 +91,9 @@ final class ClusterDaemon implements AutoCloseable {
 
     /** Connects, applies every project, starts the pools and follows the policy files; nothing is left running on failure. */
     static ClusterDaemon start(DaemonConfig config, DaemonBackend.Kubernetes cluster, PrintStream log, Connect connect) throws DaemonException {
-        ClusterSettings settings;
         try {
-            settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr(),
-                    cluster.auditIngest().map(a -> new ClusterSettings.AuditForward(a.url(), a.listen().getPort())));
+            // checked before anything connects; the settings with audit forwarding need the ingest's CA, read after connecting
+            new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr());
         } catch (IllegalArgumentException e) {
             throw new DaemonException(config.file() + ": kubernetes: " + e.getMessage() + ".");
         }
@@ -106,6 +107,12 @@ final class ClusterDaemon implements AutoCloseable {
         }
         ClusterDaemon d = new ClusterDaemon(config, log, Clock.systemUTC(), state, client);
         try {
+            // The ingest's certificate first: the gateway pods' objects carry its CA.
+            if (cluster.auditIngest().isPresent()) {
+                d.ingestTls = IngestTls.load(client, cluster.namespace(), cluster.auditIngest().get(), d.clock, log);
+            }
+            ClusterSettings settings = new ClusterSettings(cluster.namespace(), cluster.gatewayImage(), cluster.agentImage(), cluster.podCidr(),
+                    cluster.auditIngest().map(a -> new ClusterSettings.AuditForward(a.url(), a.listen().getPort(), d.ingestTls.caPem())));
             d.reloadHistory();
             List<KubernetesBackend.Project> projects = new ArrayList<>();
             for (DaemonConfig.Project p : config.projects()) {
@@ -129,7 +136,10 @@ final class ClusterDaemon implements AutoCloseable {
             d.background.scheduleAtFixedRate(d::resize, 60, 60, TimeUnit.MINUTES);
             d.background.scheduleAtFixedRate(d::everyMinute, 1, 1, TimeUnit.MINUTES);
             return d;
-        } catch (KubeBackendException | PolicyException | IOException | RuntimeException e) {
+        } catch (DaemonException e) {
+            d.close();
+            throw e;
+        } catch (KubeBackendException | PolicyException | IOException | GeneralSecurityException | RuntimeException e) {
             d.close();
             throw new DaemonException(e instanceof PolicyException pe ? String.join("\n", pe.problems().stream().map(Object::toString).toList())
                     : e.getMessage());
@@ -140,17 +150,20 @@ final class ClusterDaemon implements AutoCloseable {
      * The daemon's own chain ({@code STATE/audit.log}, where {@code airlock log} looks) and the
      * endpoint that takes the gateway pods' records into it.
      */
-    private void startIngest(DaemonBackend.AuditIngest a) throws IOException {
+    private void startIngest(DaemonBackend.AuditIngest a) throws IOException, GeneralSecurityException {
         Path file = config.state().resolve("audit.log");
         auditLog = AuditLog.open(file, clock, AuditLog.Options.DEFAULTS, meters);
         AuditIngest ingest = AuditIngest.open(auditLog, file, backend::auditTokens, p -> new ProjectNames(p).gateway() + "-", meters);
         try {
-            ingestServer = AuditIngestServer.start(a.listen(), ingest);
+            ingestServer = AuditIngestServer.start(a.listen(), ingest, ingestTls.context());
         } catch (IOException e) {
             throw new IOException("cannot take audit records on " + a.listen() + " (kubernetes.auditListen in " + config.file() + "): "
                     + e.getMessage() + ". Fix: choose a free port", e);
         }
-        log.println("airlock daemon: gateway pods' audit records are taken on " + a.listen() + " into " + file);
+        // Hourly: a given Secret is read again (cert-manager renews it), the daemon's own certificate renewed when due.
+        background.scheduleAtFixedRate(ingestTls::check, 1, 1, TimeUnit.HOURS);
+        log.println("airlock daemon: gateway pods' audit records are taken over TLS on " + a.listen() + " into " + file + " (certificate for "
+                + IngestCertificates.namesFor(a.url()) + ", valid until " + ingestTls.certificate().getNotAfter().toInstant() + ")");
     }
 
     /** How often the dashboard's denials catch up with the chain (the page refreshes every 5 s). */

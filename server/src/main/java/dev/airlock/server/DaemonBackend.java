@@ -60,13 +60,21 @@ public sealed interface DaemonBackend {
     }
 
     /**
-     * Where the daemon takes the gateway pods' audit records ({@code kubernetes.auditListen}), and
-     * the URL the gateway pods send them to ({@code kubernetes.auditUrl}: a Service in front of it).
+     * Where the daemon takes the gateway pods' audit records ({@code kubernetes.auditListen}), the
+     * https URL the gateway pods send them to ({@code kubernetes.auditUrl}: a Service in front of
+     * it), and the {@code kubernetes.io/tls} Secret whose certificate the daemon serves there
+     * ({@code kubernetes.auditTls.secret}); without one the daemon makes its own CA ({@link IngestTls}).
      */
-    record AuditIngest(java.net.InetSocketAddress listen, java.net.URI url) {
+    record AuditIngest(java.net.InetSocketAddress listen, java.net.URI url, Optional<String> tlsSecret) {
         public AuditIngest {
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(url, "url");
+            Objects.requireNonNull(tlsSecret, "tlsSecret");
+        }
+
+        /** With the daemon's own CA. */
+        public AuditIngest(java.net.InetSocketAddress listen, java.net.URI url) {
+            this(listen, url, Optional.empty());
         }
     }
 

@@ -42,8 +42,9 @@ import java.util.Set;
  *   agentImage: registry.acme.dev/devbox:1          # the agent pods' image
  *   podCidr: 10.244.0.0/16           # optional: the gateway answers DNS from it (without it, pods' lookups are refused)
  *   auditListen: 0.0.0.0:7071        # optional, with auditUrl: the gateway pods' audit records join the daemon's chain
- *   auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records
+ *   auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records   # https only: the ingest is TLS
  *   coldStartTimeout: 120s           # how long a claim with no Ready pod waits for the pod it starts (s or m; default 120s)
+ *   auditTls: { secret: NAME }       # optional: a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt); default: the daemon's own CA
  * projects:
  *   - policy: /srv/payments/airlock.yaml
  *     workspace: /srv/payments        # used when the policy has no workspace.source
@@ -121,9 +122,15 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             @JsonProperty("namespace") String namespace, @JsonProperty("image") String image, @JsonProperty("gatewayImage") String gatewayImage,
             @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr,
             @JsonProperty("auditListen") String auditListen, @JsonProperty("auditUrl") String auditUrl,
-            @JsonProperty("coldStartTimeout") String coldStartTimeout) {
+            @JsonProperty("coldStartTimeout") String coldStartTimeout, @JsonProperty("auditTls") RawAuditTls auditTls) {
         @JsonCreator
         RawKubernetes {
+        }
+    }
+
+    record RawAuditTls(@JsonProperty("secret") String secret) {
+        @JsonCreator
+        RawAuditTls {
         }
     }
 
@@ -221,6 +228,9 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     private static final java.util.regex.Pattern REPOSITORY = java.util.regex.Pattern.compile(
             "((localhost|[a-zA-Z0-9-]+(\\.[a-zA-Z0-9-]+)+)(:[0-9]{1,5})?|[a-zA-Z0-9-]+:[0-9]{1,5})(/[a-z0-9]+([._-]+[a-z0-9]+)*)+");
     private static final java.util.regex.Pattern RFC1123_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    /** A Secret's name: DNS subdomain, at most 253 characters. */
+    private static final java.util.regex.Pattern RFC1123_SUBDOMAIN = java.util.regex.Pattern.compile(
+            "(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     /** {@code backend:} and its {@code kubernetes:} section; every error names the key's line and column. */
     private static DaemonBackend backend(Path file, ObjectMapper yaml, String text, Raw raw, Path dir) throws ConfigException {
@@ -320,7 +330,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             throw new ConfigException(where(file, yaml, text, "kubernetes", k.auditListen() == null ? "auditUrl" : "auditListen")
                     + "kubernetes: give both `auditListen` (where the daemon takes the gateway pods' audit records) and `auditUrl` (the URL"
                     + " the gateway pods send them to). Fix: e.g. `auditListen: 0.0.0.0:7071` and"
-                    + " `auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+                    + " `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
         }
         if (!k.auditListen().matches("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\]):\\d{1,5}")) {
             throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen '" + k.auditListen()
@@ -332,9 +342,27 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         } catch (java.net.URISyntaxException e) {
             url = null;
         }
-        if (url == null || !"http".equals(url.getScheme()) || url.getHost() == null) {
+        if (url != null && "http".equals(url.getScheme())) {
+            // No plain-HTTP opt-out: the bearer token and every record would cross the cluster network readable and forgeable.
             throw new ConfigException(where(file, yaml, text, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
-                    + "' is not an http:// URL with a host. Fix: e.g. `auditUrl: http://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+                    + "' is plain http: the gateway pods' token and audit records would cross the network unencrypted, and the gateways"
+                    + " refuse it. Fix: write https:// (the daemon serves the ingest over TLS, with its own CA unless `auditTls.secret`"
+                    + " names a certificate), e.g. `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+        }
+        if (url == null || !"https".equals(url.getScheme()) || url.getHost() == null) {
+            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
+                    + "' is not an https:// URL with a host. Fix: e.g. `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
+        }
+        Optional<String> tlsSecret = Optional.empty();
+        if (k.auditTls() != null) {
+            String name = k.auditTls().secret();
+            if (name == null || !RFC1123_SUBDOMAIN.matcher(name).matches()) {
+                throw new ConfigException(where(file, yaml, text, "kubernetes", "auditTls") + "kubernetes.auditTls.secret '" + name
+                        + "' is not a Secret's name. Fix: the name of a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt in namespace "
+                        + k.namespace() + " (as cert-manager writes it), e.g. `auditTls: { secret: airlock-audit-ingest-tls }`; or remove"
+                        + " `auditTls` and the daemon makes its own CA.");
+            }
+            tlsSecret = Optional.of(name);
         }
         int colon = k.auditListen().lastIndexOf(':');
         String host = k.auditListen().substring(0, colon).replace("[", "").replace("]", "");
@@ -343,7 +371,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen port " + port
                     + " is not 1-65535. Fix: e.g. `auditListen: 0.0.0.0:7071`.");
         }
-        return Optional.of(new DaemonBackend.AuditIngest(new java.net.InetSocketAddress(host, port), url));
+        return Optional.of(new DaemonBackend.AuditIngest(new java.net.InetSocketAddress(host, port), url, tlsSecret));
     }
 
     /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not found. */
@@ -411,7 +439,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     private static final List<String> TOP_KEYS = List.of("version", "state", "socket", "listen", "tokenFile", "org", "hosts", "audits", "projects",
             "sessions", "export", "backend", "kubernetes");
     private static final List<String> KUBERNETES_KEYS = List.of("kubeconfig", "inCluster", "namespace", "image", "gatewayImage", "agentImage",
-            "podCidr", "auditListen", "auditUrl", "coldStartTimeout");
+            "podCidr", "auditListen", "auditUrl", "coldStartTimeout", "auditTls");
+    private static final List<String> AUDIT_TLS_KEYS = List.of("secret");
     private static final List<String> PROJECT_KEYS = List.of("policy", "workspace", "size", "hardLimit", "sessions");
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");
@@ -439,6 +468,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                                 : (path.size() == 2 || path.size() == 4 && "projects".equals(stack.get(2))) && "sessions".equals(stack.get(0)) ? SESSION_KEYS
                                 : path.size() == 2 && "export".equals(path.peek()) ? EXPORT_KEYS
                                 : path.size() == 2 && "kubernetes".equals(path.peek()) ? KUBERNETES_KEYS
+                                : path.size() == 3 && "auditTls".equals(stack.get(0)) && "kubernetes".equals(stack.get(1)) ? AUDIT_TLS_KEYS
                                 : null;
                         if (allowed != null && !allowed.contains(lastKey)) {
                             throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "

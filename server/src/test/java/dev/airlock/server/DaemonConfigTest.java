@@ -154,11 +154,12 @@ class DaemonConfigTest {
     @Test
     void load_kubernetesAuditIngest_bothKeysOrNeither() throws Exception {
         DaemonConfig c = DaemonConfig.load(write("version: 1\nbackend: kubernetes\nkubernetes: { inCluster: true, namespace: ns,"
-                + " gatewayImage: g, agentImage: a, auditListen: 0.0.0.0:7071, auditUrl: 'http://airlock-daemon.ns.svc:7071/v1/audit/records' }\n"
+                + " gatewayImage: g, agentImage: a, auditListen: 0.0.0.0:7071, auditUrl: 'https://airlock-daemon.ns.svc:7071/v1/audit/records' }\n"
                 + "projects:\n  - policy: a.yaml\n"));
         DaemonBackend.AuditIngest a = ((DaemonBackend.Kubernetes) c.backend()).auditIngest().orElseThrow();
         assertThat(a.listen().getPort()).isEqualTo(7071);
-        assertThat(a.url()).hasToString("http://airlock-daemon.ns.svc:7071/v1/audit/records");
+        assertThat(a.url()).hasToString("https://airlock-daemon.ns.svc:7071/v1/audit/records");
+        assertThat(a.tlsSecret()).as("no auditTls: the daemon's own CA").isEmpty();
 
         Path onlyListen = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
                 + "  agentImage: a\n  auditListen: 0.0.0.0:7071\nprojects:\n  - policy: a.yaml\n");
@@ -166,7 +167,32 @@ class DaemonConfigTest {
                 .hasMessageContaining("Fix:");
         Path badUrl = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
                 + "  agentImage: a\n  auditListen: 0.0.0.0:7071\n  auditUrl: daemon:7071\nprojects:\n  - policy: a.yaml\n");
-        assertThatThrownBy(() -> DaemonConfig.load(badUrl)).hasMessageStartingWith(badUrl + ":9:3: kubernetes.auditUrl 'daemon:7071' is not an http:// URL");
+        assertThatThrownBy(() -> DaemonConfig.load(badUrl)).hasMessageStartingWith(badUrl + ":9:3: kubernetes.auditUrl 'daemon:7071' is not an https:// URL");
+    }
+
+    @Test
+    void load_kubernetesAuditUrl_plainHttp_isRefusedWithTheFix() throws Exception {
+        Path plain = write("version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  auditListen: 0.0.0.0:7071\n  auditUrl: http://airlock-daemon.ns.svc:7071/v1/audit/records\n"
+                + "projects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(plain)).hasMessageStartingWith(plain + ":9:3: kubernetes.auditUrl"
+                + " 'http://airlock-daemon.ns.svc:7071/v1/audit/records' is plain http").hasMessageContaining("unencrypted")
+                .hasMessageContaining("Fix: write https://");
+    }
+
+    @Test
+    void load_kubernetesAuditTls_namesTheSecret_orSaysWhatIsWrongWhere() throws Exception {
+        String head = "version: 1\nbackend: kubernetes\nkubernetes:\n  inCluster: true\n  namespace: ns\n  gatewayImage: g\n"
+                + "  agentImage: a\n  auditListen: 0.0.0.0:7071\n  auditUrl: https://airlock-daemon.ns.svc:7071/v1/audit/records\n";
+        DaemonConfig c = DaemonConfig.load(write(head + "  auditTls:\n    secret: airlock-audit-ingest-tls\nprojects:\n  - policy: a.yaml\n"));
+        assertThat(((DaemonBackend.Kubernetes) c.backend()).auditIngest().orElseThrow().tlsSecret()).contains("airlock-audit-ingest-tls");
+
+        Path badName = write(head + "  auditTls:\n    secret: Not_A_Name\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(badName)).hasMessageStartingWith(badName + ":10:3: kubernetes.auditTls.secret 'Not_A_Name'"
+                + " is not a Secret's name").hasMessageContaining("Fix: the name of a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt");
+        Path unknownKey = write(head + "  auditTls:\n    issuer: ca\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(unknownKey)).hasMessageStartingWith(unknownKey + ":11:5: unknown key 'issuer'")
+                .hasMessageContaining("[secret]");
     }
 
     @Test

@@ -2,12 +2,11 @@ package dev.airlock.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.airlock.audit.report.PageInBrowser;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.audit.HttpIngestClient;
 import dev.airlock.k8s.ControlPlane;
 import dev.airlock.k8s.ControlPlaneExtension;
 import dev.airlock.policy.Reason;
@@ -15,9 +14,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +51,7 @@ class DaemonKubernetesDashboardIT {
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
                 + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
-                + "  auditListen: 127.0.0.1:" + ingestPort + "\n  auditUrl: http://127.0.0.1:" + ingestPort + "/v1/audit/records\n"
+                + "  auditListen: 127.0.0.1:" + ingestPort + "\n  auditUrl: https://127.0.0.1:" + ingestPort + "/v1/audit/records\n"
                 + "projects:\n  - policy: airlock.yaml\n    size: 2\n");
         Path socket = dir.resolve("state/daemon.sock");
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
@@ -84,12 +80,12 @@ class DaemonKubernetesDashboardIT {
                         "<b>dns.test</b>", 0, List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0))).isTrue();
                 assertThat(log.awaitWritten(Duration.ofSeconds(10))).isTrue();
             }
-            ObjectNode batch = JsonNodeFactory.instance.objectNode().put("source", SOURCE);
-            Files.readAllLines(gatewayLog, StandardCharsets.US_ASCII).forEach(batch.putArray("records")::add);
-            HttpResponse<String> forwarded = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ingestPort
-                    + "/v1/audit/records")).header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofString(
-                    new ObjectMapper().writeValueAsString(batch))).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(forwarded.statusCode()).as(forwarded.body()).isEqualTo(200);
+            // sent as a gateway pod sends it: over TLS, trusting only the CA the daemon publishes in the project's ConfigMap
+            Path tokenFile = Files.writeString(dir.resolve("audit-token"), token);
+            Path caFile = Files.writeString(dir.resolve("audit-ca.crt"),
+                    cp.admin().configMaps().inNamespace(ns).withName("airlock-payments-audit-ca").get().getData().get("ca.crt"));
+            new HttpIngestClient(URI.create("https://127.0.0.1:" + ingestPort + "/v1/audit/records"), tokenFile, caFile)
+                    .send(SOURCE, Files.readAllLines(gatewayLog, StandardCharsets.US_ASCII));
 
             await("the forwarded denial on the page", () -> page(socket).contains("<td class=\"target\">evil.test:443</td>"));
             String after = page(socket);

@@ -32,7 +32,8 @@ import java.util.function.LongSupplier;
  * with backoff up to {@link #MAX_BACKOFF}, for ever: records are never skipped, and the file grows
  * meanwhile. If the file's volume fills, the log itself fails and the gateway denies every
  * connection (fail-closed), so no decision goes unrecorded. Every failure is counted
- * ({@code airlock_audit_forward_failures_total}) and said on stderr once per episode, and
+ * ({@code airlock_audit_forward_failures_total}) and said on stderr once per episode (and again when
+ * its cause changes), and
  * {@code airlock_audit_forward_pending} says how many records wait.
  */
 public final class AuditForwarder implements AutoCloseable {
@@ -71,6 +72,7 @@ public final class AuditForwarder implements AutoCloseable {
     private ForwardCursor cursor;
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong failing = new AtomicLong();
+    private String lastFailure;
     private Counter sent;
     private final java.util.Map<String, Counter> failures = new java.util.HashMap<>();
     private final List<io.micrometer.core.instrument.Meter> meters = new ArrayList<>();
@@ -110,7 +112,7 @@ public final class AuditForwarder implements AutoCloseable {
         // airlock_audit_forward_healthy (docs/audit-log.md, "Forwarding")
         sent = Counter.builder("airlock.audit.forward.records").description("Audit records the daemon acknowledged").register(r);
         meters.add(sent);
-        for (String reason : List.of("unreachable", "refused", "unreadable")) {
+        for (String reason : List.of("unreachable", "refused", "unreadable", "tls")) {
             Counter c = Counter.builder("airlock.audit.forward.failures").tag("reason", reason)
                     .description("Forwarding attempts that failed; the records stay in the local log and are sent again").register(r);
             failures.put(reason, c);
@@ -180,6 +182,8 @@ public final class AuditForwarder implements AutoCloseable {
             ack = client.send(source, batch.stream().map(Read::text).toList());
         } catch (IngestClient.Refused e) {
             return failed("refused", client + " refused the records: " + e.getMessage());
+        } catch (IngestClient.Untrusted e) {
+            return failed("tls", e.getMessage());
         } catch (IOException e) {
             return failed("unreachable", client + " does not answer: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
         }
@@ -206,6 +210,7 @@ public final class AuditForwarder implements AutoCloseable {
         if (sent != null) {
             sent.increment(n);
         }
+        lastFailure = null;
         if (failing.getAndSet(0) > 0) {
             err.println("airlock: audit forwarding to " + client + " works again: the daemon holds every record up to " + next.acked().seq());
             err.flush();
@@ -215,7 +220,10 @@ public final class AuditForwarder implements AutoCloseable {
 
     private Failed failed(String reason, String why) {
         count(reason);
-        if (failing.getAndIncrement() == 0) {
+        // said once per episode, and again when the cause changes (a CA fixed, then a wrong token shows)
+        boolean changed = !reason.equals(lastFailure);
+        lastFailure = reason;
+        if (failing.getAndIncrement() == 0 || changed) {
             err.println("airlock: audit forwarding failed: " + Printable.escape(why) + "; the records stay in " + log
                     + " and are sent when the daemon takes them (retrying every " + MAX_BACKOFF.toSeconds() + " s at most; "
                     + "airlock_audit_forward_pending counts them)");

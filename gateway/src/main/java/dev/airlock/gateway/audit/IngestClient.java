@@ -15,6 +15,17 @@ public interface IngestClient {
      */
     ChainHead send(String source, List<String> lines) throws IOException, Refused;
 
+    /**
+     * The daemon could not be trusted: its certificate is not signed by the CA this gateway trusts,
+     * does not name the host dialled, or the handshake failed. Nothing was sent; the message says
+     * why and how to fix it.
+     */
+    final class Untrusted extends IOException {
+        public Untrusted(String why, Throwable cause) {
+            super(why, cause);
+        }
+    }
+
     /** The daemon answered and refused: {@code status} is its HTTP status, the message its reason. */
     final class Refused extends Exception {
         private final int status;

@@ -76,9 +76,10 @@ public final class GatewayServer implements AutoCloseable {
      *
      * @param url       the daemon's ingest endpoint
      * @param tokenFile the project's ingest token (a mounted Secret), read at every send
+     * @param caFile    the CA certificate(s) the daemon's ingest certificate must chain to, and the only ones trusted
      * @param source    this gateway's name in the daemon's chain (the pod's name)
      */
-    public record AuditForward(java.net.URI url, Path tokenFile, String source) {
+    public record AuditForward(java.net.URI url, Path tokenFile, Path caFile, String source) {
     }
 
     private final List<AutoCloseable> resources = new ArrayList<>();
@@ -150,8 +151,8 @@ public final class GatewayServer implements AutoCloseable {
         endpoints.add("audit log       " + o.auditLog());
         if (o.auditForward().isPresent()) {
             AuditForward f = o.auditForward().get();
-            resources.add(AuditForwarder.start(o.auditLog(), f.source(), new HttpIngestClient(f.url(), f.tokenFile()), auditLog, meters, err));
-            endpoints.add("audit forwarded " + f.url() + " as " + f.source());
+            resources.add(AuditForwarder.start(o.auditLog(), f.source(), new HttpIngestClient(f.url(), f.tokenFile(), f.caFile()), auditLog, meters, err));
+            endpoints.add("audit forwarded " + f.url() + " as " + f.source() + " (TLS, trusting only the CA in " + f.caFile() + ")");
         }
     }
 
