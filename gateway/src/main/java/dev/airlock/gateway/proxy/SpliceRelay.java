@@ -83,10 +83,11 @@ final class SpliceRelay {
     }
 
     /** Opens the two pipes before anything is handed over: when that fails, the copy relay goes on. */
-    static SpliceRelay prepare(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA) throws IOException {
-        SplicePipe ab = SplicePipe.open();
+    static SpliceRelay prepare(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, SpliceSettings settings)
+            throws IOException {
+        SplicePipe ab = settings.openPipe();
         try {
-            return new SpliceRelay(a, b, ab, SplicePipe.open(), aToB, bToA);
+            return new SpliceRelay(a, b, ab, settings.openPipe(), aToB, bToA);
         } catch (IOException e) {
             ab.close();
             throw e;
@@ -324,6 +325,11 @@ final class SpliceRelay {
     /** For tests: the pipes are closed once the relay is over. */
     boolean pipesOpen() {
         return aToB.pipe.isOpen() || bToA.pipe.isOpen();
+    }
+
+    /** For tests: the capacity the kernel granted each direction's pipe. */
+    int pipeCapacity() {
+        return Math.min(aToB.pipe.capacity(), bToA.pipe.capacity());
     }
 
     /** One way through the pair. */
