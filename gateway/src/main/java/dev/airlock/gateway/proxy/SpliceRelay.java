@@ -332,11 +332,6 @@ final class SpliceRelay {
         return aToB.pipe.isOpen() || bToA.pipe.isOpen();
     }
 
-    /** For tests: the capacity the kernel granted each direction's pipe. */
-    int pipeCapacity() {
-        return Math.min(aToB.pipe.capacity(), bToA.pipe.capacity());
-    }
-
     /** One way through the pair. */
     private static final class Direction {
         final End from;
