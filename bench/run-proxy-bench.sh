@@ -15,7 +15,10 @@
 # "direct airlock squid tinyproxy airlock-raised airlock-copy"; airlock-copy is Airlock with splice
 # off, -Dairlock.relay.splice=false, for a before/after of the splicing relay in one run), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
 # as it is, without letting ./airlock rebuild it), KEEP=1 (keep the work directory: logs, configs,
-# audit logs, results.tsv).
+# audit logs, results.tsv), TESTS (of "tput1 tput4 rate idle", all by default: e.g. TESTS="tput1 tput4"
+# for the relay rows alone), AIRLOCK_BEFORE_JAR (another airlock.jar, e.g. main's, measured as the
+# subject "airlock-before" beside this one, for a before/after of a relay change in one run; add
+# "airlock-before" to ONLY).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -32,6 +35,7 @@ SQUID="${SQUID:-/usr/sbin/squid}"
 TINYPROXY="${TINYPROXY:-/usr/bin/tinyproxy}"
 ONLY="${ONLY:-direct airlock squid tinyproxy airlock-raised}"
 ROUNDS="${ROUNDS:-3}"
+TESTS="${TESTS:-tput1 tput4 rate idle}"
 WARMUP_PASS="${WARMUP_PASS:-15}"
 ORIGIN_NAME="origin.bench.test"
 
@@ -42,6 +46,7 @@ SQUID_PORT=$((BASE_PORT + 3))
 TINYPROXY_PORT=$((BASE_PORT + 4))
 RAISED_PORT=$((BASE_PORT + 5))
 COPY_PORT=$((BASE_PORT + 6))
+BEFORE_PORT=$((BASE_PORT + 7))
 
 # 10,000 idle tunnels hold 20,000 descriptors in the proxy (client side and upstream side). Use
 # the hard limit, and ask for fewer tunnels if even that cannot hold them with room to spare.
@@ -111,10 +116,11 @@ measure() {
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # ---- preflight ---------------------------------------------------------------------------------
-for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT"; do
+for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT" "$BEFORE_PORT"; do
   if listening "$port"; then log "port $port is in use; set BASE_PORT to a free range"; exit 1; fi
 done
 if wanted squid && [[ ! -x "$SQUID" ]]; then log "no $SQUID (apt-get install squid), or set SQUID"; exit 1; fi
+if wanted airlock-before && [[ ! -f "${AIRLOCK_BEFORE_JAR:-}" ]]; then log "airlock-before needs AIRLOCK_BEFORE_JAR (an airlock.jar)"; exit 1; fi
 if wanted tinyproxy && [[ ! -x "$TINYPROXY" ]]; then log "no $TINYPROXY (apt-get install tinyproxy), or set TINYPROXY"; exit 1; fi
 # ./airlock builds the CLI when its sources changed; do that now, then run the jar it would run,
 # so that a source edit during the run cannot start a rebuild in the middle of a measurement.
@@ -192,6 +198,15 @@ if wanted airlock-copy; then
   PID_OF[airlock-copy]=$!; PORT_OF[airlock-copy]=$COPY_PORT; TARGET_OF[airlock-copy]=$ORIGIN_NAME; JCMD_OF[airlock-copy]=$JCMD
 fi
 
+if wanted airlock-before; then
+  # Another build of the gateway (AIRLOCK_BEFORE_JAR), same flags: the "before" of a relay change.
+  # shellcheck disable=SC2086
+  "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -jar "$AIRLOCK_BEFORE_JAR" gateway --policy "$WORK/airlock/airlock.yaml" \
+    --org "$WORK/airlock/org.yaml" --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$BEFORE_PORT" \
+    --audit-log "$WORK/airlock/audit-before.log" --threads "$AIRLOCK_THREADS" >"$WORK/airlock/gateway-before.log" 2>&1 &
+  PID_OF[airlock-before]=$!; PORT_OF[airlock-before]=$BEFORE_PORT; TARGET_OF[airlock-before]=$ORIGIN_NAME; JCMD_OF[airlock-before]=$JCMD
+fi
+
 if wanted airlock-raised; then
   # The same GatewayServer with its tunnel limits raised, for the idle-tunnel row only:
   # `airlock gateway` holds at most 512 tunnels (GatewayLimits.DEFAULT, one sandbox).
@@ -258,7 +273,7 @@ EOF
 fi
 
 SUBJECTS=()
-for name in airlock airlock-copy squid tinyproxy airlock-raised; do
+for name in airlock airlock-before airlock-copy squid tinyproxy airlock-raised; do
   [[ -n "${PID_OF[$name]:-}" ]] || continue
   PIDS+=("${PID_OF[$name]}")
   if await_listen "${PID_OF[$name]}" "${PORT_OF[$name]}" "$name"; then SUBJECTS+=("$name"); fi
@@ -276,6 +291,8 @@ route_args() {
 LOAD_SUBJECTS=()
 if wanted direct; then LOAD_SUBJECTS+=(direct); fi
 for name in "${SUBJECTS[@]}"; do [[ "$name" == airlock-raised ]] || LOAD_SUBJECTS+=("$name"); done
+WARMUP_TESTS=tput4
+if [[ " $TESTS " == *" rate "* ]]; then WARMUP_TESTS=tput4,rate; fi
 # One pass that is not recorded: the JVM's JIT compiles the tunnel and relay paths, and every
 # proxy has touched its pools and buffers once, before any number is kept.
 for name in "${LOAD_SUBJECTS[@]}"; do
@@ -283,10 +300,11 @@ for name in "${LOAD_SUBJECTS[@]}"; do
   log "-- warm-up (not recorded), $name"
   mapfile -t args < <(route_args "$name")
   bench measure --name "$name" --out "$WORK/warmup.tsv" --source-port "$SOURCE_PORT" --echo-port "$ECHO_PORT" \
-    --tests tput4,rate --warmup 0 --duration "$WARMUP_PASS" --clients "$CLIENTS" "${args[@]}" >/dev/null 2>&1 || true
+    --tests "$WARMUP_TESTS" --warmup 0 --duration "$WARMUP_PASS" --clients "$CLIENTS" "${args[@]}" >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$ROUNDS"); do
   for test in tput1 tput4 rate; do
+    [[ " $TESTS " == *" $test "* ]] || continue
     for name in "${LOAD_SUBJECTS[@]}"; do
       log "-- round $round/$ROUNDS, $test, $name (load $(cut -d' ' -f1 /proc/loadavg))"
       mapfile -t args < <(route_args "$name")
@@ -297,8 +315,9 @@ done
 
 # ---- idle tunnels, one proxy at a time ---------------------------------------------------------
 for name in "${SUBJECTS[@]}"; do
+  [[ " $TESTS " == *" idle "* ]] || break
   # The idle row does not depend on the relay: splice or copy, an idle tunnel moves no byte.
-  [[ "$name" == airlock-copy ]] && continue
+  [[ "$name" == airlock-copy || "$name" == airlock-before ]] && continue
   log "-- idle tunnels, $name"
   mapfile -t args < <(route_args "$name")
   measure --name "$name" --tests idle "${args[@]}"

@@ -50,7 +50,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     /** As below, splicing as {@code -Dairlock.relay.splice} says ({@link SpliceHandover#threshold()}). */
     static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA) {
-        pair(a, b, aToB, bToA, onClose, gateOnA, SpliceHandover.threshold());
+        pair(a, b, aToB, bToA, onClose, gateOnA, SpliceHandover.settings());
     }
 
     /**
@@ -59,11 +59,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
      * before the gate is in place, whichever event loops the channels run on. Both relays exist
      * before the gate is added, because the gate may pass on bytes it holds (and watch {@code b})
      * as soon as it is added. The pair moves to the {@link SpliceRelay} at the first quiet point
-     * after the gate left and {@code spliceAfterBytes} were moved (at once when that is 0 and there
-     * is no gate), where epoll allows; never when it is {@link SpliceHandover#OFF}.
+     * after the gate left and {@code splice.afterBytes()} were moved (at once when that is 0 and
+     * there is no gate), where epoll allows; never when splicing is off.
      */
     static void pair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, Runnable onClose, ChannelHandler gateOnA,
-            long spliceAfterBytes) {
+            SpliceSettings splice) {
         Runnable once = new Runnable() {
             private boolean ran;
 
@@ -75,7 +75,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
                 }
             }
         };
-        SpliceHandover handover = SpliceHandover.forPair(a, b, aToB, bToA, spliceAfterBytes);
+        SpliceHandover handover = SpliceHandover.forPair(a, b, aToB, bToA, splice);
         Relay onA = new Relay(b, aToB, once, handover);
         Relay onB = new Relay(a, bToA, once, handover);
         if (handover != null) {

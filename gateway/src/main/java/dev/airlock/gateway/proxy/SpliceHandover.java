@@ -36,6 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SpliceHandover {
 
     static final String PROPERTY = "airlock.relay.splice";
+    static final String PIPE_PROPERTY = "airlock.relay.splice.pipe";
     static final long DEFAULT_AFTER_BYTES = 128 * 1024;
     /** A threshold that means "never splice". */
     static final long OFF = -1;
@@ -47,7 +48,7 @@ final class SpliceHandover {
     private final Channel b;
     private final AtomicLong aToB;
     private final AtomicLong bToA;
-    private final long afterBytes;
+    private final SpliceSettings settings;
     private Relay relayA;
     private Relay relayB;
     private State state = State.COPYING;
@@ -56,20 +57,22 @@ final class SpliceHandover {
     private final List<Object> heldA = new ArrayList<>(0);
     private final List<Object> heldB = new ArrayList<>(0);
 
-    private SpliceHandover(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, long afterBytes) {
+    private SpliceHandover(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, SpliceSettings settings) {
         this.a = a;
         this.b = b;
         this.aToB = aToB;
         this.bToA = bToA;
-        this.afterBytes = afterBytes;
+        this.settings = settings;
     }
 
     /**
      * The configured threshold: bytes a tunnel moves on the copy relay before it is spliced, or
      * {@link #OFF}. A value that is neither {@code true}, {@code false} nor a byte count fails
-     * (closed: the gateway does not start on a setting it does not understand).
+     * (closed: the gateway does not start on a setting it does not understand); so does a pipe
+     * size ({@link #PIPE_PROPERTY}) that is not a positive number of bytes.
      */
     static long configured() {
+        configuredPipeBytes();
         String v = System.getProperty(PROPERTY, "true").trim();
         if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("on")) {
             return DEFAULT_AFTER_BYTES;
@@ -89,21 +92,49 @@ final class SpliceHandover {
                 + DEFAULT_AFTER_BYTES + " bytes), false (never splice) or a number of bytes after which to splice");
     }
 
+    /**
+     * The capacity each spliced direction asks for its pipe ({@code -Dairlock.relay.splice.pipe},
+     * bytes): {@link SpliceSettings#DEFAULT_PIPE_BYTES} unless set. The kernel caps it at
+     * {@code /proc/sys/fs/pipe-max-size} for a gateway without CAP_SYS_RESOURCE, and a refused
+     * resize keeps the default 64 KiB.
+     */
+    static int configuredPipeBytes() {
+        String v = System.getProperty(PIPE_PROPERTY);
+        if (v == null) {
+            return SpliceSettings.DEFAULT_PIPE_BYTES;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + PIPE_PROPERTY + "=" + v + " is not understood: use a number of bytes"
+                + " for each spliced direction's pipe (default " + SpliceSettings.DEFAULT_PIPE_BYTES + ")");
+    }
+
     /** The configured threshold, read once (the relay asks per tunnel). */
     static long threshold() {
-        return Configured.AFTER_BYTES;
+        return Configured.SETTINGS.afterBytes();
+    }
+
+    /** The configured settings, read once (the relay asks per tunnel). */
+    static SpliceSettings settings() {
+        return Configured.SETTINGS;
     }
 
     private static final class Configured {
-        static final long AFTER_BYTES = configured();
+        static final SpliceSettings SETTINGS = new SpliceSettings(configured(), configuredPipeBytes(), PipeSizing.kernel());
     }
 
     /**
      * A hand-over for this pair, or null when it cannot be spliced (NIO, two event loops) or
-     * {@code afterBytes} is {@link #OFF}.
+     * splicing is off.
      */
-    static SpliceHandover forPair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, long afterBytes) {
-        return afterBytes >= 0 && SpliceRelay.supports(a, b) ? new SpliceHandover(a, b, aToB, bToA, afterBytes) : null;
+    static SpliceHandover forPair(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, SpliceSettings settings) {
+        return settings.on() && SpliceRelay.supports(a, b) ? new SpliceHandover(a, b, aToB, bToA, settings) : null;
     }
 
     void relays(Relay onA, Relay onB) {
@@ -138,7 +169,7 @@ final class SpliceHandover {
      * the channels are no longer Netty's to read).
      */
     boolean tryStart() {
-        if (state != State.COPYING || copying != 0 || attempts >= ATTEMPTS || aToB.get() + bToA.get() < afterBytes
+        if (state != State.COPYING || copying != 0 || attempts >= ATTEMPTS || aToB.get() + bToA.get() < settings.afterBytes()
                 || !a.eventLoop().inEventLoop()
                 || a.pipeline().get("gate") != null || b.pipeline().get("answer-watch") != null
                 || relayA.inputDone() || relayB.inputDone() || !open(a) || !open(b)) {
@@ -146,7 +177,7 @@ final class SpliceHandover {
         }
         SpliceRelay splice;
         try {
-            splice = SpliceRelay.prepare(a, b, aToB, bToA);
+            splice = SpliceRelay.prepare(a, b, aToB, bToA, settings);
         } catch (IOException e) {
             // Out of file descriptors for the pipes: this tunnel stays on the copy relay.
             attempts = ATTEMPTS;

@@ -11,20 +11,40 @@ import java.io.IOException;
  */
 final class SplicePipe implements AutoCloseable {
 
-    /** A Linux pipe's default capacity (16 pages); splice moves at most this much per call. */
-    static final int CAPACITY = 64 * 1024;
+    /** A Linux pipe's default capacity (16 pages); what a pipe keeps when a resize is refused. */
+    static final int DEFAULT_CAPACITY = 64 * 1024;
 
     private final FileDescriptor readEnd;
     private final FileDescriptor writeEnd;
+    private final int capacity;
     private int held;
 
-    private SplicePipe(FileDescriptor[] ends) {
+    private SplicePipe(FileDescriptor[] ends, int capacity) {
         this.readEnd = ends[0];
         this.writeEnd = ends[1];
+        this.capacity = capacity;
     }
 
-    static SplicePipe open() throws IOException {
-        return new SplicePipe(FileDescriptor.pipe());
+    /**
+     * Opens a pipe and asks {@code sizing} for {@code wanted} bytes of capacity. A refusal is no
+     * error: the pipe keeps the kernel's default and the relay moves less per call.
+     */
+    static SplicePipe open(PipeSizing sizing, int wanted) throws IOException {
+        FileDescriptor[] ends = FileDescriptor.pipe();
+        int capacity = DEFAULT_CAPACITY;
+        if (wanted > DEFAULT_CAPACITY) {
+            try {
+                capacity = sizing.resize(ends[1].intValue(), wanted);
+            } catch (IOException e) {
+                capacity = DEFAULT_CAPACITY;
+            }
+        }
+        return new SplicePipe(ends, capacity);
+    }
+
+    /** Bytes this pipe holds at most: splice moves at most this much per call. */
+    int capacity() {
+        return capacity;
     }
 
     /** Bytes taken from a socket that have not reached the other socket yet. */
@@ -38,7 +58,7 @@ final class SplicePipe implements AutoCloseable {
      * a full pipe would also answer zero.
      */
     int fill(FileDescriptor socket) throws IOException {
-        int n = Native.splice(socket.intValue(), -1, writeEnd.intValue(), -1, CAPACITY);
+        int n = Native.splice(socket.intValue(), -1, writeEnd.intValue(), -1, capacity);
         held += n;
         return n;
     }

@@ -51,8 +51,11 @@ final class SpliceRelay {
     private static final int EPOLLRDHUP = EpollIoOps.EPOLLRDHUP.value();
     private static final int EPOLLERR = EpollIoOps.EPOLLERR.value();
     private static final int EPOLLET = EpollIoOps.EPOLLET.value();
-    /** Pipe loads one direction moves per turn before it lets the loop's other work run. */
-    private static final int ROUNDS_PER_TURN = 16;
+    /**
+     * Bytes one direction moves per turn before it lets the loop's other channels run: what 16
+     * loads of a default pipe moved, so that a pipe of 1 MiB does not hold the loop 16 times longer.
+     */
+    private static final long BYTES_PER_TURN = 16 * SplicePipe.DEFAULT_CAPACITY;
 
     private final IoEventLoop loop;
     private final End endA;
@@ -83,10 +86,11 @@ final class SpliceRelay {
     }
 
     /** Opens the two pipes before anything is handed over: when that fails, the copy relay goes on. */
-    static SpliceRelay prepare(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA) throws IOException {
-        SplicePipe ab = SplicePipe.open();
+    static SpliceRelay prepare(Channel a, Channel b, AtomicLong aToB, AtomicLong bToA, SpliceSettings settings)
+            throws IOException {
+        SplicePipe ab = settings.openPipe();
         try {
-            return new SpliceRelay(a, b, ab, SplicePipe.open(), aToB, bToA);
+            return new SpliceRelay(a, b, ab, settings.openPipe(), aToB, bToA);
         } catch (IOException e) {
             ab.close();
             throw e;
@@ -205,7 +209,8 @@ final class SpliceRelay {
             d.blocked = true;
             return;
         }
-        for (int round = 0; ; round++) {
+        long movedThisTurn = 0;
+        while (true) {
             if (d.pipe.held() > 0) {
                 while (d.pipe.held() > 0) {
                     int n = d.pipe.drain(d.to.fd);
@@ -214,6 +219,7 @@ final class SpliceRelay {
                         return;
                     }
                     d.moved.addAndGet(n);
+                    movedThisTurn += n;
                 }
                 lastActivity = System.nanoTime();
             }
@@ -224,7 +230,7 @@ final class SpliceRelay {
                 d.done = true;
                 return;
             }
-            if (round == ROUNDS_PER_TURN) {
+            if (movedThisTurn >= BYTES_PER_TURN) {
                 // Fair to the loop's other channels; a direction past its FIN has no readiness to wait for.
                 loop.execute(() -> turn(d.from, EPOLLIN));
                 return;

@@ -3,6 +3,9 @@ package dev.airlock.gateway.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -47,28 +50,44 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The splicing relay against the copy relay, on the cases where a relay loses bytes or file
  * descriptors: a large answer and a FIN to a slow reader, both directions at once, a reset in the
- * middle, many tunnels, and the idle timeout. Every case runs on the splice relay, on the copy
+ * middle, many tunnels, and the idle timeout. Every case runs on the splice relay (with its
+ * enlarged pipes, and with the kernel's default pipes when the resize is refused), on the copy
  * relay (splice off), and on NIO (splice asked for, no epoll: the copy relay); the splice cases
  * also check that the bytes really went through the kernel (the channels left Netty's epoll set).
  */
 class SpliceRelayTest {
 
     private static final int SIZE = 8 << 20;
+    /** fcntl(2): F_LINUX_SPECIFIC_BASE + 8. */
+    private static final int F_GETPIPE_SZ = 1032;
 
     enum Relays {
-        SPLICE(true, true), COPY(true, false), NIO(false, true);
+        SPLICE(true, true, PipeSizing.kernel()),
+        SPLICE_PIPE_RESIZE_REFUSED(true, true, PipeSizing.none()),
+        COPY(true, false, PipeSizing.kernel()),
+        NIO(false, true, PipeSizing.kernel());
 
         final boolean epoll;
         final boolean splice;
+        final PipeSizing sizing;
 
-        Relays(boolean epoll, boolean splice) {
+        Relays(boolean epoll, boolean splice, PipeSizing sizing) {
             this.epoll = epoll;
             this.splice = splice;
+            this.sizing = sizing;
         }
 
         boolean splices() {
             return epoll && splice;
         }
+
+        SpliceSettings settings(long threshold) {
+            return splice ? new SpliceSettings(threshold, SpliceSettings.DEFAULT_PIPE_BYTES, sizing) : SpliceSettings.OFF;
+        }
+    }
+
+    interface LibC extends Library {
+        int fcntl(int fd, int cmd, int arg) throws LastErrorException;
     }
 
     private EventLoopGroup group;
@@ -125,7 +144,7 @@ class SpliceRelayTest {
                                 })
                                 .connect(origin.getLocalSocketAddress())
                                 .addListener(f -> Relay.pair(c, ((ChannelFuture) f).channel(), up, down, onClosed, null,
-                                        relays.splice ? threshold : SpliceHandover.OFF));
+                                        relays.settings(threshold)));
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
@@ -295,6 +314,44 @@ class SpliceRelayTest {
             Thread.sleep(20);
         }
         assertThat(fds()).as("file descriptors after every tunnel closed").isLessThanOrEqualTo(fdsBefore);
+    }
+
+    /**
+     * The kernel's own answer (F_GETPIPE_SZ) for the pipes a spliced tunnel opened: as large as
+     * asked, and the default 64 KiB when the resize is refused (the relay then moves 64 KiB per
+     * call, which every case above also runs with).
+     */
+    @ParameterizedTest
+    @EnumSource(value = Relays.class, names = {"SPLICE", "SPLICE_PIPE_RESIZE_REFUSED"})
+    void pair_spliced_pipesAreAsLargeAsAskedOrTheKernelDefaultWhenRefused(Relays relays) throws Exception {
+        // readAllLines, not readString: on this procfs file readString returned "1" (JDK 25).
+        int maxSize = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/fs/pipe-max-size")).get(0).trim());
+        CountDownLatch closed = new CountDownLatch(1);
+        InetSocketAddress gw = gateway(relays, closed::countDown, 0);
+        CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
+            try (Socket s = origin.accept()) {
+                echo(s);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, threads);
+        List<Path> pipesBefore = pipePaths();
+        try (Socket c = roundTrip(gw)) {
+            assertThat(spliced()).as("spliced").isTrue();
+            List<Path> opened = pipePaths();
+            opened.removeAll(pipesBefore);
+            assertThat(opened).as("two pipes, four ends").hasSize(4);
+            LibC libc = Native.load("c", LibC.class);
+            boolean granted = relays != Relays.SPLICE_PIPE_RESIZE_REFUSED && maxSize >= SpliceSettings.DEFAULT_PIPE_BYTES;
+            int expected = granted ? SpliceSettings.DEFAULT_PIPE_BYTES : SplicePipe.DEFAULT_CAPACITY;
+            for (Path end : opened) {
+                int fd = Integer.parseInt(end.getFileName().toString());
+                assertThat(libc.fcntl(fd, F_GETPIPE_SZ, 0))
+                        .as("capacity of pipe end %s (%s, pipe-max-size %s)", fd, relays, maxSize).isEqualTo(expected);
+            }
+        }
+        served.get(10, TimeUnit.SECONDS);
+        assertThat(closed.await(10, TimeUnit.SECONDS)).isTrue();
     }
 
     @Test
@@ -482,6 +539,18 @@ class SpliceRelayTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (pipes() != count && System.nanoTime() < deadline) {
             Thread.sleep(20);
+        }
+    }
+
+    private static List<Path> pipePaths() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return new ArrayList<>(s.filter(p -> {
+                try {
+                    return Files.readSymbolicLink(p).toString().startsWith("pipe:");
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).toList());
         }
     }
 
