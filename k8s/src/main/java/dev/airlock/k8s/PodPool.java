@@ -83,6 +83,12 @@ public final class PodPool implements AutoCloseable {
     /** Cold creates hold it shared; close holds it exclusively, so no cold pod is created after close has swept them. */
     private final ReadWriteLock coldCreates = new ReentrantReadWriteLock();
     private boolean closed;
+    /**
+     * The claim labels this pool handed out and not yet released, added before the API call that
+     * labels a pod: a claimed pod whose label is not here was left by an earlier daemon (a crash) or
+     * by a release whose delete failed, and {@link #reconcile()} deletes it.
+     */
+    private final java.util.Set<String> held = ConcurrentHashMap.newKeySet();
 
     public PodPool(KubernetesClient client, AgentPods template, int size, PoolListener listener, Clock clock) {
         this(client, template, fixed(size), listener, clock);
@@ -195,17 +201,25 @@ public final class PodPool implements AutoCloseable {
      */
     public Claim claim(String claimId, CompletionStage<?> abandoned) throws KubeBackendException {
         Instant start = clock.instant();
-        Optional<Claim> warm;
+        String label = ProjectNames.label(claimId);
+        held.add(label);
+        boolean won = false;
         try {
-            warm = claimWarm(claimId, start);
-        } catch (KubernetesClientException e) {
-            failed(start);
-            throw new KubeBackendException(KubeErrors.explain(e, "claim a pod of project " + template.names().project()), e);
+            Optional<Claim> warm;
+            try {
+                warm = claimWarm(claimId, start);
+            } catch (KubernetesClientException e) {
+                failed(start);
+                throw new KubeBackendException(KubeErrors.explain(e, "claim a pod of project " + template.names().project()), e);
+            }
+            Claim c = warm.isPresent() ? warm.get() : claimCold(claimId, start, abandoned);
+            won = true;
+            return c;
+        } finally {
+            if (!won) {
+                held.remove(label);
+            }
         }
-        if (warm.isPresent()) {
-            return warm.get();
-        }
-        return claimCold(claimId, start, abandoned);
     }
 
     /**
@@ -215,7 +229,17 @@ public final class PodPool implements AutoCloseable {
      * its status, is retried at its new version).
      */
     public Optional<Claim> claimWarm(String claimId) {
-        return claimWarm(claimId, clock.instant());
+        String label = ProjectNames.label(claimId);
+        held.add(label);
+        Optional<Claim> c = Optional.empty();
+        try {
+            c = claimWarm(claimId, clock.instant());
+            return c;
+        } finally {
+            if (c.isEmpty()) {
+                held.remove(label);
+            }
+        }
     }
 
     private Optional<Claim> claimWarm(String claimId, Instant start) {
@@ -363,9 +387,23 @@ public final class PodPool implements AutoCloseable {
         }
     }
 
-    /** Ends a claim: members are used once, so the pod is deleted (and the pool refills). */
-    public void release(Claim claim) {
-        client.pods().inNamespace(template.namespace()).withName(claim.pod().getMetadata().getName()).delete();
+    /**
+     * Ends a claim: members are used once, so the pod is deleted (and the pool refills). The claim
+     * ends even when the delete fails: the pod is then no claim's, and reconcile deletes it once the
+     * API server answers again.
+     *
+     * @throws KubeBackendException the delete failed (the message says the pod is deleted later)
+     */
+    public void release(Claim claim) throws KubeBackendException {
+        String name = claim.pod().getMetadata().getName();
+        held.remove(label(claim.pod(), ProjectNames.CLAIM));
+        try {
+            client.pods().inNamespace(template.namespace()).withName(name).delete();
+        } catch (KubernetesClientException e) {
+            loop.schedule(this::reconcileSoon, 5, TimeUnit.SECONDS);
+            throw new KubeBackendException(KubeErrors.explain(e, "delete the pod " + name,
+                    "The claim is released all the same; the pool deletes the pod when the API server answers."), e);
+        }
     }
 
     /** Reconciles with the desired size now (the daemon calls it when its sizing may have changed). */
@@ -397,6 +435,11 @@ public final class PodPool implements AutoCloseable {
             int size = size();
             List<Pod> current = new ArrayList<>();
             for (Pod p : members) {
+                if (isClaimed(p) && p.getMetadata().getDeletionTimestamp() == null && !held.contains(label(p, ProjectNames.CLAIM))
+                        && !cold.containsKey(p.getMetadata().getName())) {
+                    delete(p); // no claim of this daemon holds it: an earlier daemon's, or a release whose delete failed
+                    continue;
+                }
                 if (!isReadyState(p) || p.getMetadata().getDeletionTimestamp() != null) {
                     continue;
                 }

@@ -170,6 +170,36 @@ class PodPoolIT {
         }
     }
 
+    @Test
+    void start_aClaimedPodNoClaimOfThisDaemonHolds_isDeleted(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        AgentPods template = new ProjectApplier(k).apply(Fixtures.manifests(ns)).agentPods(Fixtures.settings(ns), Resources.DEFAULT);
+        String left;
+        // a daemon claims a pod and dies (its pool closes without releasing)
+        try (PodPool earlier = new PodPool(k, template, 1, new Counting(), Clock.systemUTC())) {
+            earlier.start();
+            await("1 member", () -> earlier.figures().warming() == 1);
+            markAllReady(k, ns);
+            await("1 ready", () -> earlier.figures().ready() == 1);
+            left = earlier.claimWarm("earlier").orElseThrow().pod().getMetadata().getName();
+            await("refilled", () -> earlier.figures().warming() == 1);
+            markAllReady(k, ns);
+            await("refill ready", () -> earlier.figures().ready() == 1);
+            // control: while the claim is held, reconciles (the refill's) leave its pod alone
+            assertThat(k.pods().inNamespace(ns).withName(left).get()).isNotNull();
+            assertThat(earlier.figures().inUse()).isEqualTo(1);
+        }
+        assertThat(k.pods().inNamespace(ns).withName(left).get()).as("closing a pool deletes nothing").isNotNull();
+
+        // the next daemon's pool holds no such claim: the pod would count as in use forever, so it goes
+        try (PodPool next = new PodPool(k, template, 1, new Counting(), Clock.systemUTC())) {
+            next.start();
+            await("the earlier daemon's claimed pod deleted", () -> k.pods().inNamespace(ns).withName(left).get() == null);
+            await("nothing in use", () -> next.figures().inUse() == 0 && next.figures().ready() == 1);
+        }
+    }
+
     /** Plays the kubelet: every pod of the namespace that is not Ready becomes Running and Ready. */
     static void markAllReady(KubernetesClient k, String ns) {
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
