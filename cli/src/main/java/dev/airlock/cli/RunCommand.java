@@ -4,6 +4,7 @@ import dev.airlock.policy.load.PolicyException;
 import dev.airlock.runtime.CallerEnvironment;
 import dev.airlock.runtime.PolicyEnvNames;
 import dev.airlock.runtime.SandboxRun;
+import dev.airlock.server.DaemonClient;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Spec;
             "in the sandbox (yours is raw meanwhile and follows resizes; never shared with the sandbox).",
             "Afterwards stderr gets a summary of what was blocked, with the YAML that would allow it.",
             "When a daemon runs and pools this project, the sandbox comes from its warm pool",
-            "(workspace: the project at HEAD) unless --workspace or --no-daemon is given."
+            "(workspace: the project at HEAD) unless --workspace or --no-daemon is given. A daemon that",
+            "does not pool it runs it too, as here: in this directory (or --workspace), a sandbox of its own,",
+            "under the daemon's organisation policy; --org, --hosts, --events and --no-daemon run it here."
         },
         footer = {"", "Example (as root):", "  ./airlock run --policy airlock.yaml --env ANTHROPIC_API_KEY -- bash -i",
             "", "Exit codes: COMMAND's own; 125 Airlock error (not root, missing kernel feature or package,",
@@ -76,12 +79,19 @@ final class RunCommand implements Callable<Integer> {
             return SandboxRun.AIRLOCK_ERROR;
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        if (!noDaemon && workspace == null && events == null) {
+        // The daemon runs a policy it does not pool too, in the caller's directory (docs/daemon.md), unless this run names
+        // what only a run of its own can have: another organisation policy or resolver (the daemon's gateway has its own),
+        // or an --events file (written here, from this process's own gateway).
+        Optional<DaemonClient.ColdWorkspace> cold = sources.org == null && sources.hosts == null && events == null
+                ? Optional.of(new DaemonClient.ColdWorkspace((workspace == null ? Path.of("") : workspace).toAbsolutePath().normalize(),
+                        workspace != null))
+                : Optional.empty();
+        if (!noDaemon && events == null && (workspace == null || cold.isPresent())) {
             Optional<Path> org = PolicySources.orgPath(sources.org);
             String instead = "workspace " + Path.of("").toAbsolutePath() + ", policy " + sources.policy + ", "
                     + org.map(o -> "organisation policy " + o).orElse("no organisation policy") + ", "
                     + (sources.hosts == null ? "names from the system resolver" : "names from " + sources.hosts);
-            Optional<Integer> pooled = PooledRun.attempt(sources.policy, command, vars, err, instead);
+            Optional<Integer> pooled = PooledRun.attempt(sources.policy, cold, command, vars, err, instead);
             if (pooled.isPresent()) {
                 return pooled.get();
             }

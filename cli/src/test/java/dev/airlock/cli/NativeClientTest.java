@@ -286,6 +286,38 @@ class NativeClientTest {
     }
 
     @Test
+    void run_sendsTheCallersDirectory_forAPolicyTheDaemonDoesNotPool_andSaysNothingAtAColdStart() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true,\"prepareMs\":40.0,"
+                + "\"workspace\":\"/w\"}"), chunked("{\"exit\":3,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("workspace").asText()).as("where a cold run would work").isEqualTo(dir.toRealPath().toString());
+        assertThat(req.line().has("cold")).as("the pool's when it pools the policy").isFalse();
+        assertThat(r.err()).as("as a cold run, no start line").isEmpty();
+        assertThat(r.code()).isEqualTo(3);
+    }
+
+    @Test
+    void run_withWorkspace_asksForACold_runInThatDirectory() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        Files.createDirectories(dir.resolve("elsewhere"));
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true}"),
+                chunked("{\"exit\":0,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--workspace", "elsewhere/../elsewhere", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("workspace").asText()).isEqualTo(dir.toRealPath().resolve("elsewhere").toString());
+        assertThat(req.line().get("cold").asBoolean()).as("never the pool's workspace").isTrue();
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
     void run_whenTheDaemonDoesNotPoolThePolicy_handsEverythingToTheLauncher_stdinUnread() throws Exception {
         Path socket = dir.resolve("daemon.sock");
         Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");

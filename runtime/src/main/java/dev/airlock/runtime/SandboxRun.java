@@ -240,12 +240,6 @@ public final class SandboxRun {
      * for the policy), so that the sandbox cannot edit what the next run loads.
      */
     private WorkspaceProtection protection(Options o, ProjectPolicy project, Path workspace) {
-        List<Path> files = new ArrayList<>();
-        files.add(o.policy());
-        o.org().ifPresent(files::add);
-        o.hosts().ifPresent(files::add);
-        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
-        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
         try {
             Path ws = workspace.toRealPath();
             if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {
@@ -254,9 +248,25 @@ public final class SandboxRun {
         } catch (IOException | SandboxException e) {
             // the launcher says what is wrong with the workspace, or refuses a policy reached through a link in it
         }
+        return protection(o.policy(), o.org(), o.hosts(), project, o.phase());
+    }
+
+    /**
+     * What of a cold run's workspace stays read-only (see above): {@code policy}, {@code org},
+     * {@code hosts} and the project's {@code trust:} files, and .git/hooks and .git/config unless
+     * the project opts out or this is a template's setup. A daemon's run of a policy it does not
+     * pool protects the same files.
+     */
+    public static WorkspaceProtection protection(Path policy, Optional<Path> org, Optional<Path> hosts, ProjectPolicy project, Phase phase) {
+        List<Path> files = new ArrayList<>();
+        files.add(policy);
+        org.ifPresent(files::add);
+        hosts.ifPresent(files::add);
+        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
+        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
         // A template's setup (Phase.SETUP) may write git's metadata (git submodule update --init): nobody
         // runs git on the host in a template tree; root only in the mirror, catch-up inside a sandbox.
-        return new WorkspaceProtection(!project.writableGitConfig() && o.phase() != Phase.SETUP, files);
+        return new WorkspaceProtection(!project.writableGitConfig() && phase != Phase.SETUP, files);
     }
 
     private void writeEvents(LinkSafeFiles.Directory dir, Path file, List<AuditEvent> events) {

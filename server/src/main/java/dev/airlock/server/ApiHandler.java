@@ -361,6 +361,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         private TerminalCommand terminal;
         private final TerminalFrames.Lines frames = new TerminalFrames.Lines();
         private String releaseOnEnd;
+        /** A run of a policy the daemon does not pool: its own sandbox, destroyed at the end ({@link ColdRuns}). */
+        private volatile ColdRuns.Run coldRun;
         private volatile boolean finished;
         private boolean failed;
         private final ExchangeClose close;
@@ -476,10 +478,14 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 Map<String, String> env = env(req);
                 String id;
                 if (path.equals("/v1/run")) {
-                    String project;
+                    String project = null;
                     if (req.has("policy")) {
-                        Optional<String> byPolicy = daemon.projectOf(java.nio.file.Path.of(text(req, "policy")));
-                        if (byPolicy.isEmpty()) {
+                        java.nio.file.Path policy = java.nio.file.Path.of(text(req, "policy"));
+                        // "cold": the caller named its workspace (--workspace): never the pool's, whose workspace is the project's
+                        boolean coldOnly = req.path("cold").asBoolean(false);
+                        Optional<String> byPolicy = coldOnly ? Optional.empty() : daemon.projectOf(policy);
+                        if (byPolicy.isEmpty() && !req.has("workspace")) {
+                            // a client that cannot have the daemon run it cold (no "workspace"): it runs the policy itself
                             failed = true;
                             json(ctx, HttpResponseStatus.NOT_FOUND, JSON.createObjectNode().put("error", "no pooled project has the policy "
                                     + text(req, "policy") + ". Fix: add it to the daemon's configuration, or run without the daemon.")
@@ -487,13 +493,24 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                             stdinWriter.shutdown();
                             return false;
                         }
-                        project = byPolicy.get();
+                        if (byPolicy.isEmpty()) {
+                            Optional<String> refused = CallerCheck.refusal(ctx.channel());
+                            if (refused.isPresent()) {
+                                fail(HttpResponseStatus.FORBIDDEN, refused.get());
+                                return false;
+                            }
+                            coldRun = daemon.cold().prepare(policy, java.nio.file.Path.of(text(req, "workspace")));
+                        } else {
+                            project = byPolicy.get();
+                        }
                     } else {
                         project = text(req, "project");
                     }
-                    claimed = daemon.claim(project);
-                    id = claimed.id();
-                    releaseOnEnd = id;
+                    if (project != null) {
+                        claimed = daemon.claim(project);
+                        releaseOnEnd = claimed.id();
+                    }
+                    id = claimed != null ? claimed.id() : coldRun.id();
                 } else {
                     Matcher mt = SANDBOX.matcher(path);
                     if (!mt.matches()) {
@@ -502,17 +519,22 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     id = mt.group(1);
                 }
                 Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
-                if (tty.isPresent()) {
+                if (coldRun != null && tty.isPresent()) {
+                    terminal = daemon.cold().startWithTerminal(coldRun, command, env, tty.get());
+                    process = terminal.process();
+                } else if (coldRun != null) {
+                    process = daemon.cold().start(coldRun, command, env);
+                    stdin = process.getOutputStream();
+                } else if (tty.isPresent()) {
                     terminal = daemon.execWithTerminal(id, command, env, tty.get());
                     process = terminal.process();
                 } else {
                     process = daemon.exec(id, command, env);
                     stdin = process.getOutputStream();
                 }
-                HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
-                res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                ctx.write(res);
+                if (coldRun != null) {
+                    return started(coldStart(), coldRun.notes());
+                }
                 ObjectNode start = JSON.createObjectNode().put("sandbox", id);
                 if (claimed != null) {
                     start.put("warm", claimed.warm).put("claimMs", claimed.took.toNanos() / 1e6);
@@ -526,9 +548,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 // policy) the member's own empty directory, never the caller's.
                 session.member.template().ifPresentOrElse(t -> start.put("template", t.id().commit()).put("ref", t.ref()),
                         () -> start.put("workspace", "empty"));
-                line(start);
-                pump();
-                return true;
+                return started(start, List.of());
             } catch (BadRequest e) {
                 fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             } catch (DaemonException e) {
@@ -537,7 +557,40 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (releaseOnEnd != null) {
                 release();
             }
+            if (coldRun != null) {
+                if (process != null) {
+                    process.destroyForcibly();
+                }
+                finishCold();
+            }
             return false;
+        }
+
+        /**
+         * The answer's head and its first line ({@code start}), Airlock's {@code notes} on the command's
+         * stderr, then the command's output as it comes.
+         */
+        private boolean started(ObjectNode start, List<String> notes) {
+            HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
+            res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            ctx.write(res);
+            line(start);
+            for (String note : notes) {
+                line(JSON.createObjectNode().put("stream", "stderr").put("data", Base64.getEncoder().encodeToString(
+                        (note + "\n").getBytes(StandardCharsets.UTF_8))));
+            }
+            pump();
+            return true;
+        }
+
+        /**
+         * The first line of a run of a policy the daemon does not pool: its sandbox, {@code "cold"},
+         * how long the sandbox took to prepare, and the caller's directory it works in.
+         */
+        private ObjectNode coldStart() {
+            return JSON.createObjectNode().put("sandbox", coldRun.id()).put("cold", true)
+                    .put("prepareMs", coldRun.took().toNanos() / 1e6).put("workspace", coldRun.member().workspace().toString());
         }
 
         private void fail(HttpResponseStatus status, String message) {
@@ -565,6 +618,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     ObjectNode last = JSON.createObjectNode().put("exit", code);
                     if (releaseOnEnd != null) {
                         last.put("summary", release());
+                    } else if (coldRun != null) {
+                        last.put("summary", finishCold());
                     }
                     finished = true;
                     // the exit line and the body's end in one flush: the client is done at its first read
@@ -635,13 +690,22 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
-        /** The client went away: a run's command dies with it and its sandbox is released. */
+        /** Destroys the sandbox of a run of an unpooled policy, once; its summary. */
+        private String finishCold() {
+            ColdRuns.Run run = coldRun;
+            return run == null ? "" : daemon.cold().finish(run);
+        }
+
+        /** The client went away: a run's command dies with it and its sandbox is released (or, run cold, destroyed). */
         void disconnected() {
             releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
                 // the release exports the sandbox's work: seconds, never on the event loop
-                Thread.ofVirtual().name("airlock-release").start(this::release);
+                Thread.ofVirtual().name("airlock-release").start(() -> {
+                    release();
+                    finishCold();
+                });
             }
             stdinWriter.shutdown();
         }
