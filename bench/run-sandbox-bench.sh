@@ -309,16 +309,22 @@ if command -v systemd-socket-activate >/dev/null && ((ACTIVATION_RUNS > 0)) && {
     chmod 700 "$AST"
     printf 'version: 1\nstate: %s\nhosts: %s\naudits: false\nprojects:\n  - policy: %s\n    size: 0\n' \
       "$AST" "$WORK/hosts" "$WORK/cold.yaml" >"$WORK/activated-$k.yaml"
-    # umask 077: the socket is 0600, as airlock.socket's SocketMode makes it (the daemon refuses any other)
-    (umask 077 && exec systemd-socket-activate -l "$AST/daemon.sock" "$JAVA" -jar "$JAR" daemon --config "$WORK/activated-$k.yaml") \
+    (exec systemd-socket-activate -l "$AST/daemon.sock" "$JAVA" -jar "$JAR" daemon --config "$WORK/activated-$k.yaml") \
       </dev/null >"$WORK/activated-$k.log" 2>&1 &
     ACT_PID=$!
-    for ((i = 0; i < 100 && ! -S "$AST/daemon.sock"; i++)); do sleep 0.05; done
+    for ((i = 0; i < 100; i++)); do [[ -S "$AST/daemon.sock" ]] && break; sleep 0.05; done
+    # systemd-socket-activate makes it 0644 whatever the umask; the daemon refuses any mode but 0600
+    chmod 600 "$AST/daemon.sock"
     s=$EPOCHREALTIME
-    (cd "$WS" && AIRLOCK_DAEMON_SOCKET="$AST/daemon.sock" "$CLIENT" "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true) \
-      </dev/null >/dev/null 2>>"$WORK/activated-$k.log" || log "  activated run $k failed (log: $WORK/activated-$k.log)"
-    e=$EPOCHREALTIME
-    ACTIVATION_MS+="$(awk -v a="${s//[.,]/}" -v b="${e//[.,]/}" 'BEGIN {printf "%.0f", (b - a) / 1000}') "
+    if (cd "$WS" && AIRLOCK_DAEMON_SOCKET="$AST/daemon.sock" "$CLIENT" "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true) \
+      </dev/null >/dev/null 2>>"$WORK/activated-$k.log"; then
+      e=$EPOCHREALTIME
+      ACTIVATION_MS+="$(awk -v a="${s//[.,]/}" -v b="${e//[.,]/}" 'BEGIN {printf "%.0f", (b - a) / 1000}') "
+    else
+      FAILS=$((FAILS + 1))
+      ACTIVATION_MS+="failed "
+      log "  activated run $k failed (log: $WORK/activated-$k.log)"
+    fi
     kill "$ACT_PID" 2>/dev/null || true
     wait "$ACT_PID" 2>/dev/null || true
   done
