@@ -176,6 +176,23 @@ class DaemonColdRunIT {
         }
     }
 
+    @Test
+    void run_ofAPolicyItDoesNotPool_onATerminal_getsATerminalOfItsOwn_andWorksInTheCallersDirectory() throws Exception {
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            Path work = tmp.resolve("b/work");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Optional<JsonNode> last = c.runPolicy(tmp.resolve("b/airlock.yaml"), Optional.of(new DaemonClient.ColdWorkspace(work, false)),
+                    List.of("/bin/sh", "-c", "test -t 0 && test -t 1 && echo \"on $(stty size) $(pwd)\" > tty-was; cat tty-was; exit 4"),
+                    Map.of(), Optional.of(new DaemonClient.Tty(new dev.airlock.sandbox.WindowSize(31, 97), resized -> { })),
+                    new ByteArrayInputStream(new byte[0]), out, new ByteArrayOutputStream(), n -> { });
+            assertThat(last.orElseThrow().path("exit").asInt()).as(out.toString(StandardCharsets.UTF_8)).isEqualTo(4);
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("on 31 97 /workspace");
+            assertThat(Files.readString(work.resolve("tty-was"))).isEqualTo("on 31 97 /workspace\n");
+            assertThat(server.daemon().cold().live()).as("destroyed after").isEmpty();
+        }
+    }
+
     /** The HTTP status, a newline and the body of POST /v1/run with {@code body}, sent by curl run under {@code prefix}. */
     private static String curl(Path socket, String body, String... prefix) throws Exception {
         List<String> argv = new ArrayList<>(List.of(prefix));
