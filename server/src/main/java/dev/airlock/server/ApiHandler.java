@@ -355,16 +355,23 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         private ByteBuf header;
         /** A platform thread: a terminal's writes are native calls, which would pin a virtual thread's carrier. */
         private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
-        private Process process;
-        private OutputStream stdin;
+        /** Volatile: a run of an unpooled policy starts it on the stdin thread ({@link #beginCold}). */
+        private volatile Process process;
+        private volatile OutputStream stdin;
         /** With {@code "tty"} in the request: the command's own terminal, and the body's frame lines. */
-        private TerminalCommand terminal;
+        private volatile TerminalCommand terminal;
+        /** The first body line was read (event loop only). */
+        private boolean begun;
+        /** The request asked for a terminal: the body's lines are frames (event loop only). */
+        private boolean terminalRequested;
+        /** The client went away. */
+        private volatile boolean gone;
         private final TerminalFrames.Lines frames = new TerminalFrames.Lines();
         private String releaseOnEnd;
         /** A run of a policy the daemon does not pool: its own sandbox, destroyed at the end ({@link ColdRuns}). */
         private volatile ColdRuns.Run coldRun;
         private volatile boolean finished;
-        private boolean failed;
+        private volatile boolean failed;
         private final ExchangeClose close;
 
         Exec(ChannelHandlerContext ctx, String path) {
@@ -378,7 +385,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (failed) {
                 return;
             }
-            if (process == null) {
+            if (!begun) {
                 int nl = data.indexOf(data.readerIndex(), data.writerIndex(), (byte) '\n');
                 if (nl < 0) {
                     if (header.readableBytes() + data.readableBytes() > MAX_JSON) {
@@ -394,7 +401,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (data.isReadable() && terminal != null) {
+            if (data.isReadable() && terminalRequested) {
                 for (String line : frames.feed(ByteBufUtil.getBytes(data))) {
                     TerminalFrames.Frame f = TerminalFrames.parse(line);
                     toStdin(() -> toTerminal(f));
@@ -402,6 +409,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             } else if (data.isReadable()) {
                 byte[] bytes = ByteBufUtil.getBytes(data);
                 toStdin(() -> {
+                    if (stdin == null) {
+                        return; // the run did not start
+                    }
                     try {
                         stdin.write(bytes);
                         stdin.flush();
@@ -419,7 +429,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (failed) {
                 return;
             }
-            if (process == null && !begin(header.toString(StandardCharsets.UTF_8))) {
+            if (!begun && !begin(header.toString(StandardCharsets.UTF_8))) {
                 return;
             }
             toStdin(this::closeStdin);
@@ -427,6 +437,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /** One upstream frame to the command's terminal: keys as typed, or the client's new window size. */
         private void toTerminal(TerminalFrames.Frame f) {
+            if (terminal == null) {
+                return; // the run did not start
+            }
             try {
                 switch (f) {
                     case TerminalFrames.Stdin in -> terminal.terminal().write(in.data(), 0, in.data().length);
@@ -470,12 +483,15 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private boolean begin(String line) {
+            begun = true;
             releaseHeader();
             Daemon.Session claimed = null;
             try {
                 JsonNode req = parse(line);
                 List<String> command = command(req);
                 Map<String, String> env = env(req);
+                Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
+                terminalRequested = tty.isPresent();
                 String id;
                 if (path.equals("/v1/run")) {
                     String project = null;
@@ -499,18 +515,20 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                                 fail(HttpResponseStatus.FORBIDDEN, refused.get());
                                 return false;
                             }
-                            coldRun = daemon.cold().prepare(policy, java.nio.file.Path.of(text(req, "workspace")));
+                            java.nio.file.Path ws = java.nio.file.Path.of(text(req, "workspace"));
+                            // A sandbox's preparation (about ten processes) never runs on the event loop: the stdin
+                            // thread runs it, before any stdin it is handed after.
+                            toStdin(() -> beginCold(policy, ws, command, env, tty));
+                            return true;
                         } else {
                             project = byPolicy.get();
                         }
                     } else {
                         project = text(req, "project");
                     }
-                    if (project != null) {
-                        claimed = daemon.claim(project);
-                        releaseOnEnd = claimed.id();
-                    }
-                    id = claimed != null ? claimed.id() : coldRun.id();
+                    claimed = daemon.claim(project);
+                    id = claimed.id();
+                    releaseOnEnd = id;
                 } else {
                     Matcher mt = SANDBOX.matcher(path);
                     if (!mt.matches()) {
@@ -518,22 +536,12 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     id = mt.group(1);
                 }
-                Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
-                if (coldRun != null && tty.isPresent()) {
-                    terminal = daemon.cold().startWithTerminal(coldRun, command, env, tty.get());
-                    process = terminal.process();
-                } else if (coldRun != null) {
-                    process = daemon.cold().start(coldRun, command, env);
-                    stdin = process.getOutputStream();
-                } else if (tty.isPresent()) {
+                if (tty.isPresent()) {
                     terminal = daemon.execWithTerminal(id, command, env, tty.get());
                     process = terminal.process();
                 } else {
                     process = daemon.exec(id, command, env);
                     stdin = process.getOutputStream();
-                }
-                if (coldRun != null) {
-                    return started(coldStart(), coldRun.notes());
                 }
                 ObjectNode start = JSON.createObjectNode().put("sandbox", id);
                 if (claimed != null) {
@@ -557,13 +565,42 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (releaseOnEnd != null) {
                 release();
             }
-            if (coldRun != null) {
+            return false;
+        }
+
+        /**
+         * A run of a policy the daemon does not pool, on the stdin thread: its sandbox prepared, its
+         * command started, the answer begun; on failure the error answer, and nothing left.
+         */
+        private void beginCold(java.nio.file.Path policy, java.nio.file.Path ws, List<String> command, Map<String, String> env,
+                Optional<dev.airlock.sandbox.WindowSize> tty) {
+            try {
+                coldRun = daemon.cold().prepare(policy, ws);
+                if (gone) {
+                    finishCold(); // the client left while it was prepared
+                    return;
+                }
+                if (tty.isPresent()) {
+                    terminal = daemon.cold().startWithTerminal(coldRun, command, env, tty.get());
+                    process = terminal.process();
+                } else {
+                    Process p = daemon.cold().start(coldRun, command, env);
+                    stdin = p.getOutputStream();
+                    process = p;
+                }
+                started(coldStart(), coldRun.notes());
+                if (gone) {
+                    process.destroyForcibly(); // left as it started: the end of pump() destroys the sandbox
+                }
+            } catch (DaemonException | RuntimeException e) {
                 if (process != null) {
                     process.destroyForcibly();
                 }
                 finishCold();
+                fail(e instanceof DaemonException && e.getMessage().startsWith("no ") ? HttpResponseStatus.NOT_FOUND
+                        : e instanceof DaemonException ? HttpResponseStatus.CONFLICT : HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                        e instanceof DaemonException ? e.getMessage() : "internal error: " + e);
             }
-            return false;
         }
 
         /**
@@ -698,6 +735,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /** The client went away: a run's command dies with it and its sandbox is released (or, run cold, destroyed). */
         void disconnected() {
+            gone = true;
             releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
