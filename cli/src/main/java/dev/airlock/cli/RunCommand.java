@@ -66,6 +66,21 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments, after --.")
     List<String> command = new ArrayList<>();
 
+    /**
+     * Where a daemon may run this policy when it does not pool it (docs/daemon.md, "Policies the daemon
+     * does not pool"): the caller's directory, or {@code --workspace} (then even when it pools it);
+     * empty when this run names what only a run of its own can have: another organisation policy or
+     * resolver (the daemon's gateway has its own), or an {@code --events} file (written by the
+     * process whose gateway decided).
+     */
+    static Optional<DaemonClient.ColdWorkspace> coldWorkspace(Path org, Path hosts, Path events, Path workspace) {
+        if (org != null || hosts != null || events != null) {
+            return Optional.empty();
+        }
+        return Optional.of(new DaemonClient.ColdWorkspace((workspace == null ? Path.of("") : workspace).toAbsolutePath().normalize(),
+                workspace != null));
+    }
+
     @Override
     public Integer call() {
         Map<String, String> vars;
@@ -79,13 +94,7 @@ final class RunCommand implements Callable<Integer> {
             return SandboxRun.AIRLOCK_ERROR;
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        // The daemon runs a policy it does not pool too, in the caller's directory (docs/daemon.md), unless this run names
-        // what only a run of its own can have: another organisation policy or resolver (the daemon's gateway has its own),
-        // or an --events file (written here, from this process's own gateway).
-        Optional<DaemonClient.ColdWorkspace> cold = sources.org == null && sources.hosts == null && events == null
-                ? Optional.of(new DaemonClient.ColdWorkspace((workspace == null ? Path.of("") : workspace).toAbsolutePath().normalize(),
-                        workspace != null))
-                : Optional.empty();
+        Optional<DaemonClient.ColdWorkspace> cold = coldWorkspace(sources.org, sources.hosts, events, workspace);
         if (!noDaemon && events == null && (workspace == null || cold.isPresent())) {
             Optional<Path> org = PolicySources.orgPath(sources.org);
             String instead = "workspace " + Path.of("").toAbsolutePath() + ", policy " + sources.policy + ", "
