@@ -17,17 +17,13 @@ import dev.airlock.runtime.SandboxRun;
 import dev.airlock.runtime.TerminalCommand;
 import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
-import dev.airlock.sandbox.SandboxUser;
 import dev.airlock.sandbox.WindowSize;
-import dev.airlock.sandbox.WorkspaceAccess;
 import dev.airlock.sandbox.WorkspaceProtection;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -100,16 +96,8 @@ final class ColdRuns implements AutoCloseable {
         } catch (PolicyException e) {
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }
-        List<String> notes = new ArrayList<>();
+        List<String> notes = SandboxRun.workspaceNotes(ws, policyFile);
         WorkspaceProtection protection = SandboxRun.protection(policyFile, config.org(), config.hosts(), policy, Phase.RUN);
-        try {
-            if (WorkspaceProtection.inside(ws.toRealPath(), policyFile).isPresent()) {
-                notes.add("airlock: the policy " + policyFile + " is inside the workspace; it is read-only in the sandbox.");
-            }
-        } catch (IOException | SandboxException e) {
-            // the launcher says what is wrong with the workspace, or refuses a policy reached through a link in it
-        }
-        WorkspaceAccess.problem(ws, SandboxUser.current()).ifPresent(p -> notes.add("airlock: " + p));
         ProjectPolicy.Resources r = policy.resources();
         List<TrustedCa> trust = TrustedCa.both(org.trust(), policy.trust());
         SandboxHost.Member m;
@@ -119,7 +107,7 @@ final class ColdRuns implements AutoCloseable {
         } catch (SandboxException e) {
             throw new DaemonException(e.getMessage());
         }
-        Run run = new Run(m, policy, engine, Duration.ofNanos(System.nanoTime() - start), List.copyOf(notes));
+        Run run = new Run(m, policy, engine, Duration.ofNanos(System.nanoTime() - start), notes);
         events.track(run.id());
         live.put(run.id(), run);
         try {
