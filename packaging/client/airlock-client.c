@@ -15,7 +15,8 @@
  * found as server/SessionRefs finds it (GET /v1/sandboxes), as cli/SessionExec runs them.
  *
  * A policy the daemon does not pool runs in the daemon too, with a cold run's semantics: the request
- * carries this directory (or --workspace DIR, with "cold": true: never the pool's) as the workspace.
+ * carries this directory (or --workspace DIR, with "cold": true: never the pool's) as the workspace,
+ * and SUDO_UID/SUDO_GID as "sudoUid"/"sudoGid" (who that run runs as; none: nobody).
  *
  * Everything it does not do itself goes, unchanged and before anything was read or printed, to
  * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--env, --org,
@@ -602,6 +603,15 @@ static int converse(const char *path, buf *req, int interactive, int want_tty, i
     return exit_code;
 }
 
+/* The value of environment variable `name` when it is a positive decimal of at most 9 digits (the rule
+   of sandbox/SandboxUser.fromEnvironment), else 0. */
+static long sudo_id(const char *name) {
+    const char *v = getenv(name);
+    if (!v || !*v || strlen(v) > 9) return 0;
+    for (const char *c = v; *c; c++) if (*c < '0' || *c > '9') return 0;
+    return strtol(v, NULL, 10);
+}
+
 /* `airlock run [--policy FILE] [--workspace DIR] -- COMMAND...` through the daemon: from its pool, or
    (a policy it does not pool, or --workspace) in a sandbox it prepares for this run in DIR, else in
    this directory, as a cold run would. */
@@ -629,6 +639,13 @@ static int run(int argc, char **argv) {
     puts_(&req, ",\"workspace\":");
     put_json_string(&req, workspace_abs);
     if (workspace) puts_(&req, ",\"cold\":true");
+    /* who that run runs as: the caller of sudo, as a cold run here would (none: nobody) */
+    long uid = sudo_id("SUDO_UID"), gid = sudo_id("SUDO_GID");
+    if (uid > 0 && gid > 0) {
+        char ids[64];
+        snprintf(ids, sizeof ids, ",\"sudoUid\":%ld,\"sudoGid\":%ld", uid, gid);
+        puts_(&req, ids);
+    }
     puts_(&req, ",");
     put_command(&req, command);
     puts_(&req, ",");

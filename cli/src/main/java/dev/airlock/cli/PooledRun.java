@@ -67,7 +67,8 @@ final class PooledRun {
             return Optional.empty(); // the regular path says what is wrong
         }
         PrintStream err = new PrintStream(new java.io.FileOutputStream(FileDescriptor.err), true, java.nio.charset.StandardCharsets.UTF_8);
-        return attempt(policy, Optional.of(new DaemonClient.ColdWorkspace(Path.of("").toAbsolutePath(), false)), command, env, err, true);
+        return attempt(policy, Optional.of(new DaemonClient.ColdWorkspace(Path.of("").toAbsolutePath(), false,
+                dev.airlock.runtime.RunAs.sudoCaller(System.getenv()))), command, env, err, true);
     }
 
     /**

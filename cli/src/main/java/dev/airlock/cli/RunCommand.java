@@ -3,6 +3,7 @@ package dev.airlock.cli;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.runtime.CallerEnvironment;
 import dev.airlock.runtime.PolicyEnvNames;
+import dev.airlock.runtime.RunAs;
 import dev.airlock.runtime.SandboxRun;
 import dev.airlock.server.DaemonClient;
 import java.io.FileDescriptor;
@@ -71,14 +72,16 @@ final class RunCommand implements Callable<Integer> {
      * does not pool"): the caller's directory, or {@code --workspace} (then even when it pools it);
      * empty when this run names what only a run of its own can have: another organisation policy or
      * resolver (the daemon's gateway has its own), or an {@code --events} file (written by the
-     * process whose gateway decided).
+     * process whose gateway decided). It runs as the sudo user of {@code environment} (SUDO_UID and
+     * SUDO_GID), as this run would here; none named, as nobody.
      */
-    static Optional<DaemonClient.ColdWorkspace> coldWorkspace(Path org, Path hosts, Path events, Path workspace) {
+    static Optional<DaemonClient.ColdWorkspace> coldWorkspace(Map<String, String> environment, Path org, Path hosts, Path events,
+            Path workspace) {
         if (org != null || hosts != null || events != null) {
             return Optional.empty();
         }
         return Optional.of(new DaemonClient.ColdWorkspace((workspace == null ? Path.of("") : workspace).toAbsolutePath().normalize(),
-                workspace != null));
+                workspace != null, RunAs.sudoCaller(environment)));
     }
 
     @Override
@@ -94,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
             return SandboxRun.AIRLOCK_ERROR;
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        Optional<DaemonClient.ColdWorkspace> cold = coldWorkspace(sources.org, sources.hosts, events, workspace);
+        Optional<DaemonClient.ColdWorkspace> cold = coldWorkspace(System.getenv(), sources.org, sources.hosts, events, workspace);
         if (!noDaemon && events == null && (workspace == null || cold.isPresent())) {
             Optional<Path> org = PolicySources.orgPath(sources.org);
             String instead = "workspace " + Path.of("").toAbsolutePath() + ", policy " + sources.policy + ", "

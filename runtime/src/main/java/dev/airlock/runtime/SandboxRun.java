@@ -239,6 +239,15 @@ public final class SandboxRun {
      * with the fix. A daemon's run of a policy it does not pool says the same.
      */
     public static List<String> workspaceNotes(Path workspace, Path policy) {
+        return workspaceNotes(workspace, policy, SandboxUser.current());
+    }
+
+    /** As {@link #workspaceNotes(Path, Path)}, for a sandbox that runs as {@code as} (the daemon's caller's sudo user). */
+    public static List<String> workspaceNotes(Path workspace, Path policy, RunAs as) {
+        return workspaceNotes(workspace, policy, as.sandboxUser());
+    }
+
+    private static List<String> workspaceNotes(Path workspace, Path policy, SandboxUser user) {
         List<String> notes = new ArrayList<>();
         try {
             if (WorkspaceProtection.inside(workspace.toRealPath(), policy).isPresent()) {
@@ -247,7 +256,7 @@ public final class SandboxRun {
         } catch (IOException | SandboxException e) {
             // the launcher says what is wrong with the workspace, or refuses a policy reached through a link in it
         }
-        WorkspaceAccess.problem(workspace, SandboxUser.current()).ifPresent(p -> notes.add("airlock: " + p));
+        WorkspaceAccess.problem(workspace, user).ifPresent(p -> notes.add("airlock: " + p));
         return notes;
     }
 

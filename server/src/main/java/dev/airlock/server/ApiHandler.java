@@ -516,9 +516,10 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                                 return false;
                             }
                             java.nio.file.Path ws = java.nio.file.Path.of(text(req, "workspace"));
+                            dev.airlock.runtime.RunAs as = SudoCallerField.parse(req);
                             // A sandbox's preparation (about ten processes) never runs on the event loop: the stdin
                             // thread runs it, before any stdin it is handed after.
-                            toStdin(() -> beginCold(policy, ws, command, env, tty));
+                            toStdin(() -> beginCold(policy, ws, as, command, env, tty));
                             return true;
                         } else {
                             project = byPolicy.get();
@@ -572,10 +573,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
          * A run of a policy the daemon does not pool, on the stdin thread: its sandbox prepared, its
          * command started, the answer begun; on failure the error answer, and nothing left.
          */
-        private void beginCold(java.nio.file.Path policy, java.nio.file.Path ws, List<String> command, Map<String, String> env,
+        private void beginCold(java.nio.file.Path policy, java.nio.file.Path ws, dev.airlock.runtime.RunAs as, List<String> command,
+                Map<String, String> env,
                 Optional<dev.airlock.sandbox.WindowSize> tty) {
             try {
-                coldRun = daemon.cold().prepare(policy, ws);
+                coldRun = daemon.cold().prepare(policy, ws, as);
                 if (gone) {
                     finishCold(); // the client left while it was prepared
                     return;

@@ -12,6 +12,7 @@ import dev.airlock.pool.state.StateDatabaseException;
 import dev.airlock.runtime.BlockedSummary;
 import dev.airlock.runtime.PolicyContext;
 import dev.airlock.runtime.ProjectImage;
+import dev.airlock.runtime.RunAs;
 import dev.airlock.runtime.SandboxHost;
 import dev.airlock.runtime.SandboxRun;
 import dev.airlock.runtime.TerminalCommand;
@@ -73,9 +74,10 @@ final class ColdRuns implements AutoCloseable {
 
     /**
      * Prepares the sandbox of one run of {@code policyFile} on {@code workspace} (absolute paths
-     * the client sends). Nothing is left when it fails.
+     * the client sends), its processes running as {@code as} (the caller's sudo user, else nobody:
+     * never the daemon's own). Nothing is left when it fails.
      */
-    Run prepare(Path policyFile, Path workspace) throws DaemonException {
+    Run prepare(Path policyFile, Path workspace, RunAs as) throws DaemonException {
         long start = System.nanoTime();
         if (!policyFile.isAbsolute() || !workspace.isAbsolute()) {
             throw new DaemonException("the policy and the workspace must be absolute paths, not " + policyFile + " and " + workspace
@@ -96,14 +98,14 @@ final class ColdRuns implements AutoCloseable {
         } catch (PolicyException e) {
             throw new DaemonException(String.join("\n", e.problems().stream().map(Object::toString).toList()));
         }
-        List<String> notes = SandboxRun.workspaceNotes(ws, policyFile);
+        List<String> notes = SandboxRun.workspaceNotes(ws, policyFile, as);
         WorkspaceProtection protection = SandboxRun.protection(policyFile, config.org(), config.hosts(), policy, Phase.RUN);
         ProjectPolicy.Resources r = policy.resources();
         List<TrustedCa> trust = TrustedCa.both(org.trust(), policy.trust());
         SandboxHost.Member m;
         try {
             Optional<Path> image = ProjectImage.root(host.launcher(), policy);
-            m = host.prepare(policy.project(), engine, new Resources(r.memoryBytes(), r.cpus(), r.pids()), ws, false, protection, trust, image);
+            m = host.prepare(policy.project(), engine, new Resources(r.memoryBytes(), r.cpus(), r.pids()), ws, protection, trust, image, as);
         } catch (SandboxException e) {
             throw new DaemonException(e.getMessage());
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.airlock.runtime.RunAs;
 import dev.airlock.sandbox.WindowSize;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -139,8 +140,15 @@ public final class DaemonClient {
      * Where the daemon runs a policy it does not pool, as a cold run would: in {@code dir} (the
      * caller's directory, absolute), in a sandbox of its own for this run. {@code only}: even when
      * it pools the policy ({@code --workspace}: the caller named the directory to work in).
+     * {@code caller}: who the run runs as (the caller's SUDO_UID/SUDO_GID, {@link RunAs#sudoCaller});
+     * empty, nobody.
      */
-    public record ColdWorkspace(Path dir, boolean only) {
+    public record ColdWorkspace(Path dir, boolean only, Optional<RunAs> caller) {
+
+        /** Run as nobody. */
+        public ColdWorkspace(Path dir, boolean only) {
+            this(dir, only, Optional.empty());
+        }
     }
 
     /**
@@ -157,6 +165,7 @@ public final class DaemonClient {
             if (c.only()) {
                 req.put("cold", true);
             }
+            SudoCallerField.put(req, c.caller());
         });
         withCommand(req, command, env);
         try {
