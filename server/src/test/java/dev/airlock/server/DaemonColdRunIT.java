@@ -193,6 +193,59 @@ class DaemonColdRunIT {
         }
     }
 
+    @Test
+    void run_ofAPolicyItDoesNotPool_runsAsTheCallersSudoUser_ownsWhatItWrites_andNeverAsRoot() throws Exception {
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            // the caller's repository: theirs alone to write (0755), as a user's checkout is
+            Path repo = Files.createDirectories(tmp.resolve("b/repo"));
+            Files.setAttribute(repo, "unix:uid", 4242);
+            Files.setAttribute(repo, "unix:gid", 4242);
+            Files.setPosixFilePermissions(repo, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+            // positive control: without the field the run is nobody's, as a cold run without SUDO_UID, and cannot write there
+            ByteArrayOutputStream nobodyErr = new ByteArrayOutputStream();
+            ByteArrayOutputStream nobodyOut = new ByteArrayOutputStream();
+            Optional<JsonNode> asNobody = c.runPolicy(tmp.resolve("b/airlock.yaml"), Optional.of(new DaemonClient.ColdWorkspace(repo, false)),
+                    List.of("/bin/sh", "-c", "id -u; echo built > built-by-nobody"), Map.of(), Optional.empty(),
+                    new ByteArrayInputStream(new byte[0]), nobodyOut, nobodyErr, n -> { });
+            assertThat(asNobody.orElseThrow().path("exit").asInt()).as("nobody cannot write the caller's 0755 directory").isNotZero();
+            assertThat(nobodyOut.toString(StandardCharsets.UTF_8)).isEqualTo("65534\n");
+            assertThat(repo.resolve("built-by-nobody")).doesNotExist();
+            assertThat(nobodyErr.toString(StandardCharsets.UTF_8)).as("the workspace note names the same user")
+                    .contains("the sandbox runs as uid 65534 (nobody, as no SUDO_UID says who called sudo), which cannot write the workspace");
+
+            // with the caller's SUDO_UID/SUDO_GID: the sandbox runs as them, and what it writes is theirs
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            Optional<JsonNode> asCaller = c.runPolicy(tmp.resolve("b/airlock.yaml"),
+                    Optional.of(new DaemonClient.ColdWorkspace(repo, false, Optional.of(new dev.airlock.runtime.RunAs(4242, 4242)))),
+                    List.of("/bin/sh", "-c", "id -u; id -g; echo built > built-by-caller"), Map.of(), Optional.empty(),
+                    new ByteArrayInputStream(new byte[0]), out, err, n -> { });
+            assertThat(asCaller.orElseThrow().path("exit").asInt()).as(out + " / " + err).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("4242\n4242\n");
+            assertThat(err.toString(StandardCharsets.UTF_8)).as("the caller can write it: no note").doesNotContain("cannot write the workspace");
+            Path built = repo.resolve("built-by-caller");
+            assertThat(Files.readString(built)).isEqualTo("built\n");
+            assertThat(Files.getAttribute(built, "unix:uid")).isEqualTo(4242);
+            assertThat(Files.getAttribute(built, "unix:gid")).isEqualTo(4242);
+            assertThat(server.daemon().cold().live()).isEmpty();
+
+            // uid 0 is refused before anything runs; the same request naming 4242 runs (positive control)
+            Path socket = tmp.resolve("state/daemon.sock");
+            String body = "{\"policy\":\"" + tmp.resolve("b/airlock.yaml") + "\",\"workspace\":\"" + repo
+                    + "\",\"sudoUid\":UID,\"sudoGid\":4242,\"command\":[\"/bin/sh\",\"-c\",\"touch as-$0\",\"UID\"]}\n";
+            String refused = curl(socket, body.replace("UID", "0"));
+            assertThat(refused).startsWith("400\n").contains("sudoUid").contains("never runs as root");
+            assertThat(repo.resolve("as-0")).as("nothing ran as root").doesNotExist();
+            assertThat(server.daemon().cold().live()).isEmpty();
+            String ran = curl(socket, body.replace("UID", "4242"));
+            assertThat(ran).startsWith("200\n").contains("\"exit\":0");
+            assertThat(Files.getAttribute(repo.resolve("as-4242"), "unix:uid")).isEqualTo(4242);
+        }
+        assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
+    }
+
     /** The HTTP status, a newline and the body of POST /v1/run with {@code body}, sent by curl run under {@code prefix}. */
     private static String curl(Path socket, String body, String... prefix) throws Exception {
         List<String> argv = new ArrayList<>(List.of(prefix));
