@@ -182,13 +182,17 @@ class DaemonColdRunIT {
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             Path work = tmp.resolve("b/work");
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Optional<JsonNode> last = c.runPolicy(tmp.resolve("b/airlock.yaml"), Optional.of(new DaemonClient.ColdWorkspace(work, false)),
-                    List.of("/bin/sh", "-c", "test -t 0 && test -t 1 && echo \"on $(stty size) $(pwd)\" > tty-was; cat tty-was; exit 4"),
+            // as the caller's sudo user: the terminal is theirs too
+            Optional<JsonNode> last = c.runPolicy(tmp.resolve("b/airlock.yaml"),
+                    Optional.of(new DaemonClient.ColdWorkspace(work, false, Optional.of(new dev.airlock.runtime.RunAs(4242, 4242)))),
+                    List.of("/bin/sh", "-c", "test -t 0 && test -t 1 && echo \"on $(stty size) $(pwd)\" > tty-was; cat tty-was;"
+                            + " echo \"tty $(stat -c %u $(tty)) id $(id -u)\"; exit 4"),
                     Map.of(), Optional.of(new DaemonClient.Tty(new dev.airlock.sandbox.WindowSize(31, 97), resized -> { })),
                     new ByteArrayInputStream(new byte[0]), out, new ByteArrayOutputStream(), n -> { });
             assertThat(last.orElseThrow().path("exit").asInt()).as(out.toString(StandardCharsets.UTF_8)).isEqualTo(4);
-            assertThat(out.toString(StandardCharsets.UTF_8)).contains("on 31 97 /workspace");
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("on 31 97 /workspace").contains("tty 4242 id 4242");
             assertThat(Files.readString(work.resolve("tty-was"))).isEqualTo("on 31 97 /workspace\n");
+            assertThat(Files.getAttribute(work.resolve("tty-was"), "unix:uid")).isEqualTo(4242);
             assertThat(server.daemon().cold().live()).as("destroyed after").isEmpty();
         }
     }
