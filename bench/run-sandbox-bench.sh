@@ -3,7 +3,9 @@
 # bubblewrap sandbox and a bare `true`, in one run on one machine (docs/BENCHMARKS.md has a sample):
 # cold (no daemon), and through a real daemon's warm pool three ways: ./airlock (which runs the C
 # client, packaging/client/airlock-client.c), the C client alone, and the JVM client; and through the
-# same daemon for a project with no warm member (pool size 0: it builds a sandbox per run); each with
+# same daemon for a project with no warm member (pool size 0: it builds a sandbox per run), and for a
+# policy it does not pool at all (it runs it cold in its JVM; and the first such run after socket
+# activation, daemon start included, as its own figure); each with
 # its median and p99 against srt's, and issue 13's goals (pooled <= 0.1x srt, cold <= 0.5x srt) in
 # one table, side by side.
 #   sudo bench/run-sandbox-bench.sh
@@ -24,6 +26,7 @@
 # "proposal" rows use a class archive trained on `airlock run -- true`: an AOT cache on JDK 25+,
 # an AppCDS archive on JDK 21-24; 0: none), PROPOSAL_FLAGS (further JVM flags of those rows;
 # -XX:TieredStopAtLevel=1 -XX:+UseSerialGC), KEEP=1 (keep the work directory: raw times, logs),
+# ACTIVATION_RUNS (5: fresh socket-activated daemons, one first run each; 0: none),
 # ROWS (the rows to time, by name, e.g. "pooled pooledc airlock": issue 13's goal rows alone, a few
 # minutes instead of tens under load; srt is always timed; default all), INJVM (1; 0 skips the
 # in-JVM tables). Every run ends with the goal table: pooled and cold side by side against srt.
@@ -92,6 +95,7 @@ cleanup() {
   local rc=$? f pid
   # the pooled row's daemon first: stopping it destroys its sandboxes
   if [[ -n "${DAEMON_PID:-}" ]]; then kill "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null || true; fi
+  if [[ -n "${ACT_PID:-}" ]]; then kill "$ACT_PID" 2>/dev/null; wait "$ACT_PID" 2>/dev/null || true; fi
   for f in "$SRT_TMP"/srt-mux-*.sock; do
     [[ -S "$f" ]] || continue
     grep -qxF "$f" "$WORK/srt-sockets-before" && continue
@@ -155,6 +159,8 @@ fi
 # per run in its warm JVM, on its running gateway (what a daemon serving unpooled policies costs).
 DSTATE="$WORK/dstate"
 printf 'version: 1\nproject: bench-cold\n' >"$WORK/cold.yaml"
+# and a policy no daemon here pools: the "cold through the daemon" rows
+printf 'version: 1\nproject: bench-unpooled\n' >"$WORK/unpooled.yaml"
 printf 'version: 1\nstate: %s\nhosts: %s\naudits: false\nprojects:\n  - policy: %s\n    size: 2\n  - policy: %s\n    size: 0\n' \
   "$DSTATE" "$WORK/hosts" "$WORK/airlock.yaml" "$WORK/cold.yaml" >"$WORK/daemon.yaml"
 "$JAVA" -jar "$JAR" daemon --config "$WORK/daemon.yaml" </dev/null >"$WORK/daemon.log" 2>&1 &
@@ -233,6 +239,14 @@ add pooledjvm "./airlock run -- true, pooled: JVM client (AIRLOCK_NO_CLIENT=1)" 
   "$TREE/airlock" "${POOL_ARGS[@]}"
 add daemoncold "airlock-client run -- true, daemon with no warm member (size 0): C client alone" "$WS" "${POOL_ENV[@]}" "$CLIENT" \
   "$TREE/airlock" run --policy "$WORK/cold.yaml" -- true
+# Cold through the daemon: a policy that is NOT in its configuration (issue 13 §2). The daemon prepares a
+# sandbox for the run in its warm JVM, in the caller's directory, and destroys it after.
+add unpooled "./airlock run -- true, cold through the daemon (policy not in its config): C client via the launcher" "$WS" \
+  "${POOL_ENV[@]}" "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true
+add unpooledc "airlock-client run -- true, cold through the daemon (policy not in its config): C client alone" "$WS" \
+  "${POOL_ENV[@]}" "$CLIENT" "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true
+add unpooledjvm "./airlock run -- true, cold through the daemon (policy not in its config): JVM client" "$WS" \
+  "${POOL_ENV[@]}" AIRLOCK_NO_CLIENT=1 "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true
 add airlockjar "java -jar airlock.jar run -- true" "$WS" "$JAVA" -jar "$JAR" "${RUN_ARGS[@]}"
 add jvmfloor "java -version (a JVM's own start, no application)" "$WS" "$JAVA" -version
 add jvm "java -jar airlock.jar --version (JVM start)" "$WS" "$JAVA" -jar "$JAR" --version
@@ -281,6 +295,40 @@ for ((round = 0; round < WARMUP + RUNS; round++)); do
   done
   if (((round + 1) % 10 == 0)); then log "  round $((round + 1))/$((WARMUP + RUNS))"; fi
 done
+
+# The first run after socket activation: a daemon that is not running yet, started by
+# systemd-socket-activate (as airlock.socket starts airlock.service) on the client's connection; the
+# daemon's JVM start, its configuration and gateway, then the run of a policy it does not pool.
+ACTIVATION_RUNS="${ACTIVATION_RUNS:-5}"
+ACTIVATION_MS=""
+if command -v systemd-socket-activate >/dev/null && ((ACTIVATION_RUNS > 0)) && { wanted unpooled || wanted unpooledc; }; then
+  log "timing $ACTIVATION_RUNS first runs after socket activation"
+  for ((k = 0; k < ACTIVATION_RUNS; k++)); do
+    AST="$WORK/astate-$k"
+    mkdir -p "$AST"
+    chmod 700 "$AST"
+    printf 'version: 1\nstate: %s\nhosts: %s\naudits: false\nprojects:\n  - policy: %s\n    size: 0\n' \
+      "$AST" "$WORK/hosts" "$WORK/cold.yaml" >"$WORK/activated-$k.yaml"
+    (exec systemd-socket-activate -l "$AST/daemon.sock" "$JAVA" -jar "$JAR" daemon --config "$WORK/activated-$k.yaml") \
+      </dev/null >"$WORK/activated-$k.log" 2>&1 &
+    ACT_PID=$!
+    for ((i = 0; i < 100; i++)); do [[ -S "$AST/daemon.sock" ]] && break; sleep 0.05; done
+    # systemd-socket-activate makes it 0644 whatever the umask; the daemon refuses any mode but 0600
+    chmod 600 "$AST/daemon.sock"
+    s=$EPOCHREALTIME
+    if (cd "$WS" && AIRLOCK_DAEMON_SOCKET="$AST/daemon.sock" "$CLIENT" "$TREE/airlock" run --policy "$WORK/unpooled.yaml" -- true) \
+      </dev/null >/dev/null 2>>"$WORK/activated-$k.log"; then
+      e=$EPOCHREALTIME
+      ACTIVATION_MS+="$(awk -v a="${s//[.,]/}" -v b="${e//[.,]/}" 'BEGIN {printf "%.0f", (b - a) / 1000}') "
+    else
+      FAILS=$((FAILS + 1))
+      ACTIVATION_MS+="failed "
+      log "  activated run $k failed (log: $WORK/activated-$k.log)"
+    fi
+    kill "$ACT_PID" 2>/dev/null || true
+    wait "$ACT_PID" 2>/dev/null || true
+  done
+fi
 
 # median and nearest-rank p99 of a file of microseconds, in ms
 stats() { sort -n "$1" | awk '{v[NR]=$1} END {
@@ -360,7 +408,15 @@ goal pooled "pooled, \`./airlock run\` (launcher + C client)" 0.1
 goal pooledc "pooled, the C client alone" 0.1
 goal airlock "cold, \`./airlock run\` with no daemon" 0.5
 goal daemoncold "cold in a running daemon (no warm member), the C client alone" 0.5
+goal unpooled "cold through the daemon (policy not in its config), \`./airlock run\`" 0.5
+goal unpooledc "cold through the daemon (policy not in its config), the C client alone" 0.5
+goal unpooledjvm "cold through the daemon (policy not in its config), the JVM client" 0.5
 echo
+if [[ -n "${ACTIVATION_MS:-}" ]]; then
+  echo "First run after socket activation (systemd-socket-activate starts the daemon on the C client's connection;"
+  echo "the run is of a policy it does not pool; $ACTIVATION_RUNS fresh daemons, one run each), ms: $ACTIVATION_MS"
+  echo
+fi
 if wanted proposal || wanted proposaljvm; then
   echo "proposal flags: ${PROPOSAL[*]}"
   echo

@@ -2,7 +2,7 @@
  * airlock-client: `airlock run` through the daemon's warm pool, and the session commands, without
  * starting a JVM (issue 13 §2).
  *
- *   airlock-client LAUNCHER run [--policy FILE] -- COMMAND...
+ *   airlock-client LAUNCHER run [--policy FILE] [--workspace DIR] -- COMMAND...
  *   airlock-client LAUNCHER sandbox exec [-i] [-t] [-e K=V]... SESSION [--] COMMAND...
  *   airlock-client LAUNCHER sandbox attach SESSION
  *
@@ -14,10 +14,15 @@
  * `airlock sandbox exec` and `attach` go the same way to POST /v1/sandboxes/ID/exec, the session
  * found as server/SessionRefs finds it (GET /v1/sandboxes), as cli/SessionExec runs them.
  *
+ * A policy the daemon does not pool runs in the daemon too, with a cold run's semantics: the request
+ * carries this directory (or --workspace DIR, with "cold": true: never the pool's) as the workspace,
+ * and SUDO_UID/SUDO_GID as "sudoUid"/"sudoGid" (who that run runs as; none: nobody).
+ *
  * Everything it does not do itself goes, unchanged and before anything was read or printed, to
- * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--env too),
- * no daemon socket or nobody listening on it, a policy with a top-level `env:` (the JVM parses it),
- * and a daemon that does not pool the policy (the JVM then says so and runs it locally).
+ * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--env, --org,
+ * --hosts, --events, --no-daemon), no daemon socket or nobody listening on it, a policy with a
+ * top-level `env:` (the JVM parses it), and an older daemon that answers notPooled (the JVM then
+ * says so and runs it locally).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -369,8 +374,8 @@ static void handle_line(const char *line, const char *eol, int say_start, int *e
         *exit_code = (int) json_number(line, "exit", AIRLOCK_ERROR);
         free(*summary);
         *summary = json_string(line, "summary");
-    } else if (say_start && json_value(line, "sandbox", &n)) {
-        say_started(line, eol);
+    } else if (say_start && json_value(line, "sandbox", &n) && !json_true(line, "cold")) {
+        say_started(line, eol);   /* a run of an unpooled policy says nothing at its start, as a cold run does not */
     }
 }
 
@@ -598,12 +603,24 @@ static int converse(const char *path, buf *req, int interactive, int want_tty, i
     return exit_code;
 }
 
-/* `airlock run [--policy FILE] -- COMMAND...` through the daemon's pool. */
+/* The value of environment variable `name` when it is a positive decimal of at most 9 digits (the rule
+   of sandbox/SandboxUser.fromEnvironment), else 0. */
+static long sudo_id(const char *name) {
+    const char *v = getenv(name);
+    if (!v || !*v || strlen(v) > 9) return 0;
+    for (const char *c = v; *c; c++) if (*c < '0' || *c > '9') return 0;
+    return strtol(v, NULL, 10);
+}
+
+/* `airlock run [--policy FILE] [--workspace DIR] -- COMMAND...` through the daemon: from its pool, or
+   (a policy it does not pool, or --workspace) in a sandbox it prepares for this run in DIR, else in
+   this directory, as a cold run would. */
 static int run(int argc, char **argv) {
-    const char *policy = "airlock.yaml";
+    const char *policy = "airlock.yaml", *workspace = NULL;
     int i = 3;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) policy = argv[++i];
+        else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) workspace = argv[++i];
         else hand_over();
     }
     if (i >= argc - 1) hand_over();
@@ -611,11 +628,24 @@ static int run(int argc, char **argv) {
 
     char *policy_abs = absolute(policy);
     if (!policy_abs || policy_has_env(policy_abs) != 0) hand_over();
+    char *workspace_abs = absolute(workspace ? workspace : ".");
+    if (!workspace_abs) hand_over();
     connect_daemon();
 
     buf req = {0};
     puts_(&req, "{\"policy\":");
     put_json_string(&req, policy_abs);
+    /* where a policy the daemon does not pool runs (cli/RunCommand sends the same): "cold" when named */
+    puts_(&req, ",\"workspace\":");
+    put_json_string(&req, workspace_abs);
+    if (workspace) puts_(&req, ",\"cold\":true");
+    /* who that run runs as: the caller of sudo, as a cold run here would (none: nobody) */
+    long uid = sudo_id("SUDO_UID"), gid = sudo_id("SUDO_GID");
+    if (uid > 0 && gid > 0) {
+        char ids[64];
+        snprintf(ids, sizeof ids, ",\"sudoUid\":%ld,\"sudoGid\":%ld", uid, gid);
+        puts_(&req, ids);
+    }
     puts_(&req, ",");
     put_command(&req, command);
     puts_(&req, ",");

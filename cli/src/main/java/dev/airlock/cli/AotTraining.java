@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The training run of the launcher's class cache (an AOT cache on JDK 25+): loads what the short
@@ -39,7 +40,8 @@ final class AotTraining {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(socket));
             Thread daemon = Thread.ofPlatform().start(() -> answer(server));
-            PooledRun.attempt(DaemonClient.ifRunning(socket), examples.resolve("scratch.yaml"), List.of("true"), Map.of(),
+            PooledRun.attempt(DaemonClient.ifRunning(socket), examples.resolve("scratch.yaml"),
+                    Optional.of(new DaemonClient.ColdWorkspace(dir, false)), List.of("true"), Map.of(),
                     new java.io.PrintStream(OutputStream.nullOutputStream()), true);
             daemon.join();
         } finally {

@@ -18,7 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** {@code airlock run} through the daemon's warm pool, when one runs and pools the project. */
+/**
+ * {@code airlock run} through the daemon: from its warm pool when it pools the project, else (a
+ * daemon that can) in a sandbox it prepares for this run in the caller's directory.
+ */
 final class PooledRun {
 
     private PooledRun() {
@@ -64,21 +67,23 @@ final class PooledRun {
             return Optional.empty(); // the regular path says what is wrong
         }
         PrintStream err = new PrintStream(new java.io.FileOutputStream(FileDescriptor.err), true, java.nio.charset.StandardCharsets.UTF_8);
-        return attempt(policy, command, env, err, true);
+        return attempt(policy, Optional.of(new DaemonClient.ColdWorkspace(Path.of("").toAbsolutePath(), false,
+                dev.airlock.runtime.RunAs.sudoCaller(System.getenv()))), command, env, err, true);
     }
 
     /**
      * The command's exit code, or empty when no daemon pools this project (the caller runs it here,
      * as {@code instead} describes, and this says so when the caller evidently expected a daemon).
      */
-    static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err, String instead) {
+    static Optional<Integer> attempt(Path policy, Optional<DaemonClient.ColdWorkspace> cold, List<String> command, Map<String, String> env,
+            PrintStream err, String instead) {
         Path socket = DaemonSocket.path();
         Optional<DaemonClient> daemon = DaemonClient.ifRunning(socket);
         if (daemon.isEmpty()) {
             noDaemonNote(socket, System.getenv(), java.nio.file.Files.exists(socket), instead).ifPresent(err::println);
             return Optional.empty();
         }
-        return attempt(daemon, policy, command, env, err, false);
+        return attempt(daemon, policy, cold, command, env, err, false);
     }
 
     /**
@@ -108,12 +113,13 @@ final class PooledRun {
     }
 
     /** {@code quiet}: say nothing when falling back (the regular path that follows says it once). */
-    private static Optional<Integer> attempt(Path policy, List<String> command, Map<String, String> env, PrintStream err, boolean quiet) {
+    private static Optional<Integer> attempt(Path policy, Optional<DaemonClient.ColdWorkspace> cold, List<String> command,
+            Map<String, String> env, PrintStream err, boolean quiet) {
         Optional<DaemonClient> daemon = DaemonClient.ifRunning(DaemonSocket.path());
         if (daemon.isEmpty()) {
             return Optional.empty();
         }
-        return attempt(daemon, policy, command, env, err, quiet);
+        return attempt(daemon, policy, cold, command, env, err, quiet);
     }
 
     /**
@@ -146,9 +152,12 @@ final class PooledRun {
         return b.toString();
     }
 
-    /** With a daemon at hand (the class-cache training calls this with a stand-in). */
-    static Optional<Integer> attempt(Optional<DaemonClient> daemon, Path policy, List<String> command, Map<String, String> env,
-            PrintStream err, boolean quiet) {
+    /**
+     * With a daemon at hand (the class-cache training calls this with a stand-in). With {@code cold},
+     * a policy the daemon does not pool runs there too, in that directory, as a cold run would.
+     */
+    static Optional<Integer> attempt(Optional<DaemonClient> daemon, Path policy, Optional<DaemonClient.ColdWorkspace> cold, List<String> command,
+            Map<String, String> env, PrintStream err, boolean quiet) {
         Optional<CallerTerminal> terminal;
         try {
             // With a terminal on stdin the command gets one of its own in the sandbox; this one goes raw meanwhile.
@@ -161,13 +170,19 @@ final class PooledRun {
         String eol = terminal.isPresent() ? "\r\n" : System.lineSeparator();
         try {
             // The daemon knows its projects by their policy files: no policy is parsed here, so a
-            // pooled run starts sooner. A policy the daemon does not pool runs here instead.
+            // pooled run starts sooner. A policy the daemon does not pool runs there cold, or here
+            // when the daemon cannot (an older one) or this run asked for what only its own can have.
             Path file = policy.toAbsolutePath().normalize();
             FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
             FileOutputStream stderr = new FileOutputStream(FileDescriptor.err);
             Optional<DaemonClient.Tty> tty = terminal.map(t -> new DaemonClient.Tty(t.size(), t::onResize));
-            Optional<JsonNode> result = daemon.get().runPolicy(file, command, env, tty, new FileInputStream(FileDescriptor.in), stdout, stderr,
-                    start -> err.print(startLine(start, Path.of("").toAbsolutePath()) + eol));
+            // A run of a policy the daemon does not pool says nothing at its start, as a cold run here would not.
+            Optional<JsonNode> result = daemon.get().runPolicy(file, cold, command, env, tty, new FileInputStream(FileDescriptor.in), stdout,
+                    stderr, start -> {
+                        if (!start.path("cold").asBoolean()) {
+                            err.print(startLine(start, Path.of("").toAbsolutePath()) + eol);
+                        }
+                    });
             terminal.ifPresent(CallerTerminal::close);
             if (result.isEmpty()) {
                 if (!quiet) {

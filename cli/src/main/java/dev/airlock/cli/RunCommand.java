@@ -3,7 +3,9 @@ package dev.airlock.cli;
 import dev.airlock.policy.load.PolicyException;
 import dev.airlock.runtime.CallerEnvironment;
 import dev.airlock.runtime.PolicyEnvNames;
+import dev.airlock.runtime.RunAs;
 import dev.airlock.runtime.SandboxRun;
+import dev.airlock.server.DaemonClient;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
@@ -30,7 +32,9 @@ import picocli.CommandLine.Spec;
             "in the sandbox (yours is raw meanwhile and follows resizes; never shared with the sandbox).",
             "Afterwards stderr gets a summary of what was blocked, with the YAML that would allow it.",
             "When a daemon runs and pools this project, the sandbox comes from its warm pool",
-            "(workspace: the project at HEAD) unless --workspace or --no-daemon is given."
+            "(workspace: the project at HEAD) unless --workspace or --no-daemon is given. A daemon that",
+            "does not pool it runs it too, as here: in this directory (or --workspace), a sandbox of its own,",
+            "under the daemon's organisation policy; --org, --hosts, --events and --no-daemon run it here."
         },
         footer = {"", "Example (as root):", "  ./airlock run --policy airlock.yaml --env ANTHROPIC_API_KEY -- bash -i",
             "", "Exit codes: COMMAND's own; 125 Airlock error (not root, missing kernel feature or package,",
@@ -63,6 +67,23 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments, after --.")
     List<String> command = new ArrayList<>();
 
+    /**
+     * Where a daemon may run this policy when it does not pool it (docs/daemon.md, "Policies the daemon
+     * does not pool"): the caller's directory, or {@code --workspace} (then even when it pools it);
+     * empty when this run names what only a run of its own can have: another organisation policy or
+     * resolver (the daemon's gateway has its own), or an {@code --events} file (written by the
+     * process whose gateway decided). It runs as the sudo user of {@code environment} (SUDO_UID and
+     * SUDO_GID), as this run would here; none named, as nobody.
+     */
+    static Optional<DaemonClient.ColdWorkspace> coldWorkspace(Map<String, String> environment, Path org, Path hosts, Path events,
+            Path workspace) {
+        if (org != null || hosts != null || events != null) {
+            return Optional.empty();
+        }
+        return Optional.of(new DaemonClient.ColdWorkspace((workspace == null ? Path.of("") : workspace).toAbsolutePath().normalize(),
+                workspace != null, RunAs.sudoCaller(environment)));
+    }
+
     @Override
     public Integer call() {
         Map<String, String> vars;
@@ -76,12 +97,13 @@ final class RunCommand implements Callable<Integer> {
             return SandboxRun.AIRLOCK_ERROR;
         }
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        if (!noDaemon && workspace == null && events == null) {
+        Optional<DaemonClient.ColdWorkspace> cold = coldWorkspace(System.getenv(), sources.org, sources.hosts, events, workspace);
+        if (!noDaemon && events == null && (workspace == null || cold.isPresent())) {
             Optional<Path> org = PolicySources.orgPath(sources.org);
             String instead = "workspace " + Path.of("").toAbsolutePath() + ", policy " + sources.policy + ", "
                     + org.map(o -> "organisation policy " + o).orElse("no organisation policy") + ", "
                     + (sources.hosts == null ? "names from the system resolver" : "names from " + sources.hosts);
-            Optional<Integer> pooled = PooledRun.attempt(sources.policy, command, vars, err, instead);
+            Optional<Integer> pooled = PooledRun.attempt(sources.policy, cold, command, vars, err, instead);
             if (pooled.isPresent()) {
                 return pooled.get();
             }

@@ -286,6 +286,73 @@ class NativeClientTest {
     }
 
     @Test
+    void run_sendsTheCallersDirectory_forAPolicyTheDaemonDoesNotPool_andSaysNothingAtAColdStart() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true,\"prepareMs\":40.0,"
+                + "\"workspace\":\"/w\"}"), chunked("{\"exit\":3,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("workspace").asText()).as("where a cold run would work").isEqualTo(dir.toRealPath().toString());
+        assertThat(req.line().has("cold")).as("the pool's when it pools the policy").isFalse();
+        assertThat(r.err()).as("as a cold run, no start line").isEmpty();
+        assertThat(r.code()).isEqualTo(3);
+    }
+
+    @Test
+    void run_underSudo_sendsTheSudoCallerAsWhoTheRunRunsAs() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true}"),
+                chunked("{\"exit\":0,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of("SUDO_UID", "4242", "SUDO_GID", "4243"), "run", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("sudoUid").asInt()).isEqualTo(4242);
+        assertThat(req.line().get("sudoGid").asInt()).isEqualTo(4243);
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void run_withoutAUsableSudoCaller_sendsNoUser_theDaemonRunsItAsNobody() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        List<Map<String, String>> envs = List.of(Map.of(), Map.of("SUDO_UID", "0", "SUDO_GID", "0"),
+                Map.of("SUDO_UID", "12x", "SUDO_GID", "1000"), Map.of("SUDO_UID", "1000"), Map.of("SUDO_UID", "1234567890", "SUDO_GID", "1"));
+        for (Map<String, String> env : envs) {
+            Files.deleteIfExists(socket); // the last fake daemon's
+            CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true}"),
+                    chunked("{\"exit\":0,\"summary\":\"\"}") + "0\r\n\r\n");
+
+            Result r = run(socket, "", env, "run", "--", "true");
+
+            Request req = seen.get(30, TimeUnit.SECONDS);
+            assertThat(req.line().has("sudoUid") || req.line().has("sudoGid")).as(env.toString()).isFalse();
+            assertThat(req.line().has("workspace")).as("the same request otherwise").isTrue();
+            assertThat(r.code()).isZero();
+        }
+    }
+
+    @Test
+    void run_withWorkspace_asksForACold_runInThatDirectory() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");
+        Files.createDirectories(dir.resolve("elsewhere"));
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk7\",\"cold\":true}"),
+                chunked("{\"exit\":0,\"summary\":\"\"}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of(), "run", "--workspace", "elsewhere/../elsewhere", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("workspace").asText()).isEqualTo(dir.toRealPath().resolve("elsewhere").toString());
+        assertThat(req.line().get("cold").asBoolean()).as("never the pool's workspace").isTrue();
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
     void run_whenTheDaemonDoesNotPoolThePolicy_handsEverythingToTheLauncher_stdinUnread() throws Exception {
         Path socket = dir.resolve("daemon.sock");
         Files.writeString(dir.resolve("airlock.yaml"), "version: 1\n");

@@ -16,6 +16,7 @@ import dev.airlock.sandbox.Resources;
 import dev.airlock.sandbox.SandboxException;
 import dev.airlock.sandbox.SandboxLauncher;
 import dev.airlock.sandbox.SandboxSpec;
+import dev.airlock.sandbox.SandboxUser;
 import dev.airlock.sandbox.Standby;
 import dev.airlock.sandbox.TrustBundle;
 import dev.airlock.sandbox.WindowSize;
@@ -25,6 +26,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A host of sandboxes: one egress gateway ({@link GatewayStack}: transparent listener, the explicit
@@ -203,8 +205,23 @@ public final class SandboxHost implements AutoCloseable {
         return prepare(project, engine, image.isPresent() ? spec.withImage(image.get()).withRootLayer(TemplateLayer.of(layer)) : spec);
     }
 
+    /**
+     * As {@link #prepare(String, PolicyEngine, Resources, Path, boolean, WorkspaceProtection, List, java.util.Optional)} over
+     * the plain {@code workspace}, its processes running as {@code as} instead of the launcher's user: the daemon's run of a
+     * policy it does not pool, as its caller's sudo user.
+     */
+    public Member prepare(String project, PolicyEngine engine, Resources resources, Path workspace, WorkspaceProtection protection,
+            List<TrustedCa> trust, java.util.Optional<Path> image, RunAs as) throws SandboxException {
+        SandboxSpec spec = new SandboxSpec(project, workspace, resources, ports).withProtection(protection).withTrust(TrustBundle.of(trust));
+        return prepare(project, engine, image.map(spec::withImage).orElse(spec), Optional.of(as.sandboxUser()));
+    }
+
     private Member prepare(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
-        PreparedSandbox p = prepareCold(project, engine, spec);
+        return prepare(project, engine, spec, Optional.empty());
+    }
+
+    private Member prepare(String project, PolicyEngine engine, SandboxSpec spec, Optional<SandboxUser> as) throws SandboxException {
+        PreparedSandbox p = prepareCold(project, engine, spec, as);
         try {
             return new Member(project, p, launcher.standby(p));
         } catch (SandboxException | RuntimeException e) {
@@ -218,7 +235,12 @@ public final class SandboxHost implements AutoCloseable {
      * its first command starts cold ({@link SandboxLauncher#claim}). On failure nothing is left.
      */
     PreparedSandbox prepareCold(String project, PolicyEngine engine, SandboxSpec spec) throws SandboxException {
-        PreparedSandbox p = launcher.prepare(spec);
+        return prepareCold(project, engine, spec, Optional.empty());
+    }
+
+    private PreparedSandbox prepareCold(String project, PolicyEngine engine, SandboxSpec spec, Optional<SandboxUser> as)
+            throws SandboxException {
+        PreparedSandbox p = as.isPresent() ? launcher.prepare(spec, as.get()) : launcher.prepare(spec);
         try {
             gateway.registry().register(p.id(), project, List.of(p.sandboxAddress()), List.of(p.hostAddress()), engine);
             return p;

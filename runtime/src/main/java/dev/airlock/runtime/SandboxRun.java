@@ -152,8 +152,8 @@ public final class SandboxRun {
                 return AIRLOCK_ERROR;
             }
         }
-        WorkspaceProtection protection = protection(o, project, workspace);
-        WorkspaceAccess.problem(workspace, SandboxUser.current()).ifPresent(p -> err.println("airlock: " + p));
+        workspaceNotes(workspace, o.policy()).forEach(err::println);
+        WorkspaceProtection protection = protection(o.policy(), o.org(), o.hosts(), project, o.phase());
         SandboxSession session = null;
         Process process = null;
         boolean failed = false;
@@ -234,29 +234,48 @@ public final class SandboxRun {
     }
 
     /**
-     * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
-     * out, or this is a template's setup), and the policy, organisation policy, hosts file and the
-     * project's trust: CA files this run loaded when they lie in the workspace (said once on stderr
-     * for the policy), so that the sandbox cannot edit what the next run loads.
+     * What a cold run says about its workspace before the command starts (stderr lines): that the
+     * policy lies inside it (and is read-only there), and that the sandbox user cannot write it,
+     * with the fix. A daemon's run of a policy it does not pool says the same.
      */
-    private WorkspaceProtection protection(Options o, ProjectPolicy project, Path workspace) {
-        List<Path> files = new ArrayList<>();
-        files.add(o.policy());
-        o.org().ifPresent(files::add);
-        o.hosts().ifPresent(files::add);
-        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
-        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
+    public static List<String> workspaceNotes(Path workspace, Path policy) {
+        return workspaceNotes(workspace, policy, SandboxUser.current());
+    }
+
+    /** As {@link #workspaceNotes(Path, Path)}, for a sandbox that runs as {@code as} (the daemon's caller's sudo user). */
+    public static List<String> workspaceNotes(Path workspace, Path policy, RunAs as) {
+        return workspaceNotes(workspace, policy, as.sandboxUser());
+    }
+
+    private static List<String> workspaceNotes(Path workspace, Path policy, SandboxUser user) {
+        List<String> notes = new ArrayList<>();
         try {
-            Path ws = workspace.toRealPath();
-            if (WorkspaceProtection.inside(ws, o.policy()).isPresent()) {
-                err.println("airlock: the policy " + o.policy() + " is inside the workspace; it is read-only in the sandbox.");
+            if (WorkspaceProtection.inside(workspace.toRealPath(), policy).isPresent()) {
+                notes.add("airlock: the policy " + policy + " is inside the workspace; it is read-only in the sandbox.");
             }
         } catch (IOException | SandboxException e) {
             // the launcher says what is wrong with the workspace, or refuses a policy reached through a link in it
         }
+        WorkspaceAccess.problem(workspace, user).ifPresent(p -> notes.add("airlock: " + p));
+        return notes;
+    }
+
+    /**
+     * What stays read-only in the sandbox: the project's .git/hooks and .git/config (unless it opts
+     * out, or this is a template's setup), and {@code policy}, {@code org}, {@code hosts} and the
+     * project's {@code trust:} CA files when they lie in the workspace, so that the sandbox cannot
+     * edit what the next run loads. A daemon's run of a policy it does not pool protects the same.
+     */
+    public static WorkspaceProtection protection(Path policy, Optional<Path> org, Optional<Path> hosts, ProjectPolicy project, Phase phase) {
+        List<Path> files = new ArrayList<>();
+        files.add(policy);
+        org.ifPresent(files::add);
+        hosts.ifPresent(files::add);
+        // The project's trust: files too: a CA the sandbox planted there would be trusted by the next run.
+        project.trust().forEach(ca -> files.add(Path.of(ca.file())));
         // A template's setup (Phase.SETUP) may write git's metadata (git submodule update --init): nobody
         // runs git on the host in a template tree; root only in the mirror, catch-up inside a sandbox.
-        return new WorkspaceProtection(!project.writableGitConfig() && o.phase() != Phase.SETUP, files);
+        return new WorkspaceProtection(!project.writableGitConfig() && phase != Phase.SETUP, files);
     }
 
     private void writeEvents(LinkSafeFiles.Directory dir, Path file, List<AuditEvent> events) {

@@ -66,6 +66,8 @@ public final class SandboxLauncher implements AutoCloseable {
     private final Map<String, WorkspaceProtection> protections = new ConcurrentHashMap<>();
     /** The image root each sandbox runs on, when it has one ({@link ImageStore}). */
     private final Map<String, BwrapArgs.Root> images = new ConcurrentHashMap<>();
+    /** Who each sandbox's processes run as, by id: the launcher's user unless its preparation named another. */
+    private final Map<String, SandboxUser> users = new ConcurrentHashMap<>();
     /** The processes started in each sandbox (the cgroup-joining wrapper, then bubblewrap), by sandbox id. */
     private final Map<String, List<Process>> commands = new ConcurrentHashMap<>();
     private final Thread hook = new Thread(() -> {
@@ -139,6 +141,16 @@ public final class SandboxLauncher implements AutoCloseable {
      * on any failure, everything built so far is removed before the exception is thrown.
      */
     public PreparedSandbox prepare(SandboxSpec spec) throws SandboxException {
+        return prepare(spec, user);
+    }
+
+    /**
+     * As {@link #prepare(SandboxSpec)}, its processes running as {@code as} instead of this
+     * launcher's user: the daemon's run of a policy it does not pool runs as its caller's sudo user,
+     * as that caller's own cold run would ({@link SandboxUser}: never uid or gid 0).
+     */
+    public PreparedSandbox prepare(SandboxSpec spec, SandboxUser as) throws SandboxException {
+        java.util.Objects.requireNonNull(as, "as");
         if (closed) {
             throw new SandboxException("this launcher is closed. Fix: create a new one.");
         }
@@ -149,13 +161,13 @@ public final class SandboxLauncher implements AutoCloseable {
         Path workspace;
         if (spec.template().isPresent()) {
             Path real = realState();
-            overlay = Optional.of(new SandboxRecord.OverlayRef(real, checkTemplate(real, spec.project(), spec.template().get())));
+            overlay = Optional.of(new SandboxRecord.OverlayRef(real, checkTemplate(real, spec.project(), spec.template().get(), as)));
             workspace = null; // the mount point, once the id is known
         } else {
-            workspace = checkWorkspace(spec.workspace());
+            workspace = checkWorkspace(spec.workspace(), as);
         }
         if (spec.image().isPresent()) {
-            checkImage(spec.image().get());
+            checkImage(spec.image().get(), as);
         }
         Optional<SandboxRecord.OverlayRef> cow = overlay;
         Owner self = ops.self();
@@ -189,6 +201,7 @@ public final class SandboxLauncher implements AutoCloseable {
         });
         live.put(record.id(), record);
         protections.put(record.id(), spec.protection());
+        users.put(record.id(), as);
 
         try {
             Network n = network(record, spec.gateway());
@@ -197,12 +210,12 @@ public final class SandboxLauncher implements AutoCloseable {
             ops.execute(layout.create(record.id(), spec.resources()));
             if (record.overlay().isPresent()) {
                 SandboxRecord.OverlayRef v = record.overlay().get();
-                ops.execute(new KernelOp.MountOverlay(v.state(), record.id(), v.lower(), user.uid(), user.gid()));
+                ops.execute(new KernelOp.MountOverlay(v.state(), record.id(), v.lower(), as.uid(), as.gid()));
             }
             if (spec.image().isPresent()) {
-                images.put(record.id(), root(record.id(), spec));
+                images.put(record.id(), root(record.id(), spec, as));
             }
-            writeEtc(record, spec.trust());
+            writeEtc(record, spec.trust(), as);
             return record.prepared();
         } catch (SandboxException | RuntimeException e) {
             List<String> errors = teardown(record.id(), record.cgroups(), overlayStates(record.id(), Optional.of(record)));
@@ -217,13 +230,13 @@ public final class SandboxLauncher implements AutoCloseable {
      * layer over it, mounted now by the privileged point ({@link RootLayers}; unmounted with the
      * sandbox's other overlays at teardown).
      */
-    private BwrapArgs.Root root(String id, SandboxSpec spec) throws SandboxException {
+    private BwrapArgs.Root root(String id, SandboxSpec spec, SandboxUser as) throws SandboxException {
         Path image = spec.image().orElseThrow();
         Path st = realState();
         return switch (spec.layer()) {
             case RootLayer.None n -> BwrapArgs.Root.readOnly(image);
             case RootLayer.Writable w -> {
-                ops.execute(new KernelOp.MountSetupRoot(st, id, spec.project(), w.name(), image, user.uid(), user.gid()));
+                ops.execute(new KernelOp.MountSetupRoot(st, id, spec.project(), w.name(), image, as.uid(), as.gid()));
                 yield new BwrapArgs.Root(RootLayers.setupMount(st, id), true);
             }
             case RootLayer.Stacked l -> {
@@ -268,7 +281,7 @@ public final class SandboxLauncher implements AutoCloseable {
     }
 
     /** An image root of this launcher's store, finished and root's ({@link ImageStore#isImageRoot}). */
-    private void checkImage(Path root) throws SandboxException {
+    private void checkImage(Path root, SandboxUser as) throws SandboxException {
         if (!root.startsWith(ImageStore.root(realState())) || !ImageStore.isImageRoot(root.toString())) {
             throw new SandboxException("image root " + root + " is not an unpacked image of " + ImageStore.root(realState())
                     + ". Fix: unpack it with SandboxLauncher.images().unpack(…) and pass its root.");
@@ -276,8 +289,8 @@ public final class SandboxLauncher implements AutoCloseable {
         // bubblewrap binds the root as the sandbox user: a state directory only root can enter (0700) would end in
         // bubblewrap's bare "Can't find source path … Permission denied" after everything else is built.
         for (Path p = root; p != null; p = p.getParent()) {
-            if (!searchable(p)) {
-                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach the image root " + root + ": " + p
+            if (!searchable(p, as)) {
+                throw new SandboxException("the sandbox user (uid " + as.uid() + ") cannot reach the image root " + root + ": " + p
                         + " is not searchable for it. Fix: chmod o+x " + p + " (the store is read-only to sandboxes; the state"
                         + " directory must be searchable, as /var/lib/airlock is).");
             }
@@ -299,7 +312,7 @@ public final class SandboxLauncher implements AutoCloseable {
      * whose two directories above are root's alone (0700), so that the tree is visible only through
      * an overlay; and a state directory the sandbox user can search, to reach the mount point.
      */
-    private Path checkTemplate(Path realState, String project, Path template) throws SandboxException {
+    private Path checkTemplate(Path realState, String project, Path template, SandboxUser as) throws SandboxException {
         Path t;
         try {
             t = template.toRealPath();
@@ -331,8 +344,8 @@ public final class SandboxLauncher implements AutoCloseable {
             }
         }
         for (Path p = realState; p != null; p = p.getParent()) {
-            if (!searchable(p)) {
-                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach its overlay workspace in " + realState
+            if (!searchable(p, as)) {
+                throw new SandboxException("the sandbox user (uid " + as.uid() + ") cannot reach its overlay workspace in " + realState
                         + ": " + p + " is not searchable for it. Fix: chmod o+x " + p + ".");
             }
         }
@@ -436,7 +449,7 @@ public final class SandboxLauncher implements AutoCloseable {
      * system directories or Airlock's state, and that the sandbox user can reach (bubblewrap binds
      * it as that user).
      */
-    private Path checkWorkspace(Path given) throws SandboxException {
+    private Path checkWorkspace(Path given, SandboxUser as) throws SandboxException {
         Path ws;
         try {
             ws = given.toRealPath();
@@ -467,15 +480,15 @@ public final class SandboxLauncher implements AutoCloseable {
             }
         }
         for (Path p = ws.getParent(); p != null; p = p.getParent()) {
-            if (!searchable(p)) {
-                throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach workspace " + ws + ": " + p
+            if (!searchable(p, as)) {
+                throw new SandboxException("the sandbox user (uid " + as.uid() + ") cannot reach workspace " + ws + ": " + p
                         + " is not searchable for it. Fix: chmod o+x " + p + " (or run through sudo as the workspace's owner).");
             }
         }
         return ws;
     }
 
-    private boolean searchable(Path dir) {
+    private static boolean searchable(Path dir, SandboxUser user) {
         try {
             int mode = (Integer) Files.getAttribute(dir, "unix:mode");
             int uid = (Integer) Files.getAttribute(dir, "unix:uid");
@@ -492,7 +505,7 @@ public final class SandboxLauncher implements AutoCloseable {
         }
     }
 
-    private void writeEtc(SandboxRecord r, TrustBundle trust) throws SandboxException {
+    private void writeEtc(SandboxRecord r, TrustBundle trust, SandboxUser user) throws SandboxException {
         Path etc = r.runFiles().resolve("etc");
         try {
             Files.createDirectories(etc);
@@ -502,7 +515,7 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("cannot create " + etc + ": " + e + ". Fix: run as root.", e);
         }
         for (Path p = etc; p != null; p = p.getParent()) {
-            if (!searchable(p)) {
+            if (!searchable(p, user)) {
                 throw new SandboxException("the sandbox user (uid " + user.uid() + ") cannot reach its generated /etc in " + etc + ": " + p
                         + " is not searchable for it. Fix: chmod o+x " + p + ".");
             }
@@ -607,7 +620,8 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("sandbox " + s.sandbox().id() + " was destroyed. Fix: prepare a new one.");
         }
         long init = StandbyInit.find(s.process(), INIT_SETUP);
-        return Pty.openIn(init, user.uid(), user.gid(), size);
+        SandboxUser u = userOf(s.sandbox().id());
+        return Pty.openIn(init, u.uid(), u.gid(), size);
     }
 
     private Process start(PreparedSandbox p, List<String> command, Map<String, String> env, ProcessBuilder.Redirect in,
@@ -624,6 +638,7 @@ public final class SandboxLauncher implements AutoCloseable {
             throw new SandboxException("sandbox " + p.id() + " already runs a command; a sandbox runs one. Fix: prepare another.");
         }
         List<String> mounts = WorkspaceMounts.of(r.workspace(), protections.getOrDefault(p.id(), WorkspaceProtection.DEFAULT), r.runFiles());
+        SandboxUser user = userOf(p.id());
         List<String> args = BwrapArgs.buildOn(user, r.workspace(), r.runFiles().resolve("etc"), EtcFiles.generated(user, r.hostAddress()), env,
                 mounts, Optional.ofNullable(images.get(p.id())));
         // `exec "$@"` through the sandbox's shell: "not found" is 127 and "not executable" 126, as
@@ -645,6 +660,11 @@ public final class SandboxLauncher implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Who sandbox {@code id}'s processes run as. */
+    private SandboxUser userOf(String id) {
+        return users.getOrDefault(id, user);
     }
 
     /** The kernel this launcher uses: root's other file operations on the state directory go through it too. */
@@ -765,6 +785,7 @@ public final class SandboxLauncher implements AutoCloseable {
         live.remove(r.id());
         protections.remove(r.id());
         images.remove(r.id());
+        users.remove(r.id());
         claimed.remove(r.id());
         commands.remove(r.id());
         if (!errors.isEmpty()) {

@@ -10,7 +10,8 @@ import java.util.Map;
  */
 public record SandboxUser(int uid, int gid) {
 
-    static final int NOBODY = 65534;
+    /** nobody: who a sandbox runs as when no SUDO_UID says who called sudo. */
+    public static final int NOBODY = 65534;
     /** The name the sandbox's /etc/passwd gives the user, whatever the host calls them. */
     public static final String NAME = "airlock";
 
@@ -25,7 +26,8 @@ public record SandboxUser(int uid, int gid) {
         return fromEnvironment(System.getenv());
     }
 
-    static SandboxUser fromEnvironment(Map<String, String> env) {
+    /** The sandbox user of {@code env}: its positive decimal SUDO_UID and SUDO_GID, else nobody. */
+    public static SandboxUser fromEnvironment(Map<String, String> env) {
         int uid = positive(env.get("SUDO_UID"));
         int gid = positive(env.get("SUDO_GID"));
         if (uid > 0 && gid > 0) {

@@ -574,6 +574,28 @@ class SandboxLauncherTest {
     }
 
     @Test
+    void prepare_asAnotherUser_runsThatSandboxAsThem_itsPasswdAndHomeTheirs_whileTheNextRunsAsTheLaunchersUser() throws Exception {
+        PreparedSandbox theirs = launcher.prepare(spec(), new SandboxUser(4242, 4243));
+        PreparedSandbox plain = launcher.prepare(spec());
+        launcher.claim(theirs, List.of("true"), Map.of(), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE).waitFor();
+        launcher.claim(plain, List.of("true"), Map.of(), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE,
+                ProcessBuilder.Redirect.PIPE).waitFor();
+
+        Launch l = kernel.launches.get(0);
+        assertThat(l.uid()).isEqualTo(4242);
+        assertThat(l.gid()).isEqualTo(4243);
+        assertThat(String.join(" ", l.bwrapArgs())).contains("--uid 4242 --gid 4243");
+        Path run = tmp.resolve("run").resolve(theirs.id());
+        BwrapArgs.check(l.bwrapArgs(), 4242, 4243, run.resolve("etc"));
+        assertThat(Files.readString(run.resolve("etc/passwd"))).contains(SandboxUser.NAME + ":x:4242:4243:");
+        assertThat(Files.getAttribute(run.resolve(BwrapArgs.HOME_DIR), "unix:uid")).isEqualTo(4242);
+        // the launcher's own user is unchanged for every other sandbox
+        assertThat(kernel.launches.get(1).uid()).isEqualTo(1000);
+        assertThat(Files.readString(tmp.resolve("run").resolve(plain.id()).resolve("etc/passwd"))).contains(SandboxUser.NAME + ":x:1000:1000:");
+    }
+
+    @Test
     void claim_secondClaim_isRefused_andADestroyedSandboxCannotBeClaimed() throws Exception {
         PreparedSandbox p = launcher.prepare(spec());
         launcher.claim(p, List.of("true"), Map.of(), ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE)

@@ -355,14 +355,23 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         private ByteBuf header;
         /** A platform thread: a terminal's writes are native calls, which would pin a virtual thread's carrier. */
         private final ExecutorService stdinWriter = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().factory());
-        private Process process;
-        private OutputStream stdin;
+        /** Volatile: a run of an unpooled policy starts it on the stdin thread ({@link #beginCold}). */
+        private volatile Process process;
+        private volatile OutputStream stdin;
         /** With {@code "tty"} in the request: the command's own terminal, and the body's frame lines. */
-        private TerminalCommand terminal;
+        private volatile TerminalCommand terminal;
+        /** The first body line was read (event loop only). */
+        private boolean begun;
+        /** The request asked for a terminal: the body's lines are frames (event loop only). */
+        private boolean terminalRequested;
+        /** The client went away. */
+        private volatile boolean gone;
         private final TerminalFrames.Lines frames = new TerminalFrames.Lines();
         private String releaseOnEnd;
+        /** A run of a policy the daemon does not pool: its own sandbox, destroyed at the end ({@link ColdRuns}). */
+        private volatile ColdRuns.Run coldRun;
         private volatile boolean finished;
-        private boolean failed;
+        private volatile boolean failed;
         private final ExchangeClose close;
 
         Exec(ChannelHandlerContext ctx, String path) {
@@ -376,7 +385,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (failed) {
                 return;
             }
-            if (process == null) {
+            if (!begun) {
                 int nl = data.indexOf(data.readerIndex(), data.writerIndex(), (byte) '\n');
                 if (nl < 0) {
                     if (header.readableBytes() + data.readableBytes() > MAX_JSON) {
@@ -392,7 +401,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (data.isReadable() && terminal != null) {
+            if (data.isReadable() && terminalRequested) {
                 for (String line : frames.feed(ByteBufUtil.getBytes(data))) {
                     TerminalFrames.Frame f = TerminalFrames.parse(line);
                     toStdin(() -> toTerminal(f));
@@ -400,6 +409,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             } else if (data.isReadable()) {
                 byte[] bytes = ByteBufUtil.getBytes(data);
                 toStdin(() -> {
+                    if (stdin == null) {
+                        return; // the run did not start
+                    }
                     try {
                         stdin.write(bytes);
                         stdin.flush();
@@ -417,7 +429,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             if (failed) {
                 return;
             }
-            if (process == null && !begin(header.toString(StandardCharsets.UTF_8))) {
+            if (!begun && !begin(header.toString(StandardCharsets.UTF_8))) {
                 return;
             }
             toStdin(this::closeStdin);
@@ -425,6 +437,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /** One upstream frame to the command's terminal: keys as typed, or the client's new window size. */
         private void toTerminal(TerminalFrames.Frame f) {
+            if (terminal == null) {
+                return; // the run did not start
+            }
             try {
                 switch (f) {
                     case TerminalFrames.Stdin in -> terminal.terminal().write(in.data(), 0, in.data().length);
@@ -468,18 +483,25 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
 
         private boolean begin(String line) {
+            begun = true;
             releaseHeader();
             Daemon.Session claimed = null;
             try {
                 JsonNode req = parse(line);
                 List<String> command = command(req);
                 Map<String, String> env = env(req);
+                Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
+                terminalRequested = tty.isPresent();
                 String id;
                 if (path.equals("/v1/run")) {
-                    String project;
+                    String project = null;
                     if (req.has("policy")) {
-                        Optional<String> byPolicy = daemon.projectOf(java.nio.file.Path.of(text(req, "policy")));
-                        if (byPolicy.isEmpty()) {
+                        java.nio.file.Path policy = java.nio.file.Path.of(text(req, "policy"));
+                        // "cold": the caller named its workspace (--workspace): never the pool's, whose workspace is the project's
+                        boolean coldOnly = req.path("cold").asBoolean(false);
+                        Optional<String> byPolicy = coldOnly ? Optional.empty() : daemon.projectOf(policy);
+                        if (byPolicy.isEmpty() && !req.has("workspace")) {
+                            // a client that cannot have the daemon run it cold (no "workspace"): it runs the policy itself
                             failed = true;
                             json(ctx, HttpResponseStatus.NOT_FOUND, JSON.createObjectNode().put("error", "no pooled project has the policy "
                                     + text(req, "policy") + ". Fix: add it to the daemon's configuration, or run without the daemon.")
@@ -487,7 +509,21 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                             stdinWriter.shutdown();
                             return false;
                         }
-                        project = byPolicy.get();
+                        if (byPolicy.isEmpty()) {
+                            Optional<String> refused = CallerCheck.refusal(ctx.channel());
+                            if (refused.isPresent()) {
+                                fail(HttpResponseStatus.FORBIDDEN, refused.get());
+                                return false;
+                            }
+                            java.nio.file.Path ws = java.nio.file.Path.of(text(req, "workspace"));
+                            dev.airlock.runtime.RunAs as = SudoCallerField.parse(req);
+                            // A sandbox's preparation (about ten processes) never runs on the event loop: the stdin
+                            // thread runs it, before any stdin it is handed after.
+                            toStdin(() -> beginCold(policy, ws, as, command, env, tty));
+                            return true;
+                        } else {
+                            project = byPolicy.get();
+                        }
                     } else {
                         project = text(req, "project");
                     }
@@ -501,7 +537,6 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     }
                     id = mt.group(1);
                 }
-                Optional<dev.airlock.sandbox.WindowSize> tty = TerminalFrames.requested(req);
                 if (tty.isPresent()) {
                     terminal = daemon.execWithTerminal(id, command, env, tty.get());
                     process = terminal.process();
@@ -509,10 +544,6 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     process = daemon.exec(id, command, env);
                     stdin = process.getOutputStream();
                 }
-                HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
-                res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                ctx.write(res);
                 ObjectNode start = JSON.createObjectNode().put("sandbox", id);
                 if (claimed != null) {
                     start.put("warm", claimed.warm).put("claimMs", claimed.took.toNanos() / 1e6);
@@ -526,9 +557,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 // policy) the member's own empty directory, never the caller's.
                 session.member.template().ifPresentOrElse(t -> start.put("template", t.id().commit()).put("ref", t.ref()),
                         () -> start.put("workspace", "empty"));
-                line(start);
-                pump();
-                return true;
+                return started(start, List.of());
             } catch (BadRequest e) {
                 fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             } catch (DaemonException e) {
@@ -538,6 +567,69 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 release();
             }
             return false;
+        }
+
+        /**
+         * A run of a policy the daemon does not pool, on the stdin thread: its sandbox prepared, its
+         * command started, the answer begun; on failure the error answer, and nothing left.
+         */
+        private void beginCold(java.nio.file.Path policy, java.nio.file.Path ws, dev.airlock.runtime.RunAs as, List<String> command,
+                Map<String, String> env,
+                Optional<dev.airlock.sandbox.WindowSize> tty) {
+            try {
+                coldRun = daemon.cold().prepare(policy, ws, as);
+                if (gone) {
+                    finishCold(); // the client left while it was prepared
+                    return;
+                }
+                if (tty.isPresent()) {
+                    terminal = daemon.cold().startWithTerminal(coldRun, command, env, tty.get());
+                    process = terminal.process();
+                } else {
+                    Process p = daemon.cold().start(coldRun, command, env);
+                    stdin = p.getOutputStream();
+                    process = p;
+                }
+                started(coldStart(), coldRun.notes());
+                if (gone) {
+                    process.destroyForcibly(); // left as it started: the end of pump() destroys the sandbox
+                }
+            } catch (DaemonException | RuntimeException e) {
+                if (process != null) {
+                    process.destroyForcibly();
+                }
+                finishCold();
+                fail(e instanceof DaemonException && e.getMessage().startsWith("no ") ? HttpResponseStatus.NOT_FOUND
+                        : e instanceof DaemonException ? HttpResponseStatus.CONFLICT : HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                        e instanceof DaemonException ? e.getMessage() : "internal error: " + e);
+            }
+        }
+
+        /**
+         * The answer's head and its first line ({@code start}), Airlock's {@code notes} on the command's
+         * stderr, then the command's output as it comes.
+         */
+        private boolean started(ObjectNode start, List<String> notes) {
+            HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
+            res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            ctx.write(res);
+            line(start);
+            for (String note : notes) {
+                line(JSON.createObjectNode().put("stream", "stderr").put("data", Base64.getEncoder().encodeToString(
+                        (note + "\n").getBytes(StandardCharsets.UTF_8))));
+            }
+            pump();
+            return true;
+        }
+
+        /**
+         * The first line of a run of a policy the daemon does not pool: its sandbox, {@code "cold"},
+         * how long the sandbox took to prepare, and the caller's directory it works in.
+         */
+        private ObjectNode coldStart() {
+            return JSON.createObjectNode().put("sandbox", coldRun.id()).put("cold", true)
+                    .put("prepareMs", coldRun.took().toNanos() / 1e6).put("workspace", coldRun.member().workspace().toString());
         }
 
         private void fail(HttpResponseStatus status, String message) {
@@ -565,6 +657,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     ObjectNode last = JSON.createObjectNode().put("exit", code);
                     if (releaseOnEnd != null) {
                         last.put("summary", release());
+                    } else if (coldRun != null) {
+                        last.put("summary", finishCold());
                     }
                     finished = true;
                     // the exit line and the body's end in one flush: the client is done at its first read
@@ -635,13 +729,23 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             }
         }
 
-        /** The client went away: a run's command dies with it and its sandbox is released. */
+        /** Destroys the sandbox of a run of an unpooled policy, once; its summary. */
+        private String finishCold() {
+            ColdRuns.Run run = coldRun;
+            return run == null ? "" : daemon.cold().finish(run);
+        }
+
+        /** The client went away: a run's command dies with it and its sandbox is released (or, run cold, destroyed). */
         void disconnected() {
+            gone = true;
             releaseHeader();
             if (!finished && process != null) {
                 process.destroyForcibly();
                 // the release exports the sandbox's work: seconds, never on the event loop
-                Thread.ofVirtual().name("airlock-release").start(this::release);
+                Thread.ofVirtual().name("airlock-release").start(() -> {
+                    release();
+                    finishCold();
+                });
             }
             stdinWriter.shutdown();
         }

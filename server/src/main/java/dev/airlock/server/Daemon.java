@@ -181,9 +181,11 @@ public final class Daemon implements AutoCloseable {
     private volatile Optional<PolicyReloads> reloads = Optional.empty();
     /** The agents' work: exported at release, or kept (docs/daemon.md, "Getting the work back"). */
     private final WorkReturn work;
+    /** Runs of policies no project here pools, with cold semantics (docs/daemon.md, "Policies the daemon does not pool"). */
+    private final ColdRuns cold;
 
     private Daemon(DaemonConfig config, PrintStream log, Clock clock, PrometheusMeterRegistry meters, DaemonEvents events, SandboxHost host,
-            StateDatabase state, ScheduledExecutorService background, List<MemberLog.Member> recovered, String version) {
+            StateDatabase state, ScheduledExecutorService background, List<MemberLog.Member> recovered, String version, PolicyContext context) {
         this.config = config;
         this.log = log;
         this.clock = clock;
@@ -203,6 +205,7 @@ public final class Daemon implements AutoCloseable {
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
         this.work = new WorkReturn(new KeptWork(config.state(), clock, host.launcher().kernel()),
                 new RepoImport(SandboxHost.sandboxAreas(config.state())), config.export(), clock, log);
+        this.cold = new ColdRuns(host, context, config, events, state, clock, log);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */
@@ -303,7 +306,7 @@ public final class Daemon implements AutoCloseable {
             log.println("airlock daemon: removed " + swept.size() + " workspace(s) no sandbox held: " + swept);
         }
         ScheduledExecutorService background = backgroundExecutor();
-        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, state, background, previous, version);
+        Daemon d = new Daemon(config, log, Clock.systemUTC(), meters, events, host, state, background, previous, version, context);
         d.policies = Optional.of(context);
         d.reloadHistory();
         if (!previous.isEmpty()) {
@@ -876,6 +879,11 @@ public final class Daemon implements AutoCloseable {
         return Optional.ofNullable(projects.get(name));
     }
 
+    /** Runs of policies the daemon does not pool. */
+    ColdRuns cold() {
+        return cold;
+    }
+
     @Override
     public void close() {
         for (Session s : List.copyOf(sessions.values())) {
@@ -891,6 +899,7 @@ public final class Daemon implements AutoCloseable {
             // its member is still the pool's (in use): the pool's close below destroys it
             log.println("airlock daemon: stopping: the work of " + h.live().id() + " (held: " + h.reason() + ") goes with its sandbox");
         }
+        cold.close();
         audits.ifPresent(AuditScheduler::close);
         policies.ifPresent(PolicyContext::close);
         projects.values().forEach(p -> p.pool().close());

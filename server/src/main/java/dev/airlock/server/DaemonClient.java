@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.airlock.runtime.RunAs;
 import dev.airlock.sandbox.WindowSize;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -132,7 +133,40 @@ public final class DaemonClient {
     /** As {@link #runPolicy}, on a terminal in the sandbox when {@code tty} is given. */
     public Optional<JsonNode> runPolicy(Path policy, List<String> command, Map<String, String> env, Optional<Tty> tty, InputStream stdin,
             OutputStream stdout, OutputStream stderr, Consumer<JsonNode> started) throws IOException, DaemonException {
+        return runPolicy(policy, Optional.empty(), command, env, tty, stdin, stdout, stderr, started);
+    }
+
+    /**
+     * Where the daemon runs a policy it does not pool, as a cold run would: in {@code dir} (the
+     * caller's directory, absolute), in a sandbox of its own for this run. {@code only}: even when
+     * it pools the policy ({@code --workspace}: the caller named the directory to work in).
+     * {@code caller}: who the run runs as (the caller's SUDO_UID/SUDO_GID, {@link RunAs#sudoCaller});
+     * empty, nobody.
+     */
+    public record ColdWorkspace(Path dir, boolean only, Optional<RunAs> caller) {
+
+        /** Run as nobody. */
+        public ColdWorkspace(Path dir, boolean only) {
+            this(dir, only, Optional.empty());
+        }
+    }
+
+    /**
+     * As {@link #runPolicy}; with {@code cold}, a policy the daemon does not pool runs in the daemon
+     * too (docs/daemon.md, "Policies the daemon does not pool"), and the result is empty only from a
+     * daemon too old to do so.
+     */
+    public Optional<JsonNode> runPolicy(Path policy, Optional<ColdWorkspace> cold, List<String> command, Map<String, String> env,
+            Optional<Tty> tty, InputStream stdin, OutputStream stdout, OutputStream stderr, Consumer<JsonNode> started)
+            throws IOException, DaemonException {
         ObjectNode req = NODES.objectNode().put("policy", policy.toString());
+        cold.ifPresent(c -> {
+            req.put("workspace", c.dir().toString());
+            if (c.only()) {
+                req.put("cold", true);
+            }
+            SudoCallerField.put(req, c.caller());
+        });
         withCommand(req, command, env);
         try {
             return Optional.of(stream("/v1/run", req, tty, stdin, stdout, stderr, started));
