@@ -421,6 +421,42 @@ class AuditLogTest {
         log.close();
     }
 
+    @Test
+    void submit_whileTheWriterPausesAfterAnAppend_doesNotWakeItAndTheRecordsGoOutInOneAppend() throws InterruptedException {
+        MemoryStorage storage = new MemoryStorage();
+        java.util.concurrent.Semaphore paused = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.Semaphore resume = new java.util.concurrent.Semaphore(0);
+        AuditLog.Pause held = nanos -> {
+            paused.release();
+            resume.tryAcquire(AuditFixtures.GUARD_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        };
+        // A frozen ticker: no force falls due, so only records move the writer.
+        AuditLog log = AuditLog.start("mem", storage, ChainHead.EMPTY, FIXED,
+                AuditLog.Options.DEFAULTS.withForceInterval(Duration.ofHours(1)), null, new Stderr().stream, () -> 0L, held);
+        try {
+            assertThat(paused.tryAcquire(AuditFixtures.GUARD_SECONDS, java.util.concurrent.TimeUnit.SECONDS)).as("idle writer pauses").isTrue();
+            log.submit(allow("first.example"));
+            resume.release();
+            await(storage.flushed);
+            storage.flushed = new CountDownLatch(1);
+            // Right after an append, with a force pending, the writer pauses unsignalled rather than waiting on the queue.
+            assertThat(paused.tryAcquire(AuditFixtures.GUARD_SECONDS, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the writer pauses after its append").isTrue();
+            for (int i = 0; i < 3; i++) {
+                assertThat(log.submit(allow("burst" + i + ".example"))).isTrue();
+            }
+            assertThat(storage.flushes.get()).as("no record woke the writer").isEqualTo(1);
+            resume.release();
+            await(storage.flushed);
+            assertThat(storage.flushes.get()).as("one append carries the burst").isEqualTo(2);
+            assertThat(storage.text().lines()).hasSize(4);
+        } finally {
+            resume.release(1_000);
+            log.close();
+        }
+        assertThat(storage.forces.get()).isEqualTo(1);
+    }
+
     // ---- a run's end waits for its records ----------------------------------------------------------
 
     @Test
