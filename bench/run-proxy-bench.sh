@@ -13,7 +13,9 @@
 # AIRLOCK_THREADS (2), AIRLOCK_JAVA_OPTS (JVM flags for Airlock, none by default, as ./airlock),
 # BASE_PORT (18100; seven ports from it), SQUID, TINYPROXY (binaries), ONLY (subjects, of
 # "direct airlock squid tinyproxy airlock-raised airlock-copy"; airlock-copy is Airlock with splice
-# off, -Dairlock.relay.splice=false, for a before/after of the splicing relay in one run), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
+# off, -Dairlock.relay.splice=false, for a before/after of the splicing relay in one run; airlock-before is
+# the jar BEFORE_JAR names, e.g. one built from main, for a before/after of any change in one run), TESTS (of
+# "tput1 tput4 rate idle", all by default), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
 # as it is, without letting ./airlock rebuild it), KEEP=1 (keep the work directory: logs, configs,
 # audit logs, results.tsv).
 set -euo pipefail
@@ -42,6 +44,8 @@ SQUID_PORT=$((BASE_PORT + 3))
 TINYPROXY_PORT=$((BASE_PORT + 4))
 RAISED_PORT=$((BASE_PORT + 5))
 COPY_PORT=$((BASE_PORT + 6))
+BEFORE_PORT=$((BASE_PORT + 7))
+TESTS="${TESTS:-tput1 tput4 rate idle}"
 
 # 10,000 idle tunnels hold 20,000 descriptors in the proxy (client side and upstream side). Use
 # the hard limit, and ask for fewer tunnels if even that cannot hold them with room to spare.
@@ -111,9 +115,10 @@ measure() {
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # ---- preflight ---------------------------------------------------------------------------------
-for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT"; do
+for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT" "$BEFORE_PORT"; do
   if listening "$port"; then log "port $port is in use; set BASE_PORT to a free range"; exit 1; fi
 done
+if wanted airlock-before && [[ ! -f "${BEFORE_JAR:-}" ]]; then log "airlock-before needs BEFORE_JAR, a built airlock.jar"; exit 1; fi
 if wanted squid && [[ ! -x "$SQUID" ]]; then log "no $SQUID (apt-get install squid), or set SQUID"; exit 1; fi
 if wanted tinyproxy && [[ ! -x "$TINYPROXY" ]]; then log "no $TINYPROXY (apt-get install tinyproxy), or set TINYPROXY"; exit 1; fi
 # ./airlock builds the CLI when its sources changed; do that now, then run the jar it would run,
@@ -140,6 +145,8 @@ fi
   echo "squid:       $("$SQUID" -v 2>/dev/null | head -1)"
   echo "tinyproxy:   $("$TINYPROXY" -v 2>/dev/null | head -1)"
   echo "airlock:     $(basename "$JAR") built $(date -u -r "$JAR" +%Y-%m-%dT%H:%M:%SZ), --threads $AIRLOCK_THREADS, JVM flags: ${AIRLOCK_JAVA_OPTS:-(none)}"
+  if wanted airlock-before; then echo "before:      $BEFORE_JAR built $(date -u -r "$BEFORE_JAR" +%Y-%m-%dT%H:%M:%SZ)"; fi
+  echo "tests:       $TESTS"
   echo "settings:    warm-up pass ${WARMUP_PASS}s + ${WARMUP_PASS}s per proxy, then $ROUNDS rounds of (warm-up ${WARMUP}s + measure ${DURATION}s)"
   echo "             per measurement, $CLIENTS clients, $IDLE_TUNNELS idle tunnels (ulimit -n $FD_LIMIT)"
 } | tee "$WORK/environment.txt" >&2
@@ -190,6 +197,15 @@ if wanted airlock-copy; then
     --org "$WORK/airlock/org.yaml" --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$COPY_PORT" \
     --audit-log "$WORK/airlock/audit-copy.log" --threads "$AIRLOCK_THREADS" >"$WORK/airlock/gateway-copy.log" 2>&1 &
   PID_OF[airlock-copy]=$!; PORT_OF[airlock-copy]=$COPY_PORT; TARGET_OF[airlock-copy]=$ORIGIN_NAME; JCMD_OF[airlock-copy]=$JCMD
+fi
+
+if wanted airlock-before; then
+  # Another build of the same gateway (BEFORE_JAR), run exactly as `airlock` is: the "before" of a change.
+  # shellcheck disable=SC2086
+  "$JAVA" ${AIRLOCK_JAVA_OPTS:-} -jar "$BEFORE_JAR" gateway --policy "$WORK/airlock/airlock.yaml" \
+    --org "$WORK/airlock/org.yaml" --hosts "$WORK/airlock/hosts" --listen "127.0.0.1:$BEFORE_PORT" \
+    --audit-log "$WORK/airlock/audit-before.log" --threads "$AIRLOCK_THREADS" >"$WORK/airlock/gateway-before.log" 2>&1 &
+  PID_OF[airlock-before]=$!; PORT_OF[airlock-before]=$BEFORE_PORT; TARGET_OF[airlock-before]=$ORIGIN_NAME; JCMD_OF[airlock-before]=$JCMD
 fi
 
 if wanted airlock-raised; then
@@ -258,7 +274,7 @@ EOF
 fi
 
 SUBJECTS=()
-for name in airlock airlock-copy squid tinyproxy airlock-raised; do
+for name in airlock airlock-copy airlock-before squid tinyproxy airlock-raised; do
   [[ -n "${PID_OF[$name]:-}" ]] || continue
   PIDS+=("${PID_OF[$name]}")
   if await_listen "${PID_OF[$name]}" "${PORT_OF[$name]}" "$name"; then SUBJECTS+=("$name"); fi
@@ -287,6 +303,7 @@ for name in "${LOAD_SUBJECTS[@]}"; do
 done
 for round in $(seq 1 "$ROUNDS"); do
   for test in tput1 tput4 rate; do
+    [[ " $TESTS " == *" $test "* ]] || continue
     for name in "${LOAD_SUBJECTS[@]}"; do
       log "-- round $round/$ROUNDS, $test, $name (load $(cut -d' ' -f1 /proc/loadavg))"
       mapfile -t args < <(route_args "$name")
@@ -298,7 +315,8 @@ done
 # ---- idle tunnels, one proxy at a time ---------------------------------------------------------
 for name in "${SUBJECTS[@]}"; do
   # The idle row does not depend on the relay: splice or copy, an idle tunnel moves no byte.
-  [[ "$name" == airlock-copy ]] && continue
+  [[ "$name" == airlock-copy || "$name" == airlock-before ]] && continue
+  [[ " $TESTS " == *" idle "* ]] || continue
   log "-- idle tunnels, $name"
   mapfile -t args < <(route_args "$name")
   measure --name "$name" --tests idle "${args[@]}"
