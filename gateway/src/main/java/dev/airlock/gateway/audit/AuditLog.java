@@ -44,8 +44,9 @@ import java.util.function.LongSupplier;
  * {@link Options#submitWait}. One writer thread owns everything after that: it collects records into
  * a batch and appends the batch whenever the queue drains or the batch is full, and forces the file
  * to disk at most once per {@link Options#forceInterval} (and on close). Submitters never wake it
- * while it is busy: between appends it pauses a millisecond at a time unsignalled, so under load one
- * wake-up and one append carry what a millisecond brought; only an idle writer blocks on the queue.
+ * while records keep coming: between appends it pauses a millisecond unsignalled, so under load one
+ * wake-up and one append carry what a millisecond brought; when a pause brings nothing it blocks on
+ * the queue, and the next record wakes it.
  *
  * <p>Many writers, one chain. The daemon, cold runs, audits and template builds each run a log on
  * the same file at once. Each append therefore happens under {@link AppendLock}, which holds across
@@ -505,8 +506,12 @@ public final class AuditLog implements AuditSink {
 
     /** 1 ms: well under any human-visible delay for a record to reach the file. */
     private static final long IDLE_POLL_NANOS = 1_000_000L;
-    /** 10 polls: after 10 ms without records the writer blocks, so an idle gateway costs nothing. */
-    private static final int IDLE_POLLS = 10;
+    /**
+     * One poll: a pause that brought nothing means records come slower than one a millisecond, and
+     * then a wake-up per record costs less than a timer every millisecond; the writer blocks until
+     * the next record (or a due force), so an idle gateway costs nothing.
+     */
+    private static final int IDLE_POLLS = 1;
 
     /** Appends the batch under the append lock; on failure the caller counts it as failed. */
     private void appendBatch() throws IOException {
