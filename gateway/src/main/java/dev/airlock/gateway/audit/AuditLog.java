@@ -44,9 +44,10 @@ import java.util.function.LongSupplier;
  * {@link Options#submitWait}. One writer thread owns everything after that: it collects records into
  * a batch and appends the batch whenever the queue drains or the batch is full, and forces the file
  * to disk at most once per {@link Options#forceInterval} (and on close). Submitters never wake it
- * while records keep coming: between appends it pauses a millisecond unsignalled, so under load one
- * wake-up and one append carry what a millisecond brought; when a pause brings nothing it blocks on
- * the queue, and the next record wakes it.
+ * while records come faster than it appends them: after an append of more than one record it
+ * pauses a millisecond unsignalled, so under load one wake-up and one append carry what a
+ * millisecond brought; after an append of one record, or a pause that brought nothing, it blocks
+ * on the queue, and the next record wakes it.
  *
  * <p>Many writers, one chain. The daemon, cold runs, audits and template builds each run a log on
  * the same file at once. Each append therefore happens under {@link AppendLock}, which holds across
@@ -186,6 +187,8 @@ public final class AuditLog implements AuditSink {
 
     // Owned by the writer thread alone.
     private final List<Pending> batch = new ArrayList<>(MAX_BATCH);
+    /** Records in the last append: more than one means they come faster than the writer wakes. */
+    private int lastAppended;
     private final ByteArrayOutputStream batchBytes = new ByteArrayOutputStream(MAX_BATCH * 512);
 
     private AuditLog(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
@@ -439,7 +442,7 @@ public final class AuditLog implements AuditSink {
                     lastForce = nanoTime.getAsLong();
                     continue;
                 }
-                p = awaitNext(unforced, lastForce + forceNanos);
+                p = awaitNext(lastAppended > 1, unforced, lastForce + forceNanos);
                 if (p == null) { // a force is due
                     continue;
                 }
@@ -468,12 +471,14 @@ public final class AuditLog implements AuditSink {
      * Waits for the next record without being signalled for a short while, then blocks: under
      * load, records arrive within a millisecond, and the writer collects what came during each
      * pause into one append (one lock, one write) instead of being woken, and appending, once per
-     * record (two per tunnel). That was the writer's cost, and a context switch, per record. An
-     * idle writer blocks: with a force pending only until it is due (null then), else until a
-     * record comes.
+     * record (two per tunnel). That was the writer's cost, and a context switch, per record. Only
+     * when {@code busy} (the last append carried more than one record, so records come faster than
+     * the writer wakes): at a lower rate a pause would be a timer wake-up per record on top of the
+     * record's own. Otherwise, or when a pause brought nothing, the writer blocks: with a force
+     * pending only until it is due (null then), else until a record comes.
      */
-    private Pending awaitNext(boolean unforced, long forceDue) throws InterruptedException {
-        for (int i = 0; i < IDLE_POLLS; i++) {
+    private Pending awaitNext(boolean busy, boolean unforced, long forceDue) throws InterruptedException {
+        for (int i = 0; busy && i < IDLE_POLLS; i++) {
             pause.pause(IDLE_POLL_NANOS);
             Pending p = queue.poll();
             if (p != null) {
@@ -532,6 +537,7 @@ public final class AuditLog implements AuditSink {
             return new Lines(batchBytes.toByteArray(), last[0]);
         });
         written.addAndGet(batch.size());
+        lastAppended = batch.size();
         batch.clear();
         head = last[0];
         signalSettled();
