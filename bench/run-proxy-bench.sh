@@ -18,7 +18,7 @@
 # audit logs, results.tsv), TESTS (of "tput1 tput4 rate idle", all by default: e.g. TESTS="tput1 tput4"
 # for the relay rows alone), AIRLOCK_BEFORE_JAR (another airlock.jar, e.g. main's, measured as the
 # subject "airlock-before" beside this one, for a before/after of a relay change in one run; add
-# "airlock-before" to ONLY).
+# "airlock-before" to ONLY; BEFORE_JAR is the same).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -36,6 +36,7 @@ TINYPROXY="${TINYPROXY:-/usr/bin/tinyproxy}"
 ONLY="${ONLY:-direct airlock squid tinyproxy airlock-raised}"
 ROUNDS="${ROUNDS:-3}"
 TESTS="${TESTS:-tput1 tput4 rate idle}"
+AIRLOCK_BEFORE_JAR="${AIRLOCK_BEFORE_JAR:-${BEFORE_JAR:-}}"
 WARMUP_PASS="${WARMUP_PASS:-15}"
 ORIGIN_NAME="origin.bench.test"
 

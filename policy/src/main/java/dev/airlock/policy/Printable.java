@@ -16,6 +16,9 @@ public final class Printable {
         if (s == null) {
             return "";
         }
+        if (printable(s)) {
+            return s; // the common case: nothing to escape, no copy (every audit record escapes each of its strings)
+        }
         StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_LENGTH) + 8);
         for (int i = 0; i < s.length(); i++) {
             if (out.length() >= MAX_LENGTH) {
@@ -34,5 +37,19 @@ public final class Printable {
             }
         }
         return out.toString();
+    }
+
+    /** True when {@link #escape} would give {@code s} back unchanged: short enough, printable ASCII, no backslash. */
+    private static boolean printable(String s) {
+        if (s.length() > MAX_LENGTH) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c > 0x7E || c == '\\') {
+                return false;
+            }
+        }
+        return true;
     }
 }

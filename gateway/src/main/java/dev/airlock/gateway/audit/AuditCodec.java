@@ -118,12 +118,21 @@ final class AuditCodec {
         return new Sealed(withHash(unsealed, hash), lineOf(hashed, hash));
     }
 
-    private static String sha256(byte[] bytes) {
+    /**
+     * One digest per thread (the writer's, a reader's): {@code MessageDigest.getInstance} looks the
+     * provider up and checks the algorithm constraints on every call, which the writer paid per record.
+     * {@code digest} resets it, so each use starts clean.
+     */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            return ChainHead.hex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform has SHA-256", e);
         }
+    });
+
+    private static String sha256(byte[] bytes) {
+        return ChainHead.hex(SHA256.get().digest(bytes));
     }
 
     /** {@code {…,"prev":"…"}} becomes {@code {…,"prev":"…","hash":"…"}\n}. */

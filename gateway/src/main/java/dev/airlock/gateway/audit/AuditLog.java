@@ -43,7 +43,11 @@ import java.util.function.LongSupplier;
  * to a bounded queue, so a slow disk never stalls the event loop for longer than
  * {@link Options#submitWait}. One writer thread owns everything after that: it collects records into
  * a batch and appends the batch whenever the queue drains or the batch is full, and forces the file
- * to disk at most once per {@link Options#forceInterval} (and on close).
+ * to disk at most once per {@link Options#forceInterval} (and on close). Submitters never wake it
+ * while records come faster than it appends them: after an append of more than one record it
+ * pauses a millisecond unsignalled, so under load one wake-up and one append carry what a
+ * millisecond brought; after an append of one record, or a pause that brought nothing, it blocks
+ * on the queue, and the next record wakes it.
  *
  * <p>Many writers, one chain. The daemon, cold runs, audits and template builds each run a log on
  * the same file at once. Each append therefore happens under {@link AppendLock}, which holds across
@@ -162,6 +166,7 @@ public final class AuditLog implements AuditSink {
     private final Options options;
     private final PrintStream err;
     private final LongSupplier nanoTime;
+    private final Pause pause;
     private final BlockingQueue<Pending> queue;
     /** Submitters hold the read side while they offer, so close() can fence them off before STOP. */
     private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
@@ -182,16 +187,19 @@ public final class AuditLog implements AuditSink {
 
     // Owned by the writer thread alone.
     private final List<Pending> batch = new ArrayList<>(MAX_BATCH);
+    /** Records in the last append: more than one means they come faster than the writer wakes. */
+    private int lastAppended;
     private final ByteArrayOutputStream batchBytes = new ByteArrayOutputStream(MAX_BATCH * 512);
 
     private AuditLog(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
-            PrintStream err, LongSupplier nanoTime) {
+            PrintStream err, LongSupplier nanoTime, Pause pause) {
         this.path = path;
         this.storage = storage;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.options = Objects.requireNonNull(options, "options");
         this.err = err;
         this.nanoTime = nanoTime;
+        this.pause = pause;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
         this.head = start;
         this.registry = registry;
@@ -221,7 +229,13 @@ public final class AuditLog implements AuditSink {
     /** Starts a log over any storage; tests inject failing or blocking storage here. */
     static AuditLog start(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
             PrintStream err, LongSupplier nanoTime) {
-        AuditLog log = new AuditLog(path, storage, start, clock, options, registry, err, nanoTime);
+        return start(path, storage, start, clock, options, registry, err, nanoTime, Pause.PARK);
+    }
+
+    /** As above, with the writer's unsignalled wait injected. */
+    static AuditLog start(String path, Storage storage, ChainHead start, Clock clock, Options options, MeterRegistry registry,
+            PrintStream err, LongSupplier nanoTime, Pause pause) {
+        AuditLog log = new AuditLog(path, storage, start, clock, options, registry, err, nanoTime, pause);
         if (registry != null) {
             log.registerMeters(registry);
         }
@@ -422,20 +436,15 @@ public final class AuditLog implements AuditSink {
                     unforced = true;
                 }
                 saturated.set(false);
-                if (unforced) {
-                    long wait = forceNanos - (nanoTime.getAsLong() - lastForce);
-                    if (wait <= 0) {
-                        storage.force();
-                        unforced = false;
-                        lastForce = nanoTime.getAsLong();
-                        continue;
-                    }
-                    p = queue.poll(wait, TimeUnit.NANOSECONDS);
-                    if (p == null) {
-                        continue;
-                    }
-                } else {
-                    p = idlePoll();
+                if (unforced && nanoTime.getAsLong() - lastForce >= forceNanos) {
+                    storage.force();
+                    unforced = false;
+                    lastForce = nanoTime.getAsLong();
+                    continue;
+                }
+                p = awaitNext(lastAppended > 1, unforced, lastForce + forceNanos);
+                if (p == null) { // a force is due
+                    continue;
                 }
             }
             if (p == STOP) {
@@ -459,28 +468,55 @@ public final class AuditLog implements AuditSink {
     }
 
     /**
-     * Waits for the next record without being signalled for a short while before blocking: under
-     * load, records arrive within a millisecond and the writer picks them up without a wake-up
-     * per record (two per tunnel), which measurably cut the gateway's CPU per tunnel.
+     * Waits for the next record without being signalled for a short while, then blocks: under
+     * load, records arrive within a millisecond, and the writer collects what came during each
+     * pause into one append (one lock, one write) instead of being woken, and appending, once per
+     * record (two per tunnel). That was the writer's cost, and a context switch, per record. Only
+     * when {@code busy} (the last append carried more than one record, so records come faster than
+     * the writer wakes): at a lower rate a pause would be a timer wake-up per record on top of the
+     * record's own. Otherwise, or when a pause brought nothing, the writer blocks: with a force
+     * pending only until it is due (null then), else until a record comes.
      */
-    private Pending idlePoll() throws InterruptedException {
-        for (int i = 0; i < IDLE_POLLS; i++) {
-            java.util.concurrent.locks.LockSupport.parkNanos(IDLE_POLL_NANOS);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
+    private Pending awaitNext(boolean busy, boolean unforced, long forceDue) throws InterruptedException {
+        for (int i = 0; busy && i < IDLE_POLLS; i++) {
+            pause.pause(IDLE_POLL_NANOS);
             Pending p = queue.poll();
             if (p != null) {
                 return p;
             }
+            if (unforced && nanoTime.getAsLong() - forceDue >= 0) {
+                return null;
+            }
         }
-        return queue.take();
+        if (!unforced) {
+            return queue.take();
+        }
+        long wait = forceDue - nanoTime.getAsLong();
+        return wait <= 0 ? null : queue.poll(wait, TimeUnit.NANOSECONDS);
+    }
+
+    /** How the writer waits unsignalled; tests hold it to see what one wake-up collects. */
+    @FunctionalInterface
+    interface Pause {
+        /** Parks about {@code nanos}; throws when the thread was interrupted. */
+        void pause(long nanos) throws InterruptedException;
+
+        Pause PARK = nanos -> {
+            java.util.concurrent.locks.LockSupport.parkNanos(nanos);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        };
     }
 
     /** 1 ms: well under any human-visible delay for a record to reach the file. */
     private static final long IDLE_POLL_NANOS = 1_000_000L;
-    /** 10 polls: after 10 ms without records the writer blocks, so an idle gateway costs nothing. */
-    private static final int IDLE_POLLS = 10;
+    /**
+     * One poll: a pause that brought nothing means records come slower than one a millisecond, and
+     * then a wake-up per record costs less than a timer every millisecond; the writer blocks until
+     * the next record (or a due force), so an idle gateway costs nothing.
+     */
+    private static final int IDLE_POLLS = 1;
 
     /** Appends the batch under the append lock; on failure the caller counts it as failed. */
     private void appendBatch() throws IOException {
@@ -501,6 +537,7 @@ public final class AuditLog implements AuditSink {
             return new Lines(batchBytes.toByteArray(), last[0]);
         });
         written.addAndGet(batch.size());
+        lastAppended = batch.size();
         batch.clear();
         head = last[0];
         signalSettled();

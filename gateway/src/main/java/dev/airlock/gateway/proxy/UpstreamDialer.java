@@ -71,7 +71,7 @@ final class UpstreamDialer {
         this.template = new Bootstrap().channel(Transport.channel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
+                // TCP_NODELAY is Netty's default for socket channels (TransportTest); setting it again was a setsockopt per dial.
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
                 .handler(NO_HANDLERS);
     }

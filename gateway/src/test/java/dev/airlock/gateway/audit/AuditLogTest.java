@@ -421,6 +421,65 @@ class AuditLogTest {
         log.close();
     }
 
+    @Test
+    void submit_whileTheWriterPausesAfterABusyAppend_doesNotWakeItAndTheRecordsGoOutInOneAppend() throws InterruptedException {
+        MemoryStorage storage = new MemoryStorage(true); // the first append waits for storage.release
+        java.util.concurrent.Semaphore paused = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.Semaphore resume = new java.util.concurrent.Semaphore(0);
+        AuditLog.Pause held = nanos -> {
+            paused.release();
+            resume.tryAcquire(AuditFixtures.GUARD_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        };
+        // A frozen ticker: no force falls due, so only records move the writer.
+        AuditLog log = AuditLog.start("mem", storage, ChainHead.EMPTY, FIXED,
+                AuditLog.Options.DEFAULTS.withForceInterval(Duration.ofHours(1)), null, new Stderr().stream, () -> 0L, held);
+        try {
+            log.submit(allow("first.example"));
+            await(storage.writerInside);
+            // Two records come while the writer appends the first: its next append carries both, so it is busy.
+            log.submit(allow("second.example"));
+            log.submit(allow("third.example"));
+            storage.release.countDown();
+            // After an append of more than one record the writer pauses unsignalled rather than waiting on the queue.
+            assertThat(paused.tryAcquire(AuditFixtures.GUARD_SECONDS, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("the writer pauses after its busy append").isTrue();
+            assertThat(storage.flushes.get()).isEqualTo(2);
+            storage.flushed = new CountDownLatch(1);
+            for (int i = 0; i < 3; i++) {
+                assertThat(log.submit(allow("burst" + i + ".example"))).isTrue();
+            }
+            assertThat(storage.flushes.get()).as("no record woke the writer").isEqualTo(2);
+            resume.release();
+            await(storage.flushed);
+            assertThat(storage.flushes.get()).as("one append carries the burst").isEqualTo(3);
+            assertThat(storage.text().lines()).hasSize(6);
+        } finally {
+            resume.release(1_000);
+            log.close();
+        }
+    }
+
+    @Test
+    void submit_afterAnAppendOfOneRecord_theWriterWaitsOnTheQueueWithoutPausing() throws InterruptedException {
+        MemoryStorage storage = new MemoryStorage();
+        java.util.concurrent.Semaphore paused = new java.util.concurrent.Semaphore(0);
+        AuditLog.Pause counted = nanos -> paused.release();
+        AuditLog log = AuditLog.start("mem", storage, ChainHead.EMPTY, FIXED,
+                AuditLog.Options.DEFAULTS.withForceInterval(Duration.ofHours(1)), null, new Stderr().stream, () -> 0L, counted);
+        try {
+            // Records one at a time (a quiet gateway): each wakes the writer, and no timer wakes it in between.
+            for (int i = 0; i < 3; i++) {
+                storage.flushed = new CountDownLatch(1);
+                log.submit(allow("r" + i + ".example"));
+                await(storage.flushed);
+            }
+            assertThat(paused.tryAcquire(200, java.util.concurrent.TimeUnit.MILLISECONDS)).as("no pause after single-record appends").isFalse();
+            assertThat(storage.text().lines()).hasSize(3);
+        } finally {
+            log.close();
+        }
+    }
+
     // ---- a run's end waits for its records ----------------------------------------------------------
 
     @Test
