@@ -34,6 +34,9 @@ class ModuleDirectionTest {
             "dev.airlock.gateway.audit.AuditEvent", "dev.airlock.gateway.audit.AuditLog", "dev.airlock.gateway.audit.AuditSink",
             // issue 12: the daemon serves the audit log's ingest of gateway pods' records, and answers with a chain head
             "dev.airlock.gateway.audit.AuditIngest", "dev.airlock.gateway.audit.ChainHead",
+            // issue 12: the Kubernetes daemon's dashboard reads the denials in its own chain, which the gateway
+            // pods' records join (ForwardedDenials), with the reader audit already uses for `airlock log`
+            "dev.airlock.gateway.audit.AuditLogReader", "dev.airlock.gateway.audit.AuditRecord", "dev.airlock.gateway.audit.RecordedReason",
             "dev.airlock.gateway.reload.PolicyReloader",
             "dev.airlock.sandbox.KernelOp", "dev.airlock.sandbox.KernelOps",
             "dev.airlock.sandbox.Pty", "dev.airlock.sandbox.Resources", "dev.airlock.sandbox.SandboxException",
