@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -168,9 +169,23 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         clientKeepAlive = HttpUtil.isKeepAlive(req);
         state = State.DECIDING;
         if (req.method().equals(HttpMethod.CONNECT)) {
+            stopDecoding(ctx);
             connect(ctx, req);
         } else {
             plainHttp(ctx, req);
+        }
+    }
+
+    /**
+     * Whatever follows a CONNECT head belongs to the tunnel, never to another request. The decoder
+     * goes at once, so bytes a client sends with the head or before the 200 come back raw and wait
+     * for the decision ({@link #pendingBytes}); left in place, it parsed them as a pipelined request
+     * and the connection was refused, or kept a partial line to itself and lost it. The encoder
+     * stays for a denial's answer.
+     */
+    private static void stopDecoding(ChannelHandlerContext ctx) {
+        if (ctx.pipeline().get("codec") instanceof HttpServerCodec codec) {
+            codec.removeInboundHandler();
         }
     }
 
@@ -437,7 +452,7 @@ final class ExplicitProxyHandler extends ChannelInboundHandlerAdapter {
         exchanged.close();
         closeTunnel();
         upstream = null;
-        if (clientKeepAlive && ctx.channel().isActive()) {
+        if (clientKeepAlive && ctx.channel().isActive() && !NextRead.inputShut(ctx.channel())) {
             state = State.WAITING_HEAD;
             bytesSinceExchange = 0;
             armHeadTimer(ctx);

@@ -100,7 +100,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
         if (mode == Mode.SHUT) {
             // The origin gave its final answer before taking the body: nothing more goes to it.
             in.release();
-            ctx.read();
+            NextRead.ask(ctx);
             return;
         }
         if (held == null || !held.isReadable()) {
@@ -203,7 +203,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             }
         }
         if (!done && !passed && !awaitingOrigin()) {
-            ctx.read();
+            NextRead.ask(ctx);
         }
     }
 
@@ -308,14 +308,14 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             // A final answer: the body (and anything after it) never reaches the origin.
             mode = Mode.SHUT;
             release();
-            ctx.read();
+            NextRead.ask(ctx);
             return;
         }
         mode = Mode.HTTP;
         if (held != null && held.isReadable()) {
             process(ctx);
         } else {
-            ctx.read();
+            NextRead.ask(ctx);
         }
     }
 
@@ -334,9 +334,9 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(rest);
         } else if (rest != null) {
             rest.release();
-            ctx.read();
+            NextRead.ask(ctx);
         } else {
-            ctx.read();
+            NextRead.ask(ctx);
         }
     }
 
@@ -350,7 +350,7 @@ final class ProtocolGate extends ChannelInboundHandlerAdapter {
             }, timeoutMillis, TimeUnit.MILLISECONDS);
         }
         if (!passed) {
-            ctx.read();
+            NextRead.ask(ctx);
         }
     }
 

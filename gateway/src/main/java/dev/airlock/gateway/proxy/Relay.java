@@ -8,9 +8,12 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
 import io.netty.handler.timeout.IdleStateEvent;
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -99,8 +102,23 @@ final class Relay extends ChannelInboundHandlerAdapter {
             }
         });
         if (handover == null || !handover.tryStart()) {
-            a.read();
-            b.read();
+            start(a);
+            start(b);
+        }
+    }
+
+    /**
+     * Starts reading {@code ch} for its relay, or, when its FIN came before the pair existed (a
+     * client that sends its last bytes and FIN with the CONNECT head, while the tunnel is being
+     * decided), tells the pipeline so, behind the bytes it was given: the gate passes them on and
+     * the relay forwards the FIN. Netty has nothing more to read there; asking it to read such a
+     * channel failed and closed the tunnel with its bytes unsent.
+     */
+    private static void start(Channel ch) {
+        if (NextRead.inputShut(ch)) {
+            ch.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        } else {
+            ch.read();
         }
     }
 
@@ -151,7 +169,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
             }
             if (f.isSuccess()) {
                 if (handover == null || !handover.tryStart()) {
-                    ctx.channel().read();
+                    NextRead.ask(ctx.channel());
                 }
             } else {
                 f.channel().close();
@@ -168,15 +186,38 @@ final class Relay extends ChannelInboundHandlerAdapter {
         }
         if (evt instanceof ChannelInputShutdownEvent) {
             inputDone = true;
-            if (peer instanceof DuplexChannel d && peer.isActive()) {
+            if (peer instanceof DuplexChannel && peer.isActive()) {
                 // Half-close: the peer gets our FIN after everything already written.
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> sendFin(peer));
             }
             closeIfBothDone(ctx);
         } else if (evt instanceof IdleStateEvent) {
             ctx.close();
         } else {
             ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    /**
+     * Shuts {@code ch}'s output down: its peer gets a FIN. Called once everything written to it
+     * was flushed, so no write can be pending. On epoll this goes to the socket itself: Netty's
+     * {@code shutdownOutput} builds a {@code ChannelOutputShutdownException}, stack trace and all,
+     * to fail pending writes there are none of, twice per tunnel. After our FIN, {@code ch}'s own
+     * FIN ends its last direction, so Netty closes it there instead of shutting its input down,
+     * which fails (ENOTCONN, another exception) once both FINs have crossed.
+     */
+    static void sendFin(Channel ch) {
+        if (ch instanceof EpollSocketChannel epoll) {
+            try {
+                ((Socket) epoll.fd()).shutdown(false, true);
+            } catch (IOException e) {
+                ConnectionErrors.caught(ch, "relay", e);
+                closeIfOpen(ch);
+                return;
+            }
+            ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        } else if (ch instanceof DuplexChannel d) {
+            d.shutdownOutput();
         }
     }
 

@@ -248,7 +248,7 @@ final class SpliceHandover {
         }
         Runnable replay = () -> {
             if (missed.isEmpty()) {
-                ch.read();
+                NextRead.ask(ch);
             } else {
                 missed.forEach(relay::replay);
             }

@@ -427,6 +427,41 @@ class ExplicitProxyTest {
     }
 
     @Test
+    void connect_bytesSentWithTheHead_areTheTunnelsNotAPipelinedRequest() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\nearly words\n");
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            assertThat(new String(s.getInputStream().readNBytes("early words\n".length()), StandardCharsets.UTF_8))
+                    .isEqualTo("early words\n");
+        }
+    }
+
+    @Test
+    void connect_bytesAndFinSentWithTheHead_reachTheOriginAndItsAnswerComesBack() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\nlast words\n");
+            s.shutdownOutput();
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("last words\n");
+        }
+        awaitClose();
+        assertThat(gw.gateway.authorizer().openTunnels()).isZero();
+    }
+
+    @Test
+    void connect_bytesAndFinSentBeforeThe200_reachTheOriginAndItsAnswerComesBack() throws Exception {
+        try (Socket s = gw.client()) {
+            TestGateway.send(s, "CONNECT git.test:" + echo.port() + " HTTP/1.1\r\n\r\n");
+            TestGateway.send(s, "last words\n");
+            s.shutdownOutput();
+            assertThat(TestGateway.read(s).status()).isEqualTo(200);
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("last words\n");
+        }
+        awaitClose();
+        assertThat(gw.gateway.authorizer().openTunnels()).isZero();
+    }
+
+    @Test
     void connect_clientVanishes_tunnelIsReleased() throws Exception {
         for (int i = 0; i < 20; i++) {
             Socket s = gw.client();
