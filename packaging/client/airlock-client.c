@@ -19,7 +19,7 @@
  * and SUDO_UID/SUDO_GID as "sudoUid"/"sudoGid" (who that run runs as; none: nobody).
  *
  * Everything it does not do itself goes, unchanged and before anything was read or printed, to
- * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--env, --org,
+ * LAUNCHER (the JVM launcher) with AIRLOCK_NO_CLIENT=1: any other command or option (--org,
  * --hosts, --events, --no-daemon), no daemon socket or nobody listening on it, a policy with a
  * top-level `env:` (the JVM parses it), and an older daemon that answers notPooled (the JVM then
  * says so and runs it locally).
@@ -612,15 +612,39 @@ static long sudo_id(const char *name) {
     return strtol(v, NULL, 10);
 }
 
-/* `airlock run [--policy FILE] [--workspace DIR] -- COMMAND...` through the daemon: from its pool, or
+/* One `run --env` value as cli/RunCommand takes it (runtime/CallerEnvironment): NAME=VALUE sets it,
+   NAME passes the caller's value (nothing when the caller has none). Anything else: the JVM says
+   how to write it. */
+static void add_env_option(char **env, int *n_env, const char *option) {
+    const char *eq = strchr(option, '=');
+    if (eq) {
+        if (eq == option) hand_over();
+        env[(*n_env)++] = (char *) option;
+        return;
+    }
+    size_t k = strlen(option);
+    if (k == 0 || (option[0] >= '0' && option[0] <= '9')
+            || strspn(option, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != k) hand_over();
+    const char *value = getenv(option);
+    if (!value) return;
+    char *pair = malloc(k + strlen(value) + 2);
+    if (!pair) hand_over();
+    sprintf(pair, "%s=%s", option, value);
+    env[(*n_env)++] = pair;
+}
+
+/* `airlock run [--policy FILE] [--workspace DIR] [--env NAME[=VALUE]]... -- COMMAND...` through the daemon: from its pool, or
    (a policy it does not pool, or --workspace) in a sandbox it prepares for this run in DIR, else in
    this directory, as a cold run would. */
 static int run(int argc, char **argv) {
     const char *policy = "airlock.yaml", *workspace = NULL;
-    int i = 3;
+    char **env = calloc((size_t) argc, sizeof *env);
+    int i = 3, n_env = 0;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) policy = argv[++i];
         else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) workspace = argv[++i];
+        else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0) add_env_option(env, &n_env, argv[++i]);
+        else if (strncmp(argv[i], "--env=", 6) == 0) add_env_option(env, &n_env, argv[i] + 6);
         else hand_over();
     }
     if (i >= argc - 1) hand_over();
@@ -649,7 +673,7 @@ static int run(int argc, char **argv) {
     puts_(&req, ",");
     put_command(&req, command);
     puts_(&req, ",");
-    put_env(&req, NULL, 0);
+    put_env(&req, env, n_env);
     return converse("/v1/run", &req, 1, 1, 1);
 }
 

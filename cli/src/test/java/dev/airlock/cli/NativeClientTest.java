@@ -272,6 +272,23 @@ class NativeClientTest {
     }
 
     @Test
+    void run_withEnv_passesNamedCallerValuesAndSetValues_overTheTerminalsOwn_withoutTheJvm() throws Exception {
+        Path socket = dir.resolve("daemon.sock");
+        Files.writeString(dir.resolve("airlock.yaml"), "version: 1\nproject: p\n");
+        CompletableFuture<Request> seen = daemon(socket, OK_HEAD + chunked("{\"sandbox\":\"alk0123\",\"warm\":true,\"claimMs\":1}"),
+                chunked("{\"exit\":0}") + "0\r\n\r\n");
+
+        Result r = run(socket, "", Map.of("TERM", "xterm", "ANTHROPIC_API_KEY", "sk-test", "HOME", "/root", "OTHER_TOKEN", "t"),
+                "run", "--env", "ANTHROPIC_API_KEY", "--env", "TERM=dumb", "--env=X=a=b", "--env", "NOT_SET", "--", "true");
+
+        Request req = seen.get(30, TimeUnit.SECONDS);
+        assertThat(req.line().get("env").toString()).as("as runtime/CallerEnvironment selects: NAME copies, NAME=VALUE sets, later wins")
+                .isEqualTo("{\"ANTHROPIC_API_KEY\":\"sk-test\",\"TERM\":\"dumb\",\"X\":\"a=b\"}");
+        assertThat(r.out()).as("no hand-over to the launcher").doesNotContain("launcher");
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
     void run_startLineNamesAColdClaimAndTheWorkspace() throws Exception {
         Path socket = dir.resolve("daemon.sock");
         Files.writeString(dir.resolve("p.yaml"), "version: 1\n");
@@ -468,7 +485,10 @@ class NativeClientTest {
             server.configureBlocking(false);
             List<List<String>> handed = List.of(
                     List.of("policy", "check"),
-                    List.of("run", "--env", "X=1", "--", "true"),
+                    List.of("run", "--env", "1BAD", "--", "true"),
+                    List.of("run", "--env", "MY-VAR", "--", "true"),
+                    List.of("run", "--env=", "--", "true"),
+                    List.of("run", "--env", "=x", "--", "true"),
                     List.of("run", "--no-daemon", "--", "true"),
                     List.of("run", "--policy", "env.yaml", "--", "true"),
                     List.of("run", "--policy", "missing.yaml", "--", "true"),
