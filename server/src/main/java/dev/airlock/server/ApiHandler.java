@@ -557,7 +557,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 // policy) the member's own empty directory, never the caller's.
                 session.member.template().ifPresentOrElse(t -> start.put("template", t.id().commit()).put("ref", t.ref()),
                         () -> start.put("workspace", "empty"));
-                return started(start, List.of());
+                return started(start, List.of(), false);
             } catch (BadRequest e) {
                 fail(HttpResponseStatus.BAD_REQUEST, e.getMessage());
             } catch (DaemonException e) {
@@ -590,7 +590,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     stdin = p.getOutputStream();
                     process = p;
                 }
-                started(coldStart(), coldRun.notes());
+                started(coldStart(), coldRun.notes(), tty.isPresent());
                 if (gone) {
                     process.destroyForcibly(); // left as it started: the end of pump() destroys the sandbox
                 }
@@ -607,9 +607,10 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
         /**
          * The answer's head and its first line ({@code start}), Airlock's {@code notes} on the command's
-         * stderr, then the command's output as it comes.
+         * stderr, then the command's output as it comes. On a terminal the client has put its own in
+         * raw mode by the time they arrive, so a note ends in CR LF there, as the terminal's own lines do.
          */
-        private boolean started(ObjectNode start, List<String> notes) {
+        private boolean started(ObjectNode start, List<String> notes, boolean terminal) {
             HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/x-ndjson");
             res.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -617,7 +618,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             line(start);
             for (String note : notes) {
                 line(JSON.createObjectNode().put("stream", "stderr").put("data", Base64.getEncoder().encodeToString(
-                        (note + "\n").getBytes(StandardCharsets.UTF_8))));
+                        (note + (terminal ? "\r\n" : "\n")).getBytes(StandardCharsets.UTF_8))));
             }
             pump();
             return true;

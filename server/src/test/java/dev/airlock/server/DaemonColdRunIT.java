@@ -198,6 +198,28 @@ class DaemonColdRunIT {
     }
 
     @Test
+    void run_ofAPolicyItDoesNotPool_onATerminal_endsAirlocksNotesInCrLf_asTheRawTerminalNeeds() throws Exception {
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            // root's 0755 directory: nobody cannot write it, so the daemon sends its note before the command's output
+            Path repo = Files.createDirectories(tmp.resolve("b/roots"));
+            Files.setPosixFilePermissions(repo, PosixFilePermissions.fromString("rwxr-xr-x"));
+            ByteArrayOutputStream onTerminal = new ByteArrayOutputStream();
+            c.runPolicy(tmp.resolve("b/airlock.yaml"), Optional.of(new DaemonClient.ColdWorkspace(repo, false)), List.of("true"), Map.of(),
+                    Optional.of(new DaemonClient.Tty(new dev.airlock.sandbox.WindowSize(24, 80), resized -> { })),
+                    new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), onTerminal, n -> { });
+            assertThat(onTerminal.toString(StandardCharsets.UTF_8)).as("the client's terminal is raw: a bare LF would not return the carriage")
+                    .contains("cannot write the workspace").endsWith(".\r\n");
+
+            // the control: without a terminal the same note ends in LF alone
+            ByteArrayOutputStream piped = new ByteArrayOutputStream();
+            c.runPolicy(tmp.resolve("b/airlock.yaml"), Optional.of(new DaemonClient.ColdWorkspace(repo, false)), List.of("true"), Map.of(),
+                    Optional.empty(), new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), piped, n -> { });
+            assertThat(piped.toString(StandardCharsets.UTF_8)).contains("cannot write the workspace").endsWith(".\n").doesNotContain("\r");
+        }
+    }
+
+    @Test
     void run_ofAPolicyItDoesNotPool_runsAsTheCallersSudoUser_ownsWhatItWrites_andNeverAsRoot() throws Exception {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
