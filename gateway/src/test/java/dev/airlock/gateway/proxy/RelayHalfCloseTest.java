@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -38,6 +37,10 @@ class RelayHalfCloseTest {
     private ServerSocket origin;
     /** Counted down once a client is paired: bytes it sent before that met no handler here (the gateway's own handlers keep them). */
     private final CountDownLatch paired = new CountDownLatch(1);
+    /** The relay's byte counts (what the close record reports) and its close callback. */
+    private final AtomicLong up = new AtomicLong();
+    private final AtomicLong down = new AtomicLong();
+    private final CountDownLatch closed = new CountDownLatch(1);
 
     @BeforeEach
     void start() throws Exception {
@@ -53,19 +56,13 @@ class RelayHalfCloseTest {
 
     @Test
     void pair_originClosesWhileClientIsSlow_deliversEveryByteCountsThemAndThenTheFin() throws Exception {
-        CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
-            try (Socket s = origin.accept(); OutputStream out = s.getOutputStream()) {
-                out.write(new byte[SIZE]);
-                s.shutdownOutput();
-                s.getInputStream().read(); // until the gateway closes its side
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+        CompletableFuture<byte[]> served = originDoes(s -> {
+            s.getOutputStream().write(new byte[SIZE]);
+            s.shutdownOutput();
+            s.getInputStream().read(); // until the gateway closes its side
+            return null;
         });
-        AtomicLong up = new AtomicLong();
-        AtomicLong down = new AtomicLong();
-        CountDownLatch closed = new CountDownLatch(1);
-        Channel listener = relayTo(up, down, closed);
+        Channel listener = relayTo();
         try (Socket c = new Socket()) {
             c.setReceiveBufferSize(4096);
             c.connect(listener.localAddress());
@@ -83,30 +80,21 @@ class RelayHalfCloseTest {
             listener.close().sync();
         }
         served.get(10, TimeUnit.SECONDS);
-        assertThat(closed.await(10, TimeUnit.SECONDS)).as("both sides closed").isTrue();
-        assertThat(down.get()).as("bytes the close record reports").isEqualTo(SIZE);
-        assertThat(up.get()).isZero();
+        assertClosedAfter(0, SIZE);
     }
 
     @Test
     void pair_clientHalfClosesFirst_theAnswerSentAfterItsFinStillArrivesAndThenBothClose() throws Exception {
         byte[] request = "GET / then FIN".getBytes(StandardCharsets.UTF_8);
         byte[] answer = "the answer, sent after the client's FIN".getBytes(StandardCharsets.UTF_8);
-        CompletableFuture<byte[]> origin = CompletableFuture.supplyAsync(() -> {
-            try (Socket s = this.origin.accept()) {
-                byte[] got = s.getInputStream().readAllBytes(); // to the client's FIN, relayed
-                s.getOutputStream().write(answer);
-                s.shutdownOutput();
-                assertThat(s.getInputStream().read()).as("the gateway ends with a FIN, not a reset").isEqualTo(-1);
-                return got;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+        CompletableFuture<byte[]> origin = originDoes(s -> {
+            byte[] got = s.getInputStream().readAllBytes(); // to the client's FIN, relayed
+            s.getOutputStream().write(answer);
+            s.shutdownOutput();
+            assertThat(s.getInputStream().read()).as("the gateway ends with a FIN, not a reset").isEqualTo(-1);
+            return got;
         });
-        AtomicLong up = new AtomicLong();
-        AtomicLong down = new AtomicLong();
-        CountDownLatch closed = new CountDownLatch(1);
-        Channel listener = relayTo(up, down, closed);
+        Channel listener = relayTo();
         try (Socket c = new Socket()) {
             c.connect(listener.localAddress());
             c.setSoTimeout(10_000);
@@ -118,28 +106,19 @@ class RelayHalfCloseTest {
             listener.close().sync();
         }
         assertThat(origin.get(10, TimeUnit.SECONDS)).isEqualTo(request);
-        assertThat(closed.await(10, TimeUnit.SECONDS)).as("both sides closed").isTrue();
-        assertThat(up.get()).isEqualTo(request.length);
-        assertThat(down.get()).isEqualTo(answer.length);
+        assertClosedAfter(request.length, answer.length);
     }
 
     @Test
     void pair_originHalfClosesFirst_theClientsLaterBytesStillArriveAndThenBothClose() throws Exception {
         byte[] banner = "banner, then the origin's FIN".getBytes(StandardCharsets.UTF_8);
         byte[] late = "bytes the client sends after the origin's FIN".getBytes(StandardCharsets.UTF_8);
-        CompletableFuture<byte[]> origin = CompletableFuture.supplyAsync(() -> {
-            try (Socket s = this.origin.accept()) {
-                s.getOutputStream().write(banner);
-                s.shutdownOutput();
-                return s.getInputStream().readAllBytes(); // to the client's FIN, relayed
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+        CompletableFuture<byte[]> origin = originDoes(s -> {
+            s.getOutputStream().write(banner);
+            s.shutdownOutput();
+            return s.getInputStream().readAllBytes(); // to the client's FIN, relayed
         });
-        AtomicLong up = new AtomicLong();
-        AtomicLong down = new AtomicLong();
-        CountDownLatch closed = new CountDownLatch(1);
-        Channel listener = relayTo(up, down, closed);
+        Channel listener = relayTo();
         try (Socket c = new Socket()) {
             c.connect(listener.localAddress());
             c.setSoTimeout(10_000);
@@ -152,13 +131,33 @@ class RelayHalfCloseTest {
             listener.close().sync();
         }
         assertThat(origin.get(10, TimeUnit.SECONDS)).as("the client's bytes after the origin's FIN").isEqualTo(late);
+        assertClosedAfter(late.length, banner.length);
+    }
+
+    /** What the origin does with the one connection it accepts; what it returns is the test's to check. */
+    private interface OriginSide {
+        byte[] serve(Socket s) throws Exception;
+    }
+
+    private CompletableFuture<byte[]> originDoes(OriginSide side) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (Socket s = origin.accept()) {
+                return side.serve(s);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** Both sides closed, and the close record would report these counts. */
+    private void assertClosedAfter(long bytesUp, long bytesDown) throws InterruptedException {
         assertThat(closed.await(10, TimeUnit.SECONDS)).as("both sides closed").isTrue();
-        assertThat(up.get()).isEqualTo(late.length);
-        assertThat(down.get()).isEqualTo(banner.length);
+        assertThat(up.get()).isEqualTo(bytesUp);
+        assertThat(down.get()).isEqualTo(bytesDown);
     }
 
     /** A listener whose every client is relayed to {@link #origin}, half-closes allowed, as the gateway does. */
-    private Channel relayTo(AtomicLong up, AtomicLong down, CountDownLatch closed) throws InterruptedException {
+    private Channel relayTo() throws InterruptedException {
         return new ServerBootstrap().group(group).channel(Transport.serverChannel())
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
