@@ -193,6 +193,8 @@ class DaemonColdRunIT {
             });
             assertThat(listed).anySatisfy(n -> assertThat(n.path("sandbox").asText() + " " + n.path("state").asText())
                     .isEqualTo(session + " claimed"));
+            assertThat(Dashboard.render(server.daemon(), "")).contains("<table id=\"cold-runs\">")
+                    .contains("<tr data-sandbox=\"" + id + "\"><td>" + id + "</td><td>cold-b</td>");
             JsonNode cold = c.get("/v1/status").body().path("coldRuns");
             assertThat(cold.toString()).isEqualTo("{\"running\":1,\"total\":1,\"projects\":[{\"project\":\"cold-b\",\"running\":1,\"total\":1}]}");
             assertThat(server.daemon().meters().scrape()).contains("airlock_cold_runs_active{project=\"cold-b\"} 1.0")
@@ -207,6 +209,7 @@ class DaemonColdRunIT {
                     .isEqualTo("{\"running\":0,\"total\":1,\"projects\":[{\"project\":\"cold-b\",\"running\":0,\"total\":1}]}");
             assertThat(server.daemon().meters().scrape()).contains("airlock_cold_runs_active{project=\"cold-b\"} 0.0")
                     .contains("airlock_cold_runs_total{project=\"cold-b\"} 1.0");
+            assertThat(Dashboard.render(server.daemon(), "")).doesNotContain(id).contains("data-sandbox=\"" + session + "\"");
             assertThat(c.delete("/v1/sandboxes/" + session).ok()).isTrue();
         }
         assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
