@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "status",
         mixinStandardHelpOptions = true,
         description = {"Per project: desired, ready, warming and in-use sandboxes, warm hit rate, cold start rate,",
-            "claim p50/p99 and age at claim, from the running daemon; then its sessions (`airlock sandbox`):",
+            "claim p50/p99 and age at claim, from the running daemon; then its cold runs (policies it does",
+            "not pool: running and since it started, per project); then its sessions (`airlock sandbox`):",
             "a count per project, and one line each."},
         footer = {"", "Exit codes: 0 shown; 125 no daemon answers (start one with `airlock daemon`)."})
 final class PoolStatusCommand implements Callable<Integer> {
@@ -54,6 +55,7 @@ final class PoolStatusCommand implements Callable<Integer> {
         }
         images(out, r.body());
         policyErrors(out, r.body());
+        coldRuns(out, r.body());
         sessions(out, c.get());
         return 0;
     }
@@ -81,6 +83,24 @@ final class PoolStatusCommand implements Callable<Integer> {
                 out.println("policy of " + p.path("project").asText() + " did not reload; the old policy stays in force:");
                 p.path("policyError").asText().lines().forEach(l -> out.println("  " + l));
             }
+        }
+    }
+
+    /**
+     * Runs of policies the daemon does not pool (no pool, so no row above): how many run now and
+     * have run since the daemon started, per project; nothing when there were none.
+     */
+    static void coldRuns(PrintWriter out, JsonNode status) {
+        JsonNode c = status.path("coldRuns");
+        if (c.path("total").asLong() == 0) {
+            return;
+        }
+        out.println();
+        out.printf("cold runs (policies the daemon does not pool): %d running, %d since the daemon started%n", c.path("running").asLong(),
+                c.path("total").asLong());
+        out.printf("  %-20s %7s %7s%n", "PROJECT", "RUNNING", "TOTAL");
+        for (JsonNode p : c.path("projects")) {
+            out.printf("  %-20s %7d %7d%n", p.path("project").asText(), p.path("running").asLong(), p.path("total").asLong());
         }
     }
 

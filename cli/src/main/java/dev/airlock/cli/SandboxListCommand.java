@@ -22,8 +22,10 @@ import picocli.CommandLine.Spec;
             "",
             "Per session: sandbox id, name, project, warm or cold start, age, idle time",
             "(or the number of commands running), idle timeout, and how long until that",
-            "timeout stops it. Then the kept work: released sandboxes whose changes",
-            "were not exported yet, and when they are removed."},
+            "timeout stops it. Then the cold runs in progress: `airlock run`s of policies",
+            "the daemon does not pool, each in a sandbox of its own (project, age, the",
+            "user it runs as, the caller's directory). Then the kept work: released",
+            "sandboxes whose changes were not exported yet, and when they are removed."},
         footer = {"", "Exit codes: 0 listed (also when there are none); 125 no daemon answers."})
 final class SandboxListCommand implements Callable<Integer> {
 
@@ -36,7 +38,7 @@ final class SandboxListCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Print only the sandbox ids, one a line.")
     boolean quiet;
 
-    @Option(names = "--json", description = "Print the sessions and the kept work as the daemon describes them (GET /v1/sandboxes), as a JSON array.")
+    @Option(names = "--json", description = "Print the sessions, the cold runs and the kept work as the daemon describes them (GET /v1/sandboxes), as a JSON array.")
     boolean json;
 
     @Override
@@ -53,17 +55,20 @@ final class SandboxListCommand implements Callable<Integer> {
             return ExitCodes.AIRLOCK_ERROR;
         }
         List<JsonNode> rows = SessionTable.claimed(r.body(), all);
+        List<JsonNode> cold = SessionTable.coldRuns(r.body());
         List<JsonNode> kept = SessionTable.kept(r.body());
         if (json) {
             ObjectMapper m = new ObjectMapper();
             ArrayNode a = m.createArrayNode();
             rows.forEach(a::add);
+            cold.forEach(a::add);
             kept.forEach(a::add);
             out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(a));
         } else if (quiet) {
             rows.forEach(n -> out.println(n.path("sandbox").asText()));
         } else {
             SessionTable.print(out, rows, Instant.now());
+            SessionTable.printColdRuns(out, cold, Instant.now());
             SessionTable.printKept(out, kept, Instant.now());
         }
         return ExitCodes.OK;

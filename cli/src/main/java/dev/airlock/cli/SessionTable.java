@@ -41,6 +41,35 @@ final class SessionTable {
         return out;
     }
 
+    /** The runs in progress of policies the daemon does not pool ({@code state: cold-run}), oldest first. */
+    static List<JsonNode> coldRuns(JsonNode sandboxes) {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : sandboxes) {
+            if ("cold-run".equals(n.path("state").asText())) {
+                out.add(n);
+            }
+        }
+        out.sort(Comparator.comparing(n -> n.path("createdAt").isTextual() ? Instant.parse(n.path("createdAt").asText()) : Instant.EPOCH));
+        return out;
+    }
+
+    /**
+     * Cold runs as a table under its heading, or nothing when there are none: each is one {@code
+     * airlock run} in a sandbox of its own, destroyed when its command ends (nothing to stop or export).
+     */
+    static void printColdRuns(PrintWriter out, List<JsonNode> rows, Instant now) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("Cold runs (policies the daemon does not pool; each sandbox goes when its command ends):");
+        out.printf("%-12s %-20s %-7s %-11s %s%n", "SANDBOX", "PROJECT", "AGE", "RUN-AS", "WORKSPACE");
+        for (JsonNode n : rows) {
+            out.printf("%-12s %-20s %-7s %-11s %s%n", n.path("sandbox").asText(), n.path("project").asText(), since(n.path("createdAt"), now),
+                    n.path("runAs").asText("-"), n.path("workspace").asText("-"));
+        }
+    }
+
     /** Kept work as a table under its heading, or nothing when there is none. */
     static void printKept(PrintWriter out, List<JsonNode> rows, Instant now) {
         if (rows.isEmpty()) {

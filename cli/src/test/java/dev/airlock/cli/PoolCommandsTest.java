@@ -242,4 +242,25 @@ class PoolCommandsTest {
         PoolStatusCommand.images(new java.io.PrintWriter(none, true), new ObjectMapper().readTree("{\"projects\": [{\"project\": \"scratch\"}]}"));
         assertThat(none.toString()).isEmpty();
     }
+
+    @Test
+    void status_coldRuns_printRunningAndSinceStartPerProject_andNothingWhenThereWereNone() throws Exception {
+        JsonNode status = new ObjectMapper().readTree("""
+                {"projects": [], "coldRuns": {"running": 1, "total": 3, "projects": [
+                  {"project": "cold-b", "running": 1, "total": 2}, {"project": "scratch", "running": 0, "total": 1}]}}""");
+        java.io.StringWriter out = new java.io.StringWriter();
+        PoolStatusCommand.coldRuns(new java.io.PrintWriter(out, true), status);
+        assertThat(out.toString()).isEqualTo("""
+
+                cold runs (policies the daemon does not pool): 1 running, 3 since the daemon started
+                  PROJECT              RUNNING   TOTAL
+                  cold-b                     1       2
+                  scratch                    0       1
+                """);
+
+        java.io.StringWriter none = new java.io.StringWriter();
+        PoolStatusCommand.coldRuns(new java.io.PrintWriter(none, true),
+                new ObjectMapper().readTree("{\"projects\": [], \"coldRuns\": {\"running\": 0, \"total\": 0, \"projects\": []}}"));
+        assertThat(none.toString()).isEmpty();
+    }
 }

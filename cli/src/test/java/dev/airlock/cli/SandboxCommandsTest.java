@@ -68,4 +68,30 @@ class SandboxCommandsTest {
         assertThat(SessionTable.claimed(sandboxes, true)).extracting(n -> n.path("sandbox").asText())
                 .containsExactly("alk11111111", "alk22222222", "alk33333333");
     }
+
+    @Test
+    void table_coldRuns_underTheirOwnHeading_oldestFirst_aligned_andNothingWithoutThem() throws Exception {
+        JsonNode sandboxes = new ObjectMapper().readTree("""
+                [{"sandbox":"alk11111111","project":"payments","state":"claimed","kind":"session","name":null,"warm":true,
+                  "createdAt":"2026-12-07T03:00:00Z","lastActivity":"2026-12-07T03:59:00Z","running":0,"idleTimeout":null,"expiresAt":null},
+                 {"sandbox":"alk66666666","project":"scratch","state":"cold-run","workspace":"/home/dev/scratch",
+                  "policy":"/home/dev/scratch/airlock.yaml","createdAt":"2026-12-07T03:59:30Z","runAs":"nobody"},
+                 {"sandbox":"alk55555555","project":"cold-b","state":"cold-run","workspace":"/home/dev/b",
+                  "policy":"/home/dev/b/airlock.yaml","createdAt":"2026-12-07T03:50:00Z","runAs":"4242:4242"}]""");
+        assertThat(SessionTable.claimed(sandboxes, true)).as("a cold run is no session").extracting(n -> n.path("sandbox").asText())
+                .containsExactly("alk11111111");
+
+        StringWriter text = new StringWriter();
+        SessionTable.printColdRuns(new PrintWriter(text, true), SessionTable.coldRuns(sandboxes), Instant.parse("2026-12-07T04:00:00Z"));
+        assertThat(text.toString().lines().map(String::stripTrailing).toList()).containsExactly(
+                "",
+                "Cold runs (policies the daemon does not pool; each sandbox goes when its command ends):",
+                "SANDBOX      PROJECT              AGE     RUN-AS      WORKSPACE",
+                "alk55555555  cold-b               10m     4242:4242   /home/dev/b",
+                "alk66666666  scratch              30s     nobody      /home/dev/scratch");
+
+        StringWriter none = new StringWriter();
+        SessionTable.printColdRuns(new PrintWriter(none, true), SessionTable.coldRuns(new ObjectMapper().readTree("[]")), Instant.EPOCH);
+        assertThat(none.toString()).isEmpty();
+    }
 }

@@ -62,6 +62,12 @@ final class ClusterDashboard implements DashboardView {
 
     /** A released pod is deleted with its workspace: no work is kept on this backend. */
     @Override
+    public List<ColdRunTally.Entry> coldRuns() {
+        // this backend runs every command in a claimed pod, which the sessions panel lists
+        return List.of();
+    }
+
+    @Override
     public List<WorkReturn.KeptView> kept() {
         return List.of();
     }

@@ -59,14 +59,17 @@ final class ColdRuns implements AutoCloseable {
     private final Clock clock;
     private final PrintStream log;
     private final Map<String, Run> live = new ConcurrentHashMap<>();
+    /** What the API, the status and /metrics show of these runs. */
+    private final ColdRunTally tally;
 
-    ColdRuns(SandboxHost host, PolicyContext context, DaemonConfig config, DaemonEvents events, MemberLog records, Clock clock,
-            PrintStream log) {
+    ColdRuns(SandboxHost host, PolicyContext context, DaemonConfig config, DaemonEvents events, MemberLog records, ColdRunTally tally,
+            Clock clock, PrintStream log) {
         this.host = host;
         this.context = context;
         this.config = config;
         this.events = events;
         this.records = records;
+        this.tally = tally;
         this.policies = new ColdPolicies(clock);
         this.clock = clock;
         this.log = log;
@@ -112,6 +115,7 @@ final class ColdRuns implements AutoCloseable {
         Run run = new Run(m, policy, engine, Duration.ofNanos(System.nanoTime() - start), notes);
         events.track(run.id());
         live.put(run.id(), run);
+        tally.started(new ColdRunTally.Entry(run.id(), policy.project(), ws, policy.file(), clock.instant(), as));
         try {
             // a daemon killed now leaves a record: the next one says what it reaped
             records.put(run.id(), policy.project(), clock.instant(), "cold");
@@ -148,7 +152,11 @@ final class ColdRuns implements AutoCloseable {
         if (live.remove(run.id()) == null) {
             return "";
         }
-        host.destroy(run.member());
+        try {
+            host.destroy(run.member());
+        } finally {
+            tally.finished(run.id());
+        }
         List<AuditEvent> denied = events.untrack(run.id());
         try {
             records.remove(run.id());
@@ -161,6 +169,11 @@ final class ColdRuns implements AutoCloseable {
     /** The runs in progress (for tests and the daemon's stop). */
     List<Run> live() {
         return List.copyOf(live.values());
+    }
+
+    /** What is shown of these runs: the live ones, the counts, the meters. */
+    ColdRunTally tally() {
+        return tally;
     }
 
     /** How many times a policy file was parsed (the rest came from the cache). */

@@ -205,7 +205,7 @@ public final class Daemon implements AutoCloseable {
                 .map(s -> new IdleSessions.Tracked(s.id(), s.member.project(), s.activity)).toList(), this::release, log, meters);
         this.work = new WorkReturn(new KeptWork(config.state(), clock, host.launcher().kernel()),
                 new RepoImport(SandboxHost.sandboxAreas(config.state())), config.export(), clock, log);
-        this.cold = new ColdRuns(host, context, config, events, state, clock, log);
+        this.cold = new ColdRuns(host, context, config, events, state, new ColdRunTally(meters), clock, log);
     }
 
     /** Loads every project, reaps what a crashed daemon left, starts the gateway, and fills the pools. */

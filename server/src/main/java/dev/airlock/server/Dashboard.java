@@ -43,6 +43,7 @@ final class Dashboard {
         pools(h, v.pools());
         policyProblems(h, v.policyProblems());
         DashboardSessions.render(h, v.sessions(), now);
+        DashboardSessions.renderColdRuns(h, v.coldRuns(), now);
         DashboardSessions.renderKept(h, v.kept(), now);
         hitRate(h, v.hourlyClaims());
         weekly(h, v);

@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * The dashboard's sessions (every claimed sandbox, its name, age, idle time and when the idle timeout ends it, where the
- * backend follows its commands) and kept work.
+ * backend follows its commands), the runs of policies the daemon does not pool, and kept work.
  */
 final class DashboardSessions {
 
@@ -39,6 +39,26 @@ final class DashboardSessions {
             h.append(running > 0 ? running + " command(s) running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
                     .append("</td><td>").append(Dashboard.esc(a.timeout().toString())).append("</td><td class=\"ends\">")
                     .append(a.expiresAt().map(e -> CompactDuration.of(Duration.between(now, e))).orElse("—")).append("</td></tr>");
+        }
+        h.append("</table>");
+    }
+
+    /**
+     * Runs of policies the daemon does not pool, while they run: each an agent at work in the
+     * caller's directory, which the sessions above do not show; nothing when there are none.
+     */
+    static void renderColdRuns(StringBuilder h, List<ColdRunTally.Entry> runs, Instant now) {
+        if (runs.isEmpty()) {
+            return;
+        }
+        h.append("<h2>Cold runs</h2><p class=\"muted\">").append(runs.size())
+                .append(" run(s) of policies the daemon does not pool, each in a sandbox of its own that goes when its command ends</p>");
+        h.append("<table id=\"cold-runs\"><tr><th>sandbox</th><th>project</th><th>age</th><th>runs as</th><th>workspace</th></tr>");
+        for (ColdRunTally.Entry r : runs) {
+            h.append("<tr data-sandbox=\"").append(Dashboard.esc(r.id())).append("\"><td>").append(Dashboard.esc(r.id())).append("</td><td>")
+                    .append(Dashboard.esc(r.project())).append("</td><td class=\"age\">").append(CompactDuration.of(Duration.between(r.startedAt(), now)))
+                    .append("</td><td>").append(Dashboard.esc(r.runAs())).append("</td><td>").append(Dashboard.esc(r.workspace().toString()))
+                    .append("</td></tr>");
         }
         h.append("</table>");
     }

@@ -27,6 +27,12 @@ interface DashboardView {
 
     List<SessionRow> sessions();
 
+    /**
+     * Runs in progress of policies the daemon does not pool ({@link ColdRuns}), oldest first; none
+     * on a backend that has no such runs.
+     */
+    List<ColdRunTally.Entry> coldRuns();
+
     /** Released sandboxes whose work was not exported (none on a backend that keeps no work). */
     List<WorkReturn.KeptView> kept();
 

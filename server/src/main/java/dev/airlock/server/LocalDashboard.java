@@ -54,6 +54,11 @@ final class LocalDashboard implements DashboardView {
     }
 
     @Override
+    public List<ColdRunTally.Entry> coldRuns() {
+        return d.cold().tally().live();
+    }
+
+    @Override
     public List<WorkReturn.KeptView> kept() {
         return d.kept();
     }

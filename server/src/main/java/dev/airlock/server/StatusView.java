@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.airlock.pool.warm.WarmPool;
 import java.time.Duration;
+import java.util.List;
 
 /** The daemon's state as the API returns it (JSON), and as {@code airlock pool status} prints it. */
 final class StatusView {
@@ -65,6 +66,7 @@ final class StatusView {
                 o.putNull("lastFailure");
             }
         }
+        root.set("coldRuns", coldRuns(d.cold().tally()));
         root.put("recoveredFromUncleanStop", d.recovered().size());
         return root;
     }
@@ -81,10 +83,41 @@ final class StatusView {
                 }
             }
         }
+        for (ColdRunTally.Entry e : d.cold().tally().live()) {
+            out.add(coldRun(e));
+        }
         for (WorkReturn.KeptView k : d.kept()) {
             out.add(kept(k));
         }
         return out;
+    }
+
+    /**
+     * A run in progress of a policy the daemon does not pool (docs/daemon.md): state {@code
+     * cold-run}, the caller's directory as {@code workspace}, the {@code policy} file, {@code
+     * createdAt} as a session's, and {@code runAs} ({@code nobody} or the caller's {@code uid:gid}).
+     */
+    static ObjectNode coldRun(ColdRunTally.Entry e) {
+        return JSON.createObjectNode().put("sandbox", e.id()).put("project", e.project()).put("state", "cold-run")
+                .put("workspace", e.workspace().toString()).put("policy", e.policy()).put("createdAt", e.startedAt().toString())
+                .put("runAs", e.runAs());
+    }
+
+    /**
+     * The status's {@code coldRuns} section: runs of policies the daemon does not pool, which have
+     * no pool and so no entry in {@code projects}: {@code running} now and {@code total} since the
+     * daemon started, overall and per project.
+     */
+    static ObjectNode coldRuns(ColdRunTally t) {
+        ObjectNode o = JSON.createObjectNode();
+        List<ColdRunTally.Count> counts = t.counts();
+        o.put("running", counts.stream().mapToLong(ColdRunTally.Count::running).sum());
+        o.put("total", counts.stream().mapToLong(ColdRunTally.Count::total).sum());
+        ArrayNode projects = o.putArray("projects");
+        for (ColdRunTally.Count c : counts) {
+            projects.addObject().put("project", c.project()).put("running", c.running()).put("total", c.total());
+        }
+        return o;
     }
 
     /** Work that was not exported: its sandbox id, project, where it is, until when, and why. */

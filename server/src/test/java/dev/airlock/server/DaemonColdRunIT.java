@@ -156,6 +156,66 @@ class DaemonColdRunIT {
     }
 
     @Test
+    void run_ofAPolicyItDoesNotPool_isListed_counted_andMetered_whileItRuns_andGoneAfter() throws Exception {
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
+            DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
+            DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "A's sandbox warm");
+            // control: a pooled session, listed as before
+            DaemonClient.Response claim = c.post("/v1/claims", com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
+                    .put("project", "daemon-it"));
+            assertThat(claim.status()).as(claim.body().toString()).isEqualTo(201);
+            String session = claim.body().path("sandbox").asText();
+
+            // B's run waits in its sandbox until the test lets it end
+            Path work = tmp.resolve("b/work");
+            List<JsonNode> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.CompletableFuture<Optional<JsonNode>> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return c.runPolicy(tmp.resolve("b/airlock.yaml"),
+                            Optional.of(new DaemonClient.ColdWorkspace(work, false, Optional.of(new dev.airlock.runtime.RunAs(4242, 4242)))),
+                            List.of("/bin/sh", "-c", "touch waiting; while [ ! -e go ]; do sleep 0.1; done"), Map.of(), Optional.empty(),
+                            new ByteArrayInputStream(new byte[0]), new ByteArrayOutputStream(), new ByteArrayOutputStream(), started::add);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            DaemonIT.eventually(() -> Files.exists(work.resolve("waiting")), "B's command running");
+            String id = started.get(0).path("sandbox").asText();
+
+            JsonNode listed = c.get("/v1/sandboxes").body();
+            assertThat(listed).anySatisfy(n -> {
+                assertThat(n.path("sandbox").asText()).isEqualTo(id);
+                assertThat(n.path("state").asText()).isEqualTo("cold-run");
+                assertThat(n.path("project").asText()).isEqualTo("cold-b");
+                assertThat(n.path("workspace").asText()).isEqualTo(work.toString());
+                assertThat(n.path("runAs").asText()).isEqualTo("4242:4242");
+                assertThat(java.time.Instant.parse(n.path("createdAt").asText())).isBeforeOrEqualTo(java.time.Instant.now());
+            });
+            assertThat(listed).anySatisfy(n -> assertThat(n.path("sandbox").asText() + " " + n.path("state").asText())
+                    .isEqualTo(session + " claimed"));
+            assertThat(Dashboard.render(server.daemon(), "")).contains("<table id=\"cold-runs\">")
+                    .contains("<tr data-sandbox=\"" + id + "\"><td>" + id + "</td><td>cold-b</td>");
+            JsonNode cold = c.get("/v1/status").body().path("coldRuns");
+            assertThat(cold.toString()).isEqualTo("{\"running\":1,\"total\":1,\"projects\":[{\"project\":\"cold-b\",\"running\":1,\"total\":1}]}");
+            assertThat(server.daemon().meters().scrape()).contains("airlock_cold_runs_active{project=\"cold-b\"} 1.0")
+                    .contains("airlock_cold_runs_total{project=\"cold-b\"} 1.0");
+
+            Files.writeString(work.resolve("go"), "");
+            assertThat(run.get(60, TimeUnit.SECONDS).orElseThrow().path("exit").asInt()).isZero();
+            JsonNode after = c.get("/v1/sandboxes").body();
+            assertThat(after).noneSatisfy(n -> assertThat(n.path("sandbox").asText()).isEqualTo(id));
+            assertThat(after).as("the session is still listed").anySatisfy(n -> assertThat(n.path("sandbox").asText()).isEqualTo(session));
+            assertThat(c.get("/v1/status").body().path("coldRuns").toString())
+                    .isEqualTo("{\"running\":0,\"total\":1,\"projects\":[{\"project\":\"cold-b\",\"running\":0,\"total\":1}]}");
+            assertThat(server.daemon().meters().scrape()).contains("airlock_cold_runs_active{project=\"cold-b\"} 0.0")
+                    .contains("airlock_cold_runs_total{project=\"cold-b\"} 1.0");
+            assertThat(Dashboard.render(server.daemon(), "")).doesNotContain(id).contains("data-sandbox=\"" + session + "\"");
+            assertThat(c.delete("/v1/sandboxes/" + session).ok()).isTrue();
+        }
+        assertThat(DaemonFixture.leasesOf(SELF)).as("nothing left after the daemon stops").isEmpty();
+    }
+
+    @Test
     void run_ofAPolicyItDoesNotPool_isRefusedToANonRootCaller_whileRootRunsIt() throws Exception {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
             Path socket = tmp.resolve("state/daemon.sock");

@@ -125,6 +125,22 @@ class DashboardTest {
                 .doesNotContain("<svg");
     }
 
+    @Test
+    void render_coldRuns_showsEachRunUnderItsOwnHeading_escaped_andNoPanelWithoutThem() {
+        FakeView v = new FakeView();
+        v.coldRuns = List.of(new ColdRunTally.Entry("alkc01d0001", "cold-b", java.nio.file.Path.of("/home/dev/" + HOSTILE), "/home/dev/airlock.yaml",
+                NOW.minus(Duration.ofMinutes(3)), new dev.airlock.runtime.RunAs(4242, 4242)));
+
+        String page = Dashboard.render(v, NOW);
+
+        assertThat(page).containsSubsequence("<h2>Sessions</h2>", "<h2>Cold runs</h2>", "<h2>Warm hit rate per hour</h2>");
+        assertThat(page).contains("<tr data-sandbox=\"alkc01d0001\"><td>alkc01d0001</td><td>cold-b</td><td class=\"age\">3m</td><td>4242:4242</td>"
+                + "<td>/home/dev/&lt;script&gt;");
+        assertThat(page).doesNotContain("<script>");
+
+        assertThat(Dashboard.render(new FakeView(), NOW)).doesNotContain("Cold runs").doesNotContain("cold-runs");
+    }
+
     /** A view with one pool, one session, claims in one hour, one denial; each part replaceable. */
     private static final class FakeView implements DashboardView {
         String where = "/etc/airlock/daemon.yaml · state /var/lib/airlock";
@@ -137,6 +153,7 @@ class DashboardTest {
                 List.of(), AuditEvent.Decision.DENY, "-", Reason.NO_RULE, 0, 0, 0);
         Denials denials;
         Audits audits = new NotRun("none here");
+        List<ColdRunTally.Entry> coldRuns = List.of();
 
         @Override
         public String where() {
@@ -158,6 +175,11 @@ class DashboardTest {
         public List<SessionRow> sessions() {
             return sessions ? List.of(new SessionRow("alkdeadbeef", Optional.empty(), project, false, true, NOW.minus(Duration.ofMinutes(5)), activity))
                     : List.of();
+        }
+
+        @Override
+        public List<ColdRunTally.Entry> coldRuns() {
+            return coldRuns;
         }
 
         @Override
