@@ -3,6 +3,7 @@ package dev.airlock.server;
 import dev.airlock.runtime.RunAs;
 import dev.airlock.sandbox.SandboxUser;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.nio.file.Path;
@@ -91,7 +92,13 @@ final class ColdRunTally {
     private String label(String project) {
         synchronized (active) {
             String label = active.containsKey(project) || active.size() < MAX_PROJECT_LABELS ? project : OTHER;
-            active.computeIfAbsent(label, l -> registry.gauge("airlock.cold.runs.active", Tags.of("project", l), new AtomicLong()));
+            active.computeIfAbsent(label, l -> {
+                AtomicLong running = new AtomicLong();
+                Gauge.builder("airlock.cold.runs.active", running, AtomicLong::get)
+                        .description("runs of policies the daemon does not pool, running now").tags(Tags.of("project", l))
+                        .register(registry);
+                return running;
+            });
             return label;
         }
     }
