@@ -25,10 +25,21 @@ import java.util.function.IntSupplier;
 public final class KubernetesBackend implements AutoCloseable {
 
     /**
-     * A configured project: its policy file, how its pool is sized, and how long a cold claim (no
-     * Ready pod) waits for the pod it creates.
+     * A configured project: its policy file, how its pool is sized, how long a cold claim (no
+     * Ready pod) waits for the pod it creates, and how many of its pods may exist at once.
      */
-    public record Project(Path policy, Sizing sizing, java.time.Duration coldStartTimeout) {
+    public record Project(Path policy, Sizing sizing, java.time.Duration coldStartTimeout, int hardLimit) {
+
+        public Project {
+            if (hardLimit < 1) {
+                throw new IllegalArgumentException("hardLimit must be at least 1, got " + hardLimit);
+            }
+        }
+
+        /** At most {@link PodPool#DEFAULT_HARD_LIMIT} pods, as the daemon configuration's default. */
+        public Project(Path policy, Sizing sizing, java.time.Duration coldStartTimeout) {
+            this(policy, sizing, coldStartTimeout, PodPool.DEFAULT_HARD_LIMIT);
+        }
 
         /** Cold claims wait {@link PodPool#COLD_START_TIMEOUT}. */
         public Project(Path policy, Sizing sizing) {
@@ -98,7 +109,7 @@ public final class KubernetesBackend implements AutoCloseable {
                 Project p = l.config();
                 AppliedProject applied = new ProjectApplier(client).apply(l.manifests());
                 PodPool pool = new PodPool(client, applied.agentPods(settings, l.policy().resources()), p.sizing().desired(l.policy()),
-                        p.coldStartTimeout(), listener, clock);
+                        p.coldStartTimeout(), p.hardLimit(), listener, clock);
                 b.projects.put(l.policy().project(), new Running(p, l.policy(), pool));
                 pool.start();
             }

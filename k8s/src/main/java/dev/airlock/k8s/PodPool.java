@@ -46,6 +46,12 @@ import java.util.function.IntSupplier;
  * away, or that is still waiting when the pool closes is deleted, and the claim fails saying what
  * the pod was waiting on. A create/close lock makes {@link #close()} wait for creates in flight, so
  * every cold pod is either handed out or deleted.
+ *
+ * <p>At most {@code hardLimit} pods of the project exist at once (members ready or starting, claimed
+ * pods, cold pods starting), as the local pool bounds its sandboxes: a cold claim over it is refused
+ * before anything is created, and a refill stops at it. Counting the pods and creating one is one
+ * step under a lock, so racing claims cannot both take the last place; a claim not yet decided
+ * keeps its room from the refill, since a member is only for later claims.
  */
 public final class PodPool implements AutoCloseable {
 
@@ -62,6 +68,9 @@ public final class PodPool implements AutoCloseable {
 
     /** How long a cold claim waits for its pod to become Ready: pulling an agent image can take a minute on a fresh node. */
     public static final Duration COLD_START_TIMEOUT = Duration.ofSeconds(120);
+
+    /** The daemon configuration's default {@code hardLimit} per project, for pools built without one. */
+    public static final int DEFAULT_HARD_LIMIT = 16;
 
     /** How long a created pod counts as pending before the informer has shown it. */
     private static final Duration PENDING_GRACE = Duration.ofSeconds(30);
@@ -89,6 +98,18 @@ public final class PodPool implements AutoCloseable {
      * by a release whose delete failed, and {@link #reconcile()} deletes it.
      */
     private final java.util.Set<String> held = ConcurrentHashMap.newKeySet();
+    private final int hardLimit;
+    /**
+     * Held from counting the project's pods until the created pod's name is recorded (in {@link #cold}
+     * or {@link #pending}), so two creates never both take the last place under the hard limit. It
+     * makes creates one at a time; a name known only once the API server answers leaves no other way
+     * to count a pod exactly once (the informer may show it before the create returns).
+     */
+    private final java.util.concurrent.locks.ReentrantLock budget = new java.util.concurrent.locks.ReentrantLock();
+    /** Claims that have neither won a member nor been given or refused a cold pod; a refill leaves them room. */
+    private final java.util.concurrent.atomic.AtomicInteger deciding = new java.util.concurrent.atomic.AtomicInteger();
+    /** A refill stopped short to leave room for deciding claims, so it runs again once none is left. */
+    private final AtomicBoolean refillHeld = new AtomicBoolean();
 
     public PodPool(KubernetesClient client, AgentPods template, int size, PoolListener listener, Clock clock) {
         this(client, template, fixed(size), listener, clock);
@@ -111,9 +132,22 @@ public final class PodPool implements AutoCloseable {
      * change); a cold claim waits at most {@code coldStartTimeout} for its pod to become Ready.
      */
     public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, Duration coldStartTimeout, PoolListener listener, Clock clock) {
+        this(client, template, desired, coldStartTimeout, DEFAULT_HARD_LIMIT, listener, clock);
+    }
+
+    /**
+     * A pool as above whose project has at most {@code hardLimit} pods at once (ready, starting,
+     * claimed, cold-starting): the project's {@code hardLimit} of the daemon configuration.
+     */
+    public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, Duration coldStartTimeout, int hardLimit, PoolListener listener,
+            Clock clock) {
         if (coldStartTimeout.isNegative() || coldStartTimeout.isZero()) {
             throw new IllegalArgumentException("cold start timeout " + coldStartTimeout + " is not positive");
         }
+        if (hardLimit < 1) {
+            throw new IllegalArgumentException("hardLimit must be at least 1, got " + hardLimit);
+        }
+        this.hardLimit = hardLimit;
         this.coldStartTimeout = coldStartTimeout;
         this.client = client;
         this.template = template;
@@ -204,6 +238,8 @@ public final class PodPool implements AutoCloseable {
         String label = ProjectNames.label(claimId);
         held.add(label);
         boolean won = false;
+        deciding.incrementAndGet();
+        boolean undecided = true;
         try {
             Optional<Claim> warm;
             try {
@@ -212,14 +248,55 @@ public final class PodPool implements AutoCloseable {
                 failed(start);
                 throw new KubeBackendException(KubeErrors.explain(e, "claim a pod of project " + template.names().project()), e);
             }
-            Claim c = warm.isPresent() ? warm.get() : claimCold(claimId, start, abandoned);
+            Claim c;
+            if (warm.isPresent()) {
+                c = warm.get();
+            } else {
+                undecided = false; // claimCold decides it, whatever it answers
+                c = claimCold(claimId, start, abandoned);
+            }
             won = true;
             return c;
         } finally {
+            if (undecided) {
+                decided();
+            }
             if (!won) {
                 held.remove(label);
             }
         }
+    }
+
+    /** The claim got its pod or its refusal: a refill held back for it may run now. */
+    private void decided() {
+        if (deciding.decrementAndGet() == 0 && refillHeld.getAndSet(false) && !loop.isShutdown()) {
+            try {
+                reconcileSoon();
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the pool closed meanwhile: nothing to refill
+            }
+        }
+    }
+
+    /**
+     * The project's pods that hold a place under the hard limit: every pod the informer shows that
+     * is not being deleted (members of any template, claimed pods, cold pods), and created pods it
+     * does not show yet, each once by name. A pod being deleted no longer counts, as a released local
+     * sandbox does not while it is destroyed.
+     */
+    private int counted() {
+        assert budget.isHeldByCurrentThread();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Pod p : members()) {
+            if (p.getMetadata().getDeletionTimestamp() == null) {
+                names.add(p.getMetadata().getName());
+            }
+        }
+        synchronized (pending) {
+            names.addAll(pending.keySet());
+        }
+        names.addAll(cold.keySet());
+        return names.size();
     }
 
     /**
@@ -285,25 +362,42 @@ public final class PodPool implements AutoCloseable {
     private Claim claimCold(String claimId, Instant start, CompletionStage<?> abandoned) throws KubeBackendException {
         AgentPods t = template;
         String project = t.names().project();
-        Pod spec = t.newMember();
-        spec.getMetadata().getLabels().put(ProjectNames.STATE, "claimed");
-        spec.getMetadata().getLabels().put(ProjectNames.CLAIM, ProjectNames.label(claimId));
         CompletableFuture<Pod> ready = new CompletableFuture<>();
-        String name;
+        String name = null;
+        int counted;
         coldCreates.readLock().lock();
         try {
             if (closed) {
+                decided();
                 failed(start);
                 throw new KubeBackendException("no Ready pod of " + project + " and the daemon is shutting down, so none is created."
                         + " Fix: retry when the daemon runs again");
             }
-            name = client.pods().inNamespace(t.namespace()).resource(spec).create().getMetadata().getName();
-            cold.put(name, ready);
+            budget.lock();
+            try {
+                counted = counted();
+                if (counted < hardLimit) {
+                    Pod spec = t.newMember();
+                    spec.getMetadata().getLabels().put(ProjectNames.STATE, "claimed");
+                    spec.getMetadata().getLabels().put(ProjectNames.CLAIM, ProjectNames.label(claimId));
+                    name = client.pods().inNamespace(t.namespace()).resource(spec).create().getMetadata().getName();
+                    cold.put(name, ready);
+                }
+            } finally {
+                decided(); // given a pod, refused, or failed: either way no longer a claim the refill must leave room for
+                budget.unlock();
+            }
         } catch (KubernetesClientException e) {
             failed(start);
             throw new KubeBackendException(KubeErrors.explain(e, "create a pod for a cold claim of project " + project), e);
         } finally {
             coldCreates.readLock().unlock();
+        }
+        if (name == null) {
+            failed(start);
+            // as the local pool refuses a claim over its hard limit, nothing created
+            throw new KubeBackendException("project " + project + " has " + counted + " sandboxes (pods), its hard limit;"
+                    + " no pod was created for this claim. Fix: release some, or raise the hard limit in the daemon configuration.");
         }
         abandoned.whenComplete((x, e) -> ready.completeExceptionally(new ColdStartFailed("was given up: the client went away while it started")));
         // the informer may have shown it before the waiter was registered (its store is updated before handlers run)
@@ -459,10 +553,13 @@ public final class PodPool implements AutoCloseable {
             while (current.size() > size) {
                 delete(current.remove(current.size() - 1));
             }
-            for (int missing = size - current.size() - pending.size(); missing > 0; missing--) {
+            for (int missing = size - current.size() - pending.size(); missing > 0 && reserveMember(); missing--) {
                 Instant start = clock.instant();
-                Pod created = client.pods().inNamespace(t.namespace()).resource(t.newMember()).create();
-                pending.put(created.getMetadata().getName(), start);
+                try {
+                    pending.put(client.pods().inNamespace(t.namespace()).resource(t.newMember()).create().getMetadata().getName(), start);
+                } finally {
+                    budget.unlock(); // taken by reserveMember
+                }
                 listener.refilled(t.names().project(), Duration.between(start, clock.instant()));
             }
         } catch (KubernetesClientException e) {
@@ -470,6 +567,22 @@ public final class PodPool implements AutoCloseable {
                     + template.names().project()), e));
             loop.schedule(this::reconcileSoon, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * Whether there is a place under the hard limit for one new member after the claims still
+     * deciding (they may need a cold pod; a member is only for later claims). When there is, the
+     * budget lock is held for the create, and the caller unlocks it.
+     */
+    private boolean reserveMember() {
+        budget.lock();
+        refillHeld.set(true); // before reading deciding: a claim decided meanwhile sees it and reconciles again
+        if (counted() + deciding.get() >= hardLimit) {
+            budget.unlock();
+            return false;
+        }
+        refillHeld.set(false);
+        return true;
     }
 
     private void delete(Pod p) {

@@ -196,7 +196,8 @@ class PodPoolColdIT {
         KubernetesClient k = cp.admin();
         Counting listener = new Counting();
         ExecutorService threads = Executors.newFixedThreadPool(20);
-        try (PodPool pool = new PodPool(k, template(k, ns), () -> 2, Duration.ofSeconds(60), listener, Clock.systemUTC())) {
+        // 2 members + 20 claimed pods: exactly at the hard limit, so none is refused
+        try (PodPool pool = new PodPool(k, template(k, ns), () -> 2, Duration.ofSeconds(60), 22, listener, Clock.systemUTC())) {
             pool.start();
             PodPoolIT.await("2 members", () -> pool.figures().warming() == 2);
             PodPoolIT.markAllReady(k, ns);
@@ -240,6 +241,133 @@ class PodPoolColdIT {
             PodPoolIT.await("the pool refilled beside them", () -> pool.figures().equals(new PodPool.Figures(2, 0, 2, 20)));
         } finally {
             threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void claim_sixConcurrentOverAHardLimitOfThree_threeGetPodsAndTheOthersAreRefusedWithNothingCreated(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Counting listener = new Counting();
+        Burst burst = burstOfSix(k, ns, 3, listener);
+        try {
+            assertThat(burst.created()).as("pods ever created in the namespace: the member and 2 cold pods").hasSize(3);
+            assertThat(burst.won()).hasSize(3);
+            assertThat(burst.won().stream().filter(PodPool.Claim::warm).count()).isEqualTo(1);
+            assertThat(burst.refused()).hasSize(3).allSatisfy((id, e) -> {
+                assertThat(e).isInstanceOf(KubeBackendException.class).hasMessage("project payments has 3 sandboxes (pods), its hard limit;"
+                        + " no pod was created for this claim. Fix: release some, or raise the hard limit in the daemon configuration.");
+                // judged from the API server's side: nothing carries the refused claim's label
+                assertThat(claimedBy(k, ns, id)).isEmpty();
+            });
+            assertThat(listener.counts()).isEqualTo(Map.of(PoolListener.Result.WARM, 1, PoolListener.Result.COLD, 2, PoolListener.Result.FAILED, 3));
+
+            // the refill wants its member back, but the 3 claimed pods are the limit
+            burst.pool().refill();
+            Instant until = Instant.now().plusSeconds(2);
+            while (Instant.now().isBefore(until)) {
+                assertThat(k.pods().inNamespace(ns).withLabels(burst.selector()).list().getItems()).as("the refill stays within the limit").hasSize(3);
+                Thread.sleep(100);
+            }
+            assertThat(burst.created()).hasSize(3);
+            assertThat(burst.pool().figures()).isEqualTo(new PodPool.Figures(1, 0, 0, 3));
+
+            // a release frees a place: the refill takes it, and no more
+            burst.pool().release(burst.won().get(0));
+            PodPoolIT.await("the member is refilled", () -> burst.pool().figures().equals(new PodPool.Figures(1, 0, 1, 2)));
+            assertThat(burst.created()).hasSize(4);
+            assertThat(k.pods().inNamespace(ns).withLabels(burst.selector()).list().getItems().stream()
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)).hasSize(3);
+        } finally {
+            burst.close();
+        }
+    }
+
+    @Test
+    void claim_sixConcurrentWithinAHardLimitOfSix_allGetPods(ControlPlane cp) throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Counting listener = new Counting();
+        Burst burst = burstOfSix(k, ns, 6, listener);
+        try {
+            assertThat(burst.refused()).isEmpty();
+            assertThat(burst.won()).hasSize(6);
+            assertThat(burst.won().stream().map(c -> c.pod().getMetadata().getName()).collect(Collectors.toSet())).hasSize(6);
+            assertThat(burst.created()).as("the member and 5 cold pods").hasSize(6);
+            assertThat(listener.counts()).isEqualTo(Map.of(PoolListener.Result.WARM, 1, PoolListener.Result.COLD, 5));
+        } finally {
+            burst.close();
+        }
+    }
+
+    /** What six concurrent claims on a pool of one Ready member got, and every pod name the namespace ever held. */
+    private record Burst(PodPool pool, ExecutorService threads, io.fabric8.kubernetes.client.Watch watch, java.util.Set<String> created,
+            List<PodPool.Claim> won, Map<String, Throwable> refused, Map<String, String> selector) implements AutoCloseable {
+        @Override
+        public void close() {
+            watch.close();
+            pool.close();
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * A pool of size 1 and the given hard limit, its member Ready; then six claims at once, the test
+     * playing the kubelet for the claims' pods only, until every claim is answered.
+     */
+    private static Burst burstOfSix(KubernetesClient k, String ns, int hardLimit, Counting listener) throws Exception {
+        AgentPods template = template(k, ns);
+        java.util.Set<String> created = ConcurrentHashMap.newKeySet();
+        io.fabric8.kubernetes.client.Watch watch = k.pods().inNamespace(ns).watch(new io.fabric8.kubernetes.client.Watcher<Pod>() {
+            @Override
+            public void eventReceived(Action action, Pod pod) {
+                created.add(pod.getMetadata().getName());
+            }
+
+            @Override
+            public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+            }
+        });
+        ExecutorService threads = Executors.newFixedThreadPool(6);
+        PodPool pool = new PodPool(k, template, () -> 1, Duration.ofSeconds(60), hardLimit, listener, Clock.systemUTC());
+        Burst burst = new Burst(pool, threads, watch, created, new ArrayList<>(), new java.util.TreeMap<>(), template.selector());
+        try {
+            pool.start();
+            PodPoolIT.await("1 member", () -> pool.figures().warming() == 1);
+            PodPoolIT.markAllReady(k, ns);
+            PodPoolIT.await("1 ready", () -> pool.figures().ready() == 1);
+
+            CountDownLatch go = new CountDownLatch(1);
+            Map<String, Future<PodPool.Claim>> results = new java.util.TreeMap<>();
+            for (int i = 0; i < 6; i++) {
+                String id = "c" + i;
+                results.put(id, threads.submit(() -> {
+                    go.await();
+                    return pool.claim(id);
+                }));
+            }
+            go.countDown();
+            Instant deadline = Instant.now().plusSeconds(60);
+            while (!results.values().stream().allMatch(Future::isDone)) {
+                assertThat(Instant.now()).as("all 6 claims answered within 60 s").isBefore(deadline);
+                for (Pod p : k.pods().inNamespace(ns).withLabel(ProjectNames.STATE, "claimed").list().getItems()) {
+                    if (p.getStatus() == null || !"Running".equals(p.getStatus().getPhase())) {
+                        markReady(k, ns, p.getMetadata().getName());
+                    }
+                }
+                Thread.sleep(100);
+            }
+            for (Map.Entry<String, Future<PodPool.Claim>> r : results.entrySet()) {
+                try {
+                    burst.won().add(r.getValue().get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    burst.refused().put(r.getKey(), e.getCause());
+                }
+            }
+            return burst;
+        } catch (Exception | AssertionError e) {
+            burst.close();
+            throw e;
         }
     }
 

@@ -116,7 +116,8 @@ final class ClusterDaemon implements AutoCloseable {
             d.reloadHistory();
             List<KubernetesBackend.Project> projects = new ArrayList<>();
             for (DaemonConfig.Project p : config.projects()) {
-                projects.add(new KubernetesBackend.Project(p.policy(), policy -> d.desired(p, policy), cluster.coldStartTimeout()));
+                projects.add(new KubernetesBackend.Project(p.policy(), policy -> d.desired(p, policy), cluster.coldStartTimeout(),
+                        p.hardLimit()));
             }
             d.backend = KubernetesBackend.start(client, settings, config.org(), projects, d.recorder, d.clock);
             Map<String, Path> files = new LinkedHashMap<>();

@@ -184,12 +184,50 @@ class DaemonKubernetesColdIT {
         }
     }
 
+    @Test
+    void claim_overTheProjectsHardLimit_answers503AsOnOneHost_andStartsNoPod_whileTheClaimWithinItIsServed(ControlPlane cp, @TempDir Path dir)
+            throws Exception {
+        String ns = cp.newNamespace();
+        KubernetesClient k = cp.admin();
+        Path socket = dir.resolve("state/daemon.sock");
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "", "    hardLimit: 1\n")), quiet())) {
+            DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
+            // within the limit: the first claim starts its pod and waits for it
+            CompletableFuture<DaemonClient.Response> first = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, OWN_THREAD);
+            await("the first claim's pod", () -> agents(k, ns).size() == 1);
+
+            DaemonClient.Response refused = client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+
+            assertThat(refused.status()).isEqualTo(503);
+            assertThat(refused.error()).isEqualTo("project payments has 1 sandboxes (pods), its hard limit; no pod was created for this claim."
+                    + " Fix: release some, or raise the hard limit in the daemon configuration.");
+            assertThat(agents(k, ns)).as("no pod for the refused claim").hasSize(1);
+            assertThat(status(client).path("failedClaims").asInt()).isEqualTo(1);
+            assertThat(scrape(socket)).contains("airlock_claims_total{project=\"payments\",result=\"failed\"} 1.0");
+
+            DaemonKubernetesIT.markReady(k, ns, agents(k, ns).get(0).getMetadata().getName());
+            DaemonClient.Response served = first.get(30, TimeUnit.SECONDS);
+            assertThat(served.status()).as(served.body().toString()).isEqualTo(201);
+            assertThat(status(client).path("coldClaims").asInt()).isEqualTo(1);
+        }
+    }
+
     private static Path config(Path dir, Path kubeconfig, String ns, String extra) throws java.io.IOException {
+        return config(dir, kubeconfig, ns, extra, "");
+    }
+
+    private static Path config(Path dir, Path kubeconfig, String ns, String extra, String projectExtra) throws java.io.IOException {
         Files.writeString(dir.resolve("airlock.yaml"), POLICY);
         return Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + kubeconfig + "\n  namespace: " + ns + "\n"
                 + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n" + extra
-                + "projects:\n  - policy: airlock.yaml\n    size: 0\n");
+                + "projects:\n  - policy: airlock.yaml\n    size: 0\n" + projectExtra);
     }
 
     private static List<Pod> agents(KubernetesClient k, String ns) {

@@ -148,7 +148,8 @@ class DaemonKubernetesIT {
         Path config = Files.writeString(dir.resolve("daemon.yaml"), "version: 1\nstate: state\nsocket: state/daemon.sock\norg: org.yaml\n"
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + cp.kubeconfig() + "\n  namespace: " + ns + "\n"
                 + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n"
-                + "projects:\n  - policy: airlock.yaml\n    size: 20\n");
+                // 20 claimed + 1 cold + 20 replacements
+                + "projects:\n  - policy: airlock.yaml\n    size: 20\n    hardLimit: 41\n");
         Path socket = dir.resolve("state/daemon.sock");
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), new PrintStream(new ByteArrayOutputStream()))) {
             DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
