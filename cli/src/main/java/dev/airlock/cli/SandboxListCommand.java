@@ -67,7 +67,7 @@ final class SandboxListCommand implements Callable<Integer> {
         } else if (quiet) {
             rows.forEach(n -> out.println(n.path("sandbox").asText()));
         } else {
-            SessionTable.print(out, rows, Instant.now());
+            SessionTable.printSessions(out, rows, all, Instant.now());
             SessionTable.printColdRuns(out, cold, Instant.now());
             SessionTable.printKept(out, kept, Instant.now());
         }

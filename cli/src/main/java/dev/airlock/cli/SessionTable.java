@@ -84,6 +84,21 @@ final class SessionTable {
         }
     }
 
+    /**
+     * {@code sandbox list}'s sessions: the table, or when there are none a sentence saying so and how
+     * one starts (a header over no rows reads as a listing that failed). {@code runs}: the list
+     * includes one-shot runs ({@code --all}).
+     */
+    static void printSessions(PrintWriter out, List<JsonNode> rows, boolean runs, Instant now) {
+        if (!rows.isEmpty()) {
+            print(out, rows, now);
+        } else if (runs) {
+            out.println("No sandboxes in use (`airlock sandbox create` starts a session, `airlock run` a one-shot run).");
+        } else {
+            out.println("No sessions (`airlock sandbox create` starts one; --all also lists one-shot runs).");
+        }
+    }
+
     static void print(PrintWriter out, List<JsonNode> rows, Instant now) {
         out.printf("%-12s %-20s %-20s %-5s %-7s %-9s %-14s %s%n", "SANDBOX", "NAME", "PROJECT", "START", "AGE", "IDLE", "IDLE-TIMEOUT", "ENDS-IN");
         for (JsonNode n : rows) {

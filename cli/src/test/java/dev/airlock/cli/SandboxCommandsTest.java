@@ -70,6 +70,17 @@ class SandboxCommandsTest {
     }
 
     @Test
+    void sessions_none_saySoAndHowOneStarts_insteadOfAnEmptyTable() {
+        StringWriter text = new StringWriter();
+        SessionTable.printSessions(new PrintWriter(text, true), List.of(), false, Instant.parse("2026-12-07T04:00:00Z"));
+        assertThat(text.toString()).isEqualTo("No sessions (`airlock sandbox create` starts one; --all also lists one-shot runs)."
+                + System.lineSeparator()).doesNotContain("SANDBOX");
+        StringWriter all = new StringWriter();
+        SessionTable.printSessions(new PrintWriter(all, true), List.of(), true, Instant.parse("2026-12-07T04:00:00Z"));
+        assertThat(all.toString()).startsWith("No sandboxes in use");
+    }
+
+    @Test
     void table_coldRuns_underTheirOwnHeading_oldestFirst_aligned_andNothingWithoutThem() throws Exception {
         JsonNode sandboxes = new ObjectMapper().readTree("""
                 [{"sandbox":"alk11111111","project":"payments","state":"claimed","kind":"session","name":null,"warm":true,

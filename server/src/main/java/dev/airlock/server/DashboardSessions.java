@@ -14,6 +14,11 @@ final class DashboardSessions {
     private DashboardSessions() {
     }
 
+    /** "1 run", "2 runs". */
+    static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
     static void render(StringBuilder h, List<DashboardView.SessionRow> sessions, Instant now) {
         long named = sessions.stream().filter(s -> !s.oneShot()).count();
         h.append("<h2>Sessions</h2>");
@@ -21,7 +26,7 @@ final class DashboardSessions {
             h.append("<p id=\"sessions\" class=\"muted\">none claimed (`airlock sandbox create` starts one)</p>");
             return;
         }
-        h.append("<p class=\"muted\">").append(named).append(" session(s), ").append(sessions.size() - named).append(" run(s)</p>");
+        h.append("<p class=\"muted\">").append(count(named, "session")).append(", ").append(count(sessions.size() - named, "run")).append("</p>");
         h.append("<table id=\"sessions\"><tr><th>sandbox</th><th>name</th><th>project</th><th>kind</th><th>start</th><th>age</th>")
                 .append("<th>idle</th><th>idle timeout</th><th>ends in</th></tr>");
         for (DashboardView.SessionRow s : sessions.stream().sorted(Comparator.comparing(DashboardView.SessionRow::claimed)).toList()) {
@@ -36,7 +41,7 @@ final class DashboardSessions {
             }
             SessionActivity a = s.activity().get();
             int running = a.running();
-            h.append(running > 0 ? running + " command(s) running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
+            h.append(running > 0 ? count(running, "command") + " running" : CompactDuration.of(Duration.between(a.lastActivity(), now)))
                     .append("</td><td>").append(Dashboard.esc(a.timeout().toString())).append("</td><td class=\"ends\">")
                     .append(a.expiresAt().map(e -> CompactDuration.of(Duration.between(now, e))).orElse("—")).append("</td></tr>");
         }
@@ -51,8 +56,8 @@ final class DashboardSessions {
         if (runs.isEmpty()) {
             return;
         }
-        h.append("<h2>Cold runs</h2><p class=\"muted\">").append(runs.size())
-                .append(" run(s) of policies the daemon does not pool, each in a sandbox of its own that goes when its command ends</p>");
+        h.append("<h2>Cold runs</h2><p class=\"muted\">").append(count(runs.size(), "run"))
+                .append(" of policies the daemon does not pool, each in a sandbox of its own that goes when its command ends</p>");
         h.append("<table id=\"cold-runs\"><tr><th>sandbox</th><th>project</th><th>age</th><th>runs as</th><th>workspace</th></tr>");
         for (ColdRunTally.Entry r : runs) {
             h.append("<tr data-sandbox=\"").append(Dashboard.esc(r.id())).append("\"><td>").append(Dashboard.esc(r.id())).append("</td><td>")

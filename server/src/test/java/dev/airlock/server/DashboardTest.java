@@ -27,6 +27,13 @@ class DashboardTest {
     private static final String HOSTILE = "<script>alert('x')</script>&\"";
 
     @Test
+    void counts_readAsWords_oneWithoutAnS() {
+        assertThat(DashboardSessions.count(1, "run")).isEqualTo("1 run");
+        assertThat(DashboardSessions.count(0, "session")).isEqualTo("0 sessions");
+        assertThat(DashboardSessions.count(3, "command")).isEqualTo("3 commands");
+    }
+
+    @Test
     void render_anyBackend_showsEveryPanelInTheLocalOrder() {
         String page = Dashboard.render(new FakeView(), NOW);
 
