@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /** Claimed sandboxes from {@code GET /v1/sandboxes} as a table (for {@code sandbox list} and {@code pool status}). */
 final class SessionTable {
@@ -19,37 +20,29 @@ final class SessionTable {
 
     /** The claimed entries of {@code sandboxes}: sessions, and with {@code runs} also the sandboxes of one-shot runs; oldest first. */
     static List<JsonNode> claimed(JsonNode sandboxes, boolean runs) {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode n : sandboxes) {
-            if ("claimed".equals(n.path("state").asText()) && (runs || !"run".equals(n.path("kind").asText()))) {
-                out.add(n);
-            }
-        }
-        out.sort(Comparator.comparing(n -> n.path("createdAt").isTextual() ? Instant.parse(n.path("createdAt").asText()) : Instant.EPOCH));
-        return out;
+        return entries(sandboxes, n -> "claimed".equals(n.path("state").asText()) && (runs || !"run".equals(n.path("kind").asText())),
+                "createdAt", Instant.EPOCH);
     }
 
     /** The kept work of {@code sandboxes}: released sandboxes whose work was not exported, soonest to expire first. */
     static List<JsonNode> kept(JsonNode sandboxes) {
-        List<JsonNode> out = new ArrayList<>();
-        for (JsonNode n : sandboxes) {
-            if ("kept".equals(n.path("state").asText())) {
-                out.add(n);
-            }
-        }
-        out.sort(Comparator.comparing(n -> n.path("keptUntil").isTextual() ? Instant.parse(n.path("keptUntil").asText()) : Instant.MAX));
-        return out;
+        return entries(sandboxes, n -> "kept".equals(n.path("state").asText()), "keptUntil", Instant.MAX);
     }
 
     /** The runs in progress of policies the daemon does not pool ({@code state: cold-run}), oldest first. */
     static List<JsonNode> coldRuns(JsonNode sandboxes) {
+        return entries(sandboxes, n -> "cold-run".equals(n.path("state").asText()), "createdAt", Instant.EPOCH);
+    }
+
+    /** The entries {@code keep} takes, by the time in {@code field} ({@code missing} when an entry has none). */
+    private static List<JsonNode> entries(JsonNode sandboxes, Predicate<JsonNode> keep, String field, Instant missing) {
         List<JsonNode> out = new ArrayList<>();
         for (JsonNode n : sandboxes) {
-            if ("cold-run".equals(n.path("state").asText())) {
+            if (keep.test(n)) {
                 out.add(n);
             }
         }
-        out.sort(Comparator.comparing(n -> n.path("createdAt").isTextual() ? Instant.parse(n.path("createdAt").asText()) : Instant.EPOCH));
+        out.sort(Comparator.comparing(n -> n.path(field).isTextual() ? Instant.parse(n.path(field).asText()) : missing));
         return out;
     }
 
