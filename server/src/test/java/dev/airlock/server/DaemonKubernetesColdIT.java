@@ -107,7 +107,7 @@ class DaemonKubernetesColdIT {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "  coldStartTimeout: 3s\n")), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
 
-            DaemonClient.Response refused = client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+            DaemonClient.Response refused = claim(client);
 
             assertThat(refused.status()).isEqualTo(503);
             assertThat(refused.error()).contains("no Ready pod of payments to claim").contains("was not Ready within 3 s")
@@ -116,13 +116,7 @@ class DaemonKubernetesColdIT {
             assertThat(status(client).path("failedClaims").asInt()).isEqualTo(1);
 
             // control: the same claim, its pod made Ready in time, is served
-            CompletableFuture<DaemonClient.Response> claim = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }, OWN_THREAD);
+            CompletableFuture<DaemonClient.Response> claim = claimLater(client);
             await("the claim's pod", () -> agents(k, ns).size() == 1);
             DaemonKubernetesIT.markReady(k, ns, agents(k, ns).get(0).getMetadata().getName());
             DaemonClient.Response served = claim.get(30, TimeUnit.SECONDS);
@@ -164,13 +158,7 @@ class DaemonKubernetesColdIT {
         DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "")), quiet());
         try {
             DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
-            CompletableFuture<DaemonClient.Response> claim = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }, OWN_THREAD);
+            CompletableFuture<DaemonClient.Response> claim = claimLater(client);
             await("the claim's pod", () -> agents(k, ns).size() == 1);
 
             server.close();
@@ -193,16 +181,10 @@ class DaemonKubernetesColdIT {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "", "    hardLimit: 1\n")), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
             // within the limit: the first claim starts its pod and waits for it
-            CompletableFuture<DaemonClient.Response> first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }, OWN_THREAD);
+            CompletableFuture<DaemonClient.Response> first = claimLater(client);
             await("the first claim's pod", () -> agents(k, ns).size() == 1);
 
-            DaemonClient.Response refused = client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+            DaemonClient.Response refused = claim(client);
 
             assertThat(refused.status()).isEqualTo(503);
             assertThat(refused.error()).isEqualTo("project payments has 1 sandboxes (pods), its hard limit; no pod was created for this claim."
@@ -228,6 +210,22 @@ class DaemonKubernetesColdIT {
                 + "backend: kubernetes\nkubernetes:\n  kubeconfig: " + kubeconfig + "\n  namespace: " + ns + "\n"
                 + "  gatewayImage: registry.test/airlock:0.1.0\n  agentImage: registry.test/devbox:1\n" + extra
                 + "projects:\n  - policy: airlock.yaml\n    size: 0\n" + projectExtra);
+    }
+
+    /** {@code POST /v1/claims} for project payments, as `airlock sandbox create` asks. */
+    private static DaemonClient.Response claim(DaemonClient client) throws java.io.IOException {
+        return client.post("/v1/claims", JsonNodeFactory.instance.objectNode().put("project", "payments"));
+    }
+
+    /** The same claim on a thread of its own: a cold claim waits for its pod, which the test makes Ready (or not). */
+    private static CompletableFuture<DaemonClient.Response> claimLater(DaemonClient client) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return claim(client);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, OWN_THREAD);
     }
 
     private static List<Pod> agents(KubernetesClient k, String ns) {
