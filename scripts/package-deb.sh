@@ -86,9 +86,9 @@ chmod 0755 "$STAGE/usr/bin/airlock"
   -cp "$LIB/airlock.jar" dev.airlock.cli.AotTraining "$ROOT/examples" </dev/null >"$WORK/aot.log" 2>&1 \
   || { cat "$WORK/aot.log" >&2; echo "package-deb: training the AOT cache failed (output above)." >&2; exit 1; }
 
-# Shell completion from the command tree itself (picocli's AutoComplete).
-"$LIB/runtime/bin/java" -cp "$LIB/airlock.jar" picocli.AutoComplete --force -n airlock \
-  -o "$STAGE/usr/share/bash-completion/completions/airlock" dev.airlock.cli.AirlockCommand
+# Shell completion from the command tree itself (picocli's AutoComplete, on the whole tree).
+"$LIB/runtime/bin/java" -cp "$LIB/airlock.jar" dev.airlock.cli.CompletionScript \
+  "$STAGE/usr/share/bash-completion/completions/airlock"
 
 install -m 0644 "$PKG/airlock.service" "$PKG/airlock.socket" "$STAGE/lib/systemd/system/"
 install -m 0644 "$PKG/daemon.yaml" "$PKG/scratch.yaml" "$STAGE/etc/airlock/"

@@ -2,6 +2,7 @@ package dev.airlock.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine.Command;
 
@@ -13,12 +14,18 @@ import picocli.CommandLine.Command;
             "",
             "Start with:  airlock policy explain --policy airlock.yaml TARGET"
         },
-        subcommands = {RunCommand.class, DemoCommand.class, PolicyCommand.class, GatewayCommand.class, LogCommand.class, GcCommand.class,
-            DaemonCommand.class, PoolCommand.class, AuditCommand.class, EvidenceCommand.class,
-            TemplateCommand.class, SandboxCommand.class},
         footer = {"", "Exit codes: 0 success; 1 invalid input; 3 denied (policy explain); 125 Airlock error.",
             "Documentation: README.md and docs/ in the Airlock repository."})
 final class AirlockCommand implements Runnable {
+
+    /**
+     * The commands, in the order `airlock --help` lists them. Not in the annotation: picocli reads
+     * every subcommand's annotations when the command line is made, and a command names one
+     * ({@link Main#commandLine(String...)}).
+     */
+    static final List<Class<?>> COMMANDS = List.of(RunCommand.class, DemoCommand.class, PolicyCommand.class, GatewayCommand.class,
+            LogCommand.class, GcCommand.class, DaemonCommand.class, PoolCommand.class, AuditCommand.class, EvidenceCommand.class,
+            TemplateCommand.class, SandboxCommand.class);
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

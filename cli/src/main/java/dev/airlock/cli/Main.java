@@ -1,5 +1,7 @@
 package dev.airlock.cli;
 
+import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine;
 
 /** Entry point of the {@code airlock} launcher. Wires the commands; no logic of its own. */
@@ -14,15 +16,15 @@ public final class Main {
 
     public static int run(String... args) {
         if (args.length > 0 && args[0].equals("run")) {
-            java.util.Optional<Integer> pooled = PooledRun.fastPath(java.util.Arrays.copyOfRange(args, 1, args.length));
+            java.util.Optional<Integer> pooled = PooledRun.fastPath(Arrays.copyOfRange(args, 1, args.length));
             if (pooled.isPresent()) {
                 return pooled.get();
             }
             // `airlock run` is started per agent command: build only its own command line, not the
             // twenty others (each one's classes loaded and annotations read), to start sooner.
-            return runCommandLine().execute(java.util.Arrays.copyOfRange(args, 1, args.length));
+            return runCommandLine().execute(Arrays.copyOfRange(args, 1, args.length));
         }
-        return commandLine().execute(args);
+        return commandLine(args).execute(args);
     }
 
     static CommandLine runCommandLine() {
@@ -34,7 +36,7 @@ public final class Main {
 
     /** Runs a command line with the given streams and returns its exit code (tests call this). */
     static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cmd = commandLine();
+        CommandLine cmd = commandLine(args);
         cmd.setOut(out);
         cmd.setErr(err);
         int code = cmd.execute(args);
@@ -43,8 +45,34 @@ public final class Main {
         return code;
     }
 
-    static CommandLine commandLine() {
+    /** The whole command tree: what `airlock --help`, an unknown command and shell completion need. */
+    static CommandLine wholeTree() {
+        return commandLine(AirlockCommand.COMMANDS);
+    }
+
+    /**
+     * The command tree for {@code args}: only the command they name when they name one. picocli
+     * reads the annotations of every command in the tree before it parses; the other eleven and
+     * their subcommands cost each JVM command about a third of its start.
+     */
+    static CommandLine commandLine(String... args) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return commandLine(List.of());
+        }
+        if (args.length > 0) {
+            for (Class<?> c : AirlockCommand.COMMANDS) {
+                CommandLine.Command named = c.getAnnotation(CommandLine.Command.class);
+                if (named.name().equals(args[0]) || Arrays.asList(named.aliases()).contains(args[0])) {
+                    return commandLine(List.of(c));
+                }
+            }
+        }
+        return wholeTree();
+    }
+
+    private static CommandLine commandLine(List<Class<?>> commands) {
         CommandLine cmd = new CommandLine(new AirlockCommand());
+        commands.forEach(cmd::addSubcommand);
         configure(cmd);
         return cmd;
     }
