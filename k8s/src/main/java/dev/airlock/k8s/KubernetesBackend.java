@@ -6,6 +6,7 @@ import dev.airlock.policy.load.PolicyFiles;
 import dev.airlock.policy.model.OrgPolicy;
 import dev.airlock.policy.model.ProjectPolicy;
 import dev.airlock.pool.warm.PoolListener;
+import dev.airlock.pool.warm.WarmPool;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -36,9 +37,9 @@ public final class KubernetesBackend implements AutoCloseable {
             }
         }
 
-        /** At most {@link PodPool#DEFAULT_HARD_LIMIT} pods, as the daemon configuration's default. */
+        /** At most {@link WarmPool.Settings#PROJECT_HARD_LIMIT} pods, as the daemon configuration's default. */
         public Project(Path policy, Sizing sizing, java.time.Duration coldStartTimeout) {
-            this(policy, sizing, coldStartTimeout, PodPool.DEFAULT_HARD_LIMIT);
+            this(policy, sizing, coldStartTimeout, WarmPool.Settings.PROJECT_HARD_LIMIT);
         }
 
         /** Cold claims wait {@link PodPool#COLD_START_TIMEOUT}. */

@@ -2,6 +2,7 @@ package dev.airlock.k8s;
 
 import dev.airlock.pool.warm.MemberDeath;
 import dev.airlock.pool.warm.PoolListener;
+import dev.airlock.pool.warm.WarmPool;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -69,9 +70,6 @@ public final class PodPool implements AutoCloseable {
     /** How long a cold claim waits for its pod to become Ready: pulling an agent image can take a minute on a fresh node. */
     public static final Duration COLD_START_TIMEOUT = Duration.ofSeconds(120);
 
-    /** The daemon configuration's default {@code hardLimit} per project, for pools built without one. */
-    public static final int DEFAULT_HARD_LIMIT = 16;
-
     /** How long a created pod counts as pending before the informer has shown it. */
     private static final Duration PENDING_GRACE = Duration.ofSeconds(30);
 
@@ -132,7 +130,7 @@ public final class PodPool implements AutoCloseable {
      * change); a cold claim waits at most {@code coldStartTimeout} for its pod to become Ready.
      */
     public PodPool(KubernetesClient client, AgentPods template, IntSupplier desired, Duration coldStartTimeout, PoolListener listener, Clock clock) {
-        this(client, template, desired, coldStartTimeout, DEFAULT_HARD_LIMIT, listener, clock);
+        this(client, template, desired, coldStartTimeout, WarmPool.Settings.PROJECT_HARD_LIMIT, listener, clock);
     }
 
     /**

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.airlock.pool.warm.WarmPool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -206,7 +207,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 throw new ConfigException(file + ": size '" + p.size() + "' of " + p.policy() + " is neither `auto` nor a number."
                         + " Fix: write `size: auto` or e.g. `size: 2`.");
             }
-            int hard = p.hardLimit() == null ? 16 : p.hardLimit();
+            int hard = p.hardLimit() == null ? WarmPool.Settings.PROJECT_HARD_LIMIT : p.hardLimit();
             if (hard < 1 || hard > 1024) {
                 throw new ConfigException(file + ": hardLimit " + hard + " of " + p.policy() + " is outside 1..1024. Fix: e.g. `hardLimit: 16`.");
             }

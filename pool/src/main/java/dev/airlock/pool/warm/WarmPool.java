@@ -39,6 +39,9 @@ public final class WarmPool<M> implements AutoCloseable {
     public record Settings(int hardLimit, Duration backoffBase, Duration backoffMax) {
         public static final Settings DEFAULT = new Settings(64, Duration.ofSeconds(1), Duration.ofMinutes(5));
 
+        /** A project's {@code hardLimit} when the daemon's configuration gives none: on one host and on Kubernetes alike. */
+        public static final int PROJECT_HARD_LIMIT = 16;
+
         public Settings {
             if (hardLimit < 1) {
                 throw new IllegalArgumentException("hardLimit must be at least 1, got " + hardLimit);
