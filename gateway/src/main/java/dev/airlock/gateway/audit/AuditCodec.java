@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The one place that turns records into bytes and bytes into records, and defines the hash.
@@ -314,33 +315,28 @@ final class AuditCodec {
     }
 
     private static AuditEvent.Event event(JsonNode node) throws BadField {
-        String s = text(node, EVENT);
-        for (AuditEvent.Event e : AuditEvent.Event.values()) {
-            if (e.code.equals(s)) {
-                return e;
-            }
-        }
-        throw new BadField("field 'event' is \"" + s + "\", not decision or close");
+        return coded(node, EVENT, AuditEvent.Event.values(), e -> e.code);
     }
 
     private static AuditEvent.Via via(JsonNode node) throws BadField {
-        String s = text(node, VIA);
-        for (AuditEvent.Via v : AuditEvent.Via.values()) {
-            if (v.code.equals(s)) {
-                return v;
-            }
-        }
-        throw new BadField("field 'via' is \"" + s + "\", not transparent, explicit or dns");
+        return coded(node, VIA, AuditEvent.Via.values(), v -> v.code);
     }
 
     private static AuditEvent.Decision decision(JsonNode node) throws BadField {
-        String s = text(node, DECISION);
-        for (AuditEvent.Decision d : AuditEvent.Decision.values()) {
-            if (d.code.equals(s)) {
-                return d;
+        return coded(node, DECISION, AuditEvent.Decision.values(), d -> d.code);
+    }
+
+    /** The value whose code the field holds, or which codes it could have held ("a, b or c"). */
+    private static <E> E coded(JsonNode node, String field, E[] values, Function<E, String> code) throws BadField {
+        String s = text(node, field);
+        for (E v : values) {
+            if (code.apply(v).equals(s)) {
+                return v;
             }
         }
-        throw new BadField("field 'decision' is \"" + s + "\", not allow or deny");
+        List<String> codes = Arrays.stream(values).map(code).toList();
+        throw new BadField("field '" + field + "' is \"" + s + "\", not " + String.join(", ", codes.subList(0, codes.size() - 1))
+                + " or " + codes.get(codes.size() - 1));
     }
 
     private static List<String> addresses(JsonNode node) throws BadField {

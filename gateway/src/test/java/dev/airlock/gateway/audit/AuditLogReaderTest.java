@@ -169,7 +169,11 @@ class AuditLogReaderTest {
             Arguments.of("a line that is not JSON", lines(l -> insert(l, 4, "GET / HTTP/1.1")),
                 4, "not valid JSON"),
             Arguments.of("a decision that is neither allow nor deny", lines(l -> set(l, 4, line(4).replace("\"decision\":\"allow\"", "\"decision\":\"maybe\""))),
-                4, "field 'decision' is \"maybe\", not allow or deny")
+                4, "field 'decision' is \"maybe\", not allow or deny"),
+            Arguments.of("an event that is neither decision nor close", lines(l -> set(l, 4, line(4).replace("\"event\":\"decision\"", "\"event\":\"open\""))),
+                4, "field 'event' is \"open\", not decision or close"),
+            Arguments.of("a path that is none of transparent, explicit, dns", lines(l -> set(l, 4, line(4).replaceFirst("\"via\":\"[a-z]+\"", "\"via\":\"socks\""))),
+                4, "field 'via' is \"socks\", not transparent, explicit or dns")
         );
     }
 
