@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.IDN;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Locale;
@@ -15,6 +14,8 @@ import java.util.Set;
  * The ICANN section of the Public Suffix List, shipped as a resource. It answers one question:
  * would {@code *.x} open a whole registry? The private section is left out on purpose: it lists
  * single-company zones such as {@code githubusercontent.com}, which projects legitimately allow.
+ * Its names are A-labels already, as {@link HostNames} canonicalises a policy's: looking one up is
+ * a string comparison, and loading the list needs no IDNA.
  */
 public final class PublicSuffixes {
 
@@ -44,22 +45,23 @@ public final class PublicSuffixes {
                 if (line.isEmpty() || line.startsWith("//")) {
                     continue;
                 }
+                if (!line.chars().allMatch(c -> c < 0x80)) {
+                    throw new IllegalStateException(RESOURCE + ": '" + line + "' is not ASCII. Fix: write it as A-labels"
+                            + " (IDN.toASCII with ALLOW_UNASSIGNED, lower-case), as the list's other names are");
+                }
+                line = line.toLowerCase(Locale.ROOT);
                 if (line.startsWith("!")) {
-                    p.exceptions.add(ascii(line.substring(1)));
+                    p.exceptions.add(line.substring(1));
                 } else if (line.startsWith("*.")) {
-                    p.wildcards.add(ascii(line.substring(2)));
+                    p.wildcards.add(line.substring(2));
                 } else {
-                    p.rules.add(ascii(line));
+                    p.rules.add(line);
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return p;
-    }
-
-    private static String ascii(String s) {
-        return IDN.toASCII(s, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
     }
 
     /** True for a canonical name that is itself a public suffix (every single label counts). */
