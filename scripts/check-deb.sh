@@ -23,7 +23,13 @@ if dpkg-query -W airlock >/dev/null 2>&1; then
 fi
 
 STATE="$(mktemp -d -t airlock-deb-state.XXXXXX)"
+# a noexec tmpfs standing in for a hardened /tmp (below)
+NOEXEC="$(mktemp -d -t alk-deb-noexec.XXXXXX)"
+GATEWAY_PID=""
 purge() {
+  [[ -n "$GATEWAY_PID" ]] && kill "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
+  mountpoint -q "$NOEXEC" && umount "$NOEXEC"
+  rmdir "$NOEXEC" 2>/dev/null || true
   apt-get purge -y -qq airlock >/dev/null 2>&1 || dpkg --purge airlock >/dev/null 2>&1 || true
   rm -rf "$STATE"
 }
@@ -48,6 +54,28 @@ else
   [[ "${CI:-}" == true ]] && fail "systemd-analyze is missing (CI installs systemd to check the unit)"
   echo "check-deb: systemd-analyze is missing, unit not verified" >&2
 fi
+# Where /tmp is mounted noexec (a common hardening), the native libraries still load: the package's
+# (/usr/lib/airlock/native), not copies in java.io.tmpdir. The positive control: the same jar with the
+# libraries taken from the jar (org.sqlite.lib.path unset) fails to open the database on that tmpdir.
+mount -t tmpfs -o noexec,nosuid,size=32m alk-deb-noexec "$NOEXEC"
+python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()" "$STATE/usage.db"
+AIRLOCK_JAVA_OPTS="-Djava.io.tmpdir=$NOEXEC" airlock pool recommend --db "$STATE/usage.db" --policy /etc/airlock/scratch.yaml \
+  >"$STATE/noexec-db.out" 2>&1 || { cat "$STATE/noexec-db.out" >&2; fail "with a noexec tmpdir, the state database does not open (sqlite's native library)"; }
+/usr/lib/airlock/runtime/bin/java -Djava.io.tmpdir="$NOEXEC" -jar /usr/lib/airlock/airlock.jar pool recommend --db "$STATE/usage.db" \
+  --policy /etc/airlock/scratch.yaml >"$STATE/noexec-control.out" 2>&1 \
+  && fail "control: sqlite's library copied into a noexec tmpdir loaded, so the check above proves nothing"
+grep -q "failed to map segment" "$STATE/noexec-control.out" || { cat "$STATE/noexec-control.out" >&2; fail "control failed otherwise than on the noexec tmpdir"; }
+# epoll: the transparent listener refuses to start without it.
+port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+AIRLOCK_JAVA_OPTS="-Djava.io.tmpdir=$NOEXEC" airlock gateway --policy /etc/airlock/scratch.yaml --listen "127.0.0.1:$(port)" \
+  --transparent "127.0.0.1:$(port)" --audit-log "$STATE/gateway-audit.log" >"$STATE/noexec-gw.out" 2>&1 &
+GATEWAY_PID=$!
+for _ in $(seq 100); do grep -q '^  transparent' "$STATE/noexec-gw.out" && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.2; done
+grep -q '^  transparent' "$STATE/noexec-gw.out" || { cat "$STATE/noexec-gw.out" >&2; fail "with a noexec tmpdir, the gateway's transparent listener (epoll) does not start"; }
+kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=""
+umount "$NOEXEC"
+echo "check-deb: with a noexec tmpdir, sqlite and epoll load from /usr/lib/airlock/native" >&2
+
 # Every command answers --help; the completion script parses and knows the subcommands.
 airlock --help >/dev/null
 for cmd in run demo policy gateway log gc daemon pool audit evidence template sandbox; do

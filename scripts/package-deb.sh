@@ -65,8 +65,11 @@ echo "package-deb: runtime modules $MODULES" >&2
 "$JDK/bin/jlink" --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages \
   --exclude-files='**/libawt_xawt.so,**/libjawt.so,**/libjsound.so,**/libsplashscreen.so' \
   --output "$LIB/runtime"
-# The jar without other platforms' native libraries (sqlite-jdbc, JNA): 27 MB down to 14 MB.
-python3 "$PKG/strip-natives.py" "$JAR" "$LIB/airlock.jar"
+# The jar without other platforms' native libraries (sqlite-jdbc, JNA): 27 MB down to 14 MB. This
+# platform's (Netty's epoll, sqlite-jdbc, JNA) also go to native/, which the launcher points the JVM
+# at (airlock.launcher): loaded from there, not copied into java.io.tmpdir on each start, so that a
+# noexec /tmp does not take epoll and the state database away.
+python3 "$PKG/strip-natives.py" "$JAR" "$LIB/airlock.jar" "$LIB/native"
 install -m 0644 "$ROOT/scripts/jvm-opts.sh" "$LIB/jvm-opts.sh"
 # The client for pooled runs, without a JVM (tested by cli NativeClientTest).
 gcc -O2 -Wall -Wextra -Werror -o "$LIB/airlock-client" "$ROOT/packaging/client/airlock-client.c"
@@ -97,7 +100,7 @@ for f in postinst prerm postrm; do install -m 0755 "$PKG/$f" "$STAGE/DEBIAN/$f";
 printf '/etc/airlock/daemon.yaml\n/etc/airlock/scratch.yaml\n' >"$STAGE/DEBIAN/conffiles"
 
 # Depends on the packages that own the C libraries the runtime and the client link against (libc6, ...).
-SHLIB_DEPENDS="$({ find "$LIB/runtime" -type f \( -name '*.so' -o -path '*/bin/*' \); echo "$LIB/airlock-client"; } \
+SHLIB_DEPENDS="$({ find "$LIB/runtime" "$LIB/native" -type f \( -name '*.so' -o -path '*/bin/*' \); echo "$LIB/airlock-client"; } \
   | while read -r f; do ldd "$f" 2>/dev/null || true; done \
   | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u \
   | while read -r so; do
