@@ -309,7 +309,8 @@ if command -v systemd-socket-activate >/dev/null && ((ACTIVATION_RUNS > 0)) && {
     chmod 700 "$AST"
     printf 'version: 1\nstate: %s\nhosts: %s\naudits: false\nprojects:\n  - policy: %s\n    size: 0\n' \
       "$AST" "$WORK/hosts" "$WORK/cold.yaml" >"$WORK/activated-$k.yaml"
-    (exec systemd-socket-activate -l "$AST/daemon.sock" "$JAVA" -jar "$JAR" daemon --config "$WORK/activated-$k.yaml") \
+    # through the launcher, as airlock.service runs /usr/bin/airlock: its JVM flags and AOT cache
+    (exec systemd-socket-activate -l "$AST/daemon.sock" "$TREE/airlock" daemon --config "$WORK/activated-$k.yaml") \
       </dev/null >"$WORK/activated-$k.log" 2>&1 &
     ACT_PID=$!
     for ((i = 0; i < 100; i++)); do [[ -S "$AST/daemon.sock" ]] && break; sleep 0.05; done
