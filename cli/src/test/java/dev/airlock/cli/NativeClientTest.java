@@ -604,6 +604,10 @@ class NativeClientTest {
         assertThat(withoutCache.out()).startsWith("java ").endsWith("-jar " + tree.resolve("cli/target/airlock.jar") + " demo\n")
                 .doesNotContain("AOTCache");
         assertThat(withCache.out()).contains("-XX:AOTCache=" + tree.resolve("cli/target/airlock.aot"));
+        // native libraries are unpacked beside the jar, not in java.io.tmpdir (which may be noexec)
+        Path work = tree.resolve("cli/target/native-work");
+        assertThat(withoutCache.out()).contains("-Dio.netty.native.workdir=" + work, "-Dorg.sqlite.tmpdir=" + work, "-Djna.tmpdir=" + work);
+        assertThat(work).isDirectory();
     }
 
     @Test
