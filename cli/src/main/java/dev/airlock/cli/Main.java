@@ -2,6 +2,7 @@ package dev.airlock.cli;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 
 /** Entry point of the {@code airlock} launcher. Wires the commands; no logic of its own. */
@@ -16,7 +17,7 @@ public final class Main {
 
     public static int run(String... args) {
         if (args.length > 0 && args[0].equals("run")) {
-            java.util.Optional<Integer> pooled = PooledRun.fastPath(Arrays.copyOfRange(args, 1, args.length));
+            Optional<Integer> pooled = PooledRun.fastPath(Arrays.copyOfRange(args, 1, args.length));
             if (pooled.isPresent()) {
                 return pooled.get();
             }
