@@ -3,16 +3,18 @@
 #   bench/run-proxy-bench.sh
 # Starts a loopback origin, Airlock, Squid and tinyproxy side by side, measures each (and the
 # direct baseline) with the same load generator (dev.airlock.bench.proxy.ProxyBench), taking
-# turns over ROUNDS rounds, prints the comparison table of medians, and stops everything it
-# started. About 13 minutes with the defaults, plus a build if the sources changed. Root is not
+# turns over ROUNDS rounds, prints the comparison table of medians with a ratio column per
+# competitor and issue 13's goals, and stops everything it started. HAProxy runs beside them as a
+# plain TCP relay with splice (no CONNECT, no decision, no log) for the bulk rows: the ceiling of a
+# user-space relay on the machine, which places the goals against direct. About 13 minutes with the defaults, plus a build if the sources changed. Root is not
 # needed; started as root, Squid and tinyproxy drop to their own users (proxy, nobody).
 #
 # Settings (environment): ROUNDS (3), WARMUP and DURATION (seconds per measurement, 5 and 10),
 # WARMUP_PASS (seconds of unrecorded bulk and tunnel load per proxy before round 1, 15), CLIENTS (16),
 # IDLE_TUNNELS (10000, or fewer when `ulimit -Hn` cannot hold two descriptors per tunnel),
 # AIRLOCK_THREADS (2), AIRLOCK_JAVA_OPTS (JVM flags for Airlock, none by default, as ./airlock),
-# BASE_PORT (18100; seven ports from it), SQUID, TINYPROXY (binaries), ONLY (subjects, of
-# "direct airlock squid tinyproxy airlock-raised airlock-copy"; airlock-copy is Airlock with splice
+# BASE_PORT (18100; nine ports from it), SQUID, TINYPROXY, HAPROXY (binaries), ONLY (subjects, of
+# "direct airlock squid tinyproxy haproxy airlock-raised airlock-copy"; airlock-copy is Airlock with splice
 # off, -Dairlock.relay.splice=false, for a before/after of the splicing relay in one run), AIRLOCK_BUILD=0 (measure cli/target/airlock.jar
 # as it is, without letting ./airlock rebuild it), KEEP=1 (keep the work directory: logs, configs,
 # audit logs, results.tsv), TESTS (of "tput1 tput4 rate idle", all by default: e.g. TESTS="tput1 tput4"
@@ -33,7 +35,8 @@ AIRLOCK_THREADS="${AIRLOCK_THREADS:-2}"
 BASE_PORT="${BASE_PORT:-18100}"
 SQUID="${SQUID:-/usr/sbin/squid}"
 TINYPROXY="${TINYPROXY:-/usr/bin/tinyproxy}"
-ONLY="${ONLY:-direct airlock squid tinyproxy airlock-raised}"
+HAPROXY="${HAPROXY:-/usr/sbin/haproxy}"
+ONLY="${ONLY:-direct airlock squid tinyproxy haproxy airlock-raised}"
 ROUNDS="${ROUNDS:-3}"
 TESTS="${TESTS:-tput1 tput4 rate idle}"
 AIRLOCK_BEFORE_JAR="${AIRLOCK_BEFORE_JAR:-${BEFORE_JAR:-}}"
@@ -48,6 +51,7 @@ TINYPROXY_PORT=$((BASE_PORT + 4))
 RAISED_PORT=$((BASE_PORT + 5))
 COPY_PORT=$((BASE_PORT + 6))
 BEFORE_PORT=$((BASE_PORT + 7))
+HAPROXY_PORT=$((BASE_PORT + 8))
 
 # 10,000 idle tunnels hold 20,000 descriptors in the proxy (client side and upstream side). Use
 # the hard limit, and ask for fewer tunnels if even that cannot hold them with room to spare.
@@ -117,12 +121,16 @@ measure() {
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 
 # ---- preflight ---------------------------------------------------------------------------------
-for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT" "$BEFORE_PORT"; do
+for port in "$SOURCE_PORT" "$ECHO_PORT" "$AIRLOCK_PORT" "$SQUID_PORT" "$TINYPROXY_PORT" "$RAISED_PORT" "$COPY_PORT" "$BEFORE_PORT" "$HAPROXY_PORT"; do
   if listening "$port"; then log "port $port is in use; set BASE_PORT to a free range"; exit 1; fi
 done
 if wanted squid && [[ ! -x "$SQUID" ]]; then log "no $SQUID (apt-get install squid), or set SQUID"; exit 1; fi
 if wanted airlock-before && [[ ! -f "${AIRLOCK_BEFORE_JAR:-}" ]]; then log "airlock-before needs AIRLOCK_BEFORE_JAR (an airlock.jar)"; exit 1; fi
 if wanted tinyproxy && [[ ! -x "$TINYPROXY" ]]; then log "no $TINYPROXY (apt-get install tinyproxy), or set TINYPROXY"; exit 1; fi
+if wanted haproxy && [[ ! -x "$HAPROXY" ]]; then
+  log "no $HAPROXY (apt-get install haproxy), or set HAPROXY, or leave it out: ONLY=\"direct airlock squid tinyproxy airlock-raised\""
+  exit 1
+fi
 # ./airlock builds the CLI when its sources changed; do that now, then run the jar it would run,
 # so that a source edit during the run cannot start a rebuild in the middle of a measurement.
 if [[ "${AIRLOCK_BUILD:-1}" == 0 ]]; then
@@ -146,6 +154,9 @@ fi
   echo "java:        $("$JAVA" -version 2>&1 | head -1) ($JAVA)"
   echo "squid:       $("$SQUID" -v 2>/dev/null | head -1)"
   echo "tinyproxy:   $("$TINYPROXY" -v 2>/dev/null | head -1)"
+  if wanted haproxy; then
+    echo "haproxy:     $("$HAPROXY" -v 2>/dev/null | head -1 | cut -d' ' -f1-3), TCP mode, splice-auto, nbthread $AIRLOCK_THREADS, 1 MiB pipes"
+  fi
   echo "airlock:     $(basename "$JAR") built $(date -u -r "$JAR" +%Y-%m-%dT%H:%M:%SZ), --threads $AIRLOCK_THREADS, JVM flags: ${AIRLOCK_JAVA_OPTS:-(none)}"
   echo "settings:    warm-up pass ${WARMUP_PASS}s + ${WARMUP_PASS}s per proxy, then $ROUNDS rounds of (warm-up ${WARMUP}s + measure ${DURATION}s)"
   echo "             per measurement, $CLIENTS clients, $IDLE_TUNNELS idle tunnels (ulimit -n $FD_LIMIT)"
@@ -273,8 +284,34 @@ EOF
   PID_OF[tinyproxy]=$!; PORT_OF[tinyproxy]=$TINYPROXY_PORT; TARGET_OF[tinyproxy]=127.0.0.1
 fi
 
+if wanted haproxy; then
+  # Not a proxy: a TCP relay to the source port, with splice and pipes the size of Airlock's
+  # (1 MiB), and as many threads. It parses nothing, decides nothing and logs nothing, so its
+  # bulk figures are what any user-space relay can reach here; it has no rate or idle rows.
+  mkdir -p "$WORK/haproxy"
+  cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+    nbthread $AIRLOCK_THREADS
+    maxconn $(( (FD_LIMIT - 200) / 3 ))
+    tune.pipesize 1048576
+defaults
+    mode tcp
+    option splice-auto
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend bench
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend origin
+backend origin
+    server source 127.0.0.1:$SOURCE_PORT
+EOF
+  "$HAPROXY" -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/stderr.log" 2>&1 &
+  PID_OF[haproxy]=$!; PORT_OF[haproxy]=$HAPROXY_PORT
+fi
+
 SUBJECTS=()
-for name in airlock airlock-before airlock-copy squid tinyproxy airlock-raised; do
+for name in airlock airlock-before airlock-copy squid tinyproxy haproxy airlock-raised; do
   [[ -n "${PID_OF[$name]:-}" ]] || continue
   PIDS+=("${PID_OF[$name]}")
   if await_listen "${PID_OF[$name]}" "${PORT_OF[$name]}" "$name"; then SUBJECTS+=("$name"); fi
@@ -284,6 +321,10 @@ done
 route_args() {
   local name="$1"
   if [[ "$name" == direct ]]; then return 0; fi
+  if [[ "$name" == haproxy ]]; then
+    printf '%s\n' --tcp-relay "127.0.0.1:${PORT_OF[haproxy]}" --pid "${PID_OF[haproxy]}"
+    return 0
+  fi
   printf '%s\n' --proxy "127.0.0.1:${PORT_OF[$name]}" --target-host "${TARGET_OF[$name]}" --pid "${PID_OF[$name]}"
   if [[ -n "${JCMD_OF[$name]:-}" ]]; then printf '%s\n' --jcmd "${JCMD_OF[$name]}"; fi
 }
@@ -300,13 +341,16 @@ for name in "${LOAD_SUBJECTS[@]}"; do
   [[ "$name" == direct ]] && continue
   log "-- warm-up (not recorded), $name"
   mapfile -t args < <(route_args "$name")
+  tests="$WARMUP_TESTS"; [[ "$name" == haproxy ]] && tests=tput4
   bench measure --name "$name" --out "$WORK/warmup.tsv" --source-port "$SOURCE_PORT" --echo-port "$ECHO_PORT" \
-    --tests "$WARMUP_TESTS" --warmup 0 --duration "$WARMUP_PASS" --clients "$CLIENTS" "${args[@]}" >/dev/null 2>&1 || true
+    --tests "$tests" --warmup 0 --duration "$WARMUP_PASS" --clients "$CLIENTS" "${args[@]}" >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$ROUNDS"); do
   for test in tput1 tput4 rate; do
     [[ " $TESTS " == *" $test "* ]] || continue
     for name in "${LOAD_SUBJECTS[@]}"; do
+      # A TCP relay reaches the source port alone: it has bulk rows, no tunnel rate.
+      [[ "$name" == haproxy && "$test" == rate ]] && continue
       log "-- round $round/$ROUNDS, $test, $name (load $(cut -d' ' -f1 /proc/loadavg))"
       mapfile -t args < <(route_args "$name")
       measure --name "$name" --tests "$test" "${args[@]}"
@@ -318,7 +362,7 @@ done
 for name in "${SUBJECTS[@]}"; do
   [[ " $TESTS " == *" idle "* ]] || break
   # The idle row does not depend on the relay: splice or copy, an idle tunnel moves no byte.
-  [[ "$name" == airlock-copy || "$name" == airlock-before ]] && continue
+  [[ "$name" == airlock-copy || "$name" == airlock-before || "$name" == haproxy ]] && continue
   log "-- idle tunnels, $name"
   mapfile -t args < <(route_args "$name")
   measure --name "$name" --tests idle "${args[@]}"

@@ -28,7 +28,7 @@ import java.util.Set;
  *   <li>{@code origin --source-port P --echo-port P}: the loopback origin, until killed;
  *   <li>{@code gateway --policy F [--org F] --hosts F --listen A:P --audit-log F --threads N --tunnels N}:
  *       Airlock's gateway server with its tunnel limits raised (idle-tunnel row only);
- *   <li>{@code measure --name S --out F --source-port P --echo-port P [--proxy A:P --target-host H]
+ *   <li>{@code measure --name S --out F --source-port P --echo-port P [--proxy A:P --target-host H | --tcp-relay A:P]
  *       [--pid PID [--jcmd PATH]] [--tests tput1,tput4,rate,idle] [--warmup S] [--duration S]
  *       [--clients N] [--idle-tunnels N]}: measures one subject and appends to the results file;
  *   <li>{@code report F}: prints the comparison table.
@@ -68,9 +68,13 @@ public final class ProxyBench {
         String name = need(o, "name");
         Path out = Path.of(need(o, "out"));
         Optional<InetSocketAddress> proxy = Optional.ofNullable(o.get("proxy")).map(ProxyBench::address);
-        Route route = new Route(proxy, o.getOrDefault("target-host", "127.0.0.1"), loopback(o, "source-port"),
+        Optional<InetSocketAddress> tcpRelay = Optional.ofNullable(o.get("tcp-relay")).map(ProxyBench::address);
+        Route route = new Route(proxy, tcpRelay, o.getOrDefault("target-host", "127.0.0.1"), loopback(o, "source-port"),
                 loopback(o, "echo-port"));
         Set<String> tests = Set.of(o.getOrDefault("tests", "tput,rate,idle").split(","));
+        if (tcpRelay.isPresent() && (tests.contains("rate") || tests.contains("idle"))) {
+            throw new IllegalArgumentException("--tcp-relay forwards to the source port only: give --tests tput1,tput4");
+        }
         Duration warmup = Duration.ofSeconds(Long.parseLong(o.getOrDefault("warmup", "5")));
         Duration duration = Duration.ofSeconds(Long.parseLong(o.getOrDefault("duration", "10")));
         int clients = Integer.parseInt(o.getOrDefault("clients", "16"));

@@ -19,10 +19,17 @@ import java.util.function.Function;
  */
 final class Report {
 
-    /** The proxy every other one is compared with, as the issue asks. */
-    private static final String REFERENCE = "squid";
     /** The proxy the goals are about. */
     private static final String SUBJECT = "airlock";
+    /** What Airlock is compared with, each in its own ratio column when it was measured (issue 13's goals name all four). */
+    private static final String SQUID = "squid";
+    private static final String TINYPROXY = "tinyproxy";
+    private static final String DIRECT = "direct";
+    /** HAProxy as a plain TCP relay with splice: the ceiling of a user-space relay on this machine, not a proxy. */
+    private static final String HAPROXY = "haproxy";
+    private static final List<String> REFERENCES = List.of(SQUID, TINYPROXY, HAPROXY, DIRECT);
+    private static final Map<String, String> DISPLAY = Map.of(SQUID, "Squid", TINYPROXY, "tinyproxy", HAPROXY, "HAProxy",
+            DIRECT, "direct");
     /** Airlock with its tunnel limits raised: {@code airlock gateway} holds at most 512 tunnels. */
     private static final String IDLE_SUBJECT = "airlock-raised";
 
@@ -166,7 +173,7 @@ final class Report {
         Map<String, Subject> all = new LinkedHashMap<>();
         read(file).forEach((k, v) -> all.put(k, new Subject(v)));
         List<String> subjects = new ArrayList<>(all.keySet());
-        boolean ratio = all.containsKey(REFERENCE) && all.containsKey(SUBJECT);
+        List<String> references = all.containsKey(SUBJECT) ? REFERENCES.stream().filter(all::containsKey).toList() : List.of();
         String idle = first(all, IDLE_REQUESTED, "N");
         String clients = first(all, CLIENTS, "N");
         List<Row> rows = List.of(
@@ -194,8 +201,8 @@ final class Report {
             head.append(' ').append(s).append(" |");
             rule.append("---:|");
         }
-        if (ratio) {
-            head.append(" Airlock ÷ Squid |");
+        for (String ref : references) {
+            head.append(" Airlock ÷ ").append(DISPLAY.get(ref)).append(" |");
             rule.append("---:|");
         }
         out.println(head);
@@ -205,10 +212,10 @@ final class Report {
             for (String s : subjects) {
                 line.append(' ').append(format(r.value().apply(all.get(s)), r.decimals())).append(" |");
             }
-            if (ratio) {
+            for (String ref : references) {
                 String subject = r.idle() && all.containsKey(IDLE_SUBJECT) ? IDLE_SUBJECT : SUBJECT;
                 Double a = r.ratio() ? r.value().apply(all.get(subject)) : null;
-                Double b = r.ratio() ? r.value().apply(all.get(REFERENCE)) : null;
+                Double b = r.ratio() ? r.value().apply(all.get(ref)) : null;
                 String ratioText = a == null || b == null || b == 0 ? "" : String.format(Locale.ROOT, "%.2f×", a / b);
                 line.append(' ').append(ratioText).append(" |");
             }
@@ -224,9 +231,9 @@ final class Report {
                     detail("; tunnel errors: ", m.text(RATE_ERRORS)), detail("; idle errors: ", m.text(IDLE_ERRORS)),
                     detail("; idle check: ", m.text(IDLE_VERIFIED)), detail("; ERROR: ", m.text(ERROR)));
         }
-        if (ratio) {
+        if (all.containsKey(SUBJECT)) {
             out.println();
-            goals(all.get(SUBJECT), all.get(REFERENCE), out);
+            goals(all, out);
         }
     }
 
@@ -240,21 +247,60 @@ final class Report {
         return v == null || v.isEmpty() || v.equals("{}") ? "" : prefix + v;
     }
 
-    private static void goals(Subject a, Subject squid, PrintStream out) {
-        out.println("Goals (Airlock, medians):");
-        goal(out, "1 stream  >= Squid", a.median(TPUT_1), squid.median(TPUT_1), 1.0);
-        goal(out, "4 streams >= 1.3 × Squid", a.median(TPUT_4), squid.median(TPUT_4), 1.3);
-        Double rate = a.median(RATE);
+    /** Issue 13's goals, each against the subject it names; a goal whose reference was not measured says so. */
+    private static void goals(Map<String, Subject> all, PrintStream out) {
+        Subject a = all.get(SUBJECT);
+        out.println("Goals (Airlock, medians; issue 13):");
+        goal(out, "1 stream  >= 2 × Squid", a, all.get(SQUID), TPUT_1, 2.0, "MiB/s");
+        goal(out, "1 stream  >= 0.5 × direct", a, all.get(DIRECT), TPUT_1, 0.5, "MiB/s");
+        goal(out, "4 streams >= 2.5 × Squid", a, all.get(SQUID), TPUT_4, 2.5, "MiB/s");
         Double p99 = a.median(ECHO_P99);
-        boolean ok = rate != null && p99 != null && rate >= 3000 && p99 < 20;
-        out.printf(Locale.ROOT, "  %-4s >= 3,000 new tunnels/s with p99 < 20 ms: %s/s, p99 %s ms%n", ok ? "MET" : "MISS",
-                format(rate, 0), format(p99, 2));
+        Subject tinyproxy = all.get(TINYPROXY);
+        boolean rateMet = tinyproxy != null && met(a.median(RATE), tinyproxy.median(RATE), 1.0) && p99 != null && p99 < 20;
+        out.printf(Locale.ROOT, "  %-4s new tunnels/s >= tinyproxy with p99 < 20 ms: %s%n", rateMet ? "MET" : "MISS",
+                tinyproxy == null ? "tinyproxy not measured"
+                        : versus(a.median(RATE), tinyproxy.median(RATE), "/s") + ", p99 " + format(p99, 2) + " ms");
+        Subject squid = all.get(SQUID);
+        Double cpu = a.median(RATE_CPU_US);
+        boolean cpuMet = squid != null && cpu != null && squid.median(RATE_CPU_US) != null && cpu <= squid.median(RATE_CPU_US);
+        out.printf(Locale.ROOT, "  %-4s CPU per new tunnel <= Squid's: %s%n", cpuMet ? "MET" : "MISS",
+                squid == null ? "Squid not measured" : versus(cpu, squid.median(RATE_CPU_US), " µs"));
+        Subject haproxy = all.get(HAPROXY);
+        if (haproxy != null) {
+            out.println("A user-space relay's ceiling here (HAProxy, TCP mode with splice, no CONNECT to parse):");
+            ceiling(out, "1 stream ", a, haproxy, all.get(DIRECT), all.get(SQUID), TPUT_1);
+            ceiling(out, "4 streams", a, haproxy, all.get(DIRECT), all.get(SQUID), TPUT_4);
+        }
     }
 
-    private static void goal(PrintStream out, String what, Double a, Double b, double factor) {
-        boolean ok = a != null && b != null && a >= factor * b;
-        out.printf(Locale.ROOT, "  %-4s %s: %s vs %s MiB/s (%s×)%n", ok ? "MET" : "MISS", what, format(a, 0), format(b, 0),
-                a == null || b == null || b == 0 ? "?" : String.format(Locale.ROOT, "%.2f", a / b));
+    private static void goal(PrintStream out, String what, Subject a, Subject reference, String key, double factor,
+            String unit) {
+        if (reference == null) {
+            out.printf(Locale.ROOT, "  MISS %s: not measured%n", what);
+            return;
+        }
+        out.printf(Locale.ROOT, "  %-4s %s: %s%n", met(a.median(key), reference.median(key), factor) ? "MET" : "MISS", what,
+                versus(a.median(key), reference.median(key), " " + unit));
+    }
+
+    private static void ceiling(PrintStream out, String what, Subject a, Subject haproxy, Subject direct, Subject squid,
+            String key) {
+        Double h = haproxy.median(key);
+        out.printf(Locale.ROOT, "  %s: HAProxy %s MiB/s = %s direct, %s Squid; Airlock %s HAProxy%n", what, format(h, 0),
+                times(h, direct == null ? null : direct.median(key)), times(h, squid == null ? null : squid.median(key)),
+                times(a.median(key), h));
+    }
+
+    private static boolean met(Double a, Double b, double factor) {
+        return a != null && b != null && a >= factor * b;
+    }
+
+    private static String versus(Double a, Double b, String unit) {
+        return format(a, 0) + " vs " + format(b, 0) + unit + " (" + times(a, b) + ")";
+    }
+
+    private static String times(Double a, Double b) {
+        return a == null || b == null || b == 0 ? "?×" : String.format(Locale.ROOT, "%.2f×", a / b);
     }
 
     private static String format(Double v, int decimals) {

@@ -10,16 +10,26 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
- * How the load generator reaches the origin: straight to it (the loopback baseline), or through a
- * proxy with CONNECT to {@code host:port}. Airlock is given the origin's name, which its hosts map
- * resolves; Squid and tinyproxy are given the literal 127.0.0.1, so neither spends time on a name.
+ * How the load generator reaches the origin: straight to it (the loopback baseline), through a
+ * proxy with CONNECT to {@code host:port}, or through a plain TCP relay that forwards every
+ * connection to the source port (HAProxy in TCP mode: what a relay costs with no proxy protocol at
+ * all). Airlock is given the origin's name, which its hosts map resolves; Squid and tinyproxy are
+ * given the literal 127.0.0.1, so neither spends time on a name.
  *
- * @param proxy      the proxy's listener, or empty for the direct baseline
+ * @param proxy      the proxy's listener, or empty for the direct baseline and the TCP relay
+ * @param tcpRelay   a TCP relay's listener in front of the source port, or empty
  * @param targetHost what the CONNECT line names (a name for Airlock, 127.0.0.1 for the others)
  * @param source     the origin's bulk-source port (on loopback)
  * @param echo       the origin's echo port (on loopback)
  */
-record Route(Optional<InetSocketAddress> proxy, String targetHost, InetSocketAddress source, InetSocketAddress echo) {
+record Route(Optional<InetSocketAddress> proxy, Optional<InetSocketAddress> tcpRelay, String targetHost,
+        InetSocketAddress source, InetSocketAddress echo) {
+
+    Route {
+        if (proxy.isPresent() && tcpRelay.isPresent()) {
+            throw new IllegalArgumentException("--proxy and --tcp-relay are two different routes: give one");
+        }
+    }
 
     /** Longest a proxy may take to answer a CONNECT or echo a byte before the attempt counts as failed. */
     static final int HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -60,6 +70,14 @@ record Route(Optional<InetSocketAddress> proxy, String targetHost, InetSocketAdd
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.socket().setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+            if (tcpRelay.isPresent()) {
+                if (port != Port.SOURCE) {
+                    throw new IllegalStateException("a TCP relay forwards to the source port only: measure tput1 and tput4 "
+                            + "through it, not rate or idle");
+                }
+                ch.connect(tcpRelay.get());
+                return ch;
+            }
             if (proxy.isEmpty()) {
                 ch.connect(origin(port));
                 return ch;
@@ -132,6 +150,8 @@ record Route(Optional<InetSocketAddress> proxy, String targetHost, InetSocketAdd
 
     String describe() {
         return proxy.map(p -> "CONNECT " + targetHost + " via " + p.getAddress().getHostAddress() + ":" + p.getPort())
+                .or(() -> tcpRelay.map(r -> "TCP relay (no CONNECT) via " + r.getAddress().getHostAddress() + ":" + r.getPort()
+                        + " to the origin's source port"))
                 .orElse("direct to the origin");
     }
 }

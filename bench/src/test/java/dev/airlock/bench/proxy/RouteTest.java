@@ -6,10 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** How the harness reads a proxy's answer to CONNECT: the three proxies answer differently. */
+/** How the harness reaches the origin, and reads a proxy's answer to CONNECT: the three proxies answer differently. */
 class RouteTest {
 
     private static InputStream answer(String s) {
@@ -86,5 +93,38 @@ class RouteTest {
         assertThatThrownBy(() -> Route.readHead(answer("HTTP/1.1 200 OK\r\nX: " + "a".repeat(200) + "\r\n\r\n"), new byte[64],
                 new long[1]))
                 .isInstanceOf(IOException.class).hasMessageContaining("longer than 64 bytes");
+    }
+
+    private static InetSocketAddress loopback(int port) {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    }
+
+    @Test
+    void open_throughTcpRelay_connectsToTheRelayAndSendsNoConnect() throws IOException {
+        try (ServerSocket relay = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Route route = new Route(Optional.empty(), Optional.of(loopback(relay.getLocalPort())), "127.0.0.1", loopback(1),
+                    loopback(2));
+            try (SocketChannel ch = route.open(Route.Port.SOURCE, new byte[64], new long[1]);
+                    Socket accepted = relay.accept()) {
+                ch.write(ByteBuffer.wrap(new byte[] {'x'}));
+                // The first byte the relay sees is the client's own, not a CONNECT line.
+                assertThat(accepted.getInputStream().read()).isEqualTo('x');
+            }
+        }
+        assertThat(new Route(Optional.empty(), Optional.of(loopback(9)), "127.0.0.1", loopback(1), loopback(2)).describe())
+                .isEqualTo("TCP relay (no CONNECT) via 127.0.0.1:9 to the origin's source port");
+    }
+
+    @Test
+    void open_echoThroughTcpRelay_refusedSinceTheRelayReachesTheSourcePortOnly() {
+        Route route = new Route(Optional.empty(), Optional.of(loopback(9)), "127.0.0.1", loopback(1), loopback(2));
+        assertThatThrownBy(() -> route.open(Route.Port.ECHO, new byte[64], new long[1]))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("source port only");
+    }
+
+    @Test
+    void route_proxyAndTcpRelayBoth_refused() {
+        assertThatThrownBy(() -> new Route(Optional.of(loopback(8)), Optional.of(loopback(9)), "h", loopback(1), loopback(2)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("give one");
     }
 }
