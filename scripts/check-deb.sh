@@ -65,16 +65,32 @@ AIRLOCK_JAVA_OPTS="-Djava.io.tmpdir=$NOEXEC" airlock pool recommend --db "$STATE
   --policy /etc/airlock/scratch.yaml >"$STATE/noexec-control.out" 2>&1 \
   && fail "control: sqlite's library copied into a noexec tmpdir loaded, so the check above proves nothing"
 grep -q "failed to map segment" "$STATE/noexec-control.out" || { cat "$STATE/noexec-control.out" >&2; fail "control failed otherwise than on the noexec tmpdir"; }
-# epoll: the transparent listener refuses to start without it.
+# epoll: the transparent listener refuses to start without it. JNA (libc's fcntl, which sizes the relay's
+# splice pipes): the gateway's "relay" line says "pipes of up to 1 MiB" only when it loaded. JNA unpacks
+# into jna.tmpdir (by default ~/.cache, not java.io.tmpdir), so that is pointed at the noexec tmpfs too.
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-AIRLOCK_JAVA_OPTS="-Djava.io.tmpdir=$NOEXEC" airlock gateway --policy /etc/airlock/scratch.yaml --listen "127.0.0.1:$(port)" \
-  --transparent "127.0.0.1:$(port)" --audit-log "$STATE/gateway-audit.log" >"$STATE/noexec-gw.out" 2>&1 &
-GATEWAY_PID=$!
-for _ in $(seq 100); do grep -q '^  transparent' "$STATE/noexec-gw.out" && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.2; done
+# start_gateway OUT CMD...: runs a gateway until it printed its audit log line (its last), or exited.
+start_gateway() {
+  local out="$1"; shift
+  "$@" >"$out" 2>&1 &
+  GATEWAY_PID=$!
+  for _ in $(seq 100); do grep -q '^  audit log' "$out" && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.2; done
+  kill "$GATEWAY_PID" 2>/dev/null || true; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=""
+}
+start_gateway "$STATE/noexec-gw.out" env AIRLOCK_JAVA_OPTS="-Djava.io.tmpdir=$NOEXEC -Djna.tmpdir=$NOEXEC" airlock gateway \
+  --policy /etc/airlock/scratch.yaml --listen "127.0.0.1:$(port)" --transparent "127.0.0.1:$(port)" --audit-log "$STATE/gateway-audit.log"
 grep -q '^  transparent' "$STATE/noexec-gw.out" || { cat "$STATE/noexec-gw.out" >&2; fail "with a noexec tmpdir, the gateway's transparent listener (epoll) does not start"; }
-kill "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; GATEWAY_PID=""
+grep -q '^  relay  .*pipes of up to 1 MiB' "$STATE/noexec-gw.out" \
+  || { cat "$STATE/noexec-gw.out" >&2; fail "with a noexec tmpdir, the gateway's relay cannot size its pipes (JNA's native library)"; }
+# The control: the same jar with every native library from the package but JNA's, which then unpacks
+# into the noexec tmpfs, and fails, and the gateway says its relay is slower.
+start_gateway "$STATE/noexec-jna-control.out" /usr/lib/airlock/runtime/bin/java -Djava.library.path=/usr/lib/airlock/native \
+  -Djna.tmpdir="$NOEXEC" -jar /usr/lib/airlock/airlock.jar gateway --policy /etc/airlock/scratch.yaml --listen "127.0.0.1:$(port)" \
+  --audit-log "$STATE/gateway-audit.log"
+grep -q '^  relay (slower)  .*not available through JNA' "$STATE/noexec-jna-control.out" \
+  || { cat "$STATE/noexec-jna-control.out" >&2; fail "control: JNA unpacked into a noexec tmpdir was not reported, so the check above proves nothing"; }
 umount "$NOEXEC"
-echo "check-deb: with a noexec tmpdir, sqlite and epoll load from /usr/lib/airlock/native" >&2
+echo "check-deb: with a noexec tmpdir, sqlite, epoll and JNA load from /usr/lib/airlock/native" >&2
 
 # Every command answers --help; the completion script parses and knows the subcommands.
 airlock --help >/dev/null

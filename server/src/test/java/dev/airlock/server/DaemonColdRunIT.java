@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,6 +79,23 @@ class DaemonColdRunIT {
         return config;
     }
 
+    /** The daemon's log, kept for an assertion and still shown on stderr. */
+    private static PrintStream teeToStderr(ByteArrayOutputStream kept) {
+        return new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                kept.write(b);
+                System.err.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                kept.write(b, off, len);
+                System.err.write(b, off, len);
+            }
+        }, true, StandardCharsets.UTF_8);
+    }
+
     private static String fetch(String... urls) {
         StringBuilder script = new StringBuilder();
         for (String u : urls) {
@@ -87,7 +106,10 @@ class DaemonColdRunIT {
 
     @Test
     void run_ofAPolicyItDoesNotPool_runsCold_inTheCallersDirectory_underThatPolicy_andLeavesNothing() throws Exception {
-        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), System.err)) {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config()), teeToStderr(log))) {
+            // The daemon says how its relay moves bytes; in the build's JVM epoll and JNA load, so it splices.
+            assertThat(log.toString(StandardCharsets.UTF_8)).contains("airlock daemon: relay: splice after 128 KiB, pipes of up to 1 MiB");
             DaemonClient c = DaemonClient.ifRunning(tmp.resolve("state/daemon.sock")).orElseThrow();
             DaemonIT.eventually(() -> DaemonIT.status(c).path("ready").asInt() == 1, "A's sandbox warm");
             Path work = tmp.resolve("b/work");

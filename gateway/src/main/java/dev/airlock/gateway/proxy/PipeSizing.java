@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.io.IOException;
+import java.util.Optional;
 
 /**
  * Resizes a pipe ({@code fcntl(F_SETPIPE_SZ)}): the kernel operation behind {@link SplicePipe}'s
@@ -22,6 +23,11 @@ interface PipeSizing {
      *     user's pipe budget, {@code pipe-user-pages-soft}), or the call is not available
      */
     int resize(int fd, int bytes) throws IOException;
+
+    /** Why this sizing can never resize, known before any pipe is opened; empty when it may. */
+    default Optional<String> unavailable() {
+        return Optional.empty();
+    }
 
     /** The kernel's answer through libc. */
     static PipeSizing kernel() {
@@ -54,10 +60,7 @@ interface PipeSizing {
             try {
                 libc = Native.load("c", LibC.class);
             } catch (LinkageError | RuntimeException e) {
-                String why = "libc's fcntl is not available: " + e.getMessage();
-                return (fd, bytes) -> {
-                    throw new IOException(why);
-                };
+                return new Unavailable("libc's fcntl is not available through JNA (" + e.getMessage() + ")");
             }
             return (fd, bytes) -> {
                 try {
@@ -66,6 +69,19 @@ interface PipeSizing {
                     throw new IOException("fcntl(F_SETPIPE_SZ, " + bytes + ") refused: errno " + e.getErrorCode(), e);
                 }
             };
+        }
+    }
+
+    /** A sizing that refuses every resize, for the reason it gives before any pipe is opened. */
+    record Unavailable(String why) implements PipeSizing {
+        @Override
+        public int resize(int fd, int bytes) throws IOException {
+            throw new IOException(why);
+        }
+
+        @Override
+        public Optional<String> unavailable() {
+            return Optional.of(why);
         }
     }
 }

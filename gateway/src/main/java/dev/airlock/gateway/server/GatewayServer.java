@@ -6,6 +6,7 @@ import dev.airlock.gateway.audit.AuditLog;
 import dev.airlock.gateway.audit.HttpIngestClient;
 import dev.airlock.gateway.proxy.GatewayLimits;
 import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.proxy.RelayMode;
 import dev.airlock.gateway.host.HostFactsService;
 import dev.airlock.gateway.host.InterfaceAddresses;
 import dev.airlock.gateway.registry.Sandbox;
@@ -148,6 +149,8 @@ public final class GatewayServer implements AutoCloseable {
         });
         poll.scheduleWithFixedDelay(reloader::reloadIfChanged, RELOAD_POLL.toMillis(), RELOAD_POLL.toMillis(), TimeUnit.MILLISECONDS);
         resources.add(poll::shutdownNow);
+        RelayMode relay = RelayMode.current();
+        endpoints.add((relay.degraded() ? "relay (slower)  " : "relay           ") + relay.line());
         endpoints.add("audit log       " + o.auditLog());
         if (o.auditForward().isPresent()) {
             AuditForward f = o.auditForward().get();
