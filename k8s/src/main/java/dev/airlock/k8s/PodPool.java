@@ -14,21 +14,27 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 
 /**
@@ -95,7 +101,7 @@ public final class PodPool implements AutoCloseable {
      * labels a pod: a claimed pod whose label is not here was left by an earlier daemon (a crash) or
      * by a release whose delete failed, and {@link #reconcile()} deletes it.
      */
-    private final java.util.Set<String> held = ConcurrentHashMap.newKeySet();
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final int hardLimit;
     /**
      * Held from counting the project's pods until the created pod's name is recorded (in {@link #cold}
@@ -103,9 +109,9 @@ public final class PodPool implements AutoCloseable {
      * makes creates one at a time; a name known only once the API server answers leaves no other way
      * to count a pod exactly once (the informer may show it before the create returns).
      */
-    private final java.util.concurrent.locks.ReentrantLock budget = new java.util.concurrent.locks.ReentrantLock();
+    private final ReentrantLock budget = new ReentrantLock();
     /** Claims that have neither won a member nor been given or refused a cold pod; a refill leaves them room. */
-    private final java.util.concurrent.atomic.AtomicInteger deciding = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger deciding = new AtomicInteger();
     /** A refill stopped short to leave room for deciding claims, so it runs again once none is left. */
     private final AtomicBoolean refillHeld = new AtomicBoolean();
 
@@ -270,7 +276,7 @@ public final class PodPool implements AutoCloseable {
         if (deciding.decrementAndGet() == 0 && refillHeld.getAndSet(false) && !loop.isShutdown()) {
             try {
                 reconcileSoon();
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 // the pool closed meanwhile: nothing to refill
             }
         }
@@ -284,7 +290,7 @@ public final class PodPool implements AutoCloseable {
      */
     private int counted() {
         assert budget.isHeldByCurrentThread();
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (Pod p : members()) {
             if (p.getMetadata().getDeletionTimestamp() == null) {
                 names.add(p.getMetadata().getName());
@@ -547,7 +553,7 @@ public final class PodPool implements AutoCloseable {
                 }
             }
             // the size went down: members that are not Ready yet go first, then Ready ones
-            current.sort(java.util.Comparator.comparing(PodPool::isReady).reversed());
+            current.sort(Comparator.comparing(PodPool::isReady).reversed());
             while (current.size() > size) {
                 delete(current.remove(current.size() - 1));
             }
