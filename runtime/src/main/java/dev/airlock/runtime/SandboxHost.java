@@ -2,6 +2,7 @@ package dev.airlock.runtime;
 
 import dev.airlock.gateway.audit.AuditSink;
 import dev.airlock.gateway.proxy.GatewayMetrics;
+import dev.airlock.gateway.proxy.RelayMode;
 import dev.airlock.gateway.resolve.Resolver;
 import dev.airlock.gateway.server.GatewayStack;
 import dev.airlock.policy.PolicyEngine;
@@ -88,6 +89,16 @@ public final class SandboxHost implements AutoCloseable {
         this.ownsLauncher = ownsLauncher;
         this.gateway = gateway;
         this.ports = new GatewayPorts(gateway.transparentPort(), gateway.dnsPort());
+    }
+
+    /**
+     * What this process's relay does with a tunnel's bytes, for the daemon's log: {@code relay: ...}, or
+     * {@code warning: ...} when it runs slower than configured (no epoll, or JNA missing), with the cause and the fix.
+     * It loads JNA, so call it once the daemon serves.
+     */
+    public static String relayReport() {
+        RelayMode relay = RelayMode.current();
+        return (relay.degraded() ? "warning: the relay is slower than configured: " : "relay: ") + relay.line();
     }
 
     /** On this machine's kernel: checks the host (with a fix for what it lacks), then {@link #start(Config, KernelOps)}. */

@@ -1,6 +1,6 @@
 package dev.airlock.server;
 
-import dev.airlock.gateway.proxy.RelayMode;
+import dev.airlock.runtime.SandboxHost;
 import dev.airlock.sandbox.SandboxLauncher;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -71,9 +71,7 @@ public final class DaemonServer implements AutoCloseable {
             log.println("airlock daemon: serving " + daemon.projects().keySet() + " on " + config.socket()
                     + api.tcpAddress().map(a -> " and " + a.getHostString() + ":" + a.getPort()).orElse(""));
             // After "serving": the first tunnel would load JNA anyway, and a client need not wait for it.
-            RelayMode relay = RelayMode.current();
-            log.println("airlock daemon: " + (relay.degraded() ? "warning: the relay is slower than configured: " : "relay: ")
-                    + relay.line());
+            log.println("airlock daemon: " + SandboxHost.relayReport());
             return new DaemonServer(lock, daemon, null, api);
         } catch (IOException | DaemonException | RuntimeException e) {
             if (daemon != null) {
