@@ -113,6 +113,8 @@ public final class SandboxHost implements AutoCloseable {
      */
     public static SandboxHost start(Config c, KernelOps kernel) throws SandboxException, IOException {
         SandboxLauncher launcher = new SandboxLauncher(c.stateDir(), LinkRange.DEFAULT, kernel);
+        // the daemon's sandboxes: a Ctrl-C in the terminal that started it stops the daemon, which destroys them in order
+        launcher.detachFromTerminal();
         try {
             launcher.reap();
             return new SandboxHost(launcher, true, gateway(GatewayStack.builder(c.resolver(), c.audit(), new GatewayMetrics(c.meters()))

@@ -75,6 +75,23 @@ class SandboxHostTest {
     }
 
     @Test
+    void daemonHost_startsItsSandboxesInASessionOfTheirOwn_aRunsHostInTheCallers() throws Exception {
+        // The daemon's: a Ctrl-C in the terminal that started it reaches the daemon alone, which stops its sandboxes in order.
+        try (SandboxHost host = SandboxHost.start(config(AuditSink.discarding()), kernel)) {
+            host.destroy(host.prepare("demo", engine, Resources.DEFAULT, workspace));
+        }
+        assertThat(kernel.startsInOwnSession()).containsExactly(true);
+        // A run's (the cold path): its command is the terminal's foreground job, and gets its Ctrl-C as any command does.
+        SandboxLauncher launcher = new SandboxLauncher(state, LinkRange.DEFAULT, kernel);
+        try (SandboxHost host = SandboxHost.on(launcher, HostsFile.parse("hosts", "198.18.0.7 git.test\n"), AuditSink.discarding(), "x")) {
+            host.destroy(host.prepare("demo", engine, Resources.DEFAULT, workspace));
+        } finally {
+            launcher.close();
+        }
+        assertThat(kernel.startsInOwnSession()).containsExactly(true, false);
+    }
+
+    @Test
     void destroy_unregistersTheMember_andRemovesEveryKernelObject() throws Exception {
         try (SandboxHost host = SandboxHost.start(config(AuditSink.discarding()), kernel)) {
             SandboxHost.Member m = host.prepare("demo", engine, Resources.DEFAULT, workspace);

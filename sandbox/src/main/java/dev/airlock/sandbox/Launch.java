@@ -6,10 +6,19 @@ import java.util.List;
 /**
  * The one privileged start, {@link KernelOps#start}: join {@code cgroups}, enter the network
  * namespace {@code netns}, become {@code uid}/{@code gid} (never 0), then run bubblewrap with
- * {@code bwrapArgs} followed by {@code command}. stdio as given.
+ * {@code bwrapArgs} followed by {@code command}. stdio as given. With {@code ownSession}, all of it
+ * runs in a session of its own (setsid), away from the caller's terminal: a daemon started by hand
+ * in a terminal stops its sandboxes itself at Ctrl-C, which the terminal would otherwise send to
+ * every one of them too, before the daemon's orderly stop.
  */
 record Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs,
-        List<String> command, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) {
+        List<String> command, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out, ProcessBuilder.Redirect err, boolean ownSession) {
+
+    /** In the caller's session: a run in the foreground of a terminal gets its Ctrl-C, as any command there does. */
+    Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs, List<String> command, ProcessBuilder.Redirect in,
+            ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) {
+        this(cgroups, netns, uid, gid, bwrapArgs, command, in, out, err, false);
+    }
 
     public Launch {
         cgroups = List.copyOf(cgroups);

@@ -75,6 +75,18 @@ public final class SandboxLauncher implements AutoCloseable {
         destroyAll();
     }, "airlock-sandbox-cleanup");
     private volatile boolean closed;
+    /** Whether sandboxes start in a session of their own, away from the caller's terminal ({@link #detachFromTerminal}). */
+    private volatile boolean ownSessions;
+
+    /**
+     * From now on, starts every sandbox in a session of its own (setsid), so that a terminal's
+     * Ctrl-C reaches only the process that launched them: for a daemon, whose stop destroys its
+     * sandboxes in order. A run in a terminal's foreground keeps the default, so its Ctrl-C
+     * reaches its command as any command's does.
+     */
+    public void detachFromTerminal() {
+        ownSessions = true;
+    }
 
     public SandboxLauncher(Path stateDir, LinkRange range, KernelOps ops) {
         this(stateDir, range, ops, SandboxUser.fromEnvironment(System.getenv()), m -> System.err.println("airlock: " + m));
@@ -646,7 +658,8 @@ public final class SandboxLauncher implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\"", "airlock"));
         cmd.addAll(command);
         try {
-            Process started = ops.start(new Launch(layout.dirs(r.id()), r.netns(), user.uid(), user.gid(), args, cmd, in, out, err));
+            Process started = ops.start(new Launch(layout.dirs(r.id()), r.netns(), user.uid(), user.gid(), args, cmd, in, out, err,
+                    ownSessions));
             commands.computeIfAbsent(p.id(), k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(started);
             if (!live.containsKey(p.id())) {
                 // destroyed while starting: this process must not outlive its sandbox

@@ -126,7 +126,12 @@ final class SystemKernelOps implements KernelOps {
         if (l.command().isEmpty()) {
             throw new SandboxException("no command to run. Fix: give a command after `--`.");
         }
-        List<String> argv = new ArrayList<>(List.of(tools.sh().toString(), "-c", JOIN_SCRIPT, "airlock-join", Integer.toString(l.cgroups().size())));
+        List<String> argv = new ArrayList<>();
+        if (l.ownSession()) {
+            // setsid(1) execs in place (the JVM's child leads no process group), so the PID the caller holds stays the sandbox's.
+            argv.add(tools.setsid().toString());
+        }
+        argv.addAll(List.of(tools.sh().toString(), "-c", JOIN_SCRIPT, "airlock-join", Integer.toString(l.cgroups().size())));
         l.cgroups().forEach(d -> argv.add(d.toString()));
         // Enter the namespace as root, then drop to the sandbox user before bubblewrap runs: bwrap
         // started as root maps the sandbox uid to root outside (kuid 0), which could read every

@@ -11,7 +11,7 @@ import java.util.Optional;
  * is not consulted: the launcher runs as root, and a PATH entry writable by someone else would
  * hand them root.
  */
-record Tools(Path ip, Path nft, Path nsenter, Path setpriv, Path bwrap, Path sh, Path sysctl, Path mount, Path umount) {
+record Tools(Path ip, Path nft, Path nsenter, Path setpriv, Path bwrap, Path sh, Path sysctl, Path mount, Path umount, Path setsid) {
 
     private static final List<Path> DIRS = List.of(Path.of("/usr/sbin"), Path.of("/usr/bin"), Path.of("/sbin"), Path.of("/bin"));
 
@@ -26,11 +26,12 @@ record Tools(Path ip, Path nft, Path nsenter, Path setpriv, Path bwrap, Path sh,
         Path sysctl = find("sysctl", missing);
         Path mount = find("mount", missing);
         Path umount = find("umount", missing);
+        Path setsid = find("setsid", missing);
         if (!missing.isEmpty()) {
             throw new SandboxException("the sandbox launcher needs " + missing + " in " + DIRS
                     + ". Fix: apt-get install iproute2 nftables util-linux bubblewrap procps mount");
         }
-        return new Tools(ip, nft, nsenter, setpriv, bwrap, sh, sysctl, mount, umount);
+        return new Tools(ip, nft, nsenter, setpriv, bwrap, sh, sysctl, mount, umount, setsid);
     }
 
     private static Path find(String name, List<String> missing) {

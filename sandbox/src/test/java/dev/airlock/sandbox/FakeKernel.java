@@ -71,7 +71,7 @@ public final class FakeKernel implements KernelOps {
     /** Where the host's binaries are; the fake never runs them (only the file operations run for real, and they run no command). */
     private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
             Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"), Path.of("/usr/bin/mount"),
-            Path.of("/usr/bin/umount"));
+            Path.of("/usr/bin/umount"), Path.of("/usr/bin/setsid"));
 
     /** {@code owner} is a running process from now on (see {@link #as}). */
     public synchronized void live(Owner owner) {
@@ -220,6 +220,11 @@ public final class FakeKernel implements KernelOps {
         if (!ok) {
             throw new SandboxException("fake kernel: " + why);
         }
+    }
+
+    /** For each start so far, whether it ran in a session of its own ({@link SandboxLauncher#detachFromTerminal}). */
+    public synchronized List<Boolean> startsInOwnSession() {
+        return launches.stream().map(Launch::ownSession).toList();
     }
 
     @Override

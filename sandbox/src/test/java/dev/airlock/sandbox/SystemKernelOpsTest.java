@@ -22,7 +22,7 @@ class SystemKernelOpsTest {
 
     private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
             Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"),
-            Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"));
+            Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"), Path.of("/usr/bin/setsid"));
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
     private static final IpAddress HOST = Cidr.of("100.96.0.1").network();
     private static final IpAddress SANDBOX = Cidr.of("100.96.0.2").network();
@@ -330,6 +330,20 @@ class SystemKernelOpsTest {
                         + " /usr/bin/nsenter --net=/run/netns/alk0123abcd -- /usr/bin/setpriv --reuid=1000 --regid=1000 --clear-groups"
                         + " --no-new-privs -- /usr/bin/bwrap --unshare-user --disable-userns")
                 .endsWith("--remount-ro / -- /bin/true");
+    }
+
+    @Test
+    void start_inOwnSession_runsTheSameChainUnderSetsid() throws Exception {
+        host.existing.add(SystemKernelOps.NETNS_DIR.resolve(ID));
+        host.existing.add(ROOT.resolve(ID));
+        Launch own = launch(1000, args(1000));
+        ops.start(new Launch(own.cgroups(), own.netns(), own.uid(), own.gid(), own.bwrapArgs(), own.command(), own.in(), own.out(), own.err(),
+                true)).waitFor();
+        ops.start(own).waitFor();
+        assertThat(host.calls).hasSize(2);
+        // the daemon's sandboxes: setsid first, then exactly the chain a run in the caller's session gets
+        assertThat(host.calls.get(0)).isEqualTo(host.calls.get(1).replace("start /bin/sh ", "start /usr/bin/setsid /bin/sh "));
+        assertThat(host.calls.get(1)).startsWith("start /bin/sh -c ");
     }
 
     static Stream<Arguments> refusedLaunches() {
