@@ -36,9 +36,7 @@ interface PipeSizing {
 
     /** Never resizes: every pipe keeps the kernel's default. */
     static PipeSizing none() {
-        return (fd, bytes) -> {
-            throw new IOException("pipe resizing is off");
-        };
+        return new Unavailable("pipe resizing is off");
     }
 
     /** libc's fcntl through JNA, loaded on first use; a missing library refuses every resize. */
