@@ -14,12 +14,6 @@ import java.util.List;
 record Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs,
         List<String> command, ProcessBuilder.Redirect in, ProcessBuilder.Redirect out, ProcessBuilder.Redirect err, boolean ownSession) {
 
-    /** In the caller's session: a run in the foreground of a terminal gets its Ctrl-C, as any command there does. */
-    Launch(List<Path> cgroups, String netns, int uid, int gid, List<String> bwrapArgs, List<String> command, ProcessBuilder.Redirect in,
-            ProcessBuilder.Redirect out, ProcessBuilder.Redirect err) {
-        this(cgroups, netns, uid, gid, bwrapArgs, command, in, out, err, false);
-    }
-
     public Launch {
         cgroups = List.copyOf(cgroups);
         bwrapArgs = List.copyOf(bwrapArgs);

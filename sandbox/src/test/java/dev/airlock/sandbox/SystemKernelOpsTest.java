@@ -311,8 +311,12 @@ class SystemKernelOpsTest {
     // The privileged start
 
     private Launch launch(int uid, List<String> args) {
+        return launch(uid, args, false);
+    }
+
+    private Launch launch(int uid, List<String> args, boolean ownSession) {
         return new Launch(List.of(ROOT.resolve(ID)), ID, uid, uid, args, List.of("/bin/true"), ProcessBuilder.Redirect.PIPE,
-                ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE);
+                ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE, ownSession);
     }
 
     private List<String> args(int uid) {
@@ -336,10 +340,8 @@ class SystemKernelOpsTest {
     void start_inOwnSession_runsTheSameChainUnderSetsid() throws Exception {
         host.existing.add(SystemKernelOps.NETNS_DIR.resolve(ID));
         host.existing.add(ROOT.resolve(ID));
-        Launch own = launch(1000, args(1000));
-        ops.start(new Launch(own.cgroups(), own.netns(), own.uid(), own.gid(), own.bwrapArgs(), own.command(), own.in(), own.out(), own.err(),
-                true)).waitFor();
-        ops.start(own).waitFor();
+        ops.start(launch(1000, args(1000), true)).waitFor();
+        ops.start(launch(1000, args(1000), false)).waitFor();
         assertThat(host.calls).hasSize(2);
         // the daemon's sandboxes: setsid first, then exactly the chain a run in the caller's session gets
         assertThat(host.calls.get(0)).isEqualTo(host.calls.get(1).replace("start /bin/sh ", "start /usr/bin/setsid /bin/sh "));
