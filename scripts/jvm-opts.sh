@@ -5,9 +5,14 @@
 # the default compilers and collector; short ones (a pooled `airlock run`, policy, log, pool and
 # template commands) take C1 and the serial collector, which start faster. JVM logging goes to
 # stderr, errors only, so no cache message ever lands in a command's stdout.
+#
+# Netty's buffer allocator defines its JFR event classes on the first allocation when the JVM has
+# JFR, about 50 ms on the daemon's first request (the first run after socket activation waits for
+# it); they record nothing unless a recording runs. AIRLOCK_JAVA_OPTS=-Dio.netty.jfr.enabled=true
+# brings them back (the launchers add it after these flags).
 airlock_jvm_opts() {
   local long=1
-  JVM_OPTS=(-Xlog:disable -Xlog:all=error:stderr)
+  JVM_OPTS=(-Xlog:disable -Xlog:all=error:stderr -Dio.netty.jfr.enabled=false)
   case "${1:-}" in
     daemon|gateway|demo|audit) ;;
     run)

@@ -32,6 +32,7 @@ final class DaemonCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
+        DaemonPreload.start();
         DaemonConfig c;
         try {
             c = DaemonConfig.load(config);
