@@ -3,16 +3,16 @@ package dev.airlock.server;
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLogReader;
 import dev.airlock.gateway.audit.AuditRecord;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -32,8 +32,16 @@ final class ForwardedDenials {
     private Object fileKey;
     private long line;
 
+    /** Bytes read from the file at a time (tests make it small, to put lines across chunks). */
+    private final int chunk;
+
     ForwardedDenials(Path file) {
+        this(file, 1 << 20);
+    }
+
+    ForwardedDenials(Path file, int chunk) {
         this.file = file;
+        this.chunk = chunk;
     }
 
     RecentDenials denials() {
@@ -50,50 +58,64 @@ final class ForwardedDenials {
                 offset = 0;
                 line = 0;
             }
-            read(new BoundedChannelStream(ch, offset, size));
+            read(ch, size);
         } catch (NoSuchFileException e) {
             // no record forwarded yet: the log is made by the first one
         }
     }
 
-    private void read(InputStream in) throws IOException {
-        ByteArrayOutputStream current = new ByteArrayOutputStream();
-        boolean overlong = false;
-        byte[] buf = new byte[64 * 1024];
-        long base = offset; // the file position of buf[0]
-        for (int n; (n = in.read(buf)) > 0; base += n) {
-            int start = 0;
-            for (int i = 0; i < n; i++) {
-                if (buf[i] == '\n') {
-                    if (!overlong) {
-                        current.write(buf, start, i - start);
-                        take(current.toByteArray());
-                    }
-                    current.reset();
-                    overlong = false;
-                    start = i + 1;
-                    offset = base + i + 1;
-                }
+    /**
+     * The complete lines from {@link #offset} to {@code end}, a chunk at a time. Each chunk is
+     * searched as a Latin-1 string, whose {@code indexOf} the JVM runs as vector instructions: the
+     * first poll of a chain of hundreds of megabytes is a scan of it, and most of its lines are
+     * allowed connections, skipped without being copied. A line that runs past a chunk is carried
+     * to the front of the next one.
+     */
+    private void read(FileChannel ch, long end) throws IOException {
+        if (end <= offset) {
+            return;
+        }
+        // room for the longest record and a chunk after it; a poll that finds a few lines appended needs no more than those
+        byte[] buf = new byte[(int) Math.min(AuditLogReader.MAX_LINE_BYTES + (long) chunk, end - offset)];
+        int kept = 0; // buf[0, kept): the start of a line the last chunk did not finish
+        boolean overlong = false; // in a line longer than a record can be, skipped up to its newline
+        for (long position = offset; position < end; ) {
+            int n = ch.read(ByteBuffer.wrap(buf, kept, (int) Math.min(Math.min(chunk, buf.length - kept), end - position)), position);
+            if (n <= 0) {
+                break;
             }
-            if (!overlong) {
-                current.write(buf, start, n - start);
-                if (current.size() > AuditLogReader.MAX_LINE_BYTES) {
-                    // not a record (`airlock log verify` says so): skipped up to its newline, without holding it in memory
-                    current.reset();
-                    overlong = true;
+            position += n;
+            int length = kept + n;
+            long base = position - length; // the file position of buf[0]
+            String text = new String(buf, 0, length, StandardCharsets.ISO_8859_1);
+            int start = 0;
+            int deny = text.indexOf(DENY);
+            for (int newline; (newline = text.indexOf('\n', start)) >= 0; start = newline + 1) {
+                line++;
+                if (deny >= 0 && deny < start) {
+                    deny = text.indexOf(DENY, start);
                 }
+                // the canonical form escapes every quote inside a value, so a value cannot spell the field; a match is still parsed in full
+                if (!overlong && deny >= 0 && deny < newline && newline - start <= AuditLogReader.MAX_LINE_BYTES) {
+                    take(Arrays.copyOfRange(buf, start, newline));
+                }
+                overlong = false;
+                offset = base + newline + 1;
+            }
+            kept = length - start;
+            if (overlong || kept > AuditLogReader.MAX_LINE_BYTES) {
+                // not a record (`airlock log verify` says so): skipped up to its newline, without holding it in memory
+                overlong = true;
+                kept = 0;
+            } else {
+                System.arraycopy(buf, start, buf, 0, kept);
             }
         }
         // a line without its newline yet (an append in progress) is read again at the next poll
     }
 
+    /** A line that spells a denial: shown if it is an intact record of this chain. */
     private void take(byte[] bytes) {
-        line++;
-        // most records are allowed connections: a line without the field as the writer spells a denial is not parsed
-        // (the canonical form escapes every quote inside a value, so a value cannot spell it; a match is still parsed in full)
-        if (indexOf(bytes, DENY) < 0) {
-            return;
-        }
         if (AuditLogReader.parseLine(line, bytes) instanceof AuditLogReader.Entry e && e.hashMatches() && e.record().denied()) {
             AuditRecord r = e.record();
             // a gateway of this version writes only reasons this version knows; another code stays in `airlock log`
@@ -102,49 +124,6 @@ final class ForwardedDenials {
         }
     }
 
-    private static final byte[] DENY = "\"decision\":\"deny\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    private static int indexOf(byte[] in, byte[] what) {
-        outer:
-        for (int i = 0; i <= in.length - what.length; i++) {
-            for (int j = 0; j < what.length; j++) {
-                if (in[i + j] != what[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    /** {@code ch} from {@code from} to {@code to}: what was appended, and no further. */
-    private static final class BoundedChannelStream extends InputStream {
-        private final FileChannel ch;
-        private long position;
-        private final long end;
-
-        BoundedChannelStream(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.position = from;
-            this.end = to;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (position >= end) {
-                return -1;
-            }
-            int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, end - position)), position);
-            if (n > 0) {
-                position += n;
-            }
-            return n;
-        }
-    }
+    /** The field as the writer spells a denial. */
+    private static final String DENY = "\"decision\":\"deny\"";
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.airlock.gateway.audit.AuditEvent;
 import dev.airlock.gateway.audit.AuditLog;
+import dev.airlock.gateway.audit.AuditLogReader;
 import dev.airlock.policy.Reason;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +17,8 @@ import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The dashboard's denials on backend kubernetes, read from the daemon's audit chain as it grows. */
 class ForwardedDenialsTest {
@@ -89,6 +92,45 @@ class ForwardedDenialsTest {
 
         f.poll();
         assertThat(f.denials().recent()).extracting(d -> d.event().name()).containsExactly("three.test", "two.test", "one.test");
+    }
+
+    @ParameterizedTest(name = "chunks of {0} bytes")
+    @ValueSource(ints = {1, 2, 7, 64, 333, 4096})
+    void poll_readsTheSameDenials_whereverChunksSplitTheLines(int chunk) throws Exception {
+        Path file = tmp.resolve("audit.log");
+        write(file, event("a.test", AuditEvent.Decision.ALLOW, Reason.ALLOWED), event("one.test", AuditEvent.Decision.DENY, Reason.NO_RULE),
+                event("b.test", AuditEvent.Decision.ALLOW, Reason.ALLOWED), event("two.test", AuditEvent.Decision.DENY, Reason.NO_RULE),
+                event("three.test", AuditEvent.Decision.DENY, Reason.NO_RULE));
+        ForwardedDenials small = new ForwardedDenials(file, chunk);
+        small.poll();
+        ForwardedDenials whole = new ForwardedDenials(file);
+        whole.poll();
+
+        assertThat(small.denials().recent()).extracting(d -> d.event().name()).containsExactly("three.test", "two.test", "one.test");
+        assertThat(small.denials().recent()).extracting(d -> d.event().name())
+                .isEqualTo(whole.denials().recent().stream().map(d -> d.event().name()).toList());
+
+        write(file, event("c.test", AuditEvent.Decision.ALLOW, Reason.ALLOWED), event("four.test", AuditEvent.Decision.DENY, Reason.NO_RULE));
+        small.poll();
+        assertThat(small.denials().recent()).extracting(d -> d.event().name()).containsExactly("four.test", "three.test", "two.test", "one.test");
+    }
+
+    @ParameterizedTest(name = "chunks of {0} bytes")
+    @ValueSource(ints = {4096, 1 << 20})
+    void poll_aLineLongerThanARecordCanBe_isSkipped_andTheLinesAfterItAreRead(int chunk) throws Exception {
+        Path file = tmp.resolve("audit.log");
+        write(file, event("before.test", AuditEvent.Decision.DENY, Reason.NO_RULE));
+        // a line that spells a denial, longer than any record: skipped up to its newline, without holding it in memory
+        Files.writeString(file, "\"decision\":\"deny\"" + "x".repeat(AuditLogReader.MAX_LINE_BYTES + 10) + "\n", StandardOpenOption.APPEND);
+        // (the writer does not continue a chain whose last line is not a record: the next line comes from another log)
+        Path other = tmp.resolve("other.log");
+        write(other, event("after.test", AuditEvent.Decision.DENY, Reason.NO_RULE));
+        Files.write(file, Files.readAllBytes(other), StandardOpenOption.APPEND);
+        ForwardedDenials f = new ForwardedDenials(file, chunk);
+
+        f.poll();
+
+        assertThat(f.denials().recent()).extracting(d -> d.event().name()).containsExactly("after.test", "before.test");
     }
 
     @TempDir
