@@ -19,10 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Commands in a claimed agent pod through the real kube-apiserver's {@code pods/exec}: the API
@@ -32,19 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(ControlPlaneExtension.class)
 class PodExecIT {
 
-    private static FakeKubelet kubelet;
-
-    @BeforeAll
-    static void startKubelet() throws Exception {
-        kubelet = FakeKubelet.start();
-    }
-
-    @AfterAll
-    static void stopKubelet() throws Exception {
-        if (kubelet != null) {
-            kubelet.close();
-        }
-    }
+    @RegisterExtension
+    static final FakeKubeletForClass kubelet = new FakeKubeletForClass();
 
     /** A claimed member of a one-pod pool, bound to the fake kubelet's node and Ready. */
     private static PodPool.Claim claimed(ControlPlane cp, String ns, KubernetesClient as, PodPool[] pool) throws Exception {
@@ -52,7 +40,7 @@ class PodExecIT {
         pool[0] = new PodPool(as, applied.agentPods(Fixtures.settings(ns), Resources.DEFAULT), 1, PoolListener.NONE, Clock.systemUTC());
         pool[0].start();
         PodPoolIT.await("a member", () -> pool[0].figures().warming() == 1);
-        cp.bindAndMarkReady(ns, cp.registerNode(kubelet));
+        cp.bindAndMarkReady(ns, cp.registerNode(kubelet.get()));
         PodPoolIT.await("a Ready member", () -> pool[0].figures().ready() == 1);
         return pool[0].claimWarm("alk00000001").orElseThrow();
     }
@@ -89,7 +77,7 @@ class PodExecIT {
         PodPool[] pool = new PodPool[1];
         try {
             PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
             try (PodCommand c = new PodExec(cp.admin()).start(claim.pod(), List.of("sh", "-c", "echo out; echo err >&2; echo $GREETING; exit 7"),
                     Map.of("GREETING", "hello"), Optional.empty())) {
                 Ran r = run(c, "");
@@ -97,7 +85,7 @@ class PodExecIT {
                 assertThat(r.stderr()).isEqualTo("err\n");
                 assertThat(r.exit()).isEqualTo(new PodCommand.Exit(7, Optional.empty()));
             }
-            FakeKubelet.Exec seen = kubelet.execs().get(before);
+            FakeKubelet.Exec seen = kubelet.get().execs().get(before);
             assertThat(seen.namespace()).isEqualTo(ns);
             assertThat(seen.pod()).isEqualTo(claim.pod().getMetadata().getName());
             assertThat(seen.container()).isEqualTo("agent");
@@ -203,14 +191,14 @@ class PodExecIT {
         PodPool[] pool = new PodPool[1];
         try {
             PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
             try (PodCommand c = new PodExec(cp.admin()).start(claim.pod(), List.of("sh", "-c", "cat; echo after-eof"), Map.of(), false,
                     Optional.empty())) {
                 Ran r = run(c, "");
                 assertThat(r.stdout()).isEqualTo("after-eof\n");
                 assertThat(r.exit().code()).isZero();
             }
-            assertThat(kubelet.execs().get(before).stdin()).isFalse();
+            assertThat(kubelet.get().execs().get(before).stdin()).isFalse();
         } finally {
             pool[0].close();
         }
@@ -222,7 +210,7 @@ class PodExecIT {
         PodPool[] pool = new PodPool[1];
         try {
             PodPool.Claim claim = claimed(cp, ns, cp.admin(), pool);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
             try (PodCommand c = new PodExec(cp.admin()).start(claim.pod(), List.of("sh", "-c", "read x; test -t 0 && echo on-a-tty:$x; exit 3"),
                     Map.of(), Optional.of(new PodExec.Window(24, 80)))) {
                 assertThat(c.stderr()).isEmpty();
@@ -231,7 +219,7 @@ class PodExecIT {
                 assertThat(r.stdout()).contains("on-a-tty:typed");
                 assertThat(r.exit().code()).isEqualTo(3);
             }
-            FakeKubelet.Exec seen = kubelet.execs().get(before);
+            FakeKubelet.Exec seen = kubelet.get().execs().get(before);
             assertThat(seen.tty()).isTrue();
             assertThat(seen.command()).as("a terminal's input is keys, ^D its end: no relay").startsWith("env");
             assertThat(seen.resizes()).containsExactly("{\"Width\":80,\"Height\":24}", "{\"Width\":100,\"Height\":40}");
@@ -256,13 +244,13 @@ class PodExecIT {
         try (KubernetesClient restricted = KubeClients.connect(Optional.of(cp.restrictedKubeconfig()))) {
             assertThat(AccessCheck.missing(restricted, ns)).containsExactly("get pods/exec", "create pods/exec");
             PodPool.Claim claim = claimed(cp, ns, restricted, pool);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
 
             assertThatThrownBy(() -> new PodExec(restricted).start(claim.pod(), List.of("true"), Map.of(), Optional.empty()))
                     .isInstanceOf(KubeBackendException.class)
                     .hasMessageContaining("lacks the RBAC rule {apiGroups: [\"\"], resources: [pods/exec], verbs: [get, create]} in namespace " + ns)
                     .hasMessageContaining("Fix: add that rule to the daemon's Role (docs/kubernetes/rbac.yaml)");
-            assertThat(kubelet.execs()).hasSize(before); // refused at the API server: the kubelet heard nothing
+            assertThat(kubelet.get().execs()).hasSize(before); // refused at the API server: the kubelet heard nothing
 
             admin.rbac().roles().inNamespace(ns).withName("airlock").edit(r -> {
                 r.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("pods/exec").withVerbs("get", "create").build());
@@ -280,7 +268,7 @@ class PodExecIT {
                 assertThat(r.stdout()).isEqualTo("allowed\n");
                 assertThat(r.exit().code()).isZero();
             }
-            assertThat(kubelet.execs()).hasSize(before + 1);
+            assertThat(kubelet.get().execs()).hasSize(before + 1);
         } finally {
             if (pool[0] != null) {
                 pool[0].close();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.airlock.k8s.ControlPlane;
 import dev.airlock.k8s.ControlPlaneExtension;
 import dev.airlock.k8s.FakeKubelet;
+import dev.airlock.k8s.FakeKubeletForClass;
 import dev.airlock.pool.state.StateDatabase;
 import dev.airlock.pool.usage.ClaimRecord;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -24,10 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,20 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
 class DaemonKubernetesColdIT {
 
     private static final String POLICY = "version: 1\nproject: payments\nnetwork:\n  allow:\n    - github.com\n";
-    private static FakeKubelet kubelet;
+    @RegisterExtension
+    static final FakeKubeletForClass kubelet = new FakeKubeletForClass();
     private static final java.util.concurrent.Executor OWN_THREAD = r -> Thread.ofPlatform().daemon().start(r);
-
-    @BeforeAll
-    static void startKubelet() throws Exception {
-        kubelet = FakeKubelet.start();
-    }
-
-    @AfterAll
-    static void stopKubelet() throws Exception {
-        if (kubelet != null) {
-            kubelet.close();
-        }
-    }
 
     @Test
     void run_onAnEmptyPool_startsAPodRunsTheCommandInItAndCountsACold(ControlPlane cp, @TempDir Path dir) throws Exception {
@@ -62,7 +51,7 @@ class DaemonKubernetesColdIT {
         Path socket = dir.resolve("state/daemon.sock");
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config(dir, cp.kubeconfig(), ns, "")), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(socket).orElseThrow();
-            String node = cp.registerNode(kubelet);
+            String node = cp.registerNode(kubelet.get());
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             AtomicReference<JsonNode> start = new AtomicReference<>();
             // on its own thread: a blocked common pool (one thread on a 2-core machine) would stall the Kubernetes client's completions

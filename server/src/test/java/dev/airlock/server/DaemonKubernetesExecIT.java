@@ -9,6 +9,7 @@ import dev.airlock.k8s.AccessCheck;
 import dev.airlock.k8s.ControlPlane;
 import dev.airlock.k8s.ControlPlaneExtension;
 import dev.airlock.k8s.FakeKubelet;
+import dev.airlock.k8s.FakeKubeletForClass;
 import dev.airlock.k8s.PodExec;
 import dev.airlock.sandbox.WindowSize;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -29,10 +30,9 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,19 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
 class DaemonKubernetesExecIT {
 
     private static final String POLICY = "version: 1\nproject: payments\nnetwork:\n  allow:\n    - github.com\n";
-    private static FakeKubelet kubelet;
-
-    @BeforeAll
-    static void startKubelet() throws Exception {
-        kubelet = FakeKubelet.start();
-    }
-
-    @AfterAll
-    static void stopKubelet() throws Exception {
-        if (kubelet != null) {
-            kubelet.close();
-        }
-    }
+    @RegisterExtension
+    static final FakeKubeletForClass kubelet = new FakeKubeletForClass();
 
     @Test
     void run_pipes_givesOutErrAndTheExitCode_stdinReachesTheCommand_andThePodIsReleased(ControlPlane cp, @TempDir Path dir) throws Exception {
@@ -68,7 +57,7 @@ class DaemonKubernetesExecIT {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(dir.resolve("state/daemon.sock")).orElseThrow();
             readyOnTheFakeNode(cp, client, ns, 2);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
 
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -82,7 +71,7 @@ class DaemonKubernetesExecIT {
             String pod = start.get().path("pod").asText();
             assertThat(start.get().path("warm").asBoolean()).isTrue();
             assertThat(start.get().path("workspace").asText()).isEqualTo("empty");
-            FakeKubelet.Exec seen = kubelet.execs().get(before);
+            FakeKubelet.Exec seen = kubelet.get().execs().get(before);
             assertThat(seen.namespace()).isEqualTo(ns);
             assertThat(seen.pod()).isEqualTo(pod);
             assertThat(seen.container()).isEqualTo("agent");
@@ -155,7 +144,7 @@ class DaemonKubernetesExecIT {
         try (DaemonServer server = DaemonServer.start(DaemonConfig.load(config), quiet())) {
             DaemonClient client = DaemonClient.ifRunning(dir.resolve("state/daemon.sock")).orElseThrow();
             readyOnTheFakeNode(cp, client, ns, 1);
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
             AtomicReference<Consumer<WindowSize>> resizer = new AtomicReference<>();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             // the keys typed: a line, then the window grows while the command waits for it
@@ -164,7 +153,7 @@ class DaemonKubernetesExecIT {
                     n -> { });
             assertThat(out.toString(StandardCharsets.UTF_8)).contains("on-a-tty:typed");
             assertThat(last.path("exit").asInt()).isEqualTo(3);
-            FakeKubelet.Exec seen = kubelet.execs().get(before);
+            FakeKubelet.Exec seen = kubelet.get().execs().get(before);
             assertThat(seen.tty()).isTrue();
             assertThat(seen.command()).as("a terminal's input is keys, ^D its end: no relay").startsWith("env");
             assertThat(seen.resizes()).startsWith("{\"Width\":80,\"Height\":24}").contains("{\"Width\":120,\"Height\":50}");
@@ -183,14 +172,14 @@ class DaemonKubernetesExecIT {
             assertThat(claimed.status()).as(claimed.body().toString()).isEqualTo(201);
             String id = claimed.body().path("sandbox").asText();
             String pod = claimed.body().path("pod").asText();
-            int before = kubelet.execs().size();
+            int before = kubelet.get().execs().size();
 
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             JsonNode last = client.exec(client.resolveSession(id.substring(0, 6)), List.of("sh", "-c", "echo in-session; exit 4"), Map.of(),
                     InputStream.nullInputStream(), out, new ByteArrayOutputStream());
             assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("in-session\n");
             assertThat(last.path("exit").asInt()).isEqualTo(4);
-            assertThat(kubelet.execs().get(before).pod()).isEqualTo(pod);
+            assertThat(kubelet.get().execs().get(before).pod()).isEqualTo(pod);
             assertThat(k.pods().inNamespace(ns).withName(pod).get().getMetadata().getLabels()).containsEntry("airlock.dev/state", "claimed");
 
             // without input (sandbox exec without -i) the command reads end-of-file, as on one host
@@ -201,7 +190,7 @@ class DaemonKubernetesExecIT {
                 assertThat(reading.get(60, java.util.concurrent.TimeUnit.SECONDS).path("exit").asInt()).as("cat ended: its input was closed").isZero();
             }
             assertThat(eof.toString(StandardCharsets.UTF_8)).isEqualTo("after-eof\n");
-            assertThat(kubelet.execs().getLast().command()).as("the empty body's end is the relay's end frame").startsWith(PodExec.RELAY);
+            assertThat(kubelet.get().execs().getLast().command()).as("the empty body's end is the relay's end frame").startsWith(PodExec.RELAY);
 
             // with input (sandbox exec -i): the bytes, then end-of-file
             ByteArrayOutputStream piped = new ByteArrayOutputStream();
@@ -214,7 +203,7 @@ class DaemonKubernetesExecIT {
             assertThatThrownBy(() -> client.exec("alk00000000", List.of("true"), Map.of(), InputStream.nullInputStream(),
                     new ByteArrayOutputStream(), new ByteArrayOutputStream()))
                     .isInstanceOf(DaemonException.class).hasMessageContaining("no claimed sandbox alk00000000").hasMessageContaining("Fix:");
-            assertThat(kubelet.execs()).hasSize(before + 3);
+            assertThat(kubelet.get().execs()).hasSize(before + 3);
             assertThat(client.delete("/v1/sandboxes/" + id).status()).isEqualTo(200);
         }
     }
@@ -366,7 +355,7 @@ class DaemonKubernetesExecIT {
     /** Plays the scheduler and the kubelet: the pool's pods on the fake kubelet's node, Running and Ready. */
     private static void readyOnTheFakeNode(ControlPlane cp, DaemonClient client, String ns, int size) throws Exception {
         await(size + " pods", () -> status(client).path("warming").asInt() == size);
-        cp.bindAndMarkReady(ns, cp.registerNode(kubelet));
+        cp.bindAndMarkReady(ns, cp.registerNode(kubelet.get()));
         await(size + " Ready pods", () -> status(client).path("ready").asInt() == size);
     }
 
