@@ -1,13 +1,8 @@
 package dev.airlock.server;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.airlock.policy.load.Problem;
+import dev.airlock.policy.load.YamlNode;
+import dev.airlock.policy.load.YamlReader;
 import dev.airlock.pool.warm.WarmPool;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,10 +79,8 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         public static final Export DEFAULT = new Export(true, java.time.Duration.ofHours(24));
     }
 
-    record RawExport(@JsonProperty("onRelease") Boolean onRelease, @JsonProperty("keep") String keep) {
-        @JsonCreator
-        RawExport {
-        }
+    /** The {@code export:} section as written (null: absent). */
+    record RawExport(Boolean onRelease, String keep) {
     }
 
     /** A project the daemon pools; {@code size} empty means auto. */
@@ -106,43 +99,22 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         }
     }
 
-    record RawProject(@JsonProperty(value = "policy", required = true) String policy, @JsonProperty("workspace") String workspace,
-            @JsonProperty("size") String size, @JsonProperty("hardLimit") Integer hardLimit, @JsonProperty("sessions") RawSessions sessions) {
-        @JsonCreator
-        RawProject {
-        }
+    /** The file's values as written, each of its key's type (null: absent); {@link #load} checks what they mean. */
+    record RawProject(String policy, String workspace, String size, Integer hardLimit, RawSessions sessions) {
     }
 
-    record RawSessions(@JsonProperty("idleTimeout") String idleTimeout) {
-        @JsonCreator
-        RawSessions {
-        }
+    record RawSessions(String idleTimeout) {
     }
 
-    record RawKubernetes(@JsonProperty("kubeconfig") String kubeconfig, @JsonProperty("inCluster") Boolean inCluster,
-            @JsonProperty("namespace") String namespace, @JsonProperty("image") String image, @JsonProperty("gatewayImage") String gatewayImage,
-            @JsonProperty("agentImage") String agentImage, @JsonProperty("podCidr") String podCidr,
-            @JsonProperty("auditListen") String auditListen, @JsonProperty("auditUrl") String auditUrl,
-            @JsonProperty("coldStartTimeout") String coldStartTimeout, @JsonProperty("auditTls") RawAuditTls auditTls) {
-        @JsonCreator
-        RawKubernetes {
-        }
+    record RawKubernetes(String kubeconfig, Boolean inCluster, String namespace, String image, String gatewayImage, String agentImage,
+            String podCidr, String auditListen, String auditUrl, String coldStartTimeout, RawAuditTls auditTls) {
     }
 
-    record RawAuditTls(@JsonProperty("secret") String secret) {
-        @JsonCreator
-        RawAuditTls {
-        }
+    record RawAuditTls(String secret) {
     }
 
-    record Raw(@JsonProperty(value = "version", required = true) Integer version, @JsonProperty("state") String state,
-            @JsonProperty("socket") String socket, @JsonProperty("listen") String listen, @JsonProperty("tokenFile") String tokenFile,
-            @JsonProperty("org") String org, @JsonProperty("hosts") String hosts, @JsonProperty("audits") Boolean audits,
-            @JsonProperty(value = "projects", required = true) List<RawProject> projects, @JsonProperty("sessions") RawSessions sessions,
-            @JsonProperty("export") RawExport export, @JsonProperty("backend") String backend, @JsonProperty("kubernetes") RawKubernetes kubernetes) {
-        @JsonCreator
-        Raw {
-        }
+    record Raw(int version, String state, String socket, String listen, String tokenFile, String org, String hosts, Boolean audits,
+            List<RawProject> projects, RawSessions sessions, RawExport export, String backend, RawKubernetes kubernetes) {
     }
 
     public static DaemonConfig load(Path file) throws ConfigException {
@@ -152,25 +124,17 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage() + ". Fix: pass an existing file to --config.");
         }
-        ObjectMapper yaml = new ObjectMapper(new YAMLFactory()).enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-        Raw raw;
-        try {
-            checkKeys(file, yaml, text);
-            raw = yaml.readValue(text, Raw.class);
-        } catch (UnrecognizedPropertyException e) {
-            JsonLocation where = e.getProcessor() instanceof com.fasterxml.jackson.core.JsonParser p ? p.currentTokenLocation() : e.getLocation();
-            throw new ConfigException(at(file, where) + "unknown key '" + e.getPropertyName() + "'. Fix: use one of "
-                    + e.getKnownPropertyIds() + ".");
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(at(file, e.getLocation()) + e.getOriginalMessage().lines().findFirst().orElse("invalid")
-                    + ". Fix: see docs/daemon.md for the format.");
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot parse: " + e.getMessage() + ". Fix: see docs/daemon.md for the format.");
+        // the policy files' reader: positions for every key and value, duplicate keys refused; errors in the
+        // file's terms (data binding into records named Java types: "java.util.ArrayList<...RawProject>")
+        List<Problem> problems = new java.util.ArrayList<>();
+        YamlNode tree = new YamlReader(file.toString(), problems).read(text);
+        if (!problems.isEmpty()) {
+            Problem p = problems.get(0);
+            throw new ConfigException(p.position() + ": " + p.message() + ". Fix: "
+                    + (p.fix() == null ? "see docs/daemon.md for the format" : p.fix()) + ".");
         }
-        if (raw == null) {
-            throw new ConfigException(file + ": empty. Fix: see docs/daemon.md for the format.");
-        }
+        ConfigMapping top = ConfigMapping.root(tree, TOP_KEYS);
+        Raw raw = raw(file, top);
         if (raw.version() != 1) {
             throw new ConfigException(file + ": version " + raw.version() + " is not supported. Fix: write `version: 1`.");
         }
@@ -219,7 +183,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
                 : idleTimeout(file, text, raw.sessions().idleTimeout(), "");
         return new DaemonConfig(file, state, socket, listen, token, Optional.ofNullable(raw.org()).map(o -> dir.resolve(o).normalize()),
                 Optional.ofNullable(raw.hosts()).map(h -> dir.resolve(h).normalize()), List.copyOf(projects), raw.audits() == null || raw.audits(),
-                idle, export(file, raw.export()), backend(file, yaml, text, raw, dir));
+                idle, export(file, raw.export()), backend(file, top, raw, dir));
     }
 
     /**
@@ -234,49 +198,49 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             "(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     /** {@code backend:} and its {@code kubernetes:} section; every error names the key's line and column. */
-    private static DaemonBackend backend(Path file, ObjectMapper yaml, String text, Raw raw, Path dir) throws ConfigException {
+    private static DaemonBackend backend(Path file, ConfigMapping top, Raw raw, Path dir) throws ConfigException {
         String kind = raw.backend() == null ? "local" : raw.backend();
         RawKubernetes k = raw.kubernetes();
         switch (kind) {
             case "local" -> {
                 if (k != null) {
-                    throw new ConfigException(where(file, yaml, text, "kubernetes") + "a `kubernetes:` section with `backend: " + kind
+                    throw new ConfigException(where(file, top, "kubernetes") + "a `kubernetes:` section with `backend: " + kind
                             + "`. Fix: write `backend: kubernetes`, or remove the section.");
                 }
                 return DaemonBackend.LOCAL;
             }
             case "kubernetes" -> {
                 if (k == null) {
-                    throw new ConfigException(where(file, yaml, text, "backend") + "`backend: kubernetes` needs a `kubernetes:` section."
+                    throw new ConfigException(where(file, top, "backend") + "`backend: kubernetes` needs a `kubernetes:` section."
                             + " Fix: add `kubernetes: { kubeconfig: /etc/airlock/kubeconfig, namespace: airlock, image: REGISTRY/airlock, agentImage: IMAGE }`"
                             + " (or `inCluster: true` instead of kubeconfig).");
                 }
                 boolean inCluster = Boolean.TRUE.equals(k.inCluster());
                 if (inCluster == (k.kubeconfig() != null)) {
-                    throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes: give exactly one of `kubeconfig: FILE` and"
+                    throw new ConfigException(where(file, top, "kubernetes") + "kubernetes: give exactly one of `kubeconfig: FILE` and"
                             + " `inCluster: true`. Fix: `kubeconfig:` when the daemon runs outside the cluster, `inCluster: true` in a pod"
                             + " with a service account.");
                 }
                 for (String[] required : new String[][] {{"namespace", k.namespace()}, {"agentImage", k.agentImage()}}) {
                     if (required[1] == null || required[1].isBlank()) {
-                        throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes." + required[0] + " is missing. Fix: e.g. `"
+                        throw new ConfigException(where(file, top, "kubernetes") + "kubernetes." + required[0] + " is missing. Fix: e.g. `"
                                 + required[0] + ": " + ("namespace".equals(required[0]) ? "airlock" : "registry.acme.dev/devbox:1") + "`.");
                     }
                 }
-                String gatewayImage = gatewayImage(file, yaml, text, k);
+                String gatewayImage = gatewayImage(file, top, k);
                 if (!RFC1123_LABEL.matcher(k.namespace()).matches()) {
-                    throw new ConfigException(where(file, yaml, text, "kubernetes", "namespace") + "kubernetes.namespace '" + k.namespace()
+                    throw new ConfigException(where(file, top, "kubernetes", "namespace") + "kubernetes.namespace '" + k.namespace()
                             + "' is not an RFC 1123 label. Fix: lower-case letters, digits and '-', at most 63 characters (e.g. `namespace: airlock`).");
                 }
                 if (k.podCidr() != null && dev.airlock.policy.address.Cidr.parse(k.podCidr()).isEmpty()) {
-                    throw new ConfigException(where(file, yaml, text, "kubernetes", "podCidr") + "kubernetes.podCidr '" + k.podCidr()
+                    throw new ConfigException(where(file, top, "kubernetes", "podCidr") + "kubernetes.podCidr '" + k.podCidr()
                             + "' is not a CIDR. Fix: the cluster's pod network, such as `podCidr: 10.244.0.0/16`.");
                 }
                 return new DaemonBackend.Kubernetes(Optional.ofNullable(k.kubeconfig()).map(c -> dir.resolve(c).normalize()), k.namespace(),
-                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()), auditIngest(file, yaml, text, k),
-                        coldStartTimeout(file, yaml, text, k));
+                        gatewayImage, k.agentImage(), Optional.ofNullable(k.podCidr()), auditIngest(file, top, k),
+                        coldStartTimeout(file, top, k));
             }
-            default -> throw new ConfigException(where(file, yaml, text, "backend") + "backend '" + kind + "' is not known."
+            default -> throw new ConfigException(where(file, top, "backend") + "backend '" + kind + "' is not known."
                     + " Fix: write `backend: local` (this host) or `backend: kubernetes`.");
         }
     }
@@ -287,11 +251,11 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
      * runs); {@code gatewayImage} is an exact reference. No built-in default: nothing is published, and a
      * bare {@code airlock:TAG} would be pulled from Docker Hub.
      */
-    private static String gatewayImage(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+    private static String gatewayImage(Path file, ConfigMapping top, RawKubernetes k) throws ConfigException {
         boolean repo = k.image() != null && !k.image().isBlank();
         boolean exact = k.gatewayImage() != null && !k.gatewayImage().isBlank();
         if (repo == exact) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes") + "kubernetes: give exactly one of `image: REPOSITORY` (tagged with"
+            throw new ConfigException(where(file, top, "kubernetes") + "kubernetes: give exactly one of `image: REPOSITORY` (tagged with"
                     + " this Airlock's version, " + AirlockVersion.current() + ") and `gatewayImage: REFERENCE`. Fix: push the image"
                     + " scripts/build-oci-image.sh made (skopeo copy oci:target/oci/airlock:" + AirlockVersion.current()
                     + " docker://REGISTRY/airlock:" + AirlockVersion.current() + ") and write `image: REGISTRY/airlock`.");
@@ -300,7 +264,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
             return k.gatewayImage();
         }
         if (!REPOSITORY.matcher(k.image()).matches()) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "image") + "kubernetes.image '" + k.image() + "' is not a repository"
+            throw new ConfigException(where(file, top, "kubernetes", "image") + "kubernetes.image '" + k.image() + "' is not a repository"
                     + " without tag or digest (the tag is this Airlock's version, " + AirlockVersion.current() + "). Fix: e.g. `image:"
                     + " registry.acme.dev/airlock`, or `gatewayImage: REFERENCE` for an exact reference.");
         }
@@ -308,7 +272,7 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     }
 
     /** {@code kubernetes.coldStartTimeout}: seconds or minutes ({@code 90s}, {@code 3m}), 1 s to 60 min. */
-    private static java.time.Duration coldStartTimeout(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+    private static java.time.Duration coldStartTimeout(Path file, ConfigMapping top, RawKubernetes k) throws ConfigException {
         if (k.coldStartTimeout() == null) {
             return DaemonBackend.Kubernetes.COLD_START_TIMEOUT;
         }
@@ -316,25 +280,25 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         java.time.Duration d = m.matches() ? (m.group(2).equals("s") ? java.time.Duration.ofSeconds(Long.parseLong(m.group(1)))
                 : java.time.Duration.ofMinutes(Long.parseLong(m.group(1)))) : null;
         if (d == null || d.compareTo(java.time.Duration.ofHours(1)) > 0) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "coldStartTimeout") + "kubernetes.coldStartTimeout '"
+            throw new ConfigException(where(file, top, "kubernetes", "coldStartTimeout") + "kubernetes.coldStartTimeout '"
                     + k.coldStartTimeout() + "' is not a duration of 1s to 60m. Fix: a number with s or m, e.g. `coldStartTimeout: 120s`.");
         }
         return d;
     }
 
     /** {@code kubernetes.auditListen} and {@code auditUrl}: both or neither. */
-    private static Optional<DaemonBackend.AuditIngest> auditIngest(Path file, ObjectMapper yaml, String text, RawKubernetes k) throws ConfigException {
+    private static Optional<DaemonBackend.AuditIngest> auditIngest(Path file, ConfigMapping top, RawKubernetes k) throws ConfigException {
         if (k.auditListen() == null && k.auditUrl() == null) {
             return Optional.empty();
         }
         if (k.auditListen() == null || k.auditUrl() == null) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", k.auditListen() == null ? "auditUrl" : "auditListen")
+            throw new ConfigException(where(file, top, "kubernetes", k.auditListen() == null ? "auditUrl" : "auditListen")
                     + "kubernetes: give both `auditListen` (where the daemon takes the gateway pods' audit records) and `auditUrl` (the URL"
                     + " the gateway pods send them to). Fix: e.g. `auditListen: 0.0.0.0:7071` and"
                     + " `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
         }
         if (!k.auditListen().matches("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:]+\\]):\\d{1,5}")) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen '" + k.auditListen()
+            throw new ConfigException(where(file, top, "kubernetes", "auditListen") + "kubernetes.auditListen '" + k.auditListen()
                     + "' is not ADDRESS:PORT. Fix: e.g. `auditListen: 0.0.0.0:7071`.");
         }
         java.net.URI url;
@@ -345,20 +309,20 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         }
         if (url != null && "http".equals(url.getScheme())) {
             // No plain-HTTP opt-out: the bearer token and every record would cross the cluster network readable and forgeable.
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
+            throw new ConfigException(where(file, top, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
                     + "' is plain http: the gateway pods' token and audit records would cross the network unencrypted, and the gateways"
                     + " refuse it. Fix: write https:// (the daemon serves the ingest over TLS, with its own CA unless `auditTls.secret`"
                     + " names a certificate), e.g. `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
         }
         if (url == null || !"https".equals(url.getScheme()) || url.getHost() == null) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
+            throw new ConfigException(where(file, top, "kubernetes", "auditUrl") + "kubernetes.auditUrl '" + k.auditUrl()
                     + "' is not an https:// URL with a host. Fix: e.g. `auditUrl: https://airlock-daemon.airlock.svc:7071/v1/audit/records`.");
         }
         Optional<String> tlsSecret = Optional.empty();
         if (k.auditTls() != null) {
             String name = k.auditTls().secret();
             if (name == null || !RFC1123_SUBDOMAIN.matcher(name).matches()) {
-                throw new ConfigException(where(file, yaml, text, "kubernetes", "auditTls") + "kubernetes.auditTls.secret '" + name
+                throw new ConfigException(where(file, top, "kubernetes", "auditTls") + "kubernetes.auditTls.secret '" + name
                         + "' is not a Secret's name. Fix: the name of a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt in namespace "
                         + k.namespace() + " (as cert-manager writes it), e.g. `auditTls: { secret: airlock-audit-ingest-tls }`; or remove"
                         + " `auditTls` and the daemon makes its own CA.");
@@ -369,31 +333,27 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
         String host = k.auditListen().substring(0, colon).replace("[", "").replace("]", "");
         int port = Integer.parseInt(k.auditListen().substring(colon + 1));
         if (port < 1 || port > 65535) {
-            throw new ConfigException(where(file, yaml, text, "kubernetes", "auditListen") + "kubernetes.auditListen port " + port
+            throw new ConfigException(where(file, top, "kubernetes", "auditListen") + "kubernetes.auditListen port " + port
                     + " is not 1-65535. Fix: e.g. `auditListen: 0.0.0.0:7071`.");
         }
         return Optional.of(new DaemonBackend.AuditIngest(new java.net.InetSocketAddress(host, port), url, tlsSecret));
     }
 
-    /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not found. */
-    private static String where(Path file, ObjectMapper yaml, String text, String... path) {
-        try (com.fasterxml.jackson.core.JsonParser p = yaml.getFactory().createParser(text)) {
-            int depth = 0;
-            int matched = 0;
-            for (com.fasterxml.jackson.core.JsonToken t; (t = p.nextToken()) != null; ) {
-                if (t == com.fasterxml.jackson.core.JsonToken.START_OBJECT || t == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
-                    depth++;
-                } else if (t == com.fasterxml.jackson.core.JsonToken.END_OBJECT || t == com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
-                    depth--;
-                } else if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME && depth == matched + 1 && path[matched].equals(p.currentName())) {
-                    matched++;
-                    if (matched == path.length) {
-                        return at(file, p.currentTokenLocation());
-                    }
-                }
+    /** {@code file:line:col: } of the key at {@code path} (top-level keys first), or of the file when it is not there. */
+    private static String where(Path file, ConfigMapping top, String... path) {
+        YamlNode.Mapping m = top.node();
+        for (int i = 0; i < path.length; i++) {
+            YamlNode.Field f = m.fields().get(path[i]);
+            if (f == null) {
+                break;
             }
-        } catch (IOException e) {
-            // the text parsed once already; fall back to the file alone
+            if (i == path.length - 1) {
+                return f.keyPosition() + ": ";
+            }
+            if (!(f.value() instanceof YamlNode.Mapping next)) {
+                break;
+            }
+            m = next;
         }
         return file + ": ";
     }
@@ -446,46 +406,46 @@ public record DaemonConfig(Path file, Path state, Path socket, Optional<String> 
     private static final List<String> SESSION_KEYS = List.of("idleTimeout");
     private static final List<String> EXPORT_KEYS = List.of("onRelease", "keep");
 
-    /**
-     * Unknown keys, with the line and column of the key itself (data binding into records only
-     * learns of them after reading the whole object, and would point past it).
-     */
-    private static void checkKeys(Path file, ObjectMapper yaml, String text) throws IOException, ConfigException {
-        try (com.fasterxml.jackson.core.JsonParser p = yaml.getFactory().createParser(text)) {
-            java.util.Deque<String> path = new java.util.ArrayDeque<>();
-            String lastKey = null;
-            for (com.fasterxml.jackson.core.JsonToken t; (t = p.nextToken()) != null; ) {
-                switch (t) {
-                    case START_OBJECT, START_ARRAY -> {
-                        path.push(lastKey == null ? "" : lastKey);
-                        lastKey = null;
-                    }
-                    case END_OBJECT, END_ARRAY -> path.pop();
-                    case FIELD_NAME -> {
-                        lastKey = p.currentName();
-                        List<String> stack = List.copyOf(path);
-                        List<String> allowed = path.size() == 1 ? TOP_KEYS
-                                : path.size() == 3 && "projects".equals(stack.get(1)) ? PROJECT_KEYS
-                                : (path.size() == 2 || path.size() == 4 && "projects".equals(stack.get(2))) && "sessions".equals(stack.get(0)) ? SESSION_KEYS
-                                : path.size() == 2 && "export".equals(path.peek()) ? EXPORT_KEYS
-                                : path.size() == 2 && "kubernetes".equals(path.peek()) ? KUBERNETES_KEYS
-                                : path.size() == 3 && "auditTls".equals(stack.get(0)) && "kubernetes".equals(stack.get(1)) ? AUDIT_TLS_KEYS
-                                : null;
-                        if (allowed != null && !allowed.contains(lastKey)) {
-                            throw new ConfigException(at(file, p.currentTokenLocation()) + "unknown key '" + lastKey + "'. Fix: use one of "
-                                    + allowed + ".");
-                        }
-                    }
-                    default -> lastKey = path.isEmpty() ? null : lastKey;
-                }
-                if (t.isScalarValue()) {
-                    lastKey = null;
-                }
-            }
+    /** The file's values, each checked for its type, unknown keys refused (both with their line and column). */
+    private static Raw raw(Path file, ConfigMapping top) throws ConfigException {
+        Integer version = top.integer("version", "1");
+        if (version == null) {
+            throw new ConfigException(file + ": `version` is missing. Fix: start the file with `version: 1`.");
         }
+        List<ConfigMapping> listed = top.mappings("projects", PROJECT_KEYS, "list each project as `- policy: FILE`");
+        if (listed == null) {
+            throw new ConfigException(top.at("projects") + "`projects` is missing or empty. Fix: list at least one under `projects:` with its `policy:`.");
+        }
+        List<RawProject> projects = new java.util.ArrayList<>();
+        for (ConfigMapping p : listed) {
+            String policy = p.string("policy");
+            if (policy == null) {
+                throw new ConfigException(p.at() + p.path() + " has no `policy`. Fix: `- policy: FILE`, the project's airlock.yaml.");
+            }
+            projects.add(new RawProject(policy, p.string("workspace"), p.string("size"), p.integer("hardLimit", "16"), sessions(p)));
+        }
+        RawExport export = null;
+        Optional<ConfigMapping> e = top.mapping("export", EXPORT_KEYS);
+        if (e.isPresent()) {
+            export = new RawExport(e.get().bool("onRelease"), e.get().string("keep"));
+        }
+        RawKubernetes kubernetes = null;
+        Optional<ConfigMapping> k = top.mapping("kubernetes", KUBERNETES_KEYS);
+        if (k.isPresent()) {
+            ConfigMapping m = k.get();
+            Optional<ConfigMapping> tls = m.mapping("auditTls", AUDIT_TLS_KEYS);
+            kubernetes = new RawKubernetes(m.string("kubeconfig"), m.bool("inCluster"), m.string("namespace"), m.string("image"),
+                    m.string("gatewayImage"), m.string("agentImage"), m.string("podCidr"), m.string("auditListen"), m.string("auditUrl"),
+                    m.string("coldStartTimeout"), tls.isPresent() ? new RawAuditTls(tls.get().string("secret")) : null);
+        }
+        return new Raw(version, top.string("state"), top.string("socket"), top.string("listen"), top.string("tokenFile"), top.string("org"),
+                top.string("hosts"), top.bool("audits"), projects, sessions(top), export, top.string("backend"), kubernetes);
     }
 
-    private static String at(Path file, JsonLocation l) {
-        return l == null ? file + ": " : file + ":" + l.getLineNr() + ":" + l.getColumnNr() + ": ";
+    /** The {@code sessions:} section of the file or of a project. */
+    private static RawSessions sessions(ConfigMapping m) throws ConfigException {
+        Optional<ConfigMapping> s = m.mapping("sessions", SESSION_KEYS);
+        return s.isPresent() ? new RawSessions(s.get().string("idleTimeout")) : null;
     }
+
 }

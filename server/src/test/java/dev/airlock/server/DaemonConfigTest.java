@@ -86,6 +86,43 @@ class DaemonConfigTest {
     }
 
     @Test
+    void load_aValueOfTheWrongType_namesItsLineColumnAndTheFix_inTheFilesTerms() throws Exception {
+        Path f = write("version: 1\nprojects:\n  - policy: a.yaml\n    hardLimit: lots\n");
+        assertThatThrownBy(() -> DaemonConfig.load(f))
+                .hasMessage(f + ":4:16: projects[0].hardLimit is a string ('lots'), not a whole number. Fix: write a whole number, e.g. `hardLimit: 16`.");
+        Path notAList = write("version: 1\nprojects:\n  policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(notAList))
+                .hasMessage(notAList + ":3:3: projects is a mapping, not a list. Fix: list each project as `- policy: FILE`.");
+        Path maybe = write("version: 1\naudits: maybe\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(maybe)).hasMessageStartingWith(maybe + ":2:9: audits is a string ('maybe'), not true or false.");
+        Path listed = write("version: 1\nprojects:\n  - policy: [a.yaml]\n");
+        assertThatThrownBy(() -> DaemonConfig.load(listed)).hasMessageStartingWith(listed + ":3:13: projects[0].policy is a list, not a single value.");
+        Path section = write("version: 1\nkubernetes: on\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(section)).hasMessageStartingWith(section + ":2:13: kubernetes is a string ('on'), not a mapping.")
+                .hasMessageContaining("namespace");
+        // control: the same files with values of the right type load
+        assertThat(DaemonConfig.load(write("version: 1\naudits: false\nprojects:\n  - policy: a.yaml\n    hardLimit: 4\n")).projects())
+                .singleElement().satisfies(p -> assertThat(p.hardLimit()).isEqualTo(4));
+    }
+
+    @Test
+    void load_aFileThatIsNotAConfiguration_saysWhatIsMissingOrWrong() throws Exception {
+        Path empty = write("");
+        assertThatThrownBy(() -> DaemonConfig.load(empty)).hasMessageStartingWith(empty + ":1:1: the file is empty.");
+        Path list = write("- version: 1\n");
+        assertThatThrownBy(() -> DaemonConfig.load(list)).hasMessageStartingWith(list + ":1:1: the configuration is a list, not a mapping of keys.");
+        Path noVersion = write("projects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(noVersion)).hasMessage(noVersion + ": `version` is missing. Fix: start the file with `version: 1`.");
+        Path twice = write("version: 1\nversion: 1\nprojects:\n  - policy: a.yaml\n");
+        assertThatThrownBy(() -> DaemonConfig.load(twice)).hasMessageStartingWith(twice + ":2:1: key 'version' appears twice");
+        Path noPolicy = write("version: 1\nprojects:\n  - workspace: /srv/a\n");
+        assertThatThrownBy(() -> DaemonConfig.load(noPolicy)).hasMessageStartingWith(noPolicy + ":3:5: projects[0] has no `policy`.");
+        Path broken = write("version: 1\nprojects: [\n");
+        assertThatThrownBy(() -> DaemonConfig.load(broken)).hasMessageStartingWith(broken + ":").hasMessageContaining("not valid YAML")
+                .hasMessageContaining("Fix:");
+    }
+
+    @Test
     void load_badSize_noProjects_duplicates_badVersion_areRefusedWithTheFix() throws Exception {
         assertThatThrownBy(() -> DaemonConfig.load(write("version: 1\nprojects:\n  - policy: a.yaml\n    size: lots\n")))
                 .hasMessageContaining("neither `auto` nor a number");

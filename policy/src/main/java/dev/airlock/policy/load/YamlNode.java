@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 
 /** A YAML value that remembers where it was written. Keys keep their own positions. */
-sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, YamlNode.Scalar {
+public sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, YamlNode.Scalar {
 
     SourcePosition position();
 

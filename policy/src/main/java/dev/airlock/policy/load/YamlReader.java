@@ -14,9 +14,10 @@ import java.util.List;
 /**
  * Reads one YAML document into {@link YamlNode}s with positions, using Jackson's streaming parser
  * so that every scalar keeps the text it was written with ({@code 0443} stays {@code 0443}).
- * Duplicate keys and extra documents are problems, not silent overrides.
+ * Duplicate keys and extra documents are problems, not silent overrides. Public for the other
+ * files Airlock reads in YAML (the daemon's configuration), so that they report positions alike.
  */
-final class YamlReader {
+public final class YamlReader {
 
     // An empty value ("key:" with nothing after it) is null, as YAML and editors read it.
     private static final YAMLFactory FACTORY = YAMLFactory.builder()
@@ -27,13 +28,13 @@ final class YamlReader {
     private final String file;
     private final List<Problem> problems;
 
-    YamlReader(String file, List<Problem> problems) {
+    public YamlReader(String file, List<Problem> problems) {
         this.file = file;
         this.problems = problems;
     }
 
     /** The document's root, or null when it is empty or unreadable (a problem is recorded). */
-    YamlNode read(String text) {
+    public YamlNode read(String text) {
         try (JsonParser p = FACTORY.createParser(text)) {
             JsonToken t = p.nextToken();
             if (t == null) {
