@@ -20,6 +20,12 @@ import java.util.stream.Stream;
  * The real host's primitive side effects ({@link Host}): commands run to completion under
  * {@code setpriv --pdeathsig KILL}, forked by {@link Spawner}'s thread, bounded in time; file
  * writes and reads; root's tree operations through {@link RootFiles}.
+ *
+ * <p>Each command runs in a session of its own ({@code setsid}, which execs in place: the JVM's
+ * child leads no process group). Ctrl-C in the terminal that started Airlock signals the whole
+ * foreground process group: an {@code nft} or {@code ip} caught mid-run died with it (exit 130),
+ * and the teardown the JVM then ordered found half-removed objects ("not fully removed"). Now only
+ * the JVM hears it, and it stops in order.
  */
 final class SystemHost implements Host {
     private final Tools tools;
@@ -30,7 +36,7 @@ final class SystemHost implements Host {
 
     @Override
     public Result exec(List<String> argv, String stdin) throws SandboxException {
-        List<String> full = new ArrayList<>(List.of(tools.setpriv().toString(), "--pdeathsig", "KILL", "--"));
+        List<String> full = new ArrayList<>(List.of(tools.setsid().toString(), "--wait", tools.setpriv().toString(), "--pdeathsig", "KILL", "--"));
         full.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(full);
         pb.environment().clear();
