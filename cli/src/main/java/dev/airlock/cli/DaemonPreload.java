@@ -3,6 +3,7 @@ package dev.airlock.cli;
 import dev.airlock.gateway.proxy.Transport;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's start reads its configuration on one core while the other idles. Meanwhile this
@@ -19,6 +20,9 @@ final class DaemonPreload {
 
     /** The preloading thread, started; a daemon thread, so it never holds the JVM up. */
     static Thread start() {
+        // SLF4J binds its provider on first use; two threads binding at once made it print a "replayed
+        // logging calls" warning on every start. Bound here, on the main thread, first.
+        LoggerFactory.getILoggerFactory();
         return Thread.ofPlatform().daemon().name("airlock-preload").start(() -> {
             try {
                 Transport.epoll();
