@@ -107,7 +107,9 @@ final class AuditScheduler implements AutoCloseable {
 
     private void audit(Target t, Battery.Scope scope) {
         try {
-            Audits.Done done = audits.run(t.policy(), t.org(), t.hosts(), scope, EnumSet.allOf(Format.class), Optional.empty());
+            // a stop under the audit (SIGTERM, Ctrl-C) tears its sandbox down: a run that then found no failure is not kept
+            Audits.Done done = audits.run(t.policy(), t.org(), t.hosts(), scope, EnumSet.allOf(Format.class), Optional.empty(),
+                    () -> closing || jvmStopping());
             log.println("airlock daemon: " + scope.name().toLowerCase(java.util.Locale.ROOT) + " audit of " + t.project() + ": "
                     + (done.passed() ? "pass" : "FAIL") + " (" + done.dir() + ")");
         } catch (AuditException e) {
@@ -152,10 +154,22 @@ final class AuditScheduler implements AutoCloseable {
      * exception: nothing is wrong with the audit or the host.
      */
     static String notRun(String project, Exception e, boolean closing) {
-        if (closing || shutdownInProgress(e)) {
+        if (closing || shutdownInProgress(e) || String.valueOf(e.getMessage()).startsWith(Audits.STOPPED_UNDER_IT)) {
             return "airlock daemon: audit of " + project + " stopped: the daemon is shutting down";
         }
         return "airlock daemon: audit of " + project + (e instanceof AuditException ? " could not run: " + e.getMessage() : " failed: " + e);
+    }
+
+    /** The JVM runs its shutdown hooks (the daemon's stop may not have reached {@link #close} yet). */
+    static boolean jvmStopping() {
+        Thread probe = new Thread(() -> { });
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            return true; // "Shutdown in progress"
+        }
     }
 
     private static boolean shutdownInProgress(Throwable e) {

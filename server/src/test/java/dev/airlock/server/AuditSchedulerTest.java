@@ -41,6 +41,17 @@ class AuditSchedulerTest {
     }
 
     @Test
+    void notRun_aRunStoppedUnderIt_saysTheDaemonIsStopping() {
+        AuditException e = new AuditException(dev.airlock.audit.report.Audits.STOPPED_UNDER_IT + " (5 probe(s) could not finish); no report is kept");
+        assertThat(AuditScheduler.notRun("payments", e, false)).isEqualTo("airlock daemon: audit of payments stopped: the daemon is shutting down");
+    }
+
+    @Test
+    void jvmStopping_isFalseWhileTheJvmRuns() {
+        assertThat(AuditScheduler.jvmStopping()).isFalse();
+    }
+
+    @Test
     void notRun_otherFailure_keepsItsMessage() {
         assertThat(AuditScheduler.notRun("payments", new AuditException("bwrap: no permissions"), false))
                 .isEqualTo("airlock daemon: audit of payments could not run: bwrap: no permissions");

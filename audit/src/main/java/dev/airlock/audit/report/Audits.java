@@ -4,6 +4,7 @@ import dev.airlock.audit.battery.AuditException;
 import dev.airlock.audit.battery.AuditRunner;
 import dev.airlock.audit.battery.Battery;
 import dev.airlock.audit.battery.BatteryRun;
+import dev.airlock.audit.battery.Status;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * The audit as a service, for the command line and the daemon: run the battery (full, or the
@@ -58,13 +60,36 @@ public final class Audits {
 
     public Done run(Path policy, Optional<Path> org, Optional<Path> hosts, Battery.Scope scope, Set<Format> formats, Optional<Path> copyTo)
             throws AuditException, InterruptedException {
+        return run(policy, org, hosts, scope, formats, copyTo, () -> false);
+    }
+
+    /**
+     * As {@link #run(Path, Optional, Optional, Battery.Scope, Set, Optional)}, for a caller that may stop
+     * under the audit (the daemon): when {@code stopped} says so once the battery is over, the run is
+     * kept only if it found a failure. Its errors are then the stop's (the sandbox torn down under the
+     * probes: "the agent is gone"), not the host's, and a report of them would read as a failed audit.
+     * Not kept, it ends in an {@link AuditException} that says why.
+     */
+    public Done run(Path policy, Optional<Path> org, Optional<Path> hosts, Battery.Scope scope, Set<Format> formats, Optional<Path> copyTo,
+            BooleanSupplier stopped) throws AuditException, InterruptedException {
         BatteryRun run = new AuditRunner(progress).run(new AuditRunner.Options(policy, org, hosts, stateDir, scope, airlockVersion, auditLog));
+        if (!kept(run, stopped.getAsBoolean())) {
+            throw new AuditException(STOPPED_UNDER_IT + " (" + run.count(Status.ERROR) + " probe(s) could not finish); no report is kept");
+        }
         try {
             return new Done(run, new ReportStore(stateDir).save(run, formats, copyTo));
         } catch (IOException e) {
             throw new AuditException("the audit ran (" + (run.passed() ? "pass" : "FAIL") + ") but its report could not be written under "
                     + new ReportStore(stateDir).root() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The words of the exception for a run that was not kept; the daemon prints them as a stop, not a failure. */
+    public static final String STOPPED_UNDER_IT = "the audit was stopped under it";
+
+    /** Whether a run is kept: always, unless its caller stopped under it and it found no failure. */
+    static boolean kept(BatteryRun run, boolean stoppedUnderIt) {
+        return !stoppedUnderIt || run.count(Status.FAIL) > 0;
     }
 
     /** The most recent kept report (of any project, full or quick), if any. */
