@@ -68,8 +68,11 @@ public final class FakeKernel implements KernelOps {
         return new SystemKernelOps(TOOLS, layout, new SystemHost(TOOLS), runDir);
     }
 
-    /** Where the host's binaries are; the fake never runs them (only the file operations run for real, and they run no command). */
-    private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
+    /**
+     * Where a Debian host's binaries are. The fake never runs them (only the file operations run for
+     * real, and they run no command); the tests of the real kernel operations use the same paths.
+     */
+    static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
             Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"), Path.of("/usr/bin/mount"),
             Path.of("/usr/bin/umount"), Path.of("/usr/bin/setsid"));
 

@@ -3,16 +3,13 @@ package dev.airlock.sandbox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The host's commands (ip, nft, ...) as the real host runs them. No root needed. */
 class SystemHostTest {
 
-    private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
-            Path.of("/usr/bin/setpriv"), Path.of("/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"),
-            Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"), Path.of("/usr/bin/setsid"));
+    private static final Tools TOOLS = FakeKernel.TOOLS;
     /** The shell's pid and its session id (field 6 of /proc/PID/stat): equal when it leads a session of its own. */
     private static final List<String> PID_AND_SESSION = List.of("/bin/sh", "-c", "echo $$ $(awk '{print $6}' /proc/$$/stat)");
 

@@ -20,9 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class SystemKernelOpsTest {
 
-    private static final Tools TOOLS = new Tools(Path.of("/usr/sbin/ip"), Path.of("/usr/sbin/nft"), Path.of("/usr/bin/nsenter"),
-            Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/bwrap"), Path.of("/bin/sh"), Path.of("/usr/sbin/sysctl"),
-            Path.of("/usr/bin/mount"), Path.of("/usr/bin/umount"), Path.of("/usr/bin/setsid"));
+    private static final Tools TOOLS = FakeKernel.TOOLS;
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
     private static final IpAddress HOST = Cidr.of("100.96.0.1").network();
     private static final IpAddress SANDBOX = Cidr.of("100.96.0.2").network();
